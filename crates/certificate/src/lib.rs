@@ -1,0 +1,1 @@
+//! tenantlink-certificate

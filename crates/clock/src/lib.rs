@@ -1,0 +1,136 @@
+//! Time for tenantlink. Nothing else in the workspace reads the system clock: every component
+//! takes a [`Clock`], so expiry, renewal and the sandbox's "advance time" are testable without
+//! sleeping.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+use std::sync::Mutex;
+use time::{Duration, OffsetDateTime};
+
+/// A source of the current time.
+pub trait Clock: Send + Sync + Debug + 'static {
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// The clock every component shares.
+pub type SharedClock = Arc<dyn Clock>;
+
+/// Wall-clock time.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
+
+/// Wall-clock time plus an adjustable offset: the sandbox tenant's clock, which tests and
+/// demonstrations move forward to reach a certificate's expiry while time keeps flowing.
+#[derive(Debug)]
+pub struct OffsetClock<C: Clock = SystemClock> {
+    base: C,
+    offset: Mutex<Duration>,
+}
+
+impl OffsetClock<SystemClock> {
+    pub fn system() -> Self {
+        Self::over(SystemClock)
+    }
+}
+
+impl<C: Clock> OffsetClock<C> {
+    pub fn over(base: C) -> Self {
+        Self {
+            base,
+            offset: Mutex::new(Duration::ZERO),
+        }
+    }
+
+    pub fn offset(&self) -> Duration {
+        *self.offset.lock().expect("clock lock poisoned")
+    }
+
+    /// Moves the clock by `by` (negative values move it back).
+    pub fn advance(&self, by: Duration) {
+        *self.offset.lock().expect("clock lock poisoned") += by;
+    }
+
+    /// Makes `now()` return `at` at this instant; time keeps flowing from there.
+    pub fn set(&self, at: OffsetDateTime) {
+        let base_now = self.base.now();
+        *self.offset.lock().expect("clock lock poisoned") = at - base_now;
+    }
+}
+
+impl<C: Clock> Clock for OffsetClock<C> {
+    fn now(&self) -> OffsetDateTime {
+        self.base.now() + self.offset()
+    }
+}
+
+/// A clock that only moves when told to: for unit tests of time-dependent logic.
+#[derive(Debug)]
+pub struct ManualClock {
+    now: Mutex<OffsetDateTime>,
+}
+
+impl ManualClock {
+    pub fn at(now: OffsetDateTime) -> Self {
+        Self {
+            now: Mutex::new(now),
+        }
+    }
+
+    pub fn advance(&self, by: Duration) {
+        *self.now.lock().expect("clock lock poisoned") += by;
+    }
+
+    pub fn set(&self, at: OffsetDateTime) {
+        *self.now.lock().expect("clock lock poisoned") = at;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.now.lock().expect("clock lock poisoned")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn manual_clock_moves_only_when_told() {
+        let clock = ManualClock::at(datetime!(2026-01-01 0:00 UTC));
+        assert_eq!(clock.now(), datetime!(2026-01-01 0:00 UTC));
+        clock.advance(Duration::days(400));
+        assert_eq!(clock.now(), datetime!(2027-02-05 0:00 UTC));
+    }
+
+    #[test]
+    fn offset_clock_set_then_advance_follows_its_base() {
+        let base = ManualClockHandle(Arc::new(ManualClock::at(datetime!(2026-01-01 0:00 UTC))));
+        let clock = OffsetClock::over(base.clone());
+        clock.set(datetime!(2030-06-01 12:00 UTC));
+        assert_eq!(clock.now(), datetime!(2030-06-01 12:00 UTC));
+        base.0.advance(Duration::seconds(90));
+        assert_eq!(clock.now(), datetime!(2030-06-01 12:01:30 UTC));
+        clock.advance(Duration::days(-1));
+        assert_eq!(clock.now(), datetime!(2030-05-31 12:01:30 UTC));
+        assert_eq!(
+            clock.offset(),
+            datetime!(2030-05-31 12:00 UTC) - datetime!(2026-01-01 0:00 UTC)
+        );
+    }
+
+    #[derive(Debug, Clone)]
+    struct ManualClockHandle(Arc<ManualClock>);
+    impl Clock for ManualClockHandle {
+        fn now(&self) -> OffsetDateTime {
+            self.0.now()
+        }
+    }
+}
