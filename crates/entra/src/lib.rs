@@ -1,1 +1,32 @@
-//! tenantlink-entra
+//! Client for the Microsoft identity platform (Entra ID v2.0) and Microsoft Graph, as tenantlink
+//! needs it: device sign-in of an administrator, app-only tokens with a certificate client
+//! assertion (cached), and the app registration's `keyCredentials`.
+//!
+//! Knows nothing of storage or web. The real clouds and the sandbox tenant go through the same
+//! code; only the [`Endpoints`] differ. All time comes from an injected clock.
+
+pub mod assertion;
+pub mod device;
+pub mod endpoints;
+pub mod error;
+pub mod graph;
+pub mod secret;
+pub mod signer;
+pub mod token;
+pub mod transport;
+
+pub use assertion::{AssertionOptions, AssertionProfile, client_assertion, proof_of_possession};
+pub use device::{DelegatedSignIn, DeviceCode, DeviceFlowClient, SignedInAccount};
+pub use endpoints::{Cloud, EndpointError, Endpoints, TenantId};
+pub use error::{
+    AadstsKind, CredentialError, DeviceFlowError, EntraError, Error, Explanation, GraphError,
+    GraphErrorKind, KeyRejection, KeyRejectionReason, KeyUpdateError,
+};
+pub use graph::{Application, AttachOutcome, GraphClient, KeyCredential};
+pub use secret::{AccessToken, DelegatedToken, SignedJwt};
+pub use signer::SigningCertificate;
+pub use token::{AppToken, AppTokenRequest, CacheKey, TokenCache, TokenClient};
+pub use transport::{
+    EqualJitter, Idempotency, Jitter, NoJitter, RetryPolicy, Sleeper, TokioSleeper, Transport,
+    TransportConfig, TransportError,
+};

@@ -1,0 +1,705 @@
+//! Everything that can go wrong talking to Entra ID and Graph, as typed errors an administrator
+//! can act on. Each error keeps the service's own text verbatim (support needs the AADSTS code,
+//! trace id and thumbprint exactly as Entra wrote them) and adds a one-sentence explanation and a
+//! remediation that names what to do in tenantlink.
+
+use serde::Deserialize;
+use std::fmt;
+use time::{OffsetDateTime, PrimitiveDateTime, macros::format_description};
+
+use crate::endpoints::EndpointError;
+use crate::transport::TransportError;
+
+/// A plain-language account of an error: what it means and what the administrator should do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Explanation {
+    pub summary: &'static str,
+    pub remediation: &'static str,
+}
+
+/// Any failure of this crate's operations.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    #[error("{0}")]
+    Entra(#[from] EntraError),
+    #[error("{0}")]
+    Graph(#[from] GraphError),
+    #[error(transparent)]
+    DeviceFlow(#[from] DeviceFlowError),
+    #[error(transparent)]
+    Credential(#[from] CredentialError),
+    #[error(transparent)]
+    KeyUpdate(#[from] KeyUpdateError),
+    #[error("{service} returned a response this client cannot read ({context}): {detail}")]
+    UnexpectedResponse {
+        service: &'static str,
+        context: &'static str,
+        detail: String,
+    },
+}
+
+impl Error {
+    pub fn explanation(&self) -> Explanation {
+        match self {
+            Self::Endpoint(_) => Explanation {
+                summary: "The Entra ID or Graph address configured for this organization is not usable.",
+                remediation: "Check the organization's cloud or authority URL in Settings → System and correct it.",
+            },
+            Self::Transport(e) => e.explanation(),
+            Self::Entra(e) => e.explanation(),
+            Self::Graph(e) => e.explanation(),
+            Self::DeviceFlow(e) => e.explanation(),
+            Self::Credential(_) => Explanation {
+                summary: "The certificate cannot be used to sign requests to Entra ID.",
+                remediation: "Generate a new certificate in Settings → System → SSL Certificate, or upload a valid RSA certificate of at least 2048 bits.",
+            },
+            Self::KeyUpdate(e) => e.explanation(),
+            Self::UnexpectedResponse { .. } => Explanation {
+                summary: "Entra ID or Graph answered with something this version of tenantlink does not understand.",
+                remediation: "Retry later; if it persists, send the job log (it holds the request id) to support.",
+            },
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entra (token and devicecode endpoints)
+
+/// The error body of Entra's token and devicecode endpoints, plus what it means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntraError {
+    pub http_status: u16,
+    /// The OAuth error string (`invalid_client`, `authorization_pending`, …).
+    pub error: String,
+    /// Entra's text, verbatim (`AADSTS…: … Trace ID … Correlation ID … Timestamp …`).
+    pub description: String,
+    pub codes: Vec<u64>,
+    pub trace_id: Option<String>,
+    pub correlation_id: Option<String>,
+    pub timestamp: Option<String>,
+    pub error_uri: Option<String>,
+    pub kind: AadstsKind,
+}
+
+/// What an AADSTS error is about, for the codes tenantlink acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AadstsKind {
+    /// AADSTS700027: the client assertion's key or signature was refused.
+    AssertionKeyRejected(KeyRejection),
+    /// AADSTS700024: the assertion is outside its nbf..exp window (usually clock skew).
+    AssertionOutsideTimeRange,
+    /// AADSTS700016: no such application in the tenant.
+    ApplicationNotFound,
+    /// AADSTS90002: no such tenant in this cloud.
+    TenantNotFound,
+    /// AADSTS50032: RSA key shorter than 2048 bits.
+    WeakRsaKey,
+    /// AADSTS5002723: no x5t, x5t#S256 nor kid in the assertion header.
+    NoKeyIdentifierInAssertion,
+    /// AADSTS5002738: signing algorithm not accepted.
+    UnsupportedSigningAlgorithm,
+    /// AADSTS7000215: wrong client secret.
+    InvalidClientSecret,
+    /// AADSTS7000222: client secrets expired.
+    ClientSecretExpired,
+    /// AADSTS53003: blocked by a Conditional Access policy (often: device code flow blocked).
+    BlockedByConditionalAccess,
+    /// AADSTS70016 / `authorization_pending`.
+    AuthorizationPending,
+    /// `slow_down`.
+    SlowDown,
+    /// AADSTS70020 / `expired_token`.
+    DeviceCodeExpired,
+    /// `authorization_declined`.
+    AuthorizationDeclined,
+    /// `bad_verification_code` (AADSTS70018).
+    BadVerificationCode,
+    /// Any other code: the verbatim text still tells the story.
+    Other,
+}
+
+/// Why AADSTS700027 refused the key, as Entra's `[Reason - …]` says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRejection {
+    pub reason: KeyRejectionReason,
+    /// Upper-case hex of the thumbprint the client sent, as Entra quoted it.
+    pub client_thumbprint: Option<String>,
+    /// Validity of the key Entra found registered for that thumbprint.
+    pub found_key_start: Option<OffsetDateTime>,
+    pub found_key_end: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRejectionReason {
+    KeyExpired,
+    KeyNotFound,
+    SignatureMismatch,
+    Unknown,
+}
+
+#[derive(Deserialize)]
+struct EntraErrorBody {
+    error: String,
+    #[serde(default)]
+    error_description: String,
+    #[serde(default)]
+    error_codes: Vec<u64>,
+    trace_id: Option<String>,
+    correlation_id: Option<String>,
+    timestamp: Option<String>,
+    error_uri: Option<String>,
+}
+
+impl EntraError {
+    /// Parses an Entra error body; `None` when the body is not one (then the caller reports the
+    /// HTTP status instead).
+    pub fn parse(http_status: u16, body: &[u8]) -> Option<Self> {
+        let raw: EntraErrorBody = serde_json::from_slice(body).ok()?;
+        let kind = classify(&raw.error, &raw.error_codes, &raw.error_description);
+        Some(Self {
+            http_status,
+            error: raw.error,
+            description: raw.error_description,
+            codes: raw.error_codes,
+            trace_id: raw.trace_id,
+            correlation_id: raw.correlation_id,
+            timestamp: raw.timestamp,
+            error_uri: raw.error_uri,
+            kind,
+        })
+    }
+
+    /// The first line of Entra's text (`AADSTS…: …`), without the trace/correlation trailer.
+    pub fn headline(&self) -> &str {
+        self.description
+            .split(['\r', '\n'])
+            .next()
+            .unwrap_or(&self.description)
+    }
+
+    pub fn has_code(&self, code: u64) -> bool {
+        self.codes.contains(&code)
+    }
+
+    pub fn explanation(&self) -> Explanation {
+        explain_aadsts(&self.kind)
+    }
+}
+
+impl fmt::Display for EntraError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = if self.description.is_empty() {
+            &self.error
+        } else {
+            &self.description
+        };
+        write!(f, "Entra ID refused the request ({}): {}", self.error, text)
+    }
+}
+
+impl std::error::Error for EntraError {}
+
+fn classify(error: &str, codes: &[u64], description: &str) -> AadstsKind {
+    match error {
+        "authorization_pending" => return AadstsKind::AuthorizationPending,
+        "slow_down" => return AadstsKind::SlowDown,
+        "expired_token" => return AadstsKind::DeviceCodeExpired,
+        "authorization_declined" => return AadstsKind::AuthorizationDeclined,
+        "bad_verification_code" => return AadstsKind::BadVerificationCode,
+        _ => {}
+    }
+    // Older responses list several codes ([70002, 50032]); the most specific one wins.
+    let known = |c: &u64| {
+        matches!(
+            c,
+            700027
+                | 700024
+                | 700016
+                | 90002
+                | 50032
+                | 5002723
+                | 5002738
+                | 7000215
+                | 7000222
+                | 53003
+                | 70016
+                | 70020
+                | 70018
+        )
+    };
+    let code = codes
+        .iter()
+        .rev()
+        .find(|c| known(c))
+        .copied()
+        .or_else(|| code_from_text(description));
+    match code {
+        Some(700027) => AadstsKind::AssertionKeyRejected(parse_key_rejection(description)),
+        Some(700024) => AadstsKind::AssertionOutsideTimeRange,
+        Some(700016) => AadstsKind::ApplicationNotFound,
+        Some(90002) => AadstsKind::TenantNotFound,
+        Some(50032) => AadstsKind::WeakRsaKey,
+        Some(5002723) => AadstsKind::NoKeyIdentifierInAssertion,
+        Some(5002738) => AadstsKind::UnsupportedSigningAlgorithm,
+        Some(7000215) => AadstsKind::InvalidClientSecret,
+        Some(7000222) => AadstsKind::ClientSecretExpired,
+        Some(53003) => AadstsKind::BlockedByConditionalAccess,
+        Some(70016) => AadstsKind::AuthorizationPending,
+        Some(70020) => AadstsKind::DeviceCodeExpired,
+        Some(70018) => AadstsKind::BadVerificationCode,
+        _ => AadstsKind::Other,
+    }
+}
+
+/// `AADSTS700027: …` → 700027, for bodies whose `error_codes` is missing.
+fn code_from_text(description: &str) -> Option<u64> {
+    let rest = description.strip_prefix("AADSTS")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// Reads the `[Reason - …, Thumbprint of key used by client: '…', Found key 'Start=…, End=…', …]`
+/// list of AADSTS700027. Microsoft asks clients not to parse this text; we do it only to explain
+/// the failure better, and fall back to `Unknown` for any wording we have not seen.
+pub fn parse_key_rejection(description: &str) -> KeyRejection {
+    let reason_text = between(description, "[Reason - ", ".").unwrap_or("");
+    let reason = if reason_text.contains("expired") {
+        KeyRejectionReason::KeyExpired
+    } else if reason_text.contains("not found") {
+        KeyRejectionReason::KeyNotFound
+    } else if reason_text.contains("signature") {
+        KeyRejectionReason::SignatureMismatch
+    } else if description.contains("is not registered on application") {
+        KeyRejectionReason::KeyNotFound
+    } else if description.contains("is expired on application") {
+        KeyRejectionReason::KeyExpired
+    } else if description.contains("invalid signature") {
+        KeyRejectionReason::SignatureMismatch
+    } else {
+        KeyRejectionReason::Unknown
+    };
+    let client_thumbprint =
+        between(description, "Thumbprint of key used by client: '", "'").map(str::to_owned);
+    let (found_key_start, found_key_end) = match between(description, "Found key 'Start=", "'") {
+        Some(window) => {
+            let mut parts = window.split(", End=");
+            let start = parts.next().and_then(parse_found_key_date);
+            let end = parts.next().and_then(parse_found_key_date);
+            (start, end)
+        }
+        None => (None, None),
+    };
+    KeyRejection {
+        reason,
+        client_thumbprint,
+        found_key_start,
+        found_key_end,
+    }
+}
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = text.find(start)? + start.len();
+    let len = text[from..].find(end)?;
+    Some(&text[from..from + len])
+}
+
+/// Entra writes found-key dates as `MM/dd/yyyy HH:mm:ss` in UTC.
+fn parse_found_key_date(text: &str) -> Option<OffsetDateTime> {
+    let format = format_description!("[month]/[day]/[year] [hour]:[minute]:[second]");
+    PrimitiveDateTime::parse(text.trim(), format)
+        .ok()
+        .map(PrimitiveDateTime::assume_utc)
+}
+
+fn explain_aadsts(kind: &AadstsKind) -> Explanation {
+    const NEW_CERT: &str = "Generate a new certificate in Settings → System → SSL Certificate (or upload one that is attached to the app registration).";
+    match kind {
+        AadstsKind::AssertionKeyRejected(r) => match r.reason {
+            KeyRejectionReason::KeyExpired => Explanation {
+                summary: "The certificate tenantlink signs with has expired (or is not yet valid) on the app registration.",
+                remediation: "Generate a new certificate in Settings → System → SSL Certificate.",
+            },
+            KeyRejectionReason::KeyNotFound => Explanation {
+                summary: "The app registration has no certificate with the thumbprint tenantlink signed with; it was removed or never attached.",
+                remediation: NEW_CERT,
+            },
+            KeyRejectionReason::SignatureMismatch | KeyRejectionReason::Unknown => Explanation {
+                summary: "Entra found the certificate but could not verify the signature made with its private key.",
+                remediation: "Check that the uploaded .pfx holds the private key of the attached certificate, or generate a new certificate in Settings → System → SSL Certificate.",
+            },
+        },
+        AadstsKind::AssertionOutsideTimeRange => Explanation {
+            summary: "Entra judged the signed request to be outside its validity window, which means this server's clock is wrong.",
+            remediation: "Synchronise the server's clock (NTP) and retry the job.",
+        },
+        AadstsKind::ApplicationNotFound => Explanation {
+            summary: "The backup application is not registered or not consented in this tenant.",
+            remediation: "Check the application (client) id and tenant of the organization in Settings → Organizations, and grant admin consent in Entra ID.",
+        },
+        AadstsKind::TenantNotFound => Explanation {
+            summary: "No tenant with this id or domain exists in the selected Microsoft cloud.",
+            remediation: "Correct the tenant id or the cloud of the organization in Settings → Organizations.",
+        },
+        AadstsKind::WeakRsaKey => Explanation {
+            summary: "The certificate's RSA key is shorter than the 2048 bits Entra requires.",
+            remediation: "Generate a new certificate in Settings → System → SSL Certificate (tenantlink uses 2048 bits or more).",
+        },
+        AadstsKind::NoKeyIdentifierInAssertion => Explanation {
+            summary: "The signed request named no certificate thumbprint, so Entra could not tell which key to check.",
+            remediation: "Switch the organization's assertion profile to RS256 (x5t) in Settings → Organizations and report the problem to support.",
+        },
+        AadstsKind::UnsupportedSigningAlgorithm => Explanation {
+            summary: "Entra does not accept the signature algorithm of the signed request.",
+            remediation: "Switch the organization's assertion profile (RS256 or PS256) in Settings → Organizations.",
+        },
+        AadstsKind::InvalidClientSecret => Explanation {
+            summary: "Entra rejected a client secret, which tenantlink does not use: something else is signing in as this application.",
+            remediation: "Make the organization use its certificate: generate one in Settings → System → SSL Certificate.",
+        },
+        AadstsKind::ClientSecretExpired => Explanation {
+            summary: "The application's client secrets have expired.",
+            remediation: "Use a certificate instead: generate a new certificate in Settings → System → SSL Certificate.",
+        },
+        AadstsKind::BlockedByConditionalAccess => Explanation {
+            summary: "A Conditional Access policy of the tenant blocked this sign-in (often: device code flow is blocked).",
+            remediation: "Ask the tenant's administrator to allow the sign-in, or attach the certificate in Entra yourself and use Upload a custom certificate in Settings → System → SSL Certificate.",
+        },
+        AadstsKind::AuthorizationPending | AadstsKind::SlowDown => Explanation {
+            summary: "The sign-in has not been completed at the verification page yet.",
+            remediation: "Enter the code at the verification page and finish signing in.",
+        },
+        AadstsKind::DeviceCodeExpired => Explanation {
+            summary: "The sign-in code expired before anyone used it.",
+            remediation: "Start again with Generate a new certificate or Upload a custom certificate to get a fresh code.",
+        },
+        AadstsKind::AuthorizationDeclined => Explanation {
+            summary: "The person at the verification page declined the sign-in.",
+            remediation: "Start the sign-in again and approve it with an account allowed to manage the app registration.",
+        },
+        AadstsKind::BadVerificationCode => Explanation {
+            summary: "Entra did not recognise the sign-in code.",
+            remediation: "Start the sign-in again and enter the new code exactly as shown.",
+        },
+        AadstsKind::Other => Explanation {
+            summary: "Entra ID refused the request; its message below says why.",
+            remediation: "Follow Entra's message; if unclear, send the job log (with the trace id) to support.",
+        },
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Device flow
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceFlowError {
+    #[error("the sign-in was declined: {0}")]
+    Declined(EntraError),
+    #[error("the sign-in code expired: {0}")]
+    Expired(EntraError),
+    #[error("Entra did not recognise the device code: {0}")]
+    BadVerificationCode(EntraError),
+    #[error("the sign-in code expired at {expired_at} before anyone signed in")]
+    ExpiredLocally { expired_at: OffsetDateTime },
+    #[error("the sign-in was cancelled")]
+    Cancelled,
+}
+
+impl DeviceFlowError {
+    pub fn explanation(&self) -> Explanation {
+        match self {
+            Self::Declined(e) | Self::Expired(e) | Self::BadVerificationCode(e) => e.explanation(),
+            Self::ExpiredLocally { .. } => explain_aadsts(&AadstsKind::DeviceCodeExpired),
+            Self::Cancelled => Explanation {
+                summary: "The sign-in was cancelled before it completed.",
+                remediation: "Start the sign-in again when ready.",
+            },
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Credentials and key updates
+
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialError {
+    #[error("the certificate's private key cannot be used for signing: {0}")]
+    Key(String),
+    #[error("the certificate is not an RSA certificate; Entra accepts only RSA keys")]
+    NotRsa,
+    #[error("could not sign: {0}")]
+    Signing(String),
+    #[error(
+        "the certificate used to sign the proof of possession expired at {not_after}; Graph addKey/removeKey need a still-valid certificate (use the device sign-in instead)"
+    )]
+    ProofSignerExpired { not_after: OffsetDateTime },
+}
+
+/// Problems of a `keyCredentials` write that Graph itself did not report.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyUpdateError {
+    #[error(
+        "the app registration's keys kept changing while tenantlink tried to add a certificate ({attempts} attempts); nothing was written"
+    )]
+    KeepsChanging { attempts: u32 },
+    #[error(
+        "after the write, the app registration lacks {} key(s) that should be there (key ids {:?}); another writer changed it concurrently",
+        missing.len(), missing
+    )]
+    VerificationFailed { missing: Vec<String> },
+    #[error("the certificate with SHA-1 thumbprint {thumbprint} is already attached")]
+    AlreadyAttached { thumbprint: String },
+    #[error("no key with id {0} is attached to the app registration")]
+    KeyNotAttached(String),
+}
+
+impl KeyUpdateError {
+    pub fn explanation(&self) -> Explanation {
+        match self {
+            Self::KeepsChanging { .. } | Self::VerificationFailed { .. } => Explanation {
+                summary: "Someone else changed the app registration's certificates at the same moment, so tenantlink stopped rather than risk dropping a key.",
+                remediation: "Check the app registration's certificates in Entra ID, then retry Generate a new certificate in Settings → System → SSL Certificate.",
+            },
+            Self::AlreadyAttached { .. } => Explanation {
+                summary: "This certificate is already attached to the app registration.",
+                remediation: "Nothing to add; use Upload a custom certificate to make it active.",
+            },
+            Self::KeyNotAttached(_) => Explanation {
+                summary: "The key to remove is not attached to the app registration any more.",
+                remediation: "Nothing to remove; refresh the certificate list.",
+            },
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Graph
+
+/// A Graph error body (`{"error":{"code","message","innerError":{…}}}`) and what it means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphError {
+    pub http_status: u16,
+    pub code: String,
+    /// Graph's message, verbatim.
+    pub message: String,
+    pub request_id: Option<String>,
+    pub client_request_id: Option<String>,
+    pub date: Option<String>,
+    pub kind: GraphErrorKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphErrorKind {
+    AuthorizationDenied,
+    NotFound,
+    MissingOrMalformedToken,
+    /// A tenant app-management policy refused the certificate (lifetime or issuer restriction).
+    CredentialPolicyViolation,
+    Throttled,
+    BadRequest,
+    Other,
+}
+
+#[derive(Deserialize)]
+struct GraphErrorEnvelope {
+    error: GraphErrorBody,
+}
+
+#[derive(Deserialize)]
+struct GraphErrorBody {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    message: String,
+    #[serde(rename = "innerError", alias = "innererror")]
+    inner: Option<GraphInnerError>,
+}
+
+#[derive(Deserialize)]
+struct GraphInnerError {
+    #[serde(rename = "request-id")]
+    request_id: Option<String>,
+    #[serde(rename = "client-request-id")]
+    client_request_id: Option<String>,
+    date: Option<String>,
+}
+
+impl GraphError {
+    pub fn parse(http_status: u16, body: &[u8]) -> Option<Self> {
+        let envelope: GraphErrorEnvelope = serde_json::from_slice(body).ok()?;
+        let body = envelope.error;
+        let kind = classify_graph(http_status, &body.code, &body.message);
+        let inner = body.inner;
+        Some(Self {
+            http_status,
+            kind,
+            request_id: inner.as_ref().and_then(|i| i.request_id.clone()),
+            client_request_id: inner.as_ref().and_then(|i| i.client_request_id.clone()),
+            date: inner.and_then(|i| i.date),
+            code: body.code,
+            message: body.message,
+        })
+    }
+
+    pub fn explanation(&self) -> Explanation {
+        match self.kind {
+            GraphErrorKind::AuthorizationDenied => Explanation {
+                summary: "The account that signed in may not change this app registration.",
+                remediation: "Sign in again with an owner of the app registration or an Application/Cloud Application Administrator.",
+            },
+            GraphErrorKind::NotFound => Explanation {
+                summary: "Graph has no app registration with this id in the tenant.",
+                remediation: "Check the application (client) id of the organization in Settings → Organizations.",
+            },
+            GraphErrorKind::MissingOrMalformedToken => Explanation {
+                summary: "Graph refused the sign-in token or the proof of possession.",
+                remediation: "Sign in again; for automatic rotation, generate a new certificate in Settings → System → SSL Certificate.",
+            },
+            GraphErrorKind::CredentialPolicyViolation => Explanation {
+                summary: "A policy of the tenant does not allow this certificate (for example its lifetime is too long).",
+                remediation: "Generate a new certificate with a shorter validity in Settings → System → SSL Certificate, or ask the tenant administrator about the app management policy.",
+            },
+            GraphErrorKind::Throttled => Explanation {
+                summary: "Graph is throttling this application.",
+                remediation: "Wait a few minutes and retry.",
+            },
+            GraphErrorKind::BadRequest | GraphErrorKind::Other => Explanation {
+                summary: "Graph refused the change; its message below says why.",
+                remediation: "Follow Graph's message; if unclear, send the job log (with the request id) to support.",
+            },
+        }
+    }
+}
+
+impl fmt::Display for GraphError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Microsoft Graph refused the request (HTTP {} {}): {}",
+            self.http_status, self.code, self.message
+        )
+    }
+}
+
+impl std::error::Error for GraphError {}
+
+fn classify_graph(status: u16, code: &str, message: &str) -> GraphErrorKind {
+    let lower = message.to_ascii_lowercase();
+    match code {
+        "Authorization_RequestDenied" => GraphErrorKind::AuthorizationDenied,
+        "Request_ResourceNotFound" => GraphErrorKind::NotFound,
+        "Authentication_MissingOrMalformed" | "InvalidAuthenticationToken" => {
+            GraphErrorKind::MissingOrMalformedToken
+        }
+        _ if lower.contains("lifetime") || lower.contains("credential policy") => {
+            GraphErrorKind::CredentialPolicyViolation
+        }
+        _ if status == 429 => GraphErrorKind::Throttled,
+        "Request_BadRequest" | "BadRequest" => GraphErrorKind::BadRequest,
+        _ if status == 404 => GraphErrorKind::NotFound,
+        _ => GraphErrorKind::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn body(error: &str, code: u64, text: &str) -> Vec<u8> {
+        serde_json::json!({
+            "error": error,
+            "error_description": format!("AADSTS{code}: {text}\r\nTrace ID: 6f6c4645-0202-4486-b625-fa957dfc4700\r\nCorrelation ID: 5fc87507-4086-4e77-b415-cee677eb232e\r\nTimestamp: 2023-05-06 06:03:00Z"),
+            "error_codes": [code],
+            "timestamp": "2023-05-06 06:03:00Z",
+            "trace_id": "6f6c4645-0202-4486-b625-fa957dfc4700",
+            "correlation_id": "5fc87507-4086-4e77-b415-cee677eb232e",
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    #[test]
+    fn expired_key_reason_thumbprint_and_window_are_extracted() {
+        let text = "The certificate with identifier used to sign the client assertion is expired on application. [Reason - The key used is expired., Thumbprint of key used by client: 'FEE7837AEDA22B9C13EF27ED6A4A5143F6B8F8E8', Found key 'Start=01/28/2018 16:00:00, End=01/28/2019 16:00:00', Please visit the Azure Portal]";
+        let e = EntraError::parse(401, &body("invalid_client", 700027, text)).unwrap();
+        let AadstsKind::AssertionKeyRejected(r) = &e.kind else {
+            panic!("{:?}", e.kind)
+        };
+        assert_eq!(r.reason, KeyRejectionReason::KeyExpired);
+        assert_eq!(
+            r.client_thumbprint.as_deref(),
+            Some("FEE7837AEDA22B9C13EF27ED6A4A5143F6B8F8E8")
+        );
+        assert_eq!(r.found_key_start, Some(datetime!(2018-01-28 16:00:00 UTC)));
+        assert_eq!(r.found_key_end, Some(datetime!(2019-01-28 16:00:00 UTC)));
+        assert!(e.to_string().contains(text), "keeps Entra's text verbatim");
+        assert!(e.explanation().remediation.contains("Settings → System → SSL Certificate"));
+        assert_eq!(e.trace_id.as_deref(), Some("6f6c4645-0202-4486-b625-fa957dfc4700"));
+        assert!(e.headline().starts_with("AADSTS700027: The certificate"));
+        assert!(!e.headline().contains("Trace ID"));
+    }
+
+    #[test]
+    fn key_not_found_and_signature_mismatch_are_told_apart() {
+        let not_found = "The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '8BDEB513EAC11E9E9DA752EB9D5087F317F6D931', Please visit …]";
+        let sig = "Client assertion contains an invalid signature. [Reason - The provided signature value did not match the expected signature value., Thumbprint of key used by client: 'AB', Found key 'Start=02/07/2021 17:00:39, End=02/06/2026 17:00:39']";
+        let nf = parse_key_rejection(not_found);
+        assert_eq!(nf.reason, KeyRejectionReason::KeyNotFound);
+        assert_eq!(nf.found_key_start, None);
+        let sm = parse_key_rejection(sig);
+        assert_eq!(sm.reason, KeyRejectionReason::SignatureMismatch);
+        assert_eq!(sm.found_key_end, Some(datetime!(2026-02-06 17:00:39 UTC)));
+    }
+
+    #[test]
+    fn named_codes_are_classified() {
+        let cases: &[(&str, u64, AadstsKind)] = &[
+            ("invalid_client", 700024, AadstsKind::AssertionOutsideTimeRange),
+            ("unauthorized_client", 700016, AadstsKind::ApplicationNotFound),
+            ("invalid_tenant", 90002, AadstsKind::TenantNotFound),
+            ("invalid_client", 50032, AadstsKind::WeakRsaKey),
+            ("invalid_client", 5002723, AadstsKind::NoKeyIdentifierInAssertion),
+            ("invalid_client", 5002738, AadstsKind::UnsupportedSigningAlgorithm),
+            ("invalid_client", 7000215, AadstsKind::InvalidClientSecret),
+            ("invalid_client", 7000222, AadstsKind::ClientSecretExpired),
+            ("invalid_grant", 53003, AadstsKind::BlockedByConditionalAccess),
+            ("authorization_pending", 70016, AadstsKind::AuthorizationPending),
+            ("expired_token", 70020, AadstsKind::DeviceCodeExpired),
+            ("authorization_declined", 70000, AadstsKind::AuthorizationDeclined),
+            ("bad_verification_code", 70018, AadstsKind::BadVerificationCode),
+            ("invalid_request", 900144, AadstsKind::Other),
+        ];
+        for (error, code, kind) in cases {
+            let e = EntraError::parse(400, &body(error, *code, "text")).unwrap();
+            assert_eq!(&e.kind, kind, "AADSTS{code}");
+            assert!(!e.explanation().summary.is_empty());
+        }
+        let legacy = serde_json::json!({"error":"invalid_client","error_description":"AADSTS50032: RSA key size 1024 is less than the minimum required 2048 bits.","error_codes":[70002,50032]});
+        let e = EntraError::parse(401, legacy.to_string().as_bytes()).unwrap();
+        assert_eq!(e.kind, AadstsKind::WeakRsaKey);
+        assert!(EntraError::parse(500, b"<html>oops</html>").is_none());
+    }
+
+    #[test]
+    fn graph_errors_keep_the_message_and_request_ids() {
+        let body = br#"{"error":{"code":"Authentication_MissingOrMalformed","message":"Access Token missing or malformed.","innerError":{"date":"2020-11-15T01:32:03","request-id":"r-1","client-request-id":"c-1"}}}"#;
+        let e = GraphError::parse(401, body).unwrap();
+        assert_eq!(e.kind, GraphErrorKind::MissingOrMalformedToken);
+        assert_eq!(e.message, "Access Token missing or malformed.");
+        assert_eq!(e.request_id.as_deref(), Some("r-1"));
+        assert_eq!(e.client_request_id.as_deref(), Some("c-1"));
+        let denied = br#"{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation."}}"#;
+        assert_eq!(
+            GraphError::parse(403, denied).unwrap().kind,
+            GraphErrorKind::AuthorizationDenied
+        );
+        let policy = br#"{"error":{"code":"Request_BadRequest","message":"Key credential lifetime exceeds the max value allowed as per assigned policy."}}"#;
+        let p = GraphError::parse(400, policy).unwrap();
+        assert_eq!(p.kind, GraphErrorKind::CredentialPolicyViolation);
+        assert!(p.to_string().contains("Key credential lifetime exceeds"));
+    }
+}
