@@ -1,1 +1,96 @@
-//! tenantlink-store
+//! tenantlink-store: persistence for the tenantlink service.
+//!
+//! One [`Store`] facade over SQLite (default) or PostgreSQL, opened by URL. Every method
+//! takes the time from its caller (the store never reads the clock), returns typed records,
+//! and enforces the service's invariants in the database itself where a race could break
+//! them: one active certificate per organization, one running backup per policy, an
+//! append-only audit log. Private keys are encrypted at rest under a [`MasterKey`].
+//!
+//! See `docs/storage.md` for the schema and the reasons behind it.
+
+mod audit;
+mod backup;
+mod certificates;
+mod crypto;
+mod db;
+mod error;
+mod hex;
+mod ids;
+mod master_key;
+mod operations;
+mod organizations;
+mod tokens;
+mod users;
+
+pub use audit::{AuditEvent, AuditFilter, AuditOutcome, NewAuditEvent};
+pub use backup::{
+    BackupPolicy, BackupRun, BackupScope, DeltaLink, MailboxItem, NewBackupPolicy, RunStatus,
+    RunSummary, RunTrigger, UpsertOutcome,
+};
+pub use certificates::{CertificateRecord, CertificateSource, CertificateState, NewCertificate};
+pub use crypto::CryptoError;
+pub use db::{BackendKind, OpenOptions};
+pub use error::{Conflict, StoreError, StoreResult};
+pub use ids::{
+    ApiTokenId, AuditId, CertificateId, OperationId, OrganizationId, PolicyId, RunId,
+    UnknownVariant, UserId,
+};
+pub use master_key::{MASTER_KEY_FILE, MasterKey, MasterKeyError, MasterKeyId};
+pub use operations::{
+    Activation, DeviceSignIn, NewOperation, Operation, OperationError, OperationKind,
+    OperationState, OperationUpdate,
+};
+pub use organizations::{ConnectionState, NewOrganization, Organization};
+pub use tokens::{BearerSecret, PasswordHash, SecretHash};
+pub use users::{ApiToken, IssuedApiToken, IssuedSession, LoginFailureCounts, Role, Session, User};
+
+use db::{Backend, with_pool};
+
+/// Handle to the database. Cheap to clone (it wraps a connection pool).
+#[derive(Debug, Clone)]
+pub struct Store {
+    backend: Backend,
+}
+
+impl Store {
+    /// Opens `sqlite://PATH?mode=rwc` or `postgres://...` and applies pending migrations.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        Self::open_with(url, &OpenOptions::default()).await
+    }
+
+    pub async fn open_with(url: &str, options: &OpenOptions) -> StoreResult<Self> {
+        let store = Self {
+            backend: db::connect(url, options).await?,
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies migrations not yet applied. Idempotent.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        db::migrate(&self.backend).await
+    }
+
+    pub fn backend_kind(&self) -> BackendKind {
+        match self.backend {
+            Backend::Sqlite(_) => BackendKind::Sqlite,
+            Backend::Postgres(_) => BackendKind::Postgres,
+        }
+    }
+
+    /// Checks that the database answers; for readiness probes.
+    pub async fn ping(&self) -> StoreResult<()> {
+        with_pool!(self, |pool| {
+            sqlx::query("SELECT 1")
+                .execute(pool)
+                .await
+                .map_err(StoreError::db("ping the database"))?;
+        });
+        Ok(())
+    }
+
+    /// Closes every pooled connection, waiting for those in use.
+    pub async fn close(&self) {
+        with_pool!(self, |pool| pool.close().await)
+    }
+}

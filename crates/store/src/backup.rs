@@ -1,0 +1,606 @@
+//! Backup policies, runs (the job log), the mailbox item index, and per-user delta links.
+
+use time::OffsetDateTime;
+
+use crate::Store;
+use crate::db::{Columns, opt_to_micros, to_micros, with_pool};
+use crate::error::{Conflict, StoreError, StoreResult};
+use crate::ids::{OrganizationId, PolicyId, RunId, text_enum};
+
+/// Which users a policy backs up.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", content = "users", rename_all = "snake_case")]
+pub enum BackupScope {
+    AllUsers,
+    Users(Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupPolicy {
+    pub id: PolicyId,
+    pub organization_id: OrganizationId,
+    pub name: String,
+    /// Cron expression or interval, interpreted by the scheduler; blank means "no schedule".
+    pub schedule: String,
+    pub scope: BackupScope,
+    pub enabled: bool,
+    /// When the scheduler should next run it; `None` when it has no schedule.
+    pub next_due_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewBackupPolicy {
+    pub organization_id: OrganizationId,
+    pub name: String,
+    pub schedule: String,
+    pub scope: BackupScope,
+    pub enabled: bool,
+    pub next_due_at: Option<OffsetDateTime>,
+}
+
+text_enum!(
+    RunTrigger {
+        Scheduled => "scheduled",
+        Manual => "manual",
+    }
+);
+
+text_enum!(
+    RunStatus {
+        Running => "running",
+        Success => "success",
+        Warning => "warning",
+        Failed => "failed",
+    }
+);
+
+/// One run of a policy: the job log entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupRun {
+    pub id: RunId,
+    pub policy_id: PolicyId,
+    pub organization_id: OrganizationId,
+    pub trigger: RunTrigger,
+    pub status: RunStatus,
+    pub started_at: OffsetDateTime,
+    pub finished_at: Option<OffsetDateTime>,
+    pub users: i64,
+    pub items_new: i64,
+    pub items_changed: i64,
+    /// On failure: Entra's or Graph's message verbatim, plus the explanation.
+    pub error_text: Option<String>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    pub status: RunStatus,
+    pub users: i64,
+    pub items_new: i64,
+    pub items_changed: i64,
+    pub error_text: Option<String>,
+}
+
+/// A backed-up message's index entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxItem {
+    pub organization_id: OrganizationId,
+    pub user_id: String,
+    pub message_id: String,
+    pub subject: String,
+    pub sender: String,
+    pub received_at: OffsetDateTime,
+    pub size: i64,
+    pub content_hash: Vec<u8>,
+}
+
+/// What an upsert did, so a run can count new and changed items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpsertOutcome {
+    Inserted,
+    Changed,
+    Unchanged,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeltaLink {
+    pub policy_id: PolicyId,
+    pub user_id: String,
+    pub delta_link: String,
+    pub run_id: RunId,
+    pub updated_at: OffsetDateTime,
+}
+
+const POLICY_COLUMNS: &str = "id, organization_id, name, schedule, scope, enabled, next_due_at, \
+                              created_at, updated_at";
+const RUN_COLUMNS: &str = "id, policy_id, organization_id, trigger_kind, status, started_at, \
+                           finished_at, users, items_new, items_changed, error_text";
+
+impl Store {
+    pub async fn create_policy(
+        &self,
+        new: NewBackupPolicy,
+        at: OffsetDateTime,
+    ) -> StoreResult<BackupPolicy> {
+        let policy = BackupPolicy {
+            id: PolicyId::new(),
+            organization_id: new.organization_id,
+            name: new.name,
+            schedule: new.schedule,
+            scope: new.scope,
+            enabled: new.enabled,
+            next_due_at: new.next_due_at,
+            created_at: at,
+            updated_at: at,
+        };
+        let (next_due, at) = (opt_to_micros(policy.next_due_at)?, to_micros(at)?);
+        let scope = scope_json(&policy.scope);
+        with_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO backup_policies (id, organization_id, name, schedule, scope, \
+                 enabled, next_due_at, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+            )
+            .bind(policy.id.to_string())
+            .bind(policy.organization_id.to_string())
+            .bind(&policy.name)
+            .bind(&policy.schedule)
+            .bind(scope)
+            .bind(policy.enabled)
+            .bind(next_due)
+            .bind(at)
+            .execute(pool)
+            .await
+            .map_err(StoreError::db("create the backup policy"))?;
+        });
+        Ok(policy)
+    }
+
+    /// Replaces a policy's editable fields.
+    pub async fn update_policy(
+        &self,
+        policy: &BackupPolicy,
+        at: OffsetDateTime,
+    ) -> StoreResult<BackupPolicy> {
+        let (next_due, at) = (opt_to_micros(policy.next_due_at)?, to_micros(at)?);
+        let affected = with_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE backup_policies SET name = $2, schedule = $3, scope = $4, enabled = $5, \
+                 next_due_at = $6, updated_at = $7 WHERE id = $1",
+            )
+            .bind(policy.id.to_string())
+            .bind(&policy.name)
+            .bind(&policy.schedule)
+            .bind(scope_json(&policy.scope))
+            .bind(policy.enabled)
+            .bind(next_due)
+            .bind(at)
+            .execute(pool)
+            .await
+            .map_err(StoreError::db("update the backup policy"))?
+            .rows_affected()
+        });
+        if affected == 0 {
+            return Err(StoreError::not_found("backup policy", policy.id));
+        }
+        self.policy(policy.id).await
+    }
+
+    pub async fn delete_policy(&self, id: PolicyId) -> StoreResult<()> {
+        let affected = with_pool!(self, |pool| {
+            sqlx::query("DELETE FROM backup_policies WHERE id = $1")
+                .bind(id.to_string())
+                .execute(pool)
+                .await
+                .map_err(StoreError::db("delete the backup policy"))?
+                .rows_affected()
+        });
+        if affected == 0 {
+            return Err(StoreError::not_found("backup policy", id));
+        }
+        Ok(())
+    }
+
+    pub async fn policy(&self, id: PolicyId) -> StoreResult<BackupPolicy> {
+        let sql = format!("SELECT {POLICY_COLUMNS} FROM backup_policies WHERE id = $1");
+        with_pool!(self, |pool| {
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(id.to_string())
+                .fetch_optional(pool)
+                .await
+                .map_err(StoreError::db("read the backup policy"))?
+                .ok_or_else(|| StoreError::not_found("backup policy", id))?;
+            decode_policy(&row)
+        })
+    }
+
+    pub async fn policies(&self, organization: OrganizationId) -> StoreResult<Vec<BackupPolicy>> {
+        let sql = format!(
+            "SELECT {POLICY_COLUMNS} FROM backup_policies WHERE organization_id = $1 \
+             ORDER BY name, id"
+        );
+        with_pool!(self, |pool| {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(organization.to_string())
+                .fetch_all(pool)
+                .await
+                .map_err(StoreError::db("list backup policies"))?
+                .iter()
+                .map(decode_policy)
+                .collect()
+        })
+    }
+
+    /// Enabled policies whose next due time is at or before `now`, most overdue first.
+    pub async fn due_policies(&self, now: OffsetDateTime) -> StoreResult<Vec<BackupPolicy>> {
+        let sql = format!(
+            "SELECT {POLICY_COLUMNS} FROM backup_policies \
+             WHERE enabled = $2 AND next_due_at IS NOT NULL AND next_due_at <= $1 \
+             ORDER BY next_due_at, id"
+        );
+        let now = to_micros(now)?;
+        with_pool!(self, |pool| {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(now)
+                .bind(true)
+                .fetch_all(pool)
+                .await
+                .map_err(StoreError::db("list due backup policies"))?
+                .iter()
+                .map(decode_policy)
+                .collect()
+        })
+    }
+
+    pub async fn set_policy_next_due(
+        &self,
+        id: PolicyId,
+        next_due_at: Option<OffsetDateTime>,
+        at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let (next_due, at) = (opt_to_micros(next_due_at)?, to_micros(at)?);
+        let affected = with_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE backup_policies SET next_due_at = $2, updated_at = $3 WHERE id = $1",
+            )
+            .bind(id.to_string())
+            .bind(next_due)
+            .bind(at)
+            .execute(pool)
+            .await
+            .map_err(StoreError::db("set the policy's next due time"))?
+            .rows_affected()
+        });
+        if affected == 0 {
+            return Err(StoreError::not_found("backup policy", id));
+        }
+        Ok(())
+    }
+
+    /// Starts a run. A policy with a run in progress is refused with
+    /// [`Conflict::RunInProgress`] (enforced by a partial unique index, so two schedulers
+    /// cannot both start one).
+    pub async fn start_run(
+        &self,
+        policy: PolicyId,
+        trigger: RunTrigger,
+        at: OffsetDateTime,
+    ) -> StoreResult<BackupRun> {
+        let id = RunId::new();
+        let at = to_micros(at)?;
+        let inserted = with_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO backup_runs (id, policy_id, organization_id, trigger_kind, status, \
+                 started_at, users, items_new, items_changed) \
+                 SELECT $1, id, organization_id, $3, 'running', $4, 0, 0, 0 \
+                 FROM backup_policies WHERE id = $2",
+            )
+            .bind(id.to_string())
+            .bind(policy.to_string())
+            .bind(trigger.as_str())
+            .bind(at)
+            .execute(pool)
+            .await
+            .map_err(|e| match StoreError::db("start the backup run")(e) {
+                StoreError::AlreadyExists { .. } => Conflict::RunInProgress {
+                    policy: policy.to_string(),
+                }
+                .into(),
+                other => other,
+            })?
+            .rows_affected()
+        });
+        if inserted == 0 {
+            return Err(StoreError::not_found("backup policy", policy));
+        }
+        self.run(id).await
+    }
+
+    /// Records how a running run ended. A finished run cannot be finished again.
+    pub async fn finish_run(
+        &self,
+        id: RunId,
+        summary: &RunSummary,
+        at: OffsetDateTime,
+    ) -> StoreResult<BackupRun> {
+        let at = to_micros(at)?;
+        let affected = with_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE backup_runs SET status = $2, finished_at = $3, users = $4, \
+                 items_new = $5, items_changed = $6, error_text = $7 \
+                 WHERE id = $1 AND status = 'running'",
+            )
+            .bind(id.to_string())
+            .bind(summary.status.as_str())
+            .bind(at)
+            .bind(summary.users)
+            .bind(summary.items_new)
+            .bind(summary.items_changed)
+            .bind(summary.error_text.as_deref())
+            .execute(pool)
+            .await
+            .map_err(StoreError::db("finish the backup run"))?
+            .rows_affected()
+        });
+        let run = self.run(id).await?;
+        if affected == 0 {
+            return Err(Conflict::RunFinished {
+                run: id.to_string(),
+            }
+            .into());
+        }
+        Ok(run)
+    }
+
+    /// Marks runs still `running` (left behind by a process that died) as failed.
+    pub async fn fail_interrupted_runs(
+        &self,
+        message: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        let at = to_micros(at)?;
+        Ok(with_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE backup_runs SET status = 'failed', finished_at = $1, error_text = $2 \
+                 WHERE status = 'running'",
+            )
+            .bind(at)
+            .bind(message)
+            .execute(pool)
+            .await
+            .map_err(StoreError::db("fail interrupted runs"))?
+            .rows_affected()
+        }))
+    }
+
+    pub async fn run(&self, id: RunId) -> StoreResult<BackupRun> {
+        let sql = format!("SELECT {RUN_COLUMNS} FROM backup_runs WHERE id = $1");
+        with_pool!(self, |pool| {
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(id.to_string())
+                .fetch_optional(pool)
+                .await
+                .map_err(StoreError::db("read the backup run"))?
+                .ok_or_else(|| StoreError::not_found("backup run", id))?;
+            decode_run(&row)
+        })
+    }
+
+    /// A policy's runs, newest first, at most `limit`.
+    pub async fn runs(&self, policy: PolicyId, limit: u32) -> StoreResult<Vec<BackupRun>> {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM backup_runs WHERE policy_id = $1 \
+             ORDER BY started_at DESC, id LIMIT $2"
+        );
+        with_pool!(self, |pool| {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(policy.to_string())
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await
+                .map_err(StoreError::db("list backup runs"))?
+                .iter()
+                .map(decode_run)
+                .collect()
+        })
+    }
+
+    /// Adds or refreshes a message's index entry, keyed by (organization, user, message
+    /// id); re-reading a message never duplicates it. Reports whether it was new, changed
+    /// (different content hash) or unchanged.
+    pub async fn upsert_mailbox_item(
+        &self,
+        item: &MailboxItem,
+        run: RunId,
+    ) -> StoreResult<UpsertOutcome> {
+        let received = to_micros(item.received_at)?;
+        with_pool!(self, |pool| {
+            // Insert-or-nothing, then update-if-different: two portable statements that
+            // tell the three outcomes apart without a dialect-specific upsert RETURNING.
+            let inserted = sqlx::query(
+                "INSERT INTO mailbox_items (organization_id, user_id, message_id, subject, \
+                 sender, received_at, size, content_hash, first_seen_run, last_changed_run) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+                 ON CONFLICT (organization_id, user_id, message_id) DO NOTHING",
+            )
+            .bind(item.organization_id.to_string())
+            .bind(&item.user_id)
+            .bind(&item.message_id)
+            .bind(&item.subject)
+            .bind(&item.sender)
+            .bind(received)
+            .bind(item.size)
+            .bind(&item.content_hash)
+            .bind(run.to_string())
+            .execute(pool)
+            .await
+            .map_err(StoreError::db("index the mailbox item"))?
+            .rows_affected();
+            if inserted == 1 {
+                return Ok(UpsertOutcome::Inserted);
+            }
+            let changed = sqlx::query(
+                "UPDATE mailbox_items SET subject = $4, sender = $5, received_at = $6, \
+                 size = $7, content_hash = $8, last_changed_run = $9 \
+                 WHERE organization_id = $1 AND user_id = $2 AND message_id = $3 \
+                 AND content_hash <> $8",
+            )
+            .bind(item.organization_id.to_string())
+            .bind(&item.user_id)
+            .bind(&item.message_id)
+            .bind(&item.subject)
+            .bind(&item.sender)
+            .bind(received)
+            .bind(item.size)
+            .bind(&item.content_hash)
+            .bind(run.to_string())
+            .execute(pool)
+            .await
+            .map_err(StoreError::db("update the mailbox item"))?
+            .rows_affected();
+            Ok(if changed == 1 {
+                UpsertOutcome::Changed
+            } else {
+                UpsertOutcome::Unchanged
+            })
+        })
+    }
+
+    /// A user's indexed messages, by received time.
+    pub async fn mailbox_items(
+        &self,
+        organization: OrganizationId,
+        user_id: &str,
+    ) -> StoreResult<Vec<MailboxItem>> {
+        with_pool!(self, |pool| {
+            sqlx::query(
+                "SELECT organization_id, user_id, message_id, subject, sender, received_at, \
+                 size, content_hash FROM mailbox_items \
+                 WHERE organization_id = $1 AND user_id = $2 ORDER BY received_at, message_id",
+            )
+            .bind(organization.to_string())
+            .bind(user_id)
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::db("list mailbox items"))?
+            .iter()
+            .map(decode_item)
+            .collect()
+        })
+    }
+
+    /// The delta link kept from the last completed read of this user's mailbox under this
+    /// policy; `None` means the next read is a full one.
+    pub async fn delta_link(
+        &self,
+        policy: PolicyId,
+        user_id: &str,
+    ) -> StoreResult<Option<DeltaLink>> {
+        with_pool!(self, |pool| {
+            sqlx::query(
+                "SELECT policy_id, user_id, delta_link, run_id, updated_at FROM delta_links \
+                 WHERE policy_id = $1 AND user_id = $2",
+            )
+            .bind(policy.to_string())
+            .bind(user_id)
+            .fetch_optional(pool)
+            .await
+            .map_err(StoreError::db("read the delta link"))?
+            .as_ref()
+            .map(|row| {
+                Ok(DeltaLink {
+                    policy_id: row.parsed("policy_id")?,
+                    user_id: row.text("user_id")?,
+                    delta_link: row.text("delta_link")?,
+                    run_id: row.parsed("run_id")?,
+                    updated_at: row.time("updated_at")?,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    /// Keeps the delta link returned at the end of a user's mailbox read. Call it only once
+    /// every page of that read is indexed, so a run that dies midway resumes from the
+    /// previous link and re-reads (without duplicating) what it had seen.
+    pub async fn save_delta_link(
+        &self,
+        policy: PolicyId,
+        user_id: &str,
+        delta_link: &str,
+        run: RunId,
+        at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let at = to_micros(at)?;
+        with_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO delta_links (policy_id, user_id, delta_link, run_id, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (policy_id, user_id) DO UPDATE SET delta_link = excluded.delta_link, \
+                 run_id = excluded.run_id, updated_at = excluded.updated_at",
+            )
+            .bind(policy.to_string())
+            .bind(user_id)
+            .bind(delta_link)
+            .bind(run.to_string())
+            .bind(at)
+            .execute(pool)
+            .await
+            .map_err(StoreError::db("save the delta link"))?;
+        });
+        Ok(())
+    }
+}
+
+fn scope_json(scope: &BackupScope) -> String {
+    serde_json::to_string(scope).unwrap_or_else(|_| r#"{"kind":"all_users"}"#.into())
+}
+
+fn decode_policy(row: &impl Columns) -> StoreResult<BackupPolicy> {
+    let scope_raw = row.text("scope")?;
+    Ok(BackupPolicy {
+        id: row.parsed("id")?,
+        organization_id: row.parsed("organization_id")?,
+        name: row.text("name")?,
+        schedule: row.text("schedule")?,
+        scope: serde_json::from_str(&scope_raw).map_err(|_| StoreError::CorruptValue {
+            column: "scope",
+            value: scope_raw.clone(),
+        })?,
+        enabled: row.flag("enabled")?,
+        next_due_at: row.opt_time("next_due_at")?,
+        created_at: row.time("created_at")?,
+        updated_at: row.time("updated_at")?,
+    })
+}
+
+fn decode_run(row: &impl Columns) -> StoreResult<BackupRun> {
+    Ok(BackupRun {
+        id: row.parsed("id")?,
+        policy_id: row.parsed("policy_id")?,
+        organization_id: row.parsed("organization_id")?,
+        trigger: row.parsed("trigger_kind")?,
+        status: row.parsed("status")?,
+        started_at: row.time("started_at")?,
+        finished_at: row.opt_time("finished_at")?,
+        users: row.int("users")?,
+        items_new: row.int("items_new")?,
+        items_changed: row.int("items_changed")?,
+        error_text: row.opt_text("error_text")?,
+    })
+}
+
+fn decode_item(row: &impl Columns) -> StoreResult<MailboxItem> {
+    Ok(MailboxItem {
+        organization_id: row.parsed("organization_id")?,
+        user_id: row.text("user_id")?,
+        message_id: row.text("message_id")?,
+        subject: row.text("subject")?,
+        sender: row.text("sender")?,
+        received_at: row.time("received_at")?,
+        size: row.int("size")?,
+        content_hash: row.blob("content_hash")?,
+    })
+}

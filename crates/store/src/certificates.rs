@@ -1,0 +1,305 @@
+//! Certificates of an organization's backup application, with their encrypted private keys.
+
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+use crate::Store;
+use crate::crypto;
+use crate::db::{BackendKind, Columns, to_micros, with_pool};
+use crate::error::{Conflict, StoreError, StoreResult};
+use crate::hex;
+use crate::ids::{CertificateId, OrganizationId, text_enum};
+use crate::master_key::MasterKey;
+
+text_enum!(
+    /// Where a certificate came from.
+    CertificateSource {
+        Generated => "generated",
+        Uploaded => "uploaded",
+    }
+);
+
+text_enum!(
+    /// Lifecycle: `pending` (stored, not yet proven) → `active` (the one in use) →
+    /// `retired` (replaced); or `pending` → `discarded` (its operation failed).
+    CertificateState {
+        Pending => "pending",
+        Active => "active",
+        Retired => "retired",
+        Discarded => "discarded",
+    }
+);
+
+/// A certificate as stored, without its private key (see [`Store::certificate_private_key`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateRecord {
+    pub id: CertificateId,
+    pub organization_id: OrganizationId,
+    /// Upper-case hex.
+    pub sha1_thumbprint: String,
+    /// Upper-case hex.
+    pub sha256_thumbprint: String,
+    pub subject: String,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+    pub source: CertificateSource,
+    pub public_der: Vec<u8>,
+    pub state: CertificateState,
+    pub created_at: OffsetDateTime,
+    pub activated_at: Option<OffsetDateTime>,
+    pub retired_at: Option<OffsetDateTime>,
+}
+
+/// A certificate to store. The private key is only borrowed: it is encrypted before it
+/// reaches the database and never kept in this struct's `Debug`.
+pub struct NewCertificate<'a> {
+    pub organization_id: OrganizationId,
+    pub sha1: [u8; 20],
+    pub sha256: [u8; 32],
+    pub subject: String,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+    pub source: CertificateSource,
+    pub public_der: Vec<u8>,
+    /// PKCS#8 DER of the private key.
+    pub private_key_pkcs8: &'a [u8],
+}
+
+impl std::fmt::Debug for NewCertificate<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewCertificate")
+            .field("organization_id", &self.organization_id)
+            .field("sha1", &hex::upper(&self.sha1))
+            .field("subject", &self.subject)
+            .field("source", &self.source)
+            .field("private_key_pkcs8", &"<redacted>")
+            .finish()
+    }
+}
+
+const COLUMNS: &str = "id, organization_id, sha1_thumbprint, sha256_thumbprint, subject, \
+                       not_before, not_after, source, public_der, state, created_at, \
+                       activated_at, retired_at";
+
+impl Store {
+    /// Stores a certificate in state `pending`, its private key encrypted under `key` and
+    /// bound to the new certificate's id.
+    pub async fn insert_certificate(
+        &self,
+        key: &MasterKey,
+        new: NewCertificate<'_>,
+        at: OffsetDateTime,
+    ) -> StoreResult<CertificateRecord> {
+        let record = CertificateRecord {
+            id: CertificateId::new(),
+            organization_id: new.organization_id,
+            sha1_thumbprint: hex::upper(&new.sha1),
+            sha256_thumbprint: hex::upper(&new.sha256),
+            subject: new.subject,
+            not_before: new.not_before,
+            not_after: new.not_after,
+            source: new.source,
+            public_der: new.public_der,
+            state: CertificateState::Pending,
+            created_at: at,
+            activated_at: None,
+            retired_at: None,
+        };
+        let sealed = crypto::seal(key, record.id.to_string().as_bytes(), new.private_key_pkcs8)?;
+        let (not_before, not_after, at) = (
+            to_micros(record.not_before)?,
+            to_micros(record.not_after)?,
+            to_micros(at)?,
+        );
+        with_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO certificates (id, organization_id, sha1_thumbprint, \
+                 sha256_thumbprint, subject, not_before, not_after, source, public_der, \
+                 encrypted_private_key, state, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(record.id.to_string())
+            .bind(record.organization_id.to_string())
+            .bind(&record.sha1_thumbprint)
+            .bind(&record.sha256_thumbprint)
+            .bind(&record.subject)
+            .bind(not_before)
+            .bind(not_after)
+            .bind(record.source.as_str())
+            .bind(&record.public_der)
+            .bind(&sealed)
+            .bind(record.state.as_str())
+            .bind(at)
+            .execute(pool)
+            .await
+            .map_err(StoreError::db("store the certificate"))?;
+        });
+        Ok(record)
+    }
+
+    pub async fn certificate(&self, id: CertificateId) -> StoreResult<CertificateRecord> {
+        let sql = format!("SELECT {COLUMNS} FROM certificates WHERE id = $1");
+        with_pool!(self, |pool| {
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(id.to_string())
+                .fetch_optional(pool)
+                .await
+                .map_err(StoreError::db("read the certificate"))?
+                .ok_or_else(|| StoreError::not_found("certificate", id))?;
+            decode(&row)
+        })
+    }
+
+    /// The organization's certificates, newest first.
+    pub async fn certificates(
+        &self,
+        organization: OrganizationId,
+    ) -> StoreResult<Vec<CertificateRecord>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM certificates WHERE organization_id = $1 \
+             ORDER BY created_at DESC, id"
+        );
+        with_pool!(self, |pool| {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(organization.to_string())
+                .fetch_all(pool)
+                .await
+                .map_err(StoreError::db("list certificates"))?
+                .iter()
+                .map(decode)
+                .collect()
+        })
+    }
+
+    /// The organization's active certificate, if any.
+    pub async fn active_certificate(
+        &self,
+        organization: OrganizationId,
+    ) -> StoreResult<Option<CertificateRecord>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM certificates WHERE organization_id = $1 AND state = 'active'"
+        );
+        with_pool!(self, |pool| {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(organization.to_string())
+                .fetch_optional(pool)
+                .await
+                .map_err(StoreError::db("read the active certificate"))?
+                .as_ref()
+                .map(decode)
+                .transpose()
+        })
+    }
+
+    /// Decrypts a certificate's private key (PKCS#8 DER). The caller must keep it in a
+    /// zeroizing, redacting type and never log it.
+    pub async fn certificate_private_key(
+        &self,
+        key: &MasterKey,
+        id: CertificateId,
+    ) -> StoreResult<Zeroizing<Vec<u8>>> {
+        let sealed = with_pool!(self, |pool| {
+            let row = sqlx::query("SELECT encrypted_private_key FROM certificates WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_optional(pool)
+                .await
+                .map_err(StoreError::db("read the encrypted private key"))?
+                .ok_or_else(|| StoreError::not_found("certificate", id))?;
+            row.blob("encrypted_private_key")?
+        });
+        Ok(crypto::open(key, id.to_string().as_bytes(), &sealed)?)
+    }
+
+    /// Marks a pending certificate as discarded (its operation failed). Active, retired and
+    /// already-discarded certificates are left alone and reported as a conflict.
+    pub async fn discard_certificate(&self, id: CertificateId) -> StoreResult<()> {
+        let affected = with_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE certificates SET state = 'discarded' WHERE id = $1 AND state = 'pending'",
+            )
+            .bind(id.to_string())
+            .execute(pool)
+            .await
+            .map_err(StoreError::db("discard the certificate"))?
+            .rows_affected()
+        });
+        if affected == 0 {
+            self.certificate(id).await?;
+            return Err(Conflict::CertificateNotPending {
+                certificate: id.to_string(),
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Re-encrypts every stored private key from `old` to `new` in one transaction: either
+    /// all rows move to the new key or none do. Rows already under `new` are left as they
+    /// are, so an interrupted rotation can simply be run again. Returns how many rows were
+    /// re-encrypted.
+    pub async fn rotate_master_key(&self, old: &MasterKey, new: &MasterKey) -> StoreResult<u64> {
+        // Lock out concurrent writers for the whole rotation, so no certificate can be
+        // inserted under the old key after it was scanned. SQLite: a write statement takes
+        // the database write lock now (instead of failing to upgrade a read lock later).
+        let lock = match self.backend_kind() {
+            BackendKind::Sqlite => {
+                "UPDATE certificates SET encrypted_private_key = encrypted_private_key WHERE 1 = 0"
+            }
+            BackendKind::Postgres => "LOCK TABLE certificates IN SHARE ROW EXCLUSIVE MODE",
+        };
+        with_pool!(self, |pool| {
+            let mut tx = pool
+                .begin()
+                .await
+                .map_err(StoreError::db("begin a transaction"))?;
+            sqlx::query(lock)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::db("lock the certificates"))?;
+            let rows = sqlx::query("SELECT id, encrypted_private_key FROM certificates")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(StoreError::db("read the encrypted private keys"))?;
+            let mut rotated = 0;
+            for row in &rows {
+                let id: CertificateId = row.parsed("id")?;
+                let sealed = row.blob("encrypted_private_key")?;
+                if crypto::stored_key_id(&sealed)? == new.id() {
+                    continue;
+                }
+                let context = id.to_string();
+                let plaintext = crypto::open(old, context.as_bytes(), &sealed)?;
+                let resealed = crypto::seal(new, context.as_bytes(), &plaintext)?;
+                sqlx::query("UPDATE certificates SET encrypted_private_key = $2 WHERE id = $1")
+                    .bind(&context)
+                    .bind(&resealed)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::db("store the re-encrypted private key"))?;
+                rotated += 1;
+            }
+            tx.commit()
+                .await
+                .map_err(StoreError::db("commit the key rotation"))?;
+            Ok(rotated)
+        })
+    }
+}
+
+pub(crate) fn decode(row: &impl Columns) -> StoreResult<CertificateRecord> {
+    Ok(CertificateRecord {
+        id: row.parsed("id")?,
+        organization_id: row.parsed("organization_id")?,
+        sha1_thumbprint: row.text("sha1_thumbprint")?,
+        sha256_thumbprint: row.text("sha256_thumbprint")?,
+        subject: row.text("subject")?,
+        not_before: row.time("not_before")?,
+        not_after: row.time("not_after")?,
+        source: row.parsed("source")?,
+        public_der: row.blob("public_der")?,
+        state: row.parsed("state")?,
+        created_at: row.time("created_at")?,
+        activated_at: row.opt_time("activated_at")?,
+        retired_at: row.opt_time("retired_at")?,
+    })
+}

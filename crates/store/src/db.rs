@@ -1,0 +1,228 @@
+//! Connecting, migrating, and the small amount of glue that lets one body of SQL serve
+//! both SQLite and PostgreSQL.
+//!
+//! Why not sqlx's `Any` driver: it cannot decode SQLite booleans, drops the SQLite connect
+//! options (WAL, busy timeout) and would hide backend-specific errors. Instead every query
+//! is written once with `$N` placeholders (which SQLite also understands) and the
+//! `with_pool!` macro expands the same body for each concrete pool type.
+
+use std::borrow::Cow;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, SqlSafeStr};
+use time::OffsetDateTime;
+
+use crate::error::{StoreError, StoreResult};
+
+/// How long a SQLite writer waits for another writer before reporting "database is locked".
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Which database a [`crate::Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Backend {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Options for [`crate::Store::open_with`].
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// Upper bound of pooled connections.
+    pub max_connections: u32,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self { max_connections: 8 }
+    }
+}
+
+/// Expands `$body` once per backend with `$pool` bound to the concrete pool, so queries are
+/// type-checked against each driver while the SQL text is shared.
+macro_rules! with_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.backend {
+            $crate::db::Backend::Sqlite($pool) => $body,
+            $crate::db::Backend::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+pub(crate) async fn connect(url: &str, options: &OpenOptions) -> StoreResult<Backend> {
+    let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or("");
+    match scheme {
+        "sqlite" => {
+            let connect = SqliteConnectOptions::from_str(url)
+                .map_err(|source| StoreError::InvalidUrl {
+                    scheme: scheme.to_owned(),
+                    source,
+                })?
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(options.max_connections)
+                .connect_with(connect)
+                .await
+                .map_err(StoreError::Connect)?;
+            Ok(Backend::Sqlite(pool))
+        }
+        "postgres" | "postgresql" => {
+            let connect =
+                PgConnectOptions::from_str(url).map_err(|source| StoreError::InvalidUrl {
+                    scheme: scheme.to_owned(),
+                    source,
+                })?;
+            let pool = PgPoolOptions::new()
+                .max_connections(options.max_connections)
+                .connect_with(connect)
+                .await
+                .map_err(StoreError::Connect)?;
+            Ok(Backend::Postgres(pool))
+        }
+        other => Err(StoreError::UnsupportedUrl {
+            scheme: other.to_owned(),
+        }),
+    }
+}
+
+/// Migrations are embedded at compile time so the binary needs no migrations folder.
+fn migrator(kind: BackendKind) -> Migrator {
+    let initial = match kind {
+        BackendKind::Sqlite => include_str!("../migrations/sqlite/0001_initial.sql"),
+        BackendKind::Postgres => include_str!("../migrations/postgres/0001_initial.sql"),
+    };
+    Migrator::with_migrations(vec![Migration::new(
+        1,
+        Cow::Borrowed("initial"),
+        MigrationType::Simple,
+        initial.into_sql_str(),
+        false,
+    )])
+}
+
+pub(crate) async fn migrate(backend: &Backend) -> StoreResult<()> {
+    match backend {
+        Backend::Sqlite(pool) => migrator(BackendKind::Sqlite).run(pool).await?,
+        Backend::Postgres(pool) => migrator(BackendKind::Postgres).run(pool).await?,
+    }
+    Ok(())
+}
+
+/// Uniform column access over both row types, so record decoding is written once.
+/// Errors name the column, and closed-set values that do not parse are reported as corrupt.
+pub(crate) trait Columns {
+    fn get_text(&self, column: &str) -> Result<Option<String>, sqlx::Error>;
+    fn get_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error>;
+    fn get_blob(&self, column: &str) -> Result<Option<Vec<u8>>, sqlx::Error>;
+    fn get_flag(&self, column: &str) -> Result<bool, sqlx::Error>;
+
+    fn opt_text(&self, column: &'static str) -> StoreResult<Option<String>> {
+        self.get_text(column).map_err(StoreError::decode(column))
+    }
+    fn text(&self, column: &'static str) -> StoreResult<String> {
+        self.opt_text(column)?.ok_or(StoreError::CorruptValue {
+            column,
+            value: "NULL".into(),
+        })
+    }
+    fn opt_int(&self, column: &'static str) -> StoreResult<Option<i64>> {
+        self.get_int(column).map_err(StoreError::decode(column))
+    }
+    fn int(&self, column: &'static str) -> StoreResult<i64> {
+        self.opt_int(column)?.ok_or(StoreError::CorruptValue {
+            column,
+            value: "NULL".into(),
+        })
+    }
+    fn blob(&self, column: &'static str) -> StoreResult<Vec<u8>> {
+        self.get_blob(column)
+            .map_err(StoreError::decode(column))?
+            .ok_or(StoreError::CorruptValue {
+                column,
+                value: "NULL".into(),
+            })
+    }
+    fn flag(&self, column: &'static str) -> StoreResult<bool> {
+        self.get_flag(column).map_err(StoreError::decode(column))
+    }
+    fn time(&self, column: &'static str) -> StoreResult<OffsetDateTime> {
+        from_micros(column, self.int(column)?)
+    }
+    fn opt_time(&self, column: &'static str) -> StoreResult<Option<OffsetDateTime>> {
+        self.opt_int(column)?
+            .map(|m| from_micros(column, m))
+            .transpose()
+    }
+    /// A text column holding one of a closed set of values (an enum or a typed id).
+    fn parsed<T: FromStr>(&self, column: &'static str) -> StoreResult<T> {
+        let raw = self.text(column)?;
+        raw.parse()
+            .map_err(|_| StoreError::CorruptValue { column, value: raw })
+    }
+    fn opt_parsed<T: FromStr>(&self, column: &'static str) -> StoreResult<Option<T>> {
+        match self.opt_text(column)? {
+            None => Ok(None),
+            Some(raw) => raw
+                .parse()
+                .map(Some)
+                .map_err(|_| StoreError::CorruptValue { column, value: raw }),
+        }
+    }
+}
+
+macro_rules! impl_columns {
+    ($row:ty) => {
+        impl Columns for $row {
+            fn get_text(&self, column: &str) -> Result<Option<String>, sqlx::Error> {
+                self.try_get(column)
+            }
+            fn get_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error> {
+                self.try_get(column)
+            }
+            fn get_blob(&self, column: &str) -> Result<Option<Vec<u8>>, sqlx::Error> {
+                self.try_get(column)
+            }
+            fn get_flag(&self, column: &str) -> Result<bool, sqlx::Error> {
+                self.try_get(column)
+            }
+        }
+    };
+}
+impl_columns!(SqliteRow);
+impl_columns!(PgRow);
+
+/// Timestamps are stored as unix microseconds: portable across both backends, ordered
+/// correctly by plain integer comparison, and wide enough for X.509's 9999-12-31.
+pub(crate) fn to_micros(at: OffsetDateTime) -> StoreResult<i64> {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000)
+        .map_err(|_| StoreError::TimestampOutOfRange { at })
+}
+
+pub(crate) fn opt_to_micros(at: Option<OffsetDateTime>) -> StoreResult<Option<i64>> {
+    at.map(to_micros).transpose()
+}
+
+pub(crate) fn from_micros(column: &'static str, micros: i64) -> StoreResult<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000).map_err(|_| {
+        StoreError::CorruptValue {
+            column,
+            value: micros.to_string(),
+        }
+    })
+}

@@ -1,0 +1,1475 @@
+//! One behaviour suite for the store, run against SQLite and PostgreSQL.
+
+mod harness;
+
+use harness::{RawParam, TestDb};
+use tenantlink_store::{
+    Activation, AuditFilter, AuditId, AuditOutcome, BackupScope, BearerSecret, CertificateId,
+    CertificateRecord, CertificateSource, CertificateState, Conflict, ConnectionState, CryptoError,
+    DeviceSignIn, MailboxItem, MasterKey, NewAuditEvent, NewBackupPolicy, NewCertificate,
+    NewOperation, NewOrganization, OperationError, OperationKind, OperationState, OperationUpdate,
+    Organization, OrganizationId, PasswordHash, Role, RunStatus, RunSummary, RunTrigger, Store,
+    StoreError, UpsertOutcome,
+};
+use time::{Duration, OffsetDateTime, macros::datetime};
+
+const T0: OffsetDateTime = datetime!(2026-11-27 09:00:00 UTC);
+
+backend_tests!(
+    migrations_are_idempotent,
+    organizations_round_trip_and_duplicates_are_refused,
+    private_key_round_trips_and_rejects_wrong_key_and_tampering,
+    rotate_master_key_re_encrypts_every_row,
+    private_key_plaintext_never_reaches_the_database,
+    database_refuses_a_second_active_certificate,
+    concurrent_activations_replacing_a_certificate_have_one_winner,
+    concurrent_first_activations_have_one_winner,
+    activation_checks_change_nothing_when_they_fail,
+    operation_updates_are_compare_and_swap,
+    operation_leases_allow_takeover_only_after_expiry,
+    users_sessions_and_api_tokens,
+    login_throttling_counts_failures_per_window,
+    audit_log_appends_filters_and_refuses_changes,
+    mailbox_items_upsert_without_duplicates,
+    delta_link_is_kept_across_a_failed_run_and_resumed,
+    one_running_backup_per_policy_and_due_policies,
+);
+
+// ---------------------------------------------------------------- fixtures
+
+async fn organization(store: &Store, tenant: &str) -> Organization {
+    store
+        .create_organization(
+            NewOrganization {
+                tenant: tenant.to_owned(),
+                cloud: "sandbox".into(),
+                backup_app_id: "11111111-2222-3333-4444-555555555555".into(),
+                app_object_id: Some("object-1".into()),
+                display_name: format!("Org {tenant}"),
+            },
+            T0,
+        )
+        .await
+        .expect("create organization")
+}
+
+/// Stand-in for a PKCS#8 key: random bytes, so any leak is recognisable and unambiguous.
+fn fake_private_key() -> Vec<u8> {
+    let mut key = Vec::with_capacity(1216);
+    while key.len() < 1216 {
+        key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    }
+    key
+}
+
+async fn pending_certificate(
+    store: &Store,
+    key: &MasterKey,
+    org: OrganizationId,
+    private_key: &[u8],
+) -> CertificateRecord {
+    let der = fake_private_key(); // distinct bytes for the "public" part too
+    let mut sha1 = [0u8; 20];
+    sha1.copy_from_slice(&der[..20]);
+    let mut sha256 = [0u8; 32];
+    sha256.copy_from_slice(&der[20..52]);
+    store
+        .insert_certificate(
+            key,
+            NewCertificate {
+                organization_id: org,
+                sha1,
+                sha256,
+                subject: "CN=tenantlink backup".into(),
+                not_before: T0,
+                not_after: T0 + Duration::days(365),
+                source: CertificateSource::Generated,
+                public_der: der[..300].to_vec(),
+                private_key_pkcs8: private_key,
+            },
+            T0,
+        )
+        .await
+        .expect("insert certificate")
+}
+
+/// An operation already at `state`, with its certificate recorded.
+async fn operation_in(
+    store: &Store,
+    org: OrganizationId,
+    certificate: CertificateId,
+    state: OperationState,
+) -> tenantlink_store::Operation {
+    let op = store
+        .create_operation(
+            NewOperation {
+                organization_id: org,
+                kind: OperationKind::Generate,
+                started_by: "admin".into(),
+                step: "started".into(),
+            },
+            T0,
+        )
+        .await
+        .expect("create operation");
+    store
+        .update_operation(
+            op.id,
+            op.version,
+            OperationUpdate {
+                state: Some(state),
+                new_certificate_id: Some(certificate),
+                ..Default::default()
+            },
+            T0,
+        )
+        .await
+        .expect("advance operation")
+}
+
+/// Organization with one active certificate, activated through an operation.
+async fn organization_with_active(
+    store: &Store,
+    key: &MasterKey,
+    tenant: &str,
+) -> (Organization, CertificateRecord) {
+    let org = organization(store, tenant).await;
+    let cert = pending_certificate(store, key, org.id, &fake_private_key()).await;
+    let op = operation_in(store, org.id, cert.id, OperationState::Proving).await;
+    let active = store
+        .activate_certificate(
+            Activation {
+                organization_id: org.id,
+                operation_id: op.id,
+                expected_operation_state: OperationState::Proving,
+                certificate_id: cert.id,
+                expected_active: None,
+            },
+            T0,
+        )
+        .await
+        .expect("first activation");
+    (org, active)
+}
+
+fn master_key() -> MasterKey {
+    MasterKey::generate().expect("generate master key")
+}
+
+// ---------------------------------------------------------------- migrations
+
+async fn migrations_are_idempotent(db: &TestDb) {
+    let org = organization(&db.store, "contoso.example").await;
+    db.store.migrate().await.expect("second migrate");
+    db.store.migrate().await.expect("third migrate");
+    let reopened = Store::open(&db.url)
+        .await
+        .expect("reopen runs migrations again");
+    assert_eq!(
+        reopened.organization(org.id).await.expect("org survives"),
+        org
+    );
+    reopened.close().await;
+}
+
+// ---------------------------------------------------------------- organizations
+
+async fn organizations_round_trip_and_duplicates_are_refused(db: &TestDb) {
+    let store = &db.store;
+    let org = organization(store, "contoso.example").await;
+    assert_eq!(store.organization(org.id).await.unwrap(), org);
+    assert_eq!(org.connection_state, ConnectionState::Unknown);
+
+    let duplicate = store
+        .create_organization(
+            NewOrganization {
+                tenant: org.tenant.clone(),
+                cloud: org.cloud.clone(),
+                backup_app_id: org.backup_app_id.clone(),
+                app_object_id: None,
+                display_name: "again".into(),
+            },
+            T0,
+        )
+        .await;
+    assert!(
+        matches!(duplicate, Err(StoreError::AlreadyExists { .. })),
+        "{duplicate:?}"
+    );
+
+    let later = T0 + Duration::minutes(5);
+    store
+        .set_connection_state(
+            org.id,
+            ConnectionState::Broken,
+            Some("AADSTS700027: The key used is expired."),
+            later,
+        )
+        .await
+        .unwrap();
+    let reread = store.organization(org.id).await.unwrap();
+    assert_eq!(reread.connection_state, ConnectionState::Broken);
+    assert_eq!(
+        reread.last_error.as_deref(),
+        Some("AADSTS700027: The key used is expired.")
+    );
+    assert_eq!(reread.updated_at, later);
+    assert_eq!(store.organizations().await.unwrap(), vec![reread]);
+
+    let missing = store.organization(OrganizationId::new()).await;
+    assert!(matches!(
+        missing,
+        Err(StoreError::NotFound {
+            entity: "organization",
+            ..
+        })
+    ));
+}
+
+// ---------------------------------------------------------------- secrets at rest
+
+async fn private_key_round_trips_and_rejects_wrong_key_and_tampering(db: &TestDb) {
+    let store = &db.store;
+    let key = master_key();
+    let org = organization(store, "contoso.example").await;
+    let plaintext = fake_private_key();
+    let cert = pending_certificate(store, &key, org.id, &plaintext).await;
+    let other = pending_certificate(store, &key, org.id, &fake_private_key()).await;
+
+    let decrypted = store.certificate_private_key(&key, cert.id).await.unwrap();
+    assert_eq!(decrypted.as_slice(), plaintext.as_slice());
+
+    let wrong = master_key();
+    match store.certificate_private_key(&wrong, cert.id).await {
+        Err(StoreError::Crypto(CryptoError::WrongMasterKey { stored, configured })) => {
+            assert_eq!(stored, key.id());
+            assert_eq!(configured, wrong.id());
+        }
+        other => panic!("expected WrongMasterKey, got {other:?}"),
+    }
+
+    // A ciphertext moved onto another certificate's row fails: it is bound to its id.
+    let sealed = db
+        .raw_blob(
+            "SELECT encrypted_private_key FROM certificates WHERE id = $1",
+            &cert.id.to_string(),
+        )
+        .await;
+    db.raw_execute(
+        "UPDATE certificates SET encrypted_private_key = $1 WHERE id = $2",
+        &[
+            RawParam::Blob(sealed.clone()),
+            RawParam::Text(other.id.to_string()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        store.certificate_private_key(&key, other.id).await,
+        Err(StoreError::Crypto(CryptoError::Tampered))
+    ));
+
+    // One flipped bit in the ciphertext fails authentication.
+    let mut tampered = sealed;
+    let last = tampered.len() - 20;
+    tampered[last] ^= 0x01;
+    db.raw_execute(
+        "UPDATE certificates SET encrypted_private_key = $1 WHERE id = $2",
+        &[
+            RawParam::Blob(tampered),
+            RawParam::Text(cert.id.to_string()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        store.certificate_private_key(&key, cert.id).await,
+        Err(StoreError::Crypto(CryptoError::Tampered))
+    ));
+}
+
+async fn rotate_master_key_re_encrypts_every_row(db: &TestDb) {
+    let store = &db.store;
+    let old = master_key();
+    let new = master_key();
+    let mut expected = Vec::new();
+    for tenant in ["a.example", "b.example"] {
+        let org = organization(store, tenant).await;
+        for _ in 0..2 {
+            let plaintext = fake_private_key();
+            let cert = pending_certificate(store, &old, org.id, &plaintext).await;
+            expected.push((cert.id, plaintext));
+        }
+    }
+
+    // The wrong "old" key re-encrypts nothing: the rotation is one transaction.
+    let stranger = master_key();
+    assert!(matches!(
+        store.rotate_master_key(&stranger, &new).await,
+        Err(StoreError::Crypto(CryptoError::WrongMasterKey { .. }))
+    ));
+    for (id, plaintext) in &expected {
+        assert_eq!(
+            store
+                .certificate_private_key(&old, *id)
+                .await
+                .unwrap()
+                .as_slice(),
+            plaintext.as_slice()
+        );
+    }
+
+    assert_eq!(store.rotate_master_key(&old, &new).await.unwrap(), 4);
+    for (id, plaintext) in &expected {
+        assert_eq!(
+            store
+                .certificate_private_key(&new, *id)
+                .await
+                .unwrap()
+                .as_slice(),
+            plaintext.as_slice()
+        );
+        assert!(matches!(
+            store.certificate_private_key(&old, *id).await,
+            Err(StoreError::Crypto(CryptoError::WrongMasterKey { .. }))
+        ));
+    }
+    assert_eq!(
+        store.rotate_master_key(&old, &new).await.unwrap(),
+        0,
+        "rerun is a no-op"
+    );
+}
+
+async fn private_key_plaintext_never_reaches_the_database(db: &TestDb) {
+    let store = &db.store;
+    let key = master_key();
+    let org = organization(store, "contoso.example").await;
+    let plaintexts: Vec<Vec<u8>> = (0..3).map(|_| fake_private_key()).collect();
+    for plaintext in &plaintexts {
+        pending_certificate(store, &key, org.id, plaintext).await;
+    }
+    let rotated = master_key();
+    store.rotate_master_key(&key, &rotated).await.unwrap();
+
+    let mut haystacks = db
+        .raw_all_blobs("SELECT encrypted_private_key FROM certificates")
+        .await;
+    assert_eq!(haystacks.len(), 3);
+    if let Some(path) = db.sqlite_path() {
+        // The main file and the write-ahead log, as they sit on disk.
+        for file in [path.clone(), path.with_extension("db-wal")] {
+            if let Ok(bytes) = std::fs::read(&file) {
+                haystacks.push(bytes);
+            }
+        }
+        assert!(haystacks.len() >= 4, "the SQLite file was scanned");
+    }
+    for plaintext in &plaintexts {
+        for chunk in plaintext.chunks(16) {
+            for haystack in &haystacks {
+                assert!(
+                    !haystack.windows(chunk.len()).any(|w| w == chunk),
+                    "a 16-byte piece of a private key was found in the database"
+                );
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- activation
+
+async fn database_refuses_a_second_active_certificate(db: &TestDb) {
+    let key = master_key();
+    let (org, _active) = organization_with_active(&db.store, &key, "contoso.example").await;
+    let pending = pending_certificate(&db.store, &key, org.id, &fake_private_key()).await;
+    let result = db
+        .raw_execute(
+            "UPDATE certificates SET state = 'active' WHERE id = $1",
+            &[RawParam::Text(pending.id.to_string())],
+        )
+        .await;
+    assert!(
+        result.is_err(),
+        "the partial unique index must refuse a second active certificate"
+    );
+}
+
+async fn concurrent_activations_replacing_a_certificate_have_one_winner(db: &TestDb) {
+    let key = master_key();
+    for round in 0..5 {
+        let (org, previous) =
+            organization_with_active(&db.store, &key, &format!("round{round}.example")).await;
+        let mut contenders = Vec::new();
+        for _ in 0..2 {
+            let cert = pending_certificate(&db.store, &key, org.id, &fake_private_key()).await;
+            let op = operation_in(&db.store, org.id, cert.id, OperationState::Proving).await;
+            contenders.push((op, cert));
+        }
+        let tasks: Vec<_> = contenders
+            .iter()
+            .map(|(op, cert)| {
+                let store = db.store.clone();
+                let activation = Activation {
+                    organization_id: org.id,
+                    operation_id: op.id,
+                    expected_operation_state: OperationState::Proving,
+                    certificate_id: cert.id,
+                    expected_active: Some(previous.id),
+                };
+                tokio::spawn(async move {
+                    store
+                        .activate_certificate(activation, T0 + Duration::hours(1))
+                        .await
+                })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for task in tasks {
+            results.push(task.await.expect("task"));
+        }
+        let winners: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        assert_eq!(winners.len(), 1, "round {round}: {results:?}");
+        let loser = results
+            .iter()
+            .find_map(|r| r.as_ref().err())
+            .expect("one loser");
+        assert!(
+            matches!(
+                loser,
+                StoreError::Conflict(Conflict::ActiveCertificateChanged { .. })
+            ),
+            "round {round}: {loser:?}"
+        );
+
+        let active = db
+            .store
+            .active_certificate(org.id)
+            .await
+            .unwrap()
+            .expect("an active certificate");
+        assert_eq!(active.id, winners[0].id);
+        assert_eq!(
+            db.store.certificate(previous.id).await.unwrap().state,
+            CertificateState::Retired
+        );
+        let losing_cert = contenders
+            .iter()
+            .map(|(_, c)| c.id)
+            .find(|id| *id != active.id)
+            .unwrap();
+        assert_eq!(
+            db.store.certificate(losing_cert).await.unwrap().state,
+            CertificateState::Pending
+        );
+        let losing_op = contenders
+            .iter()
+            .find(|(_, c)| c.id == losing_cert)
+            .unwrap()
+            .0
+            .id;
+        assert_eq!(
+            db.store.operation(losing_op).await.unwrap().state,
+            OperationState::Proving
+        );
+    }
+}
+
+async fn concurrent_first_activations_have_one_winner(db: &TestDb) {
+    let key = master_key();
+    for round in 0..5 {
+        let org = organization(&db.store, &format!("first{round}.example")).await;
+        let mut tasks = Vec::new();
+        for _ in 0..2 {
+            let cert = pending_certificate(&db.store, &key, org.id, &fake_private_key()).await;
+            let op = operation_in(&db.store, org.id, cert.id, OperationState::Proving).await;
+            tasks.push(Activation {
+                organization_id: org.id,
+                operation_id: op.id,
+                expected_operation_state: OperationState::Proving,
+                certificate_id: cert.id,
+                expected_active: None,
+            });
+        }
+        let handles: Vec<_> = tasks
+            .into_iter()
+            .map(|activation| {
+                let store = db.store.clone();
+                tokio::spawn(async move { store.activate_certificate(activation, T0).await })
+            })
+            .collect();
+        let mut ok = 0;
+        for handle in handles {
+            match handle.await.expect("task") {
+                Ok(_) => ok += 1,
+                Err(StoreError::Conflict(Conflict::ActiveCertificateChanged { .. })) => {}
+                Err(other) => panic!("round {round}: unexpected {other:?}"),
+            }
+        }
+        assert_eq!(ok, 1, "round {round}");
+        let active: Vec<_> = db
+            .store
+            .certificates(org.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.state == CertificateState::Active)
+            .collect();
+        assert_eq!(active.len(), 1);
+    }
+}
+
+async fn activation_checks_change_nothing_when_they_fail(db: &TestDb) {
+    let store = &db.store;
+    let key = master_key();
+    let (org, previous) = organization_with_active(store, &key, "contoso.example").await;
+    let cert = pending_certificate(store, &key, org.id, &fake_private_key()).await;
+    let op = operation_in(store, org.id, cert.id, OperationState::Attaching).await;
+    let activation = |state, expected_active, certificate_id| Activation {
+        organization_id: org.id,
+        operation_id: op.id,
+        expected_operation_state: state,
+        certificate_id,
+        expected_active,
+    };
+
+    // Operation not in the expected state.
+    let err = store
+        .activate_certificate(
+            activation(OperationState::Proving, Some(previous.id), cert.id),
+            T0,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Conflict(Conflict::OperationStateChanged { .. })
+        ),
+        "{err:?}"
+    );
+
+    // Expected active certificate is not the active one.
+    let stale = CertificateId::new();
+    let err = store
+        .activate_certificate(
+            activation(OperationState::Attaching, Some(stale), cert.id),
+            T0,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Conflict(Conflict::ActiveCertificateChanged { .. })
+        ),
+        "{err:?}"
+    );
+    let err = store
+        .activate_certificate(activation(OperationState::Attaching, None, cert.id), T0)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Conflict(Conflict::ActiveCertificateChanged { .. })
+        ),
+        "{err:?}"
+    );
+
+    // Certificate no longer pending.
+    store.discard_certificate(cert.id).await.unwrap();
+    let err = store
+        .activate_certificate(
+            activation(OperationState::Attaching, Some(previous.id), cert.id),
+            T0,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Conflict(Conflict::CertificateNotPending { .. })
+        ),
+        "{err:?}"
+    );
+
+    // Nothing moved.
+    assert_eq!(
+        store
+            .active_certificate(org.id)
+            .await
+            .unwrap()
+            .map(|c| c.id),
+        Some(previous.id)
+    );
+    assert_eq!(
+        store.certificate(previous.id).await.unwrap().state,
+        CertificateState::Active
+    );
+    let reread = store.operation(op.id).await.unwrap();
+    assert_eq!(
+        (reread.state, reread.version),
+        (OperationState::Attaching, op.version)
+    );
+}
+
+// ---------------------------------------------------------------- operations
+
+async fn operation_updates_are_compare_and_swap(db: &TestDb) {
+    let store = &db.store;
+    let key = master_key();
+    let (org, active) = organization_with_active(store, &key, "contoso.example").await;
+    let op = store
+        .create_operation(
+            NewOperation {
+                organization_id: org.id,
+                kind: OperationKind::Upload,
+                started_by: "alice".into(),
+                step: "device sign-in requested".into(),
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(op.state, OperationState::AwaitingSignIn);
+    assert_eq!(
+        op.expected_active_id,
+        Some(active.id),
+        "records the certificate it will replace"
+    );
+
+    let sign_in = DeviceSignIn {
+        user_code: "ABCD-EFGH".into(),
+        verification_uri: "https://login.example/device".into(),
+        expires_at: T0 + Duration::minutes(15),
+    };
+    let updated = store
+        .update_operation(
+            op.id,
+            op.version,
+            OperationUpdate {
+                device_sign_in: Some(sign_in.clone()),
+                step: Some("waiting for the administrator".into()),
+                ..Default::default()
+            },
+            T0 + Duration::seconds(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.version, op.version + 1);
+    assert_eq!(updated.device_sign_in, Some(sign_in));
+    assert_eq!(
+        updated.state,
+        OperationState::AwaitingSignIn,
+        "unset fields are kept"
+    );
+
+    let stale = store
+        .update_operation(
+            op.id,
+            op.version,
+            OperationUpdate {
+                state: Some(OperationState::Failed),
+                ..Default::default()
+            },
+            T0,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            stale,
+            StoreError::Conflict(Conflict::OperationVersionChanged { .. })
+        ),
+        "{stale:?}"
+    );
+
+    let failed = store
+        .update_operation(
+            op.id,
+            updated.version,
+            OperationUpdate {
+                state: Some(OperationState::Failed),
+                error: Some(OperationError {
+                    kind: "sign_in_declined".into(),
+                    message: "The sign-in was declined.".into(),
+                }),
+                ..Default::default()
+            },
+            T0 + Duration::seconds(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        failed.error.as_ref().map(|e| e.kind.as_str()),
+        Some("sign_in_declined")
+    );
+    let after_final = store
+        .update_operation(
+            op.id,
+            failed.version,
+            OperationUpdate {
+                state: Some(OperationState::Proving),
+                ..Default::default()
+            },
+            T0,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            after_final,
+            StoreError::Conflict(Conflict::OperationStateChanged { .. })
+        ),
+        "{after_final:?}"
+    );
+    assert_eq!(store.operation(op.id).await.unwrap(), failed);
+}
+
+async fn operation_leases_allow_takeover_only_after_expiry(db: &TestDb) {
+    let store = &db.store;
+    let org = organization(store, "contoso.example").await;
+    let op = store
+        .create_operation(
+            NewOperation {
+                organization_id: org.id,
+                kind: OperationKind::Generate,
+                started_by: "admin".into(),
+                step: "".into(),
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.resumable_operations(T0).await.unwrap().len(),
+        1,
+        "unclaimed is resumable"
+    );
+
+    let lease_end = T0 + Duration::seconds(30);
+    let claimed = store
+        .claim_operation(op.id, "worker-1", T0, lease_end)
+        .await
+        .unwrap();
+    assert_eq!(claimed.owner.as_deref(), Some("worker-1"));
+    assert!(
+        store
+            .resumable_operations(T0 + Duration::seconds(10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let refused = store
+        .claim_operation(
+            op.id,
+            "worker-2",
+            T0 + Duration::seconds(10),
+            T0 + Duration::seconds(40),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            StoreError::Conflict(Conflict::OperationLeased { .. })
+        ),
+        "{refused:?}"
+    );
+    store
+        .claim_operation(
+            op.id,
+            "worker-1",
+            T0 + Duration::seconds(10),
+            T0 + Duration::seconds(40),
+        )
+        .await
+        .expect("renewal");
+
+    // worker-1 died; after its lease ran out a restarted service takes over.
+    let after = T0 + Duration::seconds(41);
+    let resumable = store.resumable_operations(after).await.unwrap();
+    assert_eq!(
+        resumable.iter().map(|o| o.id).collect::<Vec<_>>(),
+        vec![op.id]
+    );
+    let taken = store
+        .claim_operation(op.id, "worker-2", after, after + Duration::seconds(30))
+        .await
+        .unwrap();
+    assert_eq!(taken.owner.as_deref(), Some("worker-2"));
+}
+
+// ---------------------------------------------------------------- accounts
+
+async fn users_sessions_and_api_tokens(db: &TestDb) {
+    let store = &db.store;
+    let hash = PasswordHash::new("correct horse battery staple").unwrap();
+    assert!(hash.as_str().starts_with("$argon2id$"));
+    assert!(hash.verify("correct horse battery staple"));
+    assert!(!hash.verify("Correct horse battery staple"));
+
+    let alice = store
+        .create_user("alice", &hash, Role::Administrator, T0)
+        .await
+        .unwrap();
+    let duplicate = store.create_user("alice", &hash, Role::Viewer, T0).await;
+    assert!(
+        matches!(duplicate, Err(StoreError::AlreadyExists { .. })),
+        "{duplicate:?}"
+    );
+    assert_eq!(
+        store.user_by_username("alice").await.unwrap(),
+        Some(alice.clone())
+    );
+    assert_eq!(store.user_by_username("bob").await.unwrap(), None);
+
+    let issued = store
+        .create_session(alice.id, T0, T0 + Duration::hours(8))
+        .await
+        .unwrap();
+    assert_ne!(issued.session_secret.expose(), issued.csrf_secret.expose());
+    assert!(
+        !format!("{issued:?}").contains(issued.session_secret.expose()),
+        "Debug redacts"
+    );
+    let (session, user) = store
+        .session(
+            &BearerSecret::from_presented(issued.session_secret.expose()),
+            T0 + Duration::hours(1),
+        )
+        .await
+        .unwrap()
+        .expect("live session");
+    assert_eq!(user.id, alice.id);
+    assert!(
+        session
+            .csrf_hash
+            .matches(&BearerSecret::from_presented(issued.csrf_secret.expose()))
+    );
+    assert!(
+        !session
+            .csrf_hash
+            .matches(&BearerSecret::from_presented("forged"))
+    );
+    assert!(
+        store
+            .session(&BearerSecret::from_presented("forged"), T0)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .session(&issued.session_secret, T0 + Duration::hours(8))
+            .await
+            .unwrap()
+            .is_none(),
+        "expired at expires_at"
+    );
+
+    // Disabling the user ends the session.
+    store
+        .update_user(alice.id, None, None, Some(true), T0 + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .session(&issued.session_secret, T0 + Duration::hours(1))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let reenabled = store
+        .update_user(
+            alice.id,
+            None,
+            Some(Role::Operator),
+            Some(false),
+            T0 + Duration::minutes(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (reenabled.role, reenabled.disabled),
+        (Role::Operator, false)
+    );
+
+    let token = store
+        .create_api_token(
+            "ci",
+            Role::Viewer,
+            "alice",
+            T0,
+            Some(T0 + Duration::days(30)),
+        )
+        .await
+        .unwrap();
+    let used_at = T0 + Duration::days(1);
+    let found = store
+        .authenticate_api_token(
+            &BearerSecret::from_presented(token.secret.expose()),
+            used_at,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        found.as_ref().map(|t| (t.role, t.last_used_at)),
+        Some((Role::Viewer, Some(used_at)))
+    );
+    assert!(
+        store
+            .authenticate_api_token(&token.secret, T0 + Duration::days(30))
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    store
+        .revoke_api_token(token.token.id, used_at)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .authenticate_api_token(&token.secret, used_at)
+            .await
+            .unwrap()
+            .is_none(),
+        "revoked"
+    );
+
+    // Only hashes are stored.
+    let hashes = db.raw_all_blobs("SELECT token_hash FROM api_tokens").await;
+    assert_eq!(hashes, vec![token.secret.hash().as_bytes().to_vec()]);
+}
+
+async fn login_throttling_counts_failures_per_window(db: &TestDb) {
+    let store = &db.store;
+    for minute in [0, 1, 2] {
+        store
+            .record_login_failure("alice", "10.0.0.1", T0 + Duration::minutes(minute))
+            .await
+            .unwrap();
+    }
+    store
+        .record_login_failure("bob", "10.0.0.1", T0 + Duration::minutes(3))
+        .await
+        .unwrap();
+    store
+        .record_login_failure("alice", "10.0.0.2", T0 + Duration::minutes(20))
+        .await
+        .unwrap();
+
+    let all = store.login_failures("alice", "10.0.0.1", T0).await.unwrap();
+    assert_eq!((all.for_username, all.for_ip), (4, 4));
+    let window = store
+        .login_failures("alice", "10.0.0.1", T0 + Duration::minutes(2))
+        .await
+        .unwrap();
+    assert_eq!((window.for_username, window.for_ip), (2, 2));
+
+    store.clear_login_failures("alice").await.unwrap();
+    let cleared = store.login_failures("alice", "10.0.0.1", T0).await.unwrap();
+    assert_eq!((cleared.for_username, cleared.for_ip), (0, 1));
+    assert_eq!(
+        store
+            .prune_login_failures(T0 + Duration::minutes(10))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .login_failures("bob", "10.0.0.1", T0)
+            .await
+            .unwrap()
+            .for_username,
+        0
+    );
+}
+
+// ---------------------------------------------------------------- audit
+
+async fn audit_log_appends_filters_and_refuses_changes(db: &TestDb) {
+    let store = &db.store;
+    let org = organization(store, "contoso.example").await;
+    let other = organization(store, "fabrikam.example").await;
+    let event = |minute: i64, actor: &str, org: Option<OrganizationId>, action: &str, outcome| {
+        NewAuditEvent {
+            at: T0 + Duration::minutes(minute),
+            actor: actor.into(),
+            organization_id: org,
+            action: action.into(),
+            outcome,
+            thumbprints: vec!["AB".repeat(20)],
+            details: serde_json::json!({ "minute": minute }),
+        }
+    };
+    let mut ids = Vec::new();
+    for e in [
+        event(0, "admin", None, "user.sign_in", AuditOutcome::Success),
+        event(
+            1,
+            "admin",
+            Some(org.id),
+            "certificate.generate",
+            AuditOutcome::Success,
+        ),
+        event(
+            2,
+            "admin",
+            Some(org.id),
+            "certificate.activate",
+            AuditOutcome::Success,
+        ),
+        event(
+            3,
+            "bob",
+            Some(other.id),
+            "certificate.generate",
+            AuditOutcome::Denied,
+        ),
+        event(4, "bob", None, "user.sign_in", AuditOutcome::Failure),
+    ] {
+        ids.push(store.append_audit(e).await.unwrap());
+    }
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids increase");
+
+    let list = |filter: AuditFilter| async move {
+        store
+            .audit_events(&filter)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.id)
+            .collect::<Vec<AuditId>>()
+    };
+    assert_eq!(
+        list(AuditFilter::default()).await,
+        ids.iter().rev().copied().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        list(AuditFilter {
+            organization_id: Some(org.id),
+            ..Default::default()
+        })
+        .await,
+        vec![ids[2], ids[1]]
+    );
+    assert_eq!(
+        list(AuditFilter {
+            actor: Some("bob".into()),
+            ..Default::default()
+        })
+        .await,
+        vec![ids[4], ids[3]]
+    );
+    assert_eq!(
+        list(AuditFilter {
+            action: Some("certificate.".into()),
+            ..Default::default()
+        })
+        .await,
+        vec![ids[3], ids[2], ids[1]]
+    );
+    assert_eq!(
+        list(AuditFilter {
+            action: Some("user.sign_in".into()),
+            ..Default::default()
+        })
+        .await,
+        vec![ids[4], ids[0]]
+    );
+    assert_eq!(
+        list(AuditFilter {
+            outcome: Some(AuditOutcome::Denied),
+            ..Default::default()
+        })
+        .await,
+        vec![ids[3]]
+    );
+    assert_eq!(
+        list(AuditFilter {
+            since: Some(T0 + Duration::minutes(1)),
+            until: Some(T0 + Duration::minutes(3)),
+            ..Default::default()
+        })
+        .await,
+        vec![ids[2], ids[1]]
+    );
+    assert_eq!(
+        list(AuditFilter {
+            limit: 2,
+            ..Default::default()
+        })
+        .await,
+        vec![ids[4], ids[3]]
+    );
+    assert_eq!(
+        list(AuditFilter {
+            limit: 2,
+            before: Some(ids[3]),
+            ..Default::default()
+        })
+        .await,
+        vec![ids[2], ids[1]]
+    );
+
+    let first = store
+        .audit_events(&AuditFilter {
+            before: Some(ids[1]),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].thumbprints, vec!["AB".repeat(20)]);
+    assert_eq!(first[0].details, serde_json::json!({ "minute": 0 }));
+    assert_eq!(first[0].at, T0);
+
+    // Append-only, enforced by the database.
+    let update = db
+        .raw_execute("UPDATE audit_log SET actor = 'mallory'", &[])
+        .await;
+    assert!(update.is_err(), "UPDATE on audit_log must fail");
+    let delete = db.raw_execute("DELETE FROM audit_log", &[]).await;
+    assert!(delete.is_err(), "DELETE on audit_log must fail");
+    assert_eq!(
+        store
+            .audit_events(&AuditFilter::default())
+            .await
+            .unwrap()
+            .len(),
+        5
+    );
+}
+
+// ---------------------------------------------------------------- backups
+
+fn item(org: OrganizationId, user: &str, message: &str, hash: &[u8]) -> MailboxItem {
+    MailboxItem {
+        organization_id: org,
+        user_id: user.into(),
+        message_id: message.into(),
+        subject: format!("Subject of {message}"),
+        sender: "ceo@contoso.example".into(),
+        received_at: T0 - Duration::days(1),
+        size: 2048,
+        content_hash: hash.to_vec(),
+    }
+}
+
+async fn policy(
+    store: &Store,
+    org: OrganizationId,
+    next_due: Option<OffsetDateTime>,
+) -> tenantlink_store::BackupPolicy {
+    store
+        .create_policy(
+            NewBackupPolicy {
+                organization_id: org,
+                name: format!("Mailboxes {}", uuid::Uuid::new_v4().simple()),
+                schedule: "0 2 * * *".into(),
+                scope: BackupScope::Users(vec!["adele@contoso.example".into()]),
+                enabled: true,
+                next_due_at: next_due,
+            },
+            T0,
+        )
+        .await
+        .unwrap()
+}
+
+async fn mailbox_items_upsert_without_duplicates(db: &TestDb) {
+    let store = &db.store;
+    let org = organization(store, "contoso.example").await;
+    let policy = policy(store, org.id, None).await;
+    let run = store
+        .start_run(policy.id, RunTrigger::Manual, T0)
+        .await
+        .unwrap();
+
+    let first = item(org.id, "adele", "msg-1", b"hash-1");
+    assert_eq!(
+        store.upsert_mailbox_item(&first, run.id).await.unwrap(),
+        UpsertOutcome::Inserted
+    );
+    assert_eq!(
+        store.upsert_mailbox_item(&first, run.id).await.unwrap(),
+        UpsertOutcome::Unchanged
+    );
+    let edited = MailboxItem {
+        subject: "Edited".into(),
+        ..item(org.id, "adele", "msg-1", b"hash-2")
+    };
+    assert_eq!(
+        store.upsert_mailbox_item(&edited, run.id).await.unwrap(),
+        UpsertOutcome::Changed
+    );
+    // Same message id in another mailbox is a different item.
+    assert_eq!(
+        store
+            .upsert_mailbox_item(&item(org.id, "bob", "msg-1", b"hash-1"), run.id)
+            .await
+            .unwrap(),
+        UpsertOutcome::Inserted
+    );
+
+    assert_eq!(
+        store.mailbox_items(org.id, "adele").await.unwrap(),
+        vec![edited]
+    );
+    assert_eq!(store.mailbox_items(org.id, "bob").await.unwrap().len(), 1);
+}
+
+async fn delta_link_is_kept_across_a_failed_run_and_resumed(db: &TestDb) {
+    let store = &db.store;
+    let org = organization(store, "contoso.example").await;
+    let policy = policy(store, org.id, None).await;
+    assert_eq!(
+        store.delta_link(policy.id, "adele").await.unwrap(),
+        None,
+        "first read is full"
+    );
+
+    // Run 1 reads two messages and completes: its delta link is kept.
+    let run1 = store
+        .start_run(policy.id, RunTrigger::Scheduled, T0)
+        .await
+        .unwrap();
+    for m in ["m1", "m2"] {
+        store
+            .upsert_mailbox_item(&item(org.id, "adele", m, m.as_bytes()), run1.id)
+            .await
+            .unwrap();
+    }
+    store
+        .save_delta_link(
+            policy.id,
+            "adele",
+            "https://graph/delta?token=1",
+            run1.id,
+            T0,
+        )
+        .await
+        .unwrap();
+    store
+        .finish_run(
+            run1.id,
+            &RunSummary {
+                status: RunStatus::Success,
+                users: 1,
+                items_new: 2,
+                items_changed: 0,
+                error_text: None,
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+
+    // Run 2 reads a new message, then the connection drops before the read completes.
+    let t2 = T0 + Duration::hours(1);
+    let run2 = store
+        .start_run(policy.id, RunTrigger::Scheduled, t2)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .upsert_mailbox_item(&item(org.id, "adele", "m3", b"m3"), run2.id)
+            .await
+            .unwrap(),
+        UpsertOutcome::Inserted
+    );
+    store
+        .finish_run(
+            run2.id,
+            &RunSummary {
+                status: RunStatus::Failed,
+                users: 1,
+                items_new: 1,
+                items_changed: 0,
+                error_text: Some("connection reset".into()),
+            },
+            t2,
+        )
+        .await
+        .unwrap();
+    let kept = store
+        .delta_link(policy.id, "adele")
+        .await
+        .unwrap()
+        .expect("kept");
+    assert_eq!(
+        (kept.delta_link.as_str(), kept.run_id),
+        ("https://graph/delta?token=1", run1.id)
+    );
+
+    // Run 3 resumes from run 1's link, sees m3 again plus m4: no duplicate.
+    let t3 = T0 + Duration::hours(2);
+    let run3 = store
+        .start_run(policy.id, RunTrigger::Manual, t3)
+        .await
+        .unwrap();
+    let mut outcomes = Vec::new();
+    for m in ["m3", "m4"] {
+        outcomes.push(
+            store
+                .upsert_mailbox_item(&item(org.id, "adele", m, m.as_bytes()), run3.id)
+                .await
+                .unwrap(),
+        );
+    }
+    assert_eq!(
+        outcomes,
+        vec![UpsertOutcome::Unchanged, UpsertOutcome::Inserted]
+    );
+    store
+        .save_delta_link(
+            policy.id,
+            "adele",
+            "https://graph/delta?token=3",
+            run3.id,
+            t3,
+        )
+        .await
+        .unwrap();
+    let ids: Vec<_> = store
+        .mailbox_items(org.id, "adele")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.message_id)
+        .collect();
+    assert_eq!(ids.len(), 4);
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique, vec!["m1", "m2", "m3", "m4"]);
+    let resumed = store
+        .delta_link(policy.id, "adele")
+        .await
+        .unwrap()
+        .expect("updated");
+    assert_eq!(
+        (
+            resumed.delta_link.as_str(),
+            resumed.run_id,
+            resumed.updated_at
+        ),
+        ("https://graph/delta?token=3", run3.id, t3)
+    );
+}
+
+async fn one_running_backup_per_policy_and_due_policies(db: &TestDb) {
+    let store = &db.store;
+    let org = organization(store, "contoso.example").await;
+    let due = policy(store, org.id, Some(T0)).await;
+    let later = policy(store, org.id, Some(T0 + Duration::hours(1))).await;
+    let mut disabled = policy(store, org.id, Some(T0)).await;
+    disabled.enabled = false;
+    store.update_policy(&disabled, T0).await.unwrap();
+
+    let due_now: Vec<_> = store
+        .due_policies(T0)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(due_now, vec![due.id]);
+    assert_eq!(
+        store
+            .due_policies(T0 + Duration::hours(1))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        store.policy(due.id).await.unwrap().scope,
+        BackupScope::Users(vec!["adele@contoso.example".into()])
+    );
+
+    let run = store
+        .start_run(due.id, RunTrigger::Scheduled, T0)
+        .await
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Running);
+    let second = store
+        .start_run(due.id, RunTrigger::Manual, T0)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(second, StoreError::Conflict(Conflict::RunInProgress { .. })),
+        "{second:?}"
+    );
+    store
+        .start_run(later.id, RunTrigger::Manual, T0)
+        .await
+        .expect("other policies are independent");
+
+    let summary = RunSummary {
+        status: RunStatus::Warning,
+        users: 3,
+        items_new: 10,
+        items_changed: 2,
+        error_text: None,
+    };
+    let finished = store
+        .finish_run(run.id, &summary, T0 + Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        (finished.status, finished.items_new, finished.finished_at),
+        (RunStatus::Warning, 10, Some(T0 + Duration::minutes(5)))
+    );
+    let again = store.finish_run(run.id, &summary, T0).await.unwrap_err();
+    assert!(
+        matches!(again, StoreError::Conflict(Conflict::RunFinished { .. })),
+        "{again:?}"
+    );
+    store
+        .start_run(due.id, RunTrigger::Manual, T0 + Duration::minutes(6))
+        .await
+        .expect("free again");
+
+    // After a crash, runs left running are failed so the policy can run again.
+    assert_eq!(
+        store
+            .fail_interrupted_runs(
+                "the service stopped during this run",
+                T0 + Duration::hours(2)
+            )
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .runs(due.id, 10)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.status == RunStatus::Running)
+            .count(),
+        0
+    );
+
+    store.set_policy_next_due(due.id, None, T0).await.unwrap();
+    assert!(
+        store
+            .due_policies(T0 + Duration::days(1))
+            .await
+            .unwrap()
+            .iter()
+            .all(|p| p.id != due.id)
+    );
+    store.delete_policy(due.id).await.unwrap();
+    assert!(matches!(
+        store.policy(due.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
