@@ -48,7 +48,9 @@ fn every_fixture_imports_with_the_outcome_its_manifest_states() {
             }
             if let Ok(credential) = result {
                 let thumbprints = credential.certificate().thumbprints();
-                if entry["sha1"] != thumbprints.sha1_hex() || entry["sha256"] != thumbprints.sha256_hex() {
+                if entry["sha1"] != thumbprints.sha1_hex()
+                    || entry["sha256"] != thumbprints.sha256_hex()
+                {
                     failures.push(format!(
                         "{file}: thumbprints {} / {} differ from OpenSSL's {} / {}",
                         thumbprints.sha1_hex(),
@@ -60,13 +62,23 @@ fn every_fixture_imports_with_the_outcome_its_manifest_states() {
                 if entry["chain_len"] != 1 + credential.chain().len() {
                     failures.push(format!("{file}: chain of {}", 1 + credential.chain().len()));
                 }
-                if credential.certificate().key_bits() != entry["key_bits"].as_u64().map(|b| b as usize) {
-                    failures.push(format!("{file}: key bits {:?}", credential.certificate().key_bits()));
+                if credential.certificate().key_bits()
+                    != entry["key_bits"].as_u64().map(|b| b as usize)
+                {
+                    failures.push(format!(
+                        "{file}: key bits {:?}",
+                        credential.certificate().key_bits()
+                    ));
                 }
             }
         }
     }
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -90,29 +102,60 @@ fn inspect_reports_what_it_could_read_and_the_first_problem_import_would_give() 
         }
         if let Some(certificate) = &inspection.certificate {
             if entry["sha1"] != certificate.thumbprints().sha1_hex() {
-                failures.push(format!("{file}: inspected leaf {}", certificate.thumbprints().sha1_hex()));
+                failures.push(format!(
+                    "{file}: inspected leaf {}",
+                    certificate.thumbprints().sha1_hex()
+                ));
             }
             if entry["chain_len"] != inspection.chain_len {
-                failures.push(format!("{file}: inspected chain_len {}", inspection.chain_len));
+                failures.push(format!(
+                    "{file}: inspected chain_len {}",
+                    inspection.chain_len
+                ));
             }
             if entry["key_type"] != certificate.key_type().as_str() {
-                failures.push(format!("{file}: key type {}", certificate.key_type().as_str()));
+                failures.push(format!(
+                    "{file}: key type {}",
+                    certificate.key_type().as_str()
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn a_pfx_refused_for_policy_reasons_still_shows_its_certificate() {
     let fixtures = fixtures::fixtures();
     let now = OffsetDateTime::now_utc();
-    for file in ["expired.pfx", "not_yet_valid.pfx", "rsa_1024.pfx", "ec_key.pfx", "no_private_key.pfx"] {
+    for file in [
+        "expired.pfx",
+        "not_yet_valid.pfx",
+        "rsa_1024.pfx",
+        "ec_key.pfx",
+        "no_private_key.pfx",
+    ] {
         let entry = fixtures.entry(file);
         let inspection = inspect(&fixtures.bytes(entry), password_of(entry).as_ref(), now);
-        let certificate = inspection.certificate.as_ref().unwrap_or_else(|| panic!("{file}: leaf readable"));
-        assert_eq!(entry["sha256"], certificate.thumbprints().sha256_hex(), "{file}");
-        assert_eq!(inspection.has_private_key, file != "no_private_key.pfx", "{file}");
+        let certificate = inspection
+            .certificate
+            .as_ref()
+            .unwrap_or_else(|| panic!("{file}: leaf readable"));
+        assert_eq!(
+            entry["sha256"],
+            certificate.thumbprints().sha256_hex(),
+            "{file}"
+        );
+        assert_eq!(
+            inspection.has_private_key,
+            file != "no_private_key.pfx",
+            "{file}"
+        );
     }
 }
 
@@ -123,7 +166,11 @@ fn oversized_iteration_counts_are_refused_before_any_key_derivation() {
         let entry = fixtures.entry(file);
         let bytes = fixtures.bytes(entry);
         let started = Instant::now();
-        let result = import_pkcs12(&bytes, password_of(entry).as_ref(), OffsetDateTime::now_utc());
+        let result = import_pkcs12(
+            &bytes,
+            password_of(entry).as_ref(),
+            OffsetDateTime::now_utc(),
+        );
         let elapsed = started.elapsed();
         match result {
             Err(ImportError::IterationsTooHigh { iterations, limit }) => {
@@ -133,7 +180,10 @@ fn oversized_iteration_counts_are_refused_before_any_key_derivation() {
             other => panic!("{file}: expected iterations_too_high, got {other:?}"),
         }
         // 20,000,000 PBKDF2 or PKCS#12-KDF rounds take several seconds; a refusal takes microseconds.
-        assert!(elapsed < Duration::from_millis(200), "{file}: refusal took {elapsed:?}");
+        assert!(
+            elapsed < Duration::from_millis(200),
+            "{file}: refusal took {elapsed:?}"
+        );
     }
 }
 
@@ -160,7 +210,11 @@ fn wrong_password_and_not_pkcs12_are_worded_differently() {
 #[test]
 fn the_fixture_set_covers_every_variant_and_every_refusal() {
     let fixtures = fixtures::fixtures();
-    let expected: Vec<&str> = fixtures.entries.iter().filter_map(|e| e["expect"].as_str()).collect();
+    let expected: Vec<&str> = fixtures
+        .entries
+        .iter()
+        .filter_map(|e| e["expect"].as_str())
+        .collect();
     let accepted = expected.iter().filter(|kind| **kind == "ok").count();
     assert!(accepted >= 14, "only {accepted} importable variants");
     for kind in [
@@ -179,6 +233,9 @@ fn the_fixture_set_covers_every_variant_and_every_refusal() {
         "too_large",
     ] {
         assert!(expected.contains(&kind), "no fixture expects {kind}");
-        assert!(ImportError::KINDS.contains(&kind), "{kind} is not a documented kind");
+        assert!(
+            ImportError::KINDS.contains(&kind),
+            "{kind} is not a documented kind"
+        );
     }
 }

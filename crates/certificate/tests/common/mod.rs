@@ -16,7 +16,9 @@ pub struct Fixtures {
 
 impl Fixtures {
     pub fn bytes(&self, entry: &Value) -> Vec<u8> {
-        let name = entry["file"].as_str().expect("manifest entry has a file name");
+        let name = entry["file"]
+            .as_str()
+            .expect("manifest entry has a file name");
         std::fs::read(self.dir.join(name)).expect("fixture file exists")
     }
 
@@ -49,7 +51,8 @@ pub fn python() -> PathBuf {
 pub fn fixtures() -> &'static Fixtures {
     static FIXTURES: OnceLock<Fixtures> = OnceLock::new();
     FIXTURES.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("pfx-fixtures-{}", std::process::id()));
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(concat!("pfx-fixtures-", env!("CARGO_CRATE_NAME")));
         let _ = std::fs::remove_dir_all(&dir);
         let output = Command::new(python())
             .arg(workspace_root().join("scripts/make-test-pfx.py"))
@@ -61,10 +64,14 @@ pub fn fixtures() -> &'static Fixtures {
             "scripts/make-test-pfx.py failed: {}",
             String::from_utf8_lossy(&output.stderr)
         );
-        let manifest: Value =
-            serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).expect("manifest written"))
-                .expect("manifest is JSON");
-        let entries = manifest["files"].as_array().expect("manifest lists files").clone();
+        let manifest: Value = serde_json::from_slice(
+            &std::fs::read(dir.join("manifest.json")).expect("manifest written"),
+        )
+        .expect("manifest is JSON");
+        let entries = manifest["files"]
+            .as_array()
+            .expect("manifest lists files")
+            .clone();
         Fixtures { dir, entries }
     })
 }
