@@ -122,14 +122,16 @@ impl DeviceFlowClient {
             })
             .await?;
         if !response.status.is_success() {
-            return Err(match EntraError::parse(response.status.as_u16(), &response.body) {
-                Some(e) => e.into(),
-                None => Error::UnexpectedResponse {
-                    service: "Entra ID",
-                    context: "device code request",
-                    detail: format!("HTTP {}", response.status),
+            return Err(
+                match EntraError::parse(response.status.as_u16(), &response.body) {
+                    Some(e) => e.into(),
+                    None => Error::UnexpectedResponse {
+                        service: "Entra ID",
+                        context: "device code request",
+                        detail: format!("HTTP {}", response.status),
+                    },
                 },
-            });
+            );
         }
         let body: DeviceCodeResponse =
             serde_json::from_slice(&response.body).map_err(|e| Error::UnexpectedResponse {

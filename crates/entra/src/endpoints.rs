@@ -210,11 +210,15 @@ mod tests {
     fn national_clouds_have_their_own_hosts() {
         let tenant = TenantId::parse("contoso.onmicrosoft.com").unwrap();
         assert_eq!(
-            Endpoints::cloud(Cloud::UsGov).token_endpoint(&tenant).as_str(),
+            Endpoints::cloud(Cloud::UsGov)
+                .token_endpoint(&tenant)
+                .as_str(),
             "https://login.microsoftonline.us/contoso.onmicrosoft.com/oauth2/v2.0/token"
         );
         assert_eq!(
-            Endpoints::cloud(Cloud::China).graph_url("applications").as_str(),
+            Endpoints::cloud(Cloud::China)
+                .graph_url("applications")
+                .as_str(),
             "https://microsoftgraph.chinacloudapi.cn/v1.0/applications"
         );
         assert_eq!(

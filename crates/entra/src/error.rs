@@ -637,8 +637,15 @@ mod tests {
         assert_eq!(r.found_key_start, Some(datetime!(2018-01-28 16:00:00 UTC)));
         assert_eq!(r.found_key_end, Some(datetime!(2019-01-28 16:00:00 UTC)));
         assert!(e.to_string().contains(text), "keeps Entra's text verbatim");
-        assert!(e.explanation().remediation.contains("Settings → System → SSL Certificate"));
-        assert_eq!(e.trace_id.as_deref(), Some("6f6c4645-0202-4486-b625-fa957dfc4700"));
+        assert!(
+            e.explanation()
+                .remediation
+                .contains("Settings → System → SSL Certificate")
+        );
+        assert_eq!(
+            e.trace_id.as_deref(),
+            Some("6f6c4645-0202-4486-b625-fa957dfc4700")
+        );
         assert!(e.headline().starts_with("AADSTS700027: The certificate"));
         assert!(!e.headline().contains("Trace ID"));
     }
@@ -658,19 +665,51 @@ mod tests {
     #[test]
     fn named_codes_are_classified() {
         let cases: &[(&str, u64, AadstsKind)] = &[
-            ("invalid_client", 700024, AadstsKind::AssertionOutsideTimeRange),
-            ("unauthorized_client", 700016, AadstsKind::ApplicationNotFound),
+            (
+                "invalid_client",
+                700024,
+                AadstsKind::AssertionOutsideTimeRange,
+            ),
+            (
+                "unauthorized_client",
+                700016,
+                AadstsKind::ApplicationNotFound,
+            ),
             ("invalid_tenant", 90002, AadstsKind::TenantNotFound),
             ("invalid_client", 50032, AadstsKind::WeakRsaKey),
-            ("invalid_client", 5002723, AadstsKind::NoKeyIdentifierInAssertion),
-            ("invalid_client", 5002738, AadstsKind::UnsupportedSigningAlgorithm),
+            (
+                "invalid_client",
+                5002723,
+                AadstsKind::NoKeyIdentifierInAssertion,
+            ),
+            (
+                "invalid_client",
+                5002738,
+                AadstsKind::UnsupportedSigningAlgorithm,
+            ),
             ("invalid_client", 7000215, AadstsKind::InvalidClientSecret),
             ("invalid_client", 7000222, AadstsKind::ClientSecretExpired),
-            ("invalid_grant", 53003, AadstsKind::BlockedByConditionalAccess),
-            ("authorization_pending", 70016, AadstsKind::AuthorizationPending),
+            (
+                "invalid_grant",
+                53003,
+                AadstsKind::BlockedByConditionalAccess,
+            ),
+            (
+                "authorization_pending",
+                70016,
+                AadstsKind::AuthorizationPending,
+            ),
             ("expired_token", 70020, AadstsKind::DeviceCodeExpired),
-            ("authorization_declined", 70000, AadstsKind::AuthorizationDeclined),
-            ("bad_verification_code", 70018, AadstsKind::BadVerificationCode),
+            (
+                "authorization_declined",
+                70000,
+                AadstsKind::AuthorizationDeclined,
+            ),
+            (
+                "bad_verification_code",
+                70018,
+                AadstsKind::BadVerificationCode,
+            ),
             ("invalid_request", 900144, AadstsKind::Other),
         ];
         for (error, code, kind) in cases {

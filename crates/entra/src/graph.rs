@@ -228,7 +228,10 @@ impl GraphClient {
             // change would be overwritten by our full-list PATCH.
             let recheck = self.read_application(token, &path).await?;
             if recheck.fingerprint() != current.fingerprint() {
-                tracing::warn!(app_id, "keyCredentials changed while preparing the write; merging again");
+                tracing::warn!(
+                    app_id,
+                    "keyCredentials changed while preparing the write; merging again"
+                );
                 merged_changes += 1;
                 current = recheck;
                 continue;
@@ -293,16 +296,24 @@ impl GraphClient {
                 "passwordCredential": null,
                 "proof": proof.expose(),
             });
-            match self.call(Method::POST, token, &path, Body::Json(body)).await {
+            match self
+                .call(Method::POST, token, &path, Body::Json(body))
+                .await
+            {
                 Ok(response) => return parse_json(&response, "addKey response"),
-                Err(Error::Transport(TransportError::WriteOutcomeUnknown { .. })) if attempt == 0 => {
+                Err(Error::Transport(TransportError::WriteOutcomeUnknown { .. }))
+                    if attempt == 0 =>
+                {
                     let app = self
                         .application_by_object_id(token, application_object_id)
                         .await?;
                     if let Some(added) = app.key_for_certificate(&new_der) {
                         return Ok(added.clone());
                     }
-                    tracing::warn!(application_object_id, "addKey outcome unknown and the key is absent; retrying");
+                    tracing::warn!(
+                        application_object_id,
+                        "addKey outcome unknown and the key is absent; retrying"
+                    );
                 }
                 Err(other) => return Err(other),
             }
@@ -322,9 +333,14 @@ impl GraphClient {
         for attempt in 0..2 {
             let proof = proof_of_possession(proof_signer, application_object_id, self.clock.now())?;
             let body = json!({ "keyId": key_id, "proof": proof.expose() });
-            match self.call(Method::POST, token, &path, Body::Json(body)).await {
+            match self
+                .call(Method::POST, token, &path, Body::Json(body))
+                .await
+            {
                 Ok(_) => return Ok(()),
-                Err(Error::Transport(TransportError::WriteOutcomeUnknown { .. })) if attempt == 0 => {
+                Err(Error::Transport(TransportError::WriteOutcomeUnknown { .. }))
+                    if attempt == 0 =>
+                {
                     let app = self
                         .application_by_object_id(token, application_object_id)
                         .await?;
@@ -361,9 +377,14 @@ impl GraphClient {
     ) -> Result<(), Error> {
         let body = Body::Json(json!({ "keyCredentials": list }));
         for attempt in 0..2 {
-            match self.call(Method::PATCH, token, object_path, body.clone()).await {
+            match self
+                .call(Method::PATCH, token, object_path, body.clone())
+                .await
+            {
                 Ok(_) => return Ok(()),
-                Err(Error::Transport(TransportError::WriteOutcomeUnknown { .. })) if attempt == 0 => {
+                Err(Error::Transport(TransportError::WriteOutcomeUnknown { .. }))
+                    if attempt == 0 =>
+                {
                     let now = self.read_application(token, object_path).await?;
                     if now.key_for_certificate(new_der).is_some() {
                         return Ok(());
@@ -371,7 +392,10 @@ impl GraphClient {
                     if now.fingerprint() != read.fingerprint() {
                         return Err(KeyUpdateError::KeepsChanging { attempts: 1 }.into());
                     }
-                    tracing::warn!(object_path, "PATCH outcome unknown and nothing changed; writing again");
+                    tracing::warn!(
+                        object_path,
+                        "PATCH outcome unknown and nothing changed; writing again"
+                    );
                 }
                 Err(other) => return Err(other),
             }
@@ -379,12 +403,24 @@ impl GraphClient {
         unreachable!("the loop returns on its second attempt")
     }
 
-    async fn call(&self, method: Method, token: &str, path: &str, body: Body) -> Result<Response, Error> {
+    async fn call(
+        &self,
+        method: Method,
+        token: &str,
+        path: &str,
+        body: Body,
+    ) -> Result<Response, Error> {
         let url = self.endpoints.graph_url(path);
         self.send(method, token, url, body).await
     }
 
-    async fn send(&self, method: Method, token: &str, url: url::Url, body: Body) -> Result<Response, Error> {
+    async fn send(
+        &self,
+        method: Method,
+        token: &str,
+        url: url::Url,
+        body: Body,
+    ) -> Result<Response, Error> {
         let idempotency = if method == Method::GET {
             Idempotency::Safe
         } else {
@@ -425,7 +461,8 @@ fn verify_kept(before: &Application, after: &Application, new_der: &[u8]) -> Res
         .filter(|old| {
             !after.key_credentials.iter().any(|k| {
                 (old.key_id.is_some() && k.key_id == old.key_id)
-                    || (old.sha1_thumbprint().is_some() && k.sha1_thumbprint() == old.sha1_thumbprint())
+                    || (old.sha1_thumbprint().is_some()
+                        && k.sha1_thumbprint() == old.sha1_thumbprint())
             })
         })
         .map(|old| {
@@ -436,7 +473,10 @@ fn verify_kept(before: &Application, after: &Application, new_der: &[u8]) -> Res
         })
         .collect();
     if after.key_for_certificate(new_der).is_none() {
-        missing.push(format!("new certificate {}", hex_upper(&thumbprints_of(new_der).0)));
+        missing.push(format!(
+            "new certificate {}",
+            hex_upper(&thumbprints_of(new_der).0)
+        ));
     }
     if missing.is_empty() {
         Ok(())
@@ -445,7 +485,10 @@ fn verify_kept(before: &Application, after: &Application, new_der: &[u8]) -> Res
     }
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(response: &Response, context: &'static str) -> Result<T, Error> {
+fn parse_json<T: serde::de::DeserializeOwned>(
+    response: &Response,
+    context: &'static str,
+) -> Result<T, Error> {
     serde_json::from_slice(&response.body).map_err(|e| Error::UnexpectedResponse {
         service: "Microsoft Graph",
         context,

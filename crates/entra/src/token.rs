@@ -78,7 +78,9 @@ impl CacheKey {
     }
 
     fn same_principal(&self, other: &Self) -> bool {
-        self.tenant == other.tenant && self.client_id == other.client_id && self.scope == other.scope
+        self.tenant == other.tenant
+            && self.client_id == other.client_id
+            && self.scope == other.scope
     }
 }
 
