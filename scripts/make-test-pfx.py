@@ -210,6 +210,9 @@ def oid(dotted: str) -> bytes:
 
 NULL = b"\x05\x00"
 OID_DATA = "1.2.840.113549.1.7.1"
+OID_ENCRYPTED_DATA = "1.2.840.113549.1.7.6"
+OID_PBE_SHA1_3DES = "1.2.840.113549.1.12.1.3"
+OID_PBE_SHA1_RC2_40 = "1.2.840.113549.1.12.1.6"
 OID_KEY_BAG = "1.2.840.113549.1.12.10.1.1"
 OID_SHROUDED_KEY_BAG = "1.2.840.113549.1.12.10.1.2"
 OID_CERT_BAG = "1.2.840.113549.1.12.10.1.3"
@@ -336,6 +339,46 @@ def flip_mac_digest(pfx_der: bytes) -> bytes:
     return bytes(damaged)
 
 
+def pkcs12_pbe_encrypt(algorithm: str, password: str | None, plaintext: bytes, iterations: int = 2048) -> tuple[bytes, bytes]:
+    """PKCS#12 PBE (RFC 7292 appendix C) as Java and OpenSSL 1.x write it.
+    Returns (AlgorithmIdentifier DER, ciphertext)."""
+    from cryptography.hazmat.decrepit.ciphers.algorithms import RC2, TripleDES
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, modes
+
+    salt = os.urandom(8)
+    pass_bytes = bmp_password(password)
+    if algorithm == "3des":
+        oid_text, key_len, cipher = OID_PBE_SHA1_3DES, 24, TripleDES
+    else:
+        oid_text, key_len, cipher = OID_PBE_SHA1_RC2_40, 5, RC2
+    key = pkcs12_kdf("sha1", pass_bytes, salt, 1, iterations, key_len)
+    iv = pkcs12_kdf("sha1", pass_bytes, salt, 2, iterations, 8)
+    if cipher is RC2:
+        # cryptography's RC2 takes only 128-bit keys; the openssl CLI does RC2-40 (legacy provider).
+        ciphertext = subprocess.run(
+            ["openssl", "enc", "-rc2-40-cbc", "-K", key.hex(), "-iv", iv.hex(),
+             "-provider", "legacy", "-provider", "default"],
+            input=plaintext, capture_output=True, check=True).stdout
+    else:
+        padder = padding.PKCS7(64).padder()
+        padded = padder.update(plaintext) + padder.finalize()
+        encryptor = Cipher(cipher(key), modes.CBC(iv)).encryptor()
+        ciphertext = encryptor.update(padded) + encryptor.finalize()
+    return seq(oid(oid_text), seq(octets(salt), integer(iterations))), ciphertext
+
+
+def encrypted_safe(algorithm: str, password: str | None, *bags: bytes) -> bytes:
+    algorithm_id, ciphertext = pkcs12_pbe_encrypt(algorithm, password, seq(*bags))
+    encrypted_data = seq(integer(0), seq(oid(OID_DATA), algorithm_id, tlv(0x80, ciphertext)))
+    return seq(oid(OID_ENCRYPTED_DATA), explicit0(encrypted_data))
+
+
+def pbe_shrouded_key(algorithm: str, password: str | None, pkcs8_der: bytes) -> bytes:
+    algorithm_id, ciphertext = pkcs12_pbe_encrypt(algorithm, password, pkcs8_der)
+    return seq(algorithm_id, octets(ciphertext))
+
+
 # ---------------------------------------------------------------- the fixtures
 
 def main(out_dir: Path) -> None:
@@ -453,6 +496,19 @@ def main(out_dir: Path) -> None:
             pfx([data_safe(key_bag(der_key(key)), cert_bag(der_cert(cert)))],
                 {"digest": "sha1", "password": None, "iterations": 1024}),
             description="unencrypted bags, MAC computed with an absent (NULL) password as Java writes",
+            password=None, expect="ok")
+
+        add("null_password_encrypted.pfx",
+            pfx([encrypted_safe("rc2", None, cert_bag(der_cert(cert), b"\x01")),
+                 data_safe(shrouded_key_bag(pbe_shrouded_key("3des", None, der_key(key)), b"\x01"))],
+                {"digest": "sha1", "password": None, "iterations": 2048}),
+            description="RC2-40 certificates and 3DES key keyed with an absent (NULL) password, NULL-password MAC",
+            password=None, expect="ok")
+        add("null_password_encrypted_nomac.pfx",
+            pfx([encrypted_safe("3des", None, cert_bag(der_cert(cert), b"\x01")),
+                 data_safe(shrouded_key_bag(pbe_shrouded_key("3des", None, der_key(key)), b"\x01"))],
+                None),
+            description="3DES certificates and key keyed with an absent (NULL) password, no MAC",
             password=None, expect="ok")
 
         # ---- point 4: inputs that must be refused, each with its own kind

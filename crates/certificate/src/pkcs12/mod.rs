@@ -8,6 +8,7 @@
 mod algorithms;
 mod export;
 mod mac;
+mod null_password;
 mod read;
 mod scan;
 

@@ -6,6 +6,7 @@ use p12_keystore::error::Error as KeystoreError;
 use pkcs12::pfx::Pfx;
 
 use super::mac::{Pkcs12Password, verifies};
+use super::null_password;
 use super::scan::{Scanned, scan};
 use crate::assemble::Contents;
 use crate::certificate::Certificate;
@@ -39,15 +40,18 @@ pub(crate) fn read(bytes: &[u8], password: Option<&Password>) -> Result<Contents
 
     let Some(mac_data) = &scanned.pfx.mac_data else {
         // Nothing vouches for the password: a failed decryption is the only sign it is wrong.
-        let mut last = None;
-        for (_, text) in candidates.iter().take(1) {
-            match decrypt(bytes, text, &scanned, false) {
-                Ok(contents) => return Ok(contents),
-                Err(Failure::Decryption) => last = Some(refused()),
-                Err(Failure::Other(error)) => return Err(error),
+        let text = given.unwrap_or("");
+        return match decrypt(bytes, text, &scanned, false) {
+            Ok(contents) => Ok(contents),
+            Err(Failure::Other(error)) => Err(error),
+            Err(Failure::Decryption) if given.is_none() && scanned.uses_pkcs12_kdf_encryption => {
+                // Perhaps the absent password rather than the empty one.
+                let decrypted =
+                    null_password::decrypt_pbe_parts(&scanned).map_err(|_| refused())?;
+                decrypt(&decrypted, "", &scanned, false).map_err(|_| refused())
             }
-        }
-        return Err(last.unwrap_or_else(refused));
+            Err(Failure::Decryption) => Err(refused()),
+        };
     };
 
     let mut verified = None;
@@ -62,10 +66,17 @@ pub(crate) fn read(bytes: &[u8], password: Option<&Password>) -> Result<Contents
         Some((candidate, text)) => match decrypt(&without_mac, text, &scanned, true) {
             Ok(contents) => Ok(contents),
             Err(Failure::Other(error)) => Err(error),
-            Err(Failure::Decryption) if matches!(candidate, Pkcs12Password::Null) && scanned.uses_pkcs12_kdf_encryption => {
-                Err(ImportError::UnsupportedAlgorithm {
-                    algorithm: "PKCS#12 PBE encryption keyed with an absent (NULL) password, as Java keystores write"
-                        .to_owned(),
+            Err(Failure::Decryption)
+                if matches!(candidate, Pkcs12Password::Null)
+                    && scanned.uses_pkcs12_kdf_encryption =>
+            {
+                let decrypted = null_password::decrypt_pbe_parts(&scanned)?;
+                decrypt(&decrypted, "", &scanned, true).map_err(|failure| match failure {
+                    Failure::Other(error) => error,
+                    Failure::Decryption => ImportError::Malformed {
+                        detail: "the integrity check passed but the contents do not decrypt"
+                            .to_owned(),
+                    },
                 })
             }
             Err(Failure::Decryption) => Err(ImportError::Malformed {
