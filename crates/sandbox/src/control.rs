@@ -1,0 +1,180 @@
+//! The control API under `/_sandbox/` (JSON in and out): scripted device sign-in, the clock,
+//! faults, settings and the request log. Mounted only with `enable_control`.
+
+use crate::faults::FaultSpec;
+use crate::identity::device::sign_in;
+use crate::requestlog::Outcome;
+use crate::state::{Settings, SharedState, lock};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
+
+pub(crate) fn routes() -> Router<SharedState> {
+    Router::new()
+        .route("/_sandbox/device/approve", post(approve))
+        .route("/_sandbox/device/decline", post(decline))
+        .route("/_sandbox/clock", get(clock).post(set_clock))
+        .route(
+            "/_sandbox/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
+        .route("/_sandbox/settings", get(settings).post(change_settings))
+        .route("/_sandbox/requests", get(requests).delete(clear_requests))
+}
+
+fn error(status: StatusCode, kind: &str, message: impl Into<String>) -> Response {
+    let mut response = (
+        status,
+        Json(json!({"error": kind, "message": message.into()})),
+    )
+        .into_response();
+    response.extensions_mut().insert(Outcome(kind.to_owned()));
+    response
+}
+
+/// Axum's JSON extractor answers bad input with plain text; the control API answers with JSON.
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
+    serde_json::from_slice(body).map_err(|err| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            format!("invalid JSON body: {err}"),
+        )
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApproveRequest {
+    user_code: String,
+    username: String,
+}
+
+async fn approve(State(state): State<SharedState>, body: axum::body::Bytes) -> Response {
+    let request: ApproveRequest = match parse(&body) {
+        Ok(r) => r,
+        Err(response) => return response,
+    };
+    match sign_in::approve(&state, &request.user_code, &request.username) {
+        Ok(()) => Json(json!({"approved": true, "username": request.username})).into_response(),
+        Err(err) => error(StatusCode::BAD_REQUEST, err.kind(), err.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeclineRequest {
+    user_code: String,
+}
+
+async fn decline(State(state): State<SharedState>, body: axum::body::Bytes) -> Response {
+    let request: DeclineRequest = match parse(&body) {
+        Ok(r) => r,
+        Err(response) => return response,
+    };
+    match sign_in::decline(&state, &request.user_code) {
+        Ok(()) => Json(json!({"declined": true})).into_response(),
+        Err(err) => error(StatusCode::BAD_REQUEST, err.kind(), err.to_string()),
+    }
+}
+
+fn clock_body(state: &SharedState) -> Json<serde_json::Value> {
+    let now = state.now();
+    Json(json!({
+        "now": now.format(&Rfc3339).unwrap_or_default(),
+        "offset_seconds": state.clock.offset().as_seconds_f64(),
+    }))
+}
+
+async fn clock(State(state): State<SharedState>) -> Response {
+    clock_body(&state).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockRequest {
+    #[serde(default)]
+    now: Option<String>,
+    #[serde(default)]
+    advance_seconds: Option<f64>,
+}
+
+async fn set_clock(State(state): State<SharedState>, body: axum::body::Bytes) -> Response {
+    let request: ClockRequest = match parse(&body) {
+        Ok(r) => r,
+        Err(response) => return response,
+    };
+    match (request.now, request.advance_seconds) {
+        (Some(now), None) => match OffsetDateTime::parse(&now, &Rfc3339) {
+            Ok(at) => state.clock.set(at),
+            Err(_) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    format!("'now' must be an RFC 3339 date-time, got {now:?}"),
+                );
+            }
+        },
+        (None, Some(seconds)) if seconds.is_finite() => {
+            state.clock.advance(Duration::seconds_f64(seconds))
+        }
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "give exactly one of 'now' (RFC 3339) or 'advance_seconds' (a number)",
+            );
+        }
+    }
+    clock_body(&state).into_response()
+}
+
+async fn list_faults(State(state): State<SharedState>) -> Response {
+    Json(json!({"faults": lock(&state.faults).list()})).into_response()
+}
+
+async fn add_fault(State(state): State<SharedState>, body: axum::body::Bytes) -> Response {
+    let spec: FaultSpec = match parse(&body) {
+        Ok(r) => r,
+        Err(response) => return response,
+    };
+    if let Err(err) = spec.validate() {
+        return error(StatusCode::BAD_REQUEST, "invalid_fault", err.to_string());
+    }
+    let mut faults = lock(&state.faults);
+    faults.add(spec);
+    (StatusCode::CREATED, Json(json!({"faults": faults.list()}))).into_response()
+}
+
+async fn clear_faults(State(state): State<SharedState>) -> Response {
+    lock(&state.faults).clear();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn settings(State(state): State<SharedState>) -> Response {
+    Json(state.settings()).into_response()
+}
+
+async fn change_settings(State(state): State<SharedState>, body: axum::body::Bytes) -> Response {
+    let changed: Settings = match parse(&body) {
+        Ok(r) => r,
+        Err(response) => return response,
+    };
+    *lock(&state.settings) = changed.clone();
+    Json(changed).into_response()
+}
+
+async fn requests(State(state): State<SharedState>) -> Response {
+    Json(json!({"requests": lock(&state.log).entries()})).into_response()
+}
+
+async fn clear_requests(State(state): State<SharedState>) -> Response {
+    lock(&state.log).clear();
+    StatusCode::NO_CONTENT.into_response()
+}

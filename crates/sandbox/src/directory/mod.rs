@@ -1,0 +1,160 @@
+//! The directory: tenants, their users, applications and credentials. Plain data with lookups;
+//! persistence lives in [`store`], the first-start contents and the config file in [`seed`].
+
+pub(crate) mod seed;
+pub(crate) mod store;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Graph's well-known application id, used as the resource of Graph scopes.
+pub(crate) const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+pub(crate) const GRAPH_RESOURCE: &str = "https://graph.microsoft.com";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct Directory {
+    pub tenants: Vec<Tenant>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Tenant {
+    pub id: Uuid,
+    pub domain: String,
+    pub display_name: String,
+    /// Tenant app-management policy: the longest certificate validity Graph accepts, if any.
+    #[serde(default)]
+    pub max_certificate_lifetime_days: Option<u32>,
+    pub users: Vec<User>,
+    pub applications: Vec<Application>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct User {
+    pub id: Uuid,
+    pub user_principal_name: String,
+    pub display_name: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Only for accounts the sandbox generated itself: published in `sandbox.json` so that
+    /// scripts can sign in. Accounts from a config file keep only the hash.
+    #[serde(default)]
+    pub published_password: Option<String>,
+    pub roles: Vec<DirectoryRole>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum DirectoryRole {
+    #[serde(rename = "Global Administrator")]
+    GlobalAdministrator,
+    #[serde(rename = "Application Administrator")]
+    ApplicationAdministrator,
+    #[serde(rename = "Cloud Application Administrator")]
+    CloudApplicationAdministrator,
+}
+
+impl DirectoryRole {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::GlobalAdministrator => "Global Administrator",
+            Self::ApplicationAdministrator => "Application Administrator",
+            Self::CloudApplicationAdministrator => "Cloud Application Administrator",
+        }
+    }
+
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
+        [
+            Self::GlobalAdministrator,
+            Self::ApplicationAdministrator,
+            Self::CloudApplicationAdministrator,
+        ]
+        .into_iter()
+        .find(|role| role.name().eq_ignore_ascii_case(name))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Application {
+    /// Graph's `id` (object id).
+    pub id: Uuid,
+    pub app_id: Uuid,
+    pub display_name: String,
+    pub public_client: bool,
+    pub key_credentials: Vec<StoredKeyCredential>,
+    /// Object ids of the users who own the application.
+    pub owners: Vec<Uuid>,
+    /// Granted application permissions (app roles on Graph), e.g. `Application.ReadWrite.OwnedBy`.
+    pub application_permissions: Vec<String>,
+    /// Delegated Graph permissions consented for the application.
+    pub delegated_permissions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct StoredKeyCredential {
+    pub key_id: Uuid,
+    /// Base64 of the bytes, as Graph renders Edm.Binary.
+    pub custom_key_identifier: Option<String>,
+    pub display_name: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub start: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub end: OffsetDateTime,
+    pub key_type: String,
+    pub usage: String,
+    /// Standard base64 of the certificate DER (Graph's `key`).
+    pub key: String,
+    /// Sandbox time of the write that attached the key; drives the propagation delay.
+    #[serde(with = "time::serde::rfc3339")]
+    pub attached_at: OffsetDateTime,
+}
+
+impl Directory {
+    /// Finds a tenant by id (GUID) or by domain name, as Entra's `{tenant}` path segment does.
+    pub(crate) fn tenant(&self, reference: &str) -> Option<&Tenant> {
+        self.tenants.iter().find(|t| t.matches(reference))
+    }
+
+    pub(crate) fn tenant_mut(&mut self, reference: &str) -> Option<&mut Tenant> {
+        self.tenants.iter_mut().find(|t| t.matches(reference))
+    }
+
+    pub(crate) fn tenant_by_id(&self, id: Uuid) -> Option<&Tenant> {
+        self.tenants.iter().find(|t| t.id == id)
+    }
+
+    pub(crate) fn tenant_by_id_mut(&mut self, id: Uuid) -> Option<&mut Tenant> {
+        self.tenants.iter_mut().find(|t| t.id == id)
+    }
+}
+
+impl Tenant {
+    fn matches(&self, reference: &str) -> bool {
+        match Uuid::parse_str(reference) {
+            Ok(id) => id == self.id,
+            Err(_) => self.domain.eq_ignore_ascii_case(reference),
+        }
+    }
+
+    pub(crate) fn application_by_app_id(&self, app_id: &str) -> Option<&Application> {
+        let app_id = Uuid::parse_str(app_id).ok()?;
+        self.applications.iter().find(|a| a.app_id == app_id)
+    }
+
+    pub(crate) fn user_by_upn(&self, upn: &str) -> Option<&User> {
+        self.users
+            .iter()
+            .find(|u| u.user_principal_name.eq_ignore_ascii_case(upn))
+    }
+
+    /// A user by object id or UPN, as Graph's `/users/{id | userPrincipalName}`.
+    pub(crate) fn user(&self, reference: &str) -> Option<&User> {
+        match Uuid::parse_str(reference) {
+            Ok(id) => self.users.iter().find(|u| u.id == id),
+            Err(_) => self.user_by_upn(reference),
+        }
+    }
+
+    pub(crate) fn user_by_id(&self, id: Uuid) -> Option<&User> {
+        self.users.iter().find(|u| u.id == id)
+    }
+}

@@ -1,0 +1,66 @@
+//! Entra ID's v2.0 identity endpoints: discovery, JWKS, device authorization and the token
+//! endpoint with the device-code, refresh-token and client-credentials grants.
+
+pub(crate) mod assertion;
+pub(crate) mod device;
+pub(crate) mod discovery;
+pub(crate) mod error;
+pub(crate) mod issuer;
+pub(crate) mod refresh;
+pub(crate) mod scopes;
+pub(crate) mod token;
+pub(crate) mod tokens;
+
+use crate::directory::{Directory, Tenant};
+use crate::state::SharedState;
+use axum::Router;
+use axum::routing::{get, post};
+use uuid::Uuid;
+
+pub(crate) fn routes() -> Router<SharedState> {
+    Router::new()
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(discovery::openid_configuration),
+        )
+        .route("/{tenant}/discovery/instance", get(discovery::instance))
+        .route("/{tenant}/discovery/v2.0/keys", get(discovery::jwks))
+        .route("/{tenant}/oauth2/v2.0/devicecode", post(device::devicecode))
+        .route("/{tenant}/oauth2/v2.0/token", post(token::token))
+}
+
+/// The `{tenant}` path segment: a specific tenant, or one of Entra's multi-tenant aliases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TenantScope {
+    Specific(Uuid),
+    /// `common`, `organizations`: the signing-in user's tenant decides.
+    Any,
+}
+
+pub(crate) fn resolve_tenant(directory: &Directory, segment: &str) -> Option<TenantScope> {
+    if ["common", "organizations"]
+        .iter()
+        .any(|alias| alias.eq_ignore_ascii_case(segment))
+    {
+        return Some(TenantScope::Any);
+    }
+    directory
+        .tenant(segment)
+        .map(|t| TenantScope::Specific(t.id))
+}
+
+/// Finds the application `client_id` within the tenant scope.
+pub(crate) fn find_application<'d>(
+    directory: &'d Directory,
+    scope: TenantScope,
+    client_id: &str,
+) -> Option<(&'d Tenant, &'d crate::directory::Application)> {
+    directory
+        .tenants
+        .iter()
+        .filter(|t| match scope {
+            TenantScope::Specific(id) => t.id == id,
+            TenantScope::Any => true,
+        })
+        .find_map(|t| t.application_by_app_id(client_id).map(|a| (t, a)))
+}

@@ -1,0 +1,102 @@
+//! Everything a request handler can reach: the directory, pending device flows, refresh tokens,
+//! the token issuer, the clock, faults, settings and the request log.
+
+use crate::SandboxError;
+use crate::directory::Directory;
+use crate::directory::store::DirectoryStore;
+use crate::faults::FaultTable;
+use crate::identity::device::DeviceFlows;
+use crate::identity::issuer::TokenIssuer;
+use crate::identity::refresh::RefreshTokens;
+use crate::requestlog::RequestLog;
+use serde::{Deserialize, Serialize};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tenantlink_clock::{Clock, OffsetClock};
+use time::OffsetDateTime;
+
+pub(crate) type SharedState = Arc<SandboxState>;
+
+#[derive(Debug)]
+pub(crate) struct SandboxState {
+    pub clock: Arc<OffsetClock>,
+    /// `https://host:port`, no trailing slash.
+    pub base_url: String,
+    pub enable_control: bool,
+    pub issuer: TokenIssuer,
+    directory: Mutex<Directory>,
+    store: DirectoryStore,
+    pub devices: Mutex<DeviceFlows>,
+    pub refresh_tokens: Mutex<RefreshTokens>,
+    pub faults: Mutex<FaultTable>,
+    pub settings: Mutex<Settings>,
+    pub log: Mutex<RequestLog>,
+}
+
+/// Behaviour switches of the control API.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Settings {
+    /// A newly attached key stays invisible to the token endpoint for this long (Entra replication).
+    #[serde(default)]
+    pub key_propagation_delay_seconds: u64,
+}
+
+impl SandboxState {
+    pub(crate) fn new(
+        clock: Arc<OffsetClock>,
+        base_url: String,
+        enable_control: bool,
+        issuer: TokenIssuer,
+        directory: Directory,
+        store: DirectoryStore,
+    ) -> Self {
+        Self {
+            clock,
+            base_url,
+            enable_control,
+            issuer,
+            directory: Mutex::new(directory),
+            store,
+            devices: Mutex::default(),
+            refresh_tokens: Mutex::default(),
+            faults: Mutex::default(),
+            settings: Mutex::default(),
+            log: Mutex::default(),
+        }
+    }
+
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// Reads the directory under its lock.
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&Directory) -> R) -> R {
+        f(&lock(&self.directory))
+    }
+
+    /// Changes the directory all-or-nothing: `f` edits a copy, which replaces the directory only
+    /// once `f` succeeded and the copy is on disk.
+    pub(crate) fn update<R, E: From<SandboxError>>(
+        &self,
+        f: impl FnOnce(&mut Directory) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let mut directory = lock(&self.directory);
+        let mut copy = directory.clone();
+        let result = f(&mut copy)?;
+        self.store.save(&copy)?;
+        *directory = copy;
+        Ok(result)
+    }
+
+    pub(crate) fn settings(&self) -> Settings {
+        lock(&self.settings).clone()
+    }
+}
+
+/// A poisoned lock means a handler panicked mid-update; the data is still the last consistent
+/// value because updates swap whole copies, so carry on with it.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
