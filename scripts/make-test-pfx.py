@@ -61,6 +61,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 PASSWORD = "correct horse 42"
 NON_ASCII_PASSWORD = "pässwörd-日本-Ω"
+NON_BMP_PASSWORD = "key-\U0001F511"  # outside the BMP: UTF-16 surrogate pair in the MAC KDF
 WRONG_PASSWORD = "not the password"
 HUGE_ITERATIONS = 20_000_000
 
@@ -458,6 +459,9 @@ def main(out_dir: Path) -> None:
         add("non_ascii_password.pfx", openssl_export(work, key, [cert], NON_ASCII_PASSWORD),
             description="OpenSSL 3 defaults with a non-ASCII password (BMPString in the MAC KDF)",
             password=NON_ASCII_PASSWORD, expect="ok")
+        add("non_bmp_password.pfx", openssl_export(work, key, [cert], NON_BMP_PASSWORD),
+            description="OpenSSL 3 defaults with a password outside the BMP (an emoji)",
+            password=NON_BMP_PASSWORD, expect="ok")
 
         ca_key = rsa_key()
         ca_cert = certificate(ca_key, "tenantlink fixture CA", is_ca=True)

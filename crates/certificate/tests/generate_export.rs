@@ -240,3 +240,38 @@ fn secrets_never_appear_in_debug_output() {
     }
     assert!(debug.contains("redacted"));
 }
+
+#[test]
+fn public_certificate_exports_match_openssl_and_parse_back() {
+    let credential = generate(&GenerateOptions::default(), NOW).expect("generation succeeds");
+    let certificate = credential.certificate();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let der_path = dir.path().join("cert.cer");
+    std::fs::write(&der_path, certificate.der()).expect("write");
+    let openssl_pem = Command::new("openssl")
+        .args(["x509", "-inform", "DER", "-outform", "PEM", "-in"])
+        .arg(&der_path)
+        .output()
+        .expect("openssl runs");
+    assert!(openssl_pem.status.success());
+    assert_eq!(
+        certificate.to_pem(),
+        String::from_utf8_lossy(&openssl_pem.stdout)
+    );
+
+    let bundle = format!("{}{}", certificate.to_pem(), certificate.to_pem());
+    let parsed = tenantlink_certificate::Certificate::from_pem_bundle(&bundle).expect("parses");
+    assert_eq!(parsed.len(), 2);
+    assert_eq!(parsed[0], *certificate);
+
+    use base64::Engine as _;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(certificate.graph_key())
+        .expect("standard base64");
+    assert_eq!(decoded, certificate.der());
+
+    let thumbprints = certificate.thumbprints();
+    assert_eq!(thumbprints.sha1_hex().len(), 40);
+    assert_eq!(thumbprints.sha256_hex().len(), 64);
+    assert!(!thumbprints.x5t().contains('=') && !thumbprints.x5t_s256().contains('='));
+}

@@ -5,7 +5,6 @@
 //! (NULL) password, which Java keystores and some older exporters write.
 
 use aws_lc_rs::hmac;
-use der::asn1::BmpString;
 use pkcs12::MacData;
 use pkcs12::kdf::{Pkcs12KeyType, derive_key};
 use zeroize::Zeroizing;
@@ -22,11 +21,15 @@ pub(crate) enum Pkcs12Password {
 }
 
 impl Pkcs12Password {
-    pub fn from_text(text: &str) -> Option<Self> {
-        let bmp = BmpString::from_utf8(text).ok()?;
-        let mut bytes = Zeroizing::new(bmp.into_bytes().to_vec());
+    /// UTF-16BE as OpenSSL encodes it: characters outside the BMP become surrogate pairs, where a
+    /// strict BMPString encoder would refuse them.
+    pub fn from_text(text: &str) -> Self {
+        let mut bytes = Zeroizing::new(Vec::with_capacity(text.len() * 2 + 2));
+        for unit in text.encode_utf16() {
+            bytes.extend_from_slice(&unit.to_be_bytes());
+        }
         bytes.extend_from_slice(&[0, 0]);
-        Some(Self::Bmp(bytes))
+        Self::Bmp(bytes)
     }
 
     fn bytes(&self) -> &[u8] {

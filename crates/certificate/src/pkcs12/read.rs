@@ -21,15 +21,9 @@ pub(crate) fn read(bytes: &[u8], password: Option<&Password>) -> Result<Contents
 
     // Without a password, Windows and OpenSSL try the empty password and the absent one.
     let candidates = match given {
-        Some(text) => vec![(
-            Pkcs12Password::from_text(text).ok_or(ImportError::WrongPassword)?,
-            text,
-        )],
+        Some(text) => vec![(Pkcs12Password::from_text(text), text)],
         None => vec![
-            (
-                Pkcs12Password::from_text("").ok_or(ImportError::PasswordRequired)?,
-                "",
-            ),
+            (Pkcs12Password::from_text(""), ""),
             (Pkcs12Password::Null, ""),
         ],
     };
