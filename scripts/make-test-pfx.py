@@ -603,6 +603,18 @@ def main(out_dir: Path) -> None:
             pfx([data_safe(shrouded_key_bag(huge_key)), data_safe(cert_bag(der_cert(cert)))], None),
             description=f"PBKDF2 iteration count {HUGE_ITERATIONS} on the key, no MAC: refused before deriving",
             password=PASSWORD, expect="iterations_too_high", leaf=None)
+        def pbes2_shrouded(iterations: int) -> bytes:
+            params = seq(
+                seq(oid(OID_PBKDF2), seq(octets(os.urandom(16)), integer(iterations),
+                                         seq(oid(OID_HMAC_SHA256), NULL))),
+                seq(oid(OID_AES256_CBC), octets(os.urandom(16))))
+            return shrouded_key_bag(seq(seq(oid(OID_PBES2), params), octets(os.urandom(1232))))
+        add("many_parts_iterations.pfx",
+            pfx([data_safe(*[pbes2_shrouded(900_000) for _ in range(5)]), data_safe(cert_bag(der_cert(cert)))],
+                {"digest": "sha256", "password": PASSWORD, "iterations": 900_000, "fake": True}),
+            description="six derivations of 900,000 iterations each: every one under the per-part limit, "
+                        "together over the per-file budget; refused before deriving",
+            password=PASSWORD, expect="iterations_too_high", leaf=None)
         add("too_large.pfx", good + os.urandom(1024 * 1024 + 1 - len(good)),
             description="1 MiB + 1 byte: refused before parsing",
             password=PASSWORD, expect="too_large", leaf=None, chain_len=None, key_type=None, key_bits=None)

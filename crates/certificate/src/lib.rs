@@ -26,7 +26,10 @@ pub use error::ImportError;
 pub use generate::{GenerateError, GenerateOptions, RsaKeySize, generate};
 pub use inspect::{InputFormat, Inspection, inspect};
 pub use key::PrivateKey;
-pub use pkcs12::{ExportError, MAX_INPUT_BYTES, MAX_KDF_ITERATIONS, export_pkcs12, import_pkcs12};
+pub use pkcs12::{
+    ExportError, MAX_INPUT_BYTES, MAX_KDF_ITERATIONS, MAX_TOTAL_KDF_ITERATIONS, export_pkcs12,
+    import_pkcs12,
+};
 pub use policy::{MIN_RSA_BITS, certificate_problems};
 pub use secret::Password;
 pub use thumbprint::Thumbprints;

@@ -162,7 +162,11 @@ fn a_pfx_refused_for_policy_reasons_still_shows_its_certificate() {
 #[test]
 fn oversized_iteration_counts_are_refused_before_any_key_derivation() {
     let fixtures = fixtures::fixtures();
-    for file in ["huge_iterations_mac.pfx", "huge_iterations_kdf.pfx"] {
+    for file in [
+        "huge_iterations_mac.pfx",
+        "huge_iterations_kdf.pfx",
+        "many_parts_iterations.pfx",
+    ] {
         let entry = fixtures.entry(file);
         let bytes = fixtures.bytes(entry);
         let started = Instant::now();
@@ -174,12 +178,12 @@ fn oversized_iteration_counts_are_refused_before_any_key_derivation() {
         let elapsed = started.elapsed();
         match result {
             Err(ImportError::IterationsTooHigh { iterations, limit }) => {
-                assert_eq!(iterations, 20_000_000, "{file}");
-                assert!(limit < iterations);
+                assert!(iterations > limit, "{file}: {iterations} vs {limit}");
+                assert!(iterations >= 5_400_000, "{file}: {iterations}");
             }
             other => panic!("{file}: expected iterations_too_high, got {other:?}"),
         }
-        // 20,000,000 PBKDF2 or PKCS#12-KDF rounds take several seconds; a refusal takes microseconds.
+        // Millions of PBKDF2 or PKCS#12-KDF rounds take seconds; a refusal takes microseconds.
         assert!(
             elapsed < Duration::from_millis(200),
             "{file}: refusal took {elapsed:?}"

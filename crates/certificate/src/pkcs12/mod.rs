@@ -30,6 +30,10 @@ pub const MAX_INPUT_BYTES: usize = 1024 * 1024;
 /// bound p12-keystore enforces itself (it cannot compute more), and 500 times OpenSSL's default.
 pub const MAX_KDF_ITERATIONS: u64 = 1_000_000;
 
+/// Bound on the iterations of all pre-scannable derivations of one file together (MAC and every
+/// encrypted part), so many parts each under the per-part limit cannot add up to minutes of work.
+pub const MAX_TOTAL_KDF_ITERATIONS: u64 = 4 * MAX_KDF_ITERATIONS;
+
 /// Imports a PKCS#12 file as the app credential: decrypts it, finds the leaf certificate (the one
 /// matching the private key), and checks what Entra ID requires (RSA ≥ 2048 bits, valid at `now`).
 ///

@@ -17,7 +17,7 @@ use pkcs12::safe_bag::SafeContents;
 use super::algorithms::{
     self, DATA, ENCRYPTED_DATA, PBE_SHA1_3DES, PBE_SHA1_RC2_40, PBES2, SHROUDED_KEY_BAG,
 };
-use super::{MAX_INPUT_BYTES, MAX_KDF_ITERATIONS};
+use super::{MAX_INPUT_BYTES, MAX_KDF_ITERATIONS, MAX_TOTAL_KDF_ITERATIONS};
 use crate::certificate::Certificate;
 use crate::error::ImportError;
 
@@ -43,6 +43,8 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<Scanned, ImportError> {
         });
     }
     let pfx = Pfx::from_der(bytes).map_err(|e| not_pkcs12(bytes, &e))?;
+    // Many parts each just under the per-part limit must not add up to minutes of work.
+    let mut total_iterations: u64 = 0;
 
     if let Some(mac) = &pfx.mac_data {
         let oid = mac.mac.algorithm.oid;
@@ -59,7 +61,7 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<Scanned, ImportError> {
                 algorithm: format!("the MAC digest {}", algorithms::name(&oid)),
             });
         }
-        check_iterations(i64::from(mac.iterations))?;
+        total_iterations += check_iterations(i64::from(mac.iterations))?;
     }
 
     if pfx.auth_safe.content_type != DATA {
@@ -76,7 +78,7 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<Scanned, ImportError> {
     let mut encrypted_parts = 0;
     let mut uses_pkcs12_kdf_encryption = false;
     let mut note = |algorithm: &AlgorithmIdentifierOwned| -> Result<(), ImportError> {
-        check_encryption(algorithm)?;
+        total_iterations += check_encryption(algorithm)?;
         encrypted_parts += 1;
         uses_pkcs12_kdf_encryption |= algorithm.oid != PBES2;
         Ok(())
@@ -108,6 +110,12 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<Scanned, ImportError> {
             }
         }
     }
+    if total_iterations > MAX_TOTAL_KDF_ITERATIONS {
+        return Err(ImportError::IterationsTooHigh {
+            iterations: total_iterations,
+            limit: MAX_TOTAL_KDF_ITERATIONS,
+        });
+    }
     Ok(Scanned {
         pfx,
         auth_safe_data,
@@ -118,7 +126,8 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<Scanned, ImportError> {
 
 /// Encryption algorithms p12-keystore decrypts (with pkcs5's `sha1-insecure`, `3des` and
 /// `des-insecure` features), with their iteration counts bounded.
-fn check_encryption(algorithm: &AlgorithmIdentifierOwned) -> Result<(), ImportError> {
+/// Returns the iteration count the part's key derivation will run.
+fn check_encryption(algorithm: &AlgorithmIdentifierOwned) -> Result<u64, ImportError> {
     let params = algorithm
         .parameters
         .as_ref()
@@ -135,7 +144,7 @@ fn check_encryption(algorithm: &AlgorithmIdentifierOwned) -> Result<(), ImportEr
             Ok(parsed) => match &parsed.kdf {
                 pbes2::Kdf::Pbkdf2(pbkdf2) => check_iterations(i64::from(pbkdf2.iteration_count)),
                 // p12-keystore bounds scrypt's memory and parallelism itself.
-                _ => Ok(()),
+                _ => Ok(1),
             },
             Err(_) => Err(ImportError::UnsupportedAlgorithm {
                 algorithm: describe_pbes2(&params),
@@ -170,7 +179,7 @@ fn describe_pbes2(params: &[u8]) -> String {
     description
 }
 
-fn check_iterations(iterations: i64) -> Result<(), ImportError> {
+fn check_iterations(iterations: i64) -> Result<u64, ImportError> {
     if iterations < 1 {
         return Err(ImportError::Malformed {
             detail: format!("iteration count {iterations} is not positive"),
@@ -183,7 +192,7 @@ fn check_iterations(iterations: i64) -> Result<(), ImportError> {
             limit: MAX_KDF_ITERATIONS,
         });
     }
-    Ok(())
+    Ok(iterations)
 }
 
 fn malformed(error: der::Error) -> ImportError {
