@@ -42,11 +42,8 @@ impl PrivateKey {
                 let modulus = strip_leading_zeros(&modulus).to_vec();
                 (KeyType::Rsa, Some(bit_length(&modulus)), Some(modulus))
             }
-            OID_EC => {
-                let public = parse_ec_public_point(&private_key);
-                let bits = None;
-                (KeyType::Ec, bits, public)
-            }
+            // The curve size is read from the certificate; the key only needs its public point.
+            OID_EC => (KeyType::Ec, None, parse_ec_public_point(&private_key)),
             OID_ED25519 => {
                 let public =
                     aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&pkcs8)

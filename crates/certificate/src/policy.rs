@@ -34,3 +34,33 @@ pub fn certificate_problems(certificate: &Certificate, now: OffsetDateTime) -> V
     }
     problems
 }
+
+#[cfg(test)]
+mod tests {
+    use time::Duration;
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::{GenerateOptions, generate};
+
+    #[test]
+    fn validity_is_judged_at_the_time_the_caller_gives() {
+        let issued = datetime!(2026-06-01 08:00:00 UTC);
+        let credential = generate(&GenerateOptions::default(), issued).expect("generated");
+        let certificate = credential.certificate();
+        let kinds = |now| -> Vec<&'static str> {
+            certificate_problems(certificate, now)
+                .iter()
+                .map(ImportError::kind)
+                .collect()
+        };
+        assert!(kinds(issued).is_empty(), "valid when issued");
+        assert!(
+            kinds(issued - Duration::minutes(4)).is_empty(),
+            "clock-skew allowance"
+        );
+        assert_eq!(kinds(issued - Duration::minutes(6)), ["not_yet_valid"]);
+        assert!(kinds(issued + Duration::days(364)).is_empty());
+        assert_eq!(kinds(issued + Duration::days(366)), ["expired"]);
+    }
+}
