@@ -243,3 +243,24 @@ fn the_fixture_set_covers_every_variant_and_every_refusal() {
         );
     }
 }
+
+#[test]
+fn password_refusals_are_about_the_password_alone() {
+    // The same files open with the password they were made with.
+    let fixtures = fixtures::fixtures();
+    let now = OffsetDateTime::now_utc();
+    let mut checked = 0;
+    for entry in &fixtures.entries {
+        if !matches!(
+            entry["expect"].as_str(),
+            Some("wrong_password" | "password_required")
+        ) {
+            continue;
+        }
+        let correct = entry["correct_password"].as_str().map(Password::from);
+        let result = import_pkcs12(&fixtures.bytes(entry), correct.as_ref(), now);
+        assert!(result.is_ok(), "{}: {:?}", entry["file"], result.err());
+        checked += 1;
+    }
+    assert!(checked >= 4, "only {checked} password cases");
+}

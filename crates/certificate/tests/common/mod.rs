@@ -58,7 +58,7 @@ pub fn fixtures() -> &'static Fixtures {
             .arg(workspace_root().join("scripts/make-test-pfx.py"))
             .arg(&dir)
             .output()
-            .expect("the fixture script starts");
+            .unwrap_or_else(|e| panic!("cannot run the test python ({e}): run `scripts/test` (it creates .venv) or set TENANTLINK_PYTHON"));
         assert!(
             output.status.success(),
             "scripts/make-test-pfx.py failed: {}",
