@@ -448,6 +448,10 @@ def main(out_dir: Path) -> None:
         add("empty_password.pfx", openssl_export(work, key, [cert], ""),
             description="encrypted with the empty password (not the same as no encryption)",
             password="", expect="ok")
+        add("legacy_empty_password.pfx", openssl_export(work, key, [cert], "", "-legacy"),
+            description="-legacy layout with the empty password, as Azure Key Vault and Windows "
+                        "\"no password\" exports look",
+            password="", expect="ok")
         add("unencrypted_mac.pfx",
             openssl_export(work, key, [cert], PASSWORD, "-certpbe", "NONE", "-keypbe", "NONE"),
             description="no encryption (-certpbe NONE -keypbe NONE), MAC keyed with a password",
