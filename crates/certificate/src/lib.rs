@@ -23,12 +23,12 @@ mod thumbprint;
 pub use certificate::{Certificate, CertificateError, KeyType};
 pub use credential::Credential;
 pub use error::ImportError;
-pub use generate::{GenerateError, GenerateOptions, RsaKeySize, generate};
+pub use generate::{GenerateError, GenerateOptions, MAX_VALIDITY_DAYS, RsaKeySize, generate};
 pub use inspect::{InputFormat, Inspection, inspect};
 pub use key::PrivateKey;
 pub use pkcs12::{
-    ExportError, MAX_INPUT_BYTES, MAX_KDF_ITERATIONS, MAX_TOTAL_KDF_ITERATIONS, export_pkcs12,
-    import_pkcs12,
+    EXPORT_ITERATIONS, ExportError, MAX_INPUT_BYTES, MAX_KDF_ITERATIONS, MAX_TOTAL_KDF_ITERATIONS,
+    export_pkcs12, import_pkcs12,
 };
 pub use policy::{MIN_RSA_BITS, certificate_problems};
 pub use secret::Password;

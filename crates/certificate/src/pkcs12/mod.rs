@@ -19,7 +19,7 @@ use crate::credential::Credential;
 use crate::error::ImportError;
 use crate::secret::Password;
 
-pub use export::{ExportError, export_pkcs12};
+pub use export::{EXPORT_ITERATIONS, ExportError, export_pkcs12};
 pub(crate) use read::read;
 
 /// Inputs above this size are refused before parsing: a PFX with a key and a short chain is a few
