@@ -75,20 +75,19 @@ impl KeyCredentialInput {
             .ok_or_else(|| bad("The property 'key' is required for a new key credential."))?;
         let certificate = CertificateKey::from_base64(&key)
             .map_err(|_| bad("Invalid certificate: Key value is invalid certificate"))?;
-        let parse_date = |value: &Option<String>,
-                          name: &str|
-         -> Result<Option<OffsetDateTime>, GraphError> {
-            value
-                .as_deref()
-                .map(|v| {
-                    OffsetDateTime::parse(v, &Rfc3339).map_err(|_| {
+        let parse_date =
+            |value: &Option<String>, name: &str| -> Result<Option<OffsetDateTime>, GraphError> {
+                value
+                    .as_deref()
+                    .map(|v| {
+                        OffsetDateTime::parse(v, &Rfc3339).map_err(|_| {
                         bad(format!(
                             "Invalid value for property '{name}': '{v}' is not a DateTimeOffset."
                         ))
                     })
-                })
-                .transpose()
-        };
+                    })
+                    .transpose()
+            };
         let start =
             parse_date(&self.start_date_time, "startDateTime")?.unwrap_or(certificate.not_before);
         let end = parse_date(&self.end_date_time, "endDateTime")?.unwrap_or(certificate.not_after);

@@ -321,8 +321,8 @@ mod tests {
         let now = datetime!(2026-01-01 0:00 UTC);
         let (mut flows, device, _, client) = flows_with_one(now);
         assert_eq!(
-            flows.poll(&device, client, now),
-            Err(AadError::AuthorizationPending)
+            flows.poll(&device, client, now).unwrap_err(),
+            AadError::AuthorizationPending
         );
         assert_eq!(
             flows
