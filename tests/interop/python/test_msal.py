@@ -83,10 +83,14 @@ def test_certificate_from_pfx_ps256_x5t_s256(sandbox, certificate):
     assert "access_token" in result, result
 
 
-def test_azure_identity_certificate_credential(sandbox, certificate):
+def test_azure_identity_certificate_credential(sandbox, certificate, monkeypatch):
     from azure.identity import CertificateCredential
 
+    # azure-identity's own transport honours `connection_verify` without help from the environment.
+    monkeypatch.delenv("CURL_CA_BUNDLE")
+
     sandbox.attach(certificate)
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
     credential = CertificateCredential(
         sandbox.tenant_id,
         sandbox.info["backup_app"]["app_id"],
