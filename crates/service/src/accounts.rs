@@ -1,0 +1,435 @@
+//! Portal accounts: password sign-in with throttling, sessions, API tokens, and the permission
+//! check every route makes.
+
+use crate::audit::{AuditAction, AuditOutcome, NewAuditEntry};
+use crate::error::{ServiceError, ServiceResult};
+use crate::model::{Role, UserId, UserRecord};
+use crate::ports::{AccountRepository, ApiTokenRecord, Repository};
+use crate::secret::SecretString;
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use std::sync::Arc;
+use tenantlink_clock::SharedClock;
+use time::{Duration, OffsetDateTime};
+
+/// Session lifetime; a sign-in is needed again afterwards.
+const SESSION_LIFETIME: Duration = Duration::hours(8);
+const API_TOKEN_PREFIX: &str = "tl_";
+
+/// After `max_failures` wrong passwords within `window`, the account refuses sign-ins until the
+/// window has passed since the last failure.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginThrottle {
+    pub max_failures: u32,
+    pub window: Duration,
+}
+
+impl Default for LoginThrottle {
+    fn default() -> Self {
+        Self {
+            max_failures: 5,
+            window: Duration::minutes(15),
+        }
+    }
+}
+
+/// What a caller may do. Each route names the permission it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    View,
+    RunPolicies,
+    ManageCertificates,
+    ManageOrganizations,
+    ManageUsers,
+}
+
+impl Permission {
+    fn minimum_role(self) -> Role {
+        match self {
+            Self::View => Role::Viewer,
+            Self::RunPolicies => Role::Operator,
+            Self::ManageCertificates | Self::ManageOrganizations | Self::ManageUsers => {
+                Role::Administrator
+            }
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Self::View => "view this",
+            Self::RunPolicies => "run backup policies",
+            Self::ManageCertificates => "change certificates",
+            Self::ManageOrganizations => "add or change organizations",
+            Self::ManageUsers => "manage users and API tokens",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallerVia {
+    /// A browser session: state-changing requests need the CSRF token.
+    Session,
+    ApiToken,
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub name: String,
+    pub role: Role,
+    pub via: CallerVia,
+    /// The session's CSRF token (derived from the session id, so nothing extra is stored).
+    pub csrf_token: Option<String>,
+}
+
+impl Caller {
+    pub fn may(&self, permission: Permission) -> bool {
+        self.role >= permission.minimum_role()
+    }
+
+    pub fn require(&self, permission: Permission) -> ServiceResult<()> {
+        if self.may(permission) {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden {
+                action: permission.describe().to_owned(),
+            })
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct SessionIssued {
+    /// The cookie value; shown to the browser once, stored only as a hash.
+    pub token: SecretString,
+    pub expires_at: OffsetDateTime,
+    pub caller: Caller,
+}
+
+#[derive(Debug)]
+pub struct ApiTokenIssued {
+    pub token: SecretString,
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(Debug)]
+pub enum LoginOutcome {
+    SignedIn(SessionIssued),
+}
+
+#[derive(Debug, Clone)]
+pub struct Accounts {
+    accounts: Arc<dyn AccountRepository>,
+    repository: Arc<dyn Repository>,
+    clock: SharedClock,
+    throttle: LoginThrottle,
+}
+
+impl Accounts {
+    pub fn new(
+        accounts: Arc<dyn AccountRepository>,
+        repository: Arc<dyn Repository>,
+        clock: SharedClock,
+        throttle: LoginThrottle,
+    ) -> Self {
+        Self {
+            accounts,
+            repository,
+            clock,
+            throttle,
+        }
+    }
+
+    /// Creates the account unless it exists. Returns whether it was created.
+    pub async fn ensure_user(
+        &self,
+        username: &str,
+        password: &SecretString,
+        role: Role,
+    ) -> ServiceResult<bool> {
+        if self.accounts.user_by_name(username).await?.is_some() {
+            return Ok(false);
+        }
+        self.create_user(username, password, role, "system").await?;
+        Ok(true)
+    }
+
+    pub async fn create_user(
+        &self,
+        username: &str,
+        password: &SecretString,
+        role: Role,
+        actor: &str,
+    ) -> ServiceResult<()> {
+        let username = username.trim();
+        if username.is_empty() || username.len() > 64 {
+            return Err(ServiceError::Invalid {
+                field: "username".into(),
+                message: "a user name has 1 to 64 characters".into(),
+            });
+        }
+        if password.expose().chars().count() < 12 {
+            return Err(ServiceError::Invalid {
+                field: "password".into(),
+                message: "a password has at least 12 characters".into(),
+            });
+        }
+        let now = self.clock.now();
+        self.accounts
+            .create_user(UserRecord {
+                id: UserId::new(),
+                username: username.to_owned(),
+                role,
+                password_hash: hash_password(password)?,
+                created_at: now,
+            })
+            .await?;
+        self.audit(
+            actor,
+            AuditAction::UserCreated,
+            AuditOutcome::Success,
+            Some(username.to_owned()),
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Checks the password, honouring the throttle, and opens a session.
+    pub async fn log_in(
+        &self,
+        username: &str,
+        password: &SecretString,
+    ) -> ServiceResult<SessionIssued> {
+        let now = self.clock.now();
+        let failures = self
+            .accounts
+            .login_failures_since(username, now - self.throttle.window)
+            .await?;
+        if failures >= self.throttle.max_failures {
+            self.audit(
+                username,
+                AuditAction::SignIn,
+                AuditOutcome::Failure,
+                Some("throttled".into()),
+            )
+            .await;
+            return Err(ServiceError::Throttled {
+                retry_after_seconds: self.throttle.window.whole_seconds().unsigned_abs(),
+            });
+        }
+        let user = self.accounts.user_by_name(username).await?;
+        let verified = match &user {
+            Some(user) => verify_password(password, &user.password_hash),
+            // Same work for unknown names, so timing does not reveal which accounts exist.
+            None => {
+                let _ = hash_password(password);
+                false
+            }
+        };
+        let Some(user) = user.filter(|_| verified) else {
+            self.accounts.record_login_failure(username, now).await?;
+            self.audit(
+                username,
+                AuditAction::SignIn,
+                AuditOutcome::Failure,
+                Some("wrong user name or password".into()),
+            )
+            .await;
+            return Err(ServiceError::BadCredentials);
+        };
+        self.accounts.clear_login_failures(username).await?;
+        let token = random_token("");
+        let expires_at = now + SESSION_LIFETIME;
+        self.accounts
+            .create_session(hash_token(&token), user.id, expires_at)
+            .await?;
+        self.audit(
+            &user.username,
+            AuditAction::SignIn,
+            AuditOutcome::Success,
+            None,
+        )
+        .await;
+        Ok(SessionIssued {
+            caller: Caller {
+                name: user.username,
+                role: user.role,
+                via: CallerVia::Session,
+                csrf_token: Some(csrf_token_for(&token)),
+            },
+            token,
+            expires_at,
+        })
+    }
+
+    pub async fn log_out(
+        &self,
+        session_token: &SecretString,
+        caller: &Caller,
+    ) -> ServiceResult<()> {
+        self.accounts
+            .delete_session(hash_token(session_token))
+            .await?;
+        self.audit(
+            &caller.name,
+            AuditAction::SignOut,
+            AuditOutcome::Success,
+            None,
+        )
+        .await;
+        Ok(())
+    }
+
+    /// The caller behind a session cookie, if the session is live.
+    pub async fn session_caller(
+        &self,
+        session_token: &SecretString,
+    ) -> ServiceResult<Option<Caller>> {
+        let Some(session) = self.accounts.session(hash_token(session_token)).await? else {
+            return Ok(None);
+        };
+        if session.expires_at <= self.clock.now() {
+            self.accounts
+                .delete_session(hash_token(session_token))
+                .await?;
+            return Ok(None);
+        }
+        Ok(Some(Caller {
+            name: session.user.username,
+            role: session.user.role,
+            via: CallerVia::Session,
+            csrf_token: Some(csrf_token_for(session_token)),
+        }))
+    }
+
+    /// The caller behind an `Authorization: Bearer` API token.
+    pub async fn token_caller(&self, token: &SecretString) -> ServiceResult<Option<Caller>> {
+        if !token.expose().starts_with(API_TOKEN_PREFIX) {
+            return Ok(None);
+        }
+        let Some(record) = self.accounts.api_token(hash_token(token)).await? else {
+            return Ok(None);
+        };
+        if record.expires_at.is_some_and(|at| at <= self.clock.now()) {
+            return Ok(None);
+        }
+        Ok(Some(Caller {
+            name: format!("token:{}", record.name),
+            role: record.role,
+            via: CallerVia::ApiToken,
+            csrf_token: None,
+        }))
+    }
+
+    /// Issues an API token bound to `role` (no higher than the caller's own).
+    pub async fn issue_api_token(
+        &self,
+        caller: &Caller,
+        name: &str,
+        role: Role,
+    ) -> ServiceResult<ApiTokenIssued> {
+        caller.require(Permission::ManageUsers)?;
+        let name = name.trim();
+        if name.is_empty() || name.len() > 64 {
+            return Err(ServiceError::Invalid {
+                field: "name".into(),
+                message: "a token name has 1 to 64 characters".into(),
+            });
+        }
+        if role > caller.role {
+            return Err(ServiceError::Forbidden {
+                action: "issue a token with a higher role than your own".into(),
+            });
+        }
+        let token = random_token(API_TOKEN_PREFIX);
+        self.accounts
+            .create_api_token(
+                hash_token(&token),
+                ApiTokenRecord {
+                    name: name.to_owned(),
+                    role,
+                    created_by: caller.name.clone(),
+                    expires_at: None,
+                },
+            )
+            .await?;
+        self.audit(
+            &caller.name,
+            AuditAction::ApiTokenCreated,
+            AuditOutcome::Success,
+            Some(format!("{name} ({})", role.as_str())),
+        )
+        .await;
+        Ok(ApiTokenIssued {
+            token,
+            name: name.to_owned(),
+            role,
+        })
+    }
+
+    async fn audit(
+        &self,
+        actor: &str,
+        action: AuditAction,
+        outcome: AuditOutcome,
+        detail: Option<String>,
+    ) {
+        let entry = NewAuditEntry {
+            at: self.clock.now(),
+            actor: actor.to_owned(),
+            action,
+            organization: None,
+            thumbprints: Vec::new(),
+            outcome,
+            detail,
+        };
+        if let Err(err) = self.repository.append_audit(entry).await {
+            tracing::error!(error = %err, action = action.as_str(), "could not write the audit log");
+        }
+    }
+}
+
+/// The CSRF token of a session: a keyed digest of the session id, so a page from another site
+/// (which cannot read the HttpOnly cookie) cannot produce it, and nothing extra is stored.
+pub fn csrf_token_for(session_token: &SecretString) -> String {
+    let digest = aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        format!("tenantlink-csrf:{}", session_token.expose()).as_bytes(),
+    );
+    URL_SAFE_NO_PAD.encode(digest.as_ref())
+}
+
+pub(crate) fn hash_token(token: &SecretString) -> [u8; 32] {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.expose().as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
+fn random_token(prefix: &str) -> SecretString {
+    let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
+    // The system RNG failing is not recoverable; aws-lc aborts in that case anyway.
+    aws_lc_rs::rand::fill(bytes.as_mut()).expect("system random number generator");
+    SecretString::new(format!(
+        "{prefix}{}",
+        URL_SAFE_NO_PAD.encode(bytes.as_ref())
+    ))
+}
+
+pub(crate) fn hash_password(password: &SecretString) -> ServiceResult<String> {
+    Argon2::default()
+        .hash_password(password.expose().as_bytes())
+        .map(|hash| hash.to_string())
+        .map_err(|e| ServiceError::Invalid {
+            field: "password".into(),
+            message: format!("the password cannot be hashed: {e}"),
+        })
+}
+
+fn verify_password(password: &SecretString, phc: &str) -> bool {
+    Argon2::default()
+        .verify_password(password.expose().as_bytes(), phc)
+        .is_ok()
+}

@@ -1,0 +1,105 @@
+//! The audit trail: who did what, when, to which organization and thumbprints. Never secrets:
+//! entries are built from typed fields, not from free text that could carry a token.
+
+use crate::model::OrganizationId;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    SignIn,
+    SignOut,
+    OrganizationAdded,
+    OperationStarted,
+    DeviceSignInCompleted,
+    CertificateGenerated,
+    CertificateAttached,
+    CertificateUploaded,
+    CertificateActivated,
+    OperationFailed,
+    OperationCancelled,
+    ApiTokenCreated,
+    UserCreated,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SignIn => "sign_in",
+            Self::SignOut => "sign_out",
+            Self::OrganizationAdded => "organization_added",
+            Self::OperationStarted => "operation_started",
+            Self::DeviceSignInCompleted => "device_sign_in_completed",
+            Self::CertificateGenerated => "certificate_generated",
+            Self::CertificateAttached => "certificate_attached",
+            Self::CertificateUploaded => "certificate_uploaded",
+            Self::CertificateActivated => "certificate_activated",
+            Self::OperationFailed => "operation_failed",
+            Self::OperationCancelled => "operation_cancelled",
+            Self::ApiTokenCreated => "api_token_created",
+            Self::UserCreated => "user_created",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        ALL_ACTIONS.into_iter().find(|a| a.as_str() == text)
+    }
+}
+
+const ALL_ACTIONS: [AuditAction; 13] = [
+    AuditAction::SignIn,
+    AuditAction::SignOut,
+    AuditAction::OrganizationAdded,
+    AuditAction::OperationStarted,
+    AuditAction::DeviceSignInCompleted,
+    AuditAction::CertificateGenerated,
+    AuditAction::CertificateAttached,
+    AuditAction::CertificateUploaded,
+    AuditAction::CertificateActivated,
+    AuditAction::OperationFailed,
+    AuditAction::OperationCancelled,
+    AuditAction::ApiTokenCreated,
+    AuditAction::UserCreated,
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditOutcome {
+    Success,
+    Failure,
+}
+
+impl AuditOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAuditEntry {
+    pub at: OffsetDateTime,
+    pub actor: String,
+    pub action: AuditAction,
+    pub organization: Option<OrganizationId>,
+    pub thumbprints: Vec<String>,
+    pub outcome: AuditOutcome,
+    /// A short explanation (error code and message); built by the service, never from secrets.
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub actor: String,
+    pub action: AuditAction,
+    pub organization: Option<OrganizationId>,
+    pub thumbprints: Vec<String>,
+    pub outcome: AuditOutcome,
+    pub detail: Option<String>,
+}

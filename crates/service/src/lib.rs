@@ -1,0 +1,48 @@
+//! tenantlink-service: what the administrator can do, without HTTP.
+//!
+//! The service talks to three outside worlds through traits, so every workflow is testable with
+//! fakes and runs unchanged against the real parts:
+//! - [`Directory`]: Entra ID + Microsoft Graph (device sign-in, application keys, app-only tokens),
+//! - [`Repository`] and [`AccountRepository`]: durable state,
+//! - [`tenantlink_clock::Clock`] and [`Pause`]: time.
+//!
+//! The two certificate workflows (generate, upload) are durable state machines ([`Operation`]):
+//! every step is persisted before the next begins, so a restart resumes or fails them cleanly,
+//! and the active certificate changes only through a compare-and-swap after a token proof.
+
+mod accounts;
+mod audit;
+mod certificate_page;
+mod error;
+mod model;
+mod operation;
+mod ports;
+mod secret;
+mod workflows;
+
+#[cfg(feature = "fakes")]
+pub mod fakes;
+
+pub use accounts::{
+    Accounts, ApiTokenIssued, Caller, CallerVia, LoginOutcome, LoginThrottle, Permission,
+    SessionIssued,
+};
+pub use audit::{AuditAction, AuditEntry, AuditOutcome, NewAuditEntry};
+pub use certificate_page::{
+    CertificatePage, CertificateStatus, CertificateView, EXPIRING_SOON_DAYS,
+};
+pub use error::{ServiceError, ServiceResult};
+pub use model::{
+    CertificateId, CertificateSource, NewOrganization, Organization, OrganizationId, Role,
+    StoredCertificate, UserId, UserRecord,
+};
+pub use operation::{
+    Operation, OperationFailure, OperationId, OperationKind, OperationStep, SignInPrompt,
+};
+pub use ports::{
+    AccountRepository, ApiTokenRecord, Application, ApplicationKey, BoxFuture, DelegatedToken,
+    DeviceCode, DeviceSignIn, Directory, DirectoryError, DirectoryErrorKind, Pause, RepoResult,
+    Repository, RepositoryError, SessionRecord, SignInPoll, TokioPause,
+};
+pub use secret::SecretString;
+pub use workflows::{ProofPolicy, Workflows, WorkflowsConfig};

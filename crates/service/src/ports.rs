@@ -1,0 +1,318 @@
+//! The outside worlds the service depends on, one trait each. Object-safe (boxed futures) so the
+//! binary can choose implementations at run time and tests can pass fakes.
+
+use crate::audit::{AuditEntry, NewAuditEntry};
+use crate::model::{
+    CertificateId, CertificateSource, NewOrganization, Organization, OrganizationId, Role,
+    StoredCertificate, UserId, UserRecord,
+};
+use crate::operation::{Operation, OperationId, SignInPrompt};
+use crate::secret::SecretString;
+use std::fmt::Debug;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration as StdDuration;
+use tenantlink_certificate::{Certificate, Credential, PrivateKey};
+use time::OffsetDateTime;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+// ---------------------------------------------------------------------------------------------
+// Directory: Entra ID + Microsoft Graph
+// ---------------------------------------------------------------------------------------------
+
+/// Entra ID and Graph as the workflows need them. The real implementation and the sandbox tenant
+/// share one client; only base URLs differ.
+pub trait Directory: Send + Sync + Debug + 'static {
+    /// Starts a device sign-in against the organization's tenant.
+    fn start_device_sign_in<'a>(
+        &'a self,
+        organization: &'a Organization,
+    ) -> BoxFuture<'a, Result<DeviceSignIn, DirectoryError>>;
+
+    /// Asks the token endpoint once whether the person has signed in.
+    fn poll_device_sign_in<'a>(
+        &'a self,
+        organization: &'a Organization,
+        device_code: &'a DeviceCode,
+    ) -> BoxFuture<'a, Result<SignInPoll, DirectoryError>>;
+
+    /// Reads the backup application (by `appId`) with the delegated token.
+    fn application<'a>(
+        &'a self,
+        organization: &'a Organization,
+        token: &'a DelegatedToken,
+    ) -> BoxFuture<'a, Result<Application, DirectoryError>>;
+
+    /// Adds `certificate` to the application's keys by read–merge–write–verify, never removing
+    /// another key.
+    fn attach_certificate<'a>(
+        &'a self,
+        organization: &'a Organization,
+        token: &'a DelegatedToken,
+        certificate: &'a Certificate,
+    ) -> BoxFuture<'a, Result<(), DirectoryError>>;
+
+    /// Obtains one app-only token with `credential`: the proof that Entra accepts it.
+    fn prove_app_only<'a>(
+        &'a self,
+        organization: &'a Organization,
+        credential: &'a Credential,
+    ) -> BoxFuture<'a, Result<(), DirectoryError>>;
+}
+
+/// The secret device code of a device sign-in; only the token endpoint sees it.
+#[derive(Debug, Clone)]
+pub struct DeviceCode(pub SecretString);
+
+/// A delegated token from a device sign-in; lives only as long as its operation needs it.
+#[derive(Debug, Clone)]
+pub struct DelegatedToken(pub SecretString);
+
+#[derive(Debug, Clone)]
+pub struct DeviceSignIn {
+    pub prompt: SignInPrompt,
+    pub device_code: DeviceCode,
+    /// How often the token endpoint may be asked.
+    pub interval: StdDuration,
+}
+
+#[derive(Debug, Clone)]
+pub enum SignInPoll {
+    Pending,
+    SignedIn {
+        token: DelegatedToken,
+        account: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Application {
+    pub object_id: String,
+    pub app_id: String,
+    pub display_name: String,
+    pub keys: Vec<ApplicationKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationKey {
+    pub key_id: String,
+    /// Upper-case hex SHA-1 thumbprint (Graph's `customKeyIdentifier`).
+    pub thumbprint_sha1: String,
+    pub display_name: Option<String>,
+    pub end: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectoryErrorKind {
+    SignInDeclined,
+    SignInExpired,
+    InsufficientPrivileges,
+    /// A tenant policy (e.g. app management policy) refused the certificate.
+    PolicyRejected,
+    /// Entra refused the credential; may be propagation delay right after attaching.
+    CredentialRejected,
+    ApplicationNotFound,
+    /// Throttled, 5xx, network: worth retrying.
+    Unavailable,
+    Other,
+}
+
+/// An explained failure from Entra or Graph: Entra's code and text plus what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct DirectoryError {
+    pub kind: DirectoryErrorKind,
+    /// `AADSTS…` or Graph error code, when there is one.
+    pub code: Option<String>,
+    pub message: String,
+    pub remediation: String,
+}
+
+impl DirectoryError {
+    pub fn new(
+        kind: DirectoryErrorKind,
+        code: Option<String>,
+        message: impl Into<String>,
+        remediation: impl Into<String>,
+    ) -> Self {
+        Self {
+            kind,
+            code,
+            message: message.into(),
+            remediation: remediation.into(),
+        }
+    }
+
+    /// Whether retrying the token proof may help (the new key is still propagating, or a
+    /// transient failure).
+    pub fn is_retryable_proof_failure(&self) -> bool {
+        matches!(
+            self.kind,
+            DirectoryErrorKind::CredentialRejected | DirectoryErrorKind::Unavailable
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Repository: organizations, certificates, operations, audit
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RepositoryError {
+    #[error("{what} not found")]
+    NotFound { what: String },
+    /// A compare-and-swap lost: someone else changed the row first.
+    #[error("conflict: {detail}")]
+    Conflict { detail: String },
+    #[error("storage failed while trying to {action}: {detail}")]
+    Storage { action: String, detail: String },
+}
+
+impl RepositoryError {
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::NotFound { what: what.into() }
+    }
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::Conflict {
+            detail: detail.into(),
+        }
+    }
+    pub fn storage(action: impl Into<String>, detail: impl ToString) -> Self {
+        Self::Storage {
+            action: action.into(),
+            detail: detail.to_string(),
+        }
+    }
+}
+
+pub type RepoResult<T> = Result<T, RepositoryError>;
+
+pub trait Repository: Send + Sync + Debug + 'static {
+    fn organizations(&self) -> BoxFuture<'_, RepoResult<Vec<Organization>>>;
+    fn organization(&self, id: OrganizationId) -> BoxFuture<'_, RepoResult<Organization>>;
+    fn add_organization(
+        &self,
+        new: NewOrganization,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'_, RepoResult<Organization>>;
+    fn set_app_object_id<'a>(
+        &'a self,
+        id: OrganizationId,
+        object_id: &'a str,
+    ) -> BoxFuture<'a, RepoResult<()>>;
+
+    /// Certificates of an organization, newest first (public parts only).
+    fn certificates(
+        &self,
+        organization: OrganizationId,
+    ) -> BoxFuture<'_, RepoResult<Vec<StoredCertificate>>>;
+    fn certificate(&self, id: CertificateId) -> BoxFuture<'_, RepoResult<StoredCertificate>>;
+    /// Stores a certificate with its private key (encrypted at rest by the implementation).
+    fn save_certificate<'a>(
+        &'a self,
+        organization: OrganizationId,
+        credential: &'a Credential,
+        source: CertificateSource,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<StoredCertificate>>;
+    /// The decrypted private key, to sign client assertions.
+    fn private_key(&self, id: CertificateId) -> BoxFuture<'_, RepoResult<PrivateKey>>;
+    /// Makes `certificate` active only if the active one is still `expected`.
+    fn activate(
+        &self,
+        organization: OrganizationId,
+        certificate: CertificateId,
+        expected: Option<CertificateId>,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'_, RepoResult<()>>;
+
+    /// Inserts a new operation; fails with `Conflict` while another unfinished operation exists
+    /// for the same organization.
+    fn create_operation<'a>(&'a self, operation: &'a Operation) -> BoxFuture<'a, RepoResult<()>>;
+    fn operation(&self, id: OperationId) -> BoxFuture<'_, RepoResult<Operation>>;
+    /// Writes `operation` if the stored version is `operation.version - 1`.
+    fn update_operation<'a>(&'a self, operation: &'a Operation) -> BoxFuture<'a, RepoResult<()>>;
+    fn unfinished_operations(&self) -> BoxFuture<'_, RepoResult<Vec<Operation>>>;
+    fn operations(&self, organization: OrganizationId)
+    -> BoxFuture<'_, RepoResult<Vec<Operation>>>;
+
+    fn append_audit(&self, entry: NewAuditEntry) -> BoxFuture<'_, RepoResult<()>>;
+    /// Newest first.
+    fn audit(&self, limit: u32) -> BoxFuture<'_, RepoResult<Vec<AuditEntry>>>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Accounts: users, sessions, API tokens, login throttling
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub user: UserRecord,
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiTokenRecord {
+    pub name: String,
+    pub role: Role,
+    pub created_by: String,
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+/// Secrets (session ids, API tokens) reach the repository only as SHA-256 hashes.
+pub trait AccountRepository: Send + Sync + Debug + 'static {
+    fn user_by_name<'a>(
+        &'a self,
+        username: &'a str,
+    ) -> BoxFuture<'a, RepoResult<Option<UserRecord>>>;
+    fn users(&self) -> BoxFuture<'_, RepoResult<Vec<UserRecord>>>;
+    fn create_user(&self, user: UserRecord) -> BoxFuture<'_, RepoResult<()>>;
+
+    fn create_session(
+        &self,
+        token_hash: [u8; 32],
+        user: UserId,
+        expires_at: OffsetDateTime,
+    ) -> BoxFuture<'_, RepoResult<()>>;
+    fn session(&self, token_hash: [u8; 32]) -> BoxFuture<'_, RepoResult<Option<SessionRecord>>>;
+    fn delete_session(&self, token_hash: [u8; 32]) -> BoxFuture<'_, RepoResult<()>>;
+
+    fn create_api_token(
+        &self,
+        token_hash: [u8; 32],
+        record: ApiTokenRecord,
+    ) -> BoxFuture<'_, RepoResult<()>>;
+    fn api_token(&self, token_hash: [u8; 32]) -> BoxFuture<'_, RepoResult<Option<ApiTokenRecord>>>;
+
+    fn record_login_failure<'a>(
+        &'a self,
+        username: &'a str,
+        at: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<()>>;
+    fn login_failures_since<'a>(
+        &'a self,
+        username: &'a str,
+        since: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<u32>>;
+    fn clear_login_failures<'a>(&'a self, username: &'a str) -> BoxFuture<'a, RepoResult<()>>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Time
+// ---------------------------------------------------------------------------------------------
+
+/// Waiting between retries. Production waits on the tokio timer; tests advance a manual clock
+/// instead, so no test sleeps.
+pub trait Pause: Send + Sync + Debug + 'static {
+    fn pause(&self, duration: StdDuration) -> BoxFuture<'_, ()>;
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokioPause;
+
+impl Pause for TokioPause {
+    fn pause(&self, duration: StdDuration) -> BoxFuture<'_, ()> {
+        Box::pin(tokio::time::sleep(duration))
+    }
+}

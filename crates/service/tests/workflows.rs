@@ -1,0 +1,429 @@
+//! The generate and upload workflows against the in-memory repository and the scripted directory:
+//! each failure ends the operation with its explanation and leaves the previous certificate active.
+
+use std::sync::Arc;
+use tenantlink_certificate::{GenerateOptions, Password, export_pkcs12, generate};
+use tenantlink_clock::ManualClock;
+use tenantlink_service::fakes::{ClockPause, FakeDirectory, MemoryRepository};
+use tenantlink_service::{
+    Caller, CallerVia, CertificateStatus, DirectoryError, DirectoryErrorKind, NewOrganization,
+    OperationKind, OperationStep, OrganizationId, ProofPolicy, Repository, Role, ServiceError,
+    Workflows, WorkflowsConfig,
+};
+use time::macros::datetime;
+
+struct World {
+    clock: Arc<ManualClock>,
+    repository: MemoryRepository,
+    directory: FakeDirectory,
+    pause: ClockPause,
+    workflows: Workflows,
+    org: OrganizationId,
+}
+
+fn caller(role: Role) -> Caller {
+    Caller {
+        name: format!("{}-user", role.as_str()),
+        role,
+        via: CallerVia::ApiToken,
+        csrf_token: None,
+    }
+}
+
+fn admin() -> Caller {
+    caller(Role::Administrator)
+}
+
+async fn world() -> World {
+    let clock = Arc::new(ManualClock::at(datetime!(2026-03-01 10:00 UTC)));
+    let repository = MemoryRepository::new();
+    let directory = FakeDirectory::new(clock.clone());
+    let pause = ClockPause::new(clock.clone());
+    let workflows = Workflows::new(
+        Arc::new(repository.clone()),
+        Arc::new(directory.clone()),
+        clock.clone(),
+        Arc::new(pause.clone()),
+        WorkflowsConfig {
+            proof: ProofPolicy {
+                attempts: 4,
+                ..ProofPolicy::default()
+            },
+            ..WorkflowsConfig::default()
+        },
+    );
+    let org = workflows
+        .add_organization(
+            &admin(),
+            NewOrganization {
+                name: "Contoso".into(),
+                tenant: "contoso.onmicrosoft.com".into(),
+                cloud: "sandbox".into(),
+                app_id: "11111111-2222-4333-8444-555555555555".into(),
+            },
+        )
+        .await
+        .expect("organization")
+        .id;
+    World {
+        clock,
+        repository,
+        directory,
+        pause,
+        workflows,
+        org,
+    }
+}
+
+impl World {
+    async fn signed_in(&self, kind: OperationKind) -> tenantlink_service::Operation {
+        let op = self
+            .workflows
+            .start(&admin(), self.org, kind)
+            .await
+            .expect("start");
+        assert_eq!(op.step, OperationStep::AwaitingSignIn);
+        let code = op.sign_in.as_ref().expect("prompt").user_code.clone();
+        let still = self
+            .workflows
+            .operation(&admin(), op.id)
+            .await
+            .expect("poll");
+        assert_eq!(
+            still.step,
+            OperationStep::AwaitingSignIn,
+            "not approved yet"
+        );
+        self.directory.approve(&code);
+        self.clock.advance(time::Duration::seconds(5));
+        let op = self
+            .workflows
+            .operation(&admin(), op.id)
+            .await
+            .expect("poll");
+        assert_eq!(op.step, OperationStep::SignedIn);
+        op
+    }
+
+    async fn generate_active(&self) -> String {
+        let op = self.signed_in(OperationKind::Generate).await;
+        let done = self
+            .workflows
+            .generate(&admin(), op.id)
+            .await
+            .expect("generate");
+        assert_eq!(done.step, OperationStep::Succeeded, "{:?}", done.failure);
+        done.thumbprint_sha1.expect("thumbprint")
+    }
+
+    async fn active_thumbprint(&self) -> Option<String> {
+        let page = self
+            .workflows
+            .certificate_page(&admin(), self.org)
+            .await
+            .expect("page");
+        page.active.map(|a| a.sha1_thumbprint)
+    }
+}
+
+#[tokio::test]
+async fn generate_attaches_proves_and_activates_keeping_other_keys() {
+    let w = world().await;
+    w.directory
+        .attach_thumbprint("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    let thumbprint = w.generate_active().await;
+    assert_eq!(
+        w.active_thumbprint().await.as_deref(),
+        Some(thumbprint.as_str())
+    );
+    let attached = w.directory.attached();
+    assert!(attached.contains(&thumbprint));
+    assert!(attached.contains(&"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".to_owned()));
+    let page = w.workflows.certificate_page(&admin(), w.org).await.unwrap();
+    assert_eq!(page.status, CertificateStatus::Valid);
+    assert_eq!(page.active.unwrap().days_left, 364);
+}
+
+#[tokio::test]
+async fn token_proof_retries_with_backoff_while_the_key_propagates() {
+    let w = world().await;
+    let op = w.signed_in(OperationKind::Generate).await;
+    w.directory.refuse_proofs(2);
+    let done = w.workflows.generate(&admin(), op.id).await.unwrap();
+    assert_eq!(done.step, OperationStep::Succeeded);
+    assert_eq!(w.directory.proof_attempts(), 3);
+    let pauses = w.pause.pauses();
+    assert_eq!(pauses.len(), 2);
+    assert!(pauses[1] > pauses[0], "backoff grows: {pauses:?}");
+}
+
+#[tokio::test]
+async fn a_token_still_refused_fails_and_keeps_the_previous_certificate() {
+    let w = world().await;
+    let first = w.generate_active().await;
+    let op = w.signed_in(OperationKind::Generate).await;
+    w.directory.refuse_proofs(10);
+    let done = w.workflows.generate(&admin(), op.id).await.unwrap();
+    assert_eq!(done.step, OperationStep::Failed);
+    let failure = done.failure.unwrap();
+    assert!(
+        failure.code.starts_with("token_refused"),
+        "{}",
+        failure.code
+    );
+    assert!(failure.message.contains("AADSTS700027"));
+    assert_eq!(w.directory.proof_attempts(), 1 + 4, "bounded attempts");
+    assert_eq!(w.active_thumbprint().await, Some(first));
+}
+
+#[tokio::test]
+async fn declined_sign_in_ends_the_operation() {
+    let w = world().await;
+    let op = w
+        .workflows
+        .start(&admin(), w.org, OperationKind::Generate)
+        .await
+        .unwrap();
+    w.directory.decline(&op.sign_in.unwrap().user_code);
+    let op = w.workflows.operation(&admin(), op.id).await.unwrap();
+    assert_eq!(op.step, OperationStep::Failed);
+    assert!(op.failure.unwrap().code.starts_with("sign_in_declined"));
+    assert_eq!(w.active_thumbprint().await, None);
+}
+
+#[tokio::test]
+async fn expired_sign_in_code_ends_the_operation() {
+    let w = world().await;
+    let op = w
+        .workflows
+        .start(&admin(), w.org, OperationKind::Upload)
+        .await
+        .unwrap();
+    w.clock.advance(time::Duration::minutes(16));
+    let op = w.workflows.operation(&admin(), op.id).await.unwrap();
+    assert_eq!(op.step, OperationStep::Failed);
+    assert_eq!(op.failure.unwrap().code, "sign_in_expired");
+}
+
+#[tokio::test]
+async fn insufficient_privileges_on_attach_fails_cleanly() {
+    let w = world().await;
+    let first = w.generate_active().await;
+    let op = w.signed_in(OperationKind::Generate).await;
+    w.directory.fail_next_attach(DirectoryError::new(
+        DirectoryErrorKind::InsufficientPrivileges,
+        Some("Authorization_RequestDenied".into()),
+        "Insufficient privileges to complete the operation.",
+        "Sign in as an owner of the application or an Application Administrator.",
+    ));
+    let done = w.workflows.generate(&admin(), op.id).await.unwrap();
+    assert_eq!(done.step, OperationStep::Failed);
+    assert!(
+        done.failure
+            .unwrap()
+            .code
+            .starts_with("insufficient_privileges")
+    );
+    assert_eq!(w.active_thumbprint().await, Some(first));
+}
+
+fn pfx(password: &str) -> (Vec<u8>, String) {
+    let credential =
+        generate(&GenerateOptions::default(), datetime!(2026-03-01 09:00 UTC)).unwrap();
+    let bytes = export_pkcs12(&credential, &Password::from(password)).unwrap();
+    (bytes, credential.certificate().thumbprints().sha1_hex())
+}
+
+#[tokio::test]
+async fn upload_of_an_attached_certificate_activates_it() {
+    let w = world().await;
+    let (bytes, thumbprint) = pfx("s3cret-pfx");
+    w.directory.attach_thumbprint(&thumbprint);
+    let op = w.signed_in(OperationKind::Upload).await;
+    let done = w
+        .workflows
+        .import(&admin(), op.id, &bytes, Some(Password::from("s3cret-pfx")))
+        .await
+        .unwrap();
+    assert_eq!(done.step, OperationStep::Succeeded, "{:?}", done.failure);
+    assert_eq!(w.active_thumbprint().await, Some(thumbprint));
+}
+
+#[tokio::test]
+async fn upload_with_a_wrong_password_changes_nothing() {
+    let w = world().await;
+    let first = w.generate_active().await;
+    let (bytes, thumbprint) = pfx("right");
+    w.directory.attach_thumbprint(&thumbprint);
+    let op = w.signed_in(OperationKind::Upload).await;
+    let done = w
+        .workflows
+        .import(&admin(), op.id, &bytes, Some(Password::from("wrong")))
+        .await
+        .unwrap();
+    assert_eq!(done.step, OperationStep::Failed);
+    assert_eq!(done.failure.unwrap().code, "bad_file:wrong_password");
+    assert_eq!(w.active_thumbprint().await, Some(first));
+    assert_eq!(w.repository.certificates(w.org).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn upload_of_a_certificate_not_attached_names_the_application_and_thumbprint() {
+    let w = world().await;
+    let (bytes, thumbprint) = pfx("pw");
+    let op = w.signed_in(OperationKind::Upload).await;
+    let done = w
+        .workflows
+        .import(&admin(), op.id, &bytes, Some(Password::from("pw")))
+        .await
+        .unwrap();
+    let failure = done.failure.unwrap();
+    assert_eq!(failure.code, "not_attached");
+    assert!(failure.message.contains(&thumbprint));
+    assert!(failure.message.contains("Contoso Backup"));
+    assert!(failure.remediation.contains("Certificates & secrets"));
+    assert_eq!(w.active_thumbprint().await, None);
+}
+
+#[tokio::test]
+async fn viewers_and_operators_cannot_change_certificates() {
+    let w = world().await;
+    for role in [Role::Viewer, Role::Operator] {
+        let err = w
+            .workflows
+            .start(&caller(role), w.org, OperationKind::Generate)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ServiceError::Forbidden { .. }), "{err:?}");
+    }
+    assert!(
+        w.workflows
+            .certificate_page(&caller(Role::Viewer), w.org)
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn a_second_operation_cannot_start_while_one_runs() {
+    let w = world().await;
+    let _first = w
+        .workflows
+        .start(&admin(), w.org, OperationKind::Generate)
+        .await
+        .unwrap();
+    let err = w
+        .workflows
+        .start(&admin(), w.org, OperationKind::Upload)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ServiceError::Conflict { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn activation_is_compare_and_swap_so_two_operations_cannot_both_win() {
+    let w = world().await;
+    let op = w.signed_in(OperationKind::Generate).await;
+    // Another instance activates a different certificate between this operation's start and its
+    // activation.
+    let other = generate(&GenerateOptions::default(), w.clock_now()).unwrap();
+    let stored = w
+        .repository
+        .save_certificate(
+            w.org,
+            &other,
+            tenantlink_service::CertificateSource::Uploaded,
+            w.clock_now(),
+        )
+        .await
+        .unwrap();
+    w.repository
+        .activate(w.org, stored.id, None, w.clock_now())
+        .await
+        .unwrap();
+    let done = w.workflows.generate(&admin(), op.id).await.unwrap();
+    assert_eq!(done.step, OperationStep::Failed);
+    assert_eq!(done.failure.unwrap().code, "concurrent_change");
+    assert_eq!(w.active_thumbprint().await, Some(stored.sha1_hex));
+}
+
+#[tokio::test]
+async fn after_a_restart_attached_operations_are_proven_and_activated() {
+    let w = world().await;
+    let op = w.signed_in(OperationKind::Generate).await;
+    // Simulate a crash after the attach: run the generate but make activation impossible by
+    // failing the proof, then restore the step as the crashed process would have left it.
+    w.directory.refuse_proofs(10);
+    let failed = w.workflows.generate(&admin(), op.id).await.unwrap();
+    let mut crashed = failed.clone();
+    crashed.step = OperationStep::Attached;
+    crashed.failure = None;
+    crashed.version += 1;
+    w.repository.update_operation(&crashed).await.unwrap();
+
+    // A new process: fresh workflows (no sign-in secrets), same repository and directory.
+    let restarted = Workflows::new(
+        Arc::new(w.repository.clone()),
+        Arc::new(w.directory.clone()),
+        w.clock.clone(),
+        Arc::new(w.pause.clone()),
+        WorkflowsConfig::default(),
+    );
+    let waiting = restarted
+        .start(&admin(), w.org, OperationKind::Upload)
+        .await;
+    assert!(
+        waiting.is_err(),
+        "the unfinished operation still blocks new ones"
+    );
+    let resumed = restarted.resume_unfinished().await.unwrap();
+    assert_eq!(resumed.len(), 1);
+    assert_eq!(resumed[0].step, OperationStep::Succeeded);
+    assert_eq!(w.active_thumbprint().await, crashed.thumbprint_sha1);
+}
+
+#[tokio::test]
+async fn after_a_restart_operations_waiting_for_sign_in_fail_cleanly() {
+    let w = world().await;
+    let op = w
+        .workflows
+        .start(&admin(), w.org, OperationKind::Generate)
+        .await
+        .unwrap();
+    let restarted = Workflows::new(
+        Arc::new(w.repository.clone()),
+        Arc::new(w.directory.clone()),
+        w.clock.clone(),
+        Arc::new(w.pause.clone()),
+        WorkflowsConfig::default(),
+    );
+    restarted.resume_unfinished().await.unwrap();
+    let op = restarted.operation(&admin(), op.id).await.unwrap();
+    assert_eq!(op.step, OperationStep::Failed);
+    assert_eq!(op.failure.unwrap().code, "interrupted");
+}
+
+#[tokio::test]
+async fn the_audit_log_records_activation_with_thumbprints_and_no_secrets() {
+    let w = world().await;
+    let thumbprint = w.generate_active().await;
+    let entries = w.repository.audit(100).await.unwrap();
+    let activation = entries
+        .iter()
+        .find(|e| e.action == tenantlink_service::AuditAction::CertificateActivated)
+        .expect("activation audited");
+    assert_eq!(activation.thumbprints, vec![thumbprint]);
+    assert_eq!(activation.actor, "administrator-user");
+    let text = format!("{entries:?}");
+    for token in w.directory.tokens_issued() {
+        assert!(!text.contains(&token));
+    }
+    assert!(!text.contains("device-code-secret"));
+}
+
+impl World {
+    fn clock_now(&self) -> time::OffsetDateTime {
+        use tenantlink_clock::Clock;
+        self.clock.now()
+    }
+}

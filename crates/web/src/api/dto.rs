@@ -1,0 +1,240 @@
+//! The API's JSON shapes, documented for OpenAPI. Built from service records; never carry secrets.
+
+use serde::{Deserialize, Serialize};
+use tenantlink_service::{
+    AuditEntry, CertificatePage, CertificateView, Operation, Organization, Role,
+};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganizationDto {
+    pub id: Uuid,
+    pub name: String,
+    pub tenant: String,
+    pub cloud: String,
+    pub app_id: String,
+    pub app_object_id: Option<String>,
+    pub active_certificate: Option<Uuid>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<Organization> for OrganizationDto {
+    fn from(o: Organization) -> Self {
+        Self {
+            id: o.id.0,
+            name: o.name,
+            tenant: o.tenant,
+            cloud: o.cloud,
+            app_id: o.app_id,
+            app_object_id: o.app_object_id,
+            active_certificate: o.active_certificate.map(|c| c.0),
+            created_at: o.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewOrganizationRequest {
+    #[serde(default)]
+    pub name: String,
+    /// Tenant GUID or domain (`contoso.onmicrosoft.com`).
+    pub tenant: String,
+    /// `global`, `usgov`, `china` or `sandbox`.
+    pub cloud: String,
+    /// The backup application's (client) id.
+    pub app_id: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CertificateDto {
+    pub id: Uuid,
+    pub subject: String,
+    /// Upper-case hex, as Entra ID shows it.
+    pub sha1_thumbprint: String,
+    pub sha256_thumbprint: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub valid_from: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub valid_to: OffsetDateTime,
+    pub days_left: i64,
+    /// `generated` or `uploaded`.
+    pub source: String,
+    /// `valid`, `expiring_soon`, `expired`, `not_attached` or `none`.
+    pub state: String,
+    pub active: bool,
+}
+
+impl From<&CertificateView> for CertificateDto {
+    fn from(c: &CertificateView) -> Self {
+        Self {
+            id: c.id.0,
+            subject: c.subject.clone(),
+            sha1_thumbprint: c.sha1_thumbprint.clone(),
+            sha256_thumbprint: c.sha256_thumbprint.clone(),
+            valid_from: c.valid_from,
+            valid_to: c.valid_to,
+            days_left: c.days_left,
+            source: c.source.as_str().to_owned(),
+            state: c.status.as_str().to_owned(),
+            active: c.active,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CertificatePageDto {
+    pub organization: OrganizationDto,
+    /// `valid`, `expiring_soon`, `expired`, `not_attached` or `none`.
+    pub state: String,
+    pub active: Option<CertificateDto>,
+    pub previous: Vec<CertificateDto>,
+}
+
+impl From<CertificatePage> for CertificatePageDto {
+    fn from(p: CertificatePage) -> Self {
+        Self {
+            state: p.status.as_str().to_owned(),
+            active: p.active.as_ref().map(CertificateDto::from),
+            previous: p.previous.iter().map(CertificateDto::from).collect(),
+            organization: p.organization.into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StartOperationRequest {
+    /// `generate` or `upload`.
+    pub kind: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignInPromptDto {
+    pub user_code: String,
+    pub verification_uri: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FailureDto {
+    pub code: String,
+    pub message: String,
+    pub remediation: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OperationDto {
+    pub id: Uuid,
+    pub organization: Uuid,
+    /// `generate` or `upload`.
+    pub kind: String,
+    /// `awaiting_sign_in`, `signed_in`, `certificate_stored`, `attached`, `succeeded`, `failed`, `cancelled`.
+    pub step: String,
+    pub started_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    pub sign_in: Option<SignInPromptDto>,
+    pub signed_in_as: Option<String>,
+    pub certificate: Option<Uuid>,
+    pub thumbprint_sha1: Option<String>,
+    pub failure: Option<FailureDto>,
+}
+
+impl From<Operation> for OperationDto {
+    fn from(o: Operation) -> Self {
+        Self {
+            id: o.id.0,
+            organization: o.organization.0,
+            kind: o.kind.as_str().to_owned(),
+            step: o.step.as_str().to_owned(),
+            started_by: o.started_by,
+            started_at: o.started_at,
+            updated_at: o.updated_at,
+            sign_in: o.sign_in.map(|p| SignInPromptDto {
+                user_code: p.user_code,
+                verification_uri: p.verification_uri,
+                expires_at: p.expires_at,
+            }),
+            signed_in_as: o.signed_in_as,
+            certificate: o.certificate.map(|c| c.0),
+            thumbprint_sha1: o.thumbprint_sha1,
+            failure: o.failure.map(|f| FailureDto {
+                code: f.code,
+                message: f.message,
+                remediation: f.remediation,
+            }),
+        }
+    }
+}
+
+/// The multipart body of `import`.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct ImportForm {
+    /// The PKCS#12 file (.pfx / .p12) with the certificate and its private key.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+    /// Only if the file was exported with a password. Used once, never stored.
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEntryDto {
+    pub id: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub actor: String,
+    pub action: String,
+    pub organization: Option<Uuid>,
+    pub thumbprints: Vec<String>,
+    /// `success` or `failure`.
+    pub outcome: String,
+    pub detail: Option<String>,
+}
+
+impl From<AuditEntry> for AuditEntryDto {
+    fn from(e: AuditEntry) -> Self {
+        Self {
+            id: e.id,
+            at: e.at,
+            actor: e.actor,
+            action: e.action.as_str().to_owned(),
+            organization: e.organization.map(|o| o.0),
+            thumbprints: e.thumbprints,
+            outcome: e.outcome.as_str().to_owned(),
+            detail: e.detail,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TokenRequest {
+    pub name: String,
+    /// `viewer`, `operator` or `administrator`; at most the caller's own role.
+    pub role: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub name: String,
+    pub role: String,
+    /// Shown once; store it safely. Send as `Authorization: Bearer <token>`.
+    pub token: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeDto {
+    pub name: String,
+    pub role: String,
+    /// For cookie-authenticated calls: send as `X-CSRF-Token` on state-changing requests.
+    pub csrf_token: Option<String>,
+}
+
+pub fn role_name(role: Role) -> String {
+    role.as_str().to_owned()
+}

@@ -1,0 +1,278 @@
+use super::dto::{
+    AuditEntryDto, CertificatePageDto, ImportForm, MeDto, NewOrganizationRequest, OperationDto,
+    OrganizationDto, StartOperationRequest, TokenRequest, TokenResponse, role_name,
+};
+use crate::AppState;
+use crate::auth::ApiCaller;
+use crate::error::{ApiError, Problem};
+use axum::Json;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tenantlink_service::{
+    CertificateId, NewOrganization, OperationId, OperationKind, OrganizationId, Permission, Role,
+    ServiceError,
+};
+use uuid::Uuid;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError(ServiceError::Invalid {
+        field: field.to_owned(),
+        message: message.into(),
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/organizations", tag = "organizations",
+    responses((status = 200, body = [OrganizationDto]), (status = 401, body = Problem)))]
+pub async fn list_organizations(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+) -> ApiResult<Json<Vec<OrganizationDto>>> {
+    let list = state.workflows.organizations(&caller).await?;
+    Ok(Json(list.into_iter().map(Into::into).collect()))
+}
+
+#[utoipa::path(post, path = "/api/v1/organizations", tag = "organizations",
+    request_body = NewOrganizationRequest,
+    responses((status = 201, body = OrganizationDto), (status = 403, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn add_organization(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Json(request): Json<NewOrganizationRequest>,
+) -> ApiResult<(StatusCode, Json<OrganizationDto>)> {
+    let new = NewOrganization {
+        name: request.name,
+        tenant: request.tenant,
+        cloud: request.cloud,
+        app_id: request.app_id,
+    };
+    let organization = state.workflows.add_organization(&caller, new).await?;
+    Ok((StatusCode::CREATED, Json(organization.into())))
+}
+
+#[utoipa::path(get, path = "/api/v1/organizations/{id}", tag = "organizations",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = OrganizationDto), (status = 404, body = Problem)))]
+pub async fn get_organization(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<OrganizationDto>> {
+    let organization = state
+        .workflows
+        .organization(&caller, OrganizationId(id))
+        .await?;
+    Ok(Json(organization.into()))
+}
+
+/// The SSL Certificate section: the active certificate and the previous ones.
+#[utoipa::path(get, path = "/api/v1/organizations/{id}/certificate", tag = "certificates",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = CertificatePageDto), (status = 404, body = Problem)))]
+pub async fn certificate_page(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<CertificatePageDto>> {
+    let page = state
+        .workflows
+        .certificate_page(&caller, OrganizationId(id))
+        .await?;
+    Ok(Json(page.into()))
+}
+
+#[utoipa::path(get, path = "/api/v1/organizations/{id}/operations", tag = "operations",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = [OperationDto])))]
+pub async fn list_operations(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Vec<OperationDto>>> {
+    let list = state
+        .workflows
+        .operations(&caller, OrganizationId(id))
+        .await?;
+    Ok(Json(list.into_iter().map(Into::into).collect()))
+}
+
+/// Starts "Generate a new certificate" (`generate`) or "Upload a custom certificate" (`upload`):
+/// the response carries the device sign-in code and verification link.
+#[utoipa::path(post, path = "/api/v1/organizations/{id}/operations", tag = "operations",
+    params(("id" = Uuid, Path)), request_body = StartOperationRequest,
+    responses((status = 201, body = OperationDto), (status = 403, body = Problem),
+        (status = 409, description = "another operation is running for this organization", body = Problem),
+        (status = 502, body = Problem)))]
+pub async fn start_operation(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<Uuid>,
+    Json(request): Json<StartOperationRequest>,
+) -> ApiResult<(StatusCode, Json<OperationDto>)> {
+    let kind = OperationKind::parse(&request.kind)
+        .ok_or_else(|| invalid("kind", "kind is `generate` or `upload`"))?;
+    let operation = state
+        .workflows
+        .start(&caller, OrganizationId(id), kind)
+        .await?;
+    Ok((StatusCode::CREATED, Json(operation.into())))
+}
+
+/// The operation; while it waits for the device sign-in, reading it checks the sign-in.
+#[utoipa::path(get, path = "/api/v1/operations/{id}", tag = "operations",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = OperationDto), (status = 404, body = Problem)))]
+pub async fn get_operation(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<OperationDto>> {
+    let operation = state.workflows.operation(&caller, OperationId(id)).await?;
+    Ok(Json(operation.into()))
+}
+
+/// "Generate": creates the key and certificate, attaches it, proves it with an app-only token and
+/// activates it. Failures end the operation (`step` = `failed`, see `failure`).
+#[utoipa::path(post, path = "/api/v1/operations/{id}/generate", tag = "operations",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = OperationDto), (status = 403, body = Problem),
+        (status = 409, description = "not signed in yet, or already past this step", body = Problem)))]
+pub async fn generate(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<OperationDto>> {
+    let operation = state.workflows.generate(&caller, OperationId(id)).await?;
+    Ok(Json(operation.into()))
+}
+
+/// "Import": validates the .pfx, checks through Graph that it is attached to the application,
+/// proves it and activates it. The password is used once and not kept.
+#[utoipa::path(post, path = "/api/v1/operations/{id}/import", tag = "operations",
+    params(("id" = Uuid, Path)),
+    request_body(content = ImportForm, content_type = "multipart/form-data"),
+    responses((status = 200, body = OperationDto), (status = 403, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn import(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<Uuid>,
+    multipart: Multipart,
+) -> ApiResult<Json<OperationDto>> {
+    let fields = crate::pages::read_import_fields(multipart)
+        .await
+        .map_err(|detail| invalid("file", format!("the upload could not be read: {detail}")))?;
+    if fields.file.is_empty() {
+        return Err(invalid(
+            "file",
+            "send the .pfx file in the multipart field `file`",
+        ));
+    }
+    let operation = state
+        .workflows
+        .import(&caller, OperationId(id), &fields.file, fields.password)
+        .await?;
+    Ok(Json(operation.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/operations/{id}/cancel", tag = "operations",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = OperationDto), (status = 409, body = Problem)))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<OperationDto>> {
+    let operation = state.workflows.cancel(&caller, OperationId(id)).await?;
+    Ok(Json(operation.into()))
+}
+
+/// The public part of a certificate, DER-encoded (`.cer`).
+#[utoipa::path(get, path = "/api/v1/certificates/{id}/cer", tag = "certificates",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, content_type = "application/pkix-cert", body = Vec<u8>),
+        (status = 404, body = Problem)))]
+pub async fn download_cer(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Response> {
+    let certificate = state
+        .workflows
+        .certificate(&caller, CertificateId(id))
+        .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pkix-cert".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}.cer\"", certificate.sha1_hex),
+            ),
+        ],
+        certificate.der,
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AuditQuery {
+    /// At most this many entries, newest first (default 100, maximum 1000).
+    limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
+    responses((status = 200, body = [AuditEntryDto])))]
+pub async fn audit(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Query(query): Query<AuditQuery>,
+) -> ApiResult<Json<Vec<AuditEntryDto>>> {
+    caller.require(Permission::View)?;
+    let limit = query.limit.unwrap_or(100).min(1000);
+    let entries = state
+        .workflows
+        .repository()
+        .audit(limit)
+        .await
+        .map_err(ServiceError::from)?;
+    Ok(Json(entries.into_iter().map(Into::into).collect()))
+}
+
+/// Issues an API token for automation, bound to a role no higher than the caller's.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "accounts", request_body = TokenRequest,
+    responses((status = 201, body = TokenResponse), (status = 403, body = Problem)))]
+pub async fn create_token(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Json(request): Json<TokenRequest>,
+) -> ApiResult<(StatusCode, Json<TokenResponse>)> {
+    let role = Role::parse(&request.role)
+        .ok_or_else(|| invalid("role", "role is viewer, operator or administrator"))?;
+    let issued = state
+        .accounts
+        .issue_api_token(&caller, &request.name, role)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TokenResponse {
+            name: issued.name,
+            role: role_name(issued.role),
+            token: issued.token.expose().to_owned(),
+        }),
+    ))
+}
+
+/// Who is calling, and (for cookie sessions) the CSRF token to send as `X-CSRF-Token`.
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts",
+    responses((status = 200, body = MeDto), (status = 401, body = Problem)))]
+pub async fn me(ApiCaller(caller): ApiCaller) -> Json<MeDto> {
+    Json(MeDto {
+        name: caller.name,
+        role: role_name(caller.role),
+        csrf_token: caller.csrf_token,
+    })
+}

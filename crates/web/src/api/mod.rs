@@ -1,0 +1,86 @@
+//! REST API under `/api/v1`: JSON in and out, problem details on error, OpenAPI 3.1 generated
+//! from these handlers.
+
+mod dto;
+mod handlers;
+
+use crate::AppState;
+use axum::Json;
+use axum::Router;
+use axum::routing::{get, post};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .route(
+            "/organizations",
+            get(handlers::list_organizations).post(handlers::add_organization),
+        )
+        .route("/organizations/{id}", get(handlers::get_organization))
+        .route(
+            "/organizations/{id}/certificate",
+            get(handlers::certificate_page),
+        )
+        .route(
+            "/organizations/{id}/operations",
+            get(handlers::list_operations).post(handlers::start_operation),
+        )
+        .route("/certificates/{id}/cer", get(handlers::download_cer))
+        .route("/operations/{id}", get(handlers::get_operation))
+        .route("/operations/{id}/generate", post(handlers::generate))
+        .route("/operations/{id}/import", post(handlers::import))
+        .route("/operations/{id}/cancel", post(handlers::cancel))
+        .route("/audit", get(handlers::audit))
+        .route("/tokens", post(handlers::create_token))
+        .route("/me", get(handlers::me))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "tenantlink API",
+        description = "Organizations, their certificate credential, the Generate / Upload workflows and the audit log. Errors are RFC 9457 problem details.",
+    ),
+    paths(
+        handlers::list_organizations,
+        handlers::add_organization,
+        handlers::get_organization,
+        handlers::certificate_page,
+        handlers::list_operations,
+        handlers::start_operation,
+        handlers::download_cer,
+        handlers::get_operation,
+        handlers::generate,
+        handlers::import,
+        handlers::cancel,
+        handlers::audit,
+        handlers::create_token,
+        handlers::me,
+    ),
+    components(schemas(crate::error::Problem)),
+    modifiers(&SecuritySchemes),
+    security(("bearer" = []), ("session" = []))
+)]
+#[derive(Debug)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::auth::SESSION_COOKIE,
+                "Portal session; state-changing requests must also send X-CSRF-Token.",
+            ))),
+        );
+    }
+}

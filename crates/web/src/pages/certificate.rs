@@ -1,0 +1,188 @@
+//! Settings → System → SSL Certificate of one organization.
+
+use super::layout::{Page, csrf_field, csrf_rejected, error_page, render, thumbprint, time_text};
+use crate::AppState;
+use crate::auth::{PageCaller, csrf_matches};
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use tenantlink_service::{
+    CertificateId, CertificateView, OperationKind, OrganizationId, Permission,
+};
+
+pub async fn page(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    Path(id): Path<OrganizationId>,
+) -> Response {
+    let page = match state.workflows.certificate_page(&caller, id).await {
+        Ok(page) => page,
+        Err(err) => return error_page(Some(&caller), &err),
+    };
+    let operations = state
+        .workflows
+        .operations(&caller, id)
+        .await
+        .unwrap_or_default();
+    let running = operations.iter().find(|o| !o.is_finished());
+    let body = html! {
+        p.breadcrumb { a href="/organizations" { "Organizations" } " › " (page.organization.name) " › Settings › System" }
+        h1 { (page.organization.name) }
+        section aria-labelledby="ssl-heading" {
+            h2 #ssl-heading { "SSL Certificate" }
+            @match &page.active {
+                Some(active) => { (certificate_details(active)) }
+                None => {
+                    p #certificate-state data-state="none" { "State: " strong { "None" } " — no certificate is active for this organization yet." }
+                }
+            }
+            @if caller.may(Permission::ManageCertificates) {
+                @if let Some(op) = running {
+                    p.notice { "An operation is in progress: " a href={ "/operations/" (op.id) } { "continue it" } "." }
+                } @else {
+                    div.actions {
+                        form method="post" action={ "/organizations/" (id) "/certificate/generate" } {
+                            (csrf_field(&caller))
+                            button type="submit" { "Generate a new certificate" }
+                        }
+                        form method="post" action={ "/organizations/" (id) "/certificate/upload" } {
+                            (csrf_field(&caller))
+                            button type="submit" { "Upload a custom certificate" }
+                        }
+                    }
+                }
+            }
+        }
+        @if !page.previous.is_empty() {
+            section aria-labelledby="previous-heading" {
+                h2 #previous-heading { "Previous certificates" }
+                table {
+                    thead { tr { th { "Subject" } th { "SHA-1 thumbprint" } th { "Valid to" } th { "Source" } th { "State" } th { "Public part" } } }
+                    tbody {
+                        @for c in &page.previous {
+                            tr {
+                                td { (c.subject) }
+                                td { (thumbprint(&c.sha1_thumbprint)) }
+                                td { (time_text(c.valid_to)) }
+                                td { (c.source.as_str()) }
+                                td { (c.status.label()) }
+                                td { a href={ "/certificates/" (c.id) "/cer" } { "Download .cer" } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if !operations.is_empty() {
+            section aria-labelledby="operations-heading" {
+                h2 #operations-heading { "Recent operations" }
+                ul {
+                    @for op in operations.iter().take(5) {
+                        li {
+                            a href={ "/operations/" (op.id) } { (op.kind.as_str()) }
+                            " by " (op.started_by) " at " (time_text(op.started_at)) ": " (op.step.as_str())
+                        }
+                    }
+                }
+            }
+        }
+    };
+    render(
+        Page {
+            title: "SSL Certificate",
+            caller: Some(&caller),
+            refresh_without_js: None,
+        },
+        body,
+    )
+    .into_response()
+}
+
+fn certificate_details(c: &CertificateView) -> Markup {
+    html! {
+        dl.certificate #active-certificate data-state=(c.status.as_str()) {
+            dt { "State" } dd { strong.state { (c.status.label()) } }
+            dt { "Subject" } dd { (c.subject) }
+            dt { "SHA-1 thumbprint" } dd #sha1-thumbprint { (thumbprint(&c.sha1_thumbprint)) }
+            dt { "SHA-256 thumbprint" } dd { (thumbprint(&c.sha256_thumbprint)) }
+            dt { "Valid from" } dd { (time_text(c.valid_from)) }
+            dt { "Valid to" } dd { (time_text(c.valid_to)) }
+            dt { "Days left" } dd { (c.days_left) }
+            dt { "Source" } dd { (c.source.as_str()) }
+        }
+        p { a href={ "/certificates/" (c.id) "/cer" } { "Download .cer (public part)" } }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn start_generate(
+    state: State<AppState>,
+    caller: PageCaller,
+    id: Path<OrganizationId>,
+    form: Form<CsrfForm>,
+) -> Response {
+    start(state, caller, id, form, OperationKind::Generate).await
+}
+
+pub async fn start_upload(
+    state: State<AppState>,
+    caller: PageCaller,
+    id: Path<OrganizationId>,
+    form: Form<CsrfForm>,
+) -> Response {
+    start(state, caller, id, form, OperationKind::Upload).await
+}
+
+async fn start(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    Path(id): Path<OrganizationId>,
+    Form(form): Form<CsrfForm>,
+    kind: OperationKind,
+) -> Response {
+    if !csrf_matches(&caller, &form.csrf) {
+        return csrf_rejected(&caller);
+    }
+    match state.workflows.start(&caller, id, kind).await {
+        Ok(operation) => Redirect::to(&format!("/operations/{}", operation.id)).into_response(),
+        Err(err) => error_page(Some(&caller), &err),
+    }
+}
+
+/// The public part only, DER-encoded, as Entra ID's "Upload certificate" accepts it.
+pub async fn download_cer(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    Path(id): Path<CertificateId>,
+) -> Response {
+    cer_response(&state, &caller, id).await
+}
+
+pub(crate) async fn cer_response(
+    state: &AppState,
+    caller: &tenantlink_service::Caller,
+    id: CertificateId,
+) -> Response {
+    match state.workflows.certificate(caller, id).await {
+        Ok(certificate) => (
+            [
+                (header::CONTENT_TYPE, "application/pkix-cert".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{}.cer\"", certificate.sha1_hex),
+                ),
+            ],
+            certificate.der,
+        )
+            .into_response(),
+        Err(err) => error_page(Some(caller), &err),
+    }
+}

@@ -1,0 +1,242 @@
+//! One certificate operation: device sign-in, then Generate or the upload form, then the outcome.
+
+use super::layout::{Page, csrf_field, csrf_rejected, error_page, render, thumbprint};
+use crate::AppState;
+use crate::auth::{PageCaller, csrf_matches};
+use axum::Form;
+use axum::extract::{Multipart, Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use tenantlink_certificate::Password;
+use tenantlink_service::{
+    Caller, Operation, OperationId, OperationKind, OperationStep, Permission,
+};
+use time::format_description::well_known::Rfc3339;
+
+pub async fn page(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    Path(id): Path<OperationId>,
+) -> Response {
+    let operation = match state.workflows.operation(&caller, id).await {
+        Ok(operation) => operation,
+        Err(err) => return error_page(Some(&caller), &err),
+    };
+    let waiting = matches!(
+        operation.step,
+        OperationStep::AwaitingSignIn | OperationStep::CertificateStored | OperationStep::Attached
+    );
+    let title = match operation.kind {
+        OperationKind::Generate => "Generate a new certificate",
+        OperationKind::Upload => "Upload a custom certificate",
+    };
+    let body = html! {
+        p.breadcrumb { a href={ "/organizations/" (operation.organization) "/settings/system" } { "SSL Certificate" } " › " (title) }
+        h1 { (title) }
+        div #operation data-operation-id=(operation.id) data-step=(operation.step.as_str()) {
+            (step_body(&state, &caller, &operation))
+        }
+    };
+    render(
+        Page {
+            title,
+            caller: Some(&caller),
+            refresh_without_js: waiting.then_some(5),
+        },
+        body,
+    )
+    .into_response()
+}
+
+fn step_body(state: &AppState, caller: &Caller, operation: &Operation) -> Markup {
+    let back = html! { p { a href={ "/organizations/" (operation.organization) "/settings/system" } { "Back to SSL Certificate" } } };
+    match operation.step {
+        OperationStep::AwaitingSignIn => {
+            let Some(prompt) = &operation.sign_in else {
+                return back;
+            };
+            let remaining = (prompt.expires_at - state.workflows.now())
+                .whole_seconds()
+                .max(0);
+            html! {
+                ol.steps {
+                    li {
+                        "Copy this code: "
+                        output #user-code { (prompt.user_code) }
+                        " "
+                        button.copy type="button" data-copy=(prompt.user_code) hidden { "Copy code" }
+                    }
+                    li {
+                        "Open " a #verification-link href=(prompt.verification_uri) target="_blank" rel="noopener" { (prompt.verification_uri) }
+                        ", paste the code and sign in with an account that may manage the application registration."
+                    }
+                    li { "Come back here: this page notices the sign-in." }
+                }
+                p { "The code expires in "
+                    span #countdown data-expires-at=(prompt.expires_at.format(&Rfc3339).unwrap_or_default()) { (remaining / 60) " min " (remaining % 60) " s" }
+                    "." }
+                p #sign-in-status role="status" aria-live="polite" { "Waiting for the sign-in…" }
+                p { a href={ "/operations/" (operation.id) } { "Check again" } }
+                (cancel_form(caller, operation))
+            }
+        }
+        OperationStep::SignedIn => {
+            let who = operation
+                .signed_in_as
+                .as_deref()
+                .unwrap_or("an administrator");
+            html! {
+                p #sign-in-status role="status" { "Signed in as " strong { (who) } "." }
+                @if caller.may(Permission::ManageCertificates) {
+                    @match operation.kind {
+                        OperationKind::Generate => {
+                            p { "tenantlink will create a new key and certificate, add it to the application registration (keeping its other keys), check that Entra ID issues a token with it, and then make it active." }
+                            form method="post" action={ "/operations/" (operation.id) "/generate" } {
+                                (csrf_field(caller))
+                                button type="submit" { "Generate" }
+                            }
+                        }
+                        OperationKind::Upload => {
+                            form.stack method="post" enctype="multipart/form-data" action={ "/operations/" (operation.id) "/import" } {
+                                (csrf_field(caller))
+                                label for="pfx-file" { "Select Certificate file (.pfx)" }
+                                input #pfx-file type="file" name="file" accept=".pfx,.p12" required;
+                                label for="pfx-password" { "Password (Optional)" }
+                                input #pfx-password type="password" name="password" autocomplete="off";
+                                button type="submit" { "Import" }
+                            }
+                        }
+                    }
+                    (cancel_form(caller, operation))
+                }
+            }
+        }
+        OperationStep::CertificateStored | OperationStep::Attached => html! {
+            p #sign-in-status role="status" { "Working: the certificate is being attached and checked with Entra ID…" }
+        },
+        OperationStep::Succeeded => html! {
+            p.success role="status" { "The new certificate is active." }
+            @if let Some(t) = &operation.thumbprint_sha1 { p { "SHA-1 thumbprint: " (thumbprint(t)) } }
+            (back)
+        },
+        OperationStep::Failed => html! {
+            @if let Some(failure) = &operation.failure {
+                div.error role="alert" {
+                    p.message { (failure.message) }
+                    p.remediation { strong { "What to do: " } (failure.remediation) }
+                    p.code { "Error code: " code { (failure.code) } }
+                }
+            }
+            p { "The previous certificate is still the active one." }
+            (back)
+        },
+        OperationStep::Cancelled => html! {
+            p role="status" { "This operation was cancelled; nothing changed." }
+            (back)
+        },
+    }
+}
+
+fn cancel_form(caller: &Caller, operation: &Operation) -> Markup {
+    html! {
+        form method="post" action={ "/operations/" (operation.id) "/cancel" } {
+            (csrf_field(caller))
+            button.secondary type="submit" { "Cancel" }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn generate(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    Path(id): Path<OperationId>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !csrf_matches(&caller, &form.csrf) {
+        return csrf_rejected(&caller);
+    }
+    match state.workflows.generate(&caller, id).await {
+        Ok(_) => Redirect::to(&format!("/operations/{id}")).into_response(),
+        Err(err) => error_page(Some(&caller), &err),
+    }
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    Path(id): Path<OperationId>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !csrf_matches(&caller, &form.csrf) {
+        return csrf_rejected(&caller);
+    }
+    match state.workflows.cancel(&caller, id).await {
+        Ok(_) => Redirect::to(&format!("/operations/{id}")).into_response(),
+        Err(err) => error_page(Some(&caller), &err),
+    }
+}
+
+/// The upload form, read field by field; the password lives only in a zeroizing `Password`.
+pub(crate) struct ImportFields {
+    pub csrf: String,
+    pub file: Vec<u8>,
+    pub password: Option<Password>,
+}
+
+pub(crate) async fn read_import_fields(mut multipart: Multipart) -> Result<ImportFields, String> {
+    let mut fields = ImportFields {
+        csrf: String::new(),
+        file: Vec::new(),
+        password: None,
+    };
+    while let Some(field) = multipart.next_field().await.map_err(|e| e.body_text())? {
+        match field.name() {
+            Some("csrf") => fields.csrf = field.text().await.map_err(|e| e.body_text())?,
+            Some("file") => fields.file = field.bytes().await.map_err(|e| e.body_text())?.to_vec(),
+            Some("password") => {
+                let text = field.text().await.map_err(|e| e.body_text())?;
+                fields.password = Some(Password::from(text));
+            }
+            _ => {}
+        }
+    }
+    Ok(fields)
+}
+
+pub async fn import(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    Path(id): Path<OperationId>,
+    multipart: Multipart,
+) -> Response {
+    let fields = match read_import_fields(multipart).await {
+        Ok(fields) => fields,
+        Err(detail) => {
+            return error_page(
+                Some(&caller),
+                &tenantlink_service::ServiceError::Invalid {
+                    field: "file".into(),
+                    message: format!("the upload could not be read: {detail}"),
+                },
+            );
+        }
+    };
+    if !csrf_matches(&caller, &fields.csrf) {
+        return csrf_rejected(&caller);
+    }
+    match state
+        .workflows
+        .import(&caller, id, &fields.file, fields.password)
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/operations/{id}")).into_response(),
+        Err(err) => error_page(Some(&caller), &err),
+    }
+}
