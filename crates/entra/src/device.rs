@@ -212,7 +212,7 @@ impl DeviceFlowClient {
                     AadstsKind::BadVerificationCode => {
                         return Err(DeviceFlowError::BadVerificationCode(e).into());
                     }
-                    _ => return Err(e.into()),
+                    _ => return Err(Error::Entra(e)),
                 },
                 Err(other) => return Err(other),
             }

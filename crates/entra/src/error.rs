@@ -25,9 +25,9 @@ pub enum Error {
     #[error(transparent)]
     Transport(#[from] TransportError),
     #[error("{0}")]
-    Entra(#[from] EntraError),
+    Entra(Box<EntraError>),
     #[error("{0}")]
-    Graph(#[from] GraphError),
+    Graph(Box<GraphError>),
     #[error(transparent)]
     DeviceFlow(#[from] DeviceFlowError),
     #[error(transparent)]
@@ -40,6 +40,19 @@ pub enum Error {
         context: &'static str,
         detail: String,
     },
+}
+
+// Boxed: these bodies are large and errors travel through every `Result` of the crate.
+impl From<EntraError> for Error {
+    fn from(error: EntraError) -> Self {
+        Self::Entra(Box::new(error))
+    }
+}
+
+impl From<GraphError> for Error {
+    fn from(error: GraphError) -> Self {
+        Self::Graph(Box::new(error))
+    }
 }
 
 impl Error {
@@ -397,11 +410,11 @@ fn explain_aadsts(kind: &AadstsKind) -> Explanation {
 #[derive(Debug, thiserror::Error)]
 pub enum DeviceFlowError {
     #[error("the sign-in was declined: {0}")]
-    Declined(EntraError),
+    Declined(Box<EntraError>),
     #[error("the sign-in code expired: {0}")]
-    Expired(EntraError),
+    Expired(Box<EntraError>),
     #[error("Entra did not recognise the device code: {0}")]
-    BadVerificationCode(EntraError),
+    BadVerificationCode(Box<EntraError>),
     #[error("the sign-in code expired at {expired_at} before anyone signed in")]
     ExpiredLocally { expired_at: OffsetDateTime },
     #[error("the sign-in was cancelled")]

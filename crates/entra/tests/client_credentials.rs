@@ -154,7 +154,7 @@ async fn rejection(
         .await
         .unwrap_err();
     match err {
-        Error::Entra(e) => e,
+        Error::Entra(e) => *e,
         other => panic!("{other:?}"),
     }
 }

@@ -421,9 +421,8 @@ fn client_credentials(state: &ServerState, form: &HashMap<String, String>) -> Re
             "Client assertion is not within its valid time range.",
         );
     }
-    let (sent, digest_of): (Vec<u8>, fn(&[u8]) -> Vec<u8>) = if let Some(x5t) =
-        jws.header_str("x5t")
-    {
+    type Digest = fn(&[u8]) -> Vec<u8>;
+    let (sent, digest_of): (Vec<u8>, Digest) = if let Some(x5t) = jws.header_str("x5t") {
         (
             tenantlink_jose::b64url_decode_lenient(x5t).unwrap(),
             |der| thumbprints_of(der).0.to_vec(),
