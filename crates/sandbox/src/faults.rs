@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+// No `deny_unknown_fields`: serde does not support it together with `flatten`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct FaultSpec {
     /// Path pattern; `*` matches any run of characters (`/*/oauth2/v2.0/token`, `/v1.0/applications*`).
     pub route: String,
@@ -23,7 +23,7 @@ pub(crate) struct FaultSpec {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub(crate) enum FaultEffect {
     /// Delay the request, then serve it normally.
     Latency { latency_ms: u64 },
