@@ -3,7 +3,7 @@
 
 use crate::audit::{AuditAction, AuditOutcome, NewAuditEntry};
 use crate::error::{ServiceError, ServiceResult};
-use crate::model::{Role, UserId, UserRecord};
+use crate::model::Role;
 use crate::ports::{AccountRepository, ApiTokenRecord, Repository};
 use crate::secret::SecretString;
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
@@ -15,7 +15,6 @@ use time::{Duration, OffsetDateTime};
 
 /// Session lifetime; a sign-in is needed again afterwards.
 const SESSION_LIFETIME: Duration = Duration::hours(8);
-const API_TOKEN_PREFIX: &str = "tl_";
 
 /// After `max_failures` wrong passwords within `window`, the account refuses sign-ins until the
 /// window has passed since the last failure.
@@ -178,13 +177,7 @@ impl Accounts {
         }
         let now = self.clock.now();
         self.accounts
-            .create_user(UserRecord {
-                id: UserId::new(),
-                username: username.to_owned(),
-                role,
-                password_hash: hash_password(password)?,
-                created_at: now,
-            })
+            .create_user(username, password, role, now)
             .await?;
         self.audit(
             actor,
@@ -240,10 +233,10 @@ impl Accounts {
             return Err(ServiceError::BadCredentials);
         };
         self.accounts.clear_login_failures(username).await?;
-        let token = random_token("");
         let expires_at = now + SESSION_LIFETIME;
-        self.accounts
-            .create_session(hash_token(&token), user.id, expires_at)
+        let token = self
+            .accounts
+            .create_session(user.id, now, expires_at)
             .await?;
         self.audit(
             &user.username,
@@ -269,9 +262,7 @@ impl Accounts {
         session_token: &SecretString,
         caller: &Caller,
     ) -> ServiceResult<()> {
-        self.accounts
-            .delete_session(hash_token(session_token))
-            .await?;
+        self.accounts.delete_session(session_token).await?;
         self.audit(
             &caller.name,
             AuditAction::SignOut,
@@ -287,13 +278,12 @@ impl Accounts {
         &self,
         session_token: &SecretString,
     ) -> ServiceResult<Option<Caller>> {
-        let Some(session) = self.accounts.session(hash_token(session_token)).await? else {
+        let now = self.clock.now();
+        let Some(session) = self.accounts.session(session_token, now).await? else {
             return Ok(None);
         };
-        if session.expires_at <= self.clock.now() {
-            self.accounts
-                .delete_session(hash_token(session_token))
-                .await?;
+        if session.expires_at <= now {
+            self.accounts.delete_session(session_token).await?;
             return Ok(None);
         }
         Ok(Some(Caller {
@@ -306,10 +296,7 @@ impl Accounts {
 
     /// The caller behind an `Authorization: Bearer` API token.
     pub async fn token_caller(&self, token: &SecretString) -> ServiceResult<Option<Caller>> {
-        if !token.expose().starts_with(API_TOKEN_PREFIX) {
-            return Ok(None);
-        }
-        let Some(record) = self.accounts.api_token(hash_token(token)).await? else {
+        let Some(record) = self.accounts.api_token(token, self.clock.now()).await? else {
             return Ok(None);
         };
         if record.expires_at.is_some_and(|at| at <= self.clock.now()) {
@@ -343,17 +330,15 @@ impl Accounts {
                 action: "issue a token with a higher role than your own".into(),
             });
         }
-        let token = random_token(API_TOKEN_PREFIX);
-        self.accounts
-            .create_api_token(
-                hash_token(&token),
-                ApiTokenRecord {
-                    name: name.to_owned(),
-                    role,
-                    created_by: caller.name.clone(),
-                    expires_at: None,
-                },
-            )
+        let record = ApiTokenRecord {
+            name: name.to_owned(),
+            role,
+            created_by: caller.name.clone(),
+            expires_at: None,
+        };
+        let token = self
+            .accounts
+            .create_api_token(&record, self.clock.now())
             .await?;
         self.audit(
             &caller.name,
@@ -401,14 +386,8 @@ pub fn csrf_token_for(session_token: &SecretString) -> String {
     URL_SAFE_NO_PAD.encode(digest.as_ref())
 }
 
-pub(crate) fn hash_token(token: &SecretString) -> [u8; 32] {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.expose().as_bytes());
-    let mut out = [0u8; 32];
-    out.copy_from_slice(digest.as_ref());
-    out
-}
-
-fn random_token(prefix: &str) -> SecretString {
+/// A fresh random secret (session id, API token) for repositories that generate their own.
+pub fn random_secret(prefix: &str) -> SecretString {
     let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
     // The system RNG failing is not recoverable; aws-lc aborts in that case anyway.
     aws_lc_rs::rand::fill(bytes.as_mut()).expect("system random number generator");
@@ -418,7 +397,7 @@ fn random_token(prefix: &str) -> SecretString {
     ))
 }
 
-pub(crate) fn hash_password(password: &SecretString) -> ServiceResult<String> {
+pub fn hash_password(password: &SecretString) -> ServiceResult<String> {
     Argon2::default()
         .hash_password(password.expose().as_bytes())
         .map(|hash| hash.to_string())
@@ -428,7 +407,7 @@ pub(crate) fn hash_password(password: &SecretString) -> ServiceResult<String> {
         })
 }
 
-fn verify_password(password: &SecretString, phc: &str) -> bool {
+pub fn verify_password(password: &SecretString, phc: &str) -> bool {
     Argon2::default()
         .verify_password(password.expose().as_bytes(), phc)
         .is_ok()

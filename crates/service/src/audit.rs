@@ -97,9 +97,11 @@ pub struct AuditEntry {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     pub actor: String,
-    pub action: AuditAction,
+    /// An [`AuditAction`] name, or an action recorded by another part of the product.
+    pub action: String,
     pub organization: Option<OrganizationId>,
     pub thumbprints: Vec<String>,
-    pub outcome: AuditOutcome,
+    /// `success`, `failure` or `denied`.
+    pub outcome: String,
     pub detail: Option<String>,
 }

@@ -1,7 +1,9 @@
 //! Test doubles: an in-memory [`Repository`] + [`AccountRepository`], a scripted [`Directory`],
 //! and a [`Pause`] that advances a manual clock instead of sleeping.
 
+use crate::accounts::random_secret;
 use crate::audit::{AuditEntry, NewAuditEntry};
+use crate::model::Role;
 use crate::model::{
     CertificateId, CertificateSource, NewOrganization, Organization, OrganizationId,
     StoredCertificate, UserId, UserRecord,
@@ -19,6 +21,14 @@ use std::time::Duration as StdDuration;
 use tenantlink_certificate::{Certificate, Credential, PrivateKey};
 use tenantlink_clock::ManualClock;
 use time::{Duration, OffsetDateTime};
+
+/// Secrets are kept only as SHA-256 digests, like the SQL store does.
+fn digest(secret: &SecretString) -> [u8; 32] {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret.expose().as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
@@ -49,9 +59,73 @@ fn ready<'a, T: Send + 'a>(value: T) -> BoxFuture<'a, T> {
     Box::pin(std::future::ready(value))
 }
 
+fn activate_locked(
+    state: &mut MemoryState,
+    operation: &Operation,
+    now: OffsetDateTime,
+) -> RepoResult<Operation> {
+    let certificate = operation
+        .certificate
+        .ok_or_else(|| RepositoryError::conflict("the operation has no certificate"))?;
+    let stored_version = state
+        .operations
+        .get(&operation.id)
+        .map(|o| o.version)
+        .ok_or_else(|| RepositoryError::not_found(format!("operation {}", operation.id)))?;
+    if stored_version != operation.version {
+        return Err(RepositoryError::conflict("the operation changed"));
+    }
+    let org = state
+        .organizations
+        .iter_mut()
+        .find(|o| o.id == operation.organization)
+        .ok_or_else(|| RepositoryError::not_found("organization"))?;
+    if org.active_certificate != operation.replaces {
+        return Err(RepositoryError::conflict("the active certificate changed"));
+    }
+    org.active_certificate = Some(certificate);
+    if let Some((cert, _)) = state
+        .certificates
+        .iter_mut()
+        .find(|(c, _)| c.id == certificate)
+    {
+        cert.activated_at = Some(now);
+    }
+    let mut done = operation.clone();
+    done.step = crate::operation::OperationStep::Succeeded;
+    done.version += 1;
+    done.updated_at = now;
+    state.operations.insert(done.id, done.clone());
+    Ok(done)
+}
+
 impl MemoryRepository {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Makes `certificate` active directly, as another instance's operation would have.
+    pub fn force_activate(
+        &self,
+        organization: OrganizationId,
+        certificate: CertificateId,
+        now: OffsetDateTime,
+    ) {
+        let mut state = lock(&self.state);
+        if let Some(org) = state
+            .organizations
+            .iter_mut()
+            .find(|o| o.id == organization)
+        {
+            org.active_certificate = Some(certificate);
+        }
+        if let Some((cert, _)) = state
+            .certificates
+            .iter_mut()
+            .find(|(c, _)| c.id == certificate)
+        {
+            cert.activated_at = Some(now);
+        }
     }
 
     /// Every stored private key, to check that nothing else leaks them.
@@ -191,38 +265,20 @@ impl Repository for MemoryRepository {
         ready(result)
     }
 
-    fn activate(
-        &self,
-        organization: OrganizationId,
-        certificate: CertificateId,
-        expected: Option<CertificateId>,
+    fn activate<'a>(
+        &'a self,
+        operation: &'a Operation,
         now: OffsetDateTime,
-    ) -> BoxFuture<'_, RepoResult<()>> {
+    ) -> BoxFuture<'a, RepoResult<Operation>> {
         let mut state = lock(&self.state);
-        let result = (|| {
-            let org = state
-                .organizations
-                .iter_mut()
-                .find(|o| o.id == organization)
-                .ok_or_else(|| {
-                    RepositoryError::not_found(format!("organization {organization}"))
-                })?;
-            if org.active_certificate != expected {
-                return Err(RepositoryError::conflict("the active certificate changed"));
-            }
-            org.active_certificate = Some(certificate);
-            let (cert, _) = state
-                .certificates
-                .iter_mut()
-                .find(|(c, _)| c.id == certificate)
-                .ok_or_else(|| RepositoryError::not_found(format!("certificate {certificate}")))?;
-            cert.activated_at = Some(now);
-            Ok(())
-        })();
+        let result = activate_locked(&mut state, operation, now);
         ready(result)
     }
 
-    fn create_operation<'a>(&'a self, operation: &'a Operation) -> BoxFuture<'a, RepoResult<()>> {
+    fn create_operation<'a>(
+        &'a self,
+        operation: &'a Operation,
+    ) -> BoxFuture<'a, RepoResult<Operation>> {
         let mut state = lock(&self.state);
         if let Some(other) = state
             .operations
@@ -235,7 +291,7 @@ impl Repository for MemoryRepository {
             ))));
         }
         state.operations.insert(operation.id, operation.clone());
-        ready(Ok(()))
+        ready(Ok(operation.clone()))
     }
 
     fn operation(&self, id: OperationId) -> BoxFuture<'_, RepoResult<Operation>> {
@@ -296,10 +352,10 @@ impl Repository for MemoryRepository {
             id,
             at: entry.at,
             actor: entry.actor,
-            action: entry.action,
+            action: entry.action.as_str().to_owned(),
             organization: entry.organization,
             thumbprints: entry.thumbprints,
-            outcome: entry.outcome,
+            outcome: entry.outcome.as_str().to_owned(),
             detail: entry.detail,
         });
         ready(Ok(()))
@@ -332,35 +388,57 @@ impl AccountRepository for MemoryRepository {
         ready(Ok(lock(&self.state).users.clone()))
     }
 
-    fn create_user(&self, user: UserRecord) -> BoxFuture<'_, RepoResult<()>> {
+    fn create_user<'a>(
+        &'a self,
+        username: &'a str,
+        password: &'a SecretString,
+        role: Role,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<UserRecord>> {
+        let hash = match crate::accounts::hash_password(password) {
+            Ok(hash) => hash,
+            Err(err) => return ready(Err(RepositoryError::storage("hash the password", err))),
+        };
         let mut state = lock(&self.state);
-        if state.users.iter().any(|u| u.username == user.username) {
+        if state.users.iter().any(|u| u.username == username) {
             return ready(Err(RepositoryError::conflict(format!(
-                "user {} already exists",
-                user.username
+                "user {username} already exists"
             ))));
         }
-        state.users.push(user);
-        ready(Ok(()))
+        let user = UserRecord {
+            id: UserId::new(),
+            username: username.to_owned(),
+            role,
+            password_hash: hash,
+            created_at: now,
+        };
+        state.users.push(user.clone());
+        ready(Ok(user))
     }
 
     fn create_session(
         &self,
-        token_hash: [u8; 32],
         user: UserId,
+        _now: OffsetDateTime,
         expires_at: OffsetDateTime,
-    ) -> BoxFuture<'_, RepoResult<()>> {
+    ) -> BoxFuture<'_, RepoResult<SecretString>> {
+        let token = random_secret("");
         lock(&self.state)
             .sessions
-            .insert(token_hash, (user, expires_at));
-        ready(Ok(()))
+            .insert(digest(&token), (user, expires_at));
+        ready(Ok(token))
     }
 
-    fn session(&self, token_hash: [u8; 32]) -> BoxFuture<'_, RepoResult<Option<SessionRecord>>> {
+    fn session<'a>(
+        &'a self,
+        token: &'a SecretString,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<Option<SessionRecord>>> {
         let state = lock(&self.state);
         let found = state
             .sessions
-            .get(&token_hash)
+            .get(&digest(token))
+            .filter(|(_, expires_at)| *expires_at > now)
             .and_then(|(user, expires_at)| {
                 state
                     .users
@@ -374,22 +452,32 @@ impl AccountRepository for MemoryRepository {
         ready(Ok(found))
     }
 
-    fn delete_session(&self, token_hash: [u8; 32]) -> BoxFuture<'_, RepoResult<()>> {
-        lock(&self.state).sessions.remove(&token_hash);
+    fn delete_session<'a>(&'a self, token: &'a SecretString) -> BoxFuture<'a, RepoResult<()>> {
+        lock(&self.state).sessions.remove(&digest(token));
         ready(Ok(()))
     }
 
-    fn create_api_token(
-        &self,
-        token_hash: [u8; 32],
-        record: ApiTokenRecord,
-    ) -> BoxFuture<'_, RepoResult<()>> {
-        lock(&self.state).api_tokens.insert(token_hash, record);
-        ready(Ok(()))
+    fn create_api_token<'a>(
+        &'a self,
+        record: &'a ApiTokenRecord,
+        _now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<SecretString>> {
+        let token = random_secret("tl_");
+        lock(&self.state)
+            .api_tokens
+            .insert(digest(&token), record.clone());
+        ready(Ok(token))
     }
 
-    fn api_token(&self, token_hash: [u8; 32]) -> BoxFuture<'_, RepoResult<Option<ApiTokenRecord>>> {
-        ready(Ok(lock(&self.state).api_tokens.get(&token_hash).cloned()))
+    fn api_token<'a>(
+        &'a self,
+        token: &'a SecretString,
+        _now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<Option<ApiTokenRecord>>> {
+        ready(Ok(lock(&self.state)
+            .api_tokens
+            .get(&digest(token))
+            .cloned()))
     }
 
     fn record_login_failure<'a>(

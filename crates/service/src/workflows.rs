@@ -12,7 +12,7 @@ use crate::model::{
 use crate::operation::{Operation, OperationFailure, OperationId, OperationKind, OperationStep};
 use crate::ports::{
     DelegatedToken, DeviceCode, Directory, DirectoryError, DirectoryErrorKind, Pause, Repository,
-    SignInPoll,
+    RepositoryError, SignInPoll,
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -582,27 +582,20 @@ impl Workflows {
             return self.fail(operation, explained).await;
         }
 
-        match self
-            .repository
-            .activate(
-                organization.id,
-                certificate_id,
-                operation.replaces,
-                self.now(),
-            )
-            .await
-        {
-            Ok(()) => {}
-            Err(crate::ports::RepositoryError::Conflict { .. }) => {
+        let operation = match self.repository.activate(&operation, self.now()).await {
+            Ok(operation) => operation,
+            Err(RepositoryError::Conflict { .. }) => {
+                // Re-read: the conflict may be this operation having been finished elsewhere.
+                let current = self.repository.operation(operation.id).await?;
+                if current.is_finished() {
+                    return Ok(current);
+                }
                 return self
-                    .fail(operation, failure("concurrent_change", "Another operation changed the active certificate of this organization while this one ran, so this certificate was not activated.", "Open the SSL Certificate page to see the active certificate; start again if you still want to replace it."))
+                    .fail(current, failure("concurrent_change", "Another operation changed the active certificate of this organization while this one ran, so this certificate was not activated.", "Open the SSL Certificate page to see the active certificate; start again if you still want to replace it."))
                     .await;
             }
             Err(err) => return Err(err.into()),
-        }
-        let mut operation = operation;
-        operation.step = OperationStep::Succeeded;
-        let operation = self.save(operation).await?;
+        };
         let mut thumbprints = vec![stored.sha1_hex.clone()];
         if let Some(previous) = operation.replaces
             && let Ok(previous) = self.repository.certificate(previous).await

@@ -337,10 +337,7 @@ async fn activation_is_compare_and_swap_so_two_operations_cannot_both_win() {
         )
         .await
         .unwrap();
-    w.repository
-        .activate(w.org, stored.id, None, w.clock_now())
-        .await
-        .unwrap();
+    w.repository.force_activate(w.org, stored.id, w.clock_now());
     let done = w.workflows.generate(&admin(), op.id).await.unwrap();
     assert_eq!(done.step, OperationStep::Failed);
     assert_eq!(done.failure.unwrap().code, "concurrent_change");
@@ -410,7 +407,7 @@ async fn the_audit_log_records_activation_with_thumbprints_and_no_secrets() {
     let entries = w.repository.audit(100).await.unwrap();
     let activation = entries
         .iter()
-        .find(|e| e.action == tenantlink_service::AuditAction::CertificateActivated)
+        .find(|e| e.action == tenantlink_service::AuditAction::CertificateActivated.as_str())
         .expect("activation audited");
     assert_eq!(activation.thumbprints, vec![thumbprint]);
     assert_eq!(activation.actor, "administrator-user");

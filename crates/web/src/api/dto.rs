@@ -203,10 +203,10 @@ impl From<AuditEntry> for AuditEntryDto {
             id: e.id,
             at: e.at,
             actor: e.actor,
-            action: e.action.as_str().to_owned(),
+            action: e.action,
             organization: e.organization.map(|o| o.0),
             thumbprints: e.thumbprints,
-            outcome: e.outcome.as_str().to_owned(),
+            outcome: e.outcome,
             detail: e.detail,
         }
     }

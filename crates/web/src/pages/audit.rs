@@ -23,10 +23,10 @@ pub async fn page(State(state): State<AppState>, PageCaller(caller): PageCaller)
                     tr {
                         td { (time_text(e.at)) }
                         td { (e.actor) }
-                        td { (e.action.as_str()) }
+                        td { (e.action) }
                         td { @if let Some(org) = e.organization { a href={ "/organizations/" (org) "/settings/system" } { (org) } } }
                         td { @for t in &e.thumbprints { code { (t) } " " } }
-                        td { (e.outcome.as_str()) }
+                        td { (e.outcome) }
                         td { (e.detail.as_deref().unwrap_or("")) }
                     }
                 }
