@@ -415,56 +415,90 @@ impl Store {
         item: &MailboxItem,
         run: RunId,
     ) -> StoreResult<UpsertOutcome> {
-        let received = to_micros(item.received_at)?;
+        let outcomes = self
+            .upsert_mailbox_items(std::slice::from_ref(item), run)
+            .await?;
+        outcomes
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::not_found("mailbox item outcome", &item.message_id))
+    }
+
+    /// [`Store::upsert_mailbox_item`] for a page of items in one transaction: all are
+    /// indexed or none. One commit per page instead of per item matters on PostgreSQL,
+    /// where each commit waits for the disk.
+    pub async fn upsert_mailbox_items(
+        &self,
+        items: &[MailboxItem],
+        run: RunId,
+    ) -> StoreResult<Vec<UpsertOutcome>> {
+        let received: Vec<i64> = items
+            .iter()
+            .map(|item| to_micros(item.received_at))
+            .collect::<StoreResult<_>>()?;
+        let run = run.to_string();
         with_pool!(self, |pool| {
-            // Insert-or-nothing, then update-if-different: two portable statements that
-            // tell the three outcomes apart without a dialect-specific upsert RETURNING.
-            let inserted = sqlx::query(
-                "INSERT INTO mailbox_items (organization_id, user_id, message_id, subject, \
-                 sender, received_at, size, content_hash, first_seen_run, last_changed_run) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
-                 ON CONFLICT (organization_id, user_id, message_id) DO NOTHING",
-            )
-            .bind(item.organization_id.to_string())
-            .bind(&item.user_id)
-            .bind(&item.message_id)
-            .bind(&item.subject)
-            .bind(&item.sender)
-            .bind(received)
-            .bind(item.size)
-            .bind(&item.content_hash)
-            .bind(run.to_string())
-            .execute(pool)
-            .await
-            .map_err(StoreError::db("index the mailbox item"))?
-            .rows_affected();
-            if inserted == 1 {
-                return Ok(UpsertOutcome::Inserted);
+            let mut tx = pool
+                .begin()
+                .await
+                .map_err(StoreError::db("begin a transaction"))?;
+            let mut outcomes = Vec::with_capacity(items.len());
+            for (item, received) in items.iter().zip(&received) {
+                let organization = item.organization_id.to_string();
+                // Insert-or-nothing, then update-if-different: two portable statements
+                // that tell the three outcomes apart.
+                let inserted = sqlx::query(
+                    "INSERT INTO mailbox_items (organization_id, user_id, message_id, subject, \
+                     sender, received_at, size, content_hash, first_seen_run, last_changed_run) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+                     ON CONFLICT (organization_id, user_id, message_id) DO NOTHING",
+                )
+                .bind(&organization)
+                .bind(&item.user_id)
+                .bind(&item.message_id)
+                .bind(&item.subject)
+                .bind(&item.sender)
+                .bind(*received)
+                .bind(item.size)
+                .bind(&item.content_hash)
+                .bind(&run)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::db("index the mailbox item"))?
+                .rows_affected();
+                if inserted == 1 {
+                    outcomes.push(UpsertOutcome::Inserted);
+                    continue;
+                }
+                let changed = sqlx::query(
+                    "UPDATE mailbox_items SET subject = $4, sender = $5, received_at = $6, \
+                     size = $7, content_hash = $8, last_changed_run = $9 \
+                     WHERE organization_id = $1 AND user_id = $2 AND message_id = $3 \
+                     AND content_hash <> $8",
+                )
+                .bind(&organization)
+                .bind(&item.user_id)
+                .bind(&item.message_id)
+                .bind(&item.subject)
+                .bind(&item.sender)
+                .bind(*received)
+                .bind(item.size)
+                .bind(&item.content_hash)
+                .bind(&run)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::db("update the mailbox item"))?
+                .rows_affected();
+                outcomes.push(if changed == 1 {
+                    UpsertOutcome::Changed
+                } else {
+                    UpsertOutcome::Unchanged
+                });
             }
-            let changed = sqlx::query(
-                "UPDATE mailbox_items SET subject = $4, sender = $5, received_at = $6, \
-                 size = $7, content_hash = $8, last_changed_run = $9 \
-                 WHERE organization_id = $1 AND user_id = $2 AND message_id = $3 \
-                 AND content_hash <> $8",
-            )
-            .bind(item.organization_id.to_string())
-            .bind(&item.user_id)
-            .bind(&item.message_id)
-            .bind(&item.subject)
-            .bind(&item.sender)
-            .bind(received)
-            .bind(item.size)
-            .bind(&item.content_hash)
-            .bind(run.to_string())
-            .execute(pool)
-            .await
-            .map_err(StoreError::db("update the mailbox item"))?
-            .rows_affected();
-            Ok(if changed == 1 {
-                UpsertOutcome::Changed
-            } else {
-                UpsertOutcome::Unchanged
-            })
+            tx.commit()
+                .await
+                .map_err(StoreError::db("commit the mailbox items"))?;
+            Ok(outcomes)
         })
     }
 
