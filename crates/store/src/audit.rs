@@ -62,7 +62,11 @@ const DEFAULT_LIMIT: u32 = 100;
 
 impl Store {
     pub async fn append_audit(&self, event: NewAuditEvent) -> StoreResult<AuditId> {
-        let thumbprints = serde_json::to_string(&event.thumbprints).unwrap_or_else(|_| "[]".into());
+        let thumbprints =
+            serde_json::to_string(&event.thumbprints).map_err(|source| StoreError::Encode {
+                what: "the audit thumbprints",
+                source,
+            })?;
         let details = event.details.to_string();
         let at = to_micros(event.at)?;
         with_pool!(self, |pool| {

@@ -136,7 +136,7 @@ impl Store {
             updated_at: at,
         };
         let (next_due, at) = (opt_to_micros(policy.next_due_at)?, to_micros(at)?);
-        let scope = scope_json(&policy.scope);
+        let scope = scope_json(&policy.scope)?;
         with_pool!(self, |pool| {
             sqlx::query(
                 "INSERT INTO backup_policies (id, organization_id, name, schedule, scope, \
@@ -165,6 +165,7 @@ impl Store {
         at: OffsetDateTime,
     ) -> StoreResult<BackupPolicy> {
         let (next_due, at) = (opt_to_micros(policy.next_due_at)?, to_micros(at)?);
+        let scope = scope_json(&policy.scope)?;
         let affected = with_pool!(self, |pool| {
             sqlx::query(
                 "UPDATE backup_policies SET name = $2, schedule = $3, scope = $4, enabled = $5, \
@@ -173,7 +174,7 @@ impl Store {
             .bind(policy.id.to_string())
             .bind(&policy.name)
             .bind(&policy.schedule)
-            .bind(scope_json(&policy.scope))
+            .bind(&scope)
             .bind(policy.enabled)
             .bind(next_due)
             .bind(at)
@@ -588,8 +589,11 @@ impl Store {
     }
 }
 
-fn scope_json(scope: &BackupScope) -> String {
-    serde_json::to_string(scope).unwrap_or_else(|_| r#"{"kind":"all_users"}"#.into())
+fn scope_json(scope: &BackupScope) -> StoreResult<String> {
+    serde_json::to_string(scope).map_err(|source| StoreError::Encode {
+        what: "the backup scope",
+        source,
+    })
 }
 
 fn decode_policy(row: &impl Columns) -> StoreResult<BackupPolicy> {

@@ -59,6 +59,14 @@ pub enum StoreError {
     MasterKey(#[from] MasterKeyError),
     #[error("cannot hash the password: {0}")]
     PasswordHash(String),
+    #[error("the system random number generator failed")]
+    Random,
+    #[error("cannot encode {what} as JSON: {source}")]
+    Encode {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 /// A compare-and-swap lost against a concurrent change; nothing was written.

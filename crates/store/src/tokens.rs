@@ -22,9 +22,9 @@ pub struct BearerSecret(Zeroizing<String>);
 impl BearerSecret {
     pub(crate) fn generate() -> StoreResult<Self> {
         let mut bytes = Zeroizing::new([0u8; 32]);
-        SystemRandom::new().fill(bytes.as_mut()).map_err(|_| {
-            StoreError::PasswordHash("the system random number generator failed".into())
-        })?;
+        SystemRandom::new()
+            .fill(bytes.as_mut())
+            .map_err(|_| StoreError::Random)?;
         Ok(Self(Zeroizing::new(URL_SAFE_NO_PAD.encode(bytes.as_ref()))))
     }
 
@@ -78,9 +78,18 @@ impl SecretHash {
     }
 }
 
-/// An Argon2id hash in PHC string form (`$argon2id$v=19$...`); contains no secret.
-#[derive(Clone, PartialEq, Eq, Debug)]
+/// An Argon2id hash in PHC string form (`$argon2id$v=19$...`). Not a secret, but it allows
+/// offline guessing, so `Debug` shows only its parameters.
+#[derive(Clone, PartialEq, Eq)]
 pub struct PasswordHash(String);
+
+impl fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // PHC: $algorithm$version$params$salt$hash; keep the first three fields.
+        let parameters: Vec<&str> = self.0.split('$').take(4).collect();
+        write!(f, "PasswordHash({}$<redacted>)", parameters.join("$"))
+    }
+}
 
 impl PasswordHash {
     /// Hashes a password with Argon2id and the crate's default (OWASP-recommended) parameters.

@@ -34,6 +34,7 @@ backend_tests!(
     mailbox_items_upsert_without_duplicates,
     delta_link_is_kept_across_a_failed_run_and_resumed,
     one_running_backup_per_policy_and_due_policies,
+    deleting_an_organization_removes_its_data_but_keeps_the_audit_log,
 );
 
 // ---------------------------------------------------------------- fixtures
@@ -859,6 +860,11 @@ async fn users_sessions_and_api_tokens(db: &TestDb) {
         .create_user("alice", &hash, Role::Administrator, T0)
         .await
         .unwrap();
+    let debug = format!("{alice:?}");
+    assert!(
+        !debug.contains(hash.as_str()) && debug.contains("$argon2id$"),
+        "{debug}"
+    );
     let duplicate = store.create_user("alice", &hash, Role::Viewer, T0).await;
     assert!(
         matches!(duplicate, Err(StoreError::AlreadyExists { .. })),
@@ -1514,6 +1520,89 @@ async fn one_running_backup_per_policy_and_due_policies(db: &TestDb) {
     store.delete_policy(due.id).await.unwrap();
     assert!(matches!(
         store.policy(due.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+async fn deleting_an_organization_removes_its_data_but_keeps_the_audit_log(db: &TestDb) {
+    let store = &db.store;
+    let key = master_key();
+    let (org, active) = organization_with_active(store, &key, "contoso.example").await;
+    let (kept, kept_active) = organization_with_active(store, &key, "fabrikam.example").await;
+    let pending = pending_certificate(store, &key, org.id, &fake_private_key()).await;
+    operation_in(store, org.id, pending.id, OperationState::Attaching).await;
+    let policy = policy(store, org.id, Some(T0)).await;
+    let run = store
+        .start_run(policy.id, RunTrigger::Manual, T0)
+        .await
+        .unwrap();
+    store
+        .upsert_mailbox_item(&item(org.id, "adele", "m1", b"h"), run.id)
+        .await
+        .unwrap();
+    store
+        .save_delta_link(policy.id, "adele", "https://graph/delta", run.id, T0)
+        .await
+        .unwrap();
+    store
+        .append_audit(NewAuditEvent {
+            at: T0,
+            actor: "admin".into(),
+            organization_id: Some(org.id),
+            action: "certificate.activate".into(),
+            outcome: AuditOutcome::Success,
+            thumbprints: vec![active.sha1_thumbprint.clone()],
+            details: serde_json::json!({}),
+        })
+        .await
+        .unwrap();
+
+    store.delete_organization(org.id).await.unwrap();
+
+    assert!(matches!(
+        store.organization(org.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.certificate(active.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(store.operations(org.id).await.unwrap().is_empty());
+    assert!(matches!(
+        store.policy(policy.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.run(run.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(
+        store
+            .mailbox_items(org.id, "adele")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.delta_link(policy.id, "adele").await.unwrap(), None);
+    let audit = store
+        .audit_events(&AuditFilter {
+            organization_id: Some(org.id),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 1, "audit events outlive the organization");
+    assert_eq!(
+        store
+            .active_certificate(kept.id)
+            .await
+            .unwrap()
+            .map(|c| c.id),
+        Some(kept_active.id),
+        "other organizations are untouched"
+    );
+    assert!(matches!(
+        store.delete_organization(org.id).await,
         Err(StoreError::NotFound { .. })
     ));
 }
