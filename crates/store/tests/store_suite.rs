@@ -442,7 +442,7 @@ async fn database_refuses_a_second_active_certificate(db: &TestDb) {
 
 async fn concurrent_activations_replacing_a_certificate_have_one_winner(db: &TestDb) {
     let key = master_key();
-    for round in 0..5 {
+    for round in 0..10 {
         let (org, previous) =
             organization_with_active(&db.store, &key, &format!("round{round}.example")).await;
         let mut contenders = Vec::new();
@@ -451,10 +451,13 @@ async fn concurrent_activations_replacing_a_certificate_have_one_winner(db: &Tes
             let op = operation_in(&db.store, org.id, cert.id, OperationState::Proving).await;
             contenders.push((op, cert));
         }
+        // Both tasks are released together so their transactions overlap.
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(2));
         let tasks: Vec<_> = contenders
             .iter()
             .map(|(op, cert)| {
                 let store = db.store.clone();
+                let start = start.clone();
                 let activation = Activation {
                     organization_id: org.id,
                     operation_id: op.id,
@@ -463,6 +466,7 @@ async fn concurrent_activations_replacing_a_certificate_have_one_winner(db: &Tes
                     expected_active: Some(previous.id),
                 };
                 tokio::spawn(async move {
+                    start.wait().await;
                     store
                         .activate_certificate(activation, T0 + Duration::hours(1))
                         .await
@@ -522,7 +526,7 @@ async fn concurrent_activations_replacing_a_certificate_have_one_winner(db: &Tes
 
 async fn concurrent_first_activations_have_one_winner(db: &TestDb) {
     let key = master_key();
-    for round in 0..5 {
+    for round in 0..10 {
         let org = organization(&db.store, &format!("first{round}.example")).await;
         let mut tasks = Vec::new();
         for _ in 0..2 {
@@ -536,11 +540,16 @@ async fn concurrent_first_activations_have_one_winner(db: &TestDb) {
                 expected_active: None,
             });
         }
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(2));
         let handles: Vec<_> = tasks
             .into_iter()
             .map(|activation| {
                 let store = db.store.clone();
-                tokio::spawn(async move { store.activate_certificate(activation, T0).await })
+                let start = start.clone();
+                tokio::spawn(async move {
+                    start.wait().await;
+                    store.activate_certificate(activation, T0).await
+                })
             })
             .collect();
         let mut ok = 0;
