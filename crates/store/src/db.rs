@@ -66,21 +66,12 @@ pub(crate) async fn connect(url: &str, options: &OpenOptions) -> StoreResult<Bac
     let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or("");
     match scheme {
         "sqlite" => {
-            let connect = SqliteConnectOptions::from_str(url)
-                .map_err(|source| StoreError::InvalidUrl {
+            let connect =
+                SqliteConnectOptions::from_str(url).map_err(|source| StoreError::InvalidUrl {
                     scheme: scheme.to_owned(),
                     source,
-                })?
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .foreign_keys(true)
-                .busy_timeout(SQLITE_BUSY_TIMEOUT);
-            let pool = SqlitePoolOptions::new()
-                .max_connections(options.max_connections)
-                .connect_with(connect)
-                .await
-                .map_err(StoreError::Connect)?;
-            Ok(Backend::Sqlite(pool))
+                })?;
+            connect_sqlite(connect, options).await
         }
         "postgres" | "postgresql" => {
             let connect =
@@ -99,6 +90,35 @@ pub(crate) async fn connect(url: &str, options: &OpenOptions) -> StoreResult<Bac
             scheme: other.to_owned(),
         }),
     }
+}
+
+/// Opens (creating if needed) a SQLite file by path, sidestepping URL escaping of paths
+/// that contain `?`, `#`, `%` or spaces.
+pub(crate) async fn connect_sqlite_file(
+    path: &std::path::Path,
+    options: &OpenOptions,
+) -> StoreResult<Backend> {
+    let connect = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true);
+    connect_sqlite(connect, options).await
+}
+
+async fn connect_sqlite(
+    connect: SqliteConnectOptions,
+    options: &OpenOptions,
+) -> StoreResult<Backend> {
+    let connect = connect
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(SQLITE_BUSY_TIMEOUT);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(options.max_connections)
+        .connect_with(connect)
+        .await
+        .map_err(StoreError::Connect)?;
+    Ok(Backend::Sqlite(pool))
 }
 
 /// Migrations are embedded at compile time so the binary needs no migrations folder.

@@ -66,6 +66,19 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens (creating if needed) the SQLite database at `path` and applies pending
+    /// migrations. Prefer this to building a `sqlite://` URL from a path.
+    pub async fn open_sqlite_file(
+        path: &std::path::Path,
+        options: &OpenOptions,
+    ) -> StoreResult<Self> {
+        let store = Self {
+            backend: db::connect_sqlite_file(path, options).await?,
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
     /// Applies migrations not yet applied. Idempotent.
     pub async fn migrate(&self) -> StoreResult<()> {
         db::migrate(&self.backend).await

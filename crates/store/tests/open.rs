@@ -2,7 +2,7 @@
 
 use sqlx::Connection as _;
 use sqlx::Row as _;
-use tenantlink_store::{BackendKind, Store, StoreError};
+use tenantlink_store::{BackendKind, OpenOptions, Store, StoreError};
 
 #[tokio::test]
 async fn unsupported_url_scheme_is_refused_by_name() {
@@ -29,4 +29,28 @@ async fn sqlite_store_uses_write_ahead_logging() {
     assert_eq!(row.get::<String, _>(0), "wal");
     raw.close().await.unwrap();
     store.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_file_path_with_url_metacharacters_opens_and_persists() {
+    let dir = tempfile::tempdir().unwrap();
+    let nested = dir.path().join("data dir #1?x=%20");
+    std::fs::create_dir(&nested).unwrap();
+    let path = nested.join("tenantlink.db");
+    let store = Store::open_sqlite_file(&path, &OpenOptions::default())
+        .await
+        .unwrap();
+    store.ping().await.unwrap();
+    let users = store.users().await.unwrap();
+    assert!(users.is_empty());
+    store.close().await;
+    assert!(
+        path.is_file(),
+        "the database is created at exactly the given path"
+    );
+    let reopened = Store::open_sqlite_file(&path, &OpenOptions::default())
+        .await
+        .unwrap();
+    reopened.migrate().await.unwrap();
+    reopened.close().await;
 }
