@@ -28,6 +28,7 @@ backend_tests!(
     activation_checks_change_nothing_when_they_fail,
     operation_updates_are_compare_and_swap,
     operation_leases_allow_takeover_only_after_expiry,
+    operation_interrupted_before_activation_is_resumed_after_restart,
     users_sessions_and_api_tokens,
     login_throttling_counts_failures_per_window,
     audit_log_appends_filters_and_refuses_changes,
@@ -1614,4 +1615,98 @@ async fn deleting_an_organization_removes_its_data_but_keeps_the_audit_log(db: &
         store.delete_organization(org.id).await,
         Err(StoreError::NotFound { .. })
     ));
+}
+
+async fn operation_interrupted_before_activation_is_resumed_after_restart(db: &TestDb) {
+    let key = master_key();
+    let (org, previous) = organization_with_active(&db.store, &key, "contoso.example").await;
+    let plaintext = fake_private_key();
+    let cert = pending_certificate(&db.store, &key, org.id, &plaintext).await;
+    let op = db
+        .store
+        .create_operation(
+            NewOperation {
+                organization_id: org.id,
+                kind: OperationKind::Generate,
+                started_by: "admin".into(),
+                step: "started".into(),
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    let op = db
+        .store
+        .claim_operation(op.id, "process-1", T0, T0 + Duration::minutes(1))
+        .await
+        .unwrap();
+    db.store
+        .update_operation(
+            op.id,
+            op.version,
+            OperationUpdate {
+                state: Some(OperationState::Proving),
+                step: Some("attached; proving".into()),
+                new_certificate_id: Some(cert.id),
+                ..Default::default()
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    // process-1 is killed here. A new process opens the same database.
+    let restarted = Store::open(&db.url).await.unwrap();
+    let after = T0 + Duration::minutes(2);
+    let pending = restarted.resumable_operations(after).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    let resumed = restarted
+        .claim_operation(
+            pending[0].id,
+            "process-2",
+            after,
+            after + Duration::minutes(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resumed.state, OperationState::Proving);
+    assert_eq!(resumed.new_certificate_id, Some(cert.id));
+    assert_eq!(resumed.expected_active_id, Some(previous.id));
+    assert_eq!(
+        restarted
+            .certificate_private_key(&key, cert.id)
+            .await
+            .unwrap()
+            .as_slice(),
+        plaintext.as_slice(),
+        "the key survives the restart"
+    );
+    let active = restarted
+        .activate_certificate(
+            Activation {
+                organization_id: org.id,
+                operation_id: resumed.id,
+                expected_operation_state: resumed.state,
+                certificate_id: cert.id,
+                expected_active: resumed.expected_active_id,
+            },
+            after,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (active.id, active.state, active.activated_at),
+        (cert.id, CertificateState::Active, Some(after))
+    );
+    assert_eq!(
+        restarted.operation(op.id).await.unwrap().state,
+        OperationState::Succeeded
+    );
+    assert!(
+        restarted
+            .resumable_operations(after)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    restarted.close().await;
 }
