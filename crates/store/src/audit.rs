@@ -90,12 +90,10 @@ impl Store {
 
     pub async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEvent>> {
         // Every filter is always bound; a NULL parameter disables its condition. This keeps
-        // one static statement instead of assembling SQL from user input.
-        let action_prefix = filter
-            .action
-            .as_deref()
-            .filter(|a| a.ends_with('.'))
-            .map(|a| format!("{}%", a.replace('%', "").replace('_', "\\_")));
+        // one static statement instead of assembling SQL from user input. Prefixes compare
+        // with substr, not LIKE: LIKE ignores ASCII case in SQLite but not in PostgreSQL,
+        // and would treat `%` and `_` in the filter as wildcards.
+        let action_prefix = filter.action.as_deref().filter(|a| a.ends_with('.'));
         let exact_action = filter.action.as_deref().filter(|a| !a.ends_with('.'));
         let limit = i64::from(if filter.limit == 0 {
             DEFAULT_LIMIT
@@ -108,7 +106,7 @@ impl Store {
                 "SELECT id, at, actor, organization_id, action, outcome, thumbprints, details \
                  FROM audit_log WHERE \
                  ($1 IS NULL OR organization_id = $1) AND ($2 IS NULL OR actor = $2) \
-                 AND ($3 IS NULL OR action = $3) AND ($4 IS NULL OR action LIKE $4 ESCAPE '\\') \
+                 AND ($3 IS NULL OR action = $3) AND ($4 IS NULL OR substr(action, 1, length($4)) = $4) \
                  AND ($5 IS NULL OR outcome = $5) AND ($6 IS NULL OR at >= $6) \
                  AND ($7 IS NULL OR at < $7) AND ($8 IS NULL OR id < $8) \
                  ORDER BY id DESC LIMIT $9",

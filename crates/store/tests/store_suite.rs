@@ -1142,6 +1142,17 @@ async fn audit_log_appends_filters_and_refuses_changes(db: &TestDb) {
         .await,
         vec![ids[4], ids[0]]
     );
+    for literal in ["CERTIFICATE.", "%.", "_ser."] {
+        let filter = AuditFilter {
+            action: Some(literal.into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            list(filter).await,
+            vec![],
+            "{literal} is matched literally, case-sensitively"
+        );
+    }
     assert_eq!(
         list(AuditFilter {
             outcome: Some(AuditOutcome::Denied),
