@@ -47,9 +47,18 @@ pub use users::{ApiToken, IssuedApiToken, IssuedSession, LoginFailureCounts, Rol
 use db::{Backend, with_pool};
 
 /// Handle to the database. Cheap to clone (it wraps a connection pool).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Store {
     backend: Backend,
+}
+
+/// Shows only the backend: connection options can carry a database password.
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend_kind())
+            .finish()
+    }
 }
 
 impl Store {

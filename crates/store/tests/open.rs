@@ -18,6 +18,7 @@ async fn sqlite_store_uses_write_ahead_logging() {
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
     let store = Store::open(&url).await.unwrap();
     assert_eq!(store.backend_kind(), BackendKind::Sqlite);
+    assert_eq!(format!("{store:?}"), "Store { backend: Sqlite }");
     store.ping().await.unwrap();
 
     // journal_mode=WAL is persistent in the file, so a plain connection sees it.
