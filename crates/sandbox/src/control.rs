@@ -28,24 +28,40 @@ pub(crate) fn routes() -> Router<SharedState> {
         .route("/_sandbox/requests", get(requests).delete(clear_requests))
 }
 
-fn error(status: StatusCode, kind: &str, message: impl Into<String>) -> Response {
-    let mut response = (
+/// A control-API failure: `{"error": kind, "message": …}` with a 4xx status.
+#[derive(Debug)]
+struct ControlError {
+    status: StatusCode,
+    kind: &'static str,
+    message: String,
+}
+
+impl IntoResponse for ControlError {
+    fn into_response(self) -> Response {
+        let body = Json(json!({"error": self.kind, "message": self.message}));
+        let mut response = (self.status, body).into_response();
+        response
+            .extensions_mut()
+            .insert(Outcome(self.kind.to_owned()));
+        response
+    }
+}
+
+fn error(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Response {
+    ControlError {
         status,
-        Json(json!({"error": kind, "message": message.into()})),
-    )
-        .into_response();
-    response.extensions_mut().insert(Outcome(kind.to_owned()));
-    response
+        kind,
+        message: message.into(),
+    }
+    .into_response()
 }
 
 /// Axum's JSON extractor answers bad input with plain text; the control API answers with JSON.
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
-    serde_json::from_slice(body).map_err(|err| {
-        error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            format!("invalid JSON body: {err}"),
-        )
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ControlError> {
+    serde_json::from_slice(body).map_err(|err| ControlError {
+        status: StatusCode::BAD_REQUEST,
+        kind: "invalid_request",
+        message: format!("invalid JSON body: {err}"),
     })
 }
 
@@ -59,7 +75,7 @@ struct ApproveRequest {
 async fn approve(State(state): State<SharedState>, body: axum::body::Bytes) -> Response {
     let request: ApproveRequest = match parse(&body) {
         Ok(r) => r,
-        Err(response) => return response,
+        Err(err) => return err.into_response(),
     };
     match sign_in::approve(&state, &request.user_code, &request.username) {
         Ok(()) => Json(json!({"approved": true, "username": request.username})).into_response(),
@@ -76,7 +92,7 @@ struct DeclineRequest {
 async fn decline(State(state): State<SharedState>, body: axum::body::Bytes) -> Response {
     let request: DeclineRequest = match parse(&body) {
         Ok(r) => r,
-        Err(response) => return response,
+        Err(err) => return err.into_response(),
     };
     match sign_in::decline(&state, &request.user_code) {
         Ok(()) => Json(json!({"declined": true})).into_response(),
@@ -108,7 +124,7 @@ struct ClockRequest {
 async fn set_clock(State(state): State<SharedState>, body: axum::body::Bytes) -> Response {
     let request: ClockRequest = match parse(&body) {
         Ok(r) => r,
-        Err(response) => return response,
+        Err(err) => return err.into_response(),
     };
     match (request.now, request.advance_seconds) {
         (Some(now), None) => match OffsetDateTime::parse(&now, &Rfc3339) {
@@ -142,7 +158,7 @@ async fn list_faults(State(state): State<SharedState>) -> Response {
 async fn add_fault(State(state): State<SharedState>, body: axum::body::Bytes) -> Response {
     let spec: FaultSpec = match parse(&body) {
         Ok(r) => r,
-        Err(response) => return response,
+        Err(err) => return err.into_response(),
     };
     if let Err(err) = spec.validate() {
         return error(StatusCode::BAD_REQUEST, "invalid_fault", err.to_string());
@@ -164,7 +180,7 @@ async fn settings(State(state): State<SharedState>) -> Response {
 async fn change_settings(State(state): State<SharedState>, body: axum::body::Bytes) -> Response {
     let changed: Settings = match parse(&body) {
         Ok(r) => r,
-        Err(response) => return response,
+        Err(err) => return err.into_response(),
     };
     *lock(&state.settings) = changed.clone();
     Json(changed).into_response()

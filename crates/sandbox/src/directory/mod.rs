@@ -44,6 +44,7 @@ pub(crate) struct User {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(clippy::enum_variant_names)] // Entra's own role names all end in "Administrator"
 pub(crate) enum DirectoryRole {
     #[serde(rename = "Global Administrator")]
     GlobalAdministrator,

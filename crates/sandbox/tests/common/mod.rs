@@ -341,7 +341,7 @@ impl TestCertificate {
         };
         let mut thumbprint = b64url(&digest);
         if style.padded_thumbprint {
-            while thumbprint.len() % 4 != 0 {
+            while !thumbprint.len().is_multiple_of(4) {
                 thumbprint.push('=');
             }
         }
