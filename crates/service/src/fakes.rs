@@ -187,6 +187,7 @@ impl Repository for MemoryRepository {
         &'a self,
         id: OrganizationId,
         object_id: &'a str,
+        _now: OffsetDateTime,
     ) -> BoxFuture<'a, RepoResult<()>> {
         let mut state = lock(&self.state);
         let result = match state.organizations.iter_mut().find(|o| o.id == id) {

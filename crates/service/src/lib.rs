@@ -25,7 +25,7 @@ pub mod fakes;
 
 pub use accounts::{
     Accounts, ApiTokenIssued, Caller, CallerVia, LoginOutcome, LoginThrottle, Permission,
-    SessionIssued,
+    SessionIssued, random_secret,
 };
 pub use audit::{AuditAction, AuditEntry, AuditOutcome, NewAuditEntry};
 pub use certificate_page::{

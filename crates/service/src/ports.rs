@@ -200,6 +200,7 @@ pub trait Repository: Send + Sync + Debug + 'static {
         &'a self,
         id: OrganizationId,
         object_id: &'a str,
+        now: OffsetDateTime,
     ) -> BoxFuture<'a, RepoResult<()>>;
 
     /// Certificates of an organization, newest first (public parts only).

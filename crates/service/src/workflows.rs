@@ -491,7 +491,7 @@ impl Workflows {
                     && let Ok(app) = self.directory.application(&organization, &token).await
                 {
                     self.repository
-                        .set_app_object_id(organization.id, &app.object_id)
+                        .set_app_object_id(organization.id, &app.object_id, self.now())
                         .await?;
                 }
                 let mut operation = operation;

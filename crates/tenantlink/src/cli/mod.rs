@@ -3,6 +3,7 @@
 pub mod cert;
 pub mod entra;
 pub mod sandbox;
+pub mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -28,6 +29,8 @@ pub enum Command {
     Entra(entra::EntraCommand),
     /// Run the sandbox tenant: a local Entra ID + Microsoft Graph emulator.
     Sandbox(sandbox::SandboxArgs),
+    /// Run the service: the portal and the REST API (with the sandbox tenant by default).
+    Serve(serve::ServeArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -35,6 +38,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cert(cmd) => cert::run(cmd),
         Command::Entra(cmd) => entra::run(cmd),
         Command::Sandbox(args) => sandbox::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }
 
