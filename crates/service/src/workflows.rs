@@ -213,7 +213,7 @@ impl Workflows {
             replaces: org.active_certificate,
             failure: None,
         };
-        self.repository.create_operation(&operation).await?;
+        let operation = self.repository.create_operation(&operation).await?;
         self.lock_sign_ins().insert(
             operation.id,
             SignInSecrets {
