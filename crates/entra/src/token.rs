@@ -116,6 +116,17 @@ impl TokenCache {
         slots.get(key)?.fresh(now)
     }
 
+    /// Puts a token in the cache (what a fetch does; also for warm starts and benchmarks).
+    pub fn store(&self, key: &CacheKey, token: AppToken) -> Arc<AppToken> {
+        let token = Arc::new(token);
+        *self
+            .slot(key)
+            .current
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Some(token.clone());
+        token
+    }
+
     /// Forgets the tokens of this principal (e.g. after Entra rejected one).
     pub fn invalidate(&self, tenant: &str, client_id: &str) {
         let mut slots = self.slots.write().unwrap_or_else(|p| p.into_inner());
