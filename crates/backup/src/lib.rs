@@ -1,0 +1,28 @@
+//! Backup policies, the part of tenantlink that depends on the certificate: schedules, the
+//! scheduler, and incremental mailbox backup runs through Microsoft Graph.
+//!
+//! - [`schedule`]: parse a policy's schedule (blank, interval, cron) and compute when it is due.
+//! - [`Scheduler`]: finds due policies with the injected clock, never runs one policy twice at
+//!   once, catches up after downtime with one run, and offers Run now.
+//! - [`BackupRunner`]: one run — app-only token with the organization's certificate through the
+//!   shared token cache, users in scope, each mailbox through Graph's delta query, the job log.
+//!
+//! Storage is `tenantlink-store`; Entra and Graph are reached through `tenantlink-entra`'s
+//! transport (retries, `Retry-After`) and token cache (single flight).
+
+pub mod credentials;
+pub mod graph;
+pub mod item;
+pub mod report;
+pub mod runner;
+pub mod schedule;
+pub mod scheduler;
+
+pub use credentials::{CredentialError, CredentialSource, StoreCredentials};
+pub use graph::{Continuation, DeltaPage, GraphReader, GraphUser};
+pub use report::{FailureStage, RunFailure, RunReport, certificate_page};
+pub use runner::{
+    BackupRunner, BoxFuture, GRAPH_DEFAULT_SCOPE, PageIndexed, RunError, RunObserver, RunnerConfig,
+};
+pub use schedule::{Schedule, ScheduleError, next_due};
+pub use scheduler::{Dispatch, PolicyExecutor, RunnerExecutor, Scheduler};

@@ -1,0 +1,479 @@
+//! One run of a backup policy: app-only token with the organization's certificate (through the
+//! shared token cache) → the users in scope → each mailbox read incrementally → the job log.
+//!
+//! Incremental reads: a mailbox is read with Graph's delta query. The first run reads the whole
+//! inbox page by page; its last page carries a delta link, which is saved only once every page
+//! of that mailbox is indexed. The next run starts from that link and receives only what
+//! changed. A run that fails midway has indexed what it read (the store's upsert cannot
+//! duplicate a message) and saved no new link, so the next run starts again from the previous
+//! link and re-reads, without duplicates, what the failed run saw.
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use tenantlink_clock::SharedClock;
+use tenantlink_entra::{
+    AppToken, AppTokenRequest, AssertionOptions, Error as EntraClientError, SigningCertificate,
+    TenantId, TokenClient,
+};
+use tenantlink_store::{
+    BackupPolicy, BackupRun, BackupScope, ConnectionState, Organization, RunStatus, RunSummary,
+    RunTrigger, Store, StoreError, UpsertOutcome,
+};
+
+use crate::graph::{Continuation, GraphReader, GraphUser};
+use crate::item::{DeltaEntry, delta_entry};
+use crate::report::{FailureStage, RunFailure, RunReport};
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Graph's resource in every Microsoft cloud's token requests (and the sandbox's).
+pub const GRAPH_DEFAULT_SCOPE: &str = "https://graph.microsoft.com/.default";
+
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// The scope of app-only tokens: `https://graph.microsoft.com/.default` for the global cloud
+    /// and the sandbox; a national cloud uses its own Graph host
+    /// (`Endpoints::graph_default_scope`).
+    pub graph_scope: String,
+    pub assertion: AssertionOptions,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        Self {
+            graph_scope: GRAPH_DEFAULT_SCOPE.to_owned(),
+            assertion: AssertionOptions::default(),
+        }
+    }
+}
+
+/// Progress of a run, for a live status display (and for tests that act in the middle of a run).
+#[derive(Debug, Clone)]
+pub struct PageIndexed {
+    pub run: BackupRun,
+    pub user_id: String,
+    /// 1-based page number within this mailbox's read.
+    pub page: u32,
+    pub messages: usize,
+}
+
+pub trait RunObserver: Send + Sync + Debug {
+    /// Called after each page of a mailbox is indexed, before the next one is requested.
+    fn page_indexed<'a>(&'a self, progress: &'a PageIndexed) -> BoxFuture<'a, ()>;
+}
+
+/// Why a run could not even start or be recorded (a started run always ends in a report).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("policy {policy} is already running; wait for that run to finish")]
+    AlreadyRunning { policy: String },
+    #[error("cannot record the backup run: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Runs policies. Cheap to clone; share one per process so that every run uses the same token
+/// cache.
+#[derive(Debug, Clone)]
+pub struct BackupRunner {
+    store: Store,
+    tokens: TokenClient,
+    graph: GraphReader,
+    clock: SharedClock,
+    config: RunnerConfig,
+    observer: Option<Arc<dyn RunObserver>>,
+}
+
+/// Counts of one run so far.
+#[derive(Debug, Default)]
+struct Tally {
+    users: u32,
+    mailboxes_completed: u32,
+    items_new: u64,
+    items_changed: u64,
+    items_unchanged: u64,
+    authenticated: bool,
+    problems: Vec<RunFailure>,
+}
+
+impl BackupRunner {
+    pub fn new(
+        store: Store,
+        tokens: TokenClient,
+        graph: GraphReader,
+        clock: SharedClock,
+        config: RunnerConfig,
+    ) -> Self {
+        Self {
+            store,
+            tokens,
+            graph,
+            clock,
+            config,
+            observer: None,
+        }
+    }
+
+    pub fn with_observer(mut self, observer: Arc<dyn RunObserver>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    pub fn token_client(&self) -> &TokenClient {
+        &self.tokens
+    }
+
+    /// Runs `policy` of `organization`, signing with `credential`: its active certificate, or
+    /// why there is none to use (e.g. [`RunFailure::no_certificate`]), which fails the run with
+    /// that explanation in the job log.
+    pub async fn run(
+        &self,
+        policy: &BackupPolicy,
+        organization: &Organization,
+        credential: Result<&SigningCertificate, RunFailure>,
+        trigger: RunTrigger,
+    ) -> Result<RunReport, RunError> {
+        let run = self
+            .store
+            .start_run(policy.id, trigger, self.clock.now())
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(tenantlink_store::Conflict::RunInProgress { policy }) => {
+                    RunError::AlreadyRunning { policy }
+                }
+                other => RunError::Store(other),
+            })?;
+        let mut tally = Tally::default();
+        let thumbprint = credential.as_ref().ok().map(|c| c.sha1_hex());
+        let outcome = self
+            .back_up(policy, organization, credential, &run, &mut tally)
+            .await;
+        self.finish(run, organization, thumbprint, tally, outcome)
+            .await
+    }
+
+    /// The authentication phase alone: an app-only token for the organization, from the cache
+    /// when a fresh one is there.
+    pub async fn authenticate(
+        &self,
+        organization: &Organization,
+        credential: &SigningCertificate,
+    ) -> Result<Arc<AppToken>, RunFailure> {
+        let tenant = TenantId::parse(&organization.tenant).map_err(|e| {
+            RunFailure::from_client_error(
+                FailureStage::Authentication,
+                organization.id,
+                &EntraClientError::Endpoint(e),
+            )
+        })?;
+        self.tokens
+            .app_token(
+                AppTokenRequest {
+                    tenant: &tenant,
+                    client_id: &organization.backup_app_id,
+                    scope: &self.config.graph_scope,
+                    assertion: self.config.assertion,
+                },
+                credential,
+            )
+            .await
+            .map_err(|e| {
+                RunFailure::from_client_error(FailureStage::Authentication, organization.id, &e)
+            })
+    }
+
+    async fn back_up(
+        &self,
+        policy: &BackupPolicy,
+        organization: &Organization,
+        credential: Result<&SigningCertificate, RunFailure>,
+        run: &BackupRun,
+        tally: &mut Tally,
+    ) -> Result<(), RunFailure> {
+        let credential = credential?;
+        let token = self.authenticate(organization, credential).await?;
+        tally.authenticated = true;
+        let users = self
+            .users_in_scope(&policy.scope, organization, &token, tally)
+            .await?;
+        tally.users = u32::try_from(users.len()).unwrap_or(u32::MAX);
+        for user in &users {
+            // The cache hands back the same token until it is due for refresh, so a long run
+            // never uses an expired one.
+            let token = self.authenticate(organization, credential).await?;
+            match self
+                .back_up_mailbox(policy, organization, run, user, &token, tally)
+                .await
+            {
+                Ok(()) => tally.mailboxes_completed += 1,
+                Err(failure) if failure.credential_problem => {
+                    self.forget_token(organization);
+                    return Err(failure);
+                }
+                Err(failure) if failure.stage == FailureStage::Storage => return Err(failure),
+                Err(failure) => tally.problems.push(failure),
+            }
+        }
+        Ok(())
+    }
+
+    async fn users_in_scope(
+        &self,
+        scope: &BackupScope,
+        organization: &Organization,
+        token: &AppToken,
+        tally: &mut Tally,
+    ) -> Result<Vec<GraphUser>, RunFailure> {
+        let token = token.access_token.expose();
+        let listing_failure = |e: &EntraClientError| {
+            RunFailure::from_client_error(FailureStage::ListingUsers, organization.id, e)
+        };
+        match scope {
+            BackupScope::AllUsers => self
+                .graph
+                .all_users(token)
+                .await
+                .map_err(|e| listing_failure(&e)),
+            BackupScope::Users(references) => {
+                let mut users = Vec::with_capacity(references.len());
+                for reference in references {
+                    match self.graph.user(token, reference).await {
+                        Ok(Some(user)) => users.push(user),
+                        Ok(None) => tally.problems.push(user_not_found(reference)),
+                        Err(e) => {
+                            let failure = listing_failure(&e);
+                            if failure.credential_problem {
+                                return Err(failure);
+                            }
+                            tally.problems.push(failure);
+                        }
+                    }
+                }
+                Ok(users)
+            }
+        }
+    }
+
+    async fn back_up_mailbox(
+        &self,
+        policy: &BackupPolicy,
+        organization: &Organization,
+        run: &BackupRun,
+        user: &GraphUser,
+        token: &AppToken,
+        tally: &mut Tally,
+    ) -> Result<(), RunFailure> {
+        let stage = || FailureStage::Mailbox {
+            user: user
+                .user_principal_name
+                .clone()
+                .unwrap_or_else(|| user.id.clone()),
+        };
+        let graph_failure =
+            |e: &EntraClientError| RunFailure::from_client_error(stage(), organization.id, e);
+        let token = token.access_token.expose();
+        let stored = self
+            .store
+            .delta_link(policy.id, &user.id)
+            .await
+            .map_err(|e| RunFailure::storage("read the mailbox's delta link", &e))?;
+        let resumed = stored.is_some();
+        let mut url = match &stored {
+            Some(link) => self.graph.resume_from(&link.delta_link),
+            None => self.graph.inbox_delta_start(&user.id),
+        }
+        .map_err(|e| graph_failure(&e))?;
+        let mut page_number = 0u32;
+        loop {
+            let page = match self.graph.delta_page(token, url.clone()).await {
+                Ok(page) => page,
+                // Graph forgets delta state after a while (410 Gone, "resync required"):
+                // start a full read again; the upsert keeps it free of duplicates.
+                Err(EntraClientError::Graph(e))
+                    if e.http_status == 410 && resumed && page_number == 0 =>
+                {
+                    tracing::info!(user = %user.id, "delta link expired; reading the mailbox in full");
+                    url = self
+                        .graph
+                        .inbox_delta_start(&user.id)
+                        .map_err(|e| graph_failure(&e))?;
+                    page_number = 1;
+                    continue;
+                }
+                Err(e) => return Err(graph_failure(&e)),
+            };
+            page_number += 1;
+            for message in &page.messages {
+                match delta_entry(organization.id, &user.id, message) {
+                    Ok(DeltaEntry::Message(item)) => {
+                        let outcome = self
+                            .store
+                            .upsert_mailbox_item(&item, run.id)
+                            .await
+                            .map_err(|e| RunFailure::storage("index a message", &e))?;
+                        match outcome {
+                            UpsertOutcome::Inserted => tally.items_new += 1,
+                            UpsertOutcome::Changed => tally.items_changed += 1,
+                            UpsertOutcome::Unchanged => tally.items_unchanged += 1,
+                        }
+                    }
+                    // A backup keeps what was deleted at the source.
+                    Ok(DeltaEntry::Removed { .. }) => {}
+                    Err(e) => tally.problems.push(unreadable_message(stage(), &e)),
+                }
+            }
+            if let Some(observer) = &self.observer {
+                observer
+                    .page_indexed(&PageIndexed {
+                        run: run.clone(),
+                        user_id: user.id.clone(),
+                        page: page_number,
+                        messages: page.messages.len(),
+                    })
+                    .await;
+            }
+            match page.continuation {
+                Continuation::NextPage(next) => url = next,
+                Continuation::Complete(delta_link) => {
+                    self.store
+                        .save_delta_link(policy.id, &user.id, &delta_link, run.id, self.clock.now())
+                        .await
+                        .map_err(|e| RunFailure::storage("save the mailbox's delta link", &e))?;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn forget_token(&self, organization: &Organization) {
+        self.tokens
+            .cache()
+            .invalidate(&organization.tenant, &organization.backup_app_id);
+    }
+
+    async fn finish(
+        &self,
+        run: BackupRun,
+        organization: &Organization,
+        certificate_thumbprint: Option<String>,
+        mut tally: Tally,
+        outcome: Result<(), RunFailure>,
+    ) -> Result<RunReport, RunError> {
+        let mut failure = outcome.err();
+        let status = match (&failure, tally.problems.is_empty()) {
+            (Some(_), _) => RunStatus::Failed,
+            (None, true) => RunStatus::Success,
+            // Nothing could be backed up at all: that is a failure, not a warning.
+            (None, false) if tally.mailboxes_completed == 0 => {
+                failure = Some(tally.problems.remove(0));
+                RunStatus::Failed
+            }
+            (None, false) => RunStatus::Warning,
+        };
+        let finished_at = self.clock.now();
+        let report = RunReport {
+            run_id: run.id,
+            policy_id: run.policy_id,
+            organization_id: run.organization_id,
+            trigger: run.trigger,
+            started_at: run.started_at,
+            finished_at,
+            users: tally.users,
+            mailboxes_completed: tally.mailboxes_completed,
+            items_new: tally.items_new,
+            items_changed: tally.items_changed,
+            items_unchanged: tally.items_unchanged,
+            status,
+            certificate_thumbprint,
+            failure,
+            problems: tally.problems,
+        };
+        self.record_connection(organization, &report, tally.authenticated)
+            .await;
+        let summary = RunSummary {
+            status,
+            users: i64::from(report.users),
+            items_new: i64::try_from(report.items_new).unwrap_or(i64::MAX),
+            items_changed: i64::try_from(report.items_changed).unwrap_or(i64::MAX),
+            error_text: report.job_log_text(),
+        };
+        self.store.finish_run(run.id, &summary, finished_at).await?;
+        tracing::info!(
+            run = %report.run_id,
+            policy = %report.policy_id,
+            organization = %report.organization_id,
+            status = status.as_str(),
+            users = report.users,
+            items_new = report.items_new,
+            items_changed = report.items_changed,
+            "backup run finished"
+        );
+        Ok(report)
+    }
+
+    /// A credential failure breaks the organization's connection; a run that authenticated
+    /// mends it.
+    async fn record_connection(
+        &self,
+        organization: &Organization,
+        report: &RunReport,
+        authenticated: bool,
+    ) {
+        let now = self.clock.now();
+        let change = match &report.failure {
+            Some(f) if f.credential_problem => {
+                Some((ConnectionState::Broken, Some(f.job_log_text())))
+            }
+            _ if authenticated => Some((ConnectionState::Connected, None)),
+            _ => None,
+        };
+        if let Some((state, error)) = change
+            && let Err(e) = self
+                .store
+                .set_connection_state(organization.id, state, error.as_deref(), now)
+                .await
+        {
+            tracing::error!(organization = %organization.id, error = %e,
+                "could not record the organization's connection state");
+        }
+    }
+}
+
+fn user_not_found(reference: &str) -> RunFailure {
+    RunFailure {
+        stage: FailureStage::ListingUsers,
+        service: "Microsoft Graph",
+        code: Some("Request_ResourceNotFound".to_owned()),
+        message: format!("No user {reference} in the tenant."),
+        explanation: "A user in the policy's scope does not exist (any more) in the organization."
+            .to_owned(),
+        remediation: "Remove the user from the policy's scope, or correct the name.".to_owned(),
+        remediation_link: None,
+        client_thumbprint: None,
+        credential_problem: false,
+    }
+}
+
+fn unreadable_message(stage: FailureStage, error: &crate::item::ItemError) -> RunFailure {
+    RunFailure {
+        stage,
+        service: "Microsoft Graph",
+        code: None,
+        message: error.to_string(),
+        explanation: "Graph returned a message tenantlink cannot index; it was skipped.".to_owned(),
+        remediation: "Send the job log to support; the rest of the mailbox was backed up."
+            .to_owned(),
+        remediation_link: None,
+        client_thumbprint: None,
+        credential_problem: false,
+    }
+}
+
+impl RunReport {
+    /// Seconds the run took.
+    pub fn duration(&self) -> time::Duration {
+        self.finished_at - self.started_at
+    }
+}

@@ -1,0 +1,252 @@
+//! The scheduler: on each tick (driven by the injected clock), start the policies whose due
+//! time has come.
+//!
+//! - Never two runs of one policy at once: a policy with a run in flight in this process is
+//!   skipped, and the store refuses a second `running` row per policy (which also covers several
+//!   instances sharing one database).
+//! - Catch-up after downtime is one run, not a burst: when a policy is dispatched, its next due
+//!   time is computed from the dispatch time, so every occurrence missed while the service was
+//!   down collapses into the run being started.
+//! - A due time that arrives while the previous run is still going is skipped, not queued.
+//! - Run now starts a run immediately (trigger `manual`) and leaves the schedule alone.
+
+use std::collections::HashSet;
+use std::fmt::Debug;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use time::OffsetDateTime;
+use tokio::task::JoinHandle;
+
+use tenantlink_clock::SharedClock;
+use tenantlink_store::{BackupPolicy, PolicyId, RunTrigger, Store, StoreError};
+
+use crate::credentials::CredentialSource;
+use crate::report::{RunFailure, RunReport};
+use crate::runner::{BackupRunner, BoxFuture, RunError};
+use crate::schedule::{Schedule, ScheduleError, next_due};
+
+/// Runs one policy to the end. [`RunnerExecutor`] is the real one; tests of the scheduler
+/// substitute their own.
+pub trait PolicyExecutor: Send + Sync + Debug {
+    fn execute(
+        &self,
+        policy: BackupPolicy,
+        trigger: RunTrigger,
+    ) -> BoxFuture<'_, Result<RunReport, RunError>>;
+}
+
+/// Loads the organization and its active certificate, then runs the policy.
+#[derive(Debug, Clone)]
+pub struct RunnerExecutor {
+    store: Store,
+    runner: BackupRunner,
+    credentials: Arc<dyn CredentialSource>,
+}
+
+impl RunnerExecutor {
+    pub fn new(store: Store, runner: BackupRunner, credentials: Arc<dyn CredentialSource>) -> Self {
+        Self {
+            store,
+            runner,
+            credentials,
+        }
+    }
+
+    async fn execute_policy(
+        &self,
+        policy: BackupPolicy,
+        trigger: RunTrigger,
+    ) -> Result<RunReport, RunError> {
+        let organization = self.store.organization(policy.organization_id).await?;
+        let credential = self.credentials.active_credential(&organization).await;
+        let credential = match &credential {
+            Ok(Some(signer)) => Ok(signer.as_ref()),
+            Ok(None) => Err(RunFailure::no_certificate(organization.id)),
+            Err(e) => Err(e.to_failure(&organization)),
+        };
+        self.runner
+            .run(&policy, &organization, credential, trigger)
+            .await
+    }
+}
+
+impl PolicyExecutor for RunnerExecutor {
+    fn execute(
+        &self,
+        policy: BackupPolicy,
+        trigger: RunTrigger,
+    ) -> BoxFuture<'_, Result<RunReport, RunError>> {
+        Box::pin(self.execute_policy(policy, trigger))
+    }
+}
+
+/// What a tick did with one due policy.
+#[derive(Debug)]
+pub enum Dispatch {
+    /// A run was started; `run` resolves to its report.
+    Started {
+        policy: PolicyId,
+        next_due: Option<OffsetDateTime>,
+        run: JoinHandle<Result<RunReport, RunError>>,
+    },
+    /// The policy's previous run is still going; this due time is skipped.
+    AlreadyRunning {
+        policy: PolicyId,
+        next_due: Option<OffsetDateTime>,
+    },
+    /// The stored schedule does not parse (edited outside tenantlink); the policy is
+    /// unscheduled until someone fixes it.
+    InvalidSchedule {
+        policy: PolicyId,
+        error: ScheduleError,
+    },
+}
+
+impl Dispatch {
+    pub fn policy(&self) -> PolicyId {
+        match self {
+            Self::Started { policy, .. }
+            | Self::AlreadyRunning { policy, .. }
+            | Self::InvalidSchedule { policy, .. } => *policy,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Scheduler {
+    store: Store,
+    clock: SharedClock,
+    executor: Arc<dyn PolicyExecutor>,
+    running: Arc<Mutex<HashSet<PolicyId>>>,
+}
+
+impl Scheduler {
+    pub fn new(store: Store, clock: SharedClock, executor: Arc<dyn PolicyExecutor>) -> Self {
+        Self {
+            store,
+            clock,
+            executor,
+            running: Arc::default(),
+        }
+    }
+
+    /// The due time to store when a policy is created or its schedule edited.
+    pub fn initial_due(&self, schedule: &str) -> Result<Option<OffsetDateTime>, ScheduleError> {
+        Ok(next_due(
+            &Schedule::parse(schedule)?,
+            None,
+            self.clock.now(),
+        ))
+    }
+
+    /// Marks runs left `running` by a process that died as failed, so that their policies can
+    /// run again. Call once at start-up (with one instance per database).
+    pub async fn recover_interrupted_runs(&self) -> Result<u64, StoreError> {
+        self.store
+            .fail_interrupted_runs(
+                "The service stopped while this run was in progress. The next run resumes from the last completed mailbox read.",
+                self.clock.now(),
+            )
+            .await
+    }
+
+    /// Starts every policy that is due now.
+    pub async fn tick(&self) -> Result<Vec<Dispatch>, StoreError> {
+        let now = self.clock.now();
+        let mut dispatched = Vec::new();
+        for policy in self.store.due_policies(now).await? {
+            let schedule = match Schedule::parse(&policy.schedule) {
+                Ok(schedule) => schedule,
+                Err(error) => {
+                    tracing::warn!(policy = %policy.id, %error, "unscheduling a policy whose schedule does not parse");
+                    self.store.set_policy_next_due(policy.id, None, now).await?;
+                    dispatched.push(Dispatch::InvalidSchedule {
+                        policy: policy.id,
+                        error,
+                    });
+                    continue;
+                }
+            };
+            let next = next_due(&schedule, Some(now), now);
+            self.store.set_policy_next_due(policy.id, next, now).await?;
+            let Some(claim) = self.claim(policy.id) else {
+                tracing::info!(policy = %policy.id, "skipping a due time: the previous run is still going");
+                dispatched.push(Dispatch::AlreadyRunning {
+                    policy: policy.id,
+                    next_due: next,
+                });
+                continue;
+            };
+            let executor = self.executor.clone();
+            let id = policy.id;
+            let run = tokio::spawn(async move {
+                let _claim = claim;
+                executor.execute(policy, RunTrigger::Scheduled).await
+            });
+            dispatched.push(Dispatch::Started {
+                policy: id,
+                next_due: next,
+                run,
+            });
+        }
+        Ok(dispatched)
+    }
+
+    /// Runs a policy now, whatever its schedule, and waits for the report.
+    pub async fn run_now(&self, policy: PolicyId) -> Result<RunReport, RunError> {
+        let _claim = self.claim(policy).ok_or_else(|| RunError::AlreadyRunning {
+            policy: policy.to_string(),
+        })?;
+        let policy = self.store.policy(policy).await?;
+        self.executor.execute(policy, RunTrigger::Manual).await
+    }
+
+    /// Whether this process has a run of `policy` in flight.
+    pub fn is_running(&self, policy: PolicyId) -> bool {
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&policy)
+    }
+
+    /// Ticks every `poll_every` of real time until `shutdown` resolves. Due times come from the
+    /// injected clock, so moving that clock (the sandbox's) makes policies due at the next tick.
+    pub async fn serve(&self, poll_every: std::time::Duration, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            if let Err(error) = self.tick().await {
+                tracing::error!(%error, "the backup scheduler could not read due policies");
+            }
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = tokio::time::sleep(poll_every) => {}
+            }
+        }
+    }
+
+    fn claim(&self, policy: PolicyId) -> Option<Claim> {
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        running.insert(policy).then(|| Claim {
+            running: self.running.clone(),
+            policy,
+        })
+    }
+}
+
+/// This process's hold on a policy while its run is in flight; released when dropped, even if
+/// the run panics.
+#[derive(Debug)]
+struct Claim {
+    running: Arc<Mutex<HashSet<PolicyId>>>,
+    policy: PolicyId,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.policy);
+    }
+}

@@ -1,0 +1,315 @@
+//! The scheduler with an injected manual clock and a real SQLite store; the policy executor is a
+//! recording stand-in so that the tests can hold a run open. No sleeping anywhere.
+
+use std::sync::{Arc, Mutex};
+
+use tenantlink_backup::{BoxFuture, Dispatch, PolicyExecutor, RunError, RunReport, Scheduler};
+use tenantlink_clock::{Clock, ManualClock};
+use tenantlink_store::{
+    BackupPolicy, BackupScope, NewBackupPolicy, NewOrganization, OrganizationId, PolicyId, RunId,
+    RunStatus, RunTrigger, Store,
+};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+use tokio::sync::Semaphore;
+
+/// Records each execution; while `gate` has no permits, executions wait for one.
+#[derive(Debug)]
+struct RecordingExecutor {
+    clock: Arc<ManualClock>,
+    calls: Mutex<Vec<(PolicyId, RunTrigger, OffsetDateTime)>>,
+    gate: Semaphore,
+}
+
+impl RecordingExecutor {
+    fn open(clock: Arc<ManualClock>) -> Arc<Self> {
+        Arc::new(Self {
+            clock,
+            calls: Mutex::default(),
+            gate: Semaphore::new(Semaphore::MAX_PERMITS),
+        })
+    }
+
+    fn closed(clock: Arc<ManualClock>) -> Arc<Self> {
+        Arc::new(Self {
+            clock,
+            calls: Mutex::default(),
+            gate: Semaphore::new(0),
+        })
+    }
+
+    fn calls(&self) -> Vec<(PolicyId, RunTrigger, OffsetDateTime)> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+impl PolicyExecutor for RecordingExecutor {
+    fn execute(
+        &self,
+        policy: BackupPolicy,
+        trigger: RunTrigger,
+    ) -> BoxFuture<'_, Result<RunReport, RunError>> {
+        Box::pin(async move {
+            let started_at = self.clock.now();
+            self.calls
+                .lock()
+                .unwrap()
+                .push((policy.id, trigger, started_at));
+            let _permit = self.gate.acquire().await.expect("gate open");
+            Ok(RunReport {
+                run_id: RunId::new(),
+                policy_id: policy.id,
+                organization_id: policy.organization_id,
+                trigger,
+                started_at,
+                finished_at: self.clock.now(),
+                users: 0,
+                mailboxes_completed: 0,
+                items_new: 0,
+                items_changed: 0,
+                items_unchanged: 0,
+                status: RunStatus::Success,
+                certificate_thumbprint: None,
+                failure: None,
+                problems: Vec::new(),
+            })
+        })
+    }
+}
+
+struct Fixture {
+    clock: Arc<ManualClock>,
+    store: Store,
+    organization: OrganizationId,
+    _dir: tempfile::TempDir,
+}
+
+const T0: OffsetDateTime = datetime!(2026-03-02 10:00 UTC);
+
+impl Fixture {
+    async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("db.sqlite").display()
+        );
+        let store = Store::open(&url).await.unwrap();
+        let clock = Arc::new(ManualClock::at(T0));
+        let organization = store
+            .create_organization(
+                NewOrganization {
+                    tenant: "contoso.onmicrosoft.com".into(),
+                    cloud: "global".into(),
+                    backup_app_id: "11111111-1111-4111-8111-111111111111".into(),
+                    app_object_id: None,
+                    display_name: "Contoso".into(),
+                },
+                T0,
+            )
+            .await
+            .unwrap()
+            .id;
+        Self {
+            clock,
+            store,
+            organization,
+            _dir: dir,
+        }
+    }
+
+    fn scheduler(&self, executor: Arc<RecordingExecutor>) -> Scheduler {
+        Scheduler::new(self.store.clone(), self.clock.clone(), executor)
+    }
+
+    async fn policy(&self, scheduler: &Scheduler, name: &str, schedule: &str) -> PolicyId {
+        self.store
+            .create_policy(
+                NewBackupPolicy {
+                    organization_id: self.organization,
+                    name: name.into(),
+                    schedule: schedule.into(),
+                    scope: BackupScope::AllUsers,
+                    enabled: true,
+                    next_due_at: scheduler.initial_due(schedule).unwrap(),
+                },
+                self.clock.now(),
+            )
+            .await
+            .unwrap()
+            .id
+    }
+
+    async fn next_due(&self, policy: PolicyId) -> Option<OffsetDateTime> {
+        self.store.policy(policy).await.unwrap().next_due_at
+    }
+}
+
+/// Ticks and waits for every run it started.
+async fn tick_and_finish(scheduler: &Scheduler) -> Vec<PolicyId> {
+    let mut started = Vec::new();
+    for dispatch in scheduler.tick().await.unwrap() {
+        if let Dispatch::Started { policy, run, .. } = dispatch {
+            run.await.unwrap().unwrap();
+            started.push(policy);
+        }
+    }
+    started
+}
+
+#[tokio::test]
+async fn policies_run_at_their_due_times_and_blank_schedules_never() {
+    let f = Fixture::new().await;
+    let executor = RecordingExecutor::open(f.clock.clone());
+    let scheduler = f.scheduler(executor.clone());
+    let every_6h = f.policy(&scheduler, "interval", "every 6h").await;
+    let nightly = f.policy(&scheduler, "nightly", "0 2 * * *").await;
+    let manual = f.policy(&scheduler, "on demand", "").await;
+    assert_eq!(f.next_due(manual).await, None);
+    assert_eq!(
+        f.next_due(nightly).await,
+        Some(datetime!(2026-03-03 02:00 UTC))
+    );
+
+    assert_eq!(
+        tick_and_finish(&scheduler).await,
+        vec![every_6h],
+        "a new interval policy runs at once"
+    );
+    assert_eq!(f.next_due(every_6h).await, Some(T0 + Duration::hours(6)));
+
+    f.clock.advance(Duration::hours(5) + Duration::minutes(59));
+    assert!(tick_and_finish(&scheduler).await.is_empty());
+    f.clock.advance(Duration::minutes(1));
+    assert_eq!(tick_and_finish(&scheduler).await, vec![every_6h]);
+
+    // At 02:00 the nightly policy is due, and so is the interval one (due since 22:00).
+    f.clock.set(datetime!(2026-03-03 02:00 UTC));
+    let mut started = tick_and_finish(&scheduler).await;
+    started.sort();
+    let mut expected = vec![every_6h, nightly];
+    expected.sort();
+    assert_eq!(started, expected);
+    assert_eq!(
+        f.next_due(nightly).await,
+        Some(datetime!(2026-03-04 02:00 UTC))
+    );
+    assert_eq!(
+        f.next_due(every_6h).await,
+        Some(datetime!(2026-03-03 08:00 UTC))
+    );
+
+    let calls = executor.calls();
+    assert_eq!(calls.len(), 4);
+    assert!(
+        calls
+            .iter()
+            .all(|(p, trigger, _)| *p != manual && *trigger == RunTrigger::Scheduled)
+    );
+    assert_eq!(calls[1].2, T0 + Duration::hours(6), "ran at its due time");
+}
+
+#[tokio::test]
+async fn never_two_runs_of_one_policy_at_once() {
+    let f = Fixture::new().await;
+    let executor = RecordingExecutor::closed(f.clock.clone());
+    let scheduler = f.scheduler(executor.clone());
+    let policy = f.policy(&scheduler, "slow", "every 1h").await;
+
+    let mut first = scheduler.tick().await.unwrap();
+    let Some(Dispatch::Started { run, .. }) = first.pop() else {
+        panic!("the policy was due")
+    };
+    assert!(scheduler.is_running(policy));
+
+    // Due again while the first run still holds the gate: skipped, not queued.
+    f.clock.advance(Duration::hours(1));
+    let second = scheduler.tick().await.unwrap();
+    assert!(
+        matches!(second.as_slice(), [Dispatch::AlreadyRunning { policy: p, .. }] if *p == policy)
+    );
+    assert_eq!(
+        f.next_due(policy).await,
+        Some(f.clock.now() + Duration::hours(1))
+    );
+    assert!(matches!(
+        scheduler.run_now(policy).await,
+        Err(RunError::AlreadyRunning { .. })
+    ));
+
+    executor.gate.add_permits(Semaphore::MAX_PERMITS);
+    run.await.unwrap().unwrap();
+    assert!(!scheduler.is_running(policy));
+    let manual = scheduler.run_now(policy).await.unwrap();
+    assert_eq!(manual.trigger, RunTrigger::Manual);
+    assert_eq!(
+        executor.calls().len(),
+        2,
+        "the skipped due time did not run later"
+    );
+    assert_eq!(
+        f.next_due(policy).await,
+        Some(f.clock.now() + Duration::hours(1)),
+        "Run now leaves the schedule alone"
+    );
+}
+
+#[tokio::test]
+async fn catch_up_after_downtime_is_one_run_not_a_burst() {
+    let f = Fixture::new().await;
+    let executor = RecordingExecutor::open(f.clock.clone());
+    let scheduler = f.scheduler(executor.clone());
+    let hourly = f.policy(&scheduler, "hourly", "every 1h").await;
+    let nightly = f.policy(&scheduler, "nightly", "0 2 * * *").await;
+    assert_eq!(tick_and_finish(&scheduler).await, vec![hourly]);
+
+    // The service is down for three days: 72 hourly and 3 nightly occurrences are missed.
+    f.clock.advance(Duration::days(3));
+    let mut started = tick_and_finish(&scheduler).await;
+    started.sort();
+    let mut expected = vec![hourly, nightly];
+    expected.sort();
+    assert_eq!(started, expected, "each overdue policy runs once");
+    assert_eq!(
+        f.next_due(hourly).await,
+        Some(f.clock.now() + Duration::hours(1))
+    );
+    assert_eq!(
+        f.next_due(nightly).await,
+        Some(datetime!(2026-03-06 02:00 UTC))
+    );
+    assert!(
+        tick_and_finish(&scheduler).await.is_empty(),
+        "no burst follows"
+    );
+    assert_eq!(executor.calls().len(), 3);
+}
+
+#[tokio::test]
+async fn a_schedule_that_no_longer_parses_is_unscheduled_with_its_error() {
+    let f = Fixture::new().await;
+    let executor = RecordingExecutor::open(f.clock.clone());
+    let scheduler = f.scheduler(executor.clone());
+    let policy = f
+        .store
+        .create_policy(
+            NewBackupPolicy {
+                organization_id: f.organization,
+                name: "edited by hand".into(),
+                schedule: "every tuesday".into(),
+                scope: BackupScope::AllUsers,
+                enabled: true,
+                next_due_at: Some(T0),
+            },
+            T0,
+        )
+        .await
+        .unwrap()
+        .id;
+    let dispatched = scheduler.tick().await.unwrap();
+    assert!(
+        matches!(dispatched.as_slice(), [Dispatch::InvalidSchedule { policy: p, .. }] if *p == policy)
+    );
+    assert_eq!(f.next_due(policy).await, None);
+    assert!(executor.calls().is_empty());
+    assert!(scheduler.initial_due("every tuesday").is_err());
+}

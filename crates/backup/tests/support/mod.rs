@@ -1,0 +1,347 @@
+//! Real parts for the backup tests: the in-process sandbox tenant over HTTPS (its clock shared
+//! with the runner), a real store (SQLite in a temporary directory, or a fresh PostgreSQL
+//! database), and the entra client with a sleeper that records waits instead of sleeping.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration as StdDuration;
+
+use tenantlink_backup::{BackupRunner, GraphReader, RunnerConfig};
+use tenantlink_certificate::{Credential, GenerateOptions, generate};
+use tenantlink_clock::{Clock, OffsetClock, SharedClock};
+use tenantlink_entra::{
+    DeviceFlowClient, Endpoints, GraphClient, KeyCredential, NoJitter, RetryPolicy,
+    SigningCertificate, Sleeper, TenantId, TokenClient, Transport, TransportConfig,
+};
+use tenantlink_sandbox::{RunningSandbox, SandboxConfig, SandboxInfo};
+use tenantlink_store::{
+    BackupPolicy, BackupScope, NewBackupPolicy, NewOrganization, Organization, Store,
+};
+
+pub const RETRIES: u32 = 3;
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// Records every wait the transport asks for and returns at once.
+#[derive(Debug, Default)]
+pub struct RecordingSleeper {
+    waits: Mutex<Vec<StdDuration>>,
+}
+
+impl RecordingSleeper {
+    pub fn waits(&self) -> Vec<StdDuration> {
+        self.waits.lock().unwrap().clone()
+    }
+}
+
+impl Sleeper for RecordingSleeper {
+    fn sleep(&self, duration: StdDuration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        self.waits.lock().unwrap().push(duration);
+        Box::pin(std::future::ready(()))
+    }
+}
+
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct World {
+    pub sandbox: RunningSandbox,
+    pub clock: Arc<OffsetClock>,
+    pub store: Store,
+    pub transport: Transport,
+    pub endpoints: Endpoints,
+    pub sleeper: Arc<RecordingSleeper>,
+    pub runner: BackupRunner,
+    pub organization: Organization,
+    pub control: reqwest::Client,
+    postgres: Option<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+impl World {
+    pub async fn start(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(OffsetClock::system());
+        let mut config = SandboxConfig::ephemeral(dir.path().join("sandbox"));
+        config.clock = clock.clone();
+        let sandbox = tenantlink_sandbox::start(config)
+            .await
+            .expect("start the sandbox");
+        let info = sandbox.info().clone();
+        let (store, postgres) = match backend {
+            Backend::Sqlite => {
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("db.sqlite").display()
+                );
+                (Store::open(&url).await.expect("open SQLite"), None)
+            }
+            Backend::Postgres => {
+                let (store, admin, name) = postgres_store().await;
+                (store, Some((admin, name)))
+            }
+        };
+        let sleeper = Arc::new(RecordingSleeper::default());
+        let transport = Transport::with_timing(
+            &TransportConfig {
+                extra_ca_file: Some(info.ca_file.clone()),
+                retry: RetryPolicy {
+                    max_retries: RETRIES,
+                    ..RetryPolicy::default()
+                },
+                ..TransportConfig::default()
+            },
+            sleeper.clone(),
+            Arc::new(NoJitter),
+        )
+        .expect("transport");
+        let endpoints = Endpoints::explicit(&info.authority, &info.authority)
+            .unwrap()
+            .with_extra_ca_file(&info.ca_file);
+        let shared: SharedClock = clock.clone();
+        let runner = BackupRunner::new(
+            store.clone(),
+            TokenClient::new(transport.clone(), endpoints.clone(), shared.clone()),
+            GraphReader::new(transport.clone(), endpoints.clone()),
+            shared.clone(),
+            RunnerConfig::default(),
+        );
+        let organization = store
+            .create_organization(
+                NewOrganization {
+                    tenant: info.tenant_id.clone(),
+                    cloud: "sandbox".into(),
+                    backup_app_id: info.backup_app.app_id.clone(),
+                    app_object_id: Some(info.backup_app.object_id.clone()),
+                    display_name: "Sandbox".into(),
+                },
+                clock.now(),
+            )
+            .await
+            .unwrap();
+        let ca = std::fs::read(&info.ca_file).unwrap();
+        let control = reqwest::Client::builder()
+            .tls_certs_merge(reqwest::Certificate::from_pem_bundle(&ca).unwrap())
+            .build()
+            .unwrap();
+        Self {
+            sandbox,
+            clock,
+            store,
+            transport,
+            endpoints,
+            sleeper,
+            runner,
+            organization,
+            control,
+            postgres,
+            _dir: dir,
+        }
+    }
+
+    pub fn info(&self) -> &SandboxInfo {
+        self.sandbox.info()
+    }
+
+    pub fn shared_clock(&self) -> SharedClock {
+        self.clock.clone()
+    }
+
+    pub async fn policy(&self, scope: BackupScope) -> BackupPolicy {
+        self.store
+            .create_policy(
+                NewBackupPolicy {
+                    organization_id: self.organization.id,
+                    name: "Mailboxes".into(),
+                    schedule: String::new(),
+                    scope,
+                    enabled: true,
+                    next_due_at: None,
+                },
+                self.clock.now(),
+            )
+            .await
+            .unwrap()
+    }
+
+    /// A new certificate valid for `days` from the sandbox's now, attached to the backup
+    /// application the way an administrator does it: device sign-in, then read–merge–write.
+    pub async fn attach_new_certificate(&self, days: u32) -> (Credential, SigningCertificate) {
+        let credential = generate(
+            &GenerateOptions {
+                subject_cn: "tenantlink backup test".into(),
+                validity_days: days,
+                ..GenerateOptions::default()
+            },
+            self.clock.now(),
+        )
+        .expect("generate");
+        let token = self.admin_token().await;
+        let certificate = credential.certificate();
+        let graph = GraphClient::new(
+            self.transport.clone(),
+            self.endpoints.clone(),
+            self.shared_clock(),
+        );
+        graph
+            .attach_certificate(
+                &token,
+                &self.info().backup_app.app_id,
+                &KeyCredential::for_certificate(
+                    certificate.der(),
+                    "tenantlink test",
+                    certificate.not_before(),
+                    certificate.not_after(),
+                ),
+            )
+            .await
+            .expect("attach the certificate");
+        let signer = signer_of(&credential);
+        (credential, signer)
+    }
+
+    async fn admin_token(&self) -> String {
+        let flow = DeviceFlowClient::new(
+            self.transport.clone(),
+            self.endpoints.clone(),
+            self.shared_clock(),
+        );
+        let tenant = TenantId::parse(&self.info().tenant_id).unwrap();
+        let code = flow
+            .start(
+                &tenant,
+                &self.info().public_client_id,
+                &["https://graph.microsoft.com/Application.ReadWrite.All".to_owned()],
+            )
+            .await
+            .expect("device code");
+        let admin = format!("admin@{}", self.info().tenant_domain);
+        self.control_post(
+            "device/approve",
+            serde_json::json!({"user_code": code.user_code, "username": admin}),
+        )
+        .await;
+        let signed_in = flow
+            .wait(&code, std::future::pending())
+            .await
+            .expect("sign-in");
+        signed_in.access_token.expose().to_owned()
+    }
+
+    pub async fn control_post(&self, path: &str, body: serde_json::Value) {
+        let base = self.info().control_base.clone().expect("control API on");
+        let response = self
+            .control
+            .post(format!("{base}/{path}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "control {path}: {}",
+            response.text().await.unwrap_or_default()
+        );
+    }
+
+    /// Injects a fault on every mailbox delta request.
+    pub async fn fault_on_mail(&self, effect: serde_json::Value, count: u32) {
+        let mut fault = serde_json::json!({
+            "route": "/v1.0/users/*/mailFolders/inbox/messages/delta",
+            "count": count,
+        });
+        for (k, v) in effect.as_object().unwrap() {
+            fault[k] = v.clone();
+        }
+        self.control_post("faults", fault).await;
+    }
+
+    /// Every user id of the tenant, read through Graph with the backup application's token.
+    pub async fn user_ids(&self, signer: &SigningCertificate) -> Vec<String> {
+        let token = self
+            .runner
+            .authenticate(&self.organization, signer)
+            .await
+            .expect("token");
+        GraphReader::new(self.transport.clone(), self.endpoints.clone())
+            .all_users(token.access_token.expose())
+            .await
+            .expect("users")
+            .into_iter()
+            .map(|u| u.id)
+            .collect()
+    }
+
+    /// Every indexed message of the organization, per user.
+    pub async fn items_per_user(
+        &self,
+        signer: &SigningCertificate,
+    ) -> Vec<(String, Vec<tenantlink_store::MailboxItem>)> {
+        let mut all = Vec::new();
+        for user in self.user_ids(signer).await {
+            let items = self
+                .store
+                .mailbox_items(self.organization.id, &user)
+                .await
+                .unwrap();
+            all.push((user, items));
+        }
+        all
+    }
+
+    pub async fn shutdown(self) {
+        self.store.close().await;
+        if let Some((admin, name)) = &self.postgres {
+            drop_postgres(admin, name).await;
+        }
+        self.sandbox.shutdown().await;
+    }
+}
+
+pub fn signer_of(credential: &Credential) -> SigningCertificate {
+    let certificate = credential.certificate();
+    SigningCertificate::from_parts(
+        certificate.der().to_vec(),
+        Vec::new(),
+        credential.private_key().pkcs8_der(),
+        certificate.not_before(),
+        certificate.not_after(),
+    )
+    .expect("signing certificate")
+}
+
+async fn postgres_store() -> (Store, String, String) {
+    use sqlx::Connection;
+    let admin = std::env::var("TENANTLINK_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
+    let mut connection = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL is unreachable at {admin} ({e}); run scripts/test (it starts PostgreSQL) \
+             or point TENANTLINK_TEST_POSTGRES_URL at a server with trust auth"
+        )
+    });
+    let name = format!("tenantlink_backup_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    let _ = connection.close().await;
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+    let store = Store::open(&format!("{base}/{name}")).await.unwrap();
+    (store, admin, name)
+}
+
+async fn drop_postgres(admin: &str, name: &str) {
+    use sqlx::Connection;
+    if let Ok(mut connection) = sqlx::PgConnection::connect(admin).await {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut connection)
+        .await;
+        let _ = connection.close().await;
+    }
+}
