@@ -276,3 +276,48 @@ pub async fn me(ApiCaller(caller): ApiCaller) -> Json<MeDto> {
         csrf_token: caller.csrf_token,
     })
 }
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct NewUserRequest {
+    pub username: String,
+    /// At least 12 characters; stored only as an Argon2id hash.
+    pub password: String,
+    /// `viewer`, `operator` or `administrator`.
+    pub role: String,
+}
+
+impl std::fmt::Debug for NewUserRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUserRequest")
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Creates a portal account (administrators only).
+#[utoipa::path(post, path = "/api/v1/users", tag = "accounts", request_body = NewUserRequest,
+    responses((status = 201, body = MeDto), (status = 403, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_user(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Json(request): Json<NewUserRequest>,
+) -> ApiResult<(StatusCode, Json<MeDto>)> {
+    caller.require(Permission::ManageUsers)?;
+    let role = Role::parse(&request.role)
+        .ok_or_else(|| invalid("role", "role is viewer, operator or administrator"))?;
+    let password = tenantlink_service::SecretString::new(request.password);
+    state
+        .accounts
+        .create_user(&request.username, &password, role, &caller.name)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(MeDto {
+            name: request.username.trim().to_owned(),
+            role: role_name(role),
+            csrf_token: None,
+        }),
+    ))
+}

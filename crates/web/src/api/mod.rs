@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/audit", get(handlers::audit))
         .route("/tokens", post(handlers::create_token))
         .route("/me", get(handlers::me))
+        .route("/users", post(handlers::create_user))
 }
 
 #[derive(OpenApi)]
@@ -58,6 +59,7 @@ pub fn routes() -> Router<AppState> {
         handlers::audit,
         handlers::create_token,
         handlers::me,
+        handlers::create_user,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&SecuritySchemes),
