@@ -347,3 +347,33 @@ fn password_is_never_accepted_as_an_argument() {
     );
     assert!(!pfx.exists());
 }
+
+#[test]
+fn without_a_password_source_the_pfx_uses_the_empty_password_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let pfx = dir.path().join("open.pfx");
+    let run = tenantlink(&["cert", "generate", "--out", path_str(&pfx)]);
+    run.assert_success();
+    assert!(
+        run.stderr.starts_with("warning: ") && run.stderr.contains("empty password"),
+        "{}",
+        run.stderr
+    );
+    // Still encrypted (with the empty password), as Windows' "no password" exports are.
+    let info = openssl(&[
+        "pkcs12",
+        "-in",
+        path_str(&pfx),
+        "-passin",
+        "pass:",
+        "-info",
+        "-noout",
+    ]);
+    assert!(
+        info.assert_success()
+            .stderr
+            .contains("PBES2, PBKDF2, AES-256-CBC"),
+        "{}",
+        info.stderr
+    );
+}

@@ -22,6 +22,8 @@ pub enum CertCommand {
     /// SHA-256 with RSA, keyUsage digitalSignature (critical), extendedKeyUsage clientAuth,
     /// a random 16-byte serial and a start date a few minutes in the past for clock skew.
     /// The PFX uses AES-256-CBC with PBKDF2 and a SHA-256 MAC (readable by OpenSSL 3 and Windows).
+    /// Without --password-file or --password-stdin it is protected by the empty password, with a
+    /// warning. Prints the thumbprints to register or compare in Entra ID.
     Generate(generate::GenerateArgs),
     /// Show what a PFX (PKCS#12), PEM or DER certificate file contains and what is wrong with it.
     ///

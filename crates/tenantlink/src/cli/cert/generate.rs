@@ -26,7 +26,6 @@ pub struct GenerateArgs {
     /// Replace FILE.pfx if it already exists.
     #[arg(long)]
     force: bool,
-    /// Without a password source the PFX is protected by an empty password (a warning is printed).
     #[command(flatten)]
     password: PasswordSource,
 }
