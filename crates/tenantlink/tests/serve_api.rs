@@ -1,0 +1,186 @@
+//! `tenantlink serve` end to end over HTTP: the real binary, SQLite, the in-process sandbox tenant.
+
+mod serve_support;
+
+use reqwest::StatusCode;
+use serde_json::json;
+use serve_support::{ADMIN_PASSWORD, Server, client, log_in, openssl_pfx};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn generate_through_device_sign_in_activates_a_certificate_and_errors_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let base = server.base.clone();
+
+    // Health and the OpenAPI document need no sign-in.
+    let http = client();
+    assert_eq!(
+        http.get(format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        http.get(format!("{base}/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let openapi: serde_json::Value = http
+        .get(format!("{base}/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(openapi["openapi"], "3.1.0");
+    assert!(openapi["paths"]["/api/v1/operations/{id}/generate"]["post"].is_object());
+
+    // Unauthenticated API calls get a 401 problem.
+    let response = http
+        .get(format!("{base}/api/v1/organizations"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+
+    // The sign-in form is labelled Username and Password; a wrong password is refused.
+    let login_page = http
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(login_page.contains(">Username</label>") && login_page.contains(">Password</label>"));
+    assert_eq!(
+        log_in(&base, "admin", "wrong-password-123").await.err(),
+        Some(StatusCode::UNAUTHORIZED)
+    );
+
+    let admin = log_in(&base, "admin", ADMIN_PASSWORD)
+        .await
+        .expect("admin signs in");
+    let org = admin.first_organization().await;
+
+    // State-changing requests with the session cookie need the CSRF token.
+    assert_eq!(
+        admin
+            .post_without_csrf(
+                &format!("/api/v1/organizations/{org}/operations"),
+                json!({"kind": "generate"})
+            )
+            .await,
+        StatusCode::FORBIDDEN
+    );
+
+    // Generate: device sign-in approved on the sandbox, then Generate.
+    let op = admin.signed_in_operation(&server, "generate").await;
+    let (status, done) = admin
+        .post(&format!("/api/v1/operations/{op}/generate"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["step"], "succeeded", "{done}");
+    let thumbprint = done["thumbprint_sha1"].as_str().unwrap().to_owned();
+    let (_, page) = admin
+        .get(&format!("/api/v1/organizations/{org}/certificate"))
+        .await;
+    assert_eq!(page["state"], "valid");
+    assert_eq!(page["active"]["sha1_thumbprint"], thumbprint.as_str());
+    assert_eq!(page["active"]["source"], "generated");
+    assert_eq!(page["active"]["days_left"], 364);
+
+    // The .cer download is the public DER certificate.
+    let cert_id = page["active"]["id"].as_str().unwrap();
+    let cer = http
+        .get(format!("{base}/api/v1/certificates/{cert_id}/cer"))
+        .header("cookie", &admin.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cer.headers()["content-type"], "application/pkix-cert");
+    assert_eq!(cer.bytes().await.unwrap()[0], 0x30, "DER SEQUENCE");
+
+    // Upload with a wrong password: the operation fails with the explanation; nothing changes.
+    let pfx_dir = tempfile::tempdir().unwrap();
+    let (pfx, upload_thumbprint) = openssl_pfx(pfx_dir.path(), "pfx-pass-4711");
+    let op = admin.signed_in_operation(&server, "upload").await;
+    let (status, failed) = admin
+        .import(&op, pfx.clone(), Some("not-the-password"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{failed}");
+    assert_eq!(failed["step"], "failed");
+    assert_eq!(failed["failure"]["code"], "bad_file:wrong_password");
+
+    // Upload of a certificate that is not attached to the application: named error.
+    let op = admin.signed_in_operation(&server, "upload").await;
+    let (_, failed) = admin.import(&op, pfx, Some("pfx-pass-4711")).await;
+    assert_eq!(failed["failure"]["code"], "not_attached", "{failed}");
+    let message = failed["failure"]["message"].as_str().unwrap();
+    assert!(message.contains(&upload_thumbprint), "{message}");
+    assert!(
+        failed["failure"]["remediation"]
+            .as_str()
+            .unwrap()
+            .contains("Certificates & secrets")
+    );
+
+    let (_, page) = admin
+        .get(&format!("/api/v1/organizations/{org}/certificate"))
+        .await;
+    assert_eq!(
+        page["active"]["sha1_thumbprint"],
+        thumbprint.as_str(),
+        "still the generated one"
+    );
+
+    // A Viewer sees the page without buttons and gets 403 from the API.
+    let (status, _) = admin
+        .post(
+            "/api/v1/users",
+            json!({"username": "val", "password": "viewer-password-1", "role": "viewer"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let viewer = log_in(&base, "val", "viewer-password-1")
+        .await
+        .expect("viewer signs in");
+    let (status, html) = viewer
+        .get_text(&format!("/organizations/{org}/settings/system"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("SSL Certificate") && html.contains(&thumbprint));
+    assert!(
+        !html.contains("Generate a new certificate")
+            && !html.contains("Upload a custom certificate")
+    );
+    let (status, problem) = viewer
+        .post(
+            &format!("/api/v1/organizations/{org}/operations"),
+            json!({"kind": "generate"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    assert_eq!(problem["type"], "/problems/forbidden");
+
+    // The audit log has the activation with its thumbprint.
+    let (_, audit) = admin.get("/api/v1/audit").await;
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "certificate_activated"
+                && e["thumbprints"][0] == thumbprint.as_str())
+    );
+}

@@ -1,0 +1,376 @@
+//! Starts the real `tenantlink serve` binary on a temporary data directory (SQLite, in-process
+//! sandbox) and talks to it over HTTP like a browser or script would.
+#![allow(dead_code)]
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const ADMIN_PASSWORD: &str = "correct-horse-battery-staple";
+
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub data_dir: PathBuf,
+    pub sandbox: Value,
+    pub stdout_lines: Vec<String>,
+    pub log_file: PathBuf,
+}
+
+impl Server {
+    /// Starts the service and waits for the line announcing its URL (printed after the listener
+    /// is bound and interrupted operations are resolved).
+    pub fn start(data_dir: &Path) -> Self {
+        let log_file = data_dir.with_extension(format!("log{}", std::process::id()));
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_file)
+            .expect("log file");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tenantlink"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("TENANTLINK_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("TENANTLINK_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("start tenantlink serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut reader = BufReader::new(stdout);
+        let mut lines = Vec::new();
+        let base = loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).expect("read stdout") == 0 {
+                let log = std::fs::read_to_string(&log_file).unwrap_or_default();
+                panic!("tenantlink serve exited before serving; stdout: {lines:?}; log: {log}");
+            }
+            lines.push(line.trim_end().to_owned());
+            if let Some(url) = line.trim().strip_prefix("tenantlink is serving at ") {
+                break url.trim_end_matches('/').to_owned();
+            }
+        };
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in reader.lines() {});
+        let sandbox: Value = serde_json::from_str(
+            &std::fs::read_to_string(data_dir.join("sandbox").join("sandbox.json"))
+                .expect("sandbox.json"),
+        )
+        .expect("sandbox.json is JSON");
+        Self {
+            child,
+            base,
+            data_dir: data_dir.to_owned(),
+            sandbox,
+            stdout_lines: lines,
+            log_file,
+        }
+    }
+
+    /// SIGKILL: no chance to clean up, as in a crash.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn sandbox_client(&self) -> reqwest::Client {
+        let ca = std::fs::read(self.sandbox["ca_file"].as_str().expect("ca_file")).expect("CA");
+        reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&ca).expect("CA PEM"))
+            .build()
+            .expect("client")
+    }
+
+    pub async fn sandbox_control(&self, path: &str, body: Value) -> Value {
+        let url = format!(
+            "{}{path}",
+            self.sandbox["control_base"].as_str().expect("control")
+        );
+        let response = self
+            .sandbox_client()
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .expect("control");
+        assert!(
+            response.status().is_success(),
+            "control {path}: {}",
+            response.status()
+        );
+        response.json().await.unwrap_or(Value::Null)
+    }
+
+    pub fn sandbox_admin(&self) -> String {
+        self.sandbox["users"]
+            .as_array()
+            .and_then(|users| {
+                users
+                    .iter()
+                    .find(|u| u["roles"].as_array().is_some_and(|r| !r.is_empty()))
+            })
+            .and_then(|u| u["username"].as_str())
+            .expect("a sandbox administrator")
+            .to_owned()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A signed-in portal session: the cookie plus the CSRF token the API wants.
+#[derive(Clone)]
+pub struct Session {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub cookie: String,
+    pub csrf: String,
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+pub async fn log_in(
+    base: &str,
+    username: &str,
+    password: &str,
+) -> Result<Session, reqwest::StatusCode> {
+    let client = client();
+    let response = client
+        .post(format!("{base}/login"))
+        .form(&[("username", username), ("password", password)])
+        .send()
+        .await
+        .expect("login");
+    if response.status() != reqwest::StatusCode::SEE_OTHER {
+        return Err(response.status());
+    }
+    let set_cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .expect("session cookie")
+        .to_owned();
+    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    assert!(set_cookie.contains("SameSite=Strict"), "{set_cookie}");
+    let cookie = set_cookie
+        .split(';')
+        .next()
+        .expect("cookie pair")
+        .to_owned();
+    let me: Value = client
+        .get(format!("{base}/api/v1/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("me json");
+    Ok(Session {
+        base: base.to_owned(),
+        client,
+        cookie,
+        csrf: me["csrf_token"].as_str().expect("csrf").to_owned(),
+    })
+}
+
+impl Session {
+    pub async fn get(&self, path: &str) -> (reqwest::StatusCode, Value) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .expect("GET");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get_text(&self, path: &str) -> (reqwest::StatusCode, String) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .expect("GET");
+        let status = response.status();
+        (status, response.text().await.unwrap_or_default())
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (reqwest::StatusCode, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .header("x-csrf-token", &self.csrf)
+            .json(&body)
+            .send()
+            .await
+            .expect("POST");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post_without_csrf(&self, path: &str, body: Value) -> reqwest::StatusCode {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .json(&body)
+            .send()
+            .await
+            .expect("POST")
+            .status()
+    }
+
+    pub async fn import(
+        &self,
+        operation: &str,
+        pfx: Vec<u8>,
+        password: Option<&str>,
+    ) -> (reqwest::StatusCode, Value) {
+        let mut form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(pfx).file_name("upload.pfx"),
+        );
+        if let Some(password) = password {
+            form = form.text("password", password.to_owned());
+        }
+        let response = self
+            .client
+            .post(format!(
+                "{}/api/v1/operations/{operation}/import",
+                self.base
+            ))
+            .header("cookie", &self.cookie)
+            .header("x-csrf-token", &self.csrf)
+            .multipart(form)
+            .send()
+            .await
+            .expect("import");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn first_organization(&self) -> String {
+        let (_, orgs) = self.get("/api/v1/organizations").await;
+        orgs[0]["id"].as_str().expect("an organization").to_owned()
+    }
+
+    /// Starts an operation and approves its device sign-in on the sandbox, then waits until the
+    /// service has seen the sign-in.
+    pub async fn signed_in_operation(&self, server: &Server, kind: &str) -> String {
+        let org = self.first_organization().await;
+        let (status, op) = self
+            .post(
+                &format!("/api/v1/organizations/{org}/operations"),
+                json!({ "kind": kind }),
+            )
+            .await;
+        assert_eq!(status, reqwest::StatusCode::CREATED, "{op}");
+        let id = op["id"].as_str().expect("id").to_owned();
+        let code = op["sign_in"]["user_code"].as_str().expect("user code");
+        server
+            .sandbox_control(
+                "/device/approve",
+                json!({ "user_code": code, "username": server.sandbox_admin() }),
+            )
+            .await;
+        let op = self
+            .wait_for(&id, |op| op["step"] != "awaiting_sign_in")
+            .await;
+        assert_eq!(op["step"], "signed_in", "{op}");
+        id
+    }
+
+    /// Reads the operation until `done` holds. The service learns of the sign-in from its own
+    /// background poll of the token endpoint, so this waits on that external event (deadline 60 s).
+    pub async fn wait_for(&self, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let (_, op) = self.get(&format!("/api/v1/operations/{id}")).await;
+            if done(&op) {
+                return op;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "operation never reached the expected step: {op}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+/// A self-signed RSA certificate exported as PKCS#12 by the `openssl` CLI. Returns the PFX and
+/// the SHA-1 thumbprint (upper-case hex).
+pub fn openssl_pfx(dir: &Path, password: &str) -> (Vec<u8>, String) {
+    let key = dir.join("key.pem");
+    let cert = dir.join("cert.pem");
+    let pfx = dir.join("cert.pfx");
+    let run = |args: &[&str]| {
+        let status = Command::new("openssl")
+            .args(args)
+            .status()
+            .expect("openssl");
+        assert!(status.success(), "openssl {args:?}");
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "30",
+        "-subj",
+        "/CN=upload-test",
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        cert.to_str().unwrap(),
+    ]);
+    run(&[
+        "pkcs12",
+        "-export",
+        "-inkey",
+        key.to_str().unwrap(),
+        "-in",
+        cert.to_str().unwrap(),
+        "-out",
+        pfx.to_str().unwrap(),
+        "-passout",
+        &format!("pass:{password}"),
+    ]);
+    let output = Command::new("openssl")
+        .args([
+            "x509",
+            "-in",
+            cert.to_str().unwrap(),
+            "-noout",
+            "-fingerprint",
+            "-sha1",
+        ])
+        .output()
+        .expect("fingerprint");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let thumbprint = text
+        .trim()
+        .rsplit('=')
+        .next()
+        .expect("fingerprint")
+        .replace(':', "")
+        .to_ascii_uppercase();
+    (std::fs::read(&pfx).expect("pfx"), thumbprint)
+}
