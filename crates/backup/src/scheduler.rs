@@ -182,7 +182,13 @@ impl Scheduler {
             let id = policy.id;
             let run = tokio::spawn(async move {
                 let _claim = claim;
-                executor.execute(policy, RunTrigger::Scheduled).await
+                let outcome = executor.execute(policy, RunTrigger::Scheduled).await;
+                // `serve` drops the handles; a run that could not even be recorded must not
+                // vanish silently.
+                if let Err(error) = &outcome {
+                    tracing::error!(policy = %id, %error, "scheduled backup run could not run");
+                }
+                outcome
             });
             dispatched.push(Dispatch::Started {
                 policy: id,

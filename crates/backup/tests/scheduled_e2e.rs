@@ -1,0 +1,171 @@
+//! The engine side of the product's workflow 4, end to end: the scheduler runs a policy with the
+//! organization's active certificate from the store (decrypted with the master key); the
+//! sandbox clock passes the certificate's end; the next scheduled run fails with AADSTS700027;
+//! a new certificate is activated; Run now succeeds and reads only what changed.
+
+mod support;
+
+use std::sync::Arc;
+
+use support::{Backend, World};
+use tenantlink_backup::{Dispatch, RunnerExecutor, Scheduler, StoreCredentials};
+use tenantlink_certificate::Credential;
+use tenantlink_clock::Clock;
+use tenantlink_store::{
+    Activation, BackupScope, CertificateId, CertificateSource, ConnectionState, MasterKey,
+    NewBackupPolicy, NewCertificate, NewOperation, OperationKind, OperationState, RunStatus,
+    RunTrigger,
+};
+use time::Duration;
+
+async fn store_and_activate(
+    world: &World,
+    key: &MasterKey,
+    credential: &Credential,
+    previous: Option<CertificateId>,
+) -> CertificateId {
+    let certificate = credential.certificate();
+    let now = world.clock.now();
+    let record = world
+        .store
+        .insert_certificate(
+            key,
+            NewCertificate {
+                organization_id: world.organization.id,
+                sha1: *certificate.thumbprints().sha1(),
+                sha256: *certificate.thumbprints().sha256(),
+                subject: certificate.subject().to_owned(),
+                not_before: certificate.not_before(),
+                not_after: certificate.not_after(),
+                source: CertificateSource::Generated,
+                public_der: certificate.der().to_vec(),
+                private_key_pkcs8: credential.private_key().pkcs8_der(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let operation = world
+        .store
+        .create_operation(
+            NewOperation {
+                organization_id: world.organization.id,
+                kind: OperationKind::Generate,
+                started_by: "admin".into(),
+                step: "proving".into(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    world
+        .store
+        .activate_certificate(
+            Activation {
+                organization_id: world.organization.id,
+                operation_id: operation.id,
+                expected_operation_state: OperationState::AwaitingSignIn,
+                certificate_id: record.id,
+                expected_active: previous,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    record.id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_runs_fail_on_expiry_and_run_now_recovers_with_the_new_certificate() {
+    let world = World::start(Backend::Sqlite).await;
+    let master_key = Arc::new(MasterKey::generate().unwrap());
+    let (old_credential, old) = world.attach_new_certificate(30).await;
+    let old_id = store_and_activate(&world, &master_key, &old_credential, None).await;
+
+    let credentials = Arc::new(StoreCredentials::new(
+        world.store.clone(),
+        master_key.clone(),
+    ));
+    let executor = Arc::new(RunnerExecutor::new(
+        world.store.clone(),
+        world.runner.clone(),
+        credentials,
+    ));
+    let scheduler = Scheduler::new(world.store.clone(), world.shared_clock(), executor);
+    let policy = world
+        .store
+        .create_policy(
+            NewBackupPolicy {
+                organization_id: world.organization.id,
+                name: "Every hour".into(),
+                schedule: "every 1h".into(),
+                scope: BackupScope::AllUsers,
+                enabled: true,
+                next_due_at: scheduler.initial_due("every 1h").unwrap(),
+            },
+            world.clock.now(),
+        )
+        .await
+        .unwrap();
+
+    let scheduled = run_due(&scheduler).await;
+    assert_eq!(
+        scheduled.status,
+        RunStatus::Success,
+        "{:?}",
+        scheduled.failure
+    );
+    assert_eq!(scheduled.trigger, RunTrigger::Scheduled);
+    assert!(scheduled.items_new > 0);
+    assert_eq!(scheduled.certificate_thumbprint, Some(old.sha1_hex()));
+
+    world.clock.advance(Duration::days(31));
+    let expired = run_due(&scheduler).await;
+    assert_eq!(expired.status, RunStatus::Failed);
+    let failure = expired.failure.expect("failure");
+    assert_eq!(failure.code.as_deref(), Some("AADSTS700027"));
+    assert!(failure.message.contains("The key used is expired."));
+    assert_eq!(failure.client_thumbprint, Some(old.sha1_hex()));
+    let org = world
+        .store
+        .organization(world.organization.id)
+        .await
+        .unwrap();
+    assert_eq!(org.connection_state, ConnectionState::Broken);
+
+    let (new_credential, new) = world.attach_new_certificate(365).await;
+    store_and_activate(&world, &master_key, &new_credential, Some(old_id)).await;
+    let recovered = scheduler.run_now(policy.id).await.unwrap();
+    assert_eq!(
+        recovered.status,
+        RunStatus::Success,
+        "{:?}",
+        recovered.failure
+    );
+    assert_eq!(recovered.trigger, RunTrigger::Manual);
+    assert_eq!(recovered.certificate_thumbprint, Some(new.sha1_hex()));
+    assert_eq!((recovered.items_new, recovered.items_changed), (0, 0));
+    let org = world
+        .store
+        .organization(world.organization.id)
+        .await
+        .unwrap();
+    assert_eq!(org.connection_state, ConnectionState::Connected);
+
+    let log = world.store.runs(policy.id, 10).await.unwrap();
+    let statuses: Vec<_> = log.iter().rev().map(|r| r.status).collect();
+    assert_eq!(
+        statuses,
+        vec![RunStatus::Success, RunStatus::Failed, RunStatus::Success]
+    );
+    world.shutdown().await;
+}
+
+async fn run_due(scheduler: &Scheduler) -> tenantlink_backup::RunReport {
+    let mut dispatched = scheduler.tick().await.unwrap();
+    assert_eq!(dispatched.len(), 1, "exactly the one policy is due");
+    match dispatched.remove(0) {
+        Dispatch::Started { run, .. } => run.await.unwrap().unwrap(),
+        other => panic!("not started: {other:?}"),
+    }
+}
