@@ -183,4 +183,23 @@ async fn generate_through_device_sign_in_activates_a_certificate_and_errors_chan
             .any(|e| e["action"] == "certificate_activated"
                 && e["thumbprints"][0] == thumbprint.as_str())
     );
+
+    // Secrets never reach the database files or the log: the PFX password, the portal password,
+    // the session secret (stored only as a hash).
+    let session_secret = admin.cookie.split_once('=').unwrap().1.to_owned();
+    let mut scanned = Vec::new();
+    for name in ["tenantlink.db", "tenantlink.db-wal"] {
+        if let Ok(bytes) = std::fs::read(server.data_dir.join(name)) {
+            scanned.push((name.to_owned(), bytes));
+        }
+    }
+    scanned.push(("log".to_owned(), std::fs::read(&server.log_file).unwrap()));
+    for (name, bytes) in &scanned {
+        for secret in ["pfx-pass-4711", ADMIN_PASSWORD, session_secret.as_str()] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{name} contains a secret"
+            );
+        }
+    }
 }
