@@ -129,11 +129,15 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     println!("tenantlink is serving at http://{address}/");
     println!("  sandbox tenant {} ({})", info.authority, info.tenant_id);
     println!("  data directory {}", config.data_dir.display());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    // The peer address keys the per-address sign-in throttle (tenantlink_web::AddressThrottle).
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     sandbox.shutdown().await;
     Ok(())
 }
