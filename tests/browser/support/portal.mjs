@@ -1,0 +1,165 @@
+// What an administrator does in the portal and on the sandbox's sign-in page, step by step,
+// finding everything by its visible label or role (the labels of crates/web/src/pages and
+// crates/sandbox/src/pages.rs).
+import assert from 'node:assert/strict';
+import { SIGN_IN_TIMEOUT_MS } from './browser.mjs';
+import { control, sandboxAdministrator } from './sandbox.mjs';
+
+export const ORGANIZATION = 'Sandbox (sandbox.onmicrosoft.com)';
+
+/** Upper-case hex without separators, as Entra ID shows a thumbprint. */
+export function normalizeThumbprint(text) {
+  return text.replace(/[^0-9a-fA-F]/g, '').toUpperCase();
+}
+
+export async function logIn(page, base, username, password) {
+  await page.goto(`${base}/login`);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Organizations', level: 1 }).waitFor();
+}
+
+/** From the organizations list to Settings → System → SSL Certificate; returns the organization id. */
+export async function openCertificatePage(page) {
+  await page.getByRole('link', { name: ORGANIZATION }).click();
+  await page.getByRole('heading', { name: 'SSL Certificate', level: 2 }).waitFor();
+  const match = /\/organizations\/([^/]+)\/settings\/system/.exec(page.url());
+  assert.ok(match, `the certificate page's URL names the organization: ${page.url()}`);
+  return match[1];
+}
+
+/** The SHA-1 thumbprint of the active certificate shown on the certificate page. */
+export async function activeThumbprint(page) {
+  return normalizeThumbprint(await page.locator('#sha1-thumbprint').innerText());
+}
+
+/** Waits until the certificate page shows an active certificate in `state` (valid, expired…). */
+export async function waitForActiveState(page, state) {
+  await page.locator(`#active-certificate[data-state="${state}"]`).waitFor();
+}
+
+/**
+ * On the operation page: reads the user code, opens the verification link in a second tab and
+ * signs in there as the sandbox administrator (code → username and password → Continue).
+ * Returns { code, tab } with the sandbox's confirmation visible in `tab`.
+ */
+export async function signInInSecondTab(page, sandbox, { beforeSubmit } = {}) {
+  const code = (await page.locator('#user-code').innerText()).trim();
+  assert.match(code, /^[A-Z2-9]{9}$/, 'a nine-character device code is shown');
+  const link = page.locator('#verification-link');
+  const href = await link.getAttribute('href');
+  assert.equal(href, `${sandbox.authority}/devicelogin`, "the link is the sandbox's sign-in page");
+
+  const [tab] = await Promise.all([page.context().waitForEvent('page'), link.click()]);
+  await tab.waitForLoadState();
+  assert.equal(tab.url(), href);
+  await tab.getByRole('heading', { name: 'Enter code' }).waitFor();
+  await tab.getByPlaceholder('Code').fill(code);
+  if (beforeSubmit) await beforeSubmit(tab, code);
+  await tab.getByRole('button', { name: 'Next' }).click();
+
+  const admin = sandboxAdministrator(sandbox);
+  await tab.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await tab.getByPlaceholder('Email or phone').fill(admin.username);
+  await tab.getByPlaceholder('Password').fill(admin.password);
+  await tab.getByRole('button', { name: 'Sign in' }).click();
+
+  await tab.getByRole('heading', { name: /^Are you trying to sign in to / }).waitFor();
+  await tab.getByRole('button', { name: 'Continue' }).click();
+  await tab.getByRole('heading', { name: "You're signed in" }).waitFor();
+  return { code, tab, admin };
+}
+
+/** Back on the operation page: the live status turns to "Signed in as …" without a manual reload. */
+export async function waitForSignedIn(page, username) {
+  const status = page.locator('#sign-in-status', { hasText: 'Signed in as' });
+  await status.waitFor({ timeout: SIGN_IN_TIMEOUT_MS });
+  assert.match(await status.innerText(), new RegExp(`Signed in as ${escapeRegExp(username)}`));
+}
+
+/** Starts an operation from the certificate page with one of its two buttons. */
+export async function startOperation(page, button) {
+  await page.getByRole('button', { name: button }).click();
+  await page.getByRole('heading', { name: button, level: 1 }).waitFor();
+  await page.locator('#operation[data-step="awaiting_sign_in"]').waitFor();
+}
+
+/** The operation page's outcome after Generate or Import: succeeded or failed. */
+export async function waitForOutcome(page) {
+  await page.locator('#operation[data-step="succeeded"], #operation[data-step="failed"]').waitFor({
+    timeout: SIGN_IN_TIMEOUT_MS,
+  });
+  return page.locator('#operation').getAttribute('data-step');
+}
+
+/**
+ * The API with the browser's own session (page.request shares the context's cookies) and the
+ * CSRF token from /api/v1/me, as the portal's scripts would send it.
+ */
+export async function apiSession(page, base) {
+  const me = await page.request.get(`${base}/api/v1/me`);
+  assert.equal(me.status(), 200, 'signed in');
+  const { csrf_token: csrf } = await me.json();
+  return {
+    async get(path) {
+      const response = await page.request.get(`${base}${path}`);
+      return { status: response.status(), body: await response.json().catch(() => null) };
+    },
+    async post(path, body) {
+      const response = await page.request.post(`${base}${path}`, {
+        data: body,
+        headers: { 'x-csrf-token': csrf },
+      });
+      return { status: response.status(), body: await response.json().catch(() => null) };
+    },
+  };
+}
+
+/**
+ * Set-up only (not the thing under test): an active generated certificate through the API, the
+ * device sign-in approved through the sandbox's control API. Returns its SHA-1 thumbprint.
+ */
+export async function generateThroughApi(api, sandbox, organization) {
+  const started = await api.post(`/api/v1/organizations/${organization}/operations`, { kind: 'generate' });
+  assert.equal(started.status, 201, JSON.stringify(started.body));
+  const id = started.body.id;
+  await control(sandbox, '/device/approve', {
+    user_code: started.body.sign_in.user_code,
+    username: sandboxAdministrator(sandbox).username,
+  });
+  await eventually(async () => {
+    const { body } = await api.get(`/api/v1/operations/${id}`);
+    assert.equal(body.step, 'signed_in', 'the service noticed the sign-in');
+  }, SIGN_IN_TIMEOUT_MS);
+  const done = await api.post(`/api/v1/operations/${id}/generate`, {});
+  assert.equal(done.status, 200, JSON.stringify(done.body));
+  assert.equal(done.body.step, 'succeeded', JSON.stringify(done.body));
+  return normalizeThumbprint(done.body.thumbprint_sha1);
+}
+
+/**
+ * Retries `check` until it stops throwing or `timeoutMs` passes (then rethrows its last error):
+ * for state that only an outside party changes, like a locator's auto-wait for the API.
+ */
+export async function eventually(check, timeoutMs, intervalMs = 250) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  }
+}
+
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The value next to a label in the active certificate's description list (State, Source…). */
+export async function certificateField(page, label) {
+  const value = page.locator('#active-certificate dt', { hasText: new RegExp(`^${escapeRegExp(label)}$`) }).locator('xpath=following-sibling::dd[1]');
+  return (await value.innerText()).trim();
+}
