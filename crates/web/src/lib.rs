@@ -8,8 +8,10 @@ mod api;
 mod auth;
 mod error;
 mod pages;
+mod throttle;
 
 pub use api::ApiDoc;
+pub use throttle::{AddressThrottle, AddressThrottleConfig, ClientKey, RetryAfter};
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
@@ -34,8 +36,15 @@ pub struct WebSettings {
     pub sandbox_url: Option<String>,
 }
 
-/// The whole application: pages, API, health probes and static assets.
+/// The whole application: pages, API, health probes and static assets. Sign-ins are throttled
+/// per client address with the default limits; serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()` so the address is known.
 pub fn router(state: AppState) -> Router {
+    router_with_address_throttle(state, Arc::new(AddressThrottle::default()))
+}
+
+/// [`router`] with the given per-address sign-in throttle (its limits come from configuration).
+pub fn router_with_address_throttle(state: AppState, throttle: Arc<AddressThrottle>) -> Router {
     Router::new()
         .merge(pages::routes())
         .nest("/api/v1", api::routes())
@@ -44,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .route("/static/app.js", get(app_js))
         .route("/static/style.css", get(style_css))
         .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::Extension(throttle))
         .with_state(state)
 }
 

@@ -1,13 +1,16 @@
 use super::layout::{Page, csrf_rejected, render};
 use crate::AppState;
 use crate::auth::{PageCaller, cleared_session_cookie, csrf_matches, session_cookie};
-use axum::Form;
-use axum::extract::State;
-use axum::http::StatusCode;
+use crate::throttle::{AddressThrottle, ClientKey, RetryAfter};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
 use axum_extra::extract::CookieJar;
 use maud::html;
 use serde::Deserialize;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use tenantlink_service::{SecretString, ServiceError};
 
 pub async fn form(State(state): State<AppState>) -> Response {
@@ -60,30 +63,59 @@ impl std::fmt::Debug for LoginForm {
 }
 
 /// The sign-in form needs no CSRF token: there is no session to ride yet, and the session cookie
-/// is SameSite=Strict.
+/// is SameSite=Strict. Attempts are throttled per client address before the password is checked,
+/// and per user name by the service.
 pub async fn submit(
     State(state): State<AppState>,
+    Extension(throttle): Extension<Arc<AddressThrottle>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     jar: CookieJar,
     Form(form): Form<LoginForm>,
 ) -> Response {
+    let client = ClientKey::from_peer(peer.map(|Extension(ConnectInfo(addr))| addr.ip()));
+    let now = state.workflows.now();
+    if let Err(RetryAfter(seconds)) = throttle.check(client, now) {
+        tracing::warn!(client = ?client, "sign-in refused: too many failed sign-ins from this address");
+        let message = format!(
+            "Too many failed sign-ins from your network address. Try again in {} minute(s).",
+            seconds.div_ceil(60)
+        );
+        return throttled_page(&state, &message, seconds);
+    }
     let password = SecretString::new(form.password);
     match state.accounts.log_in(form.username.trim(), &password).await {
         Ok(issued) => {
             let jar = jar.add(session_cookie(&issued, state.settings.secure_cookies));
             (jar, Redirect::to("/organizations")).into_response()
         }
-        Err(err @ ServiceError::Throttled { .. }) => login_page(
-            &state,
-            Some(&err.to_string()),
-            StatusCode::TOO_MANY_REQUESTS,
-        ),
-        Err(ServiceError::BadCredentials) => login_page(
-            &state,
-            Some("The user name or password is wrong."),
-            StatusCode::UNAUTHORIZED,
-        ),
+        Err(ServiceError::Throttled {
+            retry_after_seconds,
+        }) => {
+            let explained = ServiceError::Throttled {
+                retry_after_seconds,
+            }
+            .to_string();
+            throttled_page(&state, &explained, retry_after_seconds)
+        }
+        Err(ServiceError::BadCredentials) => {
+            throttle.record_failure(client, now);
+            login_page(
+                &state,
+                Some("The user name or password is wrong."),
+                StatusCode::UNAUTHORIZED,
+            )
+        }
         Err(err) => super::layout::error_page(None, &err),
     }
+}
+
+/// 429 with the sign-in form, the explanation and `Retry-After`.
+fn throttled_page(state: &AppState, message: &str, retry_after_seconds: u64) -> Response {
+    let mut response = login_page(state, Some(message), StatusCode::TOO_MANY_REQUESTS);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+    response
 }
 
 #[derive(Debug, Deserialize)]
