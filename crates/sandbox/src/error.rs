@@ -25,6 +25,10 @@ pub enum SandboxError {
     BrokenSigningKey { path: PathBuf },
     #[error("the directory file {path} is not valid sandbox state: {reason}")]
     BrokenDirectory { path: PathBuf, reason: String },
+    #[error(
+        "the mailbox file {path} is not valid sandbox state ({reason}); delete it to keep only the generated messages"
+    )]
+    BrokenMailboxes { path: PathBuf, reason: String },
     #[error(transparent)]
     Config(#[from] crate::ConfigFileError),
     #[error("cannot generate a key: {0}")]

@@ -14,6 +14,7 @@ mod graph;
 mod identity;
 mod info;
 mod keys;
+mod mailbox;
 mod pages;
 mod requestlog;
 mod secrets;

@@ -6,9 +6,10 @@ use crate::directory::{Directory, Tenant};
 use crate::faults::FaultAction;
 use crate::identity::issuer::TokenIssuer;
 use crate::info::{PublishedApp, PublishedUser, SandboxInfo};
+use crate::mailbox::store::MailStore;
 use crate::requestlog::{LoggedRequest, Outcome, redacted_path};
 use crate::secrets::{unit_random, write_private_file};
-use crate::state::{SandboxState, SharedState, lock};
+use crate::state::{Persisted, SandboxState, SharedState, lock};
 use crate::tls::LocalCa;
 use crate::{SandboxConfig, SandboxError, control, graph, identity, pages};
 use axum::Router;
@@ -79,6 +80,8 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, SandboxError
         store.save(&directory)?;
     }
     let issuer = TokenIssuer::load_or_create(dir)?;
+    let mail_store = MailStore::in_state_dir(dir);
+    let mailboxes = mail_store.load()?;
 
     let listener =
         std::net::TcpListener::bind(config.listen).map_err(|source| SandboxError::Bind {
@@ -112,8 +115,12 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, SandboxError
         base_url,
         config.enable_control,
         issuer,
-        directory,
-        store,
+        Persisted {
+            directory,
+            store,
+            mailboxes,
+            mail_store,
+        },
     ));
     let handle = Handle::new();
     let server = axum_server::from_tcp_rustls(listener, RustlsConfig::from_config(tls))

@@ -1,5 +1,5 @@
-//! Everything a request handler can reach: the directory, pending device flows, refresh tokens,
-//! the token issuer, the clock, faults, settings and the request log.
+//! Everything a request handler can reach: the directory, the mailboxes, pending device flows,
+//! refresh tokens, the token issuer, the clock, faults, settings and the request log.
 
 use crate::SandboxError;
 use crate::directory::Directory;
@@ -8,6 +8,8 @@ use crate::faults::FaultTable;
 use crate::identity::device::DeviceFlows;
 use crate::identity::issuer::TokenIssuer;
 use crate::identity::refresh::RefreshTokens;
+use crate::mailbox::Mailboxes;
+use crate::mailbox::store::MailStore;
 use crate::requestlog::RequestLog;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -25,11 +27,22 @@ pub(crate) struct SandboxState {
     pub issuer: TokenIssuer,
     directory: Mutex<Directory>,
     store: DirectoryStore,
+    mailboxes: Mutex<Mailboxes>,
+    mail_store: MailStore,
     pub devices: Mutex<DeviceFlows>,
     pub refresh_tokens: Mutex<RefreshTokens>,
     pub faults: Mutex<FaultTable>,
     pub settings: Mutex<Settings>,
     pub log: Mutex<RequestLog>,
+}
+
+/// The state kept on disk, as loaded at start, with where each part is saved.
+#[derive(Debug)]
+pub(crate) struct Persisted {
+    pub directory: Directory,
+    pub store: DirectoryStore,
+    pub mailboxes: Mailboxes,
+    pub mail_store: MailStore,
 }
 
 /// Behaviour switches of the control API.
@@ -47,9 +60,14 @@ impl SandboxState {
         base_url: String,
         enable_control: bool,
         issuer: TokenIssuer,
-        directory: Directory,
-        store: DirectoryStore,
+        persisted: Persisted,
     ) -> Self {
+        let Persisted {
+            directory,
+            store,
+            mailboxes,
+            mail_store,
+        } = persisted;
         Self {
             clock,
             base_url,
@@ -57,6 +75,8 @@ impl SandboxState {
             issuer,
             directory: Mutex::new(directory),
             store,
+            mailboxes: Mutex::new(mailboxes),
+            mail_store,
             devices: Mutex::default(),
             refresh_tokens: Mutex::default(),
             faults: Mutex::default(),
@@ -85,6 +105,24 @@ impl SandboxState {
         let result = f(&mut copy)?;
         self.store.save(&copy)?;
         *directory = copy;
+        Ok(result)
+    }
+
+    /// Reads the mailboxes under their lock (separate from the directory's).
+    pub(crate) fn read_mail<R>(&self, f: impl FnOnce(&Mailboxes) -> R) -> R {
+        f(&lock(&self.mailboxes))
+    }
+
+    /// Changes the mailboxes all-or-nothing, as [`Self::update`] does the directory.
+    pub(crate) fn update_mail<R, E: From<SandboxError>>(
+        &self,
+        f: impl FnOnce(&mut Mailboxes) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let mut mailboxes = lock(&self.mailboxes);
+        let mut copy = mailboxes.clone();
+        let result = f(&mut copy)?;
+        self.mail_store.save(&copy)?;
+        *mailboxes = copy;
         Ok(result)
     }
 

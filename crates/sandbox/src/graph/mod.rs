@@ -19,6 +19,7 @@ use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use axum::routing::any;
 pub(crate) use error::GraphError;
+pub(crate) use mail::render as render_message;
 use std::collections::HashMap;
 
 pub(crate) fn routes() -> Router<SharedState> {

@@ -1,5 +1,7 @@
 //! The control API under `/_sandbox/` (JSON in and out): scripted device sign-in, the clock,
-//! faults, settings and the request log. Mounted only with `enable_control`.
+//! faults, settings, the request log and mail ([`mail`]). Mounted only with `enable_control`.
+
+mod mail;
 
 use crate::faults::FaultSpec;
 use crate::identity::device::sign_in;
@@ -26,11 +28,16 @@ pub(crate) fn routes() -> Router<SharedState> {
         )
         .route("/_sandbox/settings", get(settings).post(change_settings))
         .route("/_sandbox/requests", get(requests).delete(clear_requests))
+        .route("/_sandbox/mail", post(mail::add))
+        .route(
+            "/_sandbox/mail/{id}",
+            post(mail::change).patch(mail::change),
+        )
 }
 
 /// A control-API failure: `{"error": kind, "message": …}` with a 4xx status.
 #[derive(Debug)]
-struct ControlError {
+pub(super) struct ControlError {
     status: StatusCode,
     kind: &'static str,
     message: String,
@@ -47,7 +54,11 @@ impl IntoResponse for ControlError {
     }
 }
 
-fn error(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Response {
+pub(super) fn error(
+    status: StatusCode,
+    kind: &'static str,
+    message: impl Into<String>,
+) -> Response {
     ControlError {
         status,
         kind,
@@ -57,7 +68,7 @@ fn error(status: StatusCode, kind: &'static str, message: impl Into<String>) -> 
 }
 
 /// Axum's JSON extractor answers bad input with plain text; the control API answers with JSON.
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ControlError> {
+pub(super) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ControlError> {
     serde_json::from_slice(body).map_err(|err| ControlError {
         status: StatusCode::BAD_REQUEST,
         kind: "invalid_request",
