@@ -1,5 +1,6 @@
 //! Command-line surface. `main` parses, this module dispatches; each family owns a file.
 
+pub mod admin;
 pub mod cert;
 pub mod entra;
 pub mod sandbox;
@@ -31,6 +32,9 @@ pub enum Command {
     Sandbox(sandbox::SandboxArgs),
     /// Run the service: the portal and the REST API (with the sandbox tenant by default).
     Serve(serve::ServeArgs),
+    /// Maintain an installation while the service is stopped (master key rotation).
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -39,6 +43,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Entra(cmd) => entra::run(cmd),
         Command::Sandbox(args) => sandbox::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Admin(cmd) => admin::run(cmd),
     }
 }
 

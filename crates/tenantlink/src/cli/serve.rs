@@ -1,12 +1,17 @@
 //! `tenantlink serve`: the portal and API, on embedded defaults (a data directory with SQLite and
-//! the master key, and the sandbox tenant started in-process) or on configured real parts.
+//! the master key, and the sandbox tenant started in-process) or on configured real parts: a
+//! Microsoft tenant, PostgreSQL, HTTPS for the portal.
 //!
-//! Configuration is layered: built-in defaults → `TENANTLINK_*` environment (secrets also from
-//! `*_FILE`) → command-line flags.
+//! Configuration is layered: built-in defaults → TOML file → `TENANTLINK_*` environment (secrets
+//! also from `*_FILE`) → command-line flags (see `config.rs` and docs/service.md).
 
 mod config;
+mod config_file;
 mod directory;
+pub(crate) mod master_key;
+mod organization;
 mod store;
+mod tls;
 
 use anyhow::Context as _;
 use clap::Args;
@@ -15,17 +20,19 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use tenantlink_clock::{OffsetClock, SharedClock};
-use tenantlink_entra::{Endpoints, Transport, TransportConfig};
-use tenantlink_sandbox::{SandboxConfig, SandboxInfo};
-use tenantlink_service::{
-    Accounts, LoginThrottle, NewOrganization, Role, SecretString, TokioPause, Workflows,
-    WorkflowsConfig,
-};
+use tenantlink_entra::{Transport, TransportConfig};
+use tenantlink_sandbox::{RunningSandbox, SandboxConfig};
+use tenantlink_service::{Accounts, LoginThrottle, Role, SecretString, TokioPause, Workflows};
 
-pub use config::ServeConfig;
+pub(crate) use config::read_secret_file;
+pub use config::{ProcessEnv, ServeConfig};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    /// TOML configuration file [env: TENANTLINK_CONFIG; default DATA_DIR/tenantlink.toml when
+    /// present]. See docs/tenantlink.example.toml.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Address for the portal and API [env: TENANTLINK_LISTEN; default 127.0.0.1:8080].
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
@@ -37,10 +44,16 @@ pub struct ServeArgs {
     /// default SQLite in the data directory].
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
+    /// PEM certificate chain for serving the portal over HTTPS [env: TENANTLINK_TLS_CERT].
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert [env: TENANTLINK_TLS_KEY].
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let config = ServeConfig::resolve(&args, &config::ProcessEnv)?;
+    let config = ServeConfig::resolve(&args, &ProcessEnv).map_err(config_error)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -48,13 +61,31 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Configuration mistakes print as `error: config: …` (one line, naming the setting).
+pub(crate) fn config_error(err: anyhow::Error) -> anyhow::Error {
+    anyhow::Error::new(super::KindedError {
+        kind: "config",
+        message: format!("{err:#}"),
+    })
+}
+
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     create_private_dir(&config.data_dir)?;
-    let master_key = Arc::new(config.master_key()?);
+    let _lock = master_key::DataDirLock::acquire(&config.data_dir, "starting another one")
+        .map_err(config_error)?;
+    // Read before anything listens, so a bad file stops the start with its name.
+    let tls = match &config.tls {
+        Some(files) => Some(files.server_config().map_err(config_error)?),
+        None => None,
+    };
+    let master_key = Arc::new(config.master_key.load().map_err(config_error)?);
     let database_url = config.database_url();
     let db = tenantlink_store::Store::open(&database_url)
         .await
         .with_context(|| format!("open the database {}", redact_url(&database_url)))?;
+    master_key::check_opens_stored_keys(&db, &master_key, &config.master_key)
+        .await
+        .map_err(config_error)?;
     let repository = Arc::new(store::StoreRepository::new(db, master_key));
 
     // One clock for the service and the embedded sandbox, so moving the sandbox's clock moves
@@ -62,36 +93,46 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let clock = Arc::new(OffsetClock::system());
     let shared_clock: SharedClock = clock.clone();
 
-    let sandbox = tenantlink_sandbox::start(SandboxConfig {
-        listen: config.sandbox_listen,
-        state_dir: config.data_dir.join("sandbox"),
-        config_file: None,
-        enable_control: true,
-        clock: clock.clone(),
-    })
-    .await
-    .context("start the sandbox tenant")?;
-    let info = sandbox.info().clone();
-
-    let endpoints =
-        Endpoints::explicit(&info.authority, &info.authority)?.with_extra_ca_file(&info.ca_file);
+    // A configured tenant replaces the embedded sandbox; both go through the same directory code.
+    let (connection, sandbox): (_, Option<RunningSandbox>) = match &config.organization {
+        Some(organization) => (organization.connection(), None),
+        None => {
+            let sandbox = tenantlink_sandbox::start(SandboxConfig {
+                listen: config.sandbox_listen,
+                state_dir: config.data_dir.join("sandbox"),
+                config_file: None,
+                enable_control: true,
+                clock: clock.clone(),
+            })
+            .await
+            .context("start the sandbox tenant")?;
+            (
+                organization::sandbox_connection(sandbox.info())?,
+                Some(sandbox),
+            )
+        }
+    };
     let transport = Transport::new(&TransportConfig {
-        extra_ca_file: endpoints.extra_ca_file.clone(),
+        extra_ca_file: connection.endpoints.extra_ca_file.clone(),
         ..TransportConfig::default()
-    })?;
-    let directory = Arc::new(directory::EntraDirectory::new(
-        transport,
-        endpoints,
-        shared_clock.clone(),
-        info.public_client_id.clone(),
-    ));
+    })
+    .map_err(|e| config_error(anyhow::anyhow!("{e}")))?;
+    let directory = Arc::new(
+        directory::EntraDirectory::new(
+            transport,
+            connection.endpoints.clone(),
+            shared_clock.clone(),
+            connection.device_client_id.clone(),
+        )
+        .with_graph_resource(&connection.graph_resource),
+    );
 
     let workflows = Workflows::new(
         repository.clone(),
         directory,
         shared_clock.clone(),
         Arc::new(TokioPause),
-        WorkflowsConfig::default(),
+        config.certificates.workflows_config(),
     );
     let accounts = Accounts::new(
         repository.clone(),
@@ -100,10 +141,10 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         LoginThrottle::default(),
     );
 
-    connect_sandbox_organization(
+    organization::ensure_organization(
         &workflows,
         repository.as_ref(),
-        &info,
+        &connection,
         shared_clock.as_ref(),
     )
     .await?;
@@ -118,64 +159,52 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         workflows,
         accounts,
         settings: Arc::new(tenantlink_web::WebSettings {
-            secure_cookies: false,
-            sandbox_url: Some(format!("{}/devicelogin", info.authority)),
+            secure_cookies: tls.is_some(),
+            sandbox_url: sandbox
+                .as_ref()
+                .map(|s| format!("{}/devicelogin", s.info().authority)),
         }),
     });
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
+    let listener = std::net::TcpListener::bind(config.listen)
         .with_context(|| format!("listen on {}", config.listen))?;
+    listener.set_nonblocking(true)?;
     let address = listener.local_addr()?;
-    println!("tenantlink is serving at http://{address}/");
-    println!("  sandbox tenant {} ({})", info.authority, info.tenant_id);
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("tenantlink is serving at {scheme}://{address}/");
+    println!("  directory {}", connection.description);
     println!("  data directory {}", config.data_dir.display());
-    // The peer address keys the per-address sign-in throttle (tenantlink_web::AddressThrottle).
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
-    sandbox.shutdown().await;
-    Ok(())
-}
-
-/// The embedded sandbox's backup application becomes the first organization.
-async fn connect_sandbox_organization(
-    workflows: &Workflows,
-    repository: &dyn tenantlink_service::Repository,
-    info: &SandboxInfo,
-    clock: &dyn tenantlink_clock::Clock,
-) -> anyhow::Result<()> {
-    let organizations = repository.organizations().await?;
-    if organizations
-        .iter()
-        .any(|o| o.app_id == info.backup_app.app_id && o.cloud == "sandbox")
-    {
-        return Ok(());
+    if let Some(file) = &config.config_file {
+        println!("  configuration {}", file.display());
     }
-    let system = tenantlink_service::Caller {
-        name: "system".into(),
-        role: Role::Administrator,
-        via: tenantlink_service::CallerVia::ApiToken,
-        csrf_token: None,
-    };
-    let organization = workflows
-        .add_organization(
-            &system,
-            NewOrganization {
-                name: format!("Sandbox ({})", info.tenant_domain),
-                tenant: info.tenant_id.clone(),
-                cloud: "sandbox".into(),
-                app_id: info.backup_app.app_id.clone(),
-            },
-        )
-        .await?;
-    repository
-        .set_app_object_id(organization.id, &info.backup_app.object_id, clock.now())
-        .await?;
+    let handle = axum_server::Handle::new();
+    let shutdown = handle.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        shutdown.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
+    });
+    // The peer address keys the per-address sign-in throttle (tenantlink_web::AddressThrottle),
+    // over HTTPS as over HTTP.
+    let service = app.into_make_service_with_connect_info::<SocketAddr>();
+    match tls {
+        Some(tls) => {
+            axum_server::from_tcp_rustls(
+                listener,
+                axum_server::tls_rustls::RustlsConfig::from_config(tls),
+            )?
+            .handle(handle)
+            .serve(service)
+            .await?
+        }
+        None => {
+            axum_server::from_tcp(listener)?
+                .handle(handle)
+                .serve(service)
+                .await?
+        }
+    }
+    if let Some(sandbox) = sandbox {
+        sandbox.shutdown().await;
+    }
     Ok(())
 }
 

@@ -1,14 +1,23 @@
-//! Configuration of `tenantlink serve`: defaults, then `TENANTLINK_*` environment (secrets also
-//! as `*_FILE`), then flags.
+//! Configuration of `tenantlink serve`, in layers: built-in defaults → a TOML file (`--config`,
+//! `TENANTLINK_CONFIG`, else `DATA_DIR/tenantlink.toml` when present) → `TENANTLINK_*` environment
+//! (secrets also as `*_FILE`) → flags. Every value remembers where it came from, so a bad one is
+//! reported with its flag, variable or file key.
 
 use super::ServeArgs;
-use anyhow::{Context as _, bail};
+use super::config_file::{DATA_DIR_CONFIG_FILE, FileConfig};
+use super::master_key::MasterKeySource;
+use super::organization::OrganizationConfig;
+use super::tls::TlsFiles;
+use anyhow::{Context as _, anyhow, bail};
+use std::fmt::Display;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use tenantlink_service::SecretString;
-use tenantlink_store::MasterKey;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use tenantlink_certificate::RsaKeySize;
+use tenantlink_service::{SecretString, WorkflowsConfig};
 
-/// Where configuration values come from besides flags; a trait so tests can pass a map.
+/// Where configuration values come from besides flags and the file; a trait so tests can pass
+/// a map.
 pub trait Env {
     fn var(&self, name: &str) -> Option<String>;
 }
@@ -22,6 +31,11 @@ impl Env for ProcessEnv {
     }
 }
 
+/// Longest certificate lifetime tenantlink will generate. Entra has no fixed maximum
+/// (entra-protocol.md §keyCredentialConfiguration) but a tenant policy may refuse long ones; the
+/// generate workflow explains that refusal. Ten years bounds typing mistakes.
+pub const MAX_VALIDITY_DAYS: u32 = 3650;
+
 #[derive(Debug)]
 pub struct ServeConfig {
     pub listen: SocketAddr,
@@ -29,42 +43,152 @@ pub struct ServeConfig {
     pub database_url: Option<String>,
     pub sandbox_listen: SocketAddr,
     pub admin_password: Option<SecretString>,
-    pub master_key: Option<SecretString>,
+    pub master_key: MasterKeySource,
+    /// The portal's certificate and key: HTTPS and `Secure` cookies when set.
+    pub tls: Option<TlsFiles>,
+    pub certificates: CertificateSettings,
+    /// A real tenant instead of the embedded sandbox.
+    pub organization: Option<OrganizationConfig>,
+    /// The configuration file that was read, if any.
+    pub config_file: Option<PathBuf>,
+}
+
+/// Size and lifetime of generated certificates, and the warning window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CertificateSettings {
+    pub key_size: RsaKeySize,
+    pub validity_days: u32,
+    pub expiring_soon_days: u32,
+}
+
+impl Default for CertificateSettings {
+    fn default() -> Self {
+        let defaults = WorkflowsConfig::default();
+        Self {
+            key_size: defaults.key_size,
+            validity_days: defaults.validity_days,
+            expiring_soon_days: defaults.expiring_soon_days,
+        }
+    }
+}
+
+impl CertificateSettings {
+    pub fn workflows_config(self) -> WorkflowsConfig {
+        WorkflowsConfig {
+            key_size: self.key_size,
+            validity_days: self.validity_days,
+            expiring_soon_days: self.expiring_soon_days,
+            ..WorkflowsConfig::default()
+        }
+    }
 }
 
 impl ServeConfig {
     pub fn resolve(args: &ServeArgs, env: &dyn Env) -> anyhow::Result<Self> {
-        let listen = match (&args.listen, env.var("TENANTLINK_LISTEN")) {
-            (Some(flag), _) => *flag,
-            (None, Some(text)) => text.parse().with_context(|| {
-                format!("TENANTLINK_LISTEN={text:?} is not an address like 127.0.0.1:8080")
-            })?,
-            (None, None) => SocketAddr::from(([127, 0, 0, 1], 8080)),
-        };
-        let sandbox_listen = match env.var("TENANTLINK_SANDBOX_LISTEN") {
-            Some(text) => text.parse().with_context(|| {
-                format!("TENANTLINK_SANDBOX_LISTEN={text:?} is not an address like 127.0.0.1:8443")
-            })?,
-            None => SocketAddr::from(([127, 0, 0, 1], 0)),
-        };
-        let data_dir = args
-            .data_dir
-            .clone()
-            .or_else(|| env.var("TENANTLINK_DATA").map(PathBuf::from))
-            .unwrap_or_else(|| PathBuf::from("tenantlink-data"));
-        let database_url = args.database_url.clone().or_else(|| {
-            secret(env, "TENANTLINK_DATABASE_URL")
-                .ok()
-                .flatten()
-                .map(|s| s.expose().to_owned())
+        let explicit_file = args.config.clone().map(|p| (p, "--config")).or_else(|| {
+            env.var("TENANTLINK_CONFIG")
+                .map(|p| (PathBuf::from(p), "TENANTLINK_CONFIG"))
         });
+        let (file, file_path) = match &explicit_file {
+            Some((path, _)) => (FileConfig::load(path)?, Some(path.clone())),
+            None => {
+                // Without an explicit file, the data directory may hold one; the directory
+                // itself then comes from flags, environment or the default.
+                let data_dir = data_dir_before_file(args, env);
+                let path = data_dir.join(DATA_DIR_CONFIG_FILE);
+                if path.is_file() {
+                    let file = FileConfig::load(&path)?;
+                    if file.data_dir.is_some() {
+                        bail!(
+                            "configuration file {}: `data_dir` cannot be set in the data directory's own file; set it with --data-dir or TENANTLINK_DATA, or use --config",
+                            path.display()
+                        );
+                    }
+                    (file, Some(path))
+                } else {
+                    (FileConfig::default(), None)
+                }
+            }
+        };
+        let layers = Layers {
+            env,
+            file: file_path.as_deref(),
+        };
+
+        let listen = layers
+            .pick(
+                args.listen,
+                "--listen",
+                "TENANTLINK_LISTEN",
+                file.listen,
+                "listen",
+            )?
+            .map_or(SocketAddr::from(([127, 0, 0, 1], 8080)), |s| s.value);
+        let sandbox_listen = layers
+            .pick(
+                None,
+                "",
+                "TENANTLINK_SANDBOX_LISTEN",
+                file.sandbox.listen,
+                "sandbox.listen",
+            )?
+            .map_or(SocketAddr::from(([127, 0, 0, 1], 0)), |s| s.value);
+        let data_dir = layers
+            .pick(
+                args.data_dir.clone(),
+                "--data-dir",
+                "TENANTLINK_DATA",
+                layers.path(file.data_dir.clone()),
+                "data_dir",
+            )?
+            .map_or_else(|| PathBuf::from("tenantlink-data"), |s| s.value);
+        let database_url = match &args.database_url {
+            Some(url) => Some(url.clone()),
+            None => layers
+                .secret(
+                    "TENANTLINK_DATABASE_URL",
+                    file.database_url.clone(),
+                    layers.path(file.database_url_file.clone()),
+                    "database_url",
+                )?
+                .map(|s| s.read())
+                .transpose()?
+                .map(|s| s.expose().to_owned()),
+        };
+        let admin_password = layers
+            .secret(
+                "TENANTLINK_ADMIN_PASSWORD",
+                None,
+                layers.path(file.admin_password_file.clone()),
+                "admin_password",
+            )?
+            .map(|s| s.read())
+            .transpose()?;
+        let master_key = match layers.secret(
+            "TENANTLINK_MASTER_KEY",
+            None,
+            layers.path(file.master_key_file.clone()),
+            "master_key",
+        )? {
+            Some(Secret::Value { value, origin }) => MasterKeySource::Inline { value, origin },
+            Some(Secret::File { path, origin }) => MasterKeySource::File { path, origin },
+            None => MasterKeySource::DataDir(data_dir.clone()),
+        };
+        let tls = resolve_tls(args, &layers, &file)?;
+        let certificates = resolve_certificates(&layers, &file)?;
+        let organization = OrganizationConfig::resolve(&layers, file.organization.as_ref())?;
+
         Ok(Self {
             listen,
             data_dir,
             database_url,
             sandbox_listen,
-            admin_password: secret(env, "TENANTLINK_ADMIN_PASSWORD")?,
-            master_key: secret(env, "TENANTLINK_MASTER_KEY")?,
+            admin_password,
+            master_key,
+            tls,
+            certificates,
+            organization,
+            config_file: file_path,
         })
     }
 
@@ -76,96 +200,248 @@ impl ServeConfig {
             )
         })
     }
+}
 
-    /// The configured master key, or the one in the data directory (generated with mode 0600
-    /// on first start).
-    pub fn master_key(&self) -> anyhow::Result<MasterKey> {
-        Ok(match &self.master_key {
-            Some(text) => MasterKey::from_base64(text.expose(), "TENANTLINK_MASTER_KEY")?,
-            None => MasterKey::load_or_generate(&self.data_dir)?,
-        })
+fn data_dir_before_file(args: &ServeArgs, env: &dyn Env) -> PathBuf {
+    args.data_dir
+        .clone()
+        .or_else(|| env.var("TENANTLINK_DATA").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("tenantlink-data"))
+}
+
+fn resolve_tls(
+    args: &ServeArgs,
+    layers: &Layers<'_>,
+    file: &FileConfig,
+) -> anyhow::Result<Option<TlsFiles>> {
+    let cert = layers.pick(
+        args.tls_cert.clone(),
+        "--tls-cert",
+        "TENANTLINK_TLS_CERT",
+        layers.path(file.tls.cert.clone()),
+        "tls.cert",
+    )?;
+    let key = layers.pick(
+        args.tls_key.clone(),
+        "--tls-key",
+        "TENANTLINK_TLS_KEY",
+        layers.path(file.tls.key.clone()),
+        "tls.key",
+    )?;
+    match (cert, key) {
+        (Some(cert), Some(key)) => Ok(Some(TlsFiles {
+            cert: cert.value,
+            key: key.value,
+        })),
+        (None, None) => Ok(None),
+        (Some(set), None) => bail!(
+            "the portal's TLS certificate is set ({}) but its private key is not: set --tls-key, TENANTLINK_TLS_KEY or `tls.key` too",
+            set.origin
+        ),
+        (None, Some(set)) => bail!(
+            "the portal's TLS private key is set ({}) but its certificate is not: set --tls-cert, TENANTLINK_TLS_CERT or `tls.cert` too",
+            set.origin
+        ),
     }
 }
 
-/// `NAME` or the contents of the file named by `NAME_FILE` (one trailing newline removed).
-fn secret(env: &dyn Env, name: &str) -> anyhow::Result<Option<SecretString>> {
-    let file_var = format!("{name}_FILE");
-    match (env.var(name), env.var(&file_var)) {
-        (Some(_), Some(_)) => bail!("set either {name} or {file_var}, not both"),
-        (Some(value), None) => Ok(Some(SecretString::new(value))),
-        (None, Some(path)) => {
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("read {file_var} ({path})"))?;
-            let text = text.strip_suffix('\n').unwrap_or(&text);
-            let text = text.strip_suffix('\r').unwrap_or(text);
-            Ok(Some(SecretString::new(text)))
+fn resolve_certificates(
+    layers: &Layers<'_>,
+    file: &FileConfig,
+) -> anyhow::Result<CertificateSettings> {
+    let defaults = CertificateSettings::default();
+    let section = &file.certificates;
+    let key_size = match layers.pick(
+        None,
+        "",
+        "TENANTLINK_KEY_SIZE",
+        section.key_size,
+        "certificates.key_size",
+    )? {
+        Some(s) => usize::try_from(s.value)
+            .ok()
+            .and_then(RsaKeySize::from_bits)
+            .ok_or_else(|| {
+                anyhow!(
+                    "key size {} ({}) is not supported: use 2048, 3072 or 4096",
+                    s.value,
+                    s.origin
+                )
+            })?,
+        None => defaults.key_size,
+    };
+    let validity = layers.pick(
+        None,
+        "",
+        "TENANTLINK_VALIDITY_DAYS",
+        section.validity_days,
+        "certificates.validity_days",
+    )?;
+    let validity_days = match &validity {
+        Some(s) if !(1..=MAX_VALIDITY_DAYS).contains(&s.value) => bail!(
+            "validity of {} days ({}) is out of range: use 1 to {MAX_VALIDITY_DAYS} days (a tenant policy may allow less)",
+            s.value,
+            s.origin
+        ),
+        Some(s) => s.value,
+        None => defaults.validity_days,
+    };
+    let warning = layers.pick(
+        None,
+        "",
+        "TENANTLINK_EXPIRING_SOON_DAYS",
+        section.expiring_soon_days,
+        "certificates.expiring_soon_days",
+    )?;
+    let expiring_soon_days = warning
+        .as_ref()
+        .map_or(defaults.expiring_soon_days, |s| s.value);
+    if expiring_soon_days == 0 || expiring_soon_days >= validity_days {
+        let origin = warning.map_or_else(|| "the default".to_owned(), |s| s.origin);
+        bail!(
+            "the warning window of {expiring_soon_days} days ({origin}) must be at least 1 day and shorter than the validity of {validity_days} days, or every new certificate would be shown as expiring soon"
+        );
+    }
+    Ok(CertificateSettings {
+        key_size,
+        validity_days,
+        expiring_soon_days,
+    })
+}
+
+/// A resolved value and where it came from (`--listen`, `TENANTLINK_LISTEN`, or the file key).
+#[derive(Debug)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub origin: String,
+}
+
+/// A secret named directly or through the file holding it.
+#[derive(Debug)]
+pub enum Secret {
+    Value { value: SecretString, origin: String },
+    File { path: PathBuf, origin: String },
+}
+
+impl Secret {
+    /// The secret text; a file's one trailing newline is removed.
+    pub fn read(self) -> anyhow::Result<SecretString> {
+        match self {
+            Self::Value { value, .. } => Ok(value),
+            Self::File { path, origin } => read_secret_file(&path, &origin),
         }
-        (None, None) => Ok(None),
+    }
+}
+
+pub fn read_secret_file(path: &Path, origin: &str) -> anyhow::Result<SecretString> {
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(path)
+            .with_context(|| format!("read {} ({origin})", path.display()))?,
+    );
+    let text = text.strip_suffix('\n').unwrap_or(&text);
+    let text = text.strip_suffix('\r').unwrap_or(text);
+    Ok(SecretString::new(text))
+}
+
+/// The environment and the configuration file, looked up in that order.
+pub struct Layers<'a> {
+    pub env: &'a dyn Env,
+    pub file: Option<&'a Path>,
+}
+
+impl Layers<'_> {
+    /// Flag, else environment variable (parsed), else file value.
+    pub fn pick<T: FromStr>(
+        &self,
+        flag: Option<T>,
+        flag_name: &str,
+        var: &str,
+        file: Option<T>,
+        key: &str,
+    ) -> anyhow::Result<Option<Sourced<T>>>
+    where
+        T::Err: Display,
+    {
+        if let Some(value) = flag {
+            return Ok(Some(Sourced {
+                value,
+                origin: flag_name.to_owned(),
+            }));
+        }
+        if let Some(text) = self.env.var(var) {
+            let value = text
+                .parse()
+                .map_err(|e| anyhow!("{var}={text:?} is not valid: {e}"))?;
+            return Ok(Some(Sourced {
+                value,
+                origin: var.to_owned(),
+            }));
+        }
+        Ok(file.map(|value| Sourced {
+            value,
+            origin: self.file_origin(key),
+        }))
+    }
+
+    /// `VAR` or the file named by `VAR_FILE` (not both), else the file's `key` / `key_file`.
+    pub fn secret(
+        &self,
+        var: &str,
+        file_value: Option<String>,
+        file_path: Option<PathBuf>,
+        key: &str,
+    ) -> anyhow::Result<Option<Secret>> {
+        let file_var = format!("{var}_FILE");
+        match (self.env.var(var), self.env.var(&file_var)) {
+            (Some(_), Some(_)) => bail!("set either {var} or {file_var}, not both"),
+            (Some(value), None) => {
+                return Ok(Some(Secret::Value {
+                    value: SecretString::new(value),
+                    origin: var.to_owned(),
+                }));
+            }
+            (None, Some(path)) => {
+                return Ok(Some(Secret::File {
+                    path: PathBuf::from(path),
+                    origin: file_var,
+                }));
+            }
+            (None, None) => {}
+        }
+        match (file_value, file_path) {
+            (Some(_), Some(_)) => bail!(
+                "{}: set either `{key}` or `{key}_file`, not both",
+                self.file_origin(key)
+            ),
+            (Some(value), None) => Ok(Some(Secret::Value {
+                value: SecretString::new(value),
+                origin: self.file_origin(key),
+            })),
+            (None, Some(path)) => Ok(Some(Secret::File {
+                path,
+                origin: self.file_origin(&format!("{key}_file")),
+            })),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// Relative paths in the file are relative to the file's directory.
+    pub fn path(&self, path: Option<PathBuf>) -> Option<PathBuf> {
+        let path = path?;
+        match self.file.and_then(Path::parent) {
+            Some(dir) if path.is_relative() => Some(dir.join(path)),
+            _ => Some(path),
+        }
+    }
+
+    pub fn file_origin(&self, key: &str) -> String {
+        match self.file {
+            Some(file) => format!("`{key}` in {}", file.display()),
+            None => format!("`{key}`"),
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    struct MapEnv(HashMap<&'static str, String>);
-    impl Env for MapEnv {
-        fn var(&self, name: &str) -> Option<String> {
-            self.0.get(name).cloned()
-        }
-    }
-
-    fn args() -> ServeArgs {
-        ServeArgs {
-            listen: None,
-            data_dir: None,
-            database_url: None,
-        }
-    }
-
-    #[test]
-    fn flags_override_environment_which_overrides_defaults() {
-        let defaults = ServeConfig::resolve(&args(), &MapEnv(HashMap::new())).unwrap();
-        assert_eq!(defaults.listen, SocketAddr::from(([127, 0, 0, 1], 8080)));
-        assert_eq!(defaults.data_dir, PathBuf::from("tenantlink-data"));
-
-        let env = MapEnv(HashMap::from([
-            ("TENANTLINK_LISTEN", "127.0.0.1:9000".to_owned()),
-            ("TENANTLINK_DATA", "/tmp/from-env".to_owned()),
-        ]));
-        let from_env = ServeConfig::resolve(&args(), &env).unwrap();
-        assert_eq!(from_env.listen.port(), 9000);
-        assert_eq!(from_env.data_dir, PathBuf::from("/tmp/from-env"));
-
-        let mut flagged = args();
-        flagged.listen = Some(SocketAddr::from(([127, 0, 0, 1], 9100)));
-        flagged.data_dir = Some(PathBuf::from("/tmp/from-flag"));
-        let from_flags = ServeConfig::resolve(&flagged, &env).unwrap();
-        assert_eq!(from_flags.listen.port(), 9100);
-        assert_eq!(from_flags.data_dir, PathBuf::from("/tmp/from-flag"));
-    }
-
-    #[test]
-    fn secrets_come_from_the_variable_or_its_file_but_not_both() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("pw");
-        std::fs::write(&file, "from-file-password\n").unwrap();
-        let env = MapEnv(HashMap::from([(
-            "TENANTLINK_ADMIN_PASSWORD_FILE",
-            file.display().to_string(),
-        )]));
-        let config = ServeConfig::resolve(&args(), &env).unwrap();
-        assert_eq!(
-            config.admin_password.unwrap().expose(),
-            "from-file-password"
-        );
-
-        let both = MapEnv(HashMap::from([
-            ("TENANTLINK_ADMIN_PASSWORD_FILE", file.display().to_string()),
-            ("TENANTLINK_ADMIN_PASSWORD", "x".to_owned()),
-        ]));
-        let err = ServeConfig::resolve(&args(), &both).unwrap_err();
-        assert!(err.to_string().contains("not both"), "{err}");
-    }
-}
+#[path = "config_tests.rs"]
+mod tests;

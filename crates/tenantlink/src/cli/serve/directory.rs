@@ -14,9 +14,11 @@ use tenantlink_service::{
     DirectoryError, DirectoryErrorKind, Organization, SecretString, SignInPoll, SignInPrompt,
 };
 
-/// Delegated scope for reading and updating the application registration.
-const GRAPH_APPLICATION_SCOPE: &str = "https://graph.microsoft.com/Application.ReadWrite.All";
-const GRAPH_APP_ONLY_SCOPE: &str = "https://graph.microsoft.com/.default";
+/// Graph's resource identifier in the global cloud (and the sandbox); national clouds have
+/// their own (`with_graph_resource`).
+const GLOBAL_GRAPH_RESOURCE: &str = "https://graph.microsoft.com";
+/// Delegated permission for reading and updating the application registration.
+const APPLICATION_PERMISSION: &str = "Application.ReadWrite.All";
 
 type SignInOutcome = Result<(SecretString, Option<String>), DirectoryError>;
 
@@ -27,6 +29,8 @@ pub struct EntraDirectory {
     graph: GraphClient,
     /// The public client the administrator signs in to (device flow).
     device_client_id: String,
+    /// Prefix of every Graph scope: `{graph_resource}/Application.ReadWrite.All`, `/.default`.
+    graph_resource: String,
     /// Outcomes of device sign-ins, keyed by an opaque handle; the real device code stays
     /// inside the task that polls Entra (the entra client's `wait` drives the polling).
     sign_ins: Arc<Mutex<HashMap<String, Option<SignInOutcome>>>>,
@@ -44,8 +48,15 @@ impl EntraDirectory {
             tokens: TokenClient::new(transport.clone(), endpoints.clone(), clock.clone()),
             graph: GraphClient::new(transport, endpoints, clock),
             device_client_id,
+            graph_resource: GLOBAL_GRAPH_RESOURCE.to_owned(),
             sign_ins: Arc::default(),
         }
+    }
+
+    /// The cloud's Graph resource identifier (e.g. `https://graph.microsoft.us`), used in scopes.
+    pub fn with_graph_resource(mut self, resource: &str) -> Self {
+        self.graph_resource = resource.trim_end_matches('/').to_owned();
+        self
     }
 
     fn sign_ins(&self) -> std::sync::MutexGuard<'_, HashMap<String, Option<SignInOutcome>>> {
@@ -71,7 +82,7 @@ impl Directory for EntraDirectory {
     ) -> BoxFuture<'a, Result<DeviceSignIn, DirectoryError>> {
         Box::pin(async move {
             let tenant = tenant(organization)?;
-            let scopes = [GRAPH_APPLICATION_SCOPE.to_owned()];
+            let scopes = [format!("{}/{APPLICATION_PERMISSION}", self.graph_resource)];
             let code = self
                 .device
                 .start(&tenant, &self.device_client_id, &scopes)
@@ -220,7 +231,7 @@ impl Directory for EntraDirectory {
                     AppTokenRequest {
                         tenant: &tenant,
                         client_id: &organization.app_id,
-                        scope: GRAPH_APP_ONLY_SCOPE,
+                        scope: &format!("{}/.default", self.graph_resource),
                         assertion: AssertionOptions::default(),
                     },
                     &signer,

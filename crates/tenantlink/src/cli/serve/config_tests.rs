@@ -1,0 +1,252 @@
+use super::*;
+use std::collections::HashMap;
+
+struct MapEnv(HashMap<&'static str, String>);
+impl Env for MapEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        self.0.get(name).cloned()
+    }
+}
+
+fn env(vars: &[(&'static str, &str)]) -> MapEnv {
+    MapEnv(vars.iter().map(|(k, v)| (*k, (*v).to_owned())).collect())
+}
+
+fn args() -> ServeArgs {
+    ServeArgs {
+        config: None,
+        listen: None,
+        data_dir: None,
+        database_url: None,
+        tls_cert: None,
+        tls_key: None,
+    }
+}
+
+fn with_file(dir: &Path, text: &str) -> ServeArgs {
+    let path = dir.join("tenantlink.toml");
+    std::fs::write(&path, text).unwrap();
+    ServeArgs {
+        config: Some(path),
+        ..args()
+    }
+}
+
+fn error(args: &ServeArgs, env: &MapEnv) -> String {
+    format!("{:#}", ServeConfig::resolve(args, env).unwrap_err())
+}
+
+#[test]
+fn flags_override_environment_which_overrides_the_file_which_overrides_defaults() {
+    let empty = env(&[]);
+    let defaults = ServeConfig::resolve(&args(), &empty).unwrap();
+    assert_eq!(defaults.listen, SocketAddr::from(([127, 0, 0, 1], 8080)));
+    assert_eq!(defaults.data_dir, PathBuf::from("tenantlink-data"));
+    assert_eq!(defaults.certificates, CertificateSettings::default());
+    assert!(defaults.tls.is_none() && defaults.organization.is_none());
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = with_file(
+        dir.path(),
+        "listen = \"127.0.0.1:7000\"\ndata_dir = \"/tmp/from-file\"\n[sandbox]\nlisten = \"127.0.0.1:7443\"\n",
+    );
+    let from_file = ServeConfig::resolve(&file, &empty).unwrap();
+    assert_eq!(from_file.listen.port(), 7000);
+    assert_eq!(from_file.sandbox_listen.port(), 7443);
+    assert_eq!(from_file.data_dir, PathBuf::from("/tmp/from-file"));
+    assert_eq!(from_file.config_file, file.config.clone());
+
+    let vars = env(&[
+        ("TENANTLINK_LISTEN", "127.0.0.1:9000"),
+        ("TENANTLINK_DATA", "/tmp/from-env"),
+    ]);
+    let from_env = ServeConfig::resolve(&file, &vars).unwrap();
+    assert_eq!(from_env.listen.port(), 9000);
+    assert_eq!(from_env.data_dir, PathBuf::from("/tmp/from-env"));
+    assert_eq!(from_env.sandbox_listen.port(), 7443, "still from the file");
+
+    let mut flagged = with_file(dir.path(), "listen = \"127.0.0.1:7000\"\n");
+    flagged.listen = Some(SocketAddr::from(([127, 0, 0, 1], 9100)));
+    flagged.data_dir = Some(PathBuf::from("/tmp/from-flag"));
+    let from_flags = ServeConfig::resolve(&flagged, &vars).unwrap();
+    assert_eq!(from_flags.listen.port(), 9100);
+    assert_eq!(from_flags.data_dir, PathBuf::from("/tmp/from-flag"));
+}
+
+#[test]
+fn the_config_file_comes_from_the_environment_or_the_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("elsewhere.toml");
+    std::fs::write(&path, "listen = \"127.0.0.1:7001\"\n").unwrap();
+    let vars = env(&[("TENANTLINK_CONFIG", path.to_str().unwrap())]);
+    assert_eq!(
+        ServeConfig::resolve(&args(), &vars).unwrap().listen.port(),
+        7001
+    );
+
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(
+        data.join(DATA_DIR_CONFIG_FILE),
+        "listen = \"127.0.0.1:7002\"\n",
+    )
+    .unwrap();
+    let in_data_dir = ServeArgs {
+        data_dir: Some(data.clone()),
+        ..args()
+    };
+    let config = ServeConfig::resolve(&in_data_dir, &env(&[])).unwrap();
+    assert_eq!(config.listen.port(), 7002);
+    assert_eq!(config.config_file, Some(data.join(DATA_DIR_CONFIG_FILE)));
+
+    // An explicit file wins; the data directory's own file is then not read.
+    assert_eq!(
+        ServeConfig::resolve(&in_data_dir, &vars)
+            .unwrap()
+            .listen
+            .port(),
+        7001
+    );
+
+    std::fs::write(data.join(DATA_DIR_CONFIG_FILE), "data_dir = \"/x\"\n").unwrap();
+    let e = error(&in_data_dir, &env(&[]));
+    assert!(
+        e.contains("`data_dir` cannot be set in the data directory's own file"),
+        "{e}"
+    );
+}
+
+#[test]
+fn secrets_come_from_the_variable_or_a_file_but_not_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pw");
+    std::fs::write(&file, "from-file-password\n").unwrap();
+    let vars = env(&[("TENANTLINK_ADMIN_PASSWORD_FILE", file.to_str().unwrap())]);
+    let config = ServeConfig::resolve(&args(), &vars).unwrap();
+    assert_eq!(
+        config.admin_password.unwrap().expose(),
+        "from-file-password"
+    );
+
+    let both = env(&[
+        ("TENANTLINK_ADMIN_PASSWORD_FILE", file.to_str().unwrap()),
+        ("TENANTLINK_ADMIN_PASSWORD", "x"),
+    ]);
+    assert!(error(&args(), &both).contains("not both"));
+
+    // The TOML file names secret files only, relative to itself.
+    let toml = with_file(
+        dir.path(),
+        "admin_password_file = \"pw\"\nmaster_key_file = \"keys/master.key\"\n",
+    );
+    let config = ServeConfig::resolve(&toml, &env(&[])).unwrap();
+    assert_eq!(
+        config.admin_password.unwrap().expose(),
+        "from-file-password"
+    );
+    match config.master_key {
+        MasterKeySource::File { path, origin } => {
+            assert_eq!(path, dir.path().join("keys/master.key"));
+            assert!(origin.starts_with("`master_key_file` in "), "{origin}");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let missing = env(&[("TENANTLINK_ADMIN_PASSWORD_FILE", "/nonexistent/pw")]);
+    let e = error(&args(), &missing);
+    assert!(
+        e.contains("/nonexistent/pw (TENANTLINK_ADMIN_PASSWORD_FILE)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn certificate_settings_are_bounded_and_errors_name_their_origin() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = with_file(
+        dir.path(),
+        "[certificates]\nkey_size = 4096\nvalidity_days = 730\nexpiring_soon_days = 60\n",
+    );
+    let config = ServeConfig::resolve(&file, &env(&[])).unwrap();
+    let workflows = config.certificates.workflows_config();
+    assert_eq!(workflows.key_size, RsaKeySize::Rsa4096);
+    assert_eq!(workflows.validity_days, 730);
+    assert_eq!(workflows.expiring_soon_days, 60);
+
+    let e = error(&file, &env(&[("TENANTLINK_KEY_SIZE", "1024")]));
+    assert!(
+        e.contains("key size 1024 (TENANTLINK_KEY_SIZE) is not supported: use 2048, 3072 or 4096"),
+        "{e}"
+    );
+    let e = error(&file, &env(&[("TENANTLINK_VALIDITY_DAYS", "0")]));
+    assert!(
+        e.contains("validity of 0 days (TENANTLINK_VALIDITY_DAYS)"),
+        "{e}"
+    );
+    let other_dir = tempfile::tempdir().unwrap();
+    let long = with_file(other_dir.path(), "[certificates]\nvalidity_days = 3651\n");
+    let e = error(&long, &env(&[]));
+    assert!(
+        e.contains("`certificates.validity_days` in ") && e.contains("use 1 to 3650 days"),
+        "{e}"
+    );
+    let e = error(&args(), &env(&[("TENANTLINK_VALIDITY_DAYS", "a year")]));
+    assert!(
+        e.contains("TENANTLINK_VALIDITY_DAYS=\"a year\" is not valid"),
+        "{e}"
+    );
+    let e = error(&file, &env(&[("TENANTLINK_EXPIRING_SOON_DAYS", "730")]));
+    assert!(
+        e.contains("warning window of 730 days (TENANTLINK_EXPIRING_SOON_DAYS)")
+            && e.contains("shorter than the validity of 730 days"),
+        "{e}"
+    );
+    let e = error(&args(), &env(&[("TENANTLINK_VALIDITY_DAYS", "20")]));
+    assert!(e.contains("warning window of 30 days (the default)"), "{e}");
+}
+
+#[test]
+fn tls_needs_both_files_and_paths_from_the_file_are_relative_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = with_file(
+        dir.path(),
+        "[tls]\ncert = \"tls/portal.pem\"\nkey = \"/etc/tls/portal.key\"\n",
+    );
+    let config = ServeConfig::resolve(&file, &env(&[])).unwrap();
+    assert_eq!(
+        config.tls,
+        Some(TlsFiles {
+            cert: dir.path().join("tls/portal.pem"),
+            key: PathBuf::from("/etc/tls/portal.key"),
+        })
+    );
+
+    let half = ServeArgs {
+        tls_cert: Some(PathBuf::from("/etc/tls/portal.pem")),
+        ..args()
+    };
+    let e = error(&half, &env(&[]));
+    assert!(
+        e.contains("certificate is set (--tls-cert) but its private key is not"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_real_tenant_is_configured_from_the_file_and_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = with_file(
+        dir.path(),
+        "[organization]\ntenant = \"contoso.onmicrosoft.com\"\ncloud = \"usgov\"\n",
+    );
+    let e = error(&file, &env(&[]));
+    assert!(e.contains("app id is not"), "{e}");
+    let config = ServeConfig::resolve(
+        &file,
+        &env(&[("TENANTLINK_APP_ID", "11111111-2222-3333-4444-555555555555")]),
+    )
+    .unwrap();
+    let organization = config.organization.expect("a real tenant");
+    assert_eq!(organization.tenant.as_str(), "contoso.onmicrosoft.com");
+    assert_eq!(organization.cloud, tenantlink_entra::Cloud::UsGov);
+}

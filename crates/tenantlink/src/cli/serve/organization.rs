@@ -1,0 +1,445 @@
+//! The organization `tenantlink serve` connects at start: a configured real tenant (a cloud by
+//! name, or explicit authority / Graph URLs with an extra CA), or else the embedded sandbox's
+//! backup application. Both go through the same `EntraDirectory`; only endpoints differ.
+
+use super::config::{Layers, Sourced};
+use super::config_file::OrganizationSection;
+use anyhow::{Context as _, anyhow, bail};
+use std::path::PathBuf;
+use tenantlink_entra::{Cloud, Endpoints, TenantId};
+use tenantlink_sandbox::SandboxInfo;
+use tenantlink_service::{
+    Caller, CallerVia, NewOrganization, Organization, Repository, Role, Workflows,
+};
+
+/// A real tenant, as configured (`[organization]` or `TENANTLINK_TENANT` / `TENANTLINK_APP_ID` …).
+#[derive(Debug, Clone)]
+pub struct OrganizationConfig {
+    pub name: Option<String>,
+    pub tenant: TenantId,
+    pub app_id: String,
+    pub cloud: Cloud,
+    /// The public client the administrator's device sign-in uses; the backup application itself
+    /// by default (it must then allow public client flows).
+    pub device_client_id: String,
+    pub endpoints: Endpoints,
+}
+
+/// Everything `serve` needs to talk to one organization's directory.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub endpoints: Endpoints,
+    /// Graph's resource identifier in scopes (`{resource}/.default`): the cloud's Graph host,
+    /// also when explicit URLs point elsewhere (a proxy, the sandbox).
+    pub graph_resource: String,
+    pub device_client_id: String,
+    pub organization: NewOrganization,
+    /// Known up front for the sandbox; for a real tenant it is looked up at the first sign-in.
+    pub app_object_id: Option<String>,
+    /// How the start-up banner describes the directory.
+    pub description: String,
+}
+
+impl OrganizationConfig {
+    /// `None` when no tenant and app id are configured (the sandbox is used then).
+    pub fn resolve(
+        layers: &Layers<'_>,
+        section: Option<&OrganizationSection>,
+    ) -> anyhow::Result<Option<Self>> {
+        let empty = OrganizationSection::default();
+        let section = section.unwrap_or(&empty);
+        let text = |var: &str, value: &Option<String>, key: &str| {
+            layers.pick::<String>(None, "", var, value.clone(), &format!("organization.{key}"))
+        };
+        let tenant = text("TENANTLINK_TENANT", &section.tenant, "tenant")?;
+        let app_id = text("TENANTLINK_APP_ID", &section.app_id, "app_id")?;
+        let name = text("TENANTLINK_ORGANIZATION_NAME", &section.name, "name")?;
+        let cloud = text("TENANTLINK_CLOUD", &section.cloud, "cloud")?;
+        let device_client_id = text(
+            "TENANTLINK_DEVICE_CLIENT_ID",
+            &section.device_client_id,
+            "device_client_id",
+        )?;
+        let authority = text("TENANTLINK_AUTHORITY", &section.authority, "authority")?;
+        let graph = text("TENANTLINK_GRAPH", &section.graph, "graph")?;
+        let ca_file = layers.pick::<PathBuf>(
+            None,
+            "",
+            "TENANTLINK_CA_FILE",
+            layers.path(section.ca_file.clone()),
+            "organization.ca_file",
+        )?;
+
+        let (tenant, app_id) = match (tenant, app_id) {
+            (Some(tenant), Some(app_id)) => (tenant, app_id),
+            (None, None) => {
+                let stray = [&name, &cloud, &device_client_id, &authority, &graph]
+                    .into_iter()
+                    .flatten()
+                    .map(|s| s.origin.clone())
+                    .chain(ca_file.map(|s| s.origin));
+                if let Some(origin) = stray.into_iter().next() {
+                    bail!(
+                        "{origin} configures an organization, but no tenant and app id are set: set both (organization.tenant and organization.app_id, or TENANTLINK_TENANT and TENANTLINK_APP_ID), or remove it to use the sandbox tenant"
+                    );
+                }
+                return Ok(None);
+            }
+            (Some(set), None) => bail!(
+                "the tenant is set ({}) but the backup application's app id is not: set organization.app_id or TENANTLINK_APP_ID too",
+                set.origin
+            ),
+            (None, Some(set)) => bail!(
+                "the backup application's app id is set ({}) but the tenant is not: set organization.tenant or TENANTLINK_TENANT too",
+                set.origin
+            ),
+        };
+
+        let tenant_id = parse_tenant(&tenant)?;
+        let app_id_value = parse_guid(&app_id, "application (client) id")?;
+        let cloud = match cloud {
+            Some(s) => Cloud::from_name(&s.value).map_err(|e| anyhow!("{e} ({})", s.origin))?,
+            None => Cloud::Global,
+        };
+        let device_client_id = match device_client_id {
+            Some(s) => parse_guid(&s, "device sign-in client id")?,
+            None => app_id_value.clone(),
+        };
+        let endpoints = endpoints(cloud, authority, graph, ca_file)?;
+        Ok(Some(Self {
+            name: name.map(|s| s.value),
+            tenant: tenant_id,
+            app_id: app_id_value,
+            cloud,
+            device_client_id,
+            endpoints,
+        }))
+    }
+
+    pub fn connection(&self) -> Connection {
+        Connection {
+            endpoints: self.endpoints.clone(),
+            graph_resource: graph_resource(self.cloud),
+            device_client_id: self.device_client_id.clone(),
+            organization: NewOrganization {
+                name: self.name.clone().unwrap_or_default(),
+                tenant: self.tenant.as_str().to_owned(),
+                cloud: self.cloud.name().to_owned(),
+                app_id: self.app_id.clone(),
+            },
+            app_object_id: None,
+            description: format!(
+                "tenant {} ({} cloud) at {}",
+                self.tenant,
+                self.cloud.name(),
+                self.endpoints.authority().as_str().trim_end_matches('/')
+            ),
+        }
+    }
+}
+
+/// The embedded sandbox: its backup application, its public client, its CA.
+pub fn sandbox_connection(info: &SandboxInfo) -> anyhow::Result<Connection> {
+    // The sandbox serves Graph under its own host (`graph_base` is that host + /v1.0).
+    let endpoints =
+        Endpoints::explicit(&info.authority, &info.authority)?.with_extra_ca_file(&info.ca_file);
+    Ok(Connection {
+        endpoints,
+        graph_resource: graph_resource(Cloud::Global),
+        device_client_id: info.public_client_id.clone(),
+        organization: NewOrganization {
+            name: format!("Sandbox ({})", info.tenant_domain),
+            tenant: info.tenant_id.clone(),
+            cloud: "sandbox".into(),
+            app_id: info.backup_app.app_id.clone(),
+        },
+        app_object_id: Some(info.backup_app.object_id.clone()),
+        description: format!("sandbox tenant {} ({})", info.authority, info.tenant_id),
+    })
+}
+
+/// Adds the connection's organization unless it is already there (same tenant, app and cloud).
+pub async fn ensure_organization(
+    workflows: &Workflows,
+    repository: &dyn Repository,
+    connection: &Connection,
+    clock: &dyn tenantlink_clock::Clock,
+) -> anyhow::Result<Organization> {
+    let wanted = &connection.organization;
+    let existing = repository.organizations().await?.into_iter().find(|o| {
+        o.app_id.eq_ignore_ascii_case(&wanted.app_id)
+            && o.cloud == wanted.cloud
+            && (wanted.cloud == "sandbox" || o.tenant.eq_ignore_ascii_case(&wanted.tenant))
+    });
+    if let Some(organization) = existing {
+        return Ok(organization);
+    }
+    let system = Caller {
+        name: "system".into(),
+        role: Role::Administrator,
+        via: CallerVia::ApiToken,
+        csrf_token: None,
+    };
+    let organization = workflows
+        .add_organization(&system, wanted.clone())
+        .await
+        .with_context(|| format!("add the configured organization {}", wanted.tenant))?;
+    if let Some(object_id) = &connection.app_object_id {
+        repository
+            .set_app_object_id(organization.id, object_id, clock.now())
+            .await?;
+    }
+    Ok(organization)
+}
+
+/// The resource part of Graph scopes in `cloud` (`https://graph.microsoft.com` for the global
+/// cloud and the sandbox, which follows it).
+pub fn graph_resource(cloud: Cloud) -> String {
+    Endpoints::cloud(cloud)
+        .graph()
+        .as_str()
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+fn endpoints(
+    cloud: Cloud,
+    authority: Option<Sourced<String>>,
+    graph: Option<Sourced<String>>,
+    ca_file: Option<Sourced<PathBuf>>,
+) -> anyhow::Result<Endpoints> {
+    let named = Endpoints::cloud(cloud);
+    let authority_url = authority
+        .as_ref()
+        .map_or_else(|| named.authority().to_string(), |s| s.value.clone());
+    // Endpoints appends /v1.0 itself; accept the base as Graph Explorer shows it too.
+    let graph_url = graph.as_ref().map_or_else(
+        || named.graph().to_string(),
+        |s| {
+            let trimmed = s.value.trim_end_matches('/');
+            trimmed.strip_suffix("/v1.0").unwrap_or(trimmed).to_owned()
+        },
+    );
+    let origin = |s: &Option<Sourced<String>>, fallback: &str| {
+        s.as_ref()
+            .map_or_else(|| fallback.to_owned(), |s| s.origin.clone())
+    };
+    let mut endpoints = Endpoints::explicit(&authority_url, &graph_url).map_err(|e| {
+        anyhow!(
+            "{e} ({} / {})",
+            origin(&authority, "the cloud's authority"),
+            origin(&graph, "the cloud's Graph")
+        )
+    })?;
+    if let Some(ca) = ca_file {
+        let pem = std::fs::read_to_string(&ca.value)
+            .with_context(|| format!("read the CA file {} ({})", ca.value.display(), ca.origin))?;
+        if !pem.contains("-----BEGIN CERTIFICATE-----") {
+            bail!(
+                "the CA file {} ({}) holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                ca.value.display(),
+                ca.origin
+            );
+        }
+        endpoints = endpoints.with_extra_ca_file(ca.value);
+    }
+    Ok(endpoints)
+}
+
+fn parse_tenant(tenant: &Sourced<String>) -> anyhow::Result<TenantId> {
+    let value = tenant.value.trim();
+    let is_domain = value.contains('.')
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    if uuid::Uuid::parse_str(value).is_err() && !is_domain {
+        bail!(
+            "tenant {value:?} ({}) is neither a tenant id (GUID) nor a domain such as contoso.onmicrosoft.com",
+            tenant.origin
+        );
+    }
+    TenantId::parse(value).map_err(|e| anyhow!("{e} ({})", tenant.origin))
+}
+
+fn parse_guid(value: &Sourced<String>, what: &str) -> anyhow::Result<String> {
+    let text = value.value.trim();
+    uuid::Uuid::parse_str(text)
+        .map(|_| text.to_ascii_lowercase())
+        .map_err(|_| {
+            anyhow!(
+                "{what} {text:?} ({}) is not a GUID; copy it from the app registration's overview page in Entra ID",
+                value.origin
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::serve::config::Env;
+    use std::collections::HashMap;
+
+    struct MapEnv(HashMap<&'static str, String>);
+    impl Env for MapEnv {
+        fn var(&self, name: &str) -> Option<String> {
+            self.0.get(name).cloned()
+        }
+    }
+
+    const APP: &str = "11111111-2222-3333-4444-555555555555";
+
+    fn resolve(vars: &[(&'static str, &str)]) -> anyhow::Result<Option<OrganizationConfig>> {
+        let env = MapEnv(vars.iter().map(|(k, v)| (*k, (*v).to_owned())).collect());
+        OrganizationConfig::resolve(
+            &Layers {
+                env: &env,
+                file: None,
+            },
+            None,
+        )
+    }
+
+    fn cloud(name: &str) -> Connection {
+        resolve(&[
+            ("TENANTLINK_TENANT", "contoso.onmicrosoft.com"),
+            ("TENANTLINK_APP_ID", APP),
+            ("TENANTLINK_CLOUD", name),
+        ])
+        .unwrap()
+        .expect("configured")
+        .connection()
+    }
+
+    #[test]
+    fn named_clouds_resolve_to_microsofts_hosts() {
+        let tenant = TenantId::parse("contoso.onmicrosoft.com").unwrap();
+        let cases = [
+            (
+                "global",
+                "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token",
+                "https://graph.microsoft.com/v1.0/applications",
+                "https://graph.microsoft.com",
+            ),
+            (
+                "usgov",
+                "https://login.microsoftonline.us/contoso.onmicrosoft.com/oauth2/v2.0/token",
+                "https://graph.microsoft.us/v1.0/applications",
+                "https://graph.microsoft.us",
+            ),
+            (
+                "china",
+                "https://login.chinacloudapi.cn/contoso.onmicrosoft.com/oauth2/v2.0/token",
+                "https://microsoftgraph.chinacloudapi.cn/v1.0/applications",
+                "https://microsoftgraph.chinacloudapi.cn",
+            ),
+        ];
+        for (name, token, graph, resource) in cases {
+            let connection = cloud(name);
+            assert_eq!(connection.endpoints.token_endpoint(&tenant).as_str(), token);
+            assert_eq!(
+                connection.endpoints.graph_url("applications").as_str(),
+                graph
+            );
+            assert_eq!(connection.graph_resource, resource, "{name}");
+            assert_eq!(connection.organization.cloud, name);
+            assert_eq!(connection.endpoints.extra_ca_file, None);
+            assert_eq!(connection.app_object_id, None, "looked up at sign-in");
+        }
+    }
+
+    #[test]
+    fn the_device_sign_in_uses_the_backup_app_unless_a_public_client_is_named() {
+        let connection = cloud("global");
+        assert_eq!(connection.device_client_id, APP);
+        let other = "99999999-2222-3333-4444-555555555555";
+        let configured = resolve(&[
+            ("TENANTLINK_TENANT", "contoso.onmicrosoft.com"),
+            ("TENANTLINK_APP_ID", APP),
+            ("TENANTLINK_DEVICE_CLIENT_ID", other),
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(configured.device_client_id, other);
+    }
+
+    #[test]
+    fn explicit_urls_replace_the_hosts_but_keep_the_clouds_graph_resource() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(
+            &ca,
+            "-----BEGIN CERTIFICATE-----\nMII=\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let connection = resolve(&[
+            ("TENANTLINK_TENANT", "0c1e3b3e-1111-4222-8333-444455556666"),
+            ("TENANTLINK_APP_ID", APP),
+            ("TENANTLINK_AUTHORITY", "https://127.0.0.1:9443"),
+            ("TENANTLINK_GRAPH", "https://127.0.0.1:9443/v1.0/"),
+            ("TENANTLINK_CA_FILE", ca.to_str().unwrap()),
+        ])
+        .unwrap()
+        .unwrap()
+        .connection();
+        assert_eq!(
+            connection.endpoints.graph_url("applications").as_str(),
+            "https://127.0.0.1:9443/v1.0/applications"
+        );
+        assert_eq!(connection.graph_resource, "https://graph.microsoft.com");
+        assert_eq!(connection.endpoints.extra_ca_file, Some(ca));
+    }
+
+    #[test]
+    fn incomplete_or_invalid_organizations_are_refused_with_the_setting_named() {
+        assert!(resolve(&[]).unwrap().is_none(), "nothing set: the sandbox");
+        let err = |vars: &[(&'static str, &str)]| resolve(vars).unwrap_err().to_string();
+
+        let e = err(&[("TENANTLINK_TENANT", "contoso.onmicrosoft.com")]);
+        assert!(
+            e.contains("app id is not") && e.contains("TENANTLINK_TENANT"),
+            "{e}"
+        );
+        let e = err(&[("TENANTLINK_CLOUD", "usgov")]);
+        assert!(
+            e.starts_with("TENANTLINK_CLOUD configures an organization"),
+            "{e}"
+        );
+        let e = err(&[
+            ("TENANTLINK_TENANT", "contoso.onmicrosoft.com"),
+            ("TENANTLINK_APP_ID", "backup-app"),
+        ]);
+        assert!(
+            e.contains("\"backup-app\" (TENANTLINK_APP_ID) is not a GUID"),
+            "{e}"
+        );
+        let e = err(&[("TENANTLINK_TENANT", "contoso"), ("TENANTLINK_APP_ID", APP)]);
+        assert!(e.contains("tenant \"contoso\" (TENANTLINK_TENANT)"), "{e}");
+        let e = err(&[
+            ("TENANTLINK_TENANT", "contoso.onmicrosoft.com"),
+            ("TENANTLINK_APP_ID", APP),
+            ("TENANTLINK_CLOUD", "mars"),
+        ]);
+        assert!(
+            e.contains("unknown cloud \"mars\"") && e.contains("TENANTLINK_CLOUD"),
+            "{e}"
+        );
+        let e = err(&[
+            ("TENANTLINK_TENANT", "contoso.onmicrosoft.com"),
+            ("TENANTLINK_APP_ID", APP),
+            ("TENANTLINK_AUTHORITY", "http://login.example.com"),
+        ]);
+        assert!(
+            e.contains("plain http") && e.contains("TENANTLINK_AUTHORITY"),
+            "{e}"
+        );
+        let e = err(&[
+            ("TENANTLINK_TENANT", "contoso.onmicrosoft.com"),
+            ("TENANTLINK_APP_ID", APP),
+            ("TENANTLINK_CA_FILE", "/nonexistent/ca.pem"),
+        ]);
+        assert!(
+            e.contains("/nonexistent/ca.pem (TENANTLINK_CA_FILE)"),
+            "{e}"
+        );
+    }
+}
