@@ -5,8 +5,9 @@ use crate::model::{CertificateId, CertificateSource, Organization, StoredCertifi
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
-/// A certificate this close to its end is shown as expiring soon.
-pub const EXPIRING_SOON_DAYS: i64 = 30;
+/// The default warning window: a certificate this close to its end is shown as expiring soon
+/// (configurable through [`crate::WorkflowsConfig::expiring_soon_days`]).
+pub const EXPIRING_SOON_DAYS: u32 = 30;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -41,16 +42,18 @@ impl CertificateStatus {
     }
 
     /// `attached`: whether the application lists the thumbprint; `None` when not checked.
+    /// `warning`: how long before its end a certificate counts as expiring soon.
     pub fn of(
         certificate: &StoredCertificate,
         attached: Option<bool>,
         now: OffsetDateTime,
+        warning: Duration,
     ) -> Self {
         if certificate.not_after <= now {
             Self::Expired
         } else if attached == Some(false) {
             Self::NotAttached
-        } else if certificate.not_after - now <= Duration::days(EXPIRING_SOON_DAYS) {
+        } else if certificate.not_after - now <= warning {
             Self::ExpiringSoon
         } else {
             Self::Valid
@@ -81,6 +84,7 @@ impl CertificateView {
         active: bool,
         attached: Option<bool>,
         now: OffsetDateTime,
+        warning: Duration,
     ) -> Self {
         Self {
             id: certificate.id,
@@ -91,7 +95,7 @@ impl CertificateView {
             valid_to: certificate.not_after,
             days_left: (certificate.not_after - now).whole_days(),
             source: certificate.source,
-            status: CertificateStatus::of(certificate, attached, now),
+            status: CertificateStatus::of(certificate, attached, now, warning),
             active,
         }
     }
@@ -111,17 +115,18 @@ impl CertificatePage {
         organization: Organization,
         certificates: &[StoredCertificate],
         now: OffsetDateTime,
+        warning: Duration,
     ) -> Self {
         let active = organization.active_certificate.and_then(|id| {
             certificates
                 .iter()
                 .find(|c| c.id == id)
-                .map(|c| CertificateView::new(c, true, None, now))
+                .map(|c| CertificateView::new(c, true, None, now, warning))
         });
         let previous = certificates
             .iter()
             .filter(|c| Some(c.id) != organization.active_certificate && c.activated_at.is_some())
-            .map(|c| CertificateView::new(c, false, None, now))
+            .map(|c| CertificateView::new(c, false, None, now, warning))
             .collect();
         Self {
             status: active

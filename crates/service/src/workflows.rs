@@ -53,6 +53,8 @@ impl ProofPolicy {
 pub struct WorkflowsConfig {
     pub key_size: RsaKeySize,
     pub validity_days: u32,
+    /// Warning window: certificates ending within this many days are shown as expiring soon.
+    pub expiring_soon_days: u32,
     pub proof: ProofPolicy,
 }
 
@@ -61,6 +63,7 @@ impl Default for WorkflowsConfig {
         Self {
             key_size: RsaKeySize::default(),
             validity_days: 365,
+            expiring_soon_days: crate::certificate_page::EXPIRING_SOON_DAYS,
             proof: ProofPolicy::default(),
         }
     }
@@ -168,6 +171,7 @@ impl Workflows {
             organization,
             &certificates,
             self.now(),
+            time::Duration::days(i64::from(self.config.expiring_soon_days)),
         ))
     }
 
