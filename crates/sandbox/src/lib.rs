@@ -20,6 +20,7 @@ mod requestlog;
 mod secrets;
 mod server;
 mod state;
+mod stats;
 mod tls;
 
 pub use directory::seed::{ConfigFile, ConfigFileError};

@@ -6,13 +6,15 @@ use crate::directory::Directory;
 use crate::directory::store::DirectoryStore;
 use crate::faults::FaultTable;
 use crate::identity::device::DeviceFlows;
+use crate::identity::issuer::AccessTokenSigning;
 use crate::identity::issuer::TokenIssuer;
 use crate::identity::refresh::RefreshTokens;
 use crate::mailbox::Mailboxes;
 use crate::mailbox::store::MailStore;
 use crate::requestlog::RequestLog;
+use crate::stats::Stats;
 use serde::{Deserialize, Serialize};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use tenantlink_clock::{Clock, OffsetClock};
 use time::OffsetDateTime;
 
@@ -25,7 +27,11 @@ pub(crate) struct SandboxState {
     pub base_url: String,
     pub enable_control: bool,
     pub issuer: TokenIssuer,
-    directory: Mutex<Directory>,
+    /// The current directory. Readers take a snapshot (an `Arc` clone) and work without any
+    /// lock, so verifying an assertion and signing a token never hold up other requests.
+    directory: RwLock<Arc<Directory>>,
+    /// Serialises changes to the directory (copy, change, save, swap).
+    directory_writer: Mutex<()>,
     store: DirectoryStore,
     mailboxes: Mutex<Mailboxes>,
     mail_store: MailStore,
@@ -34,6 +40,7 @@ pub(crate) struct SandboxState {
     pub faults: Mutex<FaultTable>,
     pub settings: Mutex<Settings>,
     pub log: Mutex<RequestLog>,
+    pub stats: Stats,
 }
 
 /// The state kept on disk, as loaded at start, with where each part is saved.
@@ -52,6 +59,10 @@ pub(crate) struct Settings {
     /// A newly attached key stays invisible to the token endpoint for this long (Entra replication).
     #[serde(default)]
     pub key_propagation_delay_seconds: u64,
+    /// How Graph access tokens are signed: `RS256` (default, as Entra) or `HS256` (a keyed MAC
+    /// only this sandbox's Graph can check; no RSA operation per token — see docs/sandbox.md).
+    #[serde(default)]
+    pub access_token_signing: AccessTokenSigning,
 }
 
 impl SandboxState {
@@ -73,7 +84,8 @@ impl SandboxState {
             base_url,
             enable_control,
             issuer,
-            directory: Mutex::new(directory),
+            directory: RwLock::new(Arc::new(indexed(directory))),
+            directory_writer: Mutex::default(),
             store,
             mailboxes: Mutex::new(mailboxes),
             mail_store,
@@ -82,6 +94,7 @@ impl SandboxState {
             faults: Mutex::default(),
             settings: Mutex::default(),
             log: Mutex::default(),
+            stats: Stats::default(),
         }
     }
 
@@ -89,22 +102,34 @@ impl SandboxState {
         self.clock.now()
     }
 
-    /// Reads the directory under its lock.
+    /// Reads a snapshot of the directory; changes made meanwhile are not seen by `f`.
     pub(crate) fn read<R>(&self, f: impl FnOnce(&Directory) -> R) -> R {
-        f(&lock(&self.directory))
+        f(&self.snapshot())
+    }
+
+    fn snapshot(&self) -> Arc<Directory> {
+        let current = self
+            .directory
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Arc::clone(&current)
     }
 
     /// Changes the directory all-or-nothing: `f` edits a copy, which replaces the directory only
-    /// once `f` succeeded and the copy is on disk.
+    /// once `f` succeeded and the copy is on disk. Changes run one at a time.
     pub(crate) fn update<R, E: From<SandboxError>>(
         &self,
         f: impl FnOnce(&mut Directory) -> Result<R, E>,
     ) -> Result<R, E> {
-        let mut directory = lock(&self.directory);
-        let mut copy = directory.clone();
+        let _writer = lock(&self.directory_writer);
+        let mut copy = Directory::clone(&self.snapshot());
         let result = f(&mut copy)?;
         self.store.save(&copy)?;
-        *directory = copy;
+        let copy = Arc::new(indexed(copy));
+        *self
+            .directory
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = copy;
         Ok(result)
     }
 
@@ -129,6 +154,29 @@ impl SandboxState {
     pub(crate) fn settings(&self) -> Settings {
         lock(&self.settings).clone()
     }
+
+    /// Signs a Graph access token the way the settings say, and counts it.
+    pub(crate) fn sign_access_token(&self, claims: &serde_json::Value) -> String {
+        self.stats.access_token_issued();
+        match lock(&self.settings).access_token_signing {
+            AccessTokenSigning::Rs256 => self.sign_rs256(claims),
+            AccessTokenSigning::Hs256 => {
+                self.stats.mac_signature();
+                self.issuer.sign_hs256(claims)
+            }
+        }
+    }
+
+    /// Signs an RS256 token (ID tokens, and access tokens by default), and counts it.
+    pub(crate) fn sign_rs256(&self, claims: &serde_json::Value) -> String {
+        self.stats.rsa_signature();
+        self.issuer.sign(claims)
+    }
+}
+
+fn indexed(mut directory: Directory) -> Directory {
+    directory.reindex();
+    directory
 }
 
 /// A poisoned lock means a handler panicked mid-update; the data is still the last consistent

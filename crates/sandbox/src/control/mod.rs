@@ -1,13 +1,14 @@
 //! The control API under `/_sandbox/` (JSON in and out): scripted device sign-in, the clock,
 //! faults, settings, the request log and mail ([`mail`]). Mounted only with `enable_control`.
 
+mod applications;
 mod mail;
 
 use crate::faults::FaultSpec;
 use crate::identity::device::sign_in;
 use crate::requestlog::Outcome;
 use crate::state::{Settings, SharedState, lock};
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -28,6 +29,11 @@ pub(crate) fn routes() -> Router<SharedState> {
         )
         .route("/_sandbox/settings", get(settings).post(change_settings))
         .route("/_sandbox/requests", get(requests).delete(clear_requests))
+        .route("/_sandbox/stats", get(stats))
+        .route(
+            "/_sandbox/applications",
+            post(applications::register).layer(DefaultBodyLimit::max(applications::BODY_LIMIT)),
+        )
         .route("/_sandbox/mail", post(mail::add))
         .route(
             "/_sandbox/mail/{id}",
@@ -199,6 +205,10 @@ async fn change_settings(State(state): State<SharedState>, body: axum::body::Byt
 
 async fn requests(State(state): State<SharedState>) -> Response {
     Json(json!({"requests": lock(&state.log).entries()})).into_response()
+}
+
+async fn stats(State(state): State<SharedState>) -> Response {
+    Json(state.stats.snapshot()).into_response()
 }
 
 async fn clear_requests(State(state): State<SharedState>) -> Response {

@@ -1,10 +1,15 @@
 //! The directory: tenants, their users, applications and credentials. Plain data with lookups;
-//! persistence lives in [`store`], the first-start contents and the config file in [`seed`].
+//! persistence lives in [`store`], the first-start contents and the config file in [`seed`], the
+//! lookup index in [`index`].
 
+mod index;
 pub(crate) mod seed;
 pub(crate) mod store;
 
+use crate::keys::CertificateKey;
+use index::DirectoryIndex;
 use serde::{Deserialize, Serialize};
+use std::sync::{Arc, OnceLock};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -15,6 +20,11 @@ pub(crate) const GRAPH_RESOURCE: &str = "https://graph.microsoft.com";
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Directory {
     pub tenants: Vec<Tenant>,
+    /// Tenants by id and domain, applications by appId: the token endpoint's lookups are
+    /// O(1) in fleets of thousands of applications. Rebuilt by [`Directory::reindex`] after every
+    /// change; a stale entry is detected and falls back to a scan, so it can never mislead.
+    #[serde(skip)]
+    index: DirectoryIndex,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -107,12 +117,48 @@ pub(crate) struct StoredKeyCredential {
     /// Sandbox time of the write that attached the key; drives the propagation delay.
     #[serde(with = "time::serde::rfc3339")]
     pub attached_at: OffsetDateTime,
+    /// `key` parsed once, on first use: thumbprints, validity and the RSA public key. A stored
+    /// credential's `key` never changes (changes replace the credential), so this cannot go stale.
+    #[serde(skip)]
+    pub parsed: ParsedKey,
+}
+
+/// A lazily parsed certificate, shared by the copies a directory change makes.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ParsedKey(OnceLock<Option<Arc<CertificateKey>>>);
+
+impl ParsedKey {
+    pub(crate) fn with(certificate: CertificateKey) -> Self {
+        Self(OnceLock::from(Some(Arc::new(certificate))))
+    }
+}
+
+impl StoredKeyCredential {
+    /// The parsed certificate; `None` when `key` is not a certificate (never stored by Graph).
+    pub(crate) fn certificate(&self) -> Option<&CertificateKey> {
+        self.parsed
+            .0
+            .get_or_init(|| CertificateKey::from_base64(&self.key).ok().map(Arc::new))
+            .as_deref()
+    }
 }
 
 impl Directory {
+    /// Rebuilds the lookup index; call after changing tenants or applications.
+    pub(crate) fn reindex(&mut self) {
+        self.index = DirectoryIndex::build(&self.tenants);
+    }
+
     /// Finds a tenant by id (GUID) or by domain name, as Entra's `{tenant}` path segment does.
     pub(crate) fn tenant(&self, reference: &str) -> Option<&Tenant> {
-        self.tenants.iter().find(|t| t.matches(reference))
+        let indexed = match Uuid::parse_str(reference) {
+            Ok(id) => self.index.tenant_by_id(id),
+            Err(_) => self.index.tenant_by_domain(reference),
+        };
+        indexed
+            .and_then(|i| self.tenants.get(i))
+            .filter(|t| t.matches(reference))
+            .or_else(|| self.tenants.iter().find(|t| t.matches(reference)))
     }
 
     pub(crate) fn tenant_mut(&mut self, reference: &str) -> Option<&mut Tenant> {
@@ -120,7 +166,33 @@ impl Directory {
     }
 
     pub(crate) fn tenant_by_id(&self, id: Uuid) -> Option<&Tenant> {
-        self.tenants.iter().find(|t| t.id == id)
+        self.index
+            .tenant_by_id(id)
+            .and_then(|i| self.tenants.get(i))
+            .filter(|t| t.id == id)
+            .or_else(|| self.tenants.iter().find(|t| t.id == id))
+    }
+
+    /// The application with this appId, in `tenant` if given, with its tenant.
+    pub(crate) fn application(
+        &self,
+        app_id: Uuid,
+        tenant: Option<Uuid>,
+    ) -> Option<(&Tenant, &Application)> {
+        let in_scope = |t: &Tenant| tenant.is_none_or(|id| t.id == id);
+        let indexed = self.index.application(app_id).and_then(|(ti, ai)| {
+            let t = self.tenants.get(ti)?;
+            let a = t.applications.get(ai)?;
+            (a.app_id == app_id && in_scope(t)).then_some((t, a))
+        });
+        indexed.or_else(|| {
+            self.tenants.iter().filter(|t| in_scope(t)).find_map(|t| {
+                t.applications
+                    .iter()
+                    .find(|a| a.app_id == app_id)
+                    .map(|a| (t, a))
+            })
+        })
     }
 
     pub(crate) fn tenant_by_id_mut(&mut self, id: Uuid) -> Option<&mut Tenant> {
@@ -134,11 +206,6 @@ impl Tenant {
             Ok(id) => id == self.id,
             Err(_) => self.domain.eq_ignore_ascii_case(reference),
         }
-    }
-
-    pub(crate) fn application_by_app_id(&self, app_id: &str) -> Option<&Application> {
-        let app_id = Uuid::parse_str(app_id).ok()?;
-        self.applications.iter().find(|a| a.app_id == app_id)
     }
 
     pub(crate) fn user_by_upn(&self, upn: &str) -> Option<&User> {

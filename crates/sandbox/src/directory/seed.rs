@@ -42,6 +42,7 @@ pub(crate) fn default_directory() -> Directory {
             users: vec![admin, plain],
             applications: vec![backup, public_client],
         }],
+        ..Directory::default()
     }
 }
 
@@ -69,7 +70,11 @@ fn new_user(
     }
 }
 
-fn new_application(display_name: &str, public_client: bool, permissions: &[&str]) -> Application {
+pub(crate) fn new_application(
+    display_name: &str,
+    public_client: bool,
+    permissions: &[&str],
+) -> Application {
     Application {
         id: Uuid::new_v4(),
         app_id: Uuid::new_v4(),

@@ -1,7 +1,7 @@
 //! Graph's keyCredential resource: validating what clients send, rendering what is stored.
 
 use super::GraphError;
-use crate::directory::{StoredKeyCredential, Tenant};
+use crate::directory::{ParsedKey, StoredKeyCredential, Tenant};
 use crate::keys::{CertificateKey, hex_upper};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -114,7 +114,10 @@ impl KeyCredentialInput {
                 self.custom_key_identifier
                     .unwrap_or_else(|| hex_upper(&certificate.sha1)),
             ),
-            display_name: Some(self.display_name.unwrap_or(certificate.subject)),
+            display_name: Some(
+                self.display_name
+                    .unwrap_or_else(|| certificate.subject.clone()),
+            ),
             start,
             end,
             key_type: "AsymmetricX509Cert".to_owned(),
@@ -124,6 +127,7 @@ impl KeyCredentialInput {
                 .iter()
                 .find(|k| k.key_id == self.key_id.unwrap_or_default())
                 .map_or(now, |k| k.attached_at),
+            parsed: ParsedKey::with(certificate),
         })
     }
 }

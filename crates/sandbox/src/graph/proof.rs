@@ -4,7 +4,6 @@
 
 use super::GraphError;
 use crate::directory::Application;
-use crate::keys::CertificateKey;
 use serde_json::Value;
 use tenantlink_jose::{UnverifiedJws, b64url_decode_lenient};
 use time::OffsetDateTime;
@@ -62,7 +61,7 @@ fn check(proof: &str, app: &Application, now: OffsetDateTime) -> Result<(), &'st
         .key_credentials
         .iter()
         .filter(|k| k.usage == "Verify" && k.start <= now && now <= k.end)
-        .filter_map(|k| CertificateKey::from_base64(&k.key).ok())
+        .filter_map(|k| k.certificate())
         .filter(|c| {
             named
                 .as_ref()

@@ -102,14 +102,14 @@ fn presented_thumbprint(jws: &UnverifiedJws) -> Result<Vec<u8>, AadError> {
 fn find_key<'a>(
     check: &AssertionCheck<'a>,
     thumbprint: &[u8],
-) -> Option<(&'a StoredKeyCredential, CertificateKey)> {
+) -> Option<(&'a StoredKeyCredential, &'a CertificateKey)> {
     check
         .app
         .key_credentials
         .iter()
         .filter(|k| k.usage == "Verify" && k.attached_at + check.propagation_delay <= check.now)
         .find_map(|k| {
-            let certificate = CertificateKey::from_base64(&k.key).ok()?;
+            let certificate = k.certificate()?;
             (certificate.sha1 == thumbprint || certificate.sha256 == thumbprint)
                 .then_some((k, certificate))
         })

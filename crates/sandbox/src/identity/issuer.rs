@@ -1,21 +1,47 @@
 //! The sandbox's own token signing: access and ID tokens as RS256 JWTs with a `kid`, the public
-//! key served as a JWKS, and verification of the tokens Graph receives.
+//! key served as a JWKS, and verification of the tokens Graph receives. Optionally (a setting)
+//! Graph access tokens are HS256 under a MAC key derived from the signing key: Entra's Graph
+//! tokens cannot be verified by clients either, and a MAC costs microseconds where an RSA-2048
+//! signature costs about half a millisecond.
 
 use crate::SandboxError;
 use crate::secrets::write_private_file;
 use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::hmac;
 use aws_lc_rs::signature::KeyPair as _;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use std::path::Path;
 use tenantlink_jose::{Algorithm, RsaSigningKey, UnverifiedJws, b64url};
 use zeroize::Zeroizing;
 
-#[derive(Debug)]
+/// How Graph access tokens are signed (a control-API setting).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum AccessTokenSigning {
+    #[default]
+    #[serde(rename = "RS256")]
+    Rs256,
+    #[serde(rename = "HS256")]
+    Hs256,
+}
+
 pub(crate) struct TokenIssuer {
     key: RsaSigningKey,
     kid: String,
     modulus: Vec<u8>,
     exponent: Vec<u8>,
+    /// HMAC-SHA256 key for HS256 access tokens, derived from the RSA key so that such tokens
+    /// also survive restarts; never leaves the process.
+    mac: hmac::Key,
+    mac_kid: String,
+}
+
+impl std::fmt::Debug for TokenIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenIssuer")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TokenIssuer {
@@ -48,11 +74,19 @@ impl TokenIssuer {
                 .as_ref(),
         )[..27]
             .to_owned();
+        let mut mac_seed = b"tenantlink sandbox access-token MAC key\0".to_vec();
+        mac_seed.extend_from_slice(&der);
+        let mac_seed = Zeroizing::new(mac_seed);
+        let mac_key = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &mac_seed);
+        let mac = hmac::Key::new(hmac::HMAC_SHA256, mac_key.as_ref());
+        let mac_kid = format!("{}-mac", &kid[..16]);
         Ok(Self {
             key,
             kid,
             modulus,
             exponent,
+            mac,
+            mac_kid,
         })
     }
 
@@ -76,10 +110,28 @@ impl TokenIssuer {
             .expect("signing with the sandbox key failed")
     }
 
+    /// An HS256 JWT under the sandbox's MAC key.
+    pub(crate) fn sign_hs256(&self, claims: &Value) -> String {
+        let header = json!({"typ": "JWT", "alg": "HS256", "kid": self.mac_kid});
+        let input = format!(
+            "{}.{}",
+            b64url(header.to_string().as_bytes()),
+            b64url(claims.to_string().as_bytes())
+        );
+        let tag = hmac::sign(&self.mac, input.as_bytes());
+        format!("{input}.{}", b64url(tag.as_ref()))
+    }
+
     /// The claims of a token this sandbox issued, if its signature and `kid` check out.
     /// Expiry and audience are the caller's business.
     pub(crate) fn verify(&self, token: &str) -> Option<Map<String, Value>> {
         let jws = UnverifiedJws::parse(token).ok()?;
+        if jws.header_str("alg") == Some("HS256") && jws.header_str("kid") == Some(&self.mac_kid) {
+            let (input, tag) = token.rsplit_once('.')?;
+            let tag = tenantlink_jose::b64url_decode_lenient(tag).ok()?;
+            hmac::verify(&self.mac, input.as_bytes(), &tag).ok()?;
+            return Some(jws.claims);
+        }
         if jws.algorithm() != Some(Algorithm::RS256) || jws.header_str("kid") != Some(&self.kid) {
             return None;
         }

@@ -49,18 +49,16 @@ pub(crate) fn resolve_tenant(directory: &Directory, segment: &str) -> Option<Ten
         .map(|t| TenantScope::Specific(t.id))
 }
 
-/// Finds the application `client_id` within the tenant scope.
+/// Finds the application `client_id` within the tenant scope (an indexed lookup).
 pub(crate) fn find_application<'d>(
     directory: &'d Directory,
     scope: TenantScope,
     client_id: &str,
 ) -> Option<(&'d Tenant, &'d crate::directory::Application)> {
-    directory
-        .tenants
-        .iter()
-        .filter(|t| match scope {
-            TenantScope::Specific(id) => t.id == id,
-            TenantScope::Any => true,
-        })
-        .find_map(|t| t.application_by_app_id(client_id).map(|a| (t, a)))
+    let app_id = Uuid::parse_str(client_id).ok()?;
+    let tenant = match scope {
+        TenantScope::Specific(id) => Some(id),
+        TenantScope::Any => None,
+    };
+    directory.application(app_id, tenant)
 }

@@ -26,6 +26,7 @@ pub(crate) async fn token(
     Form(params): Form<HashMap<String, String>>,
 ) -> Response {
     let context = ErrorContext::new(state.now(), &state.base_url, &headers);
+    state.stats.token_request();
     match grant(&state, &tenant, &params) {
         Ok(body) => (no_store_headers(), Json(body)).into_response(),
         Err(err) => err.render(&context),
@@ -212,6 +213,7 @@ fn client_credentials(
                         ),
                     },
                 )?;
+                state.stats.assertion_verified();
             }
             (None, Some(_)) => return Err(AadError::InvalidClientSecret(app.app_id.to_string())),
             (None, None) => return Err(AadError::MissingClientCredential),

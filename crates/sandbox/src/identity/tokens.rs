@@ -31,7 +31,7 @@ pub(crate) fn app_only(state: &SandboxState, tenant: &Tenant, app: &Application)
         "token_type": "Bearer",
         "expires_in": ACCESS_TOKEN_SECONDS,
         "ext_expires_in": ACCESS_TOKEN_SECONDS,
-        "access_token": state.issuer.sign(&claims),
+        "access_token": state.sign_access_token(&claims),
     })
 }
 
@@ -95,7 +95,7 @@ pub(crate) fn delegated(state: &SandboxState, grant: &DelegatedGrant<'_>) -> Val
         "scope": scope_echo.join(" "),
         "expires_in": ACCESS_TOKEN_SECONDS,
         "ext_expires_in": ACCESS_TOKEN_SECONDS,
-        "access_token": state.issuer.sign(&access_claims),
+        "access_token": state.sign_access_token(&access_claims),
     });
     if scopes.wants("openid") {
         // No `nbf`: MSAL checks ID-token times against the real clock, the sandbox's may be moved.
@@ -111,7 +111,7 @@ pub(crate) fn delegated(state: &SandboxState, grant: &DelegatedGrant<'_>) -> Val
             "name": user.display_name,
             "ver": "2.0",
         });
-        body["id_token"] = Value::String(state.issuer.sign(&id_claims));
+        body["id_token"] = Value::String(state.sign_rs256(&id_claims));
     }
     if scopes.wants("offline_access") {
         body["refresh_token"] = Value::String(lock(&state.refresh_tokens).issue(
