@@ -1,15 +1,23 @@
-//! `tenantlink serve` end to end over HTTP: the real binary, SQLite, the in-process sandbox tenant.
+//! `tenantlink serve` end to end over HTTP: the real binary on SQLite and on PostgreSQL, the
+//! in-process sandbox tenant.
 
 mod serve_support;
 
 use reqwest::StatusCode;
 use serde_json::json;
-use serve_support::{ADMIN_PASSWORD, Server, client, log_in, openssl_pfx};
+use serve_support::{ADMIN_PASSWORD, Backend, Deployment, client, log_in, openssl_pfx};
 
-#[tokio::test(flavor = "multi_thread")]
-async fn generate_through_device_sign_in_activates_a_certificate_and_errors_change_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("data"));
+on_both_backends!(
+    generate_through_device_sign_in_activates_a_certificate_and_errors_change_nothing
+);
+
+async fn generate_through_device_sign_in_activates_a_certificate_and_errors_change_nothing(
+    backend: Backend,
+) {
+    let Some(deployment) = Deployment::new(backend) else {
+        return;
+    };
+    let server = deployment.start();
     let base = server.base.clone();
 
     // Health and the OpenAPI document need no sign-in.
@@ -112,8 +120,7 @@ async fn generate_through_device_sign_in_activates_a_certificate_and_errors_chan
     assert_eq!(cer.bytes().await.unwrap()[0], 0x30, "DER SEQUENCE");
 
     // Upload with a wrong password: the operation fails with the explanation; nothing changes.
-    let pfx_dir = tempfile::tempdir().unwrap();
-    let (pfx, upload_thumbprint) = openssl_pfx(pfx_dir.path(), "pfx-pass-4711");
+    let (pfx, upload_thumbprint) = openssl_pfx(&deployment.scratch_dir("pfx"), "pfx-pass-4711");
     let op = admin.signed_in_operation(&server, "upload").await;
     let (status, failed) = admin
         .import(&op, pfx.clone(), Some("not-the-password"))
@@ -184,15 +191,10 @@ async fn generate_through_device_sign_in_activates_a_certificate_and_errors_chan
                 && e["thumbprints"][0] == thumbprint.as_str())
     );
 
-    // Secrets never reach the database files or the log: the PFX password, the portal password,
-    // the session secret (stored only as a hash).
+    // Secrets never reach the database or the log: the PFX password, the portal password,
+    // the session secret (stored only as a hash). serve_upload.rs scans a full run thoroughly.
     let session_secret = admin.cookie.split_once('=').unwrap().1.to_owned();
-    let mut scanned = Vec::new();
-    for name in ["tenantlink.db", "tenantlink.db-wal"] {
-        if let Ok(bytes) = std::fs::read(server.data_dir.join(name)) {
-            scanned.push((name.to_owned(), bytes));
-        }
-    }
+    let mut scanned = deployment.database_contents();
     scanned.push(("log".to_owned(), std::fs::read(&server.log_file).unwrap()));
     for (name, bytes) in &scanned {
         for secret in ["pfx-pass-4711", ADMIN_PASSWORD, session_secret.as_str()] {

@@ -5,13 +5,15 @@ mod serve_support;
 
 use reqwest::StatusCode;
 use serde_json::json;
-use serve_support::{ADMIN_PASSWORD, Server, log_in};
+use serve_support::{ADMIN_PASSWORD, Backend, Deployment, log_in};
 
-#[tokio::test(flavor = "multi_thread")]
-async fn killed_between_attach_and_activate_the_operation_resolves_after_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let server = Server::start(&data);
+on_both_backends!(killed_between_attach_and_activate_the_operation_resolves_after_restart);
+
+async fn killed_between_attach_and_activate_the_operation_resolves_after_restart(backend: Backend) {
+    let Some(deployment) = Deployment::new(backend) else {
+        return;
+    };
+    let server = deployment.start();
     // The new key stays invisible to the token endpoint for a while, so the service is still
     // retrying its token proof (after the attach, before activation) when it is killed.
     server
@@ -26,10 +28,9 @@ async fn killed_between_attach_and_activate_the_operation_resolves_after_restart
     let generate = tokio::spawn(async move { in_flight.post(&path, json!({})).await });
     let attached = admin.wait_for(&op, |o| o["step"] == "attached").await;
     let thumbprint = attached["thumbprint_sha1"].as_str().unwrap().to_owned();
-    server.kill();
+    let restarted = server.restart();
     generate.abort();
 
-    let restarted = Server::start(&data);
     let admin = log_in(&restarted.base, "admin", ADMIN_PASSWORD)
         .await
         .unwrap();

@@ -1,43 +1,73 @@
-//! Starts the real `tenantlink serve` binary on a temporary data directory (SQLite, in-process
-//! sandbox) and talks to it over HTTP like a browser or script would.
+//! Starts the real `tenantlink serve` binary on a temporary data directory (SQLite by default or
+//! PostgreSQL, in-process sandbox) and talks to it over HTTP like a browser or script would.
 #![allow(dead_code)]
+
+pub mod backend;
+pub mod graph;
+pub mod pfx;
+pub mod postgres;
+pub mod scan;
+pub mod scenario;
+
+pub use backend::{Backend, Deployment};
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub const ADMIN_PASSWORD: &str = "correct-horse-battery-staple";
+
+/// How to start the service besides its data directory.
+#[derive(Debug, Clone, Default)]
+pub struct ServerOptions {
+    /// `--database-url`; SQLite in the data directory when `None`.
+    pub database_url: Option<String>,
+    /// Extra environment variables.
+    pub env: Vec<(String, String)>,
+}
 
 pub struct Server {
     child: Child,
     pub base: String,
     pub data_dir: PathBuf,
     pub sandbox: Value,
+    /// Standard output up to the line announcing the URL.
     pub stdout_lines: Vec<String>,
     pub log_file: PathBuf,
+    options: ServerOptions,
+    stdout_all: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
     /// Starts the service and waits for the line announcing its URL (printed after the listener
     /// is bound and interrupted operations are resolved).
     pub fn start(data_dir: &Path) -> Self {
+        Self::start_with(data_dir, ServerOptions::default())
+    }
+
+    pub fn start_with(data_dir: &Path, options: ServerOptions) -> Self {
         let log_file = data_dir.with_extension(format!("log{}", std::process::id()));
         let stderr = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&log_file)
             .expect("log file");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tenantlink"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tenantlink"));
+        command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .env("TENANTLINK_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("TENANTLINK_LOG", "info")
+            .envs(options.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .expect("start tenantlink serve");
+            .stderr(stderr);
+        if let Some(url) = &options.database_url {
+            command.args(["--database-url", url]);
+        }
+        let mut child = command.spawn().expect("start tenantlink serve");
         let stdout = child.stdout.take().expect("stdout");
         let mut reader = BufReader::new(stdout);
         let mut lines = Vec::new();
@@ -52,8 +82,14 @@ impl Server {
                 break url.trim_end_matches('/').to_owned();
             }
         };
-        // Keep draining stdout so the child never blocks on a full pipe.
-        std::thread::spawn(move || for _ in reader.lines() {});
+        // Keep draining stdout so the child never blocks on a full pipe; keep it for scans.
+        let stdout_all = Arc::new(Mutex::new(lines.clone()));
+        let sink = stdout_all.clone();
+        std::thread::spawn(move || {
+            for line in reader.lines().map_while(Result::ok) {
+                sink.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+            }
+        });
         let sandbox: Value = serde_json::from_str(
             &std::fs::read_to_string(data_dir.join("sandbox").join("sandbox.json"))
                 .expect("sandbox.json"),
@@ -66,6 +102,8 @@ impl Server {
             sandbox,
             stdout_lines: lines,
             log_file,
+            options,
+            stdout_all,
         }
     }
 
@@ -73,6 +111,63 @@ impl Server {
     pub fn kill(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Kills the process and starts it again on the same data directory and database.
+    pub fn restart(self) -> Self {
+        self.restart_after(|| {})
+    }
+
+    /// Kills the process, runs `between` (e.g. changing the sandbox's directory on disk) and
+    /// starts it again on the same data directory and database.
+    pub fn restart_after(mut self, between: impl FnOnce()) -> Self {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        between();
+        Self::start_with(&self.data_dir, self.options.clone())
+    }
+
+    /// Everything the process wrote to standard output so far.
+    pub fn stdout(&self) -> Vec<u8> {
+        let lines = self.stdout_all.lock().unwrap_or_else(|e| e.into_inner());
+        lines.join("\n").into_bytes()
+    }
+
+    /// The sandbox account with (`true`) or without (`false`) a directory role.
+    pub fn sandbox_user(&self, administrator: bool) -> (String, String) {
+        let user = self.sandbox["users"]
+            .as_array()
+            .and_then(|users| {
+                users
+                    .iter()
+                    .find(|u| u["roles"].as_array().is_some_and(|r| !r.is_empty()) == administrator)
+            })
+            .expect("a sandbox user of that kind in sandbox.json");
+        (
+            user["username"].as_str().expect("username").to_owned(),
+            user["password"].as_str().expect("password").to_owned(),
+        )
+    }
+
+    /// A control-API call whose refusal is part of the test: status and JSON body.
+    pub async fn sandbox_control_status(
+        &self,
+        path: &str,
+        body: Value,
+    ) -> (reqwest::StatusCode, Value) {
+        let url = format!(
+            "{}{path}",
+            self.sandbox["control_base"].as_str().expect("control")
+        );
+        let response = self
+            .sandbox_client()
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .expect("control");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
     }
 
     pub fn sandbox_client(&self) -> reqwest::Client {
@@ -316,15 +411,26 @@ impl Session {
 /// A self-signed RSA certificate exported as PKCS#12 by the `openssl` CLI. Returns the PFX and
 /// the SHA-1 thumbprint (upper-case hex).
 pub fn openssl_pfx(dir: &Path, password: &str) -> (Vec<u8>, String) {
+    openssl_pfx_valid_for(dir, password, 30)
+}
+
+/// [`openssl_pfx`] with a certificate valid for `days` from now.
+pub fn openssl_pfx_valid_for(dir: &Path, password: &str, days: u32) -> (Vec<u8>, String) {
+    let days = days.to_string();
     let key = dir.join("key.pem");
     let cert = dir.join("cert.pem");
     let pfx = dir.join("cert.pfx");
     let run = |args: &[&str]| {
-        let status = Command::new("openssl")
+        // Output captured: key generation draws progress dots on stderr.
+        let output = Command::new("openssl")
             .args(args)
-            .status()
+            .output()
             .expect("openssl");
-        assert!(status.success(), "openssl {args:?}");
+        assert!(
+            output.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     };
     run(&[
         "req",
@@ -333,7 +439,7 @@ pub fn openssl_pfx(dir: &Path, password: &str) -> (Vec<u8>, String) {
         "rsa:2048",
         "-nodes",
         "-days",
-        "30",
+        &days,
         "-subj",
         "/CN=upload-test",
         "-keyout",
