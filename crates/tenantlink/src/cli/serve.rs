@@ -170,12 +170,13 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     listener.set_nonblocking(true)?;
     let address = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    println!("tenantlink is serving at {scheme}://{address}/");
-    println!("  directory {}", connection.description);
-    println!("  data directory {}", config.data_dir.display());
+    // The URL comes last: scripts and tests read up to it, as the sign that the service is up.
     if let Some(file) = &config.config_file {
-        println!("  configuration {}", file.display());
+        println!("configuration {}", file.display());
     }
+    println!("data directory {}", config.data_dir.display());
+    println!("directory {}", connection.description);
+    println!("tenantlink is serving at {scheme}://{address}/");
     let handle = axum_server::Handle::new();
     let shutdown = handle.clone();
     tokio::spawn(async move {

@@ -1,0 +1,365 @@
+//! Processes for the configuration, TLS and admin tests: `tenantlink serve` with any flags and
+//! environment (also when it must refuse to start), a standalone `tenantlink sandbox` standing in
+//! for a Microsoft cloud, test PKI made by the `openssl` CLI, and an app-only token proof with a
+//! certificate read back from the store.
+#![allow(dead_code)]
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+pub const ADMIN_PASSWORD: &str = "correct-horse-battery-staple";
+
+fn tenantlink() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tenantlink"));
+    // The tests name every setting they want; nothing leaks in from the caller's environment.
+    for (name, _) in std::env::vars() {
+        if name.starts_with("TENANTLINK_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+/// A running `tenantlink serve`.
+pub struct Serve {
+    child: Child,
+    /// `http://127.0.0.1:PORT` or `https://…`.
+    pub base: String,
+    pub stdout_lines: Vec<String>,
+}
+
+impl Serve {
+    /// Starts `tenantlink serve ARGS` with `ENV` (plus the admin password) and waits for the line
+    /// announcing the URL.
+    pub fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut child = tenantlink()
+            .arg("serve")
+            .args(args)
+            .env("TENANTLINK_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start tenantlink serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut reader = BufReader::new(stdout);
+        let mut lines = Vec::new();
+        let base = loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).expect("read stdout") == 0 {
+                let mut log = String::new();
+                let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut log);
+                panic!("tenantlink serve exited before serving; stdout: {lines:?}; stderr: {log}");
+            }
+            lines.push(line.trim_end().to_owned());
+            if let Some(url) = line.trim().strip_prefix("tenantlink is serving at ") {
+                break url.trim_end_matches('/').to_owned();
+            }
+        };
+        // Keep draining both pipes so the child never blocks on a full one.
+        std::thread::spawn(move || for _ in reader.lines() {});
+        std::thread::spawn(move || for _ in BufReader::new(stderr).lines() {});
+        Self {
+            child,
+            base,
+            stdout_lines: lines,
+        }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `tenantlink ARGS` to completion: exit code, stdout, stderr.
+pub fn run(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let output = tenantlink()
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run tenantlink");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// `tenantlink serve ARGS` that must refuse to start: returns its stderr (exit status 1 checked).
+pub fn serve_refuses(args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut all = vec!["serve"];
+    all.extend_from_slice(args);
+    let (code, stdout, stderr) = run(&all, env);
+    assert_eq!(code, Some(1), "stdout: {stdout}; stderr: {stderr}");
+    assert!(
+        !stdout.contains("tenantlink is serving"),
+        "it must not serve: {stdout}"
+    );
+    stderr
+}
+
+/// A standalone `tenantlink sandbox` process with its control API: a stand-in for a cloud.
+pub struct Sandbox {
+    child: Child,
+    pub info: Value,
+}
+
+impl Sandbox {
+    pub fn start(state_dir: &Path) -> Self {
+        let mut child = tenantlink()
+            .args([
+                "sandbox",
+                "--listen",
+                "127.0.0.1:0",
+                "--enable-control",
+                "--state-dir",
+            ])
+            .arg(state_dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start tenantlink sandbox");
+        let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut first = String::new();
+        reader.read_line(&mut first).expect("read stdout");
+        assert!(
+            first.starts_with("sandbox tenant listening at"),
+            "sandbox did not start: {first}"
+        );
+        std::thread::spawn(move || for _ in reader.lines() {});
+        let info = serde_json::from_slice(
+            &std::fs::read(state_dir.join("sandbox.json")).expect("sandbox.json"),
+        )
+        .expect("sandbox.json is JSON");
+        Self { child, info }
+    }
+
+    pub fn text(&self, key: &str) -> String {
+        self.info[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("{key} in sandbox.json"))
+            .to_owned()
+    }
+
+    pub fn client(&self) -> reqwest::Client {
+        trusting(&PathBuf::from(self.text("ca_file")))
+    }
+
+    /// Approves a device sign-in as the sandbox's directory administrator.
+    pub async fn approve(&self, user_code: &str) {
+        approve(&self.info, user_code).await;
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Approves a device sign-in on the sandbox described by `info` (sandbox.json).
+pub async fn approve(info: &Value, user_code: &str) {
+    let admin = info["users"]
+        .as_array()
+        .and_then(|users| {
+            users
+                .iter()
+                .find(|u| u["roles"].as_array().is_some_and(|r| !r.is_empty()))
+        })
+        .and_then(|u| u["username"].as_str())
+        .expect("a sandbox administrator");
+    let control = info["control_base"].as_str().expect("control API on");
+    let response = trusting(&PathBuf::from(info["ca_file"].as_str().expect("ca_file")))
+        .post(format!("{control}/device/approve"))
+        .json(&json!({ "user_code": user_code, "username": admin }))
+        .send()
+        .await
+        .expect("approve");
+    assert!(response.status().is_success(), "{}", response.status());
+}
+
+/// A client that trusts the PEM CA in `ca` (and follows no redirects).
+pub fn trusting(ca: &Path) -> reqwest::Client {
+    let pem = std::fs::read(ca).expect("CA file");
+    reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("CA PEM"))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// Signs in to the portal; returns the full `Set-Cookie` header, the cookie pair and the CSRF
+/// token of the session.
+pub async fn log_in(client: &reqwest::Client, base: &str) -> (String, String, String) {
+    let response = client
+        .post(format!("{base}/login"))
+        .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(response.status(), reqwest::StatusCode::SEE_OTHER);
+    let set_cookie = response.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let cookie = set_cookie.split(';').next().expect("pair").to_owned();
+    let me: Value = client
+        .get(format!("{base}/api/v1/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("me JSON");
+    let csrf = me["csrf_token"].as_str().expect("csrf").to_owned();
+    (set_cookie, cookie, csrf)
+}
+
+/// A CA and a server certificate for 127.0.0.1 / localhost signed by it (PEM files in `dir`):
+/// (ca.pem, server.pem, server-key.pem).
+pub fn portal_pki(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let path = |name: &str| dir.join(name).to_str().expect("utf-8").to_owned();
+    let openssl = |args: &[&str]| {
+        let output = Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("openssl");
+        assert!(
+            output.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=tenantlink test CA",
+        "-keyout",
+        &path("ca-key.pem"),
+        "-out",
+        &path("ca.pem"),
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        &path("server-key.pem"),
+        "-out",
+        &path("server.csr"),
+    ]);
+    std::fs::write(
+        dir.join("san.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("extensions file");
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &path("server.csr"),
+        "-CA",
+        &path("ca.pem"),
+        "-CAkey",
+        &path("ca-key.pem"),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        &path("san.ext"),
+        "-out",
+        &path("server.pem"),
+    ]);
+    (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server-key.pem"),
+    )
+}
+
+/// Proves that the organization's active certificate still signs: its private key is read from
+/// the store with `master_key` and an app-only token is requested from the sandbox described by
+/// `sandbox` (sandbox.json). Returns the SHA-1 thumbprint used.
+pub async fn app_only_proof(
+    database: &Path,
+    master_key: &tenantlink_store::MasterKey,
+    sandbox: &Value,
+) -> String {
+    use tenantlink_entra::{
+        AppTokenRequest, AssertionOptions, Endpoints, SigningCertificate, TenantId, TokenClient,
+        Transport, TransportConfig,
+    };
+    let store = tenantlink_store::Store::open_sqlite_file(database, &Default::default())
+        .await
+        .expect("open the database");
+    let organization = store
+        .organizations()
+        .await
+        .expect("organizations")
+        .into_iter()
+        .next()
+        .expect("an organization");
+    let active = store
+        .active_certificate(organization.id)
+        .await
+        .expect("read")
+        .expect("an active certificate");
+    let pkcs8 = store
+        .certificate_private_key(master_key, active.id)
+        .await
+        .expect("the private key opens with this master key");
+    let signer = SigningCertificate::from_parts(
+        active.public_der.clone(),
+        Vec::new(),
+        &pkcs8,
+        active.not_before,
+        active.not_after,
+    )
+    .expect("signer");
+    store.close().await;
+
+    let authority = sandbox["authority"].as_str().expect("authority");
+    let ca = PathBuf::from(sandbox["ca_file"].as_str().expect("ca_file"));
+    let endpoints = Endpoints::explicit(authority, authority)
+        .expect("endpoints")
+        .with_extra_ca_file(&ca);
+    let transport = Transport::new(&TransportConfig {
+        extra_ca_file: Some(ca),
+        ..TransportConfig::default()
+    })
+    .expect("transport");
+    let clock: tenantlink_clock::SharedClock = Arc::new(tenantlink_clock::SystemClock);
+    let tenant = TenantId::parse(sandbox["tenant_id"].as_str().expect("tenant")).expect("tenant");
+    TokenClient::new(transport, endpoints, clock)
+        .fetch(
+            AppTokenRequest {
+                tenant: &tenant,
+                client_id: &organization.backup_app_id,
+                scope: "https://graph.microsoft.com/.default",
+                assertion: AssertionOptions::default(),
+            },
+            &signer,
+        )
+        .await
+        .expect("the sandbox issues an app-only token for the active certificate");
+    active.sha1_thumbprint
+}
