@@ -63,6 +63,10 @@ struct Fixture {
 
 impl Fixture {
     async fn new() -> Self {
+        Self::with_certificates_per_organization(1).await
+    }
+
+    async fn with_certificates_per_organization(count: usize) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let source = MasterKeySource::DataDir(dir.path().to_owned());
         let key = source.load().unwrap();
@@ -84,26 +88,29 @@ impl Fixture {
                 )
                 .await
                 .unwrap();
-            let plaintext = uuid::Uuid::new_v4().as_bytes().repeat(8);
-            let record = store
-                .insert_certificate(
-                    &key,
-                    NewCertificate {
-                        organization_id: org.id,
-                        sha1: [1; 20],
-                        sha256: [2; 32],
-                        subject: "CN=t".into(),
-                        not_before: NOW,
-                        not_after: NOW + time::Duration::days(30),
-                        source: CertificateSource::Generated,
-                        public_der: vec![0x30, 0x00],
-                        private_key_pkcs8: &plaintext,
-                    },
-                    NOW,
-                )
-                .await
-                .unwrap();
-            secrets.push((record.id, plaintext));
+            for _ in 0..count {
+                let plaintext = uuid::Uuid::new_v4().as_bytes().repeat(8);
+                let record = store
+                    .insert_certificate(
+                        &key,
+                        NewCertificate {
+                            organization_id: org.id,
+                            // Unique per certificate, as real thumbprints are.
+                            sha1: plaintext[..20].try_into().unwrap(),
+                            sha256: plaintext[16..48].try_into().unwrap(),
+                            subject: "CN=t".into(),
+                            not_before: NOW,
+                            not_after: NOW + time::Duration::days(30),
+                            source: CertificateSource::Generated,
+                            public_der: vec![0x30, 0x00],
+                            private_key_pkcs8: &plaintext,
+                        },
+                        NOW,
+                    )
+                    .await
+                    .unwrap();
+                secrets.push((record.id, plaintext));
+            }
         }
         Self {
             dir,
@@ -302,5 +309,13 @@ async fn the_wrong_current_key_changes_nothing() {
         "{err}"
     );
     assert_eq!(fixture.names(), ["master.key"]);
+    fixture.assert_serve_key_opens_everything().await;
+}
+
+#[tokio::test]
+async fn hundreds_of_keys_move_in_one_rotation() {
+    let fixture = Fixture::with_certificates_per_organization(250).await;
+    let report = fixture.rotate(None).await.unwrap();
+    assert_eq!(report.re_encrypted, 500);
     fixture.assert_serve_key_opens_everything().await;
 }

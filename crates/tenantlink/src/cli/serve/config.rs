@@ -40,13 +40,16 @@ pub const MAX_VALIDITY_DAYS: u32 = 3650;
 pub struct ServeConfig {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
-    pub database_url: Option<String>,
+    /// May carry a database password, hence a redacting type.
+    pub database_url: Option<SecretString>,
     pub sandbox_listen: SocketAddr,
     pub admin_password: Option<SecretString>,
     pub master_key: MasterKeySource,
     /// The portal's certificate and key: HTTPS and `Secure` cookies when set.
     pub tls: Option<TlsFiles>,
     pub certificates: CertificateSettings,
+    /// How often the backup scheduler looks for due policies; its built-in default when `None`.
+    pub backup_poll_every: Option<std::time::Duration>,
     /// A real tenant instead of the embedded sandbox.
     pub organization: Option<OrganizationConfig>,
     /// The configuration file that was read, if any.
@@ -143,7 +146,7 @@ impl ServeConfig {
             )?
             .map_or_else(|| PathBuf::from("tenantlink-data"), |s| s.value);
         let database_url = match &args.database_url {
-            Some(url) => Some(url.clone()),
+            Some(url) => Some(SecretString::new(url.as_str())),
             None => layers
                 .secret(
                     "TENANTLINK_DATABASE_URL",
@@ -152,8 +155,7 @@ impl ServeConfig {
                     "database_url",
                 )?
                 .map(|s| s.read())
-                .transpose()?
-                .map(|s| s.expose().to_owned()),
+                .transpose()?,
         };
         let admin_password = layers
             .secret(
@@ -176,6 +178,7 @@ impl ServeConfig {
         };
         let tls = resolve_tls(args, &layers, &file)?;
         let certificates = resolve_certificates(&layers, &file)?;
+        let backup_poll_every = resolve_backup_poll(&layers, &file)?;
         let organization = OrganizationConfig::resolve(&layers, file.organization.as_ref())?;
 
         Ok(Self {
@@ -187,18 +190,22 @@ impl ServeConfig {
             master_key,
             tls,
             certificates,
+            backup_poll_every,
             organization,
             config_file: file_path,
         })
     }
 
     pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| {
-            format!(
-                "sqlite://{}?mode=rwc",
-                self.data_dir.join("tenantlink.db").display()
-            )
-        })
+        self.database_url.as_ref().map_or_else(
+            || {
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    self.data_dir.join("tenantlink.db").display()
+                )
+            },
+            |url| url.expose().to_owned(),
+        )
     }
 }
 
@@ -307,6 +314,30 @@ fn resolve_certificates(
         validity_days,
         expiring_soon_days,
     })
+}
+
+/// Longest wait between two looks for due backup policies: a due run never starts later than this.
+pub const MAX_BACKUP_POLL_SECONDS: u32 = 3600;
+
+fn resolve_backup_poll(
+    layers: &Layers<'_>,
+    file: &FileConfig,
+) -> anyhow::Result<Option<std::time::Duration>> {
+    match layers.pick(
+        None,
+        "",
+        "TENANTLINK_BACKUP_POLL_SECONDS",
+        file.backups.poll_interval_seconds,
+        "backups.poll_interval_seconds",
+    )? {
+        Some(s) if !(1..=MAX_BACKUP_POLL_SECONDS).contains(&s.value) => bail!(
+            "a backup poll interval of {} seconds ({}) is out of range: use 1 to {MAX_BACKUP_POLL_SECONDS} seconds",
+            s.value,
+            s.origin
+        ),
+        Some(s) => Ok(Some(std::time::Duration::from_secs(u64::from(s.value)))),
+        None => Ok(None),
+    }
 }
 
 /// A resolved value and where it came from (`--listen`, `TENANTLINK_LISTEN`, or the file key).

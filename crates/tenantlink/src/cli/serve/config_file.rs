@@ -26,6 +26,8 @@ pub struct FileConfig {
     pub tls: TlsSection,
     #[serde(default)]
     pub certificates: CertificatesSection,
+    #[serde(default)]
+    pub backups: BackupsSection,
     pub organization: Option<OrganizationSection>,
 }
 
@@ -48,6 +50,12 @@ pub struct CertificatesSection {
     pub key_size: Option<u32>,
     pub validity_days: Option<u32>,
     pub expiring_soon_days: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupsSection {
+    pub poll_interval_seconds: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -250,3 +250,27 @@ fn a_real_tenant_is_configured_from_the_file_and_the_environment() {
     assert_eq!(organization.tenant.as_str(), "contoso.onmicrosoft.com");
     assert_eq!(organization.cloud, tenantlink_entra::Cloud::UsGov);
 }
+
+#[test]
+fn the_backup_poll_interval_is_optional_and_bounded() {
+    assert_eq!(
+        ServeConfig::resolve(&args(), &env(&[]))
+            .unwrap()
+            .backup_poll_every,
+        None,
+        "the scheduler's own default"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = with_file(dir.path(), "[backups]\npoll_interval_seconds = 30\n");
+    assert_eq!(
+        ServeConfig::resolve(&file, &env(&[]))
+            .unwrap()
+            .backup_poll_every,
+        Some(std::time::Duration::from_secs(30))
+    );
+    let e = error(&file, &env(&[("TENANTLINK_BACKUP_POLL_SECONDS", "0")]));
+    assert!(
+        e.contains("poll interval of 0 seconds (TENANTLINK_BACKUP_POLL_SECONDS) is out of range"),
+        "{e}"
+    );
+}
