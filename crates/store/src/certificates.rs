@@ -10,6 +10,7 @@ use crate::error::{Conflict, StoreError, StoreResult};
 use crate::hex;
 use crate::ids::{CertificateId, OrganizationId, text_enum};
 use crate::master_key::MasterKey;
+use crate::proofs::{self, CertificateProof};
 
 text_enum!(
     /// Where a certificate came from.
@@ -48,6 +49,8 @@ pub struct CertificateRecord {
     pub created_at: OffsetDateTime,
     pub activated_at: Option<OffsetDateTime>,
     pub retired_at: Option<OffsetDateTime>,
+    /// What Entra said the last time an app-only token was requested with it.
+    pub last_proof: Option<CertificateProof>,
 }
 
 /// A certificate to store. The private key is only borrowed: it is encrypted before it
@@ -77,9 +80,9 @@ impl std::fmt::Debug for NewCertificate<'_> {
     }
 }
 
-const COLUMNS: &str = "id, organization_id, sha1_thumbprint, sha256_thumbprint, subject, \
-                       not_before, not_after, source, public_der, state, created_at, \
-                       activated_at, retired_at";
+pub(crate) const COLUMNS: &str = "id, organization_id, sha1_thumbprint, sha256_thumbprint, \
+                       subject, not_before, not_after, source, public_der, state, created_at, \
+                       activated_at, retired_at, proof_outcome, proof_source, proof_detail, proof_at";
 
 impl Store {
     /// Stores a certificate in state `pending`, its private key encrypted under `key` and
@@ -104,6 +107,7 @@ impl Store {
             created_at: at,
             activated_at: None,
             retired_at: None,
+            last_proof: None,
         };
         let sealed = crypto::seal(key, record.id.to_string().as_bytes(), new.private_key_pkcs8)?;
         let (not_before, not_after, at) = (
@@ -301,5 +305,6 @@ pub(crate) fn decode(row: &impl Columns) -> StoreResult<CertificateRecord> {
         created_at: row.time("created_at")?,
         activated_at: row.opt_time("activated_at")?,
         retired_at: row.opt_time("retired_at")?,
+        last_proof: proofs::decode(row)?,
     })
 }

@@ -122,18 +122,48 @@ async fn connect_sqlite(
 }
 
 /// Migrations are embedded at compile time so the binary needs no migrations folder.
+/// Never edit an applied migration (sqlx refuses a changed checksum): add the next one.
 fn migrator(kind: BackendKind) -> Migrator {
-    let initial = match kind {
-        BackendKind::Sqlite => include_str!("../migrations/sqlite/0001_initial.sql"),
-        BackendKind::Postgres => include_str!("../migrations/postgres/0001_initial.sql"),
+    let files: [(i64, &'static str, &'static str); 2] = match kind {
+        BackendKind::Sqlite => [
+            (
+                1,
+                "initial",
+                include_str!("../migrations/sqlite/0001_initial.sql"),
+            ),
+            (
+                2,
+                "operation fields and proofs",
+                include_str!("../migrations/sqlite/0002_operation_fields_and_proofs.sql"),
+            ),
+        ],
+        BackendKind::Postgres => [
+            (
+                1,
+                "initial",
+                include_str!("../migrations/postgres/0001_initial.sql"),
+            ),
+            (
+                2,
+                "operation fields and proofs",
+                include_str!("../migrations/postgres/0002_operation_fields_and_proofs.sql"),
+            ),
+        ],
     };
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        Cow::Borrowed("initial"),
-        MigrationType::Simple,
-        initial.into_sql_str(),
-        false,
-    )])
+    Migrator::with_migrations(
+        files
+            .into_iter()
+            .map(|(version, description, sql)| {
+                Migration::new(
+                    version,
+                    Cow::Borrowed(description),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
 }
 
 pub(crate) async fn migrate(backend: &Backend) -> StoreResult<()> {

@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 
 use crate::crypto::CryptoError;
 use crate::master_key::MasterKeyError;
+use crate::operations::OperationState;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -41,6 +42,15 @@ pub enum StoreError {
     NotFound { entity: &'static str, id: String },
     #[error("{0}")]
     Conflict(#[from] Conflict),
+    #[error(
+        "operation {operation} is {from} and cannot become {to}{}",
+        final_note(.from)
+    )]
+    InvalidTransition {
+        operation: String,
+        from: OperationState,
+        to: OperationState,
+    },
     #[error(
         "stored value {value:?} in column {column} is not valid; the database was modified outside tenantlink"
     )]
@@ -82,6 +92,13 @@ pub enum Conflict {
         "operation {operation} was changed by someone else (expected version {expected}); reload and retry"
     )]
     OperationVersionChanged { operation: String, expected: i64 },
+    #[error(
+        "another certificate operation ({operation}, started by {started_by}) is still unfinished for this organization; finish or cancel it before starting a new one"
+    )]
+    OperationInProgress {
+        operation: String,
+        started_by: String,
+    },
     #[error("operation {operation} is leased by another worker until its lease expires")]
     OperationLeased { operation: String },
     #[error(
@@ -92,6 +109,14 @@ pub enum Conflict {
     RunInProgress { policy: String },
     #[error("run {run} is already finished")]
     RunFinished { run: String },
+}
+
+fn final_note(from: &OperationState) -> &'static str {
+    if from.is_final() {
+        " (a finished operation never changes again)"
+    } else {
+        ""
+    }
 }
 
 impl StoreError {

@@ -3,8 +3,8 @@
 //! One [`Store`] facade over SQLite (default) or PostgreSQL, opened by URL. Every method
 //! takes the time from its caller (the store never reads the clock), returns typed records,
 //! and enforces the service's invariants in the database itself where a race could break
-//! them: one active certificate per organization, one running backup per policy, an
-//! append-only audit log. Private keys are encrypted at rest under a [`MasterKey`].
+//! them: one active certificate and one unfinished certificate operation per organization,
+//! one running backup per policy, an append-only audit log. Private keys are encrypted at rest under a [`MasterKey`].
 //!
 //! See `docs/storage.md` for the schema and the reasons behind it.
 
@@ -19,6 +19,7 @@ mod ids;
 mod master_key;
 mod operations;
 mod organizations;
+mod proofs;
 mod tokens;
 mod users;
 
@@ -41,6 +42,7 @@ pub use operations::{
     OperationState, OperationUpdate,
 };
 pub use organizations::{ConnectionState, NewOrganization, Organization};
+pub use proofs::{CertificateProof, ProofOutcome, ProofSource};
 pub use tokens::{BearerSecret, PasswordHash, SecretHash};
 pub use users::{ApiToken, IssuedApiToken, IssuedSession, LoginFailureCounts, Role, Session, User};
 

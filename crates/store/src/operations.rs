@@ -1,9 +1,10 @@
 //! Certificate operations (Generate / Upload) as durable state machines, and the atomic
 //! activation that ends them.
 //!
-//! The store does not decide which transitions are legal (that is the workflow's job); it
-//! guarantees that every change is a compare-and-swap on the row's `version`, that finished
-//! operations never change again, and that activation is all-or-nothing.
+//! The store guarantees that every change is a compare-and-swap on the row's `version`, that
+//! only the transitions of [`OperationState::reachable_from`] happen (finished operations never
+//! change again), that an organization has at most one unfinished operation (a partial unique
+//! index), and that activation is all-or-nothing.
 
 use time::OffsetDateTime;
 
@@ -21,7 +22,7 @@ text_enum!(
 );
 
 text_enum!(
-    /// Where an operation stands. `succeeded` and `failed` are final.
+    /// Where an operation stands. `succeeded`, `failed` and `cancelled` are final.
     OperationState {
         AwaitingSignIn => "awaiting_sign_in",
         AwaitingInput => "awaiting_input",
@@ -29,12 +30,39 @@ text_enum!(
         Proving => "proving",
         Succeeded => "succeeded",
         Failed => "failed",
+        Cancelled => "cancelled",
     }
 );
 
 impl OperationState {
     pub fn is_final(&self) -> bool {
-        matches!(self, OperationState::Succeeded | OperationState::Failed)
+        matches!(
+            self,
+            OperationState::Succeeded | OperationState::Failed | OperationState::Cancelled
+        )
+    }
+
+    /// The states [`Store::update_operation`] may move an operation from into `self`:
+    ///
+    /// ```text
+    /// awaiting_sign_in ─► awaiting_input ─► attaching ─► proving ─► (activate) succeeded
+    ///                          └──────────────────────────► proving
+    /// any unfinished ─► failed;   awaiting_sign_in / awaiting_input ─► cancelled
+    /// ```
+    ///
+    /// Staying in a state is allowed (progress text, sign-in prompt). `succeeded` is reached
+    /// only through [`Store::activate_certificate`], and a finished state is never left.
+    pub fn reachable_from(self) -> &'static [OperationState] {
+        use OperationState::*;
+        match self {
+            AwaitingSignIn => &[AwaitingSignIn],
+            AwaitingInput => &[AwaitingSignIn, AwaitingInput],
+            Attaching => &[AwaitingInput, Attaching],
+            Proving => &[AwaitingInput, Attaching, Proving],
+            Failed => &[AwaitingSignIn, AwaitingInput, Attaching, Proving],
+            Cancelled => &[AwaitingSignIn, AwaitingInput],
+            Succeeded => &[],
+        }
     }
 }
 
@@ -47,11 +75,13 @@ pub struct DeviceSignIn {
     pub expires_at: OffsetDateTime,
 }
 
-/// Why an operation failed: a machine-readable kind and the explained message.
+/// Why an operation failed: a machine-readable kind, the explained message and what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OperationError {
     pub kind: String,
     pub message: String,
+    /// What the administrator can do about it; `None` on rows that never recorded one.
+    pub remediation: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +93,8 @@ pub struct Operation {
     /// Human-readable progress within the state (e.g. "proof attempt 3 of 8").
     pub step: String,
     pub started_by: String,
+    /// The account that completed the device sign-in (user principal name), once known.
+    pub signed_in_as: Option<String>,
     /// The organization's active certificate when the operation started; activation
     /// succeeds only if it is still the active one.
     pub expected_active_id: Option<CertificateId>,
@@ -92,6 +124,7 @@ pub struct OperationUpdate {
     pub state: Option<OperationState>,
     pub step: Option<String>,
     pub device_sign_in: Option<DeviceSignIn>,
+    pub signed_in_as: Option<String>,
     pub new_certificate_id: Option<CertificateId>,
     pub error: Option<OperationError>,
 }
@@ -107,24 +140,29 @@ pub struct Activation {
     pub expected_active: Option<CertificateId>,
 }
 
-const COLUMNS: &str = "id, organization_id, kind, state, step, started_by, expected_active_id, \
-                       new_certificate_id, user_code, verification_uri, device_code_expires_at, \
-                       error_kind, error_message, owner, lease_expires_at, version, created_at, \
-                       updated_at";
+const COLUMNS: &str = "id, organization_id, kind, state, step, started_by, signed_in_as, \
+                       expected_active_id, new_certificate_id, user_code, verification_uri, \
+                       device_code_expires_at, error_kind, error_message, error_remediation, \
+                       owner, lease_expires_at, version, created_at, updated_at";
 
-const NOT_FINAL: &str = "state NOT IN ('succeeded', 'failed')";
+/// Same predicate as the partial unique index `certificate_operations_one_unfinished_per_organization`.
+const NOT_FINAL: &str = "state NOT IN ('succeeded', 'failed', 'cancelled')";
 
 impl Store {
     /// Starts an operation in state `awaiting_sign_in`, recording the organization's
-    /// active certificate at this moment as the one activation must replace.
+    /// active certificate at this moment as the one activation must replace. While another
+    /// operation of the organization is unfinished this fails with
+    /// [`Conflict::OperationInProgress`]: the database's partial unique index decides, so of
+    /// two concurrent calls exactly one wins.
     pub async fn create_operation(
         &self,
         new: NewOperation,
         at: OffsetDateTime,
     ) -> StoreResult<Operation> {
         let id = OperationId::new();
+        let organization = new.organization_id;
         let at = to_micros(at)?;
-        with_pool!(self, |pool| {
+        let inserted = with_pool!(self, |pool| {
             sqlx::query(
                 "INSERT INTO certificate_operations (id, organization_id, kind, state, step, \
                  started_by, expected_active_id, version, created_at, updated_at) \
@@ -141,9 +179,34 @@ impl Store {
             .bind(at)
             .execute(pool)
             .await
-            .map_err(StoreError::db("start the certificate operation"))?;
+            .map(|_| ())
+            .map_err(StoreError::db("start the certificate operation"))
         });
-        self.operation(id).await
+        match inserted {
+            Ok(_) => self.operation(id).await,
+            // The only unique constraint an insert with a fresh id can hit is the index of
+            // unfinished operations per organization.
+            Err(err) if err.is_already_exists() => Err(self.in_progress(organization).await),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// The conflict naming the organization's unfinished operation (read after losing the
+    /// race, so it may in rare cases have finished meanwhile: then it is named generically).
+    async fn in_progress(&self, organization: OrganizationId) -> StoreError {
+        let running = self
+            .operations(organization)
+            .await
+            .ok()
+            .and_then(|ops| ops.into_iter().find(|op| !op.state.is_final()));
+        Conflict::OperationInProgress {
+            operation: running
+                .as_ref()
+                .map_or_else(|| "unknown".to_owned(), |op| op.id.to_string()),
+            started_by: running
+                .map_or_else(|| "another administrator".to_owned(), |op| op.started_by),
+        }
+        .into()
     }
 
     pub async fn operation(&self, id: OperationId) -> StoreResult<Operation> {
@@ -198,7 +261,10 @@ impl Store {
         })
     }
 
-    /// Applies `update` if the operation is unfinished and still at `expected_version`.
+    /// Applies `update` if the operation is still at `expected_version` and the change of
+    /// state (if any) is one of [`OperationState::reachable_from`]. A stale version is
+    /// [`Conflict::OperationVersionChanged`] (or `OperationStateChanged` when someone finished
+    /// it meanwhile); a transition that is not allowed is [`StoreError::InvalidTransition`].
     pub async fn update_operation(
         &self,
         id: OperationId,
@@ -208,6 +274,11 @@ impl Store {
     ) -> StoreResult<Operation> {
         let sign_in = update.device_sign_in.as_ref();
         let sign_in_expiry = opt_to_micros(sign_in.map(|s| s.expires_at))?;
+        let allowed_from = match update.state {
+            Some(next) => state_list(next.reachable_from()),
+            None => NOT_FINAL.to_owned(),
+        };
+        let error = update.error.as_ref();
         let sql = format!(
             "UPDATE certificate_operations SET \
              state = COALESCE($3, state), step = COALESCE($4, step), \
@@ -215,8 +286,10 @@ impl Store {
              device_code_expires_at = COALESCE($7, device_code_expires_at), \
              new_certificate_id = COALESCE($8, new_certificate_id), \
              error_kind = COALESCE($9, error_kind), error_message = COALESCE($10, error_message), \
-             version = version + 1, updated_at = $11 \
-             WHERE id = $1 AND version = $2 AND {NOT_FINAL}"
+             error_remediation = COALESCE($11, error_remediation), \
+             signed_in_as = COALESCE($12, signed_in_as), \
+             version = version + 1, updated_at = $13 \
+             WHERE id = $1 AND version = $2 AND {allowed_from}"
         );
         let at = to_micros(at)?;
         let affected = with_pool!(self, |pool| {
@@ -229,8 +302,10 @@ impl Store {
                 .bind(sign_in.map(|s| s.verification_uri.as_str()))
                 .bind(sign_in_expiry)
                 .bind(update.new_certificate_id.map(|c| c.to_string()))
-                .bind(update.error.as_ref().map(|e| e.kind.as_str()))
-                .bind(update.error.as_ref().map(|e| e.message.as_str()))
+                .bind(error.map(|e| e.kind.as_str()))
+                .bind(error.map(|e| e.message.as_str()))
+                .bind(error.and_then(|e| e.remediation.as_deref()))
+                .bind(update.signed_in_as.as_deref())
                 .bind(at)
                 .execute(pool)
                 .await
@@ -239,18 +314,24 @@ impl Store {
         });
         let current = self.operation(id).await?;
         if affected == 0 {
-            return Err(if current.state.is_final() {
-                Conflict::OperationStateChanged {
+            return Err(match update.state {
+                // Our view was current, so the state change itself is what is refused.
+                Some(to) if current.version == expected_version => StoreError::InvalidTransition {
+                    operation: id.to_string(),
+                    from: current.state,
+                    to,
+                },
+                _ if current.state.is_final() => Conflict::OperationStateChanged {
                     operation: id.to_string(),
                     expected: "an unfinished state".into(),
                 }
-            } else {
-                Conflict::OperationVersionChanged {
+                .into(),
+                _ => Conflict::OperationVersionChanged {
                     operation: id.to_string(),
                     expected: expected_version,
                 }
-            }
-            .into());
+                .into(),
+            });
         }
         Ok(current)
     }
@@ -408,10 +489,11 @@ impl Store {
                 return Err(Conflict::CertificateNotPending { certificate: cert }.into());
             }
 
-            let sql = "SELECT id, organization_id, sha1_thumbprint, sha256_thumbprint, subject, \
-                       not_before, not_after, source, public_der, state, created_at, \
-                       activated_at, retired_at FROM certificates WHERE id = $1";
-            let row = sqlx::query(sql)
+            let sql = format!(
+                "SELECT {} FROM certificates WHERE id = $1",
+                certificates::COLUMNS
+            );
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(&cert)
                 .fetch_one(&mut *tx)
                 .await
@@ -439,7 +521,11 @@ fn decode(row: &impl Columns) -> StoreResult<Operation> {
         _ => None,
     };
     let error = match (row.opt_text("error_kind")?, row.opt_text("error_message")?) {
-        (Some(kind), Some(message)) => Some(OperationError { kind, message }),
+        (Some(kind), Some(message)) => Some(OperationError {
+            kind,
+            message,
+            remediation: row.opt_text("error_remediation")?,
+        }),
         _ => None,
     };
     Ok(Operation {
@@ -449,6 +535,7 @@ fn decode(row: &impl Columns) -> StoreResult<Operation> {
         state: row.parsed("state")?,
         step: row.text("step")?,
         started_by: row.text("started_by")?,
+        signed_in_as: row.opt_text("signed_in_as")?,
         expected_active_id: row.opt_parsed("expected_active_id")?,
         new_certificate_id: row.opt_parsed("new_certificate_id")?,
         device_sign_in,
@@ -459,4 +546,13 @@ fn decode(row: &impl Columns) -> StoreResult<Operation> {
         created_at: row.time("created_at")?,
         updated_at: row.time("updated_at")?,
     })
+}
+
+/// `state IN ('a', 'b')` from closed-set values (never user input); `1 = 0` when empty.
+fn state_list(states: &[OperationState]) -> String {
+    if states.is_empty() {
+        return "1 = 0".to_owned();
+    }
+    let quoted: Vec<String> = states.iter().map(|s| format!("'{}'", s.as_str())).collect();
+    format!("state IN ({})", quoted.join(", "))
 }

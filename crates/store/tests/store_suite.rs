@@ -5,11 +5,11 @@ mod harness;
 use harness::{RawParam, TestDb};
 use tenantlink_store::{
     Activation, AuditFilter, AuditId, AuditOutcome, BackupScope, BearerSecret, CertificateId,
-    CertificateRecord, CertificateSource, CertificateState, Conflict, ConnectionState, CryptoError,
-    DeviceSignIn, MailboxItem, MasterKey, NewAuditEvent, NewBackupPolicy, NewCertificate,
-    NewOperation, NewOrganization, OperationError, OperationKind, OperationState, OperationUpdate,
-    Organization, OrganizationId, PasswordHash, Role, RunStatus, RunSummary, RunTrigger, Store,
-    StoreError, UpsertOutcome,
+    CertificateProof, CertificateRecord, CertificateSource, CertificateState, Conflict,
+    ConnectionState, CryptoError, DeviceSignIn, MailboxItem, MasterKey, NewAuditEvent,
+    NewBackupPolicy, NewCertificate, NewOperation, NewOrganization, OperationError, OperationKind,
+    OperationState, OperationUpdate, Organization, OrganizationId, PasswordHash, ProofOutcome,
+    ProofSource, Role, RunStatus, RunSummary, RunTrigger, Store, StoreError, UpsertOutcome,
 };
 use time::{Duration, OffsetDateTime, macros::datetime};
 
@@ -23,10 +23,14 @@ backend_tests!(
     rotate_master_key_re_encrypts_every_row,
     private_key_plaintext_never_reaches_the_database,
     database_refuses_a_second_active_certificate,
-    concurrent_activations_replacing_a_certificate_have_one_winner,
+    concurrent_activations_of_one_operation_have_one_winner,
     concurrent_first_activations_have_one_winner,
     activation_checks_change_nothing_when_they_fail,
     operation_updates_are_compare_and_swap,
+    concurrent_operation_starts_for_one_organization_have_one_winner,
+    operation_state_transitions_are_checked,
+    operation_fields_round_trip,
+    certificate_proofs_keep_the_latest_answer,
     operation_leases_allow_takeover_only_after_expiry,
     operation_interrupted_before_activation_is_resumed_after_restart,
     users_sessions_and_api_tokens,
@@ -96,7 +100,8 @@ async fn pending_certificate(
         .expect("insert certificate")
 }
 
-/// An operation already at `state`, with its certificate recorded.
+/// An operation already at `state` (reached through the legal transitions: sign-in first),
+/// with its certificate recorded.
 async fn operation_in(
     store: &Store,
     org: OrganizationId,
@@ -115,10 +120,11 @@ async fn operation_in(
         )
         .await
         .expect("create operation");
+    let signed_in = advance(store, &op, OperationState::AwaitingInput).await;
     store
         .update_operation(
             op.id,
-            op.version,
+            signed_in.version,
             OperationUpdate {
                 state: Some(state),
                 new_certificate_id: Some(certificate),
@@ -128,6 +134,43 @@ async fn operation_in(
         )
         .await
         .expect("advance operation")
+}
+
+async fn advance(
+    store: &Store,
+    op: &tenantlink_store::Operation,
+    state: OperationState,
+) -> tenantlink_store::Operation {
+    store
+        .update_operation(
+            op.id,
+            op.version,
+            OperationUpdate {
+                state: Some(state),
+                ..Default::default()
+            },
+            T0,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{} -> {state}: {e}", op.state))
+}
+
+async fn start_operation(
+    store: &Store,
+    org: OrganizationId,
+    started_by: &str,
+) -> Result<tenantlink_store::Operation, StoreError> {
+    store
+        .create_operation(
+            NewOperation {
+                organization_id: org,
+                kind: OperationKind::Generate,
+                started_by: started_by.to_owned(),
+                step: "started".into(),
+            },
+            T0,
+        )
+        .await
 }
 
 /// Organization with one active certificate, activated through an operation.
@@ -441,22 +484,21 @@ async fn database_refuses_a_second_active_certificate(db: &TestDb) {
     );
 }
 
-async fn concurrent_activations_replacing_a_certificate_have_one_winner(db: &TestDb) {
+/// Two workers finishing the same operation (e.g. two instances resuming it after a restart):
+/// exactly one activates; the other finds the operation already finished and changes nothing.
+/// (Two operations of one organization cannot both be unfinished: see
+/// `concurrent_operation_starts_for_one_organization_have_one_winner`.)
+async fn concurrent_activations_of_one_operation_have_one_winner(db: &TestDb) {
     let key = master_key();
     for round in 0..10 {
         let (org, previous) =
             organization_with_active(&db.store, &key, &format!("round{round}.example")).await;
-        let mut contenders = Vec::new();
-        for _ in 0..2 {
-            let cert = pending_certificate(&db.store, &key, org.id, &fake_private_key()).await;
-            let op = operation_in(&db.store, org.id, cert.id, OperationState::Proving).await;
-            contenders.push((op, cert));
-        }
+        let cert = pending_certificate(&db.store, &key, org.id, &fake_private_key()).await;
+        let op = operation_in(&db.store, org.id, cert.id, OperationState::Proving).await;
         // Both tasks are released together so their transactions overlap.
         let start = std::sync::Arc::new(tokio::sync::Barrier::new(2));
-        let tasks: Vec<_> = contenders
-            .iter()
-            .map(|(op, cert)| {
+        let tasks: Vec<_> = (0..2)
+            .map(|_| {
                 let store = db.store.clone();
                 let start = start.clone();
                 let activation = Activation {
@@ -487,40 +529,26 @@ async fn concurrent_activations_replacing_a_certificate_have_one_winner(db: &Tes
         assert!(
             matches!(
                 loser,
-                StoreError::Conflict(Conflict::ActiveCertificateChanged { .. })
+                StoreError::Conflict(Conflict::OperationStateChanged { .. })
             ),
             "round {round}: {loser:?}"
         );
-
         let active = db
             .store
             .active_certificate(org.id)
             .await
             .unwrap()
             .expect("an active certificate");
-        assert_eq!(active.id, winners[0].id);
+        assert_eq!(active.id, cert.id);
         assert_eq!(
             db.store.certificate(previous.id).await.unwrap().state,
             CertificateState::Retired
         );
-        let losing_cert = contenders
-            .iter()
-            .map(|(_, c)| c.id)
-            .find(|id| *id != active.id)
-            .unwrap();
+        let finished = db.store.operation(op.id).await.unwrap();
         assert_eq!(
-            db.store.certificate(losing_cert).await.unwrap().state,
-            CertificateState::Pending
-        );
-        let losing_op = contenders
-            .iter()
-            .find(|(_, c)| c.id == losing_cert)
-            .unwrap()
-            .0
-            .id;
-        assert_eq!(
-            db.store.operation(losing_op).await.unwrap().state,
-            OperationState::Proving
+            (finished.state, finished.version),
+            (OperationState::Succeeded, op.version + 1),
+            "finished exactly once"
         );
     }
 }
@@ -529,24 +557,20 @@ async fn concurrent_first_activations_have_one_winner(db: &TestDb) {
     let key = master_key();
     for round in 0..10 {
         let org = organization(&db.store, &format!("first{round}.example")).await;
-        let mut tasks = Vec::new();
-        for _ in 0..2 {
-            let cert = pending_certificate(&db.store, &key, org.id, &fake_private_key()).await;
-            let op = operation_in(&db.store, org.id, cert.id, OperationState::Proving).await;
-            tasks.push(Activation {
-                organization_id: org.id,
-                operation_id: op.id,
-                expected_operation_state: OperationState::Proving,
-                certificate_id: cert.id,
-                expected_active: None,
-            });
-        }
+        let cert = pending_certificate(&db.store, &key, org.id, &fake_private_key()).await;
+        let op = operation_in(&db.store, org.id, cert.id, OperationState::Proving).await;
         let start = std::sync::Arc::new(tokio::sync::Barrier::new(2));
-        let handles: Vec<_> = tasks
-            .into_iter()
-            .map(|activation| {
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
                 let store = db.store.clone();
                 let start = start.clone();
+                let activation = Activation {
+                    organization_id: org.id,
+                    operation_id: op.id,
+                    expected_operation_state: OperationState::Proving,
+                    certificate_id: cert.id,
+                    expected_active: None,
+                };
                 tokio::spawn(async move {
                     start.wait().await;
                     store.activate_certificate(activation, T0).await
@@ -557,7 +581,7 @@ async fn concurrent_first_activations_have_one_winner(db: &TestDb) {
         for handle in handles {
             match handle.await.expect("task") {
                 Ok(_) => ok += 1,
-                Err(StoreError::Conflict(Conflict::ActiveCertificateChanged { .. })) => {}
+                Err(StoreError::Conflict(Conflict::OperationStateChanged { .. })) => {}
                 Err(other) => panic!("round {round}: unexpected {other:?}"),
             }
         }
@@ -749,6 +773,7 @@ async fn operation_updates_are_compare_and_swap(db: &TestDb) {
                 error: Some(OperationError {
                     kind: "sign_in_declined".into(),
                     message: "The sign-in was declined.".into(),
+                    remediation: Some("Start again and accept the sign-in request.".into()),
                 }),
                 ..Default::default()
             },
@@ -775,7 +800,11 @@ async fn operation_updates_are_compare_and_swap(db: &TestDb) {
     assert!(
         matches!(
             after_final,
-            StoreError::Conflict(Conflict::OperationStateChanged { .. })
+            StoreError::InvalidTransition {
+                from: OperationState::Failed,
+                to: OperationState::Proving,
+                ..
+            }
         ),
         "{after_final:?}"
     );
@@ -855,6 +884,323 @@ async fn operation_leases_allow_takeover_only_after_expiry(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(taken.owner.as_deref(), Some("worker-2"));
+}
+
+/// The partial unique index decides: of concurrent starts for one organization exactly one
+/// wins, the others are told which operation is in the way and who started it.
+async fn concurrent_operation_starts_for_one_organization_have_one_winner(db: &TestDb) {
+    let key = master_key();
+    for round in 0..10 {
+        let (org, _) =
+            organization_with_active(&db.store, &key, &format!("start{round}.example")).await;
+        let other = organization(&db.store, &format!("other{round}.example")).await;
+        let contenders = 4;
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(contenders));
+        let handles: Vec<_> = (0..contenders)
+            .map(|i| {
+                let store = db.store.clone();
+                let start = start.clone();
+                tokio::spawn(async move {
+                    start.wait().await;
+                    start_operation(&store, org.id, &format!("admin{i}")).await
+                })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for handle in handles {
+            results.push(handle.await.expect("task"));
+        }
+        let winners: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        assert_eq!(winners.len(), 1, "round {round}: {results:?}");
+        let winner = winners[0];
+        for loser in results.iter().filter_map(|r| r.as_ref().err()) {
+            match loser {
+                StoreError::Conflict(Conflict::OperationInProgress {
+                    operation,
+                    started_by,
+                }) => {
+                    assert_eq!(operation, &winner.id.to_string(), "round {round}");
+                    assert_eq!(started_by, &winner.started_by, "round {round}");
+                    assert!(loser.to_string().contains("finish or cancel it"), "{loser}");
+                }
+                other => panic!("round {round}: unexpected {other:?}"),
+            }
+        }
+        let unfinished: Vec<_> = db
+            .store
+            .operations(org.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|op| !op.state.is_final())
+            .collect();
+        assert_eq!(unfinished.len(), 1, "round {round}");
+        assert_eq!(unfinished[0].id, winner.id);
+
+        // Another organization is not held up, and once the winner finished a new one starts.
+        start_operation(&db.store, other.id, "admin")
+            .await
+            .expect("another organization");
+        advance(&db.store, winner, OperationState::Failed).await;
+        start_operation(&db.store, org.id, "admin")
+            .await
+            .expect("after the running one finished");
+    }
+}
+
+async fn operation_state_transitions_are_checked(db: &TestDb) {
+    let store = &db.store;
+    let org = organization(store, "contoso.example").await;
+    let refused = |result: Result<tenantlink_store::Operation, StoreError>,
+                   from: OperationState,
+                   to: OperationState| {
+        match result {
+            Err(StoreError::InvalidTransition { from: f, to: t, .. }) if (f, t) == (from, to) => {}
+            other => panic!("{from} -> {to} must be refused, got {other:?}"),
+        }
+    };
+    let update = |op: &tenantlink_store::Operation, to: OperationState| {
+        store.update_operation(
+            op.id,
+            op.version,
+            OperationUpdate {
+                state: Some(to),
+                ..Default::default()
+            },
+            T0 + Duration::seconds(1),
+        )
+    };
+
+    // The sign-in cannot be skipped, and succeeded is reached only by activation.
+    let op = start_operation(store, org.id, "admin").await.unwrap();
+    for skipped in [
+        OperationState::Attaching,
+        OperationState::Proving,
+        OperationState::Succeeded,
+    ] {
+        refused(
+            update(&op, skipped).await,
+            OperationState::AwaitingSignIn,
+            skipped,
+        );
+    }
+    assert_eq!(store.operation(op.id).await.unwrap(), op, "nothing changed");
+
+    let signed_in = advance(store, &op, OperationState::AwaitingInput).await;
+    refused(
+        update(&signed_in, OperationState::AwaitingSignIn).await,
+        OperationState::AwaitingInput,
+        OperationState::AwaitingSignIn,
+    );
+    let attaching = advance(store, &signed_in, OperationState::Attaching).await;
+    refused(
+        update(&attaching, OperationState::Cancelled).await,
+        OperationState::Attaching,
+        OperationState::Cancelled,
+    );
+    let proving = advance(store, &attaching, OperationState::Proving).await;
+    refused(
+        update(&proving, OperationState::Attaching).await,
+        OperationState::Proving,
+        OperationState::Attaching,
+    );
+    let failed = advance(store, &proving, OperationState::Failed).await;
+
+    // A finished operation is never moved back to running, nor to another end.
+    for state in OperationState::ALL.iter().copied() {
+        let err = update(&failed, state).await.unwrap_err();
+        assert!(
+            err.to_string().contains("never changes again"),
+            "{state}: {err}"
+        );
+        refused(Err(err), OperationState::Failed, state);
+    }
+    let touched = store
+        .update_operation(
+            failed.id,
+            failed.version,
+            OperationUpdate {
+                step: Some("still going".into()),
+                ..Default::default()
+            },
+            T0,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            touched,
+            StoreError::Conflict(Conflict::OperationStateChanged { .. })
+        ),
+        "{touched:?}"
+    );
+    assert_eq!(store.operation(failed.id).await.unwrap(), failed);
+
+    // Cancelled is final too: not resumable, and it frees the organization.
+    let waiting = start_operation(store, org.id, "admin").await.unwrap();
+    let cancelled = advance(store, &waiting, OperationState::Cancelled).await;
+    assert!(cancelled.state.is_final());
+    refused(
+        update(&cancelled, OperationState::AwaitingInput).await,
+        OperationState::Cancelled,
+        OperationState::AwaitingInput,
+    );
+    assert!(
+        store
+            .resumable_operations(T0 + Duration::hours(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    start_operation(store, org.id, "admin")
+        .await
+        .expect("a cancelled operation does not block a new one");
+}
+
+async fn operation_fields_round_trip(db: &TestDb) {
+    let store = &db.store;
+    let org = organization(store, "contoso.example").await;
+    let op = start_operation(store, org.id, "alice").await.unwrap();
+    assert_eq!(
+        (op.signed_in_as.as_deref(), op.error.as_ref()),
+        (None, None)
+    );
+    let signed_in = store
+        .update_operation(
+            op.id,
+            op.version,
+            OperationUpdate {
+                state: Some(OperationState::AwaitingInput),
+                signed_in_as: Some("admin@contoso.example".into()),
+                step: Some("signed in".into()),
+                ..Default::default()
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    let failure = OperationError {
+        kind: "not_attached".into(),
+        message: "The certificate is not attached.\nIt was checked twice.".into(),
+        remediation: Some("Upload its public part in Entra ID, then import again.".into()),
+    };
+    let failed = store
+        .update_operation(
+            op.id,
+            signed_in.version,
+            OperationUpdate {
+                state: Some(OperationState::Failed),
+                error: Some(failure.clone()),
+                ..Default::default()
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    let reopened = Store::open(&db.url).await.unwrap();
+    let read = reopened.operation(op.id).await.unwrap();
+    assert_eq!(read, failed);
+    assert_eq!(read.signed_in_as.as_deref(), Some("admin@contoso.example"));
+    assert_eq!(
+        read.error,
+        Some(failure),
+        "message and remediation kept apart"
+    );
+    reopened.close().await;
+}
+
+async fn certificate_proofs_keep_the_latest_answer(db: &TestDb) {
+    let store = &db.store;
+    let key = master_key();
+    let (org, active) = organization_with_active(store, &key, "contoso.example").await;
+    assert_eq!(active.last_proof, None);
+    let proof = |outcome, source, minutes: i64, detail: Option<&str>| CertificateProof {
+        outcome,
+        source,
+        detail: detail.map(str::to_owned),
+        at: T0 + Duration::minutes(minutes),
+    };
+
+    let accepted = proof(ProofOutcome::Accepted, ProofSource::Activation, 1, None);
+    assert!(
+        store
+            .record_certificate_proof(active.id, &accepted)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.certificate(active.id).await.unwrap().last_proof,
+        Some(accepted.clone())
+    );
+
+    // A backup run knows the thumbprint only (any case).
+    let not_registered = proof(
+        ProofOutcome::KeyNotRegistered,
+        ProofSource::BackupRun,
+        10,
+        Some("AADSTS700027: … is not registered on application."),
+    );
+    assert!(
+        store
+            .record_active_certificate_proof(
+                org.id,
+                &active.sha1_thumbprint.to_ascii_lowercase(),
+                &not_registered
+            )
+            .await
+            .unwrap()
+    );
+    // An older answer arriving late does not overwrite the newer one.
+    let late = proof(
+        ProofOutcome::Accepted,
+        ProofSource::ConnectionCheck,
+        5,
+        None,
+    );
+    assert!(
+        !store
+            .record_certificate_proof(active.id, &late)
+            .await
+            .unwrap()
+    );
+    let listed = store.certificates(org.id).await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .find(|c| c.id == active.id)
+            .unwrap()
+            .last_proof,
+        Some(not_registered.clone())
+    );
+    assert_eq!(
+        store
+            .active_certificate(org.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_proof,
+        Some(not_registered)
+    );
+
+    // Only the active certificate is recorded by thumbprint; unknown ids are an error.
+    let pending = pending_certificate(store, &key, org.id, &fake_private_key()).await;
+    let later = proof(ProofOutcome::Accepted, ProofSource::BackupRun, 20, None);
+    assert!(
+        !store
+            .record_active_certificate_proof(org.id, &pending.sha1_thumbprint, &later)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.certificate(pending.id).await.unwrap().last_proof,
+        None
+    );
+    assert!(matches!(
+        store
+            .record_certificate_proof(CertificateId::new(), &later)
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
 }
 
 // ---------------------------------------------------------------- accounts
@@ -1651,6 +1997,7 @@ async fn operation_interrupted_before_activation_is_resumed_after_restart(db: &T
         .claim_operation(op.id, "process-1", T0, T0 + Duration::minutes(1))
         .await
         .unwrap();
+    let op = advance(&db.store, &op, OperationState::AwaitingInput).await;
     db.store
         .update_operation(
             op.id,

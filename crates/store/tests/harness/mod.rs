@@ -23,57 +23,98 @@ struct PgDatabase {
     name: String,
 }
 
-impl TestDb {
+/// A fresh database with no tables yet, for tests that prepare an older schema before the
+/// store migrates it.
+pub struct EmptyDb {
+    pub kind: BackendKind,
+    pub url: String,
+    sqlite_dir: Option<tempfile::TempDir>,
+    postgres: Option<PgDatabase>,
+}
+
+impl EmptyDb {
     pub async fn new(kind: BackendKind) -> Self {
         match kind {
-            BackendKind::Sqlite => Self::sqlite().await,
-            BackendKind::Postgres => Self::postgres().await,
+            BackendKind::Sqlite => {
+                let dir = tempfile::tempdir().expect("create a temp dir");
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("tenantlink.db").display()
+                );
+                Self {
+                    kind,
+                    url,
+                    sqlite_dir: Some(dir),
+                    postgres: None,
+                }
+            }
+            BackendKind::Postgres => {
+                let (url, database) = create_postgres_database().await;
+                Self {
+                    kind,
+                    url,
+                    sqlite_dir: None,
+                    postgres: Some(database),
+                }
+            }
         }
+    }
+
+    /// Applies only the first migration, as a database created before 0002 has it.
+    pub async fn apply_initial_schema(&self) {
+        use sqlx::migrate::{Migration, MigrationType, Migrator};
+        let sql = match self.kind {
+            BackendKind::Sqlite => include_str!("../../migrations/sqlite/0001_initial.sql"),
+            BackendKind::Postgres => include_str!("../../migrations/postgres/0001_initial.sql"),
+        };
+        let migrator = Migrator::with_migrations(vec![Migration::new(
+            1,
+            "initial".into(),
+            MigrationType::Simple,
+            sqlx::SqlSafeStr::into_sql_str(sql),
+            false,
+        )]);
+        match self.kind {
+            BackendKind::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&self.url).await.expect("connect");
+                migrator.run(&pool).await.expect("apply 0001");
+                pool.close().await;
+            }
+            BackendKind::Postgres => {
+                let pool = sqlx::PgPool::connect(&self.url).await.expect("connect");
+                migrator.run(&pool).await.expect("apply 0001");
+                pool.close().await;
+            }
+        }
+    }
+
+    pub async fn raw_execute(&self, sql: &str, params: &[RawParam]) -> Result<u64, sqlx::Error> {
+        raw_execute(self.kind, &self.url, sql, params).await
+    }
+
+    /// Opens the store, which applies every pending migration.
+    pub async fn open(self) -> TestDb {
+        let store = Store::open(&self.url).await.expect("open the store");
+        TestDb {
+            store,
+            url: self.url,
+            sqlite_dir: self.sqlite_dir,
+            postgres: self.postgres,
+        }
+    }
+}
+
+impl TestDb {
+    pub async fn new(kind: BackendKind) -> Self {
+        EmptyDb::new(kind).await.open().await
     }
 
     pub async fn sqlite() -> Self {
-        let dir = tempfile::tempdir().expect("create a temp dir");
-        let url = format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("tenantlink.db").display()
-        );
-        let store = Store::open(&url).await.expect("open the SQLite store");
-        Self {
-            store,
-            url,
-            sqlite_dir: Some(dir),
-            postgres: None,
-        }
+        Self::new(BackendKind::Sqlite).await
     }
 
     pub async fn postgres() -> Self {
-        let admin_url = std::env::var("TENANTLINK_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
-        let mut admin = PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
-            panic!(
-                "PostgreSQL is unreachable at {admin_url} ({e}). The storage tests need it: run \
-                 scripts/test (it starts or installs PostgreSQL), or point \
-                 TENANTLINK_TEST_POSTGRES_URL at a server with trust auth."
-            )
-        });
-        let name = format!("tenantlink_test_{}", uuid::Uuid::new_v4().simple());
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await
-            .expect("create the test database");
-        let _ = admin.close().await;
-        let database = PgDatabase {
-            admin_url: admin_url.clone(),
-            name: name.clone(),
-        };
-        let url = with_database(&admin_url, &name);
-        let store = Store::open(&url).await.expect("open the PostgreSQL store");
-        Self {
-            store,
-            url,
-            sqlite_dir: None,
-            postgres: Some(database),
-        }
+        Self::new(BackendKind::Postgres).await
     }
 
     pub fn kind(&self) -> BackendKind {
@@ -90,30 +131,7 @@ impl TestDb {
     /// Runs raw SQL with bound text/blob parameters on a separate connection, the way an
     /// attacker or a careless operator with database access would.
     pub async fn raw_execute(&self, sql: &str, params: &[RawParam]) -> Result<u64, sqlx::Error> {
-        macro_rules! run {
-            ($conn:expr) => {{
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()));
-                for p in params {
-                    query = match p {
-                        RawParam::Text(t) => query.bind(t.clone()),
-                        RawParam::Blob(b) => query.bind(b.clone()),
-                    };
-                }
-                let result = query.execute(&mut $conn).await;
-                let _ = $conn.close().await;
-                result.map(|r| r.rows_affected())
-            }};
-        }
-        match self.kind() {
-            BackendKind::Sqlite => {
-                let mut conn = sqlx::SqliteConnection::connect(&self.url).await?;
-                run!(conn)
-            }
-            BackendKind::Postgres => {
-                let mut conn = PgConnection::connect(&self.url).await?;
-                run!(conn)
-            }
-        }
+        raw_execute(self.kind(), &self.url, sql, params).await
     }
 
     /// Reads one blob column of one row.
@@ -167,6 +185,59 @@ impl TestDb {
             }
         }
     }
+}
+
+async fn raw_execute(
+    kind: BackendKind,
+    url: &str,
+    sql: &str,
+    params: &[RawParam],
+) -> Result<u64, sqlx::Error> {
+    macro_rules! run {
+        ($conn:expr) => {{
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()));
+            for p in params {
+                query = match p {
+                    RawParam::Text(t) => query.bind(t.clone()),
+                    RawParam::Blob(b) => query.bind(b.clone()),
+                };
+            }
+            let result = query.execute(&mut $conn).await;
+            let _ = $conn.close().await;
+            result.map(|r| r.rows_affected())
+        }};
+    }
+    match kind {
+        BackendKind::Sqlite => {
+            let mut conn = sqlx::SqliteConnection::connect(url).await?;
+            run!(conn)
+        }
+        BackendKind::Postgres => {
+            let mut conn = PgConnection::connect(url).await?;
+            run!(conn)
+        }
+    }
+}
+
+/// A new, empty PostgreSQL database on `TENANTLINK_TEST_POSTGRES_URL`, dropped with the guard.
+async fn create_postgres_database() -> (String, PgDatabase) {
+    let admin_url = std::env::var("TENANTLINK_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
+    let mut admin = PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL is unreachable at {admin_url} ({e}). The storage tests need it: run \
+             scripts/test (it starts or installs PostgreSQL), or point \
+             TENANTLINK_TEST_POSTGRES_URL at a server with trust auth."
+        )
+    });
+    let name = format!("tenantlink_test_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .expect("create the test database");
+    let _ = admin.close().await;
+    let url = with_database(&admin_url, &name);
+    (url, PgDatabase { admin_url, name })
 }
 
 pub enum RawParam {

@@ -31,7 +31,9 @@ fn map_err(action: &'static str) -> impl Fn(store::StoreError) -> RepositoryErro
             RepositoryError::not_found(format!("{entity} {id}"))
         }
         store::StoreError::Conflict(c) => RepositoryError::conflict(c.to_string()),
-        store::StoreError::AlreadyExists { .. } => RepositoryError::conflict(err.to_string()),
+        store::StoreError::AlreadyExists { .. } | store::StoreError::InvalidTransition { .. } => {
+            RepositoryError::conflict(err.to_string())
+        }
         other => RepositoryError::storage(action, other),
     }
 }
@@ -70,24 +72,15 @@ fn certificate_of(record: store::CertificateRecord) -> StoredCertificate {
     }
 }
 
-const SIGNED_IN_AS: &str = "signed in as ";
-const REMEDIATION_MARK: &str = "\nWhat to do: ";
-const CANCELLED: &str = "cancelled";
-
-fn step_of(op: &store::Operation) -> OperationStep {
-    match op.state {
+fn step_of(state: store::OperationState) -> OperationStep {
+    match state {
         store::OperationState::AwaitingSignIn => OperationStep::AwaitingSignIn,
         store::OperationState::AwaitingInput => OperationStep::SignedIn,
         store::OperationState::Attaching => OperationStep::CertificateStored,
         store::OperationState::Proving => OperationStep::Attached,
         store::OperationState::Succeeded => OperationStep::Succeeded,
-        store::OperationState::Failed => {
-            if op.error.as_ref().is_some_and(|e| e.kind == CANCELLED) {
-                OperationStep::Cancelled
-            } else {
-                OperationStep::Failed
-            }
-        }
+        store::OperationState::Failed => OperationStep::Failed,
+        store::OperationState::Cancelled => OperationStep::Cancelled,
     }
 }
 
@@ -98,7 +91,8 @@ fn state_of(step: OperationStep) -> store::OperationState {
         OperationStep::CertificateStored => store::OperationState::Attaching,
         OperationStep::Attached => store::OperationState::Proving,
         OperationStep::Succeeded => store::OperationState::Succeeded,
-        OperationStep::Failed | OperationStep::Cancelled => store::OperationState::Failed,
+        OperationStep::Failed => store::OperationState::Failed,
+        OperationStep::Cancelled => store::OperationState::Cancelled,
     }
 }
 
@@ -114,16 +108,10 @@ impl StoreRepository {
             ),
             None => None,
         };
-        let failure = op.error.as_ref().map(|e| {
-            let (message, remediation) = e
-                .message
-                .split_once(REMEDIATION_MARK)
-                .unwrap_or((e.message.as_str(), ""));
-            OperationFailure {
-                code: e.kind.clone(),
-                message: message.to_owned(),
-                remediation: remediation.to_owned(),
-            }
+        let failure = op.error.map(|e| OperationFailure {
+            code: e.kind,
+            message: e.message,
+            remediation: e.remediation.unwrap_or_default(),
         });
         Ok(Operation {
             id: OperationId(uuid_of(op.id)),
@@ -132,8 +120,8 @@ impl StoreRepository {
                 store::OperationKind::Generate => OperationKind::Generate,
                 store::OperationKind::Upload => OperationKind::Upload,
             },
-            step: step_of(&op),
-            started_by: op.started_by.clone(),
+            step: step_of(op.state),
+            started_by: op.started_by,
             started_at: op.created_at,
             updated_at: op.updated_at,
             version: u64::try_from(op.version).unwrap_or_default(),
@@ -142,7 +130,7 @@ impl StoreRepository {
                 verification_uri: s.verification_uri.clone(),
                 expires_at: s.expires_at,
             }),
-            signed_in_as: op.step.strip_prefix(SIGNED_IN_AS).map(str::to_owned),
+            signed_in_as: op.signed_in_as,
             certificate: op.new_certificate_id.map(|c| CertificateId(uuid_of(c))),
             thumbprint_sha1: thumbprint,
             replaces: op.expected_active_id.map(|c| CertificateId(uuid_of(c))),
@@ -347,19 +335,8 @@ impl Repository for StoreRepository {
     ) -> BoxFuture<'a, RepoResult<Operation>> {
         Box::pin(async move {
             let organization = org_id(operation.organization);
-            // The store does not limit unfinished operations per organization; the activation
-            // compare-and-swap is what makes a lost race harmless.
-            let running = self
-                .store
-                .operations(organization)
-                .await
-                .map_err(map_err("list operations"))?;
-            if let Some(other) = running.iter().find(|o| !o.state.is_final()) {
-                return Err(RepositoryError::conflict(format!(
-                    "operation {} started by {} is still running for this organization",
-                    other.id, other.started_by
-                )));
-            }
+            // The database allows one unfinished operation per organization (a partial unique
+            // index); a second one is refused as a conflict naming the one in the way.
             let created = self
                 .store
                 .create_operation(
@@ -410,21 +387,11 @@ impl Repository for StoreRepository {
 
     fn update_operation<'a>(&'a self, operation: &'a Operation) -> BoxFuture<'a, RepoResult<()>> {
         Box::pin(async move {
-            let step_text = match (&operation.step, &operation.signed_in_as) {
-                (OperationStep::SignedIn, Some(who)) => Some(format!("{SIGNED_IN_AS}{who}")),
-                (step, _) => Some(step.as_str().replace('_', " ")),
-            };
-            let error = match (operation.step, &operation.failure) {
-                (OperationStep::Cancelled, _) => Some(store::OperationError {
-                    kind: CANCELLED.into(),
-                    message: "cancelled by an administrator".into(),
-                }),
-                (_, Some(f)) => Some(store::OperationError {
-                    kind: f.code.clone(),
-                    message: format!("{}{REMEDIATION_MARK}{}", f.message, f.remediation),
-                }),
-                _ => None,
-            };
+            let error = operation.failure.as_ref().map(|f| store::OperationError {
+                kind: f.code.clone(),
+                message: f.message.clone(),
+                remediation: Some(f.remediation.clone()).filter(|r| !r.is_empty()),
+            });
             let expected = i64::try_from(operation.version.saturating_sub(1)).unwrap_or_default();
             self.store
                 .update_operation(
@@ -432,8 +399,9 @@ impl Repository for StoreRepository {
                     expected,
                     store::OperationUpdate {
                         state: Some(state_of(operation.step)),
-                        step: step_text,
+                        step: Some(operation.step.as_str().replace('_', " ")),
                         device_sign_in: None,
+                        signed_in_as: operation.signed_in_as.clone(),
                         new_certificate_id: operation.certificate.map(cert_id),
                         error,
                     },
