@@ -4,6 +4,8 @@
 //! - [`schedule`]: parse a policy's schedule (blank, interval, cron) and compute when it is due.
 //! - [`Scheduler`]: finds due policies with the injected clock, never runs one policy twice at
 //!   once, catches up after downtime with one run, and offers Run now.
+//! - [`Policies`]: what the portal and the REST API call — policies of an organization with
+//!   authorization, validation and audit, Run now, the job log, the connection state.
 //! - [`BackupRunner`]: one run — app-only token with the organization's certificate through the
 //!   shared token cache, users in scope, each mailbox through Graph's delta query, the job log.
 //!
@@ -13,6 +15,7 @@
 pub mod credentials;
 pub mod graph;
 pub mod item;
+pub mod policies;
 pub mod report;
 pub mod runner;
 pub mod schedule;
@@ -20,9 +23,10 @@ pub mod scheduler;
 
 pub use credentials::{CredentialError, CredentialSource, StoreCredentials};
 pub use graph::{Continuation, DeltaPage, GraphReader, GraphUser};
+pub use policies::{Connection, Policies, PolicyInput, PolicyOverview, RunDetail};
 pub use report::{FailureStage, RunFailure, RunReport, certificate_page};
 pub use runner::{
     BackupRunner, BoxFuture, GRAPH_DEFAULT_SCOPE, PageIndexed, RunError, RunObserver, RunnerConfig,
 };
 pub use schedule::{Schedule, ScheduleError, next_due};
-pub use scheduler::{Dispatch, PolicyExecutor, RunnerExecutor, Scheduler};
+pub use scheduler::{Dispatch, PolicyExecutor, RunnerExecutor, Scheduler, StartedRun};

@@ -9,7 +9,7 @@ use tenantlink_store::{OrganizationId, PolicyId, RunId, RunStatus, RunTrigger};
 
 /// The page where an administrator replaces the organization's certificate.
 pub fn certificate_page(organization: OrganizationId) -> String {
-    format!("/orgs/{organization}/settings/system/certificate")
+    format!("/organizations/{organization}/settings/system")
 }
 
 /// One run of one policy, as it ended.
@@ -281,7 +281,7 @@ mod tests {
         assert_eq!(failure.client_thumbprint.as_deref(), Some("ABCDEF0123"));
         assert_eq!(
             failure.remediation_link.as_deref(),
-            Some("/orgs/00000000-0000-4000-8000-000000000002/settings/system/certificate")
+            Some("/organizations/00000000-0000-4000-8000-000000000002/settings/system")
         );
         let text = failure.job_log_text();
         assert!(text.contains("The key used is expired."), "{text}");

@@ -72,6 +72,9 @@ pub enum RunError {
     AlreadyRunning { policy: String },
     #[error("cannot record the backup run: {0}")]
     Store(#[from] StoreError),
+    /// The task running it ended without a report (a bug: the service log has the panic).
+    #[error("the run of policy {policy} stopped unexpectedly; the service log has the cause")]
+    Aborted { policy: String },
 }
 
 /// Runs policies. Cheap to clone; share one per process so that every run uses the same token
@@ -135,8 +138,19 @@ impl BackupRunner {
         credential: Result<&SigningCertificate, RunFailure>,
         trigger: RunTrigger,
     ) -> Result<RunReport, RunError> {
-        let run = self
-            .store
+        let run = self.start(policy, trigger).await?;
+        self.run_started(run, policy, organization, credential)
+            .await
+    }
+
+    /// Records the start of a run (the job log's `running` entry), refusing a second run of a
+    /// policy that is still running. [`BackupRunner::run_started`] carries it to its end.
+    pub async fn start(
+        &self,
+        policy: &BackupPolicy,
+        trigger: RunTrigger,
+    ) -> Result<BackupRun, RunError> {
+        self.store
             .start_run(policy.id, trigger, self.clock.now())
             .await
             .map_err(|e| match e {
@@ -144,7 +158,17 @@ impl BackupRunner {
                     RunError::AlreadyRunning { policy }
                 }
                 other => RunError::Store(other),
-            })?;
+            })
+    }
+
+    /// Runs a run recorded by [`BackupRunner::start`] to its end.
+    pub async fn run_started(
+        &self,
+        run: BackupRun,
+        policy: &BackupPolicy,
+        organization: &Organization,
+        credential: Result<&SigningCertificate, RunFailure>,
+    ) -> Result<RunReport, RunError> {
         let mut tally = Tally::default();
         let thumbprint = credential.as_ref().ok().map(|c| c.sha1_hex());
         let outcome = self

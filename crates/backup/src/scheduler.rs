@@ -16,10 +16,11 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use time::OffsetDateTime;
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use tenantlink_clock::SharedClock;
-use tenantlink_store::{BackupPolicy, PolicyId, RunTrigger, Store, StoreError};
+use tenantlink_store::{BackupPolicy, PolicyId, RunId, RunTrigger, Store, StoreError};
 
 use crate::credentials::CredentialSource;
 use crate::report::{RunFailure, RunReport};
@@ -34,6 +35,24 @@ pub trait PolicyExecutor: Send + Sync + Debug {
         policy: BackupPolicy,
         trigger: RunTrigger,
     ) -> BoxFuture<'_, Result<RunReport, RunError>>;
+
+    /// [`PolicyExecutor::execute`], announcing the run's id on `started` as soon as the run is
+    /// recorded, so that Run now can answer before the run ends. The default announces it only
+    /// when the run has ended; [`RunnerExecutor`] announces it at the start.
+    fn execute_announced(
+        &self,
+        policy: BackupPolicy,
+        trigger: RunTrigger,
+        started: oneshot::Sender<RunId>,
+    ) -> BoxFuture<'_, Result<RunReport, RunError>> {
+        Box::pin(async move {
+            let outcome = self.execute(policy, trigger).await;
+            if let Ok(report) = &outcome {
+                let _ = started.send(report.run_id);
+            }
+            outcome
+        })
+    }
 }
 
 /// Loads the organization and its active certificate, then runs the policy.
@@ -57,6 +76,7 @@ impl RunnerExecutor {
         &self,
         policy: BackupPolicy,
         trigger: RunTrigger,
+        started: Option<oneshot::Sender<RunId>>,
     ) -> Result<RunReport, RunError> {
         let organization = self.store.organization(policy.organization_id).await?;
         let credential = self.credentials.active_credential(&organization).await;
@@ -65,8 +85,12 @@ impl RunnerExecutor {
             Ok(None) => Err(RunFailure::no_certificate(organization.id)),
             Err(e) => Err(e.to_failure(&organization)),
         };
+        let run = self.runner.start(&policy, trigger).await?;
+        if let Some(started) = started {
+            let _ = started.send(run.id);
+        }
         self.runner
-            .run(&policy, &organization, credential, trigger)
+            .run_started(run, &policy, &organization, credential)
             .await
     }
 }
@@ -77,8 +101,24 @@ impl PolicyExecutor for RunnerExecutor {
         policy: BackupPolicy,
         trigger: RunTrigger,
     ) -> BoxFuture<'_, Result<RunReport, RunError>> {
-        Box::pin(self.execute_policy(policy, trigger))
+        Box::pin(self.execute_policy(policy, trigger, None))
     }
+
+    fn execute_announced(
+        &self,
+        policy: BackupPolicy,
+        trigger: RunTrigger,
+        started: oneshot::Sender<RunId>,
+    ) -> BoxFuture<'_, Result<RunReport, RunError>> {
+        Box::pin(self.execute_policy(policy, trigger, Some(started)))
+    }
+}
+
+/// A run started by [`Scheduler::start_now`]: its id at once, its report when it ends.
+#[derive(Debug)]
+pub struct StartedRun {
+    pub run: RunId,
+    pub report: JoinHandle<Result<RunReport, RunError>>,
 }
 
 /// What a tick did with one due policy.
@@ -206,6 +246,43 @@ impl Scheduler {
         })?;
         let policy = self.store.policy(policy).await?;
         self.executor.execute(policy, RunTrigger::Manual).await
+    }
+
+    /// Runs a policy now in the background (trigger `manual`) and returns as soon as the run is
+    /// recorded, so a caller can show its job log entry while it runs.
+    pub async fn start_now(&self, policy: PolicyId) -> Result<StartedRun, RunError> {
+        let claim = self.claim(policy).ok_or_else(|| RunError::AlreadyRunning {
+            policy: policy.to_string(),
+        })?;
+        let policy = self.store.policy(policy).await?;
+        let id = policy.id;
+        let (started, announced) = oneshot::channel();
+        let executor = self.executor.clone();
+        let report = tokio::spawn(async move {
+            let _claim = claim;
+            let outcome = executor
+                .execute_announced(policy, RunTrigger::Manual, started)
+                .await;
+            if let Err(error) = &outcome {
+                tracing::error!(policy = %id, %error, "backup run (Run now) could not run");
+            }
+            outcome
+        });
+        if let Ok(run) = announced.await {
+            return Ok(StartedRun { run, report });
+        }
+        // The executor dropped the announcement: the run could not start, or (an executor that
+        // announces only at the end) it has already ended. Its outcome says which.
+        match report.await {
+            Ok(Ok(done)) => Ok(StartedRun {
+                run: done.run_id,
+                report: tokio::spawn(async move { Ok(done) }),
+            }),
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err(RunError::Aborted {
+                policy: id.to_string(),
+            }),
+        }
     }
 
     /// Whether this process has a run of `policy` in flight.

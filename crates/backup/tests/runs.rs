@@ -145,10 +145,7 @@ async fn an_expired_certificate_fails_with_aadsts700027_and_a_new_one_recovers()
     );
     assert_eq!(failure.client_thumbprint, Some(old.sha1_hex()));
     assert!(failure.credential_problem);
-    let link = format!(
-        "/orgs/{}/settings/system/certificate",
-        world.organization.id
-    );
+    let link = format!("/organizations/{}/settings/system", world.organization.id);
     assert_eq!(failure.remediation_link.as_deref(), Some(link.as_str()));
     assert!(failure.remediation.contains("Generate a new certificate"));
 

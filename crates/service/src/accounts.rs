@@ -38,6 +38,7 @@ impl Default for LoginThrottle {
 pub enum Permission {
     View,
     RunPolicies,
+    ManagePolicies,
     ManageCertificates,
     ManageOrganizations,
     ManageUsers,
@@ -48,9 +49,10 @@ impl Permission {
         match self {
             Self::View => Role::Viewer,
             Self::RunPolicies => Role::Operator,
-            Self::ManageCertificates | Self::ManageOrganizations | Self::ManageUsers => {
-                Role::Administrator
-            }
+            Self::ManagePolicies
+            | Self::ManageCertificates
+            | Self::ManageOrganizations
+            | Self::ManageUsers => Role::Administrator,
         }
     }
 
@@ -58,6 +60,7 @@ impl Permission {
         match self {
             Self::View => "view this",
             Self::RunPolicies => "run backup policies",
+            Self::ManagePolicies => "create, change or delete backup policies",
             Self::ManageCertificates => "change certificates",
             Self::ManageOrganizations => "add or change organizations",
             Self::ManageUsers => "manage users and API tokens",

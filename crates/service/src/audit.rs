@@ -21,6 +21,12 @@ pub enum AuditAction {
     OperationCancelled,
     ApiTokenCreated,
     UserCreated,
+    PolicyCreated,
+    PolicyChanged,
+    PolicyEnabled,
+    PolicyDisabled,
+    PolicyDeleted,
+    PolicyRunStarted,
 }
 
 impl AuditAction {
@@ -39,6 +45,12 @@ impl AuditAction {
             Self::OperationCancelled => "operation_cancelled",
             Self::ApiTokenCreated => "api_token_created",
             Self::UserCreated => "user_created",
+            Self::PolicyCreated => "policy_created",
+            Self::PolicyChanged => "policy_changed",
+            Self::PolicyEnabled => "policy_enabled",
+            Self::PolicyDisabled => "policy_disabled",
+            Self::PolicyDeleted => "policy_deleted",
+            Self::PolicyRunStarted => "policy_run_started",
         }
     }
 
@@ -47,7 +59,7 @@ impl AuditAction {
     }
 }
 
-const ALL_ACTIONS: [AuditAction; 13] = [
+const ALL_ACTIONS: [AuditAction; 19] = [
     AuditAction::SignIn,
     AuditAction::SignOut,
     AuditAction::OrganizationAdded,
@@ -61,6 +73,12 @@ const ALL_ACTIONS: [AuditAction; 13] = [
     AuditAction::OperationCancelled,
     AuditAction::ApiTokenCreated,
     AuditAction::UserCreated,
+    AuditAction::PolicyCreated,
+    AuditAction::PolicyChanged,
+    AuditAction::PolicyEnabled,
+    AuditAction::PolicyDisabled,
+    AuditAction::PolicyDeleted,
+    AuditAction::PolicyRunStarted,
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,4 +1,5 @@
-// Progressive enhancement only: the copy button, the countdown and the live sign-in status.
+// Progressive enhancement only: the copy button, the countdown, the live sign-in status and the
+// live status of a running backup run.
 // Every page works without this file (the status page reloads itself through <noscript>).
 "use strict";
 
@@ -48,5 +49,23 @@ document.addEventListener("DOMContentLoaded", () => {
       }
     };
     setInterval(poll, 3000);
+  }
+
+  const run = document.getElementById("run");
+  if (run && run.dataset.status === "running") {
+    const poll = async () => {
+      try {
+        const response = await fetch(`/api/v1/runs/${run.dataset.runId}`, {
+          headers: { Accept: "application/json" },
+          credentials: "same-origin",
+        });
+        if (!response.ok) return;
+        const current = await response.json();
+        if (current.run.status !== "running") window.location.reload();
+      } catch {
+        // Next poll retries.
+      }
+    };
+    setInterval(poll, 2000);
   }
 });

@@ -25,6 +25,8 @@ use tenantlink_service::{Accounts, Workflows};
 pub struct AppState {
     pub workflows: Workflows,
     pub accounts: Accounts,
+    /// Backup policies, Run now, the job log and the connection state.
+    pub policies: tenantlink_backup::Policies,
     pub settings: Arc<WebSettings>,
 }
 

@@ -3,7 +3,10 @@
 
 mod dto;
 mod handlers;
+mod policies;
+mod policy_dto;
 
+use self::policies as p;
 use crate::AppState;
 use axum::Json;
 use axum::Router;
@@ -36,13 +39,29 @@ pub fn routes() -> Router<AppState> {
         .route("/tokens", post(handlers::create_token))
         .route("/me", get(handlers::me))
         .route("/users", post(handlers::create_user))
+        .route(
+            "/organizations/{id}/policies",
+            get(p::list_policies).post(p::create_policy),
+        )
+        .route("/organizations/{id}/connection", get(p::connection))
+        .route(
+            "/policies/{id}",
+            get(p::get_policy)
+                .put(p::update_policy)
+                .delete(p::delete_policy),
+        )
+        .route("/policies/{id}/enable", post(p::enable_policy))
+        .route("/policies/{id}/disable", post(p::disable_policy))
+        .route("/policies/{id}/run", post(p::run_policy))
+        .route("/policies/{id}/runs", get(p::list_runs))
+        .route("/runs/{id}", get(p::get_run))
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "tenantlink API",
-        description = "Organizations, their certificate credential, the Generate / Upload workflows and the audit log. Errors are RFC 9457 problem details.",
+        description = "Organizations, their certificate credential, the Generate / Upload workflows, backup policies with their job log, and the audit log. Errors are RFC 9457 problem details.",
     ),
     paths(
         handlers::list_organizations,
@@ -60,6 +79,17 @@ pub fn routes() -> Router<AppState> {
         handlers::create_token,
         handlers::me,
         handlers::create_user,
+        p::list_policies,
+        p::create_policy,
+        p::get_policy,
+        p::update_policy,
+        p::delete_policy,
+        p::enable_policy,
+        p::disable_policy,
+        p::run_policy,
+        p::list_runs,
+        p::get_run,
+        p::connection,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&SecuritySchemes),

@@ -2,13 +2,18 @@
 //! without JavaScript except the copy button and the live sign-in status.
 
 mod audit;
+mod banner;
 mod certificate;
 mod layout;
 mod login;
 mod operation;
 
 pub(crate) use operation::read_import_fields;
+mod organization;
 mod organizations;
+mod policies;
+mod policy_form;
+mod runs;
 
 use crate::AppState;
 use axum::Router;
@@ -24,7 +29,7 @@ pub fn routes() -> Router<AppState> {
             "/organizations",
             get(organizations::list).post(organizations::add),
         )
-        .route("/organizations/{id}", get(organizations::open))
+        .route("/organizations/{id}", get(organization::page))
         .route(
             "/organizations/{id}/settings/system",
             get(certificate::page),
@@ -43,4 +48,19 @@ pub fn routes() -> Router<AppState> {
         .route("/operations/{id}/import", post(operation::import))
         .route("/operations/{id}/cancel", post(operation::cancel))
         .route("/audit", get(audit::page))
+        .route(
+            "/organizations/{id}/policies/new",
+            get(policy_form::new_form),
+        )
+        .route("/organizations/{id}/policies", post(policy_form::create))
+        .route("/policies/{id}", get(policies::page))
+        .route(
+            "/policies/{id}/edit",
+            get(policy_form::edit_form).post(policy_form::update),
+        )
+        .route("/policies/{id}/run", post(policies::run_now))
+        .route("/policies/{id}/enable", post(policies::enable))
+        .route("/policies/{id}/disable", post(policies::disable))
+        .route("/policies/{id}/delete", post(policies::delete))
+        .route("/runs/{id}", get(runs::page))
 }

@@ -2,11 +2,11 @@ use super::layout::{Page, csrf_field, csrf_rejected, error_page, render};
 use crate::AppState;
 use crate::auth::{PageCaller, csrf_matches};
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
-use tenantlink_service::{CertificatePage, NewOrganization, OrganizationId, Permission};
+use tenantlink_service::{CertificatePage, NewOrganization, Permission};
 
 pub async fn list(State(state): State<AppState>, PageCaller(caller): PageCaller) -> Response {
     let organizations = match state.workflows.organizations(&caller).await {
@@ -28,7 +28,7 @@ pub async fn list(State(state): State<AppState>, PageCaller(caller): PageCaller)
             tbody {
                 @for (organization, page) in &rows {
                     tr {
-                        td { a href={ "/organizations/" (organization.id) "/settings/system" } { (organization.name) } }
+                        td { a href={ "/organizations/" (organization.id) } { (organization.name) } }
                         td { (organization.tenant) }
                         td { (organization.cloud) }
                         td { code { (organization.app_id) } }
@@ -102,8 +102,4 @@ pub async fn add(
         .into_response(),
         Err(err) => error_page(Some(&caller), &err),
     }
-}
-
-pub async fn open(Path(id): Path<OrganizationId>) -> Redirect {
-    Redirect::to(&format!("/organizations/{id}/settings/system"))
 }
