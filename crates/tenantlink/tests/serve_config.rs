@@ -207,6 +207,18 @@ fn configuration_mistakes_stop_the_start_and_name_the_setting() {
         stderr.contains("unknown cloud \"moon\"") && stderr.contains("(TENANTLINK_CLOUD)"),
         "{stderr}"
     );
+    let stderr = serve_refuses(
+        &["--data-dir", data_arg, "--listen", "127.0.0.1:0"],
+        &[
+            ("TENANTLINK_TENANT", "contoso.onmicrosoft.com"),
+            ("TENANTLINK_APP_ID", "11111111-2222-3333-4444-555555555555"),
+            ("TENANTLINK_CA_FILE", "/nonexistent/ca.pem"),
+        ],
+    );
+    assert!(
+        stderr.starts_with("error: config: cannot read the extra CA file /nonexistent/ca.pem"),
+        "{stderr}"
+    );
     assert!(
         !data.join("tenantlink.db").exists(),
         "nothing was created by a refused start"

@@ -124,4 +124,5 @@ fn bad_certificate_or_key_files_are_named_and_nothing_listens() {
         )),
         "{stderr}"
     );
+    assert!(!data.exists(), "a refused start creates nothing");
 }

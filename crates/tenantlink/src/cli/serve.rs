@@ -5,7 +5,6 @@
 //! Configuration is layered: built-in defaults → TOML file → `TENANTLINK_*` environment (secrets
 //! also from `*_FILE`) → command-line flags (see `config.rs` and docs/service.md).
 
-mod backups;
 mod config;
 mod config_file;
 mod directory;
@@ -71,14 +70,23 @@ pub(crate) fn config_error(err: anyhow::Error) -> anyhow::Error {
 }
 
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
-    create_private_dir(&config.data_dir)?;
-    let _lock = master_key::DataDirLock::acquire(&config.data_dir, "starting another one")
-        .map_err(config_error)?;
-    // Read before anything listens, so a bad file stops the start with its name.
+    // Files named by the configuration are read before anything is created, so a bad one stops
+    // the start with its name and changes nothing.
     let tls = match &config.tls {
         Some(files) => Some(files.server_config().map_err(config_error)?),
         None => None,
     };
+    let configured = match &config.organization {
+        Some(organization) => {
+            let connection = organization.connection();
+            let transport = transport_for(&connection)?;
+            Some((connection, transport))
+        }
+        None => None,
+    };
+    create_private_dir(&config.data_dir)?;
+    let _lock = master_key::DataDirLock::acquire(&config.data_dir, "starting another one")
+        .map_err(config_error)?;
     let master_key = Arc::new(config.master_key.load().map_err(config_error)?);
     let database_url = config.database_url();
     let db = tenantlink_store::Store::open(&database_url)
@@ -87,7 +95,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     master_key::check_opens_stored_keys(&db, &master_key, &config.master_key)
         .await
         .map_err(config_error)?;
-    let repository = Arc::new(store::StoreRepository::new(db.clone(), master_key.clone()));
+    let repository = Arc::new(store::StoreRepository::new(db, master_key));
 
     // One clock for the service and the embedded sandbox, so moving the sandbox's clock moves
     // the service's notion of expiry too.
@@ -95,8 +103,8 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let shared_clock: SharedClock = clock.clone();
 
     // A configured tenant replaces the embedded sandbox; both go through the same directory code.
-    let (connection, sandbox): (_, Option<RunningSandbox>) = match &config.organization {
-        Some(organization) => (organization.connection(), None),
+    let (connection, transport, sandbox): (_, _, Option<RunningSandbox>) = match configured {
+        Some((connection, transport)) => (connection, transport, None),
         None => {
             let sandbox = tenantlink_sandbox::start(SandboxConfig {
                 listen: config.sandbox_listen,
@@ -107,17 +115,11 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             })
             .await
             .context("start the sandbox tenant")?;
-            (
-                organization::sandbox_connection(sandbox.info())?,
-                Some(sandbox),
-            )
+            let connection = organization::sandbox_connection(sandbox.info())?;
+            let transport = transport_for(&connection)?;
+            (connection, transport, Some(sandbox))
         }
     };
-    let transport = Transport::new(&TransportConfig {
-        extra_ca_file: connection.endpoints.extra_ca_file.clone(),
-        ..TransportConfig::default()
-    })
-    .map_err(|e| config_error(anyhow::anyhow!("{e}")))?;
     let directory = Arc::new(
         directory::EntraDirectory::new(
             transport,
@@ -156,21 +158,9 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         tracing::info!(operation = %operation.id, step = operation.step.as_str(), "resumed an interrupted operation");
     }
 
-    let policies = backups::start(backups::BackupSetup {
-        store: db,
-        master_key,
-        endpoints: connection.endpoints.clone(),
-        graph_scope: format!("{}/.default", connection.graph_resource),
-        clock: shared_clock.clone(),
-        audit: repository.clone(),
-        poll_every: config.backup_poll_every.unwrap_or(backups::POLL_EVERY),
-    })
-    .await?;
-
     let app = tenantlink_web::router(tenantlink_web::AppState {
         workflows,
         accounts,
-        policies,
         settings: Arc::new(tenantlink_web::WebSettings {
             secure_cookies: tls.is_some(),
             sandbox_url: sandbox
@@ -220,6 +210,15 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         sandbox.shutdown().await;
     }
     Ok(())
+}
+
+/// The HTTP client for a directory, trusting its extra CA file (read and checked here).
+fn transport_for(connection: &organization::Connection) -> anyhow::Result<Transport> {
+    Transport::new(&TransportConfig {
+        extra_ca_file: connection.endpoints.extra_ca_file.clone(),
+        ..TransportConfig::default()
+    })
+    .map_err(|e| config_error(anyhow::anyhow!("{e}")))
 }
 
 /// Creates `admin` on first start. The password comes from the configuration, or is generated
