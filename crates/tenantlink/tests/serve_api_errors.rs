@@ -47,6 +47,7 @@ async fn sign_in_declined(backend: Backend) {
         .wait_for(&op, |o| o["step"] != "awaiting_sign_in")
         .await;
     let failure = assert_failed(&failed, "sign_in_declined");
+    assert_eq!(failure["code"], "sign_in_declined:AADSTS70000", "{failed}");
     let message = failure["message"].as_str().unwrap();
     // Entra's answer verbatim: `authorization_declined`, AADSTS70000.
     assert!(

@@ -246,16 +246,20 @@ impl Directory for EntraDirectory {
 /// Entra's verbatim text plus the entra crate's explanation, classified for the workflows.
 fn explain(err: EntraClientError) -> DirectoryError {
     let explanation = err.explanation();
+    let aadsts = |e: &tenantlink_entra::EntraError| e.codes.first().map(|c| format!("AADSTS{c}"));
     let (kind, code) = match &err {
-        EntraClientError::DeviceFlow(DeviceFlowError::Declined(_)) => {
-            (DirectoryErrorKind::SignInDeclined, None)
+        EntraClientError::DeviceFlow(DeviceFlowError::Declined(e)) => {
+            (DirectoryErrorKind::SignInDeclined, aadsts(e))
         }
-        EntraClientError::DeviceFlow(
-            DeviceFlowError::Expired(_) | DeviceFlowError::ExpiredLocally { .. },
-        ) => (DirectoryErrorKind::SignInExpired, None),
+        EntraClientError::DeviceFlow(DeviceFlowError::Expired(e)) => {
+            (DirectoryErrorKind::SignInExpired, aadsts(e))
+        }
+        EntraClientError::DeviceFlow(DeviceFlowError::ExpiredLocally { .. }) => {
+            (DirectoryErrorKind::SignInExpired, None)
+        }
         EntraClientError::DeviceFlow(_) => (DirectoryErrorKind::Other, None),
         EntraClientError::Entra(e) => {
-            let code = e.codes.first().map(|c| format!("AADSTS{c}"));
+            let code = aadsts(e);
             let kind = match &e.kind {
                 AadstsKind::AssertionKeyRejected(_) => DirectoryErrorKind::CredentialRejected,
                 AadstsKind::ApplicationNotFound => DirectoryErrorKind::ApplicationNotFound,
