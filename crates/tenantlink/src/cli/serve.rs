@@ -5,6 +5,7 @@
 //! Configuration is layered: built-in defaults → TOML file → `TENANTLINK_*` environment (secrets
 //! also from `*_FILE`) → command-line flags (see `config.rs` and docs/service.md).
 
+mod backups;
 mod config;
 mod config_file;
 mod directory;
@@ -95,7 +96,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     master_key::check_opens_stored_keys(&db, &master_key, &config.master_key)
         .await
         .map_err(config_error)?;
-    let repository = Arc::new(store::StoreRepository::new(db, master_key));
+    let repository = Arc::new(store::StoreRepository::new(db.clone(), master_key.clone()));
 
     // One clock for the service and the embedded sandbox, so moving the sandbox's clock moves
     // the service's notion of expiry too.
@@ -158,9 +159,21 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         tracing::info!(operation = %operation.id, step = operation.step.as_str(), "resumed an interrupted operation");
     }
 
+    let policies = backups::start(backups::BackupSetup {
+        store: db,
+        master_key,
+        endpoints: connection.endpoints.clone(),
+        graph_scope: format!("{}/.default", connection.graph_resource),
+        clock: shared_clock.clone(),
+        audit: repository.clone(),
+        poll_every: config.backup_poll_every.unwrap_or(backups::POLL_EVERY),
+    })
+    .await?;
+
     let app = tenantlink_web::router(tenantlink_web::AppState {
         workflows,
         accounts,
+        policies,
         settings: Arc::new(tenantlink_web::WebSettings {
             secure_cookies: tls.is_some(),
             sandbox_url: sandbox
