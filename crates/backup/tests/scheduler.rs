@@ -313,3 +313,45 @@ async fn a_schedule_that_no_longer_parses_is_unscheduled_with_its_error() {
     assert!(executor.calls().is_empty());
     assert!(scheduler.initial_due("every tuesday").is_err());
 }
+
+#[tokio::test]
+async fn start_now_with_an_executor_that_announces_only_at_the_end_returns_the_finished_run() {
+    let f = Fixture::new().await;
+    let executor = RecordingExecutor::open(f.clock.clone());
+    let scheduler = f.scheduler(executor.clone());
+    let policy = f.policy(&scheduler, "manual", "").await;
+
+    let started = scheduler.start_now(policy).await.unwrap();
+    let report = started.report.await.unwrap().unwrap();
+    assert_eq!(report.run_id, started.run, "the id announced is the run's");
+    assert_eq!(report.trigger, RunTrigger::Manual);
+    assert!(!scheduler.is_running(policy), "the claim is released");
+    assert_eq!(executor.calls().len(), 1);
+}
+
+#[tokio::test]
+async fn start_now_refuses_a_policy_already_running_and_an_unknown_one() {
+    let f = Fixture::new().await;
+    let executor = RecordingExecutor::closed(f.clock.clone());
+    let scheduler = f.scheduler(executor.clone());
+    let policy = f.policy(&scheduler, "slow", "").await;
+
+    let first = tokio::spawn({
+        let scheduler = scheduler.clone();
+        async move { scheduler.start_now(policy).await }
+    });
+    // The default announcement waits for the end, so the claim is visible while the gate holds.
+    while !scheduler.is_running(policy) {
+        tokio::task::yield_now().await;
+    }
+    assert!(matches!(
+        scheduler.start_now(policy).await,
+        Err(RunError::AlreadyRunning { .. })
+    ));
+    executor.gate.add_permits(1);
+    first.await.unwrap().unwrap();
+    assert!(matches!(
+        scheduler.start_now(PolicyId::new()).await,
+        Err(RunError::Store(_))
+    ));
+}

@@ -404,6 +404,90 @@ async fn roles_decide_the_buttons_and_the_api_documents_the_policy_routes() {
     let (status, _) = admin.get(&format!("/api/v1/policies/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
+    // The portal's forms work without JavaScript: a refused schedule comes back in the form
+    // with its explanation (422), a valid one redirects to the new policy, Run now to its run.
+    let form = |fields: &[(&str, &str)], session: &Session| {
+        let mut body: Vec<(String, String)> = vec![("csrf".into(), session.csrf.clone())];
+        body.extend(
+            fields
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        body
+    };
+    let response = admin
+        .client
+        .post(format!("{base}/organizations/{org}/policies"))
+        .header("cookie", &admin.cookie)
+        .form(&form(
+            &[
+                ("name", "Form"),
+                ("schedule", "every 2m"),
+                ("scope", "all"),
+                ("enabled", "on"),
+            ],
+            &admin,
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(html.contains(r#"id="form-error""#) && html.contains("shorter than the minimum"));
+    assert!(
+        html.contains(r#"value="every 2m""#),
+        "what was typed stays in the form"
+    );
+    let response = admin
+        .client
+        .post(format!("{base}/organizations/{org}/policies"))
+        .header("cookie", &admin.cookie)
+        .form(&form(
+            &[
+                ("name", "Form"),
+                ("schedule", ""),
+                ("scope", "users"),
+                ("users", &server.sandbox_admin()),
+            ],
+            &admin,
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/policies/"), "{location}");
+    let (_, created) = admin.get(&format!("/api/v1{location}")).await;
+    assert_eq!(
+        (created["enabled"].as_bool(), created["all_users"].as_bool()),
+        (Some(false), Some(false))
+    );
+    let response = operator
+        .client
+        .post(format!("{base}{location}/run"))
+        .header("cookie", &operator.cookie)
+        .form(&form(&[], &operator))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let run_page = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(run_page.starts_with("/runs/"), "{run_page}");
+    finished_run(&admin, run_page.trim_start_matches("/runs/")).await;
+    let response = viewer
+        .client
+        .post(format!("{base}{location}/run"))
+        .header("cookie", &viewer.cookie)
+        .form(&form(&[], &viewer))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::FORBIDDEN,
+        "the server refuses what it hides"
+    );
+
     let (_, openapi) = admin.get("/api/v1/openapi.json").await;
     for (path, method) in [
         ("/api/v1/organizations/{id}/policies", "post"),
