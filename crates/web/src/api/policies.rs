@@ -122,8 +122,9 @@ async fn set_enabled(
     Ok(Json(state.policies.policy(&caller, id).await?.into()))
 }
 
-/// Run now (Operators and Administrators): answers at once with the run (`running`); follow it
-/// at `/api/v1/runs/{id}`.
+/// Run now (Operators and Administrators): answers as soon as the run is recorded, usually
+/// still `running` (one that fails at once, e.g. without a certificate, may have ended); follow
+/// it at `/api/v1/runs/{id}`.
 #[utoipa::path(post, path = "/api/v1/policies/{id}/run", tag = "policies",
     params(("id" = Uuid, Path)),
     responses((status = 202, body = RunDto), (status = 403, body = Problem),

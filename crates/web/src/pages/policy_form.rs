@@ -199,7 +199,7 @@ fn form_page(caller: &Caller, target: &Target, form: &PolicyForm, error: Option<
         }
         form.stack method="post" action=(target.action) {
             (csrf_field(caller))
-            label for="name" { "Name" }
+            label for="name" { "Policy name" }
             input #name type="text" name="name" required maxlength="100" value=(form.name);
             label for="schedule" { "Schedule" }
             input #schedule type="text" name="schedule" value=(form.schedule)
@@ -219,12 +219,12 @@ fn form_page(caller: &Caller, target: &Target, form: &PolicyForm, error: Option<
                     input type="radio" name="scope" value="users" checked[listed];
                     " These users"
                 }
-                label for="users" { "User principal names (one per line)" }
+                label for="users" { "Users to back up (user principal names, one per line)" }
                 textarea #users name="users" rows="4" placeholder="adele@contoso.onmicrosoft.com" { (form.users) }
             }
             label {
                 input #enabled type="checkbox" name="enabled" checked[form.enabled.is_some()];
-                " Enabled (run on the schedule)"
+                " Enabled (runs automatically)"
             }
             div.actions {
                 button type="submit" { (target.submit) }
