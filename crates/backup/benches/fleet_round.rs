@@ -51,9 +51,10 @@ fn env_number(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn resident_mb() -> (f64, f64) {
+/// Prints the process's resident memory: total, peak, and its anonymous / file / shared parts.
+fn memory(label: &str) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
+    let mb = |name: &str| {
         status
             .lines()
             .find_map(|l| l.strip_prefix(name))
@@ -61,7 +62,14 @@ fn resident_mb() -> (f64, f64) {
             .and_then(|kb| kb.parse::<f64>().ok())
             .map_or(0.0, |kb| kb / 1024.0)
     };
-    (field("VmRSS:"), field("VmHWM:"))
+    println!(
+        "resident memory {label}: {:.0} MB (peak {:.0} MB; anonymous {:.0}, file {:.0}, shared {:.0})",
+        mb("VmRSS:"),
+        mb("VmHWM:"),
+        mb("RssAnon:"),
+        mb("RssFile:"),
+        mb("RssShmem:")
+    );
 }
 
 fn main() {
@@ -88,6 +96,7 @@ async fn bench() {
     .expect("sandbox");
     let info: SandboxInfo = sandbox.info().clone();
     let control = control_client(&info);
+    memory("with the sandbox started");
 
     let setup = Instant::now();
     let key = KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048).expect("key");
@@ -110,7 +119,9 @@ async fn bench() {
                 .to_vec(),
         );
     }
+    memory("with the fleet's certificates made");
     let app_ids = register_fleet(&control, &info, &certificates).await;
+    memory("with the fleet registered in the sandbox");
 
     let store = Store::open(&format!(
         "sqlite://{}?mode=rwc",
@@ -167,8 +178,7 @@ async fn bench() {
         "setup: {orgs} organizations, certificates, store rows and sandbox registrations in {:.1} s",
         setup.elapsed().as_secs_f64()
     );
-    let (rss, _) = resident_mb();
-    println!("resident memory after setup: {rss:.0} MB");
+    memory("after setup");
 
     let runner = fresh_runner(&store, &info, &clock);
 
@@ -194,8 +204,7 @@ async fn bench() {
         &after_cold,
         &after_warm,
     );
-    let (rss, hwm) = resident_mb();
-    println!("resident memory after authentication: {rss:.0} MB (peak {hwm:.0} MB)");
+    memory("after authentication");
 
     // The same cold phase with a fresh token cache, the sandbox's access tokens HS256: what is
     // left is tenantlink's own work (one assertion signature per organization) plus the
@@ -262,8 +271,7 @@ async fn bench() {
         "full round: {full_round_orgs} policies (one sample mailbox each) in {seconds:.1} s (process CPU {:.1} s); {succeeded} succeeded, {other} not; {items} messages indexed",
         cpu_seconds() - full_cpu
     );
-    let (rss, hwm) = resident_mb();
-    println!("resident memory after the full round: {rss:.0} MB (peak {hwm:.0} MB)");
+    memory("after the full round");
     println!("load average at the end: {}", load_average());
     store.close().await;
     sandbox.shutdown().await;

@@ -49,6 +49,15 @@ pub(crate) fn verify_password(password: &str, phc: &str) -> bool {
 
 /// Writes `bytes` to `path` atomically (temporary file + rename), readable only by the owner.
 pub(crate) fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_private_file_with(path, |out| out.write_all(bytes))
+}
+
+/// As [`write_private_file`], with the content streamed by `write` through a buffer: large
+/// state (a directory of thousands of applications) is never held in memory as one string.
+pub(crate) fn write_private_file_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     {
         let mut options = std::fs::OpenOptions::new();
@@ -58,9 +67,10 @@ pub(crate) fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<(
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let mut file = options.open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
+        let file = options.open(&tmp)?;
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, file);
+        write(&mut out)?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     }
     std::fs::rename(&tmp, path)
 }

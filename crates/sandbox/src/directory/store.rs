@@ -3,7 +3,7 @@
 
 use super::Directory;
 use crate::SandboxError;
-use crate::secrets::write_private_file;
+use crate::secrets::write_private_file_with;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
@@ -32,12 +32,11 @@ impl DirectoryStore {
             })
     }
 
+    /// Streams the directory to a temporary file and renames it over the old one.
     pub(crate) fn save(&self, directory: &Directory) -> Result<(), SandboxError> {
-        let json =
-            serde_json::to_vec_pretty(directory).map_err(|err| SandboxError::BrokenDirectory {
-                path: self.path.clone(),
-                reason: err.to_string(),
-            })?;
-        write_private_file(&self.path, &json).map_err(SandboxError::io("write", &self.path))
+        write_private_file_with(&self.path, |out| {
+            serde_json::to_writer_pretty(out, directory).map_err(std::io::Error::other)
+        })
+        .map_err(SandboxError::io("write", &self.path))
     }
 }
