@@ -199,7 +199,7 @@ fn form_page(caller: &Caller, target: &Target, form: &PolicyForm, error: Option<
         }
         form.stack method="post" action=(target.action) {
             (csrf_field(caller))
-            label for="name" { "Policy name" }
+            label for="name" { "Name" }
             input #name type="text" name="name" required maxlength="100" value=(form.name);
             label for="schedule" { "Schedule" }
             input #schedule type="text" name="schedule" value=(form.schedule)
