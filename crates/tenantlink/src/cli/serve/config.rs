@@ -88,12 +88,12 @@ impl CertificateSettings {
 
 impl ServeConfig {
     pub fn resolve(args: &ServeArgs, env: &dyn Env) -> anyhow::Result<Self> {
-        let explicit_file = args.config.clone().map(|p| (p, "--config")).or_else(|| {
-            env.var("TENANTLINK_CONFIG")
-                .map(|p| (PathBuf::from(p), "TENANTLINK_CONFIG"))
-        });
+        let explicit_file = args
+            .config
+            .clone()
+            .or_else(|| env.var("TENANTLINK_CONFIG").map(PathBuf::from));
         let (file, file_path) = match &explicit_file {
-            Some((path, _)) => (FileConfig::load(path)?, Some(path.clone())),
+            Some(path) => (FileConfig::load(path)?, Some(path.clone())),
             None => {
                 // Without an explicit file, the data directory may hold one; the directory
                 // itself then comes from flags, environment or the default.
