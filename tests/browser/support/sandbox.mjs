@@ -58,14 +58,14 @@ export function sandboxAdministrator(sandbox) {
 }
 
 /**
- * A delegated Graph token for the sandbox administrator: device code, approved through the
+ * A delegated Graph token (for `scope`) for the sandbox administrator: device code, approved through the
  * control API, redeemed at the token endpoint (approved before the first poll, so one poll does).
  */
-export async function delegatedGraphToken(sandbox) {
+export async function delegatedGraphToken(sandbox, scope = 'https://graph.microsoft.com/Application.ReadWrite.All') {
   const tokenBase = `${sandbox.authority}/${sandbox.tenant_id}/oauth2/v2.0`;
   const started = await sandboxRequest(sandbox, `${tokenBase}/devicecode`, {
     method: 'POST',
-    form: { client_id: sandbox.public_client_id, scope: 'https://graph.microsoft.com/Application.ReadWrite.All' },
+    form: { client_id: sandbox.public_client_id, scope },
   });
   if (started.status !== 200) throw new Error(`devicecode: ${started.status} ${JSON.stringify(started.body)}`);
   await control(sandbox, '/device/approve', {
@@ -127,4 +127,11 @@ export async function attachCertificate(sandbox, token, derBase64, displayName) 
   const after = keyThumbprints(await backupAppKeys(sandbox, token));
   const before = keyThumbprints(existing);
   return { before, after };
+}
+
+/** The first message of a user's mailbox as Graph lists it (delegated: one's own mailbox). */
+export async function firstMessage(sandbox, token, user) {
+  const { status, body } = await graph(sandbox, token, `/users/${encodeURIComponent(user)}/messages?$top=1&$select=id,subject`);
+  if (status !== 200 || !body.value?.length) throw new Error(`GET messages: ${status} ${JSON.stringify(body)}`);
+  return body.value[0];
 }

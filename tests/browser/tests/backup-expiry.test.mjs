@@ -1,7 +1,8 @@
 // Issue 6 in the browser: a backup policy runs and backs up the sandbox's sample mail; the
 // sandbox clock passes the certificate's end; the next run fails with AADSTS700027 "The key used
 // is expired." and the thumbprint, the banner appears; the administrator generates a new
-// certificate; Run now succeeds and reads only what changed since the last successful run.
+// certificate; Run now succeeds and reads only what changed since the last successful run
+// (one message added and one edited through the sandbox's control API).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withPortal, TEST_TIMEOUT_MS } from '../support/fixture.mjs';
@@ -12,7 +13,7 @@ import {
   signInInSecondTab, waitForSignedIn, waitForOutcome, activeThumbprint, waitForActiveState,
   apiSession, generateThroughApi,
 } from '../support/portal.mjs';
-import { control, sandboxAdministrator } from '../support/sandbox.mjs';
+import { control, sandboxAdministrator, delegatedGraphToken, firstMessage } from '../support/sandbox.mjs';
 
 const DAY_SECONDS = 86_400;
 // Documented sample data of the sandbox (docs/sandbox.md): 57 generated messages per user.
@@ -107,9 +108,14 @@ test('a policy fails with AADSTS700027 after expiry, the banner appears, a new c
     const second = await activeThumbprint(page);
     assert.notEqual(second, first);
 
-    // 5. One new message arrives; Run now succeeds and reads only that one.
+    // 5. Since the last successful run one message arrived and one was edited; Run now
+    //    succeeds and reads exactly those two.
+    const mailbox = sandboxAdministrator(sandbox).username;
+    const mailToken = await delegatedGraphToken(sandbox, 'https://graph.microsoft.com/Mail.Read');
+    const edited = await firstMessage(sandbox, mailToken, mailbox); // a sample message, backed up before
+    await control(sandbox, `/mail/${encodeURIComponent(edited.id)}`, { subject: `${edited.subject} (edited)` });
     await control(sandbox, '/mail', {
-      user: sandboxAdministrator(sandbox).username,
+      user: mailbox,
       subject: 'Arrived while the certificate was expired',
       sender: 'ops@contoso.example',
       body: 'One new message since the last successful run.',
@@ -118,7 +124,7 @@ test('a policy fails with AADSTS700027 after expiry, the banner appears, a new c
     assert.equal(await page.locator('#certificate-banner').count(), 0, 'the banner is gone');
     await openPolicy(page, 'Mailboxes');
     const recovered = await runNow(page);
-    assert.deepEqual(recovered, { status: 'success', users: sandbox.users.length, itemsNew: 1, itemsChanged: 0 });
+    assert.deepEqual(recovered, { status: 'success', users: sandbox.users.length, itemsNew: 1, itemsChanged: 1 });
 
     // The job log lists the three runs, newest first; the connection is connected again.
     await page.getByRole('link', { name: 'Mailboxes' }).click();
