@@ -38,6 +38,8 @@ impl Default for LoginThrottle {
 pub enum Permission {
     View,
     RunPolicies,
+    /// Request one app-only token with the active certificate ("Check connection").
+    CheckConnection,
     ManagePolicies,
     ManageCertificates,
     ManageOrganizations,
@@ -48,7 +50,7 @@ impl Permission {
     fn minimum_role(self) -> Role {
         match self {
             Self::View => Role::Viewer,
-            Self::RunPolicies => Role::Operator,
+            Self::RunPolicies | Self::CheckConnection => Role::Operator,
             Self::ManagePolicies
             | Self::ManageCertificates
             | Self::ManageOrganizations
@@ -60,6 +62,7 @@ impl Permission {
         match self {
             Self::View => "view this",
             Self::RunPolicies => "run backup policies",
+            Self::CheckConnection => "check the connection",
             Self::ManagePolicies => "create, change or delete backup policies",
             Self::ManageCertificates => "change certificates",
             Self::ManageOrganizations => "add or change organizations",

@@ -17,6 +17,7 @@ pub enum AuditAction {
     CertificateAttached,
     CertificateUploaded,
     CertificateActivated,
+    ConnectionChecked,
     OperationFailed,
     OperationCancelled,
     ApiTokenCreated,
@@ -41,6 +42,7 @@ impl AuditAction {
             Self::CertificateAttached => "certificate_attached",
             Self::CertificateUploaded => "certificate_uploaded",
             Self::CertificateActivated => "certificate_activated",
+            Self::ConnectionChecked => "connection_checked",
             Self::OperationFailed => "operation_failed",
             Self::OperationCancelled => "operation_cancelled",
             Self::ApiTokenCreated => "api_token_created",
@@ -59,7 +61,7 @@ impl AuditAction {
     }
 }
 
-const ALL_ACTIONS: [AuditAction; 19] = [
+const ALL_ACTIONS: [AuditAction; 20] = [
     AuditAction::SignIn,
     AuditAction::SignOut,
     AuditAction::OrganizationAdded,
@@ -69,6 +71,7 @@ const ALL_ACTIONS: [AuditAction; 19] = [
     AuditAction::CertificateAttached,
     AuditAction::CertificateUploaded,
     AuditAction::CertificateActivated,
+    AuditAction::ConnectionChecked,
     AuditAction::OperationFailed,
     AuditAction::OperationCancelled,
     AuditAction::ApiTokenCreated,

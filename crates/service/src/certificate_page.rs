@@ -1,7 +1,8 @@
 //! The Settings → System → SSL Certificate section, as data: pure functions of the stored
-//! certificates, the application's keys (when known) and the time.
+//! certificates (with the latest app-only proof of each), the organization and the time.
 
 use crate::model::{CertificateId, CertificateSource, Organization, StoredCertificate};
+use crate::proof::{CredentialProof, ProofOutcome, ProofSource};
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
@@ -15,7 +16,8 @@ pub enum CertificateStatus {
     Valid,
     ExpiringSoon,
     Expired,
-    /// The service holds it, but the application no longer lists it.
+    /// The service holds it, but the application no longer lists it: the latest app-only token
+    /// request with it was refused because the key is not registered on the application.
     NotAttached,
     None,
 }
@@ -41,17 +43,15 @@ impl CertificateStatus {
         }
     }
 
-    /// `attached`: whether the application lists the thumbprint; `None` when not checked.
+    /// From the certificate's dates and what Entra said at its latest proof: "expired" also when
+    /// Entra refused the key as expired on the application (its key may end before the
+    /// certificate does), "not attached" when Entra said the key is not registered.
     /// `warning`: how long before its end a certificate counts as expiring soon.
-    pub fn of(
-        certificate: &StoredCertificate,
-        attached: Option<bool>,
-        now: OffsetDateTime,
-        warning: Duration,
-    ) -> Self {
-        if certificate.not_after <= now {
+    pub fn of(certificate: &StoredCertificate, now: OffsetDateTime, warning: Duration) -> Self {
+        let said = certificate.last_proof.as_ref().map(|p| p.outcome);
+        if certificate.not_after <= now || said == Some(ProofOutcome::KeyExpired) {
             Self::Expired
-        } else if attached == Some(false) {
+        } else if said == Some(ProofOutcome::KeyNotRegistered) {
             Self::NotAttached
         } else if certificate.not_after - now <= warning {
             Self::ExpiringSoon
@@ -82,7 +82,6 @@ impl CertificateView {
     pub fn new(
         certificate: &StoredCertificate,
         active: bool,
-        attached: Option<bool>,
         now: OffsetDateTime,
         warning: Duration,
     ) -> Self {
@@ -95,8 +94,69 @@ impl CertificateView {
             valid_to: certificate.not_after,
             days_left: (certificate.not_after - now).whole_days(),
             source: certificate.source,
-            status: CertificateStatus::of(certificate, attached, now, warning),
+            status: CertificateStatus::of(certificate, now, warning),
             active,
+        }
+    }
+}
+
+/// The latest app-only proof of the active certificate, explained for the page.
+#[derive(Debug, Clone, Serialize)]
+pub struct LastCheck {
+    pub outcome: ProofOutcome,
+    pub source: ProofSource,
+    #[serde(with = "time::serde::rfc3339")]
+    pub checked_at: OffsetDateTime,
+    /// What the answer means, in a sentence.
+    pub explanation: String,
+    /// What to do about it; `None` when the certificate works.
+    pub remediation: Option<String>,
+    /// Entra's message, verbatim, for a refusal.
+    pub detail: Option<String>,
+}
+
+impl LastCheck {
+    fn new(proof: &CredentialProof, certificate: &StoredCertificate, app_id: &str) -> Self {
+        let thumbprint = &certificate.sha1_hex;
+        let (explanation, remediation) = match proof.outcome {
+            ProofOutcome::Accepted => (
+                "Entra ID issued an app-only token signed with this certificate.".to_owned(),
+                None,
+            ),
+            ProofOutcome::KeyNotRegistered => (
+                format!(
+                    "Not attached: tenantlink holds this certificate (SHA-1 {thumbprint}), but the backup application (application id {app_id}) no longer lists it, so Entra ID refused a token with it (AADSTS700027, key not registered on the application). Backups cannot sign in with it."
+                ),
+                Some(
+                    "Use Generate a new certificate (tenantlink attaches the new one to the application), or Upload a custom certificate whose public part is attached to the application in Entra ID. If someone re-attached this certificate in Entra ID, press Check connection again."
+                        .to_owned(),
+                ),
+            ),
+            ProofOutcome::KeyExpired => (
+                format!(
+                    "Entra ID refused a token because the key with thumbprint {thumbprint} is expired on the application."
+                ),
+                Some(
+                    "Use Generate a new certificate, or Upload a custom certificate that is valid and attached to the application."
+                        .to_owned(),
+                ),
+            ),
+            ProofOutcome::Refused => (
+                "Entra ID refused a token signed with this certificate; its message is below."
+                    .to_owned(),
+                Some(
+                    "If the message is about the certificate, use Generate a new certificate or Upload a custom certificate; otherwise correct what it names and press Check connection again."
+                        .to_owned(),
+                ),
+            ),
+        };
+        Self {
+            outcome: proof.outcome,
+            source: proof.source,
+            checked_at: proof.checked_at,
+            explanation,
+            remediation,
+            detail: proof.detail.clone(),
         }
     }
 }
@@ -106,6 +166,9 @@ pub struct CertificatePage {
     pub organization: Organization,
     pub status: CertificateStatus,
     pub active: Option<CertificateView>,
+    /// What Entra said at the active certificate's latest app-only proof, and when; `None`
+    /// when none is recorded (e.g. activated before proofs were recorded).
+    pub last_check: Option<LastCheck>,
     /// Earlier certificates, newest first (not including pending, never-activated ones).
     pub previous: Vec<CertificateView>,
 }
@@ -117,16 +180,19 @@ impl CertificatePage {
         now: OffsetDateTime,
         warning: Duration,
     ) -> Self {
-        let active = organization.active_certificate.and_then(|id| {
-            certificates
-                .iter()
-                .find(|c| c.id == id)
-                .map(|c| CertificateView::new(c, true, None, now, warning))
+        let active_certificate = organization
+            .active_certificate
+            .and_then(|id| certificates.iter().find(|c| c.id == id));
+        let active = active_certificate.map(|c| CertificateView::new(c, true, now, warning));
+        let last_check = active_certificate.and_then(|c| {
+            c.last_proof
+                .as_ref()
+                .map(|proof| LastCheck::new(proof, c, &organization.app_id))
         });
         let previous = certificates
             .iter()
             .filter(|c| Some(c.id) != organization.active_certificate && c.activated_at.is_some())
-            .map(|c| CertificateView::new(c, false, None, now, warning))
+            .map(|c| CertificateView::new(c, false, now, warning))
             .collect();
         Self {
             status: active
@@ -134,6 +200,7 @@ impl CertificatePage {
                 .map_or(CertificateStatus::None, |a| a.status),
             organization,
             active,
+            last_check,
             previous,
         }
     }

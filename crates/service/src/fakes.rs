@@ -10,10 +10,11 @@ use crate::model::{
 };
 use crate::operation::{Operation, OperationId, SignInPrompt};
 use crate::ports::{
-    AccountRepository, ApiTokenRecord, Application, ApplicationKey, BoxFuture, DelegatedToken,
-    DeviceCode, DeviceSignIn, Directory, DirectoryError, DirectoryErrorKind, Pause, RepoResult,
-    Repository, RepositoryError, SessionRecord, SignInPoll,
+    AccountRepository, ApiTokenRecord, Application, ApplicationKey, BoxFuture, CredentialRefusal,
+    DelegatedToken, DeviceCode, DeviceSignIn, Directory, DirectoryError, DirectoryErrorKind, Pause,
+    RepoResult, Repository, RepositoryError, SessionRecord, SignInPoll,
 };
+use crate::proof::CredentialProof;
 use crate::secret::SecretString;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -244,6 +245,7 @@ impl Repository for MemoryRepository {
             der: certificate.der().to_vec(),
             created_at: now,
             activated_at: None,
+            last_proof: None,
         };
         lock(&self.state).certificates.push((
             stored.clone(),
@@ -344,6 +346,35 @@ impl Repository for MemoryRepository {
             .collect();
         list.sort_by_key(|o| std::cmp::Reverse(o.started_at));
         ready(Ok(list))
+    }
+
+    fn record_proof<'a>(
+        &'a self,
+        certificate: CertificateId,
+        proof: &'a CredentialProof,
+    ) -> BoxFuture<'a, RepoResult<()>> {
+        let mut state = lock(&self.state);
+        let result = match state
+            .certificates
+            .iter_mut()
+            .find(|(c, _)| c.id == certificate)
+        {
+            Some((stored, _)) => {
+                // Like the SQL store: a later answer already recorded is kept.
+                if stored
+                    .last_proof
+                    .as_ref()
+                    .is_none_or(|last| last.checked_at <= proof.checked_at)
+                {
+                    stored.last_proof = Some(proof.clone());
+                }
+                Ok(())
+            }
+            None => Err(RepositoryError::not_found(format!(
+                "certificate {certificate}"
+            ))),
+        };
+        ready(result)
     }
 
     fn append_audit(&self, entry: NewAuditEntry) -> BoxFuture<'_, RepoResult<()>> {
@@ -583,6 +614,19 @@ impl FakeDirectory {
         lock(&self.state).attached.clone()
     }
 
+    /// Removes a thumbprint from the application, as an administrator deleting the key in Entra
+    /// ID (or Graph `removeKey`) would; later proofs with it are refused as not registered.
+    pub fn detach_thumbprint(&self, sha1_hex: &str) {
+        lock(&self.state)
+            .attached
+            .retain(|t| !t.eq_ignore_ascii_case(sha1_hex));
+    }
+
+    /// The next proof fails with `error`, whatever the key.
+    pub fn fail_next_proof(&self, error: DirectoryError) {
+        lock(&self.state).refusals_before_accepting.push_back(error);
+    }
+
     pub fn fail_next_attach(&self, error: DirectoryError) {
         lock(&self.state).attach_error = Some(error);
     }
@@ -612,6 +656,7 @@ fn key_not_found() -> DirectoryError {
         "AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application.",
         "Attach the certificate to the application, or wait a minute for Entra ID to propagate it.",
     )
+    .with_refusal(CredentialRefusal::KeyNotRegistered)
 }
 
 impl Directory for FakeDirectory {

@@ -17,6 +17,7 @@ mod error;
 mod model;
 mod operation;
 mod ports;
+mod proof;
 mod secret;
 mod workflows;
 
@@ -29,7 +30,7 @@ pub use accounts::{
 };
 pub use audit::{AuditAction, AuditEntry, AuditOutcome, NewAuditEntry};
 pub use certificate_page::{
-    CertificatePage, CertificateStatus, CertificateView, EXPIRING_SOON_DAYS,
+    CertificatePage, CertificateStatus, CertificateView, EXPIRING_SOON_DAYS, LastCheck,
 };
 pub use error::{ServiceError, ServiceResult};
 pub use model::{
@@ -40,9 +41,10 @@ pub use operation::{
     Operation, OperationFailure, OperationId, OperationKind, OperationStep, SignInPrompt,
 };
 pub use ports::{
-    AccountRepository, ApiTokenRecord, Application, ApplicationKey, BoxFuture, DelegatedToken,
-    DeviceCode, DeviceSignIn, Directory, DirectoryError, DirectoryErrorKind, Pause, RepoResult,
-    Repository, RepositoryError, SessionRecord, SignInPoll, TokioPause,
+    AccountRepository, ApiTokenRecord, Application, ApplicationKey, BoxFuture, CredentialRefusal,
+    DelegatedToken, DeviceCode, DeviceSignIn, Directory, DirectoryError, DirectoryErrorKind, Pause,
+    RepoResult, Repository, RepositoryError, SessionRecord, SignInPoll, TokioPause,
 };
+pub use proof::{CredentialProof, ProofOutcome, ProofSource};
 pub use secret::SecretString;
 pub use workflows::{ProofPolicy, Workflows, WorkflowsConfig};

@@ -108,6 +108,8 @@ pub struct StoredCertificate {
     pub created_at: OffsetDateTime,
     /// When it became the active certificate, if it ever did.
     pub activated_at: Option<OffsetDateTime>,
+    /// What Entra said the last time an app-only token was requested with it.
+    pub last_proof: Option<crate::proof::CredentialProof>,
 }
 
 /// What a portal account may do. Checked on the server for every route.

@@ -7,6 +7,7 @@ use crate::model::{
     StoredCertificate, UserId, UserRecord,
 };
 use crate::operation::{Operation, OperationId, SignInPrompt};
+use crate::proof::CredentialProof;
 use crate::secret::SecretString;
 use std::fmt::Debug;
 use std::future::Future;
@@ -118,6 +119,17 @@ pub enum DirectoryErrorKind {
     Other,
 }
 
+/// Why Entra refused a certificate (AADSTS700027's reason), as the directory understood it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialRefusal {
+    /// "Key not found": the application does not list the certificate.
+    KeyNotRegistered,
+    /// "Key expired" (or not yet valid) on the application.
+    KeyExpired,
+    /// Another reason, e.g. a signature Entra could not verify.
+    Other,
+}
+
 /// An explained failure from Entra or Graph: Entra's code and text plus what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
@@ -127,6 +139,8 @@ pub struct DirectoryError {
     pub code: Option<String>,
     pub message: String,
     pub remediation: String,
+    /// For a refused client assertion: why Entra refused the key.
+    pub refusal: Option<CredentialRefusal>,
 }
 
 impl DirectoryError {
@@ -141,7 +155,13 @@ impl DirectoryError {
             code,
             message: message.into(),
             remediation: remediation.into(),
+            refusal: None,
         }
+    }
+
+    pub fn with_refusal(mut self, refusal: CredentialRefusal) -> Self {
+        self.refusal = Some(refusal);
+        self
     }
 
     /// Whether retrying the token proof may help (the new key is still propagating, or a
@@ -241,6 +261,15 @@ pub trait Repository: Send + Sync + Debug + 'static {
     fn unfinished_operations(&self) -> BoxFuture<'_, RepoResult<Vec<Operation>>>;
     fn operations(&self, organization: OrganizationId)
     -> BoxFuture<'_, RepoResult<Vec<Operation>>>;
+
+    /// Records `proof` as the certificate's latest app-only proof (unless a later one is
+    /// already recorded). Implementations may also derive the organization's connection state
+    /// from it when the certificate is the active one.
+    fn record_proof<'a>(
+        &'a self,
+        certificate: CertificateId,
+        proof: &'a CredentialProof,
+    ) -> BoxFuture<'a, RepoResult<()>>;
 
     fn append_audit(&self, entry: NewAuditEntry) -> BoxFuture<'_, RepoResult<()>>;
     /// Newest first.

@@ -23,6 +23,8 @@ use tenantlink_certificate::{
 use tenantlink_clock::SharedClock;
 use time::{Duration, OffsetDateTime};
 
+mod connection;
+
 /// How long the token proof keeps trying while Entra propagates a new key: bounded exponential
 /// backoff, so a key that never works ends the operation instead of hanging it.
 #[derive(Debug, Clone, Copy)]
@@ -600,6 +602,11 @@ impl Workflows {
             }
             Err(err) => return Err(err.into()),
         };
+        let proved = crate::proof::CredentialProof::accepted(
+            crate::proof::ProofSource::Activation,
+            self.now(),
+        );
+        self.note_proof(certificate_id, proved).await;
         let mut thumbprints = vec![stored.sha1_hex.clone()];
         if let Some(previous) = operation.replaces
             && let Ok(previous) = self.repository.certificate(previous).await

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use tenantlink_service::{
-    AuditEntry, CertificatePage, CertificateView, Operation, Organization, Role,
+    AuditEntry, CertificatePage, CertificateView, LastCheck, Operation, Organization, Role,
 };
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -90,7 +90,37 @@ pub struct CertificatePageDto {
     /// `valid`, `expiring_soon`, `expired`, `not_attached` or `none`.
     pub state: String,
     pub active: Option<CertificateDto>,
+    /// What Entra said at the active certificate's latest app-only proof, and when.
+    pub last_check: Option<LastCheckDto>,
     pub previous: Vec<CertificateDto>,
+}
+
+/// The latest app-only token request made with the active certificate.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LastCheckDto {
+    /// `accepted`, `key_not_registered`, `key_expired` or `refused`.
+    pub outcome: String,
+    /// `activation`, `connection_check` or `backup_run`.
+    pub source: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub checked_at: OffsetDateTime,
+    pub explanation: String,
+    pub remediation: Option<String>,
+    /// Entra's message, verbatim.
+    pub detail: Option<String>,
+}
+
+impl From<&LastCheck> for LastCheckDto {
+    fn from(c: &LastCheck) -> Self {
+        Self {
+            outcome: c.outcome.as_str().to_owned(),
+            source: c.source.as_str().to_owned(),
+            checked_at: c.checked_at,
+            explanation: c.explanation.clone(),
+            remediation: c.remediation.clone(),
+            detail: c.detail.clone(),
+        }
+    }
 }
 
 impl From<CertificatePage> for CertificatePageDto {
@@ -98,6 +128,7 @@ impl From<CertificatePage> for CertificatePageDto {
         Self {
             state: p.status.as_str().to_owned(),
             active: p.active.as_ref().map(CertificateDto::from),
+            last_check: p.last_check.as_ref().map(LastCheckDto::from),
             previous: p.previous.iter().map(CertificateDto::from).collect(),
             organization: p.organization.into(),
         }

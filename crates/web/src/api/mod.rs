@@ -1,6 +1,7 @@
 //! REST API under `/api/v1`: JSON in and out, problem details on error, OpenAPI 3.1 generated
 //! from these handlers.
 
+mod connection;
 mod dto;
 mod handlers;
 mod policies;
@@ -44,6 +45,10 @@ pub fn routes() -> Router<AppState> {
             get(p::list_policies).post(p::create_policy),
         )
         .route("/organizations/{id}/connection", get(p::connection))
+        .route(
+            "/organizations/{id}/check",
+            post(connection::check_connection),
+        )
         .route(
             "/policies/{id}",
             get(p::get_policy)
@@ -90,6 +95,7 @@ pub fn routes() -> Router<AppState> {
         p::list_runs,
         p::get_run,
         p::connection,
+        connection::check_connection,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&SecuritySchemes),

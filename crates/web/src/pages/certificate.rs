@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 use tenantlink_service::{
-    CertificateId, CertificateView, OperationKind, OrganizationId, Permission,
+    CertificateId, CertificateView, LastCheck, OperationKind, OrganizationId, Permission,
 };
 
 pub async fn page(
@@ -37,6 +37,15 @@ pub async fn page(
                 Some(active) => { (certificate_details(active)) }
                 None => {
                     p #certificate-state data-state="none" { "State: " strong { "None" } " — no certificate is active for this organization yet." }
+                }
+            }
+            @if let Some(check) = &page.last_check {
+                (last_check(check))
+            }
+            @if page.active.is_some() && caller.may(Permission::CheckConnection) {
+                form method="post" action={ "/organizations/" (id) "/check" } {
+                    (csrf_field(&caller))
+                    button type="submit" { "Check connection" }
                 }
             }
             @if caller.may(Permission::ManageCertificates) {
@@ -114,6 +123,44 @@ fn certificate_details(c: &CertificateView) -> Markup {
             dt { "Source" } dd { (c.source.as_str()) }
         }
         p { a href={ "/certificates/" (c.id) "/cer" } { "Download .cer (public part)" } }
+    }
+}
+
+/// What Entra said at the active certificate's latest app-only proof, and when.
+fn last_check(check: &LastCheck) -> Markup {
+    html! {
+        div #last-check data-outcome=(check.outcome.as_str()) {
+            p {
+                "Last checked " (time_text(check.checked_at)) " by " (check.source.label()) ": "
+                (check.explanation)
+            }
+            @if let Some(remediation) = &check.remediation {
+                p { strong { "What to do: " } (remediation) }
+            }
+            @if let Some(detail) = &check.detail {
+                details {
+                    summary { "Entra ID's message" }
+                    pre { (detail) }
+                }
+            }
+        }
+    }
+}
+
+/// **Check connection**: one app-only token request with the active certificate; the page then
+/// shows what Entra said.
+pub async fn check_connection(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    Path(id): Path<OrganizationId>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !csrf_matches(&caller, &form.csrf) {
+        return csrf_rejected(&caller);
+    }
+    match state.workflows.check_connection(&caller, id).await {
+        Ok(_) => Redirect::to(&format!("/organizations/{id}/settings/system")).into_response(),
+        Err(err) => error_page(Some(&caller), &err),
     }
 }
 

@@ -6,12 +6,13 @@ use std::sync::{Arc, Mutex};
 use tenantlink_clock::SharedClock;
 use tenantlink_entra::{
     AadstsKind, AppTokenRequest, AssertionOptions, DeviceFlowClient, DeviceFlowError, Endpoints,
-    Error as EntraClientError, GraphClient, GraphErrorKind, KeyCredential, SigningCertificate,
-    TenantId, TokenClient, Transport,
+    Error as EntraClientError, GraphClient, GraphErrorKind, KeyCredential, KeyRejectionReason,
+    SigningCertificate, TenantId, TokenClient, Transport,
 };
 use tenantlink_service::{
-    Application, ApplicationKey, BoxFuture, DelegatedToken, DeviceCode, DeviceSignIn, Directory,
-    DirectoryError, DirectoryErrorKind, Organization, SecretString, SignInPoll, SignInPrompt,
+    Application, ApplicationKey, BoxFuture, CredentialRefusal, DelegatedToken, DeviceCode,
+    DeviceSignIn, Directory, DirectoryError, DirectoryErrorKind, Organization, SecretString,
+    SignInPoll, SignInPrompt,
 };
 
 /// Graph's resource identifier in the global cloud (and the sandbox); national clouds have
@@ -280,10 +281,29 @@ fn explain(err: EntraClientError) -> DirectoryError {
         EntraClientError::Transport(_) => (DirectoryErrorKind::Unavailable, None),
         _ => (DirectoryErrorKind::Other, None),
     };
-    DirectoryError::new(
+    let explained = DirectoryError::new(
         kind,
         code,
         format!("{} {err}", explanation.summary),
         explanation.remediation,
-    )
+    );
+    match refusal(&err) {
+        Some(refusal) => explained.with_refusal(refusal),
+        None => explained,
+    }
+}
+
+/// AADSTS700027's reason, which tells "not attached" from "expired" on the certificate page.
+fn refusal(err: &EntraClientError) -> Option<CredentialRefusal> {
+    let EntraClientError::Entra(e) = err else {
+        return None;
+    };
+    let AadstsKind::AssertionKeyRejected(rejection) = &e.kind else {
+        return None;
+    };
+    Some(match rejection.reason {
+        KeyRejectionReason::KeyNotFound => CredentialRefusal::KeyNotRegistered,
+        KeyRejectionReason::KeyExpired => CredentialRefusal::KeyExpired,
+        _ => CredentialRefusal::Other,
+    })
 }

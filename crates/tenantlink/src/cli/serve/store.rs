@@ -6,9 +6,10 @@ use std::sync::Arc;
 use tenantlink_certificate::{Credential, PrivateKey};
 use tenantlink_service::{
     AccountRepository, ApiTokenRecord, AuditEntry, BoxFuture, CertificateId, CertificateSource,
-    NewAuditEntry, NewOrganization, Operation, OperationFailure, OperationId, OperationKind,
-    OperationStep, Organization, OrganizationId, RepoResult, Repository, RepositoryError, Role,
-    SecretString, SessionRecord, SignInPrompt, StoredCertificate, UserId, UserRecord,
+    CredentialProof, NewAuditEntry, NewOrganization, Operation, OperationFailure, OperationId,
+    OperationKind, OperationStep, Organization, OrganizationId, ProofOutcome, ProofSource,
+    RepoResult, Repository, RepositoryError, Role, SecretString, SessionRecord, SignInPrompt,
+    StoredCertificate, UserId, UserRecord,
 };
 use tenantlink_store as store;
 use time::OffsetDateTime;
@@ -69,6 +70,39 @@ fn certificate_of(record: store::CertificateRecord) -> StoredCertificate {
         der: record.public_der,
         created_at: record.created_at,
         activated_at: record.activated_at,
+        last_proof: record.last_proof.map(|p| CredentialProof {
+            outcome: match p.outcome {
+                store::ProofOutcome::Accepted => ProofOutcome::Accepted,
+                store::ProofOutcome::KeyNotRegistered => ProofOutcome::KeyNotRegistered,
+                store::ProofOutcome::KeyExpired => ProofOutcome::KeyExpired,
+                store::ProofOutcome::Refused => ProofOutcome::Refused,
+            },
+            source: match p.source {
+                store::ProofSource::Activation => ProofSource::Activation,
+                store::ProofSource::ConnectionCheck => ProofSource::ConnectionCheck,
+                store::ProofSource::BackupRun => ProofSource::BackupRun,
+            },
+            checked_at: p.at,
+            detail: p.detail,
+        }),
+    }
+}
+
+fn store_proof(proof: &CredentialProof) -> store::CertificateProof {
+    store::CertificateProof {
+        outcome: match proof.outcome {
+            ProofOutcome::Accepted => store::ProofOutcome::Accepted,
+            ProofOutcome::KeyNotRegistered => store::ProofOutcome::KeyNotRegistered,
+            ProofOutcome::KeyExpired => store::ProofOutcome::KeyExpired,
+            ProofOutcome::Refused => store::ProofOutcome::Refused,
+        },
+        source: match proof.source {
+            ProofSource::Activation => store::ProofSource::Activation,
+            ProofSource::ConnectionCheck => store::ProofSource::ConnectionCheck,
+            ProofSource::BackupRun => store::ProofSource::BackupRun,
+        },
+        detail: proof.detail.clone(),
+        at: proof.checked_at,
     }
 }
 
@@ -452,6 +486,38 @@ impl Repository for StoreRepository {
             }
             out.sort_by_key(|o| std::cmp::Reverse(o.started_at));
             Ok(out)
+        })
+    }
+
+    /// Also the organization's connection state when the certificate is its active one: a
+    /// token issued means connected, a refusal broken with Entra's message (as backup runs do).
+    fn record_proof<'a>(
+        &'a self,
+        certificate: CertificateId,
+        proof: &'a CredentialProof,
+    ) -> BoxFuture<'a, RepoResult<()>> {
+        Box::pin(async move {
+            let recorded = self
+                .store
+                .record_certificate_proof(cert_id(certificate), &store_proof(proof))
+                .await
+                .map_err(map_err("record the certificate's proof"))?;
+            let record = self
+                .store
+                .certificate(cert_id(certificate))
+                .await
+                .map_err(map_err("read the certificate"))?;
+            if recorded && record.state == store::CertificateState::Active {
+                let (state, error) = match proof.outcome {
+                    ProofOutcome::Accepted => (store::ConnectionState::Connected, None),
+                    _ => (store::ConnectionState::Broken, proof.detail.as_deref()),
+                };
+                self.store
+                    .set_connection_state(record.organization_id, state, error, proof.checked_at)
+                    .await
+                    .map_err(map_err("record the connection state"))?;
+            }
+            Ok(())
         })
     }
 
