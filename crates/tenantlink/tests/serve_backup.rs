@@ -323,6 +323,18 @@ async fn roles_decide_the_buttons_and_the_api_documents_the_policy_routes() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{policy}");
     assert_eq!(policy["all_users"], false);
+    // A misspelt field is refused rather than read as "all users".
+    let (status, _) = admin
+        .post(
+            &format!("/api/v1/organizations/{org}/policies"),
+            json!({"name": "Typo", "user": [server.sandbox_admin()]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, listed) = admin
+        .get(&format!("/api/v1/organizations/{org}/policies"))
+        .await;
+    assert_eq!(listed.as_array().unwrap().len(), 1, "only Executives");
     assert_eq!(policy["next_due_at"], Value::Null, "blank: Run now only");
     let id = policy["id"].as_str().unwrap();
 

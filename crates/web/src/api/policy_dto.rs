@@ -7,7 +7,9 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+/// Unknown fields are refused: a misspelt `users` must not silently back up everyone.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PolicyRequest {
     pub name: String,
     /// Blank or absent: runs only on Run now. An interval (`every 6h`, `30m`, `1d12h`; at least
