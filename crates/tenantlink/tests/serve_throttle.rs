@@ -1,7 +1,8 @@
 //! Sign-in throttling per client address through the real binary: failed sign-ins from one
 //! address — each for a different user name, so the per-name lockout never triggers — end in a
 //! 429 sign-in page with Retry-After for that address only, even with the right password; another
-//! address signs in normally; the window is measured on the service's clock.
+//! address signs in normally; the per-name lockout still applies on its own; both windows are
+//! measured on the service's clock.
 
 mod serve_support;
 
@@ -82,6 +83,31 @@ async fn failed_sign_ins_from_one_address_throttle_that_address_only(backend: Ba
     let accepted = sign_in(&colleague, &base, "admin", ADMIN_PASSWORD).await;
     assert_eq!(accepted.status(), StatusCode::SEE_OTHER);
     assert!(accepted.headers().get("set-cookie").is_some());
+
+    // The per-name lockout is its own rule: five wrong passwords for `admin` from a third
+    // address lock the name (for every address), long before that address's own limit.
+    let typo = client_from("127.0.0.3");
+    for attempt in 0..5 {
+        let response = sign_in(&typo, &base, "admin", "wrong-password-123").await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNAUTHORIZED,
+            "attempt {attempt}"
+        );
+    }
+    let locked = sign_in(&colleague, &base, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        locked.headers()["retry-after"],
+        WINDOW_SECONDS.to_string().as_str()
+    );
+    assert!(
+        locked
+            .text()
+            .await
+            .unwrap()
+            .contains("too many failed sign-ins for this account")
+    );
 
     // The window runs on the service's clock (shared with the sandbox): once it has passed, the
     // address may sign in again.
