@@ -11,7 +11,8 @@
 //!
 //! Run: `cargo bench -p tenantlink-backup --bench fleet_round`
 //! Knobs: `FLEET_ORGS` (default 10000), `FLEET_FULL_ROUND_ORGS` (default all), `FLEET_CONCURRENCY`
-//! (default 64).
+//! (default 64: that many workers take organizations one after another, so at most 64 runs and
+//! their futures exist at a time).
 //!
 //! Modelling: every organization is its own backup application (own app id, own certificate,
 //! own token-cache entry and token) inside one sandbox tenant, registered through the sandbox's
@@ -21,12 +22,12 @@
 //! production.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, PKCS_RSA_SHA256, SerialNumber};
 use serde_json::{Value, json};
 use time::Duration;
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use tenantlink_backup::{BackupRunner, GraphReader, RunnerConfig};
@@ -230,39 +231,44 @@ async fn bench() {
 
     let full = Instant::now();
     let full_cpu = cpu_seconds();
-    let semaphore = Arc::new(Semaphore::new(concurrency));
-    let mut tasks = JoinSet::new();
-    for index in 0..full_round_orgs {
-        let (runner, members, semaphore) = (runner.clone(), members.clone(), semaphore.clone());
-        tasks.spawn(async move {
-            let _permit = semaphore.acquire().await.expect("semaphore");
-            let member = &members[index];
-            runner
-                .run(
-                    &member.policy,
-                    &member.organization,
-                    Ok(&member.signer),
-                    RunTrigger::Scheduled,
-                )
-                .await
-        });
-    }
-    let (mut succeeded, mut other, mut items) = (0u64, 0u64, 0u64);
-    while let Some(result) = tasks.join_next().await {
-        match result.expect("task") {
-            Ok(report) if report.status == RunStatus::Success => {
-                succeeded += 1;
-                items += report.items_new;
-            }
-            Ok(report) => {
-                other += 1;
-                if other <= 3 {
-                    eprintln!("run ended {:?}: {:?}", report.status, report.failure);
+    let outcomes = {
+        let (runner, members) = (runner.clone(), members.clone());
+        for_each_bounded(full_round_orgs, concurrency, move |index| {
+            let (runner, members) = (runner.clone(), members.clone());
+            async move {
+                let member = &members[index];
+                match runner
+                    .run(
+                        &member.policy,
+                        &member.organization,
+                        Ok(&member.signer),
+                        RunTrigger::Scheduled,
+                    )
+                    .await
+                {
+                    Ok(report) if report.status == RunStatus::Success => Ok(report.items_new),
+                    Ok(report) => Err(format!(
+                        "run ended {:?}: {:?}",
+                        report.status, report.failure
+                    )),
+                    Err(e) => Err(format!("run not started: {e}")),
                 }
             }
-            Err(e) => {
+        })
+        .await
+    };
+    let (mut succeeded, mut other, mut items) = (0u64, 0u64, 0u64);
+    for outcome in outcomes {
+        match outcome {
+            Ok(new) => {
+                succeeded += 1;
+                items += new;
+            }
+            Err(why) => {
                 other += 1;
-                eprintln!("run not started: {e}");
+                if other <= 3 {
+                    eprintln!("{why}");
+                }
             }
         }
     }
@@ -290,30 +296,58 @@ async fn authentication_round(
 ) -> Round {
     let started = Instant::now();
     let cpu = cpu_seconds();
-    let semaphore = Arc::new(Semaphore::new(concurrency));
-    let mut tasks = JoinSet::new();
-    for index in 0..members.len() {
-        let (runner, members, semaphore) = (runner.clone(), members.clone(), semaphore.clone());
-        tasks.spawn(async move {
-            let _permit = semaphore.acquire().await.expect("semaphore");
-            let member = &members[index];
-            runner
-                .authenticate(&member.organization, &member.signer)
-                .await
-                .is_ok()
-        });
-    }
-    let mut failures = 0;
-    while let Some(ok) = tasks.join_next().await {
-        if !ok.expect("task") {
-            failures += 1;
-        }
-    }
+    let outcomes = {
+        let (runner, members) = (runner.clone(), members.clone());
+        for_each_bounded(members.len(), concurrency, move |index| {
+            let (runner, members) = (runner.clone(), members.clone());
+            async move {
+                let member = &members[index];
+                runner
+                    .authenticate(&member.organization, &member.signer)
+                    .await
+                    .is_ok()
+            }
+        })
+        .await
+    };
+    let failures = outcomes.iter().filter(|ok| !**ok).count();
     Round {
         seconds: started.elapsed().as_secs_f64(),
         cpu_seconds: cpu_seconds() - cpu,
         failures,
     }
+}
+
+/// Runs `job(index)` for every index in `0..count` on `concurrency` workers, each taking the
+/// next index when it finishes one: at most `concurrency` jobs (and their futures) exist at a
+/// time, as in a scheduler with a concurrency limit. Results come back in no particular order.
+async fn for_each_bounded<T, F, Fut>(count: usize, concurrency: usize, job: F) -> Vec<T>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let job = Arc::new(job);
+    let mut workers = JoinSet::new();
+    for _ in 0..concurrency.clamp(1, count.max(1)) {
+        let (next, job) = (next.clone(), job.clone());
+        workers.spawn(async move {
+            let mut results = Vec::new();
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                if index >= count {
+                    break results;
+                }
+                results.push(job(index).await);
+            }
+        });
+    }
+    let mut all = Vec::with_capacity(count);
+    while let Some(results) = workers.join_next().await {
+        all.extend(results.expect("worker"));
+    }
+    all
 }
 
 fn report_round(label: &str, orgs: usize, round: &Round, before: &Value, after: &Value) {
