@@ -15,12 +15,12 @@ use std::sync::Arc;
 
 use tenantlink_clock::SharedClock;
 use tenantlink_entra::{
-    AppToken, AppTokenRequest, AssertionOptions, Error as EntraClientError, SigningCertificate,
-    TenantId, TokenClient,
+    AppToken, AppTokenRequest, AssertionOptions, Error as EntraClientError, KeyRejectionReason,
+    SigningCertificate, TenantId, TokenClient, parse_key_rejection,
 };
 use tenantlink_store::{
-    BackupPolicy, BackupRun, BackupScope, ConnectionState, Organization, RunStatus, RunSummary,
-    RunTrigger, Store, StoreError, UpsertOutcome,
+    BackupPolicy, BackupRun, BackupScope, CertificateProof, ConnectionState, Organization,
+    ProofOutcome, ProofSource, RunStatus, RunSummary, RunTrigger, Store, StoreError, UpsertOutcome,
 };
 
 use crate::graph::{Continuation, GraphReader, GraphUser};
@@ -462,6 +462,56 @@ impl BackupRunner {
             tracing::error!(organization = %organization.id, error = %e,
                 "could not record the organization's connection state");
         }
+        self.record_proof(organization, report, authenticated, now)
+            .await;
+    }
+
+    /// What the run's token request said about the active certificate, kept as its latest
+    /// proof (the certificate page's "not attached" / "expired"). Only the authentication stage
+    /// speaks about the certificate; a cached token was issued with the same key.
+    async fn record_proof(
+        &self,
+        organization: &Organization,
+        report: &RunReport,
+        authenticated: bool,
+        now: time::OffsetDateTime,
+    ) {
+        let Some(thumbprint) = &report.certificate_thumbprint else {
+            return;
+        };
+        let (outcome, detail) = match &report.failure {
+            Some(f) if f.stage == FailureStage::Authentication && f.credential_problem => {
+                (proof_outcome(f), Some(f.message.clone()))
+            }
+            _ if authenticated => (ProofOutcome::Accepted, None),
+            _ => return,
+        };
+        let proof = CertificateProof {
+            outcome,
+            source: ProofSource::BackupRun,
+            detail,
+            at: now,
+        };
+        if let Err(e) = self
+            .store
+            .record_active_certificate_proof(organization.id, thumbprint, &proof)
+            .await
+        {
+            tracing::error!(organization = %organization.id, error = %e,
+                "could not record the certificate's proof");
+        }
+    }
+}
+
+/// AADSTS700027's reason, read by the entra crate's parser of Entra's text.
+fn proof_outcome(failure: &RunFailure) -> ProofOutcome {
+    if failure.code.as_deref() != Some("AADSTS700027") {
+        return ProofOutcome::Refused;
+    }
+    match parse_key_rejection(&failure.message).reason {
+        KeyRejectionReason::KeyNotFound => ProofOutcome::KeyNotRegistered,
+        KeyRejectionReason::KeyExpired => ProofOutcome::KeyExpired,
+        _ => ProofOutcome::Refused,
     }
 }
 

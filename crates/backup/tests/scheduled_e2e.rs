@@ -13,8 +13,8 @@ use tenantlink_certificate::Credential;
 use tenantlink_clock::Clock;
 use tenantlink_store::{
     Activation, BackupScope, CertificateId, CertificateSource, ConnectionState, MasterKey,
-    NewBackupPolicy, NewCertificate, NewOperation, OperationKind, OperationState, RunStatus,
-    RunTrigger,
+    NewBackupPolicy, NewCertificate, NewOperation, OperationKind, OperationState, ProofOutcome,
+    ProofSource, RunStatus, RunTrigger,
 };
 use time::Duration;
 
@@ -118,6 +118,11 @@ async fn scheduled_runs_fail_on_expiry_and_run_now_recovers_with_the_new_certifi
     assert_eq!(scheduled.trigger, RunTrigger::Scheduled);
     assert!(scheduled.items_new > 0);
     assert_eq!(scheduled.certificate_thumbprint, Some(old.sha1_hex()));
+    assert_eq!(
+        proof_of(&world, old_id).await,
+        (ProofOutcome::Accepted, ProofSource::BackupRun),
+        "the run's token request is the certificate's latest proof"
+    );
 
     world.clock.advance(Duration::days(31));
     let expired = run_due(&scheduler).await;
@@ -132,9 +137,14 @@ async fn scheduled_runs_fail_on_expiry_and_run_now_recovers_with_the_new_certifi
         .await
         .unwrap();
     assert_eq!(org.connection_state, ConnectionState::Broken);
+    assert_eq!(
+        proof_of(&world, old_id).await,
+        (ProofOutcome::KeyExpired, ProofSource::BackupRun),
+        "Entra's reason is kept for the certificate page"
+    );
 
     let (new_credential, new) = world.attach_new_certificate(365).await;
-    store_and_activate(&world, &master_key, &new_credential, Some(old_id)).await;
+    let new_id = store_and_activate(&world, &master_key, &new_credential, Some(old_id)).await;
     let recovered = scheduler.run_now(policy.id).await.unwrap();
     assert_eq!(
         recovered.status,
@@ -151,6 +161,10 @@ async fn scheduled_runs_fail_on_expiry_and_run_now_recovers_with_the_new_certifi
         .await
         .unwrap();
     assert_eq!(org.connection_state, ConnectionState::Connected);
+    assert_eq!(
+        proof_of(&world, new_id).await,
+        (ProofOutcome::Accepted, ProofSource::BackupRun)
+    );
 
     let log = world.store.runs(policy.id, 10).await.unwrap();
     let statuses: Vec<_> = log.iter().rev().map(|r| r.status).collect();
@@ -159,6 +173,17 @@ async fn scheduled_runs_fail_on_expiry_and_run_now_recovers_with_the_new_certifi
         vec![RunStatus::Success, RunStatus::Failed, RunStatus::Success]
     );
     world.shutdown().await;
+}
+
+async fn proof_of(world: &World, certificate: CertificateId) -> (ProofOutcome, ProofSource) {
+    let proof = world
+        .store
+        .certificate(certificate)
+        .await
+        .unwrap()
+        .last_proof
+        .expect("a proof is recorded");
+    (proof.outcome, proof.source)
 }
 
 async fn run_due(scheduler: &Scheduler) -> tenantlink_backup::RunReport {
