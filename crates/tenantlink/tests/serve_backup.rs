@@ -1,16 +1,15 @@
-//! Issue 6 end to end on the embedded defaults, over the REST API of the real binary: a policy
-//! backs up the sandbox's sample mail; the sandbox clock passes the certificate's end; the next
-//! scheduled run fails with AADSTS700027 ("The key used is expired." and the thumbprint), the
-//! organization is broken and the banner says expired; a new certificate is generated; Run now
-//! succeeds and reads exactly what changed in the mailboxes since the last successful run.
+//! Issue 6 end to end on the embedded defaults (and on PostgreSQL), over the REST API of the real
+//! binary: a policy backs up the sandbox's sample mail; the sandbox clock passes the
+//! certificate's end; the next scheduled run fails with AADSTS700027 ("The key used is
+//! expired." and the thumbprint), the organization is broken and the banner says expired; a new
+//! certificate is generated; Run now succeeds and reads exactly what changed in the mailboxes
+//! since the last successful run.
 
-// serve_support re-exports helpers that only some of the serve tests use.
-#[allow(unused_imports)]
 mod serve_support;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use serve_support::{ADMIN_PASSWORD, Server, Session, log_in};
+use serve_support::{ADMIN_PASSWORD, Backend, Deployment, Server, Session, log_in};
 use std::time::{Duration, Instant};
 
 /// Reads the run until it has ended. Runs go through HTTPS to the sandbox in a debug build on a
@@ -74,11 +73,17 @@ async fn add_user(admin: &Session, name: &str, role: &str) -> String {
     password
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_policy_fails_on_certificate_expiry_and_recovers_with_a_new_certificate_reading_only_changes()
- {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("data"));
+on_both_backends!(
+    a_policy_fails_on_certificate_expiry_and_recovers_with_a_new_certificate_reading_only_changes
+);
+
+async fn a_policy_fails_on_certificate_expiry_and_recovers_with_a_new_certificate_reading_only_changes(
+    backend: Backend,
+) {
+    let Some(deployment) = Deployment::new(backend) else {
+        return;
+    };
+    let server = deployment.start();
     let base = server.base.clone();
     let admin = log_in(&base, "admin", ADMIN_PASSWORD).await.expect("admin");
     let org = admin.first_organization().await;
