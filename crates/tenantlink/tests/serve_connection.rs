@@ -104,7 +104,10 @@ async fn removing_the_key_in_entra_then_check_connection_says_not_attached(backe
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains(r#"data-state="not_attached""#), "{html}");
     assert!(html.contains("Not attached") && html.contains("Last checked"));
-    assert!(html.contains(CHECK_BUTTON), "an administrator has the button");
+    assert!(
+        html.contains(CHECK_BUTTON),
+        "an administrator has the button"
+    );
 
     // Viewers see the state but may not check.
     let (status, _) = admin
