@@ -4,8 +4,8 @@
 //! Incremental reads: a mailbox is read with Graph's delta query. The first run reads the whole
 //! inbox page by page; its last page carries a delta link, which is saved only once every page
 //! of that mailbox is indexed. The next run starts from that link and receives only what
-//! changed. A run that fails midway has indexed what it read (the store's upsert cannot
-//! duplicate a message) and saved no new link, so the next run starts again from the previous
+//! changed. Each page is indexed in one transaction. A run that fails midway has indexed the
+//! pages it read (the store's upsert cannot duplicate a message) and saved no new link, so the next run starts again from the previous
 //! link and re-reads, without duplicates, what the failed run saw.
 
 use std::fmt::Debug;
@@ -329,23 +329,29 @@ impl BackupRunner {
                 Err(e) => return Err(graph_failure(&e)),
             };
             page_number += 1;
+            let mut items = Vec::with_capacity(page.messages.len());
             for message in &page.messages {
                 match delta_entry(organization.id, &user.id, message) {
-                    Ok(DeltaEntry::Message(item)) => {
-                        let outcome = self
-                            .store
-                            .upsert_mailbox_item(&item, run.id)
-                            .await
-                            .map_err(|e| RunFailure::storage("index a message", &e))?;
-                        match outcome {
-                            UpsertOutcome::Inserted => tally.items_new += 1,
-                            UpsertOutcome::Changed => tally.items_changed += 1,
-                            UpsertOutcome::Unchanged => tally.items_unchanged += 1,
-                        }
-                    }
+                    Ok(DeltaEntry::Message(item)) => items.push(*item),
                     // A backup keeps what was deleted at the source.
                     Ok(DeltaEntry::Removed { .. }) => {}
                     Err(e) => tally.problems.push(unreadable_message(stage(), &e)),
+                }
+            }
+            // One transaction per page (one commit, not one per message): the page is indexed
+            // entirely or not at all, and a failed page is re-read by the next run.
+            if !items.is_empty() {
+                let outcomes = self
+                    .store
+                    .upsert_mailbox_items(&items, run.id)
+                    .await
+                    .map_err(|e| RunFailure::storage("index a page of messages", &e))?;
+                for outcome in outcomes {
+                    match outcome {
+                        UpsertOutcome::Inserted => tally.items_new += 1,
+                        UpsertOutcome::Changed => tally.items_changed += 1,
+                        UpsertOutcome::Unchanged => tally.items_unchanged += 1,
+                    }
                 }
             }
             if let Some(observer) = &self.observer {

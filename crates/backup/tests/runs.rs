@@ -262,9 +262,10 @@ impl RunObserver for DropConnectionsAfterFirstPage {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_dropped_connection_midway_resumes_without_duplicates() {
-    let mut world = World::start(Backend::Sqlite).await;
+/// The page read before the drop is stored in its own transaction and kept; the next run
+/// re-reads it without duplicates.
+async fn dropped_connection_midway_resumes_without_duplicates(backend: Backend) {
+    let mut world = World::start(backend).await;
     let (_, signer) = world.attach_new_certificate(30).await;
     let policy = world.policy(BackupScope::AllUsers).await;
     let observer = Arc::new(DropConnectionsAfterFirstPage {
@@ -318,6 +319,16 @@ async fn a_dropped_connection_midway_resumes_without_duplicates() {
         assert_eq!(ids.len(), items.len());
     }
     world.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_connection_midway_resumes_without_duplicates_sqlite() {
+    dropped_connection_midway_resumes_without_duplicates(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_connection_midway_resumes_without_duplicates_postgres() {
+    dropped_connection_midway_resumes_without_duplicates(Backend::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
