@@ -29,4 +29,6 @@ pub use runner::{
     BackupRunner, BoxFuture, GRAPH_DEFAULT_SCOPE, PageIndexed, RunError, RunObserver, RunnerConfig,
 };
 pub use schedule::{Schedule, ScheduleError, next_due};
-pub use scheduler::{Dispatch, PolicyExecutor, RunnerExecutor, Scheduler, StartedRun};
+pub use scheduler::{
+    DEFAULT_MAX_CONCURRENT_RUNS, Dispatch, PolicyExecutor, RunnerExecutor, Scheduler, StartedRun,
+};

@@ -9,14 +9,23 @@
 //!   down collapses into the run being started.
 //! - A due time that arrives while the previous run is still going is skipped, not queued.
 //! - Run now starts a run immediately (trigger `manual`) and leaves the schedule alone.
+//! - At most [`Scheduler::max_concurrent_runs`] runs at once in this process (default
+//!   [`DEFAULT_MAX_CONCURRENT_RUNS`]), so 10,000 policies due together do not become 10,000
+//!   runs in memory all calling Graph at once. A due policy that finds no free slot is left
+//!   due, its due time untouched, and starts at a later tick once a slot frees; catch-up is
+//!   still one run per policy. Run now takes a free slot like a scheduled run, but is never
+//!   refused or queued for lack of one (an administrator asked for it, and at most one run per
+//!   policy exists): when every slot is taken it runs in addition, and scheduled runs wait
+//!   until the total is back under the limit.
 
 use std::collections::HashSet;
 use std::fmt::Debug;
 use std::future::Future;
+use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
 use time::OffsetDateTime;
-use tokio::sync::oneshot;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use tokio::task::JoinHandle;
 
 use tenantlink_clock::SharedClock;
@@ -130,6 +139,9 @@ pub enum Dispatch {
         next_due: Option<OffsetDateTime>,
         run: JoinHandle<Result<RunReport, RunError>>,
     },
+    /// Every run slot is taken; the policy stays due (its due time unchanged) and starts at a
+    /// later tick.
+    Deferred { policy: PolicyId },
     /// The policy's previous run is still going; this due time is skipped.
     AlreadyRunning {
         policy: PolicyId,
@@ -147,6 +159,7 @@ impl Dispatch {
     pub fn policy(&self) -> PolicyId {
         match self {
             Self::Started { policy, .. }
+            | Self::Deferred { policy }
             | Self::AlreadyRunning { policy, .. }
             | Self::InvalidSchedule { policy, .. } => *policy,
         }
@@ -159,7 +172,14 @@ pub struct Scheduler {
     clock: SharedClock,
     executor: Arc<dyn PolicyExecutor>,
     running: Arc<Mutex<HashSet<PolicyId>>>,
+    /// One permit per run slot; a run holds one for as long as it is in flight.
+    slots: Arc<Semaphore>,
+    max_concurrent_runs: NonZeroUsize,
 }
+
+/// Runs in flight at once in one process unless [`Scheduler::with_max_concurrent_runs`] says
+/// otherwise: enough to keep Graph busy, few enough that memory stays flat with 10,000 policies.
+pub const DEFAULT_MAX_CONCURRENT_RUNS: NonZeroUsize = NonZeroUsize::new(32).unwrap();
 
 impl Scheduler {
     pub fn new(store: Store, clock: SharedClock, executor: Arc<dyn PolicyExecutor>) -> Self {
@@ -168,7 +188,21 @@ impl Scheduler {
             clock,
             executor,
             running: Arc::default(),
+            slots: Arc::new(Semaphore::new(DEFAULT_MAX_CONCURRENT_RUNS.get())),
+            max_concurrent_runs: DEFAULT_MAX_CONCURRENT_RUNS,
         }
+    }
+
+    /// Sets how many runs may be in flight at once in this process. Call before the first
+    /// tick: runs already started keep the slots of the previous limit.
+    pub fn with_max_concurrent_runs(mut self, limit: NonZeroUsize) -> Self {
+        self.slots = Arc::new(Semaphore::new(limit.get()));
+        self.max_concurrent_runs = limit;
+        self
+    }
+
+    pub fn max_concurrent_runs(&self) -> NonZeroUsize {
+        self.max_concurrent_runs
     }
 
     /// The due time to store when a policy is created or its schedule edited.
@@ -191,7 +225,8 @@ impl Scheduler {
             .await
     }
 
-    /// Starts every policy that is due now.
+    /// Starts the policies that are due now, as many as there are free run slots; the rest
+    /// stay due for a later tick.
     pub async fn tick(&self) -> Result<Vec<Dispatch>, StoreError> {
         let now = self.clock.now();
         let mut dispatched = Vec::new();
@@ -209,19 +244,35 @@ impl Scheduler {
                 }
             };
             let next = next_due(&schedule, Some(now), now);
-            self.store.set_policy_next_due(policy.id, next, now).await?;
-            let Some(claim) = self.claim(policy.id) else {
+            if self.is_running(policy.id) {
+                self.store.set_policy_next_due(policy.id, next, now).await?;
                 tracing::info!(policy = %policy.id, "skipping a due time: the previous run is still going");
                 dispatched.push(Dispatch::AlreadyRunning {
                     policy: policy.id,
                     next_due: next,
                 });
                 continue;
+            }
+            // Take the slot before advancing the due time: a policy without one must stay due.
+            let Ok(slot) = self.slots.clone().try_acquire_owned() else {
+                tracing::debug!(policy = %policy.id, "every run slot is taken; the policy stays due");
+                dispatched.push(Dispatch::Deferred { policy: policy.id });
+                continue;
             };
+            let Some(claim) = self.claim(policy.id) else {
+                // Run now claimed it between the check above and here.
+                self.store.set_policy_next_due(policy.id, next, now).await?;
+                dispatched.push(Dispatch::AlreadyRunning {
+                    policy: policy.id,
+                    next_due: next,
+                });
+                continue;
+            };
+            self.store.set_policy_next_due(policy.id, next, now).await?;
             let executor = self.executor.clone();
             let id = policy.id;
             let run = tokio::spawn(async move {
-                let _claim = claim;
+                let _held = (claim, slot);
                 let outcome = executor.execute(policy, RunTrigger::Scheduled).await;
                 // `serve` drops the handles; a run that could not even be recorded must not
                 // vanish silently.
@@ -244,6 +295,7 @@ impl Scheduler {
         let _claim = self.claim(policy).ok_or_else(|| RunError::AlreadyRunning {
             policy: policy.to_string(),
         })?;
+        let _slot = self.manual_slot();
         let policy = self.store.policy(policy).await?;
         self.executor.execute(policy, RunTrigger::Manual).await
     }
@@ -254,12 +306,13 @@ impl Scheduler {
         let claim = self.claim(policy).ok_or_else(|| RunError::AlreadyRunning {
             policy: policy.to_string(),
         })?;
+        let slot = self.manual_slot();
         let policy = self.store.policy(policy).await?;
         let id = policy.id;
         let (started, announced) = oneshot::channel();
         let executor = self.executor.clone();
         let report = tokio::spawn(async move {
-            let _claim = claim;
+            let _held = (claim, slot);
             let outcome = executor
                 .execute_announced(policy, RunTrigger::Manual, started)
                 .await;
@@ -306,6 +359,17 @@ impl Scheduler {
                 () = tokio::time::sleep(poll_every) => {}
             }
         }
+    }
+
+    /// Run now's slot: a free one if there is one (so scheduled runs wait for it), none when
+    /// all are taken (Run now then runs in addition to the limit rather than being refused).
+    fn manual_slot(&self) -> Option<OwnedSemaphorePermit> {
+        self.slots.clone().try_acquire_owned().ok()
+    }
+
+    /// Runs in flight in this process (scheduled and Run now).
+    pub fn runs_in_flight(&self) -> usize {
+        self.running.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
     fn claim(&self, policy: PolicyId) -> Option<Claim> {

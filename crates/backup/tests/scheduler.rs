@@ -1,9 +1,14 @@
 //! The scheduler with an injected manual clock and a real SQLite store; the policy executor is a
 //! recording stand-in so that the tests can hold a run open. No sleeping anywhere.
 
+use std::collections::HashMap;
+use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
-use tenantlink_backup::{BoxFuture, Dispatch, PolicyExecutor, RunError, RunReport, Scheduler};
+use tenantlink_backup::{
+    BoxFuture, DEFAULT_MAX_CONCURRENT_RUNS, Dispatch, PolicyExecutor, RunError, RunReport,
+    Scheduler,
+};
 use tenantlink_clock::{Clock, ManualClock};
 use tenantlink_store::{
     BackupPolicy, BackupScope, NewBackupPolicy, NewOrganization, OrganizationId, PolicyId, RunId,
@@ -11,7 +16,8 @@ use tenantlink_store::{
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
+use tokio::task::JoinHandle;
 
 /// Records each execution; while `gate` has no permits, executions wait for one.
 #[derive(Debug)]
@@ -354,4 +360,249 @@ async fn start_now_refuses_a_policy_already_running_and_an_unknown_one() {
         scheduler.start_now(PolicyId::new()).await,
         Err(RunError::Store(_))
     ));
+}
+
+/// Holds each run until the test releases that policy's run, and counts the runs in flight, so
+/// that the tests decide exactly which runs end when. Announces the run at its start.
+#[derive(Debug, Default)]
+struct HeldExecutor {
+    releases: Mutex<HashMap<PolicyId, Arc<Semaphore>>>,
+    calls: Mutex<Vec<PolicyId>>,
+    in_flight: Mutex<(usize, usize)>,
+}
+
+impl HeldExecutor {
+    fn release_of(&self, policy: PolicyId) -> Arc<Semaphore> {
+        self.releases
+            .lock()
+            .unwrap()
+            .entry(policy)
+            .or_insert_with(|| Arc::new(Semaphore::new(0)))
+            .clone()
+    }
+
+    fn release(&self, policy: PolicyId) {
+        self.release_of(policy).add_permits(1);
+    }
+
+    fn calls(&self) -> Vec<PolicyId> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    /// The most runs that were ever in flight at once.
+    fn peak(&self) -> usize {
+        self.in_flight.lock().unwrap().1
+    }
+
+    async fn held_run(
+        &self,
+        policy: BackupPolicy,
+        trigger: RunTrigger,
+        started: Option<oneshot::Sender<RunId>>,
+    ) -> Result<RunReport, RunError> {
+        let run_id = RunId::new();
+        self.calls.lock().unwrap().push(policy.id);
+        {
+            let mut in_flight = self.in_flight.lock().unwrap();
+            in_flight.0 += 1;
+            in_flight.1 = in_flight.1.max(in_flight.0);
+        }
+        if let Some(started) = started {
+            let _ = started.send(run_id);
+        }
+        let release = self.release_of(policy.id);
+        release.acquire().await.expect("never closed").forget();
+        self.in_flight.lock().unwrap().0 -= 1;
+        Ok(RunReport {
+            run_id,
+            policy_id: policy.id,
+            organization_id: policy.organization_id,
+            trigger,
+            started_at: T0,
+            finished_at: T0,
+            users: 0,
+            mailboxes_completed: 0,
+            items_new: 0,
+            items_changed: 0,
+            items_unchanged: 0,
+            status: RunStatus::Success,
+            certificate_thumbprint: None,
+            failure: None,
+            problems: Vec::new(),
+        })
+    }
+}
+
+impl PolicyExecutor for HeldExecutor {
+    fn execute(
+        &self,
+        policy: BackupPolicy,
+        trigger: RunTrigger,
+    ) -> BoxFuture<'_, Result<RunReport, RunError>> {
+        Box::pin(self.held_run(policy, trigger, None))
+    }
+
+    fn execute_announced(
+        &self,
+        policy: BackupPolicy,
+        trigger: RunTrigger,
+        started: oneshot::Sender<RunId>,
+    ) -> BoxFuture<'_, Result<RunReport, RunError>> {
+        Box::pin(self.held_run(policy, trigger, Some(started)))
+    }
+}
+
+fn limited(f: &Fixture, executor: Arc<HeldExecutor>, limit: usize) -> Scheduler {
+    Scheduler::new(f.store.clone(), f.clock.clone(), executor)
+        .with_max_concurrent_runs(NonZeroUsize::new(limit).unwrap())
+}
+
+#[tokio::test]
+async fn the_default_limit_is_32_runs() {
+    let f = Fixture::new().await;
+    let scheduler = f.scheduler(RecordingExecutor::open(f.clock.clone()));
+    assert_eq!(scheduler.max_concurrent_runs().get(), 32);
+    assert_eq!(DEFAULT_MAX_CONCURRENT_RUNS.get(), 32);
+}
+
+#[tokio::test]
+async fn due_policies_beyond_the_limit_stay_due_and_start_when_a_slot_frees() {
+    const POLICIES: usize = 8;
+    const LIMIT: usize = 3;
+    let f = Fixture::new().await;
+    let executor = Arc::new(HeldExecutor::default());
+    let scheduler = limited(&f, executor.clone(), LIMIT);
+    let mut policies = Vec::new();
+    for i in 0..POLICIES {
+        policies.push(
+            f.policy(&scheduler, &format!("hourly {i}"), "every 1h")
+                .await,
+        );
+    }
+
+    let mut in_flight: HashMap<PolicyId, JoinHandle<Result<RunReport, RunError>>> = HashMap::new();
+    let mut started_at: HashMap<PolicyId, OffsetDateTime> = HashMap::new();
+    let mut rounds = 0;
+    while started_at.len() < POLICIES {
+        rounds += 1;
+        assert!(
+            rounds <= POLICIES,
+            "every policy starts within {POLICIES} rounds"
+        );
+        let dispatched = scheduler.tick().await.unwrap();
+        let mut deferred = 0;
+        for dispatch in dispatched {
+            match dispatch {
+                Dispatch::Started {
+                    policy,
+                    run,
+                    next_due,
+                } => {
+                    assert_eq!(next_due, Some(f.clock.now() + Duration::hours(1)));
+                    assert!(
+                        started_at.insert(policy, f.clock.now()).is_none(),
+                        "a policy started twice"
+                    );
+                    in_flight.insert(policy, run);
+                }
+                Dispatch::Deferred { policy } => {
+                    deferred += 1;
+                    assert!(!started_at.contains_key(&policy));
+                    assert_eq!(
+                        f.next_due(policy).await,
+                        Some(T0),
+                        "a deferred policy keeps its due time"
+                    );
+                }
+                other => panic!("unexpected dispatch {other:?}"),
+            }
+        }
+        assert_eq!(
+            in_flight.len(),
+            LIMIT.min(POLICIES - started_at.len() + in_flight.len())
+        );
+        assert_eq!(
+            deferred,
+            POLICIES - started_at.len(),
+            "the rest are deferred, none lost"
+        );
+        assert_eq!(scheduler.runs_in_flight(), in_flight.len());
+
+        // Ticking again with every slot taken starts nothing and advances nothing.
+        let again = scheduler.tick().await.unwrap();
+        assert!(again.iter().all(|d| matches!(d, Dispatch::Deferred { .. })));
+        assert_eq!(again.len(), POLICIES - started_at.len());
+
+        // Two runs end; time passes before the next tick.
+        let ending: Vec<PolicyId> = in_flight.keys().copied().take(2).collect();
+        for policy in ending {
+            executor.release(policy);
+            in_flight.remove(&policy).unwrap().await.unwrap().unwrap();
+        }
+        f.clock.advance(Duration::minutes(10));
+    }
+    for (policy, run) in in_flight.drain() {
+        executor.release(policy);
+        run.await.unwrap().unwrap();
+    }
+
+    let mut calls = executor.calls();
+    assert_eq!(
+        calls.len(),
+        POLICIES,
+        "one run per policy: catch-up is still one run"
+    );
+    calls.sort();
+    calls.dedup();
+    assert_eq!(calls.len(), POLICIES, "none ran twice");
+    assert!(executor.peak() <= LIMIT, "at most {LIMIT} runs at once");
+    assert!(
+        started_at.values().any(|at| *at > T0),
+        "some policies waited for a slot"
+    );
+    for policy in policies {
+        assert_eq!(
+            f.next_due(policy).await,
+            Some(started_at[&policy] + Duration::hours(1)),
+            "the next due time counts from the run's start"
+        );
+    }
+    assert!(
+        scheduler.tick().await.unwrap().is_empty(),
+        "nothing is due after the catch-up"
+    );
+}
+
+#[tokio::test]
+async fn run_now_takes_a_free_slot_and_is_not_refused_when_none_is_free() {
+    let f = Fixture::new().await;
+    let executor = Arc::new(HeldExecutor::default());
+    let scheduler = limited(&f, executor.clone(), 1);
+    let on_demand = f.policy(&scheduler, "on demand", "").await;
+    let other = f.policy(&scheduler, "other on demand", "").await;
+    let hourly = f.policy(&scheduler, "hourly", "every 1h").await;
+
+    // Run now holds the only slot: the scheduled policy waits, still due.
+    let manual = scheduler.start_now(on_demand).await.unwrap();
+    let dispatched = scheduler.tick().await.unwrap();
+    assert!(matches!(dispatched.as_slice(), [Dispatch::Deferred { policy }] if *policy == hourly));
+    assert_eq!(f.next_due(hourly).await, Some(T0));
+
+    executor.release(on_demand);
+    manual.report.await.unwrap().unwrap();
+    let mut dispatched = scheduler.tick().await.unwrap();
+    let Some(Dispatch::Started { policy, run, .. }) = dispatched.pop() else {
+        panic!("the slot is free again")
+    };
+    assert_eq!(policy, hourly);
+
+    // Every slot taken by a scheduled run: Run now still starts, in addition to the limit.
+    let extra = scheduler.start_now(other).await.unwrap();
+    assert_eq!(scheduler.runs_in_flight(), 2);
+    executor.release(other);
+    let report = extra.report.await.unwrap().unwrap();
+    assert_eq!(report.trigger, RunTrigger::Manual);
+    executor.release(hourly);
+    run.await.unwrap().unwrap();
+    assert_eq!(executor.calls(), vec![on_demand, hourly, other]);
 }
