@@ -105,6 +105,10 @@ async fn removing_the_key_in_entra_then_check_connection_says_not_attached(backe
     assert!(html.contains(r#"data-state="not_attached""#), "{html}");
     assert!(html.contains("Not attached") && html.contains("Last checked"));
     assert!(
+        html.contains(&format!(r#"href="/organizations/{org}""#)),
+        "the breadcrumb links back to the organization page: {html}"
+    );
+    assert!(
         html.contains(CHECK_BUTTON),
         "an administrator has the button"
     );

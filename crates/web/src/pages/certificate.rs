@@ -29,7 +29,10 @@ pub async fn page(
         .unwrap_or_default();
     let running = operations.iter().find(|o| !o.is_finished());
     let body = html! {
-        p.breadcrumb { a href="/organizations" { "Organizations" } " › " (page.organization.name) " › Settings › System" }
+        p.breadcrumb {
+            a href="/organizations" { "Organizations" } " › "
+            a href={ "/organizations/" (id) } { (page.organization.name) } " › Settings › System"
+        }
         h1 { (page.organization.name) }
         section aria-labelledby="ssl-heading" {
             h2 #ssl-heading { "SSL Certificate" }
