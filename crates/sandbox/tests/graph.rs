@@ -176,6 +176,100 @@ async fn tenant_lifetime_policy_rejects_long_certificates() {
 }
 
 #[tokio::test]
+async fn the_lifetime_policy_is_set_through_the_control_api_and_survives_a_restart() {
+    let fx = Fixture::start().await;
+    let policy_url = fx.url("/_sandbox/tenant/policy");
+    let shown: Value = fx
+        .http
+        .get(&policy_url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        shown["max_certificate_lifetime_days"],
+        Value::Null,
+        "no limit by default"
+    );
+
+    // Bad input is refused and changes nothing.
+    for bad in [
+        json!({}),
+        json!({"max_certificate_lifetime_days": 0}),
+        json!({"max_certificate_lifetime_days": "a year"}),
+        json!({"max_certificate_lifetime_days": 365, "extra": 1}),
+    ] {
+        let (status, body) = fx.control("/tenant/policy", bad.clone()).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_request")),
+            "{bad}: {body}"
+        );
+    }
+    let (status, body) = fx
+        .control(
+            "/tenant/policy",
+            json!({"tenant": "nowhere.example", "max_certificate_lifetime_days": 30}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("unknown_tenant"))
+    );
+    let shown: Value = fx
+        .http
+        .get(&policy_url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["max_certificate_lifetime_days"], Value::Null);
+
+    let (status, body) = fx
+        .control(
+            "/tenant/policy",
+            json!({"max_certificate_lifetime_days": 365}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["max_certificate_lifetime_days"], 365);
+
+    let fx = fx.restart().await;
+    let token = fx.delegated_token(&fx.admin()).await;
+    let long = TestCertificate::valid_for_days(fx.now(), 400);
+    let body = json!({"keyCredentials": [{"type": "AsymmetricX509Cert", "usage": "Verify", "key": long.graph_key()}]});
+    let (status, response) = fx
+        .graph(Method::PATCH, &app_path(&fx), &token, Some(body.clone()))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "the policy survived the restart"
+    );
+    assert!(
+        graph_error(&response).1.contains("at most 365 days"),
+        "{response}"
+    );
+
+    // null lifts the limit, without a restart.
+    let (status, _) = fx
+        .control(
+            "/tenant/policy",
+            json!({"max_certificate_lifetime_days": null}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, response) = fx
+        .graph(Method::PATCH, &app_path(&fx), &token, Some(body))
+        .await;
+    assert!(status.is_success(), "{status} {response}");
+}
+
+#[tokio::test]
 async fn authorization_rules() {
     let fx = Fixture::start().await;
     let certificate = TestCertificate::valid_for_days(fx.now(), 30);

@@ -1,8 +1,9 @@
 //! The control API under `/_sandbox/` (JSON in and out): scripted device sign-in, the clock,
-//! faults, settings, the request log and mail ([`mail`]). Mounted only with `enable_control`.
+//! faults, settings, the tenant's policy ([`policy`]), the request log and mail ([`mail`]). Mounted only with `enable_control`.
 
 mod applications;
 mod mail;
+mod policy;
 
 use crate::faults::FaultSpec;
 use crate::identity::device::sign_in;
@@ -33,6 +34,10 @@ pub(crate) fn routes() -> Router<SharedState> {
         .route(
             "/_sandbox/applications",
             post(applications::register).layer(DefaultBodyLimit::max(applications::BODY_LIMIT)),
+        )
+        .route(
+            "/_sandbox/tenant/policy",
+            get(policy::show).post(policy::change).put(policy::change),
         )
         .route("/_sandbox/mail", post(mail::add))
         .route(
