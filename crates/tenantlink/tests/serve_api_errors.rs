@@ -157,22 +157,14 @@ async fn tenant_policy_rejects_the_certificate(backend: Backend) {
     let baseline = active_certificate(&server, &admin).await;
 
     // The tenant's app-management policy allows certificates of at most 30 days; the service
-    // generates 365-day certificates. The policy is a property of the tenant's directory, which
-    // the sandbox reads at start.
-    let directory = server.data_dir.join("sandbox").join("directory.json");
-    let server = {
-        let mut text = String::new();
-        let restarted = server.restart_after(|| {
-            let mut tenant_directory: serde_json::Value =
-                serde_json::from_str(&std::fs::read_to_string(&directory).unwrap()).unwrap();
-            tenant_directory["tenants"][0]["max_certificate_lifetime_days"] = json!(30);
-            text = serde_json::to_string_pretty(&tenant_directory).unwrap();
-            std::fs::write(&directory, &text).unwrap();
-        });
-        assert!(text.contains("\"max_certificate_lifetime_days\": 30"));
-        restarted
-    };
-    let admin = self::admin(&server).await;
+    // generates 365-day certificates. The sandbox's control API sets the policy while both run.
+    let policy = server
+        .sandbox_control(
+            "/tenant/policy",
+            json!({ "max_certificate_lifetime_days": 30 }),
+        )
+        .await;
+    assert_eq!(policy["max_certificate_lifetime_days"], 30, "{policy}");
     let graph = GraphAdmin::sign_in(&server).await;
     let keys_before = graph.thumbprints().await;
     assert_eq!(keys_before, vec![baseline.thumbprint.clone()]);

@@ -170,17 +170,23 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     })
     .await?;
 
-    let app = tenantlink_web::router(tenantlink_web::AppState {
-        workflows,
-        accounts,
-        policies,
-        settings: Arc::new(tenantlink_web::WebSettings {
-            secure_cookies: tls.is_some(),
-            sandbox_url: sandbox
-                .as_ref()
-                .map(|s| format!("{}/devicelogin", s.info().authority)),
-        }),
-    });
+    let address_throttle = Arc::new(tenantlink_web::AddressThrottle::new(
+        config.sign_in_throttle,
+    ));
+    let app = tenantlink_web::router_with_address_throttle(
+        tenantlink_web::AppState {
+            workflows,
+            accounts,
+            policies,
+            settings: Arc::new(tenantlink_web::WebSettings {
+                secure_cookies: tls.is_some(),
+                sandbox_url: sandbox
+                    .as_ref()
+                    .map(|s| format!("{}/devicelogin", s.info().authority)),
+            }),
+        },
+        address_throttle,
+    );
     let listener = std::net::TcpListener::bind(config.listen)
         .with_context(|| format!("listen on {}", config.listen))?;
     listener.set_nonblocking(true)?;

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use tenantlink_certificate::RsaKeySize;
 use tenantlink_service::{SecretString, WorkflowsConfig};
+use tenantlink_web::AddressThrottleConfig;
 
 /// Where configuration values come from besides flags and the file; a trait so tests can pass
 /// a map.
@@ -50,6 +51,8 @@ pub struct ServeConfig {
     pub certificates: CertificateSettings,
     /// How often the backup scheduler looks for due policies; its built-in default when `None`.
     pub backup_poll_every: Option<std::time::Duration>,
+    /// Limits of the per-address sign-in throttle.
+    pub sign_in_throttle: AddressThrottleConfig,
     /// A real tenant instead of the embedded sandbox.
     pub organization: Option<OrganizationConfig>,
     /// The configuration file that was read, if any.
@@ -179,6 +182,7 @@ impl ServeConfig {
         let tls = resolve_tls(args, &layers, &file)?;
         let certificates = resolve_certificates(&layers, &file)?;
         let backup_poll_every = resolve_backup_poll(&layers, &file)?;
+        let sign_in_throttle = resolve_sign_in_throttle(&layers, &file)?;
         let organization = OrganizationConfig::resolve(&layers, file.organization.as_ref())?;
 
         Ok(Self {
@@ -191,6 +195,7 @@ impl ServeConfig {
             tls,
             certificates,
             backup_poll_every,
+            sign_in_throttle,
             organization,
             config_file: file_path,
         })
@@ -336,6 +341,77 @@ fn resolve_backup_poll(
             s.origin
         ),
         Some(s) => Ok(Some(std::time::Duration::from_secs(u64::from(s.value)))),
+        None => Ok(None),
+    }
+}
+
+/// Bounds of the sign-in throttle settings. At least one failure must be allowed; more than 1,000
+/// per window is no throttle at all. A window longer than a day locks out a shared (proxy or
+/// office NAT) address for too long. Fewer than 100 tracked addresses lets a handful of clients
+/// push a guesser out of the table; an entry takes well under 100 bytes, so a million stays
+/// below 100 MB.
+pub const SIGN_IN_FAILURES: std::ops::RangeInclusive<u32> = 1..=1000;
+pub const SIGN_IN_WINDOW_MINUTES: std::ops::RangeInclusive<u32> = 1..=1440;
+pub const SIGN_IN_TRACKED_ADDRESSES: std::ops::RangeInclusive<u32> = 100..=1_000_000;
+
+fn resolve_sign_in_throttle(
+    layers: &Layers<'_>,
+    file: &FileConfig,
+) -> anyhow::Result<AddressThrottleConfig> {
+    let defaults = AddressThrottleConfig::default();
+    let section = &file.sign_in;
+    let max_failures = bounded(
+        layers,
+        "TENANTLINK_SIGN_IN_MAX_FAILURES",
+        section.max_failures_per_address,
+        "sign_in.max_failures_per_address",
+        &SIGN_IN_FAILURES,
+        "a sign-in limit per address",
+    )?
+    .unwrap_or(defaults.max_failures);
+    let window = bounded(
+        layers,
+        "TENANTLINK_SIGN_IN_WINDOW_MINUTES",
+        section.address_window_minutes,
+        "sign_in.address_window_minutes",
+        &SIGN_IN_WINDOW_MINUTES,
+        "a sign-in throttle window in minutes",
+    )?
+    .map_or(defaults.window, |m| time::Duration::minutes(i64::from(m)));
+    let max_tracked = bounded(
+        layers,
+        "TENANTLINK_SIGN_IN_TRACKED_ADDRESSES",
+        section.max_tracked_addresses,
+        "sign_in.max_tracked_addresses",
+        &SIGN_IN_TRACKED_ADDRESSES,
+        "a number of tracked sign-in addresses",
+    )?
+    .map_or(defaults.max_tracked, |n| n as usize);
+    Ok(AddressThrottleConfig {
+        max_failures,
+        window,
+        max_tracked,
+    })
+}
+
+/// The environment's or the file's value of one integer setting, refused outside `range`.
+fn bounded(
+    layers: &Layers<'_>,
+    var: &str,
+    file_value: Option<u32>,
+    key: &str,
+    range: &std::ops::RangeInclusive<u32>,
+    what: &str,
+) -> anyhow::Result<Option<u32>> {
+    match layers.pick(None, "", var, file_value, key)? {
+        Some(s) if !range.contains(&s.value) => bail!(
+            "{what} of {} ({}) is out of range: use {} to {}",
+            s.value,
+            s.origin,
+            range.start(),
+            range.end()
+        ),
+        Some(s) => Ok(Some(s.value)),
         None => Ok(None),
     }
 }

@@ -28,6 +28,8 @@ pub struct FileConfig {
     pub certificates: CertificatesSection,
     #[serde(default)]
     pub backups: BackupsSection,
+    #[serde(default)]
+    pub sign_in: SignInSection,
     pub organization: Option<OrganizationSection>,
 }
 
@@ -56,6 +58,15 @@ pub struct CertificatesSection {
 #[serde(deny_unknown_fields)]
 pub struct BackupsSection {
     pub poll_interval_seconds: Option<u32>,
+}
+
+/// The per-address sign-in throttle (`tenantlink_web::AddressThrottle`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignInSection {
+    pub max_failures_per_address: Option<u32>,
+    pub address_window_minutes: Option<u32>,
+    pub max_tracked_addresses: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -199,6 +210,7 @@ mod tests {
         let config = parse(example).unwrap();
         assert!(config.listen.is_some() && config.tls.cert.is_some());
         assert_eq!(config.certificates.key_size, Some(2048));
+        assert_eq!(config.sign_in.max_failures_per_address, Some(20));
         let organization = config.organization.expect("organization section");
         assert_eq!(organization.cloud.as_deref(), Some("global"));
     }

@@ -274,3 +274,69 @@ fn the_backup_poll_interval_is_optional_and_bounded() {
         "{e}"
     );
 }
+
+#[test]
+fn sign_in_throttle_limits_come_from_the_file_or_environment_and_are_bounded() {
+    let defaults = ServeConfig::resolve(&args(), &env(&[]))
+        .unwrap()
+        .sign_in_throttle;
+    assert_eq!(defaults.max_failures, 20);
+    assert_eq!(defaults.window, time::Duration::minutes(15));
+    assert_eq!(defaults.max_tracked, 10_000);
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = with_file(
+        dir.path(),
+        "[sign_in]\nmax_failures_per_address = 50\naddress_window_minutes = 60\nmax_tracked_addresses = 500\n",
+    );
+    let from_file = ServeConfig::resolve(&file, &env(&[]))
+        .unwrap()
+        .sign_in_throttle;
+    assert_eq!(from_file.max_failures, 50);
+    assert_eq!(from_file.window, time::Duration::minutes(60));
+    assert_eq!(from_file.max_tracked, 500);
+
+    let overridden = ServeConfig::resolve(
+        &file,
+        &env(&[
+            ("TENANTLINK_SIGN_IN_MAX_FAILURES", "5"),
+            ("TENANTLINK_SIGN_IN_WINDOW_MINUTES", "30"),
+            ("TENANTLINK_SIGN_IN_TRACKED_ADDRESSES", "2000"),
+        ]),
+    )
+    .unwrap()
+    .sign_in_throttle;
+    assert_eq!(overridden.max_failures, 5, "the environment wins");
+    assert_eq!(overridden.window, time::Duration::minutes(30));
+    assert_eq!(overridden.max_tracked, 2000);
+
+    let e = error(&args(), &env(&[("TENANTLINK_SIGN_IN_MAX_FAILURES", "0")]));
+    assert!(
+        e.contains("sign-in limit per address of 0 (TENANTLINK_SIGN_IN_MAX_FAILURES) is out of range: use 1 to 1000"),
+        "{e}"
+    );
+    let e = error(
+        &with_file(dir.path(), "[sign_in]\naddress_window_minutes = 2000\n"),
+        &env(&[]),
+    );
+    assert!(
+        e.contains("`sign_in.address_window_minutes` in") && e.contains("use 1 to 1440"),
+        "{e}"
+    );
+    let e = error(
+        &args(),
+        &env(&[("TENANTLINK_SIGN_IN_TRACKED_ADDRESSES", "10")]),
+    );
+    assert!(
+        e.contains("(TENANTLINK_SIGN_IN_TRACKED_ADDRESSES) is out of range: use 100 to 1000000"),
+        "{e}"
+    );
+    let e = error(
+        &args(),
+        &env(&[("TENANTLINK_SIGN_IN_WINDOW_MINUTES", "soon")]),
+    );
+    assert!(
+        e.contains("TENANTLINK_SIGN_IN_WINDOW_MINUTES=\"soon\" is not valid"),
+        "{e}"
+    );
+}
