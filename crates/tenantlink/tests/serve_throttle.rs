@@ -8,10 +8,13 @@ mod serve_support;
 
 use reqwest::StatusCode;
 use serde_json::json;
-use serve_support::{ADMIN_PASSWORD, Backend, Deployment};
+use serve_support::{ADMIN_PASSWORD, Backend, Deployment, Server};
 use std::net::IpAddr;
 
-on_both_backends!(failed_sign_ins_from_one_address_throttle_that_address_only);
+on_both_backends!(
+    failed_sign_ins_from_one_address_throttle_that_address_only,
+    configured_limits_replace_the_defaults,
+);
 
 /// The default limit of `tenantlink_web::AddressThrottleConfig`.
 const MAX_FAILURES_PER_ADDRESS: usize = 20;
@@ -116,4 +119,61 @@ async fn failed_sign_ins_from_one_address_throttle_that_address_only(backend: Ba
         .await;
     let after_window = sign_in(&guesser, &base, "admin", ADMIN_PASSWORD).await;
     assert_eq!(after_window.status(), StatusCode::SEE_OTHER);
+}
+
+/// `TENANTLINK_SIGN_IN_MAX_FAILURES` and `TENANTLINK_SIGN_IN_WINDOW_MINUTES` reach the running
+/// service: 3 failures in a 2-minute window instead of 20 in 15.
+async fn configured_limits_replace_the_defaults(backend: Backend) {
+    let Some(deployment) = Deployment::new(backend) else {
+        return;
+    };
+    let mut options = deployment.options();
+    options.env.extend([
+        ("TENANTLINK_SIGN_IN_MAX_FAILURES".to_owned(), "3".to_owned()),
+        (
+            "TENANTLINK_SIGN_IN_WINDOW_MINUTES".to_owned(),
+            "2".to_owned(),
+        ),
+    ]);
+    let server = Server::start_with(&deployment.data_dir(), options);
+    let guesser = client_from("127.0.0.1");
+    for attempt in 0..3 {
+        let response = sign_in(
+            &guesser,
+            &server.base,
+            &format!("user{attempt}"),
+            "guess-123456",
+        )
+        .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNAUTHORIZED,
+            "attempt {attempt}"
+        );
+    }
+    let refused = sign_in(&guesser, &server.base, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(
+        refused.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the 4th attempt"
+    );
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .expect("Retry-After seconds");
+    assert!(
+        (1..=120).contains(&retry_after),
+        "Retry-After {retry_after} within the 2-minute window"
+    );
+
+    server
+        .sandbox_control("/clock", json!({ "advance_seconds": 121 }))
+        .await;
+    let after_window = sign_in(&guesser, &server.base, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(
+        after_window.status(),
+        StatusCode::SEE_OTHER,
+        "the 2-minute window has passed"
+    );
 }
