@@ -179,6 +179,7 @@ async fn a_policy_fails_on_certificate_expiry_and_recovers_with_a_new_certificat
         .get(&format!("/api/v1/organizations/{org}/connection"))
         .await;
     assert_eq!(connection["state"], "connected", "{connection}");
+    assert_listed_connection(&admin, &org, "connected").await;
 
     // Past the certificate's end (365 days): the policy's 03:00 is overdue, the scheduler runs
     // it, and Entra refuses the expired key.
@@ -203,6 +204,7 @@ async fn a_policy_fails_on_certificate_expiry_and_recovers_with_a_new_certificat
         .get(&format!("/api/v1/organizations/{org}/connection"))
         .await;
     assert_eq!(connection["state"], "broken", "{connection}");
+    assert_listed_connection(&admin, &org, "broken").await;
     assert!(
         connection["last_error"]
             .as_str()
@@ -270,6 +272,7 @@ async fn a_policy_fails_on_certificate_expiry_and_recovers_with_a_new_certificat
         .get(&format!("/api/v1/organizations/{org}/connection"))
         .await;
     assert_eq!(connection["state"], "connected", "{connection}");
+    assert_listed_connection(&admin, &org, "connected").await;
     let (_, html) = admin.get_text(&format!("/organizations/{org}")).await;
     assert!(
         !html.contains(r#"id="certificate-banner""#),
@@ -521,4 +524,23 @@ async fn roles_decide_the_buttons_and_the_api_documents_the_policy_routes() {
             "{method} {path}"
         );
     }
+}
+
+/// The organizations list (API and page) shows the organization with this connection state.
+async fn assert_listed_connection(admin: &Session, org: &str, state: &str) {
+    let (_, list) = admin.get("/api/v1/organizations").await;
+    let listed = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == org)
+        .unwrap_or_else(|| panic!("{org} listed: {list}"));
+    assert_eq!(listed["connection"], state, "{listed}");
+    let (_, one) = admin.get(&format!("/api/v1/organizations/{org}")).await;
+    assert_eq!(one["connection"], state, "{one}");
+    let (_, html) = admin.get_text("/organizations").await;
+    assert!(
+        html.contains(&format!(r#"data-connection="{state}""#)),
+        "the organizations page shows {state}: {html}"
+    );
 }

@@ -19,6 +19,12 @@ pub struct OrganizationDto {
     pub active_certificate: Option<Uuid>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Whether backup runs last signed in with the organization's credential: `connected`,
+    /// `broken` or `unknown` (no run yet). Given by the organization list and read; omitted
+    /// where the organization is embedded in another answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "connected")]
+    pub connection: Option<String>,
 }
 
 impl From<Organization> for OrganizationDto {
@@ -32,6 +38,7 @@ impl From<Organization> for OrganizationDto {
             app_object_id: o.app_object_id,
             active_certificate: o.active_certificate.map(|c| c.0),
             created_at: o.created_at,
+            connection: None,
         }
     }
 }

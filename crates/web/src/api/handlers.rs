@@ -32,7 +32,23 @@ pub async fn list_organizations(
     ApiCaller(caller): ApiCaller,
 ) -> ApiResult<Json<Vec<OrganizationDto>>> {
     let list = state.workflows.organizations(&caller).await?;
-    Ok(Json(list.into_iter().map(Into::into).collect()))
+    let mut organizations = Vec::with_capacity(list.len());
+    for organization in list {
+        organizations.push(with_connection(&state, &caller, organization).await?);
+    }
+    Ok(Json(organizations))
+}
+
+/// The organization with the connection state of its backup runs.
+async fn with_connection(
+    state: &AppState,
+    caller: &tenantlink_service::Caller,
+    organization: tenantlink_service::Organization,
+) -> ApiResult<OrganizationDto> {
+    let connection = state.policies.connection(caller, organization.id).await?;
+    let mut dto = OrganizationDto::from(organization);
+    dto.connection = Some(connection.state.as_str().to_owned());
+    Ok(dto)
 }
 
 #[utoipa::path(post, path = "/api/v1/organizations", tag = "organizations",
@@ -66,7 +82,7 @@ pub async fn get_organization(
         .workflows
         .organization(&caller, OrganizationId(id))
         .await?;
-    Ok(Json(organization.into()))
+    Ok(Json(with_connection(&state, &caller, organization).await?))
 }
 
 /// The SSL Certificate section: the active certificate and the previous ones.

@@ -42,7 +42,10 @@ pub fn routes() -> Router<AppState> {
             "/organizations/{id}/certificate/upload",
             post(certificate::start_upload),
         )
-        .route("/organizations/{id}/check", post(certificate::check_connection))
+        .route(
+            "/organizations/{id}/check",
+            post(certificate::check_connection),
+        )
         .route("/certificates/{id}/cer", get(certificate::download_cer))
         .route("/operations/{id}", get(operation::page))
         .route("/operations/{id}/generate", post(operation::generate))

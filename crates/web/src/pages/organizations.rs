@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
+use tenantlink_backup::policies::ConnectionState;
 use tenantlink_service::{CertificatePage, NewOrganization, Permission};
 
 pub async fn list(State(state): State<AppState>, PageCaller(caller): PageCaller) -> Response {
@@ -19,20 +20,24 @@ pub async fn list(State(state): State<AppState>, PageCaller(caller): PageCaller)
             .workflows
             .certificate_page(&caller, organization.id)
             .await;
-        rows.push((organization, page.ok()));
+        let connection = state.policies.connection(&caller, organization.id).await;
+        rows.push((organization, page.ok(), connection.ok()));
     }
     let body = html! {
         h1 { "Organizations" }
         table {
-            thead { tr { th { "Name" } th { "Tenant" } th { "Cloud" } th { "Application (client) id" } th { "Certificate" } } }
+            thead { tr { th { "Name" } th { "Tenant" } th { "Cloud" } th { "Application (client) id" } th { "Certificate" } th { "Connection" } } }
             tbody {
-                @for (organization, page) in &rows {
+                @for (organization, page, connection) in &rows {
                     tr {
                         td { a href={ "/organizations/" (organization.id) } { (organization.name) } }
                         td { (organization.tenant) }
                         td { (organization.cloud) }
                         td { code { (organization.app_id) } }
                         td { (page.as_ref().map(|p: &CertificatePage| p.status.label()).unwrap_or("Unknown")) }
+                        td data-connection=(connection.as_ref().map_or("unknown", |c| c.state.as_str())) {
+                            (connection.as_ref().map_or("Unknown", |c| connection_label(c.state)))
+                        }
                     }
                 }
             }
@@ -101,5 +106,13 @@ pub async fn add(
         ))
         .into_response(),
         Err(err) => error_page(Some(&caller), &err),
+    }
+}
+
+fn connection_label(state: ConnectionState) -> &'static str {
+    match state {
+        ConnectionState::Connected => "Connected",
+        ConnectionState::Broken => "Broken",
+        ConnectionState::Unknown => "Not checked yet",
     }
 }
