@@ -3,6 +3,9 @@
 //! the job log, the connection state, and the audit trail. Real SQLite store, manual clock, an
 //! executor that records its run in the store and waits on a gate the test opens. No sleeping.
 
+mod fake_runs;
+
+use fake_runs::success_report;
 use std::sync::Arc;
 
 use tenantlink_backup::{
@@ -57,23 +60,15 @@ impl GatedExecutor {
             .finish_run(run.id, &summary, self.clock.now())
             .await?;
         self.finished.notify_one();
-        Ok(RunReport {
-            run_id: run.id,
-            policy_id: policy.id,
-            organization_id: policy.organization_id,
+        Ok(success_report(
+            &policy,
             trigger,
-            started_at: run.started_at,
-            finished_at: self.clock.now(),
-            users: 1,
-            mailboxes_completed: 1,
-            items_new: 3,
-            items_changed: 0,
-            items_unchanged: 0,
-            status: RunStatus::Success,
-            certificate_thumbprint: None,
-            failure: None,
-            problems: Vec::new(),
-        })
+            run.id,
+            run.started_at,
+            self.clock.now(),
+            1,
+            3,
+        ))
     }
 }
 

@@ -1,6 +1,9 @@
 //! The scheduler with an injected manual clock and a real SQLite store; the policy executor is a
 //! recording stand-in so that the tests can hold a run open. No sleeping anywhere.
 
+mod fake_runs;
+
+use fake_runs::success_report;
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
@@ -12,7 +15,7 @@ use tenantlink_backup::{
 use tenantlink_clock::{Clock, ManualClock};
 use tenantlink_store::{
     BackupPolicy, BackupScope, NewBackupPolicy, NewOrganization, OrganizationId, PolicyId, RunId,
-    RunStatus, RunTrigger, Store,
+    RunTrigger, Store,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -62,23 +65,15 @@ impl PolicyExecutor for RecordingExecutor {
                 .unwrap()
                 .push((policy.id, trigger, started_at));
             let _permit = self.gate.acquire().await.expect("gate open");
-            Ok(RunReport {
-                run_id: RunId::new(),
-                policy_id: policy.id,
-                organization_id: policy.organization_id,
+            Ok(success_report(
+                &policy,
                 trigger,
+                RunId::new(),
                 started_at,
-                finished_at: self.clock.now(),
-                users: 0,
-                mailboxes_completed: 0,
-                items_new: 0,
-                items_changed: 0,
-                items_unchanged: 0,
-                status: RunStatus::Success,
-                certificate_thumbprint: None,
-                failure: None,
-                problems: Vec::new(),
-            })
+                self.clock.now(),
+                0,
+                0,
+            ))
         })
     }
 }
@@ -413,23 +408,7 @@ impl HeldExecutor {
         let release = self.release_of(policy.id);
         release.acquire().await.expect("never closed").forget();
         self.in_flight.lock().unwrap().0 -= 1;
-        Ok(RunReport {
-            run_id,
-            policy_id: policy.id,
-            organization_id: policy.organization_id,
-            trigger,
-            started_at: T0,
-            finished_at: T0,
-            users: 0,
-            mailboxes_completed: 0,
-            items_new: 0,
-            items_changed: 0,
-            items_unchanged: 0,
-            status: RunStatus::Success,
-            certificate_thumbprint: None,
-            failure: None,
-            problems: Vec::new(),
-        })
+        Ok(success_report(&policy, trigger, run_id, T0, T0, 0, 0))
     }
 }
 
