@@ -1,6 +1,9 @@
 //! The device sign-in page at the verification URI: enter the code, sign in with username and
 //! password, answer "Are you trying to sign in to <application>?" with Continue or Cancel.
 //! Plain HTML forms, no JavaScript; state between steps lives on the server (a one-time ticket).
+//! Every visible field has a visible `<label for>` (not only a placeholder, which disappears
+//! while typing and which assistive technology may not announce); the field names are the
+//! form-post contract with MSAL-driven tests and must not change.
 
 use crate::identity::device::{PageSignIn, SignInError, sign_in};
 use crate::requestlog::Outcome;
@@ -164,7 +167,8 @@ fn code_form(error: Option<&str>) -> String {
         &format!(
             r#"<p>Enter the code displayed on your app or device.</p>{}
 <form method="post" action="/devicelogin">
-<input name="user_code" autocomplete="off" autofocus placeholder="Code">
+<label for="user-code">Code</label>
+<input id="user-code" name="user_code" autocomplete="off" autocapitalize="characters" spellcheck="false" autofocus>
 <button type="submit">Next</button>
 </form>"#,
             error_paragraph(error)
@@ -179,8 +183,10 @@ fn credentials_form(user_code: &str, app: &str, error: Option<&str>) -> String {
             r#"<p>Sign in to continue to {}.</p>{}
 <form method="post" action="/devicelogin/signin">
 <input type="hidden" name="user_code" value="{}">
-<input name="username" type="email" autocomplete="username" placeholder="Email or phone">
-<input name="password" type="password" autocomplete="current-password" placeholder="Password">
+<label for="username">Email or phone</label>
+<input id="username" name="username" type="email" autocomplete="username" autofocus>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password">
 <button type="submit">Sign in</button>
 </form>"#,
             escape(app),
@@ -219,7 +225,7 @@ fn page(title: &str, body: &str) -> String {
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title} - tenantlink sandbox</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{{font-family:sans-serif;max-width:28em;margin:3em auto}}input,button{{display:block;margin:.5em 0;padding:.4em;width:100%}}.error{{color:#a00}}</style>
+<style>body{{font-family:sans-serif;max-width:28em;margin:3em auto}}label{{display:block;margin-top:1em;font-weight:bold}}input,button{{display:block;margin:.3em 0 .5em;padding:.4em;width:100%;box-sizing:border-box}}.error{{color:#a00}}</style>
 </head><body><p>tenantlink sandbox tenant</p><h1>{title}</h1>
 {body}
 </body></html>"#

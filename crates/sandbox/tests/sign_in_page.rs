@@ -199,3 +199,88 @@ async fn unknown_and_expired_codes_are_explained() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(page.contains("That code has expired."));
 }
+
+/// Each `<input>` tag of a page other than hidden ones, as written.
+fn visible_inputs(html: &str) -> Vec<&str> {
+    html.match_indices("<input")
+        .map(|(at, _)| &html[at..at + html[at..].find('>').expect("closed tag") + 1])
+        .filter(|tag| !tag.contains(r#"type="hidden""#))
+        .collect()
+}
+
+/// The value of `attribute="…"` in one tag.
+fn attribute<'a>(tag: &'a str, attribute: &str) -> Option<&'a str> {
+    let marker = format!(r#" {attribute}=""#);
+    let start = tag.find(&marker)? + marker.len();
+    tag[start..].split('"').next()
+}
+
+/// Asserts that the page's visible fields are exactly `expected` (field name, label text), each
+/// named by a visible `<label for>` pointing at its unique `id`, in that order.
+fn assert_labelled(html: &str, expected: &[(&str, &str)]) {
+    let inputs = visible_inputs(html);
+    let found: Vec<(&str, &str)> = inputs
+        .iter()
+        .map(|tag| {
+            let name = attribute(tag, "name").unwrap_or_else(|| panic!("unnamed {tag}"));
+            let id = attribute(tag, "id").unwrap_or_else(|| panic!("{tag} has no id"));
+            assert_eq!(
+                html.matches(&format!(r#"id="{id}""#)).count(),
+                1,
+                "id {id} is unique: {html}"
+            );
+            let marker = format!(r#"<label for="{id}">"#);
+            let start = html
+                .find(&marker)
+                .unwrap_or_else(|| panic!("no label for {id}: {html}"))
+                + marker.len();
+            let text = html[start..].split("</label>").next().unwrap();
+            (name, text)
+        })
+        .collect();
+    assert_eq!(found, expected, "{html}");
+    assert!(
+        !html.contains("placeholder="),
+        "labels, not placeholders: {html}"
+    );
+}
+
+#[tokio::test]
+async fn every_field_has_a_visible_label_also_after_an_error() {
+    let fx = Fixture::start().await;
+    let code_page = fx
+        .http
+        .get(fx.url("/devicelogin"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_labelled(&code_page, &[("user_code", "Code")]);
+    let (status, refused) = post(&fx, "/devicelogin", &[("user_code", "ABCDEFGHJ")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_labelled(&refused, &[("user_code", "Code")]);
+
+    let flow = fx.start_device_flow("openid").await;
+    let user_code = flow["user_code"].as_str().unwrap();
+    let (status, credentials) = post(&fx, "/devicelogin", &[("user_code", user_code)]).await;
+    assert_eq!(status, StatusCode::OK);
+    let fields = [("username", "Email or phone"), ("password", "Password")];
+    assert_labelled(&credentials, &fields);
+    let (status, wrong) = post(
+        &fx,
+        "/devicelogin/signin",
+        &[
+            ("user_code", user_code),
+            ("username", &fx.admin()),
+            ("password", "wrong"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(wrong.contains("Your account or password is incorrect."));
+    assert_labelled(&wrong, &fields);
+    // The code travels on as a hidden field (escaped), not as a visible one.
+    assert_eq!(hidden_value(&wrong, "user_code"), user_code);
+}
