@@ -92,3 +92,115 @@ fn token_reports_a_missing_certificate_file() {
     assert_eq!(code, 1);
     assert!(stderr.contains("/nonexistent/app.pfx"), "{stderr}");
 }
+
+/// `openssl req -x509` in `dir`: (certificate PEM, PKCS#8 key PEM) paths.
+fn openssl_cert(dir: &std::path::Path, name: &str, key_args: &[&str]) -> (String, String) {
+    let cert = dir.join(format!("{name}.pem")).to_str().unwrap().to_owned();
+    let key = dir
+        .join(format!("{name}-key.pem"))
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let output = Command::new("openssl")
+        .args([
+            "req", "-x509", "-days", "2", "-subj", "/CN=t", "-keyout", &key,
+        ])
+        .args(["-out", &cert])
+        .args(key_args)
+        .output()
+        .expect("the openssl CLI");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (cert, key)
+}
+
+fn token_pem(cert: &str, key: &str, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec![
+        "entra",
+        "token",
+        "--tenant",
+        "t",
+        "--client-id",
+        "c",
+        "--authority",
+        // Nothing listens on port 9: every case must be refused before any request.
+        "http://127.0.0.1:9",
+        "--cert-pem",
+        cert,
+        "--key-pem",
+        key,
+    ];
+    args.extend_from_slice(extra);
+    tenantlink(&args)
+}
+
+#[test]
+fn token_refuses_a_pem_key_that_belongs_to_another_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, _) = openssl_cert(dir.path(), "a", &["-newkey", "rsa:2048", "-nodes"]);
+    let (_, other_key) = openssl_cert(dir.path(), "b", &["-newkey", "rsa:2048", "-nodes"]);
+    let (code, stdout, stderr) = token_pem(&cert, &other_key, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(stderr.starts_with("error: key_mismatch: "), "{stderr}");
+    assert!(
+        stderr.contains(&other_key) && stderr.contains(&cert),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn token_refuses_an_encrypted_pem_key_and_says_to_use_a_pfx() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = openssl_cert(
+        dir.path(),
+        "enc",
+        &["-newkey", "rsa:2048", "-passout", "pass:secret"],
+    );
+    let (code, _, stderr) = token_pem(&cert, &key, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.starts_with("error: encrypted_key: "), "{stderr}");
+    assert!(stderr.contains("openssl pkcs12 -export"), "{stderr}");
+}
+
+#[test]
+fn token_refuses_a_pem_certificate_that_is_not_rsa() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = openssl_cert(
+        dir.path(),
+        "ec",
+        &[
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ],
+    );
+    let (code, _, stderr) = token_pem(&cert, &key, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.starts_with("error: not_rsa: "), "{stderr}");
+    assert!(stderr.contains("only RSA keys"), "{stderr}");
+}
+
+#[test]
+fn token_pem_flags_go_together_and_take_no_password() {
+    let (code, _, stderr) = tenantlink(&[
+        "entra",
+        "token",
+        "--tenant",
+        "t",
+        "--client-id",
+        "c",
+        "--cert-pem",
+        "c.pem",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--key-pem"), "{stderr}");
+    let (code, _, stderr) = token_pem("c.pem", "k.pem", &["--password-stdin"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
+}

@@ -5,6 +5,7 @@
 mod common;
 mod device_login;
 mod keys;
+mod pem;
 mod token;
 
 use clap::Subcommand;
@@ -14,7 +15,8 @@ use std::process::ExitCode;
 pub enum EntraCommand {
     /// Sign in with the device code flow: prints the sign-in message, waits, prints who signed in.
     DeviceLogin(device_login::DeviceLoginArgs),
-    /// Get an app-only Graph token with a certificate (PFX) and print its expiry and roles.
+    /// Get an app-only Graph token with a certificate (PFX, or PEM certificate + key) and print
+    /// its expiry and roles.
     ///
     /// Exit status 0 when Entra issued a token; 1 with Entra's error, what it means and what to
     /// do otherwise.

@@ -17,10 +17,11 @@ pub struct TargetArgs {
     /// Tenant id (GUID) or domain name, e.g. contoso.onmicrosoft.com.
     #[arg(long)]
     pub tenant: String,
-    /// National cloud: global (default), usgov or china.
-    #[arg(long, value_name = "NAME", conflicts_with = "authority")]
+    /// National cloud: global (default), usgov or china. With --authority it names only the
+    /// Graph resource that scopes refer to (`https://graph.microsoft.com` for the global cloud).
+    #[arg(long, value_name = "NAME")]
     pub cloud: Option<String>,
-    /// Explicit authority host, e.g. https://localhost:8443 for the sandbox tenant.
+    /// Explicit authority host, e.g. https://localhost:8443 for the sandbox tenant (or a proxy).
     /// Plain http is accepted only for loopback addresses.
     #[arg(long, value_name = "URL")]
     pub authority: Option<String>,
@@ -35,6 +36,10 @@ pub struct TargetArgs {
 pub struct Context {
     pub tenant: TenantId,
     pub endpoints: Endpoints,
+    /// Graph's resource identifier in scopes (`{resource}/.default`): the cloud's Graph host,
+    /// also when --authority/--graph-url point elsewhere (the sandbox, a proxy), because Entra
+    /// knows Graph by that name, not by the address it is reached at.
+    pub graph_resource: String,
     pub transport: Transport,
     pub clock: SharedClock,
 }
@@ -42,15 +47,21 @@ pub struct Context {
 impl TargetArgs {
     pub fn context(&self) -> anyhow::Result<Context> {
         let tenant = TenantId::parse(&self.tenant).map_err(|e| usage(e.to_string()))?;
-        let mut endpoints = match (&self.cloud, &self.authority) {
-            (_, Some(authority)) => {
+        let cloud = match &self.cloud {
+            Some(name) => Cloud::from_name(name).map_err(|e| usage(e.to_string()))?,
+            None => Cloud::Global,
+        };
+        let graph_resource = Endpoints::cloud(cloud)
+            .graph()
+            .as_str()
+            .trim_end_matches('/')
+            .to_owned();
+        let mut endpoints = match &self.authority {
+            Some(authority) => {
                 let graph = self.graph_url.as_deref().unwrap_or(authority);
                 Endpoints::explicit(authority, graph).map_err(|e| usage(e.to_string()))?
             }
-            (Some(name), None) => {
-                Endpoints::cloud(Cloud::from_name(name).map_err(|e| usage(e.to_string()))?)
-            }
-            (None, None) => Endpoints::default(),
+            None => Endpoints::cloud(cloud),
         };
         if let Some(ca) = &self.ca_file {
             endpoints = endpoints.with_extra_ca_file(ca);
@@ -63,6 +74,7 @@ impl TargetArgs {
         Ok(Context {
             tenant,
             endpoints,
+            graph_resource,
             transport,
             clock: Arc::new(SystemClock),
         })

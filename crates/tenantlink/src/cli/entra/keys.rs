@@ -15,19 +15,21 @@ pub struct KeysArgs {
     /// Public client that signs the administrator in (defaults to --app-id).
     #[arg(long)]
     pub client_id: Option<String>,
-    /// Delegated scope to request; repeatable.
-    #[arg(
-        long = "scope",
-        value_name = "S",
-        default_value = "https://graph.microsoft.com/Application.Read.All"
-    )]
+    /// Delegated scope to request; repeatable. Default: the cloud's Graph
+    /// `Application.Read.All` (e.g. https://graph.microsoft.com/Application.Read.All).
+    #[arg(long = "scope", value_name = "S")]
     pub scopes: Vec<String>,
 }
 
 pub async fn run(args: KeysArgs) -> anyhow::Result<ExitCode> {
     let context = args.target.context()?;
     let client_id = args.client_id.as_deref().unwrap_or(&args.app_id);
-    let signed_in = context.device_sign_in(client_id, &args.scopes).await?;
+    let scopes = if args.scopes.is_empty() {
+        vec![format!("{}/Application.Read.All", context.graph_resource)]
+    } else {
+        args.scopes.clone()
+    };
+    let signed_in = context.device_sign_in(client_id, &scopes).await?;
     let graph = GraphClient::new(
         context.transport.clone(),
         context.endpoints.clone(),

@@ -19,13 +19,29 @@ pub struct TokenArgs {
     #[arg(long)]
     pub client_id: String,
     /// The certificate with its private key, as a PFX (PKCS#12) file.
-    #[arg(long, value_name = "FILE")]
-    pub cert: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "cert_pem")]
+    pub cert: Option<PathBuf>,
+    /// Instead of --cert: the certificate as PEM (further certificates in the file are its chain).
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "cert",
+        requires = "key_pem"
+    )]
+    pub cert_pem: Option<PathBuf>,
+    /// With --cert-pem: the unencrypted private key as PEM (PKCS#8 or PKCS#1 RSA); may be the
+    /// same file as --cert-pem.
+    #[arg(long, value_name = "FILE", requires = "cert_pem")]
+    pub key_pem: Option<PathBuf>,
     /// Read the PFX password from FILE (one trailing newline removed).
-    #[arg(long, value_name = "FILE", conflicts_with = "password_stdin")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["password_stdin", "cert_pem"]
+    )]
     pub password_file: Option<PathBuf>,
     /// Read the PFX password from standard input (one trailing newline removed).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "cert_pem")]
     pub password_stdin: bool,
     /// Client assertion header profile: rs256 (x5t, default) or ps256 (x5t#S256).
     #[arg(long, default_value = "rs256", value_parser = ["rs256", "ps256"])]
@@ -37,16 +53,27 @@ pub struct TokenArgs {
 
 pub async fn run(args: TokenArgs) -> anyhow::Result<ExitCode> {
     let context = args.target.context()?;
-    let password = read_password(&args)?;
-    let bytes = std::fs::read(&args.cert)
-        .map_err(|e| usage(format!("cannot read {}: {e}", args.cert.display())))?;
     let now = context.clock.now();
-    let credential = import_pkcs12(&bytes, password.as_ref(), now).map_err(|e| {
-        anyhow::Error::new(crate::cli::KindedError {
-            kind: e.kind(),
-            message: e.to_string(),
-        })
-    })?;
+    let credential = match (&args.cert, &args.cert_pem, &args.key_pem) {
+        (_, Some(cert_pem), Some(key_pem)) => super::pem::load(cert_pem, key_pem, now)?,
+        (Some(pfx), _, _) => {
+            let password = read_password(&args)?;
+            let bytes = std::fs::read(pfx)
+                .map_err(|e| usage(format!("cannot read {}: {e}", pfx.display())))?;
+            import_pkcs12(&bytes, password.as_ref(), now).map_err(|e| {
+                anyhow::Error::new(crate::cli::KindedError {
+                    kind: e.kind(),
+                    message: format!("{}: {e}", pfx.display()),
+                })
+            })?
+        }
+        // clap requires --cert or both PEM flags.
+        _ => {
+            return Err(usage(
+                "give --cert FILE.pfx or --cert-pem and --key-pem".into(),
+            ));
+        }
+    };
     let certificate = credential.certificate();
     let signer = SigningCertificate::from_parts(
         certificate.der().to_vec(),
@@ -62,7 +89,7 @@ pub async fn run(args: TokenArgs) -> anyhow::Result<ExitCode> {
     .map_err(|e| explained(e.into()))?;
     let profile = AssertionProfile::from_name(&args.profile)
         .ok_or_else(|| usage(format!("unknown profile {:?}", args.profile)))?;
-    let scope = context.endpoints.graph_default_scope();
+    let scope = format!("{}/.default", context.graph_resource);
     let tokens = TokenClient::new(
         context.transport.clone(),
         context.endpoints.clone(),
