@@ -198,12 +198,23 @@ async fn token_still_refused_after_attaching(backend: Backend) {
     let Some(deployment) = Deployment::new(backend) else {
         return;
     };
-    let server = deployment.start();
+    // A small retry budget, configured as an operator would: still several attempts with
+    // backoff (10, 20, 40 ms), so the retry path runs, but not the default ~70 s of waiting.
+    let mut options = deployment.options();
+    options.env.extend(
+        [
+            ("TENANTLINK_PROOF_ATTEMPTS", "4"),
+            ("TENANTLINK_PROOF_FIRST_DELAY_MS", "10"),
+            ("TENANTLINK_PROOF_MAX_DELAY_MS", "40"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    let server = serve_support::Server::start_with(&deployment.data_dir(), options);
     let admin = admin(&server).await;
     let baseline = active_certificate(&server, &admin).await;
 
-    // New keys stay invisible to the token endpoint for a day of sandbox time: far beyond the
-    // proof's retry budget (7 attempts, about 70 s of backoff).
+    // New keys stay invisible to the token endpoint for a day of sandbox time: far beyond any
+    // retry budget.
     server
         .sandbox_control(
             "/settings",
@@ -217,7 +228,7 @@ async fn token_still_refused_after_attaching(backend: Backend) {
     assert_eq!(status, StatusCode::OK, "{failed}");
     let failure = assert_failed(&failed, "token_refused:credential_rejected:AADSTS700027");
     let message = failure["message"].as_str().unwrap();
-    assert!(message.contains("after 7 attempts"), "{failed}");
+    assert!(message.contains("after 4 attempts"), "{failed}");
     let new_thumbprint = failed["thumbprint_sha1"].as_str().unwrap();
     assert_ne!(new_thumbprint, baseline.thumbprint);
 

@@ -52,6 +52,9 @@ pub struct CertificatesSection {
     pub key_size: Option<u32>,
     pub validity_days: Option<u32>,
     pub expiring_soon_days: Option<u32>,
+    pub proof_attempts: Option<u32>,
+    pub proof_first_delay_ms: Option<u32>,
+    pub proof_max_delay_ms: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -211,6 +214,8 @@ mod tests {
         assert!(config.listen.is_some() && config.tls.cert.is_some());
         assert_eq!(config.certificates.key_size, Some(2048));
         assert_eq!(config.sign_in.max_failures_per_address, Some(20));
+        assert_eq!(config.certificates.proof_attempts, Some(7));
+        assert_eq!(config.certificates.proof_max_delay_ms, Some(20_000));
         let organization = config.organization.expect("organization section");
         assert_eq!(organization.cloud.as_deref(), Some("global"));
     }

@@ -340,3 +340,106 @@ fn sign_in_throttle_limits_come_from_the_file_or_environment_and_are_bounded() {
         "{e}"
     );
 }
+
+#[test]
+fn the_proof_retry_budget_comes_from_the_file_or_environment_and_is_bounded() {
+    let defaults = ServeConfig::resolve(&args(), &env(&[]))
+        .unwrap()
+        .certificates
+        .workflows_config()
+        .proof;
+    assert_eq!(defaults.attempts, 7);
+    assert_eq!(defaults.first_delay, std::time::Duration::from_secs(2));
+    assert_eq!(defaults.max_delay, std::time::Duration::from_secs(20));
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = with_file(
+        dir.path(),
+        "[certificates]\nproof_attempts = 12\nproof_first_delay_ms = 5000\nproof_max_delay_ms = 120000\n",
+    );
+    let from_file = ServeConfig::resolve(&file, &env(&[]))
+        .unwrap()
+        .certificates
+        .workflows_config()
+        .proof;
+    assert_eq!(from_file.attempts, 12);
+    assert_eq!(from_file.first_delay, std::time::Duration::from_secs(5));
+    assert_eq!(from_file.max_delay, std::time::Duration::from_secs(120));
+
+    let overridden = ServeConfig::resolve(
+        &file,
+        &env(&[
+            ("TENANTLINK_PROOF_ATTEMPTS", "3"),
+            ("TENANTLINK_PROOF_FIRST_DELAY_MS", "10"),
+            ("TENANTLINK_PROOF_MAX_DELAY_MS", "40"),
+        ]),
+    )
+    .unwrap()
+    .certificates;
+    assert_eq!(overridden.proof_attempts, 3, "the environment wins");
+    assert_eq!(
+        overridden.proof_first_delay,
+        std::time::Duration::from_millis(10)
+    );
+    assert_eq!(
+        overridden.proof_max_delay,
+        std::time::Duration::from_millis(40)
+    );
+
+    // Only a longer first wait: the default longest wait grows with it, never below it.
+    let first_only = ServeConfig::resolve(
+        &args(),
+        &env(&[("TENANTLINK_PROOF_FIRST_DELAY_MS", "30000")]),
+    )
+    .unwrap()
+    .certificates;
+    assert_eq!(
+        first_only.proof_max_delay,
+        std::time::Duration::from_secs(30)
+    );
+
+    let e = error(&args(), &env(&[("TENANTLINK_PROOF_ATTEMPTS", "0")]));
+    assert!(
+        e.contains("token proof budget in attempts of 0 (TENANTLINK_PROOF_ATTEMPTS) is out of range: use 1 to 20"),
+        "{e}"
+    );
+    let e = error(
+        &with_file(dir.path(), "[certificates]\nproof_attempts = 21\n"),
+        &env(&[]),
+    );
+    assert!(
+        e.contains("`certificates.proof_attempts` in") && e.contains("use 1 to 20"),
+        "{e}"
+    );
+    let e = error(&args(), &env(&[("TENANTLINK_PROOF_FIRST_DELAY_MS", "1")]));
+    assert!(
+        e.contains("(TENANTLINK_PROOF_FIRST_DELAY_MS) is out of range: use 10 to 600000"),
+        "{e}"
+    );
+    let e = error(
+        &with_file(
+            dir.path(),
+            "[certificates]\nproof_first_delay_ms = 5000\nproof_max_delay_ms = 1000\n",
+        ),
+        &env(&[]),
+    );
+    assert!(
+        e.contains(
+            "longest wait between token proofs, 1000 ms (`certificates.proof_max_delay_ms` in"
+        ) && e.contains("use 5000 ms (the first wait) to 600000 ms"),
+        "{e}"
+    );
+    let e = error(
+        &args(),
+        &env(&[("TENANTLINK_PROOF_MAX_DELAY_MS", "700000")]),
+    );
+    assert!(
+        e.contains("700000 ms (TENANTLINK_PROOF_MAX_DELAY_MS), is out of range: use 2000 ms"),
+        "{e}"
+    );
+    let e = error(&args(), &env(&[("TENANTLINK_PROOF_ATTEMPTS", "many")]));
+    assert!(
+        e.contains("TENANTLINK_PROOF_ATTEMPTS=\"many\" is not valid"),
+        "{e}"
+    );
+}
