@@ -65,14 +65,15 @@ export async function signInInSecondTab(page, sandbox, { beforeSubmit } = {}) {
   await tab.waitForLoadState();
   assert.equal(tab.url(), href);
   await tab.getByRole('heading', { name: 'Enter code' }).waitFor();
-  await tab.getByPlaceholder('Code').fill(code);
+  // By their visible labels (crates/sandbox/src/pages.rs), so these steps fail if a label is lost.
+  await tab.getByLabel('Code', { exact: true }).fill(code);
   if (beforeSubmit) await beforeSubmit(tab, code);
   await tab.getByRole('button', { name: 'Next' }).click();
 
   const admin = sandboxAdministrator(sandbox);
   await tab.getByRole('heading', { name: 'Sign in' }).waitFor();
-  await tab.getByPlaceholder('Email or phone').fill(admin.username);
-  await tab.getByPlaceholder('Password').fill(admin.password);
+  await tab.getByLabel('Email or phone', { exact: true }).fill(admin.username);
+  await tab.getByLabel('Password', { exact: true }).fill(admin.password);
   await tab.getByRole('button', { name: 'Sign in' }).click();
 
   await tab.getByRole('heading', { name: /^Are you trying to sign in to / }).waitFor();

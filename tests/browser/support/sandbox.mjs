@@ -129,6 +129,33 @@ export async function attachCertificate(sandbox, token, derBase64, displayName) 
   return { before, after };
 }
 
+/**
+ * Removes the certificate with this SHA-1 thumbprint from the backup application, as a tenant
+ * administrator deleting it in Entra ID would: read–merge–write where every other key is sent
+ * back by its keyId (key null keeps the stored bytes). The thumbprint is computed from the key
+ * bytes Graph returns, not taken from customKeyIdentifier. Fails unless exactly one key matches.
+ * Returns { removed (the keyCredential, with its key bytes), before, after } (thumbprints).
+ */
+export async function removeCertificate(sandbox, token, thumbprint) {
+  const existing = await backupAppKeys(sandbox, token);
+  const wanted = thumbprint.toUpperCase();
+  const matches = existing.filter((k) => keyThumbprints([k])[0] === wanted);
+  if (matches.length !== 1) {
+    throw new Error(`expected one key with thumbprint ${wanted} on the application, found ${JSON.stringify(keyThumbprints(existing))}`);
+  }
+  const [removed] = matches;
+  const keyCredentials = existing
+    .filter((k) => k.keyId !== removed.keyId)
+    .map((k) => ({ keyId: k.keyId, type: k.type, usage: k.usage, key: null }));
+  const { status, body } = await graph(sandbox, token, `/applications/${sandbox.backup_app.object_id}`, {
+    method: 'PATCH',
+    json: { keyCredentials },
+  });
+  if (status !== 204) throw new Error(`PATCH application: ${status} ${JSON.stringify(body)}`);
+  const after = keyThumbprints(await backupAppKeys(sandbox, token));
+  return { removed, before: keyThumbprints(existing), after };
+}
+
 /** The first message of a user's mailbox as Graph lists it (delegated: one's own mailbox). */
 export async function firstMessage(sandbox, token, user) {
   const { status, body } = await graph(sandbox, token, `/users/${encodeURIComponent(user)}/messages?$top=1&$select=id,subject`);

@@ -31,7 +31,7 @@ test('Generate a new certificate: device sign-in in a second tab, Generate, acti
     const { code, tab, admin } = await signInInSecondTab(page, server.sandbox, {
       // The administrator pastes the copied code into the sandbox's sign-in page.
       beforeSubmit: async (tab) => {
-        const input = tab.getByPlaceholder('Code');
+        const input = tab.getByLabel('Code', { exact: true });
         await input.fill('');
         await input.focus();
         await tab.keyboard.press('Control+V');
