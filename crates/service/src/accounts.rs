@@ -79,13 +79,29 @@ pub enum CallerVia {
 }
 
 /// An authenticated caller.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Caller {
     pub name: String,
     pub role: Role,
     pub via: CallerVia,
     /// The session's CSRF token (derived from the session id, so nothing extra is stored).
     pub csrf_token: Option<String>,
+}
+
+/// Without the CSRF token: with the session cookie it would let a forged request through, so it
+/// stays out of logs and error messages.
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .field("via", &self.via)
+            .field(
+                "csrf_token",
+                &self.csrf_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 impl Caller {

@@ -129,6 +129,12 @@ impl MemoryRepository {
         }
     }
 
+    /// Inserts an unfinished operation directly, bypassing the one-at-a-time check, as another
+    /// instance winning a race against this one's start would have.
+    pub fn insert_operation_elsewhere(&self, operation: Operation) {
+        lock(&self.state).operations.insert(operation.id, operation);
+    }
+
     /// Every stored private key, to check that nothing else leaks them.
     pub fn stored_private_keys(&self) -> Vec<Vec<u8>> {
         lock(&self.state)
@@ -555,9 +561,16 @@ pub struct FakeDirectory {
     clock: Arc<ManualClock>,
 }
 
-#[derive(Debug, Default)]
+/// Something the test runs while a device sign-in is being requested.
+type Hook = Box<dyn FnOnce() + Send>;
+
+#[derive(Default)]
 struct FakeDirectoryState {
+    /// Device sign-ins requested so far (also numbers the codes).
     next_code: u32,
+    sign_in_polls: u32,
+    application_reads: u32,
+    during_next_sign_in: Option<Hook>,
     /// device code → outcome the test chose (None = still pending)
     sign_ins: HashMap<String, Option<Result<(), DirectoryError>>>,
     user_codes: HashMap<String, String>,
@@ -566,6 +579,20 @@ struct FakeDirectoryState {
     refusals_before_accepting: VecDeque<DirectoryError>,
     proof_attempts: u32,
     tokens_issued: Vec<String>,
+}
+
+/// Counts only: the state holds device codes and tokens, which must not reach a log or an assertion
+/// message even in tests (and `Workflows`' own `Debug` includes its directory).
+impl std::fmt::Debug for FakeDirectoryState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeDirectoryState")
+            .field("device_sign_ins", &self.next_code)
+            .field("sign_in_polls", &self.sign_in_polls)
+            .field("application_reads", &self.application_reads)
+            .field("attached", &self.attached)
+            .field("proof_attempts", &self.proof_attempts)
+            .finish_non_exhaustive()
+    }
 }
 
 pub const FAKE_APP_NAME: &str = "Contoso Backup";
@@ -643,6 +670,27 @@ impl FakeDirectory {
         lock(&self.state).proof_attempts
     }
 
+    /// How many device sign-ins were requested (each one is a device code from Entra).
+    pub fn device_sign_ins_started(&self) -> u32 {
+        lock(&self.state).next_code
+    }
+
+    /// How many times the token endpoint was asked about a device sign-in.
+    pub fn sign_in_polls(&self) -> u32 {
+        lock(&self.state).sign_in_polls
+    }
+
+    /// How many times the application was read through Graph.
+    pub fn application_reads(&self) -> u32 {
+        lock(&self.state).application_reads
+    }
+
+    /// Runs `hook` inside the next device sign-in request, e.g. to let another instance start
+    /// an operation between the service's check and its insert.
+    pub fn during_next_device_sign_in(&self, hook: impl FnOnce() + Send + 'static) {
+        lock(&self.state).during_next_sign_in = Some(Box::new(hook));
+    }
+
     /// Tokens the fake handed out, to check they never leak.
     pub fn tokens_issued(&self) -> Vec<String> {
         lock(&self.state).tokens_issued.clone()
@@ -664,6 +712,10 @@ impl Directory for FakeDirectory {
         &'a self,
         _organization: &'a Organization,
     ) -> BoxFuture<'a, Result<DeviceSignIn, DirectoryError>> {
+        let hook = lock(&self.state).during_next_sign_in.take();
+        if let Some(hook) = hook {
+            hook();
+        }
         let mut state = lock(&self.state);
         state.next_code += 1;
         let user_code = format!("FAKE{:04}", state.next_code);
@@ -689,6 +741,7 @@ impl Directory for FakeDirectory {
         device_code: &'a DeviceCode,
     ) -> BoxFuture<'a, Result<SignInPoll, DirectoryError>> {
         let mut state = lock(&self.state);
+        state.sign_in_polls += 1;
         let result = match state.sign_ins.get(device_code.0.expose()).cloned() {
             Some(None) => Ok(SignInPoll::Pending),
             Some(Some(Ok(()))) => {
@@ -715,7 +768,8 @@ impl Directory for FakeDirectory {
         organization: &'a Organization,
         _token: &'a DelegatedToken,
     ) -> BoxFuture<'a, Result<Application, DirectoryError>> {
-        let state = lock(&self.state);
+        let mut state = lock(&self.state);
+        state.application_reads += 1;
         ready(Ok(Application {
             object_id: FAKE_APP_OBJECT_ID.into(),
             app_id: organization.app_id.clone(),

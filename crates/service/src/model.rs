@@ -148,7 +148,7 @@ impl Role {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct UserRecord {
     pub id: UserId,
     pub username: String,
@@ -156,4 +156,17 @@ pub struct UserRecord {
     /// Argon2id PHC string.
     pub password_hash: String,
     pub created_at: OffsetDateTime,
+}
+
+/// Without the password hash: an offline guessing attack needs only that string.
+impl std::fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .field("password_hash", &"<redacted>")
+            .field("created_at", &self.created_at)
+            .finish()
+    }
 }

@@ -24,6 +24,7 @@ use tenantlink_clock::SharedClock;
 use time::{Duration, OffsetDateTime};
 
 mod connection;
+mod running;
 
 /// How long the token proof keeps trying while Entra propagates a new key: bounded exponential
 /// backoff, so a key that never works ends the operation instead of hanging it.
@@ -200,7 +201,8 @@ impl Workflows {
     ) -> ServiceResult<Operation> {
         caller.require(Permission::ManageCertificates)?;
         let org = self.repository.organization(organization).await?;
-        self.expire_stale_operations(organization).await?;
+        // Refuse before asking Entra for a device code that could never be used.
+        self.refuse_while_running(&org).await?;
         let sign_in = self.directory.start_device_sign_in(&org).await?;
         let now = self.now();
         let operation = Operation {
@@ -219,6 +221,8 @@ impl Workflows {
             replaces: org.active_certificate,
             failure: None,
         };
+        // The store's unique index still decides between two starts that both passed the check
+        // above (e.g. on two instances): the loser gets its Conflict here.
         let operation = self.repository.create_operation(&operation).await?;
         self.lock_sign_ins().insert(
             operation.id,
@@ -269,6 +273,14 @@ impl Workflows {
             return self.fail_lost_sign_in(operation).await;
         };
         let organization = self.repository.organization(operation.organization).await?;
+        if superseded(&operation, &organization) {
+            return self
+                .fail_superseded(
+                    operation,
+                    "so this operation stopped before creating or attaching a certificate",
+                )
+                .await;
+        }
         let options = GenerateOptions {
             subject_cn: format!("tenantlink {}", organization.name),
             validity_days: self.config.validity_days,
@@ -349,6 +361,14 @@ impl Workflows {
             return self.fail_lost_sign_in(operation).await;
         };
         let organization = self.repository.organization(operation.organization).await?;
+        if superseded(&operation, &organization) {
+            return self
+                .fail_superseded(
+                    operation,
+                    "so this operation stopped before reading the file or asking Graph",
+                )
+                .await;
+        }
         let password = password.filter(|p| !p.is_empty());
         let credential = match import_pkcs12(pfx, password.as_ref(), self.now()) {
             Ok(credential) => credential,
@@ -460,22 +480,8 @@ impl Workflows {
 
     async fn poll_sign_in(&self, operation: Operation) -> ServiceResult<Operation> {
         let now = self.now();
-        if operation
-            .sign_in
-            .as_ref()
-            .is_some_and(|p| p.expires_at <= now)
-        {
-            self.forget_sign_in(operation.id);
-            return self
-                .fail(
-                    operation,
-                    failure(
-                        "sign_in_expired",
-                        "The sign-in code expired before anyone signed in with it.",
-                        "Start again and complete the sign-in before the code expires.",
-                    ),
-                )
-                .await;
+        if running::sign_in_expired(&operation, now) {
+            return self.expire_sign_in(operation).await;
         }
         let device_code = match self.due_device_code(operation.id, now) {
             DuePoll::Due(device_code) => device_code,
@@ -538,6 +544,13 @@ impl Workflows {
                 .await;
         };
         let organization = self.repository.organization(operation.organization).await?;
+        // The activation below is a compare-and-swap from `replaces`; when that has already
+        // changed it cannot succeed, so do not spend up to 7 token requests proving the key.
+        if superseded(&operation, &organization) {
+            return self
+                .fail_superseded(operation, "so this certificate was not activated")
+                .await;
+        }
         let stored = self.repository.certificate(certificate_id).await?;
         let key = self.repository.private_key(certificate_id).await?;
         let credential = Certificate::from_der(stored.der.clone())
@@ -591,13 +604,8 @@ impl Workflows {
         let operation = match self.repository.activate(&operation, self.now()).await {
             Ok(operation) => operation,
             Err(RepositoryError::Conflict { .. }) => {
-                // Re-read: the conflict may be this operation having been finished elsewhere.
-                let current = self.repository.operation(operation.id).await?;
-                if current.is_finished() {
-                    return Ok(current);
-                }
                 return self
-                    .fail(current, failure("concurrent_change", "Another operation changed the active certificate of this organization while this one ran, so this certificate was not activated.", "Open the SSL Certificate page to see the active certificate; start again if you still want to replace it."))
+                    .fail_superseded(operation, "so this certificate was not activated")
                     .await;
             }
             Err(err) => return Err(err.into()),
@@ -636,11 +644,7 @@ impl Workflows {
         action: &'static str,
     ) -> ServiceResult<Operation> {
         let operation = self.repository.operation(id).await?;
-        let operation = if operation.step == OperationStep::AwaitingSignIn {
-            self.poll_sign_in(operation).await?
-        } else {
-            operation
-        };
+        // The kind is known locally: refuse a mismatch before asking Entra about the sign-in.
         if operation.kind != kind {
             return Err(ServiceError::Invalid {
                 field: "operation".into(),
@@ -650,20 +654,15 @@ impl Workflows {
                 ),
             });
         }
+        let operation = if operation.step == OperationStep::AwaitingSignIn {
+            self.poll_sign_in(operation).await?
+        } else {
+            operation
+        };
         if operation.step != OperationStep::SignedIn {
             return Err(ServiceError::wrong_step(id, operation.step, action));
         }
         Ok(operation)
-    }
-
-    /// Fails operations whose sign-in code has expired, so they stop blocking new ones.
-    async fn expire_stale_operations(&self, organization: OrganizationId) -> ServiceResult<()> {
-        for operation in self.repository.operations(organization).await? {
-            if operation.step == OperationStep::AwaitingSignIn {
-                self.poll_sign_in(operation).await?;
-            }
-        }
-        Ok(())
     }
 
     /// The device code if the token endpoint may be asked now; records the next allowed time.
@@ -692,6 +691,29 @@ impl Workflows {
         // A poisoned map only means another request panicked mid-update; its entries are still
         // whole values, so keep using it.
         self.sign_ins.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Ends an operation whose organization's active certificate changed since it started.
+    /// Re-reads first: the change may be this very operation having been finished elsewhere
+    /// (another instance resuming it), which is then returned as it is.
+    async fn fail_superseded(
+        &self,
+        operation: Operation,
+        consequence: &str,
+    ) -> ServiceResult<Operation> {
+        let current = self.repository.operation(operation.id).await?;
+        if current.is_finished() {
+            return Ok(current);
+        }
+        self.fail(
+            current,
+            failure(
+                "concurrent_change",
+                format!("Another operation changed the active certificate of this organization while this one ran, {consequence}."),
+                "Open the SSL Certificate page to see the active certificate; start again if you still want to replace it.",
+            ),
+        )
+        .await
     }
 
     async fn fail_lost_sign_in(&self, operation: Operation) -> ServiceResult<Operation> {
@@ -799,6 +821,12 @@ fn directory_failure(err: &DirectoryError) -> OperationFailure {
         None => kind.to_owned(),
     };
     failure(&code, err.message.clone(), err.remediation.clone())
+}
+
+/// Whether the organization's active certificate is no longer the one `operation` started from,
+/// so its activation (a compare-and-swap from that one) cannot succeed.
+fn superseded(operation: &Operation, organization: &Organization) -> bool {
+    organization.active_certificate != operation.replaces
 }
 
 fn not_attached_failure(app_name: &str, app_id: &str, thumbprint: &str) -> OperationFailure {
