@@ -246,7 +246,7 @@ async fn administrators_manage_policies_with_due_times_and_every_change_is_audit
     assert!(!disabled.enabled);
     assert!(
         f.store
-            .due_policies(datetime!(2026-03-04 00:00 UTC))
+            .due_policies(datetime!(2026-03-04 00:00 UTC), usize::MAX)
             .await
             .unwrap()
             .is_empty(),

@@ -140,6 +140,26 @@ impl Fixture {
             .id
     }
 
+    /// A policy with a given due time, whatever the clock says: the tests decide who waited
+    /// longest independently of the order of creation (and so of the ids).
+    async fn policy_due(&self, name: &str, schedule: &str, due: OffsetDateTime) -> PolicyId {
+        self.store
+            .create_policy(
+                NewBackupPolicy {
+                    organization_id: self.organization,
+                    name: name.into(),
+                    schedule: schedule.into(),
+                    scope: BackupScope::AllUsers,
+                    enabled: true,
+                    next_due_at: Some(due),
+                },
+                self.clock.now(),
+            )
+            .await
+            .unwrap()
+            .id
+    }
+
     async fn next_due(&self, policy: PolicyId) -> Option<OffsetDateTime> {
         self.store.policy(policy).await.unwrap().next_due_at
     }
@@ -444,112 +464,215 @@ async fn the_default_limit_is_32_runs() {
     assert_eq!(DEFAULT_MAX_CONCURRENT_RUNS.get(), 32);
 }
 
+/// Only the runs started by one tick, in dispatch order; fails on any other dispatch, since
+/// with every policy idle and its schedule valid a tick reads only what it starts.
+fn only_started(
+    dispatched: Vec<Dispatch>,
+) -> Vec<(PolicyId, JoinHandle<Result<RunReport, RunError>>)> {
+    dispatched
+        .into_iter()
+        .map(|dispatch| match dispatch {
+            Dispatch::Started { policy, run, .. } => (policy, run),
+            other => panic!("a tick read a policy it did not start: {other:?}"),
+        })
+        .collect()
+}
+
 #[tokio::test]
-async fn due_policies_beyond_the_limit_stay_due_and_start_when_a_slot_frees() {
-    const POLICIES: usize = 8;
+async fn a_tick_reads_only_what_it_can_start_oldest_due_first_and_the_rest_start_later() {
     const LIMIT: usize = 3;
+    // How long before T0 each policy fell due, in order of creation: the longest waiting
+    // (8 minutes) is created fourth, so neither creation order nor id decides who starts first.
+    const WAITING_MINUTES: [i64; 8] = [3, 7, 1, 8, 5, 2, 6, 4];
     let f = Fixture::new().await;
     let executor = Arc::new(HeldExecutor::default());
     let scheduler = limited(&f, executor.clone(), LIMIT);
-    let mut policies = Vec::new();
-    for i in 0..POLICIES {
-        policies.push(
-            f.policy(&scheduler, &format!("hourly {i}"), "every 1h")
-                .await,
-        );
+    let mut due_at = HashMap::new();
+    for (i, minutes) in WAITING_MINUTES.into_iter().enumerate() {
+        let due = T0 - Duration::minutes(minutes);
+        let policy = f.policy_due(&format!("hourly {i}"), "every 1h", due).await;
+        due_at.insert(policy, due);
     }
+    let mut oldest_first: Vec<PolicyId> = due_at.keys().copied().collect();
+    oldest_first.sort_by_key(|p| due_at[p]);
 
-    let mut in_flight: HashMap<PolicyId, JoinHandle<Result<RunReport, RunError>>> = HashMap::new();
+    let mut started_order = Vec::new();
     let mut started_at: HashMap<PolicyId, OffsetDateTime> = HashMap::new();
+    let mut in_flight: Vec<(PolicyId, JoinHandle<Result<RunReport, RunError>>)> = Vec::new();
     let mut rounds = 0;
-    while started_at.len() < POLICIES {
+    while started_at.len() < due_at.len() {
         rounds += 1;
-        assert!(
-            rounds <= POLICIES,
-            "every policy starts within {POLICIES} rounds"
+        assert!(rounds <= due_at.len(), "every policy starts eventually");
+        let free = LIMIT - in_flight.len();
+        let started = only_started(scheduler.tick().await.unwrap());
+        assert_eq!(
+            started.len(),
+            free.min(due_at.len() - started_at.len()),
+            "a tick reads and starts as many as there are free slots"
         );
-        let dispatched = scheduler.tick().await.unwrap();
-        let mut deferred = 0;
-        for dispatch in dispatched {
-            match dispatch {
-                Dispatch::Started {
-                    policy,
-                    run,
-                    next_due,
-                } => {
-                    assert_eq!(next_due, Some(f.clock.now() + Duration::hours(1)));
-                    assert!(
-                        started_at.insert(policy, f.clock.now()).is_none(),
-                        "a policy started twice"
-                    );
-                    in_flight.insert(policy, run);
-                }
-                Dispatch::Deferred { policy } => {
-                    deferred += 1;
-                    assert!(!started_at.contains_key(&policy));
-                    assert_eq!(
-                        f.next_due(policy).await,
-                        Some(T0),
-                        "a deferred policy keeps its due time"
-                    );
-                }
-                other => panic!("unexpected dispatch {other:?}"),
+        for (policy, run) in started {
+            assert!(
+                started_at.insert(policy, f.clock.now()).is_none(),
+                "{policy} started twice"
+            );
+            started_order.push(policy);
+            in_flight.push((policy, run));
+        }
+        assert_eq!(scheduler.runs_in_flight(), in_flight.len());
+        for (policy, due) in &due_at {
+            if !started_at.contains_key(policy) {
+                assert_eq!(
+                    f.next_due(*policy).await,
+                    Some(*due),
+                    "a policy left waiting keeps its due time"
+                );
             }
         }
-        assert_eq!(
-            in_flight.len(),
-            LIMIT.min(POLICIES - started_at.len() + in_flight.len())
-        );
-        assert_eq!(
-            deferred,
-            POLICIES - started_at.len(),
-            "the rest are deferred, none lost"
-        );
-        assert_eq!(scheduler.runs_in_flight(), in_flight.len());
 
-        // Ticking again with every slot taken starts nothing and advances nothing.
-        let again = scheduler.tick().await.unwrap();
-        assert!(again.iter().all(|d| matches!(d, Dispatch::Deferred { .. })));
-        assert_eq!(again.len(), POLICIES - started_at.len());
+        // Every slot taken: the tick reads nothing due (none of the running is due again).
+        if in_flight.len() == LIMIT {
+            assert!(scheduler.tick().await.unwrap().is_empty());
+        }
 
-        // Two runs end; time passes before the next tick.
-        let ending: Vec<PolicyId> = in_flight.keys().copied().take(2).collect();
-        for policy in ending {
+        // The two oldest runs end; time passes before the next tick.
+        for (policy, run) in in_flight.drain(..2.min(in_flight.len())) {
             executor.release(policy);
-            in_flight.remove(&policy).unwrap().await.unwrap().unwrap();
+            run.await.unwrap().unwrap();
         }
         f.clock.advance(Duration::minutes(10));
     }
-    for (policy, run) in in_flight.drain() {
+    for (policy, run) in in_flight.drain(..) {
         executor.release(policy);
         run.await.unwrap().unwrap();
     }
 
-    let mut calls = executor.calls();
     assert_eq!(
-        calls.len(),
-        POLICIES,
-        "one run per policy: catch-up is still one run"
+        started_order, oldest_first,
+        "the longest waiting start first"
     );
+    // Runs record themselves when their task first runs, so compare as sets.
+    let mut calls = executor.calls();
     calls.sort();
-    calls.dedup();
-    assert_eq!(calls.len(), POLICIES, "none ran twice");
+    let mut each_once: Vec<PolicyId> = due_at.keys().copied().collect();
+    each_once.sort();
+    assert_eq!(calls, each_once, "one run each, none twice");
     assert!(executor.peak() <= LIMIT, "at most {LIMIT} runs at once");
     assert!(
         started_at.values().any(|at| *at > T0),
         "some policies waited for a slot"
     );
-    for policy in policies {
+    for (policy, at) in &started_at {
         assert_eq!(
-            f.next_due(policy).await,
-            Some(started_at[&policy] + Duration::hours(1)),
-            "the next due time counts from the run's start"
+            f.next_due(*policy).await,
+            Some(*at + Duration::hours(1)),
+            "the next due time counts from the run's start: catch-up is one run"
         );
     }
     assert!(
         scheduler.tick().await.unwrap().is_empty(),
         "nothing is due after the catch-up"
     );
+}
+
+#[tokio::test]
+async fn policies_due_again_and_again_take_turns_and_none_starves() {
+    let f = Fixture::new().await;
+    let executor = Arc::new(HeldExecutor::default());
+    let scheduler = limited(&f, executor.clone(), 1);
+    let mut policies = Vec::new();
+    for i in 0..4 {
+        policies.push(f.policy_due(&format!("every 5m {i}"), "every 5m", T0).await);
+    }
+    // One due time for all: the id breaks the tie, in the order the store compares ids.
+    policies.sort_by_key(|p| p.to_string());
+
+    // One slot; each run lasts 10 minutes, longer than the interval, so every policy is due
+    // again at every tick. Ordering by due time is a round robin; by id alone the first
+    // policy would win every time.
+    let mut order = Vec::new();
+    for _ in 0..2 * policies.len() {
+        let mut started = only_started(scheduler.tick().await.unwrap());
+        assert_eq!(started.len(), 1);
+        let (policy, run) = started.pop().unwrap();
+        order.push(policy);
+        f.clock.advance(Duration::minutes(10));
+        executor.release(policy);
+        run.await.unwrap().unwrap();
+    }
+    let twice: Vec<PolicyId> = policies.iter().chain(&policies).copied().collect();
+    assert_eq!(order, twice);
+}
+
+#[tokio::test]
+async fn a_running_policy_due_again_is_skipped_without_taking_a_slot() {
+    let f = Fixture::new().await;
+    let executor = Arc::new(HeldExecutor::default());
+    let scheduler = limited(&f, executor.clone(), 2);
+    let long = f
+        .policy_due("long", "every 5m", T0 - Duration::minutes(1))
+        .await;
+    let first = f
+        .policy_due("first", "every 1h", T0 + Duration::minutes(6))
+        .await;
+    let second = f
+        .policy_due("second", "every 1h", T0 + Duration::minutes(7))
+        .await;
+
+    let mut started = only_started(scheduler.tick().await.unwrap());
+    let (policy, long_run) = started.pop().unwrap();
+    assert_eq!(policy, long);
+    assert!(started.is_empty());
+
+    // At +10 min `long` is due again (since +5 min, before the others) while still running:
+    // its due time is skipped, and the one free slot goes to the oldest policy that can start.
+    f.clock.advance(Duration::minutes(10));
+    let dispatched = scheduler.tick().await.unwrap();
+    let [
+        Dispatch::AlreadyRunning {
+            policy: skipped,
+            next_due,
+        },
+        Dispatch::Started {
+            policy: started,
+            run: first_run,
+            ..
+        },
+    ] = <[Dispatch; 2]>::try_from(dispatched).unwrap()
+    else {
+        panic!("expected the running policy skipped and one start")
+    };
+    assert_eq!((skipped, started), (long, first));
+    assert_eq!(next_due, Some(f.clock.now() + Duration::minutes(5)));
+    assert_eq!(f.next_due(long).await, next_due);
+
+    // Every slot taken, and `long` due again: still skipped, never left due behind the
+    // queue; `second` is not read and keeps its due time.
+    f.clock.advance(Duration::minutes(6));
+    let dispatched = scheduler.tick().await.unwrap();
+    assert!(
+        matches!(dispatched.as_slice(), [Dispatch::AlreadyRunning { policy, .. }] if *policy == long),
+        "{dispatched:?}"
+    );
+    assert_eq!(f.next_due(second).await, Some(T0 + Duration::minutes(7)));
+
+    executor.release(long);
+    long_run.await.unwrap().unwrap();
+    let mut started = only_started(scheduler.tick().await.unwrap());
+    let (policy, second_run) = started.pop().unwrap();
+    assert_eq!(policy, second, "the freed slot goes to the waiting policy");
+    assert!(
+        started.is_empty(),
+        "`long` is not due: its due time moved on"
+    );
+    executor.release(first);
+    executor.release(second);
+    first_run.await.unwrap().unwrap();
+    second_run.await.unwrap().unwrap();
+    let mut calls = executor.calls();
+    calls.sort();
+    let mut expected = vec![long, first, second];
+    expected.sort();
+    assert_eq!(calls, expected, "one run each");
 }
 
 #[tokio::test]
@@ -561,10 +684,9 @@ async fn run_now_takes_a_free_slot_and_is_not_refused_when_none_is_free() {
     let other = f.policy(&scheduler, "other on demand", "").await;
     let hourly = f.policy(&scheduler, "hourly", "every 1h").await;
 
-    // Run now holds the only slot: the scheduled policy waits, still due.
+    // Run now holds the only slot: the scheduled policy waits, not even read, still due.
     let manual = scheduler.start_now(on_demand).await.unwrap();
-    let dispatched = scheduler.tick().await.unwrap();
-    assert!(matches!(dispatched.as_slice(), [Dispatch::Deferred { policy }] if *policy == hourly));
+    assert!(scheduler.tick().await.unwrap().is_empty());
     assert_eq!(f.next_due(hourly).await, Some(T0));
 
     executor.release(on_demand);

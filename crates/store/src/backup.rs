@@ -115,6 +115,9 @@ pub struct DeltaLink {
 
 const POLICY_COLUMNS: &str = "id, organization_id, name, schedule, scope, enabled, next_due_at, \
                               created_at, updated_at";
+/// Ids per statement in [`Store::due_policies_among`]: far below SQLite's and PostgreSQL's
+/// bound-parameter limits.
+const DUE_AMONG_CHUNK: usize = 500;
 const RUN_COLUMNS: &str = "id, policy_id, organization_id, trigger_kind, status, started_at, \
                            finished_at, users, items_new, items_changed, error_text";
 
@@ -234,18 +237,32 @@ impl Store {
         })
     }
 
-    /// Enabled policies whose next due time is at or before `now`, most overdue first.
-    pub async fn due_policies(&self, now: OffsetDateTime) -> StoreResult<Vec<BackupPolicy>> {
+    /// At most `limit` enabled policies whose next due time is at or before `now`: the longest
+    /// waiting first (by due time, then id), so that a caller that can start only a few at a
+    /// time reads only those, and a policy due long ago is never overtaken by newer ones. The
+    /// order is served by the index `backup_policies_due_order (enabled, next_due_at, id)`, so
+    /// the cost follows `limit`, not the number of due policies (many share one due time).
+    pub async fn due_policies(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> StoreResult<Vec<BackupPolicy>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
         let sql = format!(
             "SELECT {POLICY_COLUMNS} FROM backup_policies \
              WHERE enabled = $2 AND next_due_at IS NOT NULL AND next_due_at <= $1 \
-             ORDER BY next_due_at, id"
+             ORDER BY next_due_at, id LIMIT $3"
         );
         let now = to_micros(now)?;
+        // Both backends take a 64-bit LIMIT; anything larger means "all".
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         with_pool!(self, |pool| {
             sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(now)
                 .bind(true)
+                .bind(limit)
                 .fetch_all(pool)
                 .await
                 .map_err(StoreError::db("list due backup policies"))?
@@ -253,6 +270,50 @@ impl Store {
                 .map(decode_policy)
                 .collect()
         })
+    }
+
+    /// Of the policies `ids`, the enabled ones due at `now`, in the order of
+    /// [`Store::due_policies`]. The scheduler asks this for the policies it has runs of in flight
+    /// (a handful), whose due times it skips, without reading every due policy.
+    pub async fn due_policies_among(
+        &self,
+        now: OffsetDateTime,
+        ids: &[PolicyId],
+    ) -> StoreResult<Vec<BackupPolicy>> {
+        let now = to_micros(now)?;
+        let mut due = Vec::new();
+        // Chunks keep the statement under both drivers' bound-parameter limits, however many
+        // ids a caller passes.
+        for chunk in ids.chunks(DUE_AMONG_CHUNK) {
+            let placeholders = (0..chunk.len())
+                .map(|i| format!("${}", i + 3))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT {POLICY_COLUMNS} FROM backup_policies \
+                 WHERE enabled = $2 AND next_due_at IS NOT NULL AND next_due_at <= $1 \
+                 AND id IN ({placeholders})"
+            );
+            let rows: Vec<BackupPolicy> = with_pool!(self, |pool| {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now).bind(true);
+                for id in chunk {
+                    query = query.bind(id.to_string());
+                }
+                query
+                    .fetch_all(pool)
+                    .await
+                    .map_err(StoreError::db(
+                        "list due backup policies among those running",
+                    ))?
+                    .iter()
+                    .map(decode_policy)
+                    .collect::<StoreResult<_>>()?
+            });
+            due.extend(rows);
+        }
+        // A UUID's byte order is its lower-case hyphenated text's order: the same as the SQL.
+        due.sort_by_key(|p| (p.next_due_at, p.id));
+        Ok(due)
     }
 
     pub async fn set_policy_next_due(

@@ -124,7 +124,7 @@ async fn connect_sqlite(
 /// Migrations are embedded at compile time so the binary needs no migrations folder.
 /// Never edit an applied migration (sqlx refuses a changed checksum): add the next one.
 fn migrator(kind: BackendKind) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 2] = match kind {
+    let files: [(i64, &'static str, &'static str); 3] = match kind {
         BackendKind::Sqlite => [
             (
                 1,
@@ -135,6 +135,11 @@ fn migrator(kind: BackendKind) -> Migrator {
                 2,
                 "operation fields and proofs",
                 include_str!("../migrations/sqlite/0002_operation_fields_and_proofs.sql"),
+            ),
+            (
+                3,
+                "due policies order",
+                include_str!("../migrations/sqlite/0003_due_policies_order.sql"),
             ),
         ],
         BackendKind::Postgres => [
@@ -147,6 +152,11 @@ fn migrator(kind: BackendKind) -> Migrator {
                 2,
                 "operation fields and proofs",
                 include_str!("../migrations/postgres/0002_operation_fields_and_proofs.sql"),
+            ),
+            (
+                3,
+                "due policies order",
+                include_str!("../migrations/postgres/0003_due_policies_order.sql"),
             ),
         ],
     };

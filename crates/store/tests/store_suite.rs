@@ -39,6 +39,8 @@ backend_tests!(
     mailbox_items_upsert_without_duplicates,
     delta_link_is_kept_across_a_failed_run_and_resumed,
     one_running_backup_per_policy_and_due_policies,
+    due_policies_come_oldest_first_then_by_id_up_to_the_limit,
+    due_policies_among_reads_only_the_ids_asked,
     deleting_an_organization_removes_its_data_but_keeps_the_audit_log,
 );
 
@@ -1790,7 +1792,7 @@ async fn one_running_backup_per_policy_and_due_policies(db: &TestDb) {
     store.update_policy(&disabled, T0).await.unwrap();
 
     let due_now: Vec<_> = store
-        .due_policies(T0)
+        .due_policies(T0, usize::MAX)
         .await
         .unwrap()
         .into_iter()
@@ -1799,7 +1801,7 @@ async fn one_running_backup_per_policy_and_due_policies(db: &TestDb) {
     assert_eq!(due_now, vec![due.id]);
     assert_eq!(
         store
-            .due_policies(T0 + Duration::hours(1))
+            .due_policies(T0 + Duration::hours(1), usize::MAX)
             .await
             .unwrap()
             .len(),
@@ -1878,7 +1880,7 @@ async fn one_running_backup_per_policy_and_due_policies(db: &TestDb) {
     store.set_policy_next_due(due.id, None, T0).await.unwrap();
     assert!(
         store
-            .due_policies(T0 + Duration::days(1))
+            .due_policies(T0 + Duration::days(1), usize::MAX)
             .await
             .unwrap()
             .iter()
@@ -1889,6 +1891,107 @@ async fn one_running_backup_per_policy_and_due_policies(db: &TestDb) {
         store.policy(due.id).await,
         Err(StoreError::NotFound { .. })
     ));
+}
+
+fn ids(policies: &[tenantlink_store::BackupPolicy]) -> Vec<tenantlink_store::PolicyId> {
+    policies.iter().map(|p| p.id).collect()
+}
+
+/// The scheduler reads only as many due policies as it can start, so which come first decides
+/// who waits: the longest waiting (oldest due time), ties by id — the same on both backends,
+/// and whatever order the rows were inserted in.
+async fn due_policies_come_oldest_first_then_by_id_up_to_the_limit(db: &TestDb) {
+    let store = &db.store;
+    let org = organization(store, "contoso.example").await;
+    let newest = policy(store, org.id, Some(T0)).await;
+    let mut tied = Vec::new();
+    for _ in 0..4 {
+        tied.push(policy(store, org.id, Some(T0 - Duration::hours(1))).await);
+    }
+    policy(store, org.id, Some(T0 + Duration::seconds(1))).await; // not due yet
+    policy(store, org.id, None).await; // no schedule
+    let mut disabled = policy(store, org.id, Some(T0 - Duration::days(10))).await;
+    disabled.enabled = false;
+    store.update_policy(&disabled, T0).await.unwrap();
+    // Inserted last, due first.
+    let oldest = policy(store, org.id, Some(T0 - Duration::days(3))).await;
+
+    // Ties in the text order of the ids, as the SQL compares them.
+    tied.sort_by_key(|p| p.id.to_string());
+    let mut expected = vec![oldest.id];
+    expected.extend(tied.iter().map(|p| p.id));
+    expected.push(newest.id);
+
+    assert_eq!(
+        ids(&store.due_policies(T0, usize::MAX).await.unwrap()),
+        expected
+    );
+    for limit in 0..=expected.len() + 1 {
+        assert_eq!(
+            ids(&store.due_policies(T0, limit).await.unwrap()),
+            expected[..limit.min(expected.len())],
+            "the first {limit} due policies"
+        );
+    }
+    assert_eq!(
+        ids(&store
+            .due_policies(T0 - Duration::minutes(30), 2)
+            .await
+            .unwrap()),
+        expected[..2],
+        "a limit counts due policies only"
+    );
+
+    // Dispatching the oldest (its due time moves on) lets the next-oldest come first; a policy
+    // whose due time was left alone keeps its place ahead of newer ones.
+    store
+        .set_policy_next_due(oldest.id, Some(T0 + Duration::days(1)), T0)
+        .await
+        .unwrap();
+    store
+        .set_policy_next_due(tied[0].id, Some(T0 - Duration::minutes(1)), T0)
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&store.due_policies(T0, 4).await.unwrap()),
+        vec![tied[1].id, tied[2].id, tied[3].id, tied[0].id]
+    );
+}
+
+async fn due_policies_among_reads_only_the_ids_asked(db: &TestDb) {
+    let store = &db.store;
+    let org = organization(store, "contoso.example").await;
+    let old = policy(store, org.id, Some(T0 - Duration::days(1))).await;
+    let due = policy(store, org.id, Some(T0)).await;
+    let not_asked = policy(store, org.id, Some(T0 - Duration::days(2))).await;
+    let later = policy(store, org.id, Some(T0 + Duration::hours(1))).await;
+    let mut disabled = policy(store, org.id, Some(T0)).await;
+    disabled.enabled = false;
+    store.update_policy(&disabled, T0).await.unwrap();
+
+    assert!(store.due_policies_among(T0, &[]).await.unwrap().is_empty());
+    assert_eq!(
+        ids(&store
+            .due_policies_among(T0, &[due.id, later.id, disabled.id, old.id])
+            .await
+            .unwrap()),
+        vec![old.id, due.id],
+        "due and enabled only, oldest first; not the older policy that was not asked for"
+    );
+    assert_eq!(
+        ids(&store.due_policies(T0, 1).await.unwrap()),
+        vec![not_asked.id]
+    );
+
+    // More ids than one statement takes: unknown ids are no error, and the due one is found.
+    let mut many: Vec<_> = (0..1_200)
+        .map(|_| tenantlink_store::PolicyId::new())
+        .collect();
+    many.insert(777, due.id);
+    assert_eq!(
+        ids(&store.due_policies_among(T0, &many).await.unwrap()),
+        vec![due.id]
+    );
 }
 
 async fn deleting_an_organization_removes_its_data_but_keeps_the_audit_log(db: &TestDb) {
