@@ -6,6 +6,7 @@
 //! also from `*_FILE`) → command-line flags (see `config.rs` and docs/service.md).
 
 mod backups;
+mod clouds;
 mod config;
 mod config_file;
 mod directory;
@@ -21,7 +22,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use tenantlink_clock::{OffsetClock, SharedClock};
-use tenantlink_entra::{Transport, TransportConfig};
 use tenantlink_sandbox::{RunningSandbox, SandboxConfig};
 use tenantlink_service::{Accounts, LoginThrottle, Role, SecretString, TokioPause, Workflows};
 
@@ -77,14 +77,16 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         Some(files) => Some(files.server_config().map_err(config_error)?),
         None => None,
     };
-    let configured = match &config.organization {
-        Some(organization) => {
-            let connection = organization.connection();
-            let transport = transport_for(&connection)?;
-            Some((connection, transport))
-        }
-        None => None,
-    };
+    // One clock for the service and the embedded sandbox, so moving the sandbox's clock moves
+    // the service's notion of expiry too.
+    let clock = Arc::new(OffsetClock::system());
+    let shared_clock: SharedClock = clock.clone();
+    // Every cloud's client, built once (reading each configured CA file now).
+    let directories = directory::CloudDirectories::new(&config.clouds, &shared_clock)?;
+    let configured = config
+        .organization
+        .as_ref()
+        .map(|organization| organization.connection(config.clouds.target(organization.cloud)));
     create_private_dir(&config.data_dir)?;
     let _lock = master_key::DataDirLock::acquire(&config.data_dir, "starting another one")
         .map_err(config_error)?;
@@ -98,14 +100,9 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .map_err(config_error)?;
     let repository = Arc::new(store::StoreRepository::new(db.clone(), master_key.clone()));
 
-    // One clock for the service and the embedded sandbox, so moving the sandbox's clock moves
-    // the service's notion of expiry too.
-    let clock = Arc::new(OffsetClock::system());
-    let shared_clock: SharedClock = clock.clone();
-
     // A configured tenant replaces the embedded sandbox; both go through the same directory code.
-    let (connection, transport, sandbox): (_, _, Option<RunningSandbox>) = match configured {
-        Some((connection, transport)) => (connection, transport, None),
+    let (connection, directories, sandbox): (_, _, Option<RunningSandbox>) = match configured {
+        Some(connection) => (connection, directories, None),
         None => {
             let sandbox = tenantlink_sandbox::start(SandboxConfig {
                 listen: config.sandbox_listen,
@@ -117,23 +114,14 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             .await
             .context("start the sandbox tenant")?;
             let connection = organization::sandbox_connection(sandbox.info())?;
-            let transport = transport_for(&connection)?;
-            (connection, transport, Some(sandbox))
+            let directories = directories.with_sandbox(&connection.target, &shared_clock)?;
+            (connection, directories, Some(sandbox))
         }
     };
-    let directory = Arc::new(
-        directory::EntraDirectory::new(
-            transport,
-            connection.endpoints.clone(),
-            shared_clock.clone(),
-            connection.device_client_id.clone(),
-        )
-        .with_graph_resource(&connection.graph_resource),
-    );
 
     let workflows = Workflows::new(
         repository.clone(),
-        directory,
+        Arc::new(directories),
         shared_clock.clone(),
         Arc::new(TokioPause),
         config.certificates.workflows_config(),
@@ -162,8 +150,8 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let policies = backups::start(backups::BackupSetup {
         store: db,
         master_key,
-        endpoints: connection.endpoints.clone(),
-        graph_scope: format!("{}/.default", connection.graph_resource),
+        endpoints: connection.target.endpoints.clone(),
+        graph_scope: format!("{}/.default", connection.target.graph_resource),
         clock: shared_clock.clone(),
         audit: repository.clone(),
         poll_every: config.backup_poll_every.unwrap_or(backups::POLL_EVERY),
@@ -198,6 +186,15 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     }
     println!("data directory {}", config.data_dir.display());
     println!("directory {}", connection.description);
+    for (cloud, target) in config.clouds.targets() {
+        if let Some(origin) = &target.overridden_by {
+            println!(
+                "cloud {} at {} ({origin})",
+                cloud.name(),
+                target.endpoints.authority().as_str().trim_end_matches('/')
+            );
+        }
+    }
     println!("tenantlink is serving at {scheme}://{address}/");
     let handle = axum_server::Handle::new();
     let shutdown = handle.clone();
@@ -229,15 +226,6 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         sandbox.shutdown().await;
     }
     Ok(())
-}
-
-/// The HTTP client for a directory, trusting its extra CA file (read and checked here).
-fn transport_for(connection: &organization::Connection) -> anyhow::Result<Transport> {
-    Transport::new(&TransportConfig {
-        extra_ca_file: connection.endpoints.extra_ca_file.clone(),
-        ..TransportConfig::default()
-    })
-    .map_err(|e| config_error(anyhow::anyhow!("{e}")))
 }
 
 /// Creates `admin` on first start. The password comes from the configuration, or is generated

@@ -4,6 +4,7 @@
 //! reported with its flag, variable or file key.
 
 use super::ServeArgs;
+use super::clouds::CloudsConfig;
 use super::config_file::{DATA_DIR_CONFIG_FILE, FileConfig};
 use super::master_key::MasterKeySource;
 use super::organization::OrganizationConfig;
@@ -55,6 +56,8 @@ pub struct ServeConfig {
     pub sign_in_throttle: AddressThrottleConfig,
     /// A real tenant instead of the embedded sandbox.
     pub organization: Option<OrganizationConfig>,
+    /// Where each named cloud's directory is (the configured organization's settings included).
+    pub clouds: CloudsConfig,
     /// The configuration file that was read, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -204,6 +207,11 @@ impl ServeConfig {
         let backup_poll_every = resolve_backup_poll(&layers, &file)?;
         let sign_in_throttle = resolve_sign_in_throttle(&layers, &file)?;
         let organization = OrganizationConfig::resolve(&layers, file.organization.as_ref())?;
+        let clouds = CloudsConfig::resolve(
+            &layers,
+            &file.clouds,
+            organization.as_ref().map(|o| (o.cloud, &o.overrides)),
+        )?;
 
         Ok(Self {
             listen,
@@ -217,6 +225,7 @@ impl ServeConfig {
             backup_poll_every,
             sign_in_throttle,
             organization,
+            clouds,
             config_file: file_path,
         })
     }
@@ -493,7 +502,7 @@ fn bounded(
 }
 
 /// A resolved value and where it came from (`--listen`, `TENANTLINK_LISTEN`, or the file key).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Sourced<T> {
     pub value: T,
     pub origin: String,

@@ -5,6 +5,7 @@
 //! Every field is optional: the file is one layer, and environment and flags may complete it.
 
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -31,6 +32,10 @@ pub struct FileConfig {
     #[serde(default)]
     pub sign_in: SignInSection,
     pub organization: Option<OrganizationSection>,
+    /// `[clouds.global]`, `[clouds.usgov]`, `[clouds.china]`: another place for that cloud's
+    /// directory (checked against the known names when resolved).
+    #[serde(default)]
+    pub clouds: BTreeMap<String, CloudSection>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -83,6 +88,16 @@ pub struct OrganizationSection {
     pub authority: Option<String>,
     pub graph: Option<String>,
     pub ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloudSection {
+    pub authority: Option<String>,
+    pub graph: Option<String>,
+    pub graph_resource: Option<String>,
+    pub ca_file: Option<PathBuf>,
+    pub device_client_id: Option<String>,
 }
 
 /// A configuration file that cannot be used; the message names the file (and the key).
@@ -218,6 +233,10 @@ mod tests {
         assert_eq!(config.certificates.proof_max_delay_ms, Some(20_000));
         let organization = config.organization.expect("organization section");
         assert_eq!(organization.cloud.as_deref(), Some("global"));
+        assert!(
+            config.clouds.contains_key("usgov"),
+            "a [clouds.NAME] example"
+        );
     }
 
     #[test]

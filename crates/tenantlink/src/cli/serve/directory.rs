@@ -1,5 +1,10 @@
 //! The service's [`Directory`] over tenantlink-entra: the same client code for Microsoft's clouds
-//! and for the sandbox tenant; only the endpoints (and the sandbox's CA) differ.
+//! and for the sandbox tenant; only the endpoints (and the sandbox's CA) differ. One
+//! [`EntraDirectory`] per cloud; [`CloudDirectories`] routes each organization to its cloud's.
+
+mod routing;
+
+pub use routing::CloudDirectories;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -28,8 +33,11 @@ pub struct EntraDirectory {
     device: DeviceFlowClient,
     tokens: TokenClient,
     graph: GraphClient,
-    /// The public client the administrator signs in to (device flow).
-    device_client_id: String,
+    /// Where the clients above go (kept to describe and test the routing).
+    endpoints: Endpoints,
+    /// The public client the administrator signs in to (device flow); each organization's own
+    /// backup application when `None`.
+    device_client_id: Option<String>,
     /// Prefix of every Graph scope: `{graph_resource}/Application.ReadWrite.All`, `/.default`.
     graph_resource: String,
     /// Outcomes of device sign-ins, keyed by an opaque handle; the real device code stays
@@ -42,12 +50,13 @@ impl EntraDirectory {
         transport: Transport,
         endpoints: Endpoints,
         clock: SharedClock,
-        device_client_id: String,
+        device_client_id: Option<String>,
     ) -> Self {
         Self {
             device: DeviceFlowClient::new(transport.clone(), endpoints.clone(), clock.clone()),
             tokens: TokenClient::new(transport.clone(), endpoints.clone(), clock.clone()),
-            graph: GraphClient::new(transport, endpoints, clock),
+            graph: GraphClient::new(transport, endpoints.clone(), clock),
+            endpoints,
             device_client_id,
             graph_resource: GLOBAL_GRAPH_RESOURCE.to_owned(),
             sign_ins: Arc::default(),
@@ -84,9 +93,13 @@ impl Directory for EntraDirectory {
         Box::pin(async move {
             let tenant = tenant(organization)?;
             let scopes = [format!("{}/{APPLICATION_PERMISSION}", self.graph_resource)];
+            let client_id = self
+                .device_client_id
+                .as_deref()
+                .unwrap_or(&organization.app_id);
             let code = self
                 .device
-                .start(&tenant, &self.device_client_id, &scopes)
+                .start(&tenant, client_id, &scopes)
                 .await
                 .map_err(explain)?;
             let handle = uuid::Uuid::new_v4().to_string();

@@ -2,6 +2,7 @@
 //! name, or explicit authority / Graph URLs with an extra CA), or else the embedded sandbox's
 //! backup application. Both go through the same `EntraDirectory`; only endpoints differ.
 
+use super::clouds::{CloudOverride, CloudTarget, graph_resource, parse_guid};
 use super::config::{Layers, Sourced};
 use super::config_file::OrganizationSection;
 use anyhow::{Context as _, anyhow, bail};
@@ -19,20 +20,16 @@ pub struct OrganizationConfig {
     pub tenant: TenantId,
     pub app_id: String,
     pub cloud: Cloud,
-    /// The public client the administrator's device sign-in uses; the backup application itself
-    /// by default (it must then allow public client flows).
-    pub device_client_id: String,
-    pub endpoints: Endpoints,
+    /// `authority`, `graph`, `ca_file` and `device_client_id`: settings of the organization's
+    /// cloud (as `[clouds.NAME]`), so every organization of that cloud uses them.
+    pub overrides: CloudOverride,
 }
 
 /// Everything `serve` needs to talk to one organization's directory.
 #[derive(Debug, Clone)]
 pub struct Connection {
-    pub endpoints: Endpoints,
-    /// Graph's resource identifier in scopes (`{resource}/.default`): the cloud's Graph host,
-    /// also when explicit URLs point elsewhere (a proxy, the sandbox).
-    pub graph_resource: String,
-    pub device_client_id: String,
+    /// Its cloud's endpoints, Graph resource and device sign-in client.
+    pub target: CloudTarget,
     pub organization: NewOrganization,
     /// Known up front for the sandbox; for a real tenant it is looked up at the first sign-in.
     pub app_object_id: Option<String>,
@@ -101,26 +98,28 @@ impl OrganizationConfig {
             Some(s) => Cloud::from_name(&s.value).map_err(|e| anyhow!("{e} ({})", s.origin))?,
             None => Cloud::Global,
         };
-        let device_client_id = match device_client_id {
-            Some(s) => parse_guid(&s, "device sign-in client id")?,
-            None => app_id_value.clone(),
+        let overrides = CloudOverride {
+            authority,
+            graph,
+            graph_resource: None,
+            ca_file,
+            device_client_id,
         };
-        let endpoints = endpoints(cloud, authority, graph, ca_file)?;
+        // Checked here too, so a bad value is reported as the organization's.
+        overrides.target(cloud)?;
         Ok(Some(Self {
             name: name.map(|s| s.value),
             tenant: tenant_id,
             app_id: app_id_value,
             cloud,
-            device_client_id,
-            endpoints,
+            overrides,
         }))
     }
 
-    pub fn connection(&self) -> Connection {
+    /// The organization on `target`: its cloud's resolved settings (`CloudsConfig::target`).
+    pub fn connection(&self, target: &CloudTarget) -> Connection {
         Connection {
-            endpoints: self.endpoints.clone(),
-            graph_resource: graph_resource(self.cloud),
-            device_client_id: self.device_client_id.clone(),
+            target: target.clone(),
             organization: NewOrganization {
                 name: self.name.clone().unwrap_or_default(),
                 tenant: self.tenant.as_str().to_owned(),
@@ -132,7 +131,7 @@ impl OrganizationConfig {
                 "tenant {} ({} cloud) at {}",
                 self.tenant,
                 self.cloud.name(),
-                self.endpoints.authority().as_str().trim_end_matches('/')
+                target.endpoints.authority().as_str().trim_end_matches('/')
             ),
         }
     }
@@ -144,9 +143,12 @@ pub fn sandbox_connection(info: &SandboxInfo) -> anyhow::Result<Connection> {
     let endpoints =
         Endpoints::explicit(&info.authority, &info.authority)?.with_extra_ca_file(&info.ca_file);
     Ok(Connection {
-        endpoints,
-        graph_resource: graph_resource(Cloud::Global),
-        device_client_id: info.public_client_id.clone(),
+        target: CloudTarget {
+            endpoints,
+            graph_resource: graph_resource(Cloud::Global),
+            device_client_id: Some(info.public_client_id.clone()),
+            overridden_by: None,
+        },
         organization: NewOrganization {
             name: format!("Sandbox ({})", info.tenant_domain),
             tenant: info.tenant_id.clone(),
@@ -192,52 +194,6 @@ pub async fn ensure_organization(
     Ok(organization)
 }
 
-/// The resource part of Graph scopes in `cloud` (`https://graph.microsoft.com` for the global
-/// cloud and the sandbox, which follows it).
-pub fn graph_resource(cloud: Cloud) -> String {
-    Endpoints::cloud(cloud)
-        .graph()
-        .as_str()
-        .trim_end_matches('/')
-        .to_owned()
-}
-
-fn endpoints(
-    cloud: Cloud,
-    authority: Option<Sourced<String>>,
-    graph: Option<Sourced<String>>,
-    ca_file: Option<Sourced<PathBuf>>,
-) -> anyhow::Result<Endpoints> {
-    let named = Endpoints::cloud(cloud);
-    let authority_url = authority
-        .as_ref()
-        .map_or_else(|| named.authority().to_string(), |s| s.value.clone());
-    // Endpoints appends /v1.0 itself; accept the base as Graph Explorer shows it too.
-    let graph_url = graph.as_ref().map_or_else(
-        || named.graph().to_string(),
-        |s| {
-            let trimmed = s.value.trim_end_matches('/');
-            trimmed.strip_suffix("/v1.0").unwrap_or(trimmed).to_owned()
-        },
-    );
-    let origin = |s: &Option<Sourced<String>>, fallback: &str| {
-        s.as_ref()
-            .map_or_else(|| fallback.to_owned(), |s| s.origin.clone())
-    };
-    let mut endpoints = Endpoints::explicit(&authority_url, &graph_url).map_err(|e| {
-        anyhow!(
-            "{e} ({} / {})",
-            origin(&authority, "the cloud's authority"),
-            origin(&graph, "the cloud's Graph")
-        )
-    })?;
-    // The transport reads and checks the CA file when serve starts (naming the file).
-    if let Some(ca) = ca_file {
-        endpoints = endpoints.with_extra_ca_file(ca.value);
-    }
-    Ok(endpoints)
-}
-
 fn parse_tenant(tenant: &Sourced<String>) -> anyhow::Result<TenantId> {
     let value = tenant.value.trim();
     let is_domain = value.contains('.')
@@ -251,18 +207,6 @@ fn parse_tenant(tenant: &Sourced<String>) -> anyhow::Result<TenantId> {
         );
     }
     TenantId::parse(value).map_err(|e| anyhow!("{e} ({})", tenant.origin))
-}
-
-fn parse_guid(value: &Sourced<String>, what: &str) -> anyhow::Result<String> {
-    let text = value.value.trim();
-    uuid::Uuid::parse_str(text)
-        .map(|_| text.to_ascii_lowercase())
-        .map_err(|_| {
-            anyhow!(
-                "{what} {text:?} ({}) is not a GUID; copy it from the app registration's overview page in Entra ID",
-                value.origin
-            )
-        })
 }
 
 #[cfg(test)]
@@ -292,14 +236,19 @@ mod tests {
     }
 
     fn cloud(name: &str) -> Connection {
-        resolve(&[
+        let organization = resolve(&[
             ("TENANTLINK_TENANT", "contoso.onmicrosoft.com"),
             ("TENANTLINK_APP_ID", APP),
             ("TENANTLINK_CLOUD", name),
         ])
         .unwrap()
-        .expect("configured")
-        .connection()
+        .expect("configured");
+        connected(&organization)
+    }
+
+    /// The organization on its cloud with only its own settings applied.
+    fn connected(organization: &OrganizationConfig) -> Connection {
+        organization.connection(&organization.overrides.target(organization.cloud).unwrap())
     }
 
     #[test]
@@ -327,14 +276,13 @@ mod tests {
         ];
         for (name, token, graph, resource) in cases {
             let connection = cloud(name);
-            assert_eq!(connection.endpoints.token_endpoint(&tenant).as_str(), token);
-            assert_eq!(
-                connection.endpoints.graph_url("applications").as_str(),
-                graph
-            );
-            assert_eq!(connection.graph_resource, resource, "{name}");
+            let target = &connection.target;
+            assert_eq!(target.endpoints.token_endpoint(&tenant).as_str(), token);
+            assert_eq!(target.endpoints.graph_url("applications").as_str(), graph);
+            assert_eq!(target.graph_resource, resource, "{name}");
             assert_eq!(connection.organization.cloud, name);
-            assert_eq!(connection.endpoints.extra_ca_file, None);
+            assert_eq!(target.endpoints.extra_ca_file, None);
+            assert_eq!(target.overridden_by, None);
             assert_eq!(connection.app_object_id, None, "looked up at sign-in");
         }
     }
@@ -342,7 +290,11 @@ mod tests {
     #[test]
     fn the_device_sign_in_uses_the_backup_app_unless_a_public_client_is_named() {
         let connection = cloud("global");
-        assert_eq!(connection.device_client_id, APP);
+        assert_eq!(connection.organization.app_id, APP);
+        assert_eq!(
+            connection.target.device_client_id, None,
+            "each organization signs in with its own backup application"
+        );
         let other = "99999999-2222-3333-4444-555555555555";
         let configured = resolve(&[
             ("TENANTLINK_TENANT", "contoso.onmicrosoft.com"),
@@ -351,7 +303,10 @@ mod tests {
         ])
         .unwrap()
         .unwrap();
-        assert_eq!(configured.device_client_id, other);
+        assert_eq!(
+            connected(&configured).target.device_client_id.as_deref(),
+            Some(other)
+        );
     }
 
     #[test]
@@ -363,7 +318,7 @@ mod tests {
             "-----BEGIN CERTIFICATE-----\nMII=\n-----END CERTIFICATE-----\n",
         )
         .unwrap();
-        let connection = resolve(&[
+        let organization = resolve(&[
             ("TENANTLINK_TENANT", "0c1e3b3e-1111-4222-8333-444455556666"),
             ("TENANTLINK_APP_ID", APP),
             ("TENANTLINK_AUTHORITY", "https://127.0.0.1:9443"),
@@ -371,14 +326,18 @@ mod tests {
             ("TENANTLINK_CA_FILE", ca.to_str().unwrap()),
         ])
         .unwrap()
-        .unwrap()
-        .connection();
+        .unwrap();
+        let target = connected(&organization).target;
         assert_eq!(
-            connection.endpoints.graph_url("applications").as_str(),
+            target.endpoints.graph_url("applications").as_str(),
             "https://127.0.0.1:9443/v1.0/applications"
         );
-        assert_eq!(connection.graph_resource, "https://graph.microsoft.com");
-        assert_eq!(connection.endpoints.extra_ca_file, Some(ca));
+        assert_eq!(target.graph_resource, "https://graph.microsoft.com");
+        assert_eq!(target.endpoints.extra_ca_file, Some(ca));
+        assert_eq!(
+            target.overridden_by.as_deref(),
+            Some("TENANTLINK_AUTHORITY, TENANTLINK_GRAPH, TENANTLINK_CA_FILE")
+        );
     }
 
     #[test]
