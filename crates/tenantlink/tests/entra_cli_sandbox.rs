@@ -6,7 +6,7 @@
 
 mod entra_sandbox_support;
 
-use entra_sandbox_support::{APP_READ_WRITE, Finished, Sandbox, TestCert, run, run_with_sign_in};
+use entra_sandbox_support::{Finished, Sandbox, TestCert, run, run_with_sign_in};
 use serde_json::json;
 
 fn args(command: &[&str], sandbox: &Sandbox, more: &[&str]) -> Vec<String> {
@@ -66,15 +66,9 @@ async fn keys_lists_the_backup_apps_certificate_with_the_openssl_thumbprint() {
     let keys_args = args(
         &["entra", "keys"],
         &sandbox,
-        &[
-            "--app-id",
-            &backup_app,
-            "--client-id",
-            &public_client,
-            "--scope",
-            APP_READ_WRITE,
-        ],
+        &["--app-id", &backup_app, "--client-id", &public_client],
     );
+    // No `--scope`: the default, the narrower Application.Read.All, is consented in the sandbox.
 
     // The backup application starts without a certificate.
     let (_, before) = run_with_sign_in(&sandbox, &keys_args).await;

@@ -85,6 +85,8 @@ pub(crate) fn new_application(
         application_permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
         delegated_permissions: [
             "User.Read",
+            // `tenantlink entra keys` asks for the narrower read permission by default.
+            "Application.Read.All",
             "Application.ReadWrite.All",
             "User.Read.All",
             "Mail.Read",
