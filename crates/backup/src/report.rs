@@ -110,6 +110,22 @@ impl RunFailure {
         }
     }
 
+    /// The organization's cloud has no endpoints in this tenantlink (e.g. `sandbox` on a service
+    /// running without the sandbox tenant): a configuration problem, not the certificate's.
+    pub fn cloud_unavailable(cloud: &str) -> Self {
+        Self {
+            stage: FailureStage::Authentication,
+            service: "tenantlink",
+            code: None,
+            message: format!("tenantlink knows no endpoints for the cloud '{cloud}'."),
+            explanation: "Each organization is backed up through its own cloud's Entra ID and Graph, and this service has none configured for this organization's cloud.".to_owned(),
+            remediation: "Configure the cloud's endpoints ([clouds.NAME] in the service configuration) or add the organization again with its real cloud (global, usgov or china).".to_owned(),
+            remediation_link: None,
+            client_thumbprint: None,
+            credential_problem: false,
+        }
+    }
+
     pub fn storage(stage_detail: &str, error: &dyn std::error::Error) -> Self {
         Self {
             stage: FailureStage::Storage,

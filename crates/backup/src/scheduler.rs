@@ -31,7 +31,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use tokio::task::JoinHandle;
 
 use tenantlink_clock::SharedClock;
-use tenantlink_store::{BackupPolicy, PolicyId, RunId, RunTrigger, Store, StoreError};
+use tenantlink_store::{
+    BackupPolicy, Organization, PolicyId, RunId, RunTrigger, Store, StoreError,
+};
 
 use crate::credentials::CredentialSource;
 use crate::report::{RunFailure, RunReport};
@@ -66,20 +68,70 @@ pub trait PolicyExecutor: Send + Sync + Debug {
     }
 }
 
-/// Loads the organization and its active certificate, then runs the policy.
+/// Loads the organization and its active certificate, then runs the policy with the runner of
+/// the organization's cloud.
 #[derive(Debug, Clone)]
 pub struct RunnerExecutor {
     store: Store,
-    runner: BackupRunner,
+    runners: Runners,
     credentials: Arc<dyn CredentialSource>,
+}
+
+/// Which runner (endpoints, token cache) backs up an organization.
+#[derive(Debug, Clone)]
+enum Runners {
+    /// One runner for every organization, whatever its cloud.
+    One(Box<BackupRunner>),
+    /// One per cloud name (`global`, `usgov`, `china`, `sandbox`…); never empty.
+    ByCloud(Vec<(String, BackupRunner)>),
 }
 
 impl RunnerExecutor {
     pub fn new(store: Store, runner: BackupRunner, credentials: Arc<dyn CredentialSource>) -> Self {
         Self {
             store,
-            runner,
+            runners: Runners::One(Box::new(runner)),
             credentials,
+        }
+    }
+
+    /// Each organization is backed up by the runner of its cloud (matched case-insensitively);
+    /// a policy of an organization whose cloud has none fails with
+    /// [`RunFailure::cloud_unavailable`] in its job log.
+    ///
+    /// # Panics
+    /// When `runners` is empty: there would be nothing to record even that failure with.
+    pub fn by_cloud(
+        store: Store,
+        runners: Vec<(String, BackupRunner)>,
+        credentials: Arc<dyn CredentialSource>,
+    ) -> Self {
+        assert!(
+            !runners.is_empty(),
+            "RunnerExecutor::by_cloud needs a runner"
+        );
+        let runners = runners
+            .into_iter()
+            .map(|(cloud, runner)| (cloud.to_ascii_lowercase(), runner))
+            .collect();
+        Self {
+            store,
+            runners: Runners::ByCloud(runners),
+            credentials,
+        }
+    }
+
+    /// The organization's runner, or a runner to record the run with and why it cannot go on.
+    fn runner_for(&self, organization: &Organization) -> (&BackupRunner, Option<RunFailure>) {
+        match &self.runners {
+            Runners::One(runner) => (runner, None),
+            Runners::ByCloud(runners) => {
+                let cloud = organization.cloud.trim().to_ascii_lowercase();
+                match runners.iter().find(|(name, _)| *name == cloud) {
+                    Some((_, runner)) => (runner, None),
+                    None => (&runners[0].1, Some(RunFailure::cloud_unavailable(&cloud))),
+                }
+            }
         }
     }
 
@@ -90,17 +142,25 @@ impl RunnerExecutor {
         started: Option<oneshot::Sender<RunId>>,
     ) -> Result<RunReport, RunError> {
         let organization = self.store.organization(policy.organization_id).await?;
-        let credential = self.credentials.active_credential(&organization).await;
+        let (runner, unavailable) = self.runner_for(&organization);
+        let credential = match unavailable {
+            Some(failure) => Err(failure),
+            None => self
+                .credentials
+                .active_credential(&organization)
+                .await
+                .map_err(|e| e.to_failure(&organization)),
+        };
         let credential = match &credential {
             Ok(Some(signer)) => Ok(signer.as_ref()),
             Ok(None) => Err(RunFailure::no_certificate(organization.id)),
-            Err(e) => Err(e.to_failure(&organization)),
+            Err(failure) => Err(failure.clone()),
         };
-        let run = self.runner.start(&policy, trigger).await?;
+        let run = runner.start(&policy, trigger).await?;
         if let Some(started) = started {
             let _ = started.send(run.id);
         }
-        self.runner
+        runner
             .run_started(run, &policy, &organization, credential)
             .await
     }

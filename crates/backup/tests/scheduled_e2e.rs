@@ -194,3 +194,72 @@ async fn run_due(scheduler: &Scheduler) -> tenantlink_backup::RunReport {
         other => panic!("not started: {other:?}"),
     }
 }
+
+/// `serve` backs up each organization from its own cloud: the runner is chosen by the
+/// organization's cloud name, and an organization of a cloud without one gets a job-log entry
+/// saying so, without blaming its certificate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_go_to_the_runner_of_the_organizations_cloud() {
+    let world = World::start(Backend::Sqlite).await;
+    let master_key = Arc::new(MasterKey::generate().unwrap());
+    let (credential, _) = world.attach_new_certificate(30).await;
+    store_and_activate(&world, &master_key, &credential, None).await;
+    let credentials = Arc::new(StoreCredentials::new(
+        world.store.clone(),
+        master_key.clone(),
+    ));
+    let policy = world.policy(BackupScope::AllUsers).await;
+    let routed = |clouds: &[&str]| {
+        let runners = clouds
+            .iter()
+            .map(|cloud| (cloud.to_string(), world.runner.clone()))
+            .collect();
+        let executor = RunnerExecutor::by_cloud(world.store.clone(), runners, credentials.clone());
+        Scheduler::new(
+            world.store.clone(),
+            world.shared_clock(),
+            Arc::new(executor),
+        )
+    };
+
+    // The world's organization is of the `sandbox` cloud; names match case-insensitively.
+    let report = routed(&["global", "Sandbox"])
+        .start_now(policy.id)
+        .await
+        .unwrap()
+        .report
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Success, "{:?}", report.failure);
+    assert!(report.items_new > 0);
+
+    let report = routed(&["global", "usgov"])
+        .start_now(policy.id)
+        .await
+        .unwrap()
+        .report
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Failed);
+    let failure = report.failure.expect("the reason is in the job log");
+    assert!(
+        failure
+            .message
+            .contains("no endpoints for the cloud 'sandbox'"),
+        "{failure:?}"
+    );
+    assert!(!failure.credential_problem, "{failure:?}");
+    let organization = world
+        .store
+        .organization(world.organization.id)
+        .await
+        .unwrap();
+    assert_ne!(
+        organization.connection_state,
+        ConnectionState::Broken,
+        "a configuration gap does not mark the certificate's connection broken"
+    );
+    world.shutdown().await;
+}

@@ -9,23 +9,9 @@ mod serve_support;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use serve_support::scenario::finished_run;
 use serve_support::{ADMIN_PASSWORD, Backend, Deployment, Server, Session, log_in};
 use std::time::{Duration, Instant};
-
-/// Reads the run until it has ended. Runs go through HTTPS to the sandbox in a debug build on a
-/// loaded machine, so the deadline is generous; each poll is short.
-async fn finished_run(session: &Session, run: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        let (status, detail) = session.get(&format!("/api/v1/runs/{run}")).await;
-        assert_eq!(status, StatusCode::OK, "{detail}");
-        if detail["run"]["status"] != "running" {
-            return detail;
-        }
-        assert!(Instant::now() < deadline, "the run never ended: {detail}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
 
 /// Waits for the scheduler to start and finish the policy's `count`-th run; returns its detail.
 async fn scheduled_run(session: &Session, policy: &str, count: usize) -> Value {

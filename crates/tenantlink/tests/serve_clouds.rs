@@ -1,9 +1,9 @@
 //! Each organization talks to its own cloud (issue 5, "Organizations"): `tenantlink serve` on its
 //! defaults (the in-process sandbox) with `[clouds.usgov]` pointing at a standalone `tenantlink
 //! sandbox` process. An organization added with cloud `usgov` gets its certificate through the
-//! standalone sandbox only; the default organization keeps using the in-process one. And an
-//! organization whose cloud has no directory in this `serve` is refused, changing nothing. On
-//! SQLite and PostgreSQL.
+//! standalone sandbox only, and its backup policy reads the standalone sandbox's mail; the
+//! default organization keeps using the in-process one. And an organization whose cloud has no
+//! directory in this `serve` is refused, changing nothing. On SQLite and PostgreSQL.
 
 mod config_support;
 mod serve_support;
@@ -12,7 +12,7 @@ use config_support::Sandbox;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use serve_support::graph::GraphAdmin;
-use serve_support::scenario::certificate_page;
+use serve_support::scenario::{certificate_page, finished_run};
 use serve_support::{ADMIN_PASSWORD, Backend, Deployment, Session, log_in};
 
 on_both_backends!(
@@ -100,6 +100,28 @@ graph_resource = "https://graph.microsoft.com"
         read["app_object_id"], usgov.info["backup_app"]["object_id"],
         "looked up through the usgov cloud's Graph: {read}"
     );
+
+    // Its backups go to the usgov cloud too: the in-process sandbox knows neither its tenant
+    // nor its application, so a run sent there would fail to authenticate.
+    let (status, policy) = admin
+        .post(
+            &format!("/api/v1/organizations/{organization}/policies"),
+            json!({"name": "Mail", "schedule": "0 3 * * *"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{policy}");
+    let (status, run) = admin
+        .post(
+            &format!("/api/v1/policies/{}/run", policy["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{run}");
+    let run = finished_run(&admin, run["id"].as_str().unwrap()).await;
+    assert_eq!(run["run"]["status"], "success", "{run}");
+    let usgov_users = usgov.info["users"].as_array().unwrap().len();
+    assert_eq!(run["run"]["users"], usgov_users, "{run}");
+    assert!(run["run"]["items_new"].as_i64().unwrap() > 0, "{run}");
 
     // The default organization still goes to the in-process sandbox.
     let (_, organizations) = admin.get("/api/v1/organizations").await;

@@ -144,3 +144,21 @@ pub async fn start_operation(admin: &Session, organization: &str, kind: &str) ->
             .to_owned(),
     )
 }
+
+/// Reads the run until it has ended. Runs go through HTTPS to the sandbox in a debug build on a
+/// loaded machine, so the deadline is generous; each poll is short.
+pub async fn finished_run(session: &Session, run: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    loop {
+        let (status, detail) = session.get(&format!("/api/v1/runs/{run}")).await;
+        assert_eq!(status, StatusCode::OK, "{detail}");
+        if detail["run"]["status"] != "running" {
+            return detail;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never ended: {detail}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}

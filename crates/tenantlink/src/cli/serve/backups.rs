@@ -1,4 +1,4 @@
-//! Backup policies inside `tenantlink serve`: one runner (one token cache) for the process, the
+//! Backup policies inside `tenantlink serve`: one runner (one token cache) per cloud, the
 //! active certificates from the store, the scheduler ticking in the background, and the facade
 //! the portal and the API use.
 
@@ -13,52 +13,91 @@ use tenantlink_entra::{Endpoints, TokenClient, Transport, TransportConfig};
 use tenantlink_service::Repository;
 use tenantlink_store::{MasterKey, Store};
 
+use super::clouds::{CloudTarget, CloudsConfig};
+use super::directory::SANDBOX;
+
 /// How often the scheduler looks for due policies, in real time. Due times themselves come from
 /// the shared clock, so moving the sandbox's clock makes a policy due at the next look.
 pub const POLL_EVERY: Duration = Duration::from_secs(2);
+
+/// Where one cloud's organizations are backed up from.
+#[derive(Debug, Clone)]
+pub struct BackupCloud {
+    /// The organizations' cloud name (`global`, `usgov`, `china`, `sandbox`).
+    pub name: String,
+    /// The cloud's endpoints (with the sandbox's or the configured CA).
+    pub endpoints: Endpoints,
+    /// Scope of app-only tokens: `{graph resource}/.default`.
+    pub graph_scope: String,
+}
 
 /// What the backups need from the rest of `serve`.
 #[derive(Debug)]
 pub struct BackupSetup {
     pub store: Store,
     pub master_key: Arc<MasterKey>,
-    /// The directory's endpoints (with the sandbox's CA when it is the sandbox).
-    pub endpoints: Endpoints,
-    /// Scope of app-only tokens: `{graph resource}/.default`.
-    pub graph_scope: String,
+    /// Every cloud the directory knows, so each organization is backed up from its own.
+    pub clouds: Vec<BackupCloud>,
     pub clock: SharedClock,
     /// The service's repository, for the audit log.
     pub audit: Arc<dyn Repository>,
     pub poll_every: Duration,
 }
 
+/// The clouds to back up from: the same endpoints and Graph resource as the directory of each
+/// (Microsoft's or the configured overrides), and the in-process sandbox when it runs.
+pub fn clouds(clouds: &CloudsConfig, sandbox: Option<&CloudTarget>) -> Vec<BackupCloud> {
+    let named = clouds
+        .targets()
+        .map(|(cloud, target)| (cloud.name().to_owned(), target));
+    named
+        .chain(sandbox.map(|target| (SANDBOX.to_owned(), target)))
+        .map(|(name, target)| BackupCloud {
+            name,
+            endpoints: target.endpoints.clone(),
+            graph_scope: format!("{}/.default", target.graph_resource),
+        })
+        .collect()
+}
+
+/// One runner (connection pool, token cache) per cloud.
+fn runner(cloud: BackupCloud, store: &Store, clock: &SharedClock) -> anyhow::Result<BackupRunner> {
+    // Its own connection pool, with the same retry bounds and trusted CA as the directory's.
+    let transport = Transport::new(&TransportConfig {
+        extra_ca_file: cloud.endpoints.extra_ca_file.clone(),
+        ..TransportConfig::default()
+    })?;
+    Ok(BackupRunner::new(
+        store.clone(),
+        TokenClient::new(transport.clone(), cloud.endpoints.clone(), clock.clone()),
+        GraphReader::new(transport, cloud.endpoints),
+        clock.clone(),
+        RunnerConfig {
+            graph_scope: cloud.graph_scope,
+            ..RunnerConfig::default()
+        },
+    ))
+}
+
 /// Recovers runs a previous process left `running`, starts the scheduler and returns the
 /// facade. The scheduler stops with the process (Ctrl-C or the runtime's end); a run cut off
 /// that way is recovered at the next start.
 pub async fn start(setup: BackupSetup) -> anyhow::Result<Policies> {
-    // Its own connection pool, with the same retry bounds and trusted CA as the directory's.
-    let transport = Transport::new(&TransportConfig {
-        extra_ca_file: setup.endpoints.extra_ca_file.clone(),
-        ..TransportConfig::default()
-    })?;
-    let runner = BackupRunner::new(
-        setup.store.clone(),
-        TokenClient::new(
-            transport.clone(),
-            setup.endpoints.clone(),
-            setup.clock.clone(),
-        ),
-        GraphReader::new(transport, setup.endpoints),
-        setup.clock.clone(),
-        RunnerConfig {
-            graph_scope: setup.graph_scope,
-            ..RunnerConfig::default()
-        },
-    );
+    let runners = setup
+        .clouds
+        .into_iter()
+        .map(|cloud| {
+            Ok((
+                cloud.name.clone(),
+                runner(cloud, &setup.store, &setup.clock)?,
+            ))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    anyhow::ensure!(!runners.is_empty(), "no cloud to back up from");
     let credentials = Arc::new(StoreCredentials::new(setup.store.clone(), setup.master_key));
-    let executor = Arc::new(RunnerExecutor::new(
+    let executor = Arc::new(RunnerExecutor::by_cloud(
         setup.store.clone(),
-        runner,
+        runners,
         credentials,
     ));
     let scheduler = Scheduler::new(setup.store.clone(), setup.clock.clone(), executor);

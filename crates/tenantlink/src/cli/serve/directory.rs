@@ -4,7 +4,7 @@
 
 mod routing;
 
-pub use routing::CloudDirectories;
+pub use routing::{CloudDirectories, SANDBOX};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
