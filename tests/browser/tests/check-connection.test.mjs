@@ -32,6 +32,12 @@ function lastCheck(page, outcome, by) {
  */
 async function pressCheckConnection(page) {
   await page.getByRole('button', { name: 'Check connection' }).click();
+  await page.waitForURL(/\/settings\/system\?checked=1$/);
+}
+
+/** The answer's page puts the focus on the result, so a screen reader reads it first. */
+async function assertResultFocused(page) {
+  await page.waitForFunction(() => document.activeElement?.id === 'last-check');
 }
 
 test('Check connection: valid, then not attached once the key is removed in Entra ID, valid again once it is back', { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -57,6 +63,7 @@ test('Check connection: valid, then not attached once the key is removed in Entr
     await pressCheckConnection(page);
     const accepted = lastCheck(page, 'accepted', 'Check connection');
     await accepted.waitFor();
+    await assertResultFocused(page);
     assert.match(await accepted.innerText(), /Entra ID issued an app-only token signed with this certificate\./);
     assert.equal(await accepted.getByText('What to do:').count(), 0);
     await waitForActiveState(page, 'valid');

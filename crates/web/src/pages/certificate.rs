@@ -4,7 +4,7 @@ use super::layout::{Page, csrf_field, csrf_rejected, error_page, render, thumbpr
 use crate::AppState;
 use crate::auth::{PageCaller, csrf_matches};
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
@@ -13,11 +13,20 @@ use tenantlink_service::{
     CertificateId, CertificateView, LastCheck, OperationKind, OrganizationId, Permission,
 };
 
+/// `?checked=1`: the page is the answer to Check connection, so the result takes the focus.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    #[serde(default)]
+    checked: Option<String>,
+}
+
 pub async fn page(
     State(state): State<AppState>,
     PageCaller(caller): PageCaller,
     Path(id): Path<OrganizationId>,
+    Query(query): Query<PageQuery>,
 ) -> Response {
+    let just_checked = query.checked.is_some();
     let page = match state.workflows.certificate_page(&caller, id).await {
         Ok(page) => page,
         Err(err) => return error_page(Some(&caller), &err),
@@ -43,7 +52,7 @@ pub async fn page(
                 }
             }
             @if let Some(check) = &page.last_check {
-                (last_check(check))
+                (last_check(check, just_checked))
             }
             @if page.active.is_some() && caller.may(Permission::CheckConnection) {
                 form method="post" action={ "/organizations/" (id) "/check" } {
@@ -130,9 +139,14 @@ fn certificate_details(c: &CertificateView) -> Markup {
 }
 
 /// What Entra said at the active certificate's latest app-only proof, and when.
-fn last_check(check: &LastCheck) -> Markup {
+///
+/// Check connection answers with a new load of this page; without moving the focus to the result
+/// a screen reader would start again at the top, so that load focuses it (`autofocus` on a
+/// `tabindex="-1"` region works without JavaScript).
+fn last_check(check: &LastCheck, just_checked: bool) -> Markup {
     html! {
-        div #last-check data-outcome=(check.outcome.as_str()) {
+        div #last-check data-outcome=(check.outcome.as_str()) role="region"
+            aria-label="Connection check" tabindex="-1" autofocus[just_checked] {
             p {
                 "Last checked " (time_text(check.checked_at)) " by " (check.source.label()) ": "
                 (check.explanation)
@@ -162,7 +176,9 @@ pub async fn check_connection(
         return csrf_rejected(&caller);
     }
     match state.workflows.check_connection(&caller, id).await {
-        Ok(_) => Redirect::to(&format!("/organizations/{id}/settings/system")).into_response(),
+        Ok(_) => {
+            Redirect::to(&format!("/organizations/{id}/settings/system?checked=1")).into_response()
+        }
         Err(err) => error_page(Some(&caller), &err),
     }
 }
