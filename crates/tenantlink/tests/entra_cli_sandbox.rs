@@ -5,8 +5,10 @@
 //! key's end. No access token is ever printed.
 
 mod entra_sandbox_support;
+mod sandbox_process;
 
-use entra_sandbox_support::{Finished, Sandbox, TestCert, run, run_with_sign_in};
+use entra_sandbox_support::{Finished, TestCert, run, run_with_sign_in};
+use sandbox_process::Sandbox;
 use serde_json::json;
 
 fn args(command: &[&str], sandbox: &Sandbox, more: &[&str]) -> Vec<String> {

@@ -1,36 +1,18 @@
 //! `tenantlink sandbox` as a process: it announces itself, writes sandbox.json, and explains bad input.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+mod sandbox_process;
+
+use sandbox_process::Sandbox;
+use std::process::Command;
 
 #[test]
 fn starts_on_an_ephemeral_port_and_describes_itself() {
     let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tenantlink"))
-        .args([
-            "sandbox",
-            "--listen",
-            "127.0.0.1:0",
-            "--enable-control",
-            "--state-dir",
-        ])
-        .arg(&state)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first_line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first_line)
-        .unwrap();
-    let info: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(state.join("sandbox.json")).unwrap()).unwrap();
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let sandbox = Sandbox::start(&dir.path().join("state"));
+    let info = &sandbox.info;
     let authority = info["authority"].as_str().unwrap();
     assert_eq!(
-        first_line.trim(),
+        sandbox.first_line,
         format!("sandbox tenant listening at {authority}")
     );
     assert!(authority.starts_with("https://127.0.0.1:") && !authority.ends_with(":0"));

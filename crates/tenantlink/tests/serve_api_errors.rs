@@ -3,11 +3,12 @@
 //! code where there is one), is refused any further step with a problem document, is in the
 //! audit log, and leaves the organization's active certificate as it was.
 
+mod sandbox_process;
 mod serve_support;
 
 use reqwest::StatusCode;
+use sandbox_process::GraphAdmin;
 use serde_json::json;
-use serve_support::graph::GraphAdmin;
 use serve_support::scenario::{
     active_certificate, assert_failed, assert_failure_audited, assert_refuses_to_continue,
     assert_still_active, start_operation,
@@ -104,7 +105,7 @@ async fn insufficient_privileges(backend: Backend) {
     let server = deployment.start();
     let admin = admin(&server).await;
     let baseline = active_certificate(&server, &admin).await;
-    let graph = GraphAdmin::sign_in(&server).await;
+    let graph = GraphAdmin::sign_in(&server.sandbox).await;
     let keys_before = graph.thumbprints().await;
 
     // A tenant user without an administrator role signs in on the device page.
@@ -165,7 +166,7 @@ async fn tenant_policy_rejects_the_certificate(backend: Backend) {
         )
         .await;
     assert_eq!(policy["max_certificate_lifetime_days"], 30, "{policy}");
-    let graph = GraphAdmin::sign_in(&server).await;
+    let graph = GraphAdmin::sign_in(&server.sandbox).await;
     let keys_before = graph.thumbprints().await;
     assert_eq!(keys_before, vec![baseline.thumbprint.clone()]);
 
@@ -233,7 +234,7 @@ async fn token_still_refused_after_attaching(backend: Backend) {
     assert_ne!(new_thumbprint, baseline.thumbprint);
 
     // The key did reach the application (the attach worked) but was never activated.
-    let graph = GraphAdmin::sign_in(&server).await;
+    let graph = GraphAdmin::sign_in(&server.sandbox).await;
     assert!(
         graph
             .thumbprints()

@@ -6,12 +6,12 @@
 //! directory in this `serve` is refused, changing nothing. On SQLite and PostgreSQL.
 
 mod config_support;
+mod sandbox_process;
 mod serve_support;
 
-use config_support::Sandbox;
 use reqwest::StatusCode;
+use sandbox_process::{GraphAdmin, Sandbox};
 use serde_json::{Value, json};
-use serve_support::graph::GraphAdmin;
 use serve_support::scenario::{certificate_page, finished_run};
 use serve_support::{ADMIN_PASSWORD, Backend, Deployment, Session, log_in};
 
@@ -40,9 +40,9 @@ device_client_id = "{public_client}"
 # The stand-in is a sandbox, whose Graph is named as in the global cloud.
 graph_resource = "https://graph.microsoft.com"
 "#,
-            authority = usgov.text("authority"),
-            ca_file = usgov.text("ca_file"),
-            public_client = usgov.text("public_client_id"),
+            authority = usgov.text("/authority"),
+            ca_file = usgov.text("/ca_file"),
+            public_client = usgov.text("/public_client_id"),
         ),
     )
     .unwrap();
@@ -50,7 +50,7 @@ graph_resource = "https://graph.microsoft.com"
     assert!(
         server.stdout_lines.iter().any(|l| l.starts_with(&format!(
             "cloud usgov at {} (`clouds.usgov.authority` in ",
-            usgov.text("authority")
+            usgov.text("/authority")
         ))),
         "the banner names the moved cloud: {:?}",
         server.stdout_lines
@@ -58,16 +58,19 @@ graph_resource = "https://graph.microsoft.com"
     let admin = log_in(&server.base, "admin", ADMIN_PASSWORD)
         .await
         .expect("admin signs in");
-    let in_process = GraphAdmin::sign_in(&server).await;
+    let in_process = GraphAdmin::sign_in(&server.sandbox).await;
     let in_process_keys = in_process.thumbprints().await;
-    let usgov_keys = standalone_thumbprints(&usgov).await;
+    // The standalone sandbox's backup application keys, read through its Graph as its
+    // administrator, outside tenantlink.
+    let usgov_graph = GraphAdmin::sign_in(&usgov.info).await;
+    let usgov_keys = usgov_graph.thumbprints().await;
 
     let (status, added) = admin
         .post(
             "/api/v1/organizations",
             json!({
                 "name": "Contoso (US Government)",
-                "tenant": usgov.text("tenant_id"),
+                "tenant": usgov.text("/tenant_id"),
                 "cloud": "usgov",
                 "app_id": usgov.info["backup_app"]["app_id"],
             }),
@@ -81,7 +84,7 @@ graph_resource = "https://graph.microsoft.com"
     expected.push(thumbprint.clone());
     expected.sort();
     assert_eq!(
-        standalone_thumbprints(&usgov).await,
+        usgov_graph.thumbprints().await,
         expected,
         "the new key is on the usgov cloud's application, every other key kept"
     );
@@ -138,7 +141,7 @@ graph_resource = "https://graph.microsoft.com"
     expected.sort();
     assert_eq!(in_process.thumbprints().await, expected);
     assert_eq!(
-        standalone_thumbprints(&usgov).await.len(),
+        usgov_graph.thumbprints().await.len(),
         usgov_keys.len() + 1,
         "nothing more on the usgov cloud"
     );
@@ -152,16 +155,16 @@ async fn an_organization_whose_cloud_is_not_here_is_refused_and_nothing_changes(
     let cloud = Sandbox::start(&deployment.scratch_dir("global-cloud"));
     let data = deployment.data_dir();
     let (tenant, app_id) = (
-        cloud.text("tenant_id"),
+        cloud.text("/tenant_id"),
         cloud.info["backup_app"]["app_id"]
             .as_str()
             .unwrap()
             .to_owned(),
     );
     let (authority, ca_file, client) = (
-        cloud.text("authority"),
-        cloud.text("ca_file"),
-        cloud.text("public_client_id"),
+        cloud.text("/authority"),
+        cloud.text("/ca_file"),
+        cloud.text("/public_client_id"),
     );
     let mut args = vec![
         "--listen",
@@ -243,7 +246,7 @@ async fn generate(admin: &Session, organization: &str, sandbox: &Value) -> Strin
         verification.starts_with(sandbox["authority"].as_str().unwrap()),
         "the sign-in page is that cloud's: {verification}"
     );
-    config_support::approve(sandbox, op["sign_in"]["user_code"].as_str().unwrap()).await;
+    sandbox_process::approve(sandbox, op["sign_in"]["user_code"].as_str().unwrap()).await;
     let id = op["id"].as_str().unwrap();
     let signed_in = admin
         .wait_for(id, |o| o["step"] != "awaiting_sign_in")
@@ -255,70 +258,4 @@ async fn generate(admin: &Session, organization: &str, sandbox: &Value) -> Strin
     assert_eq!(status, StatusCode::OK, "{done}");
     assert_eq!(done["step"], "succeeded", "{done}");
     done["thumbprint_sha1"].as_str().unwrap().to_owned()
-}
-
-/// The standalone sandbox's backup application keys (upper-case SHA-1, sorted), read through
-/// its Graph as its administrator, outside tenantlink.
-async fn standalone_thumbprints(sandbox: &Sandbox) -> Vec<String> {
-    let client = sandbox.client();
-    let (authority, tenant, public_client) = (
-        sandbox.text("authority"),
-        sandbox.text("tenant_id"),
-        sandbox.text("public_client_id"),
-    );
-    let code: Value = client
-        .post(format!("{authority}/{tenant}/oauth2/v2.0/devicecode"))
-        .form(&[
-            ("client_id", public_client.as_str()),
-            (
-                "scope",
-                "https://graph.microsoft.com/Application.ReadWrite.All",
-            ),
-        ])
-        .send()
-        .await
-        .expect("devicecode")
-        .json()
-        .await
-        .expect("devicecode JSON");
-    sandbox.approve(code["user_code"].as_str().unwrap()).await;
-    let token: Value = client
-        .post(format!("{authority}/{tenant}/oauth2/v2.0/token"))
-        .form(&[
-            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
-            ("client_id", public_client.as_str()),
-            ("device_code", code["device_code"].as_str().unwrap()),
-        ])
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("token JSON");
-    let app: Value = client
-        .get(format!(
-            "{}/applications/{}?$select=id,keyCredentials",
-            sandbox.text("graph_base"),
-            sandbox.info["backup_app"]["object_id"].as_str().unwrap()
-        ))
-        .bearer_auth(token["access_token"].as_str().expect("access_token"))
-        .send()
-        .await
-        .expect("GET application")
-        .json()
-        .await
-        .expect("application JSON");
-    let mut thumbprints: Vec<String> = app["keyCredentials"]
-        .as_array()
-        .expect("keyCredentials")
-        .iter()
-        .map(|k| {
-            k["customKeyIdentifier"]
-                .as_str()
-                .unwrap()
-                .to_ascii_uppercase()
-        })
-        .collect();
-    thumbprints.sort();
-    thumbprints
 }

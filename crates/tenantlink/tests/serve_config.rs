@@ -4,9 +4,11 @@
 //! named.
 
 mod config_support;
+mod sandbox_process;
 
-use config_support::{Sandbox, Serve, log_in, serve_refuses};
+use config_support::{Serve, log_in, serve_refuses};
 use reqwest::StatusCode;
+use sandbox_process::Sandbox;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -37,11 +39,11 @@ authority = "{authority}"
 graph = "{authority}"
 ca_file = "{ca_file}"
 "#,
-            tenant = cloud.text("tenant_id"),
+            tenant = cloud.text("/tenant_id"),
             app_id = cloud.info["backup_app"]["app_id"].as_str().unwrap(),
-            public_client = cloud.text("public_client_id"),
-            authority = cloud.text("authority"),
-            ca_file = cloud.text("ca_file"),
+            public_client = cloud.text("/public_client_id"),
+            authority = cloud.text("/authority"),
+            ca_file = cloud.text("/ca_file"),
         ),
     )
     .unwrap();
@@ -55,8 +57,8 @@ ca_file = "{ca_file}"
     assert!(
         directory_line.contains(&format!(
             "tenant {} (global cloud) at {}",
-            cloud.text("tenant_id"),
-            cloud.text("authority")
+            cloud.text("/tenant_id"),
+            cloud.text("/authority")
         )),
         "{directory_line}"
     );
@@ -69,7 +71,7 @@ ca_file = "{ca_file}"
         "no in-process sandbox is started for a configured tenant"
     );
 
-    let http = config_support::trusting(&std::path::PathBuf::from(cloud.text("ca_file")));
+    let http = cloud.client();
     let (_, cookie, csrf) = log_in(&http, &serve.base).await;
     let get = |path: String| {
         let request = http
@@ -81,7 +83,7 @@ ca_file = "{ca_file}"
     let organization = &organizations.as_array().unwrap()[0];
     assert_eq!(organizations.as_array().unwrap().len(), 1);
     assert_eq!(organization["cloud"], "global");
-    assert_eq!(organization["tenant"], cloud.text("tenant_id"));
+    assert_eq!(organization["tenant"], cloud.text("/tenant_id"));
     assert_eq!(organization["name"], "Contoso (stand-in cloud)");
     assert!(
         organization["app_object_id"].is_null(),
@@ -106,7 +108,7 @@ ca_file = "{ca_file}"
     let id = operation["id"].as_str().unwrap().to_owned();
     let verification = operation["sign_in"]["verification_uri"].as_str().unwrap();
     assert!(
-        verification.starts_with(&cloud.text("authority")),
+        verification.starts_with(&cloud.text("/authority")),
         "the sign-in page is the configured authority's: {verification}"
     );
     cloud

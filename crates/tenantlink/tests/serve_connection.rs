@@ -3,12 +3,13 @@
 //! **Check connection** asks Entra once and the certificate page and API say "not attached",
 //! explained, with Generate / Upload as what to do. SQLite and PostgreSQL.
 
+mod sandbox_process;
 mod serve_support;
 
 use reqwest::StatusCode;
+use sandbox_process::GraphAdmin;
 use serde_json::{Value, json};
-use serve_support::graph::GraphAdmin;
-use serve_support::{ADMIN_PASSWORD, Backend, Deployment, Server, log_in};
+use serve_support::{ADMIN_PASSWORD, Backend, Deployment, log_in};
 
 const CHECK_BUTTON: &str = r#"<button type="submit">Check connection</button>"#;
 
@@ -62,8 +63,8 @@ async fn removing_the_key_in_entra_then_check_connection_says_not_attached(backe
     assert_eq!(page["last_check"]["source"], "connection_check", "{page}");
 
     // A tenant administrator deletes the key in Entra ID (Graph PATCH without it).
-    let graph = GraphAdmin::sign_in(&server).await;
-    remove_key(&server, &graph, &thumbprint).await;
+    let graph = GraphAdmin::sign_in(&server.sandbox).await;
+    remove_key(&graph, &thumbprint).await;
     assert!(!graph.thumbprints().await.contains(&thumbprint));
 
     let (status, page) = admin.post(&check, json!({})).await;
@@ -144,7 +145,7 @@ async fn removing_the_key_in_entra_then_check_connection_says_not_attached(backe
 }
 
 /// Read–merge–write without the certificate: every other key is sent back unchanged.
-async fn remove_key(server: &Server, graph: &GraphAdmin, thumbprint: &str) {
+async fn remove_key(graph: &GraphAdmin, thumbprint: &str) {
     let keys: Vec<Value> = graph
         .key_credentials()
         .await
@@ -156,25 +157,5 @@ async fn remove_key(server: &Server, graph: &GraphAdmin, thumbprint: &str) {
                 .eq_ignore_ascii_case(thumbprint)
         })
         .collect();
-    let response = server
-        .sandbox_client()
-        .patch(format!(
-            "{}/applications/{}",
-            server.sandbox["graph_base"].as_str().expect("graph_base"),
-            server.sandbox["backup_app"]["object_id"]
-                .as_str()
-                .expect("object id")
-        ))
-        .bearer_auth(&graph.access_token)
-        .json(&json!({ "keyCredentials": keys }))
-        .send()
-        .await
-        .expect("PATCH application");
-    let status = response.status();
-    assert_eq!(
-        status,
-        StatusCode::NO_CONTENT,
-        "{}",
-        response.text().await.unwrap_or_default()
-    );
+    graph.put_key_credentials(keys).await;
 }

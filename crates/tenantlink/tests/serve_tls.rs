@@ -3,8 +3,10 @@
 //! stops the start with its name.
 
 mod config_support;
+mod sandbox_process;
 
-use config_support::{Serve, log_in, portal_pki, serve_refuses, trusting};
+use config_support::{Serve, log_in, portal_pki, serve_refuses};
+use sandbox_process::trusting;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn https_sign_in_sets_a_secure_session_cookie_and_plain_http_does_not() {

@@ -4,14 +4,16 @@
 //! of everything the full run left behind (generate + upload + a failed import) for every secret
 //! that passed through it: none may be found.
 
+mod sandbox_process;
 mod serve_support;
 
 use reqwest::StatusCode;
+use sandbox_process::GraphAdmin;
 use serde_json::json;
-use serve_support::graph::GraphAdmin;
 use serve_support::pfx::UploadCertificate;
 use serve_support::scan::{
-    Secret, assert_scan_sees_planted_secrets, base64_decode, find_secret_shapes, find_secrets,
+    Secret, assert_scan_sees_planted_secrets, base64_decode, base64_standard, find_secret_shapes,
+    find_secrets,
 };
 use serve_support::scenario::{active_certificate, assert_failed, certificate_page};
 use serve_support::{ADMIN_PASSWORD, Backend, Deployment, log_in};
@@ -57,9 +59,12 @@ async fn upload_of_an_attached_pfx_activates_it_and_no_secret_is_left_behind(bac
     // 2. The administrator's own certificate, attached in Entra (here: the sandbox's Graph) by
     //    the test, the way the vendor documentation tells an administrator to do it.
     let upload = UploadCertificate::create(&deployment.scratch_dir("pfx"), PFX_PASSWORD);
-    let graph = GraphAdmin::sign_in(&server).await;
+    let graph = GraphAdmin::sign_in(&server.sandbox).await;
     graph
-        .attach(&upload.certificate_der, "administrator's own")
+        .attach(
+            &base64_standard(&upload.certificate_der),
+            "administrator's own",
+        )
         .await;
     let mut on_application = vec![generated.thumbprint.clone(), upload.sha1.clone()];
     on_application.sort();

@@ -1,27 +1,18 @@
 //! Processes for the configuration, TLS and admin tests: `tenantlink serve` with any flags and
-//! environment (also when it must refuse to start), a standalone `tenantlink sandbox` standing in
-//! for a Microsoft cloud, test PKI made by the `openssl` CLI, and an app-only token proof with a
-//! certificate read back from the store.
+//! environment (also when it must refuse to start), test PKI made by the `openssl` CLI, and an
+//! app-only token proof with a certificate read back from the store. A standalone `tenantlink
+//! sandbox` standing in for a Microsoft cloud is `crate::sandbox_process::Sandbox` (a test binary
+//! declaring `mod config_support;` declares `mod sandbox_process;` too).
 #![allow(dead_code)]
 
-use serde_json::{Value, json};
+use crate::sandbox_process::tenantlink_command;
+use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 pub const ADMIN_PASSWORD: &str = "correct-horse-battery-staple";
-
-fn tenantlink() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tenantlink"));
-    // The tests name every setting they want; nothing leaks in from the caller's environment.
-    for (name, _) in std::env::vars() {
-        if name.starts_with("TENANTLINK_") {
-            command.env_remove(name);
-        }
-    }
-    command
-}
 
 /// A running `tenantlink serve`.
 pub struct Serve {
@@ -35,7 +26,7 @@ impl Serve {
     /// Starts `tenantlink serve ARGS` with `ENV` (plus the admin password) and waits for the line
     /// announcing the URL.
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut child = tenantlink()
+        let mut child = tenantlink_command()
             .arg("serve")
             .args(args)
             .env("TENANTLINK_ADMIN_PASSWORD", ADMIN_PASSWORD)
@@ -80,7 +71,7 @@ impl Drop for Serve {
 
 /// Runs `tenantlink ARGS` to completion: exit code, stdout, stderr.
 pub fn run(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
-    let output = tenantlink()
+    let output = tenantlink_command()
         .args(args)
         .envs(env.iter().copied())
         .stdin(Stdio::null())
@@ -104,97 +95,6 @@ pub fn serve_refuses(args: &[&str], env: &[(&str, &str)]) -> String {
         "it must not serve: {stdout}"
     );
     stderr
-}
-
-/// A standalone `tenantlink sandbox` process with its control API: a stand-in for a cloud.
-pub struct Sandbox {
-    child: Child,
-    pub info: Value,
-}
-
-impl Sandbox {
-    pub fn start(state_dir: &Path) -> Self {
-        let mut child = tenantlink()
-            .args([
-                "sandbox",
-                "--listen",
-                "127.0.0.1:0",
-                "--enable-control",
-                "--state-dir",
-            ])
-            .arg(state_dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start tenantlink sandbox");
-        let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut first = String::new();
-        reader.read_line(&mut first).expect("read stdout");
-        assert!(
-            first.starts_with("sandbox tenant listening at"),
-            "sandbox did not start: {first}"
-        );
-        std::thread::spawn(move || for _ in reader.lines() {});
-        let info = serde_json::from_slice(
-            &std::fs::read(state_dir.join("sandbox.json")).expect("sandbox.json"),
-        )
-        .expect("sandbox.json is JSON");
-        Self { child, info }
-    }
-
-    pub fn text(&self, key: &str) -> String {
-        self.info[key]
-            .as_str()
-            .unwrap_or_else(|| panic!("{key} in sandbox.json"))
-            .to_owned()
-    }
-
-    pub fn client(&self) -> reqwest::Client {
-        trusting(&PathBuf::from(self.text("ca_file")))
-    }
-
-    /// Approves a device sign-in as the sandbox's directory administrator.
-    pub async fn approve(&self, user_code: &str) {
-        approve(&self.info, user_code).await;
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Approves a device sign-in on the sandbox described by `info` (sandbox.json).
-pub async fn approve(info: &Value, user_code: &str) {
-    let admin = info["users"]
-        .as_array()
-        .and_then(|users| {
-            users
-                .iter()
-                .find(|u| u["roles"].as_array().is_some_and(|r| !r.is_empty()))
-        })
-        .and_then(|u| u["username"].as_str())
-        .expect("a sandbox administrator");
-    let control = info["control_base"].as_str().expect("control API on");
-    let response = trusting(&PathBuf::from(info["ca_file"].as_str().expect("ca_file")))
-        .post(format!("{control}/device/approve"))
-        .json(&json!({ "user_code": user_code, "username": admin }))
-        .send()
-        .await
-        .expect("approve");
-    assert!(response.status().is_success(), "{}", response.status());
-}
-
-/// A client that trusts the PEM CA in `ca` (and follows no redirects).
-pub fn trusting(ca: &Path) -> reqwest::Client {
-    let pem = std::fs::read(ca).expect("CA file");
-    reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("CA PEM"))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
 }
 
 /// Signs in to the portal; returns the full `Set-Cookie` header, the cookie pair and the CSRF

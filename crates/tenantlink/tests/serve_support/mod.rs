@@ -1,9 +1,10 @@
 //! Starts the real `tenantlink serve` binary on a temporary data directory (SQLite by default or
 //! PostgreSQL, in-process sandbox) and talks to it over HTTP like a browser or script would.
+//! The in-process sandbox is driven through `crate::sandbox_process`: a test binary that declares
+//! `mod serve_support;` declares `mod sandbox_process;` too.
 #![allow(dead_code)]
 
 pub mod backend;
-pub mod graph;
 pub mod pfx;
 pub mod postgres;
 pub mod scan;
@@ -11,6 +12,7 @@ pub mod scenario;
 
 pub use backend::{Backend, Deployment};
 
+use crate::sandbox_process;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -135,18 +137,7 @@ impl Server {
 
     /// The sandbox account with (`true`) or without (`false`) a directory role.
     pub fn sandbox_user(&self, administrator: bool) -> (String, String) {
-        let user = self.sandbox["users"]
-            .as_array()
-            .and_then(|users| {
-                users
-                    .iter()
-                    .find(|u| u["roles"].as_array().is_some_and(|r| !r.is_empty()) == administrator)
-            })
-            .expect("a sandbox user of that kind in sandbox.json");
-        (
-            user["username"].as_str().expect("username").to_owned(),
-            user["password"].as_str().expect("password").to_owned(),
-        )
+        sandbox_process::user(&self.sandbox, administrator)
     }
 
     /// A control-API call whose refusal is part of the test: status and JSON body.
@@ -155,60 +146,19 @@ impl Server {
         path: &str,
         body: Value,
     ) -> (reqwest::StatusCode, Value) {
-        let url = format!(
-            "{}{path}",
-            self.sandbox["control_base"].as_str().expect("control")
-        );
-        let response = self
-            .sandbox_client()
-            .post(url)
-            .json(&body)
-            .send()
-            .await
-            .expect("control");
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
+        sandbox_process::control_status(&self.sandbox, path, body).await
     }
 
     pub fn sandbox_client(&self) -> reqwest::Client {
-        let ca = std::fs::read(self.sandbox["ca_file"].as_str().expect("ca_file")).expect("CA");
-        reqwest::Client::builder()
-            .add_root_certificate(reqwest::Certificate::from_pem(&ca).expect("CA PEM"))
-            .build()
-            .expect("client")
+        sandbox_process::client(&self.sandbox)
     }
 
     pub async fn sandbox_control(&self, path: &str, body: Value) -> Value {
-        let url = format!(
-            "{}{path}",
-            self.sandbox["control_base"].as_str().expect("control")
-        );
-        let response = self
-            .sandbox_client()
-            .post(url)
-            .json(&body)
-            .send()
-            .await
-            .expect("control");
-        assert!(
-            response.status().is_success(),
-            "control {path}: {}",
-            response.status()
-        );
-        response.json().await.unwrap_or(Value::Null)
+        sandbox_process::control(&self.sandbox, path, body).await
     }
 
     pub fn sandbox_admin(&self) -> String {
-        self.sandbox["users"]
-            .as_array()
-            .and_then(|users| {
-                users
-                    .iter()
-                    .find(|u| u["roles"].as_array().is_some_and(|r| !r.is_empty()))
-            })
-            .and_then(|u| u["username"].as_str())
-            .expect("a sandbox administrator")
-            .to_owned()
+        sandbox_process::admin(&self.sandbox)
     }
 }
 
@@ -377,12 +327,7 @@ impl Session {
         assert_eq!(status, reqwest::StatusCode::CREATED, "{op}");
         let id = op["id"].as_str().expect("id").to_owned();
         let code = op["sign_in"]["user_code"].as_str().expect("user code");
-        server
-            .sandbox_control(
-                "/device/approve",
-                json!({ "user_code": code, "username": server.sandbox_admin() }),
-            )
-            .await;
+        sandbox_process::approve(&server.sandbox, code).await;
         let op = self
             .wait_for(&id, |op| op["step"] != "awaiting_sign_in")
             .await;

@@ -1,9 +1,8 @@
-//! The test acting as a tenant administrator in the sandbox's Microsoft Graph, outside tenantlink:
+//! The test acting as a tenant administrator in a sandbox's Microsoft Graph, outside tenantlink:
 //! a delegated token from its own device sign-in (approved through the control API), then reading
 //! and writing the backup application's keyCredentials like the Entra admin center would.
 
-use super::Server;
-use super::scan::base64_standard;
+use super::{approve, client, text};
 use serde_json::{Value, json};
 
 pub struct GraphAdmin {
@@ -16,18 +15,21 @@ pub struct GraphAdmin {
 }
 
 impl GraphAdmin {
-    /// Signs in as the sandbox's administrator through the device flow of the public client.
-    pub async fn sign_in(server: &Server) -> Self {
-        let client = server.sandbox_client();
-        let authority = server.sandbox["authority"].as_str().expect("authority");
-        let tenant = server.sandbox["tenant_id"].as_str().expect("tenant_id");
-        let client_id = server.sandbox["public_client_id"]
-            .as_str()
-            .expect("public_client_id");
+    /// Signs in as the administrator of the sandbox described by `info` (its sandbox.json)
+    /// through the device flow of its public client: one poll, right after the approval, so
+    /// nothing waits for the polling interval.
+    pub async fn sign_in(info: &Value) -> Self {
+        let client = client(info);
+        let token_base = format!(
+            "{}/{}/oauth2/v2.0",
+            text(info, "/authority"),
+            text(info, "/tenant_id")
+        );
+        let client_id = text(info, "/public_client_id");
         let code: Value = client
-            .post(format!("{authority}/{tenant}/oauth2/v2.0/devicecode"))
+            .post(format!("{token_base}/devicecode"))
             .form(&[
-                ("client_id", client_id),
+                ("client_id", client_id.as_str()),
                 (
                     "scope",
                     "https://graph.microsoft.com/Application.ReadWrite.All offline_access",
@@ -39,18 +41,12 @@ impl GraphAdmin {
             .json()
             .await
             .expect("devicecode JSON");
-        let user_code = code["user_code"].as_str().expect("user_code");
-        server
-            .sandbox_control(
-                "/device/approve",
-                json!({ "user_code": user_code, "username": server.sandbox_admin() }),
-            )
-            .await;
+        approve(info, code["user_code"].as_str().expect("user_code")).await;
         let response = client
-            .post(format!("{authority}/{tenant}/oauth2/v2.0/token"))
+            .post(format!("{token_base}/token"))
             .form(&[
                 ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
-                ("client_id", client_id),
+                ("client_id", client_id.as_str()),
                 (
                     "device_code",
                     code["device_code"].as_str().expect("device_code"),
@@ -67,14 +63,8 @@ impl GraphAdmin {
         let token: Value = response.json().await.expect("token JSON");
         Self {
             client,
-            graph_base: server.sandbox["graph_base"]
-                .as_str()
-                .expect("graph_base")
-                .to_owned(),
-            object_id: server.sandbox["backup_app"]["object_id"]
-                .as_str()
-                .expect("backup_app.object_id")
-                .to_owned(),
+            graph_base: text(info, "/graph_base"),
+            object_id: text(info, "/backup_app/object_id"),
             access_token: token["access_token"]
                 .as_str()
                 .expect("access_token")
@@ -128,15 +118,22 @@ impl GraphAdmin {
         thumbprints
     }
 
-    /// Read–merge–write: every existing key is sent back unchanged, the new certificate added.
-    pub async fn attach(&self, certificate_der: &[u8], display_name: &str) {
+    /// Read–merge–write: every existing key is sent back unchanged, the new certificate (its DER
+    /// in standard base64, as Graph's `key` takes it) added.
+    pub async fn attach(&self, key_base64: &str, display_name: &str) {
         let mut keys = self.key_credentials().await;
         keys.push(json!({
             "type": "AsymmetricX509Cert",
             "usage": "Verify",
-            "key": base64_standard(certificate_der),
+            "key": key_base64,
             "displayName": display_name,
         }));
+        self.put_key_credentials(keys).await;
+    }
+
+    /// Replaces the application's whole keyCredentials collection with `keys` (Graph's PATCH has
+    /// no "add one": a caller that keeps the others sends them back).
+    pub async fn put_key_credentials(&self, keys: Vec<Value>) {
         let response = self
             .client
             .patch(format!(
