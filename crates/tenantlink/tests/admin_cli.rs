@@ -4,6 +4,7 @@
 //! the service running) changes nothing.
 
 mod config_support;
+mod openssl_support;
 mod sandbox_process;
 // Shared with the API tests, which use its re-exports; this test needs only `Server` and `log_in`.
 #[allow(unused_imports)]

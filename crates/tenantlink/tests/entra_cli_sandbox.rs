@@ -5,9 +5,11 @@
 //! key's end. No access token is ever printed.
 
 mod entra_sandbox_support;
+mod openssl_support;
 mod sandbox_process;
 
-use entra_sandbox_support::{Finished, TestCert, run, run_with_sign_in};
+use entra_sandbox_support::{Finished, run, run_with_sign_in};
+use openssl_support::{TestCert, openssl};
 use sandbox_process::Sandbox;
 use serde_json::json;
 
@@ -233,12 +235,7 @@ async fn token_with_pem_certificate_and_key_files() {
 
     // One file holding a PKCS#1 ("BEGIN RSA PRIVATE KEY") key and the certificate.
     let combined = dir.path().join("combined.pem");
-    let pkcs1 = std::process::Command::new("openssl")
-        .args(["rsa", "-traditional", "-in", &key_pem])
-        .output()
-        .unwrap();
-    assert!(pkcs1.status.success());
-    let pkcs1 = String::from_utf8(pkcs1.stdout).unwrap();
+    let pkcs1 = String::from_utf8(openssl(&["rsa", "-traditional", "-in", &key_pem])).unwrap();
     assert!(
         pkcs1.starts_with("-----BEGIN RSA PRIVATE KEY-----"),
         "{pkcs1}"

@@ -1,6 +1,7 @@
 //! `tenantlink serve` end to end over HTTP: the real binary on SQLite and on PostgreSQL, the
 //! in-process sandbox tenant.
 
+mod openssl_support;
 mod sandbox_process;
 mod serve_support;
 

@@ -3,6 +3,7 @@
 //! code where there is one), is refused any further step with a problem document, is in the
 //! audit log, and leaves the organization's active certificate as it was.
 
+mod openssl_support;
 mod sandbox_process;
 mod serve_support;
 

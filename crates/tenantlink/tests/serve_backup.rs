@@ -5,6 +5,7 @@
 //! certificate is generated; Run now succeeds and reads exactly what changed in the mailboxes
 //! since the last successful run.
 
+mod openssl_support;
 mod sandbox_process;
 mod serve_support;
 

@@ -6,6 +6,7 @@
 //! directory in this `serve` is refused, changing nothing. On SQLite and PostgreSQL.
 
 mod config_support;
+mod openssl_support;
 mod sandbox_process;
 mod serve_support;
 

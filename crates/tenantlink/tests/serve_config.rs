@@ -4,6 +4,7 @@
 //! named.
 
 mod config_support;
+mod openssl_support;
 mod sandbox_process;
 
 use config_support::{Serve, log_in, serve_refuses};

@@ -3,6 +3,7 @@
 //! **Check connection** asks Entra once and the certificate page and API say "not attached",
 //! explained, with Generate / Upload as what to do. SQLite and PostgreSQL.
 
+mod openssl_support;
 mod sandbox_process;
 mod serve_support;
 

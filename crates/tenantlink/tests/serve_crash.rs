@@ -1,6 +1,7 @@
 //! A crash between attaching a new certificate and activating it: after the restart the operation
 //! is resolved and the organization has a working, active certificate.
 
+mod openssl_support;
 mod sandbox_process;
 mod serve_support;
 

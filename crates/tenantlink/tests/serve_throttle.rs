@@ -4,6 +4,7 @@
 //! address signs in normally; the per-name lockout still applies on its own; both windows are
 //! measured on the service's clock.
 
+mod openssl_support;
 mod sandbox_process;
 mod serve_support;
 

@@ -3,6 +3,7 @@
 //! stops the start with its name.
 
 mod config_support;
+mod openssl_support;
 mod sandbox_process;
 
 use config_support::{Serve, log_in, portal_pki, serve_refuses};

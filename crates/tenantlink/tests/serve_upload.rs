@@ -4,6 +4,7 @@
 //! of everything the full run left behind (generate + upload + a failed import) for every secret
 //! that passed through it: none may be found.
 
+mod openssl_support;
 mod sandbox_process;
 mod serve_support;
 

@@ -2,14 +2,15 @@
 //! environment (also when it must refuse to start), test PKI made by the `openssl` CLI, and an
 //! app-only token proof with a certificate read back from the store. A standalone `tenantlink
 //! sandbox` standing in for a Microsoft cloud is `crate::sandbox_process::Sandbox` (a test binary
-//! declaring `mod config_support;` declares `mod sandbox_process;` too).
+//! declaring `mod config_support;` declares `mod sandbox_process;` and `mod openssl_support;` too).
 #![allow(dead_code)]
 
+use crate::openssl_support::{TestCert, openssl, path};
 use crate::sandbox_process::tenantlink_command;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::Arc;
 
 pub const ADMIN_PASSWORD: &str = "correct-horse-battery-staple";
@@ -128,33 +129,11 @@ pub async fn log_in(client: &reqwest::Client, base: &str) -> (String, String, St
 /// A CA and a server certificate for 127.0.0.1 / localhost signed by it (PEM files in `dir`):
 /// (ca.pem, server.pem, server-key.pem).
 pub fn portal_pki(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let path = |name: &str| dir.join(name).to_str().expect("utf-8").to_owned();
-    let openssl = |args: &[&str]| {
-        let output = Command::new("openssl")
-            .args(args)
-            .output()
-            .expect("openssl");
-        assert!(
-            output.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    };
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=tenantlink test CA",
-        "-keyout",
-        &path("ca-key.pem"),
-        "-out",
-        &path("ca.pem"),
-    ]);
+    let ca = TestCert::make(dir, "ca", "/CN=tenantlink test CA", 2048, 2);
+    let server_key = dir.join("server-key.pem");
+    let csr = dir.join("server.csr");
+    let server = dir.join("server.pem");
+    let extensions = dir.join("san.ext");
     openssl(&[
         "req",
         "-newkey",
@@ -163,12 +142,12 @@ pub fn portal_pki(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
         "-subj",
         "/CN=localhost",
         "-keyout",
-        &path("server-key.pem"),
+        path(&server_key),
         "-out",
-        &path("server.csr"),
+        path(&csr),
     ]);
     std::fs::write(
-        dir.join("san.ext"),
+        &extensions,
         "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
     )
     .expect("extensions file");
@@ -176,24 +155,20 @@ pub fn portal_pki(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
         "x509",
         "-req",
         "-in",
-        &path("server.csr"),
+        path(&csr),
         "-CA",
-        &path("ca.pem"),
+        path(&ca.cert_pem),
         "-CAkey",
-        &path("ca-key.pem"),
+        path(&ca.key_pem),
         "-CAcreateserial",
         "-days",
         "2",
         "-extfile",
-        &path("san.ext"),
+        path(&extensions),
         "-out",
-        &path("server.pem"),
+        path(&server),
     ]);
-    (
-        dir.join("ca.pem"),
-        dir.join("server.pem"),
-        dir.join("server-key.pem"),
-    )
+    (ca.cert_pem, server, server_key)
 }
 
 /// Proves that the organization's active certificate still signs: its private key is read from

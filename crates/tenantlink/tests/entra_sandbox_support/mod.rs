@@ -1,10 +1,9 @@
-//! Harness of `entra_cli_sandbox`: certificates made by the `openssl` CLI and `tenantlink entra …`
-//! runs whose device sign-in the test approves on a standalone sandbox
-//! (`crate::sandbox_process::Sandbox`) as soon as the CLI prints the code.
+//! Harness of `entra_cli_sandbox`: `tenantlink entra …` runs whose device sign-in the test
+//! approves on a standalone sandbox (`crate::sandbox_process::Sandbox`) as soon as the CLI
+//! prints the code.
 
 use crate::sandbox_process::{Sandbox, tenantlink_command};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt};
 
 /// What a finished `tenantlink entra …` run left.
@@ -85,89 +84,4 @@ pub async fn run_with_sign_in(sandbox: &Sandbox, args: &[String]) -> (String, Fi
             stderr: seen,
         },
     )
-}
-
-fn openssl(args: &[&str]) -> String {
-    let output = Command::new("openssl")
-        .args(args)
-        .output()
-        .expect("the openssl CLI (scripts/test installs it)");
-    assert!(
-        output.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// An RSA-2048 self-signed certificate valid for `days` (cert.pem, and key.pem in PKCS#8), made
-/// by OpenSSL in `dir`.
-pub struct TestCert {
-    pub cert_pem: PathBuf,
-    pub key_pem: PathBuf,
-}
-
-impl TestCert {
-    pub fn new(dir: &Path, name: &str, days: u32) -> Self {
-        let cert_pem = dir.join(format!("{name}.pem"));
-        let key_pem = dir.join(format!("{name}-key.pem"));
-        openssl(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            &days.to_string(),
-            "-subj",
-            &format!("/CN=tenantlink {name}"),
-            "-keyout",
-            path(&key_pem),
-            "-out",
-            path(&cert_pem),
-        ]);
-        Self { cert_pem, key_pem }
-    }
-
-    /// A PFX of the certificate and key under `password`, as `openssl pkcs12 -export` makes it.
-    pub fn pfx(&self, password: &str) -> PathBuf {
-        let out = self.cert_pem.with_extension("pfx");
-        openssl(&[
-            "pkcs12",
-            "-export",
-            "-in",
-            path(&self.cert_pem),
-            "-inkey",
-            path(&self.key_pem),
-            "-passout",
-            &format!("pass:{password}"),
-            "-out",
-            path(&out),
-        ]);
-        out
-    }
-
-    /// The SHA-1 thumbprint as OpenSSL computes it: 40 upper-case hex digits.
-    pub fn openssl_sha1(&self) -> String {
-        let out = openssl(&[
-            "x509",
-            "-in",
-            path(&self.cert_pem),
-            "-noout",
-            "-fingerprint",
-            "-sha1",
-        ]);
-        let hex = out
-            .trim()
-            .rsplit('=')
-            .next()
-            .expect("Fingerprint=…")
-            .replace(':', "");
-        assert_eq!(hex.len(), 40, "{out}");
-        hex.to_ascii_uppercase()
-    }
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
 }

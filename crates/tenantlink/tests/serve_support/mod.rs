@@ -1,7 +1,8 @@
 //! Starts the real `tenantlink serve` binary on a temporary data directory (SQLite by default or
 //! PostgreSQL, in-process sandbox) and talks to it over HTTP like a browser or script would.
-//! The in-process sandbox is driven through `crate::sandbox_process`: a test binary that declares
-//! `mod serve_support;` declares `mod sandbox_process;` too.
+//! The in-process sandbox is driven through `crate::sandbox_process` and certificates are made
+//! with `crate::openssl_support`: a test binary that declares `mod serve_support;` declares
+//! `mod sandbox_process;` and `mod openssl_support;` too.
 #![allow(dead_code)]
 
 pub mod backend;
@@ -12,6 +13,7 @@ pub mod scenario;
 
 pub use backend::{Backend, Deployment};
 
+use crate::openssl_support::TestCert;
 use crate::sandbox_process;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
@@ -361,67 +363,14 @@ pub fn openssl_pfx(dir: &Path, password: &str) -> (Vec<u8>, String) {
 
 /// [`openssl_pfx`] with a certificate valid for `days` from now.
 pub fn openssl_pfx_valid_for(dir: &Path, password: &str, days: u32) -> (Vec<u8>, String) {
-    let days = days.to_string();
-    let key = dir.join("key.pem");
-    let cert = dir.join("cert.pem");
-    let pfx = dir.join("cert.pfx");
-    let run = |args: &[&str]| {
-        // Output captured: key generation draws progress dots on stderr.
-        let output = Command::new("openssl")
-            .args(args)
-            .output()
-            .expect("openssl");
-        assert!(
-            output.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    };
-    run(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        &days,
-        "-subj",
-        "/CN=upload-test",
-        "-keyout",
-        key.to_str().unwrap(),
-        "-out",
-        cert.to_str().unwrap(),
-    ]);
-    run(&[
-        "pkcs12",
-        "-export",
-        "-inkey",
-        key.to_str().unwrap(),
-        "-in",
-        cert.to_str().unwrap(),
-        "-out",
-        pfx.to_str().unwrap(),
-        "-passout",
-        &format!("pass:{password}"),
-    ]);
-    let output = Command::new("openssl")
-        .args([
-            "x509",
-            "-in",
-            cert.to_str().unwrap(),
-            "-noout",
-            "-fingerprint",
-            "-sha1",
-        ])
-        .output()
-        .expect("fingerprint");
-    let text = String::from_utf8_lossy(&output.stdout);
-    let thumbprint = text
-        .trim()
-        .rsplit('=')
-        .next()
-        .expect("fingerprint")
-        .replace(':', "")
-        .to_ascii_uppercase();
-    (std::fs::read(&pfx).expect("pfx"), thumbprint)
+    let (pfx, sha1, _) = openssl_pfx_files(dir, password, days);
+    (pfx, sha1)
+}
+
+/// [`openssl_pfx_valid_for`], also returning the certificate and key files it was made from.
+pub fn openssl_pfx_files(dir: &Path, password: &str, days: u32) -> (Vec<u8>, String, TestCert) {
+    let cert = TestCert::make(dir, "cert", "/CN=upload-test", 2048, days);
+    let pfx = std::fs::read(cert.pfx(password)).expect("pfx");
+    let sha1 = cert.openssl_sha1();
+    (pfx, sha1, cert)
 }

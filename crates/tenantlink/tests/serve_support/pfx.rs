@@ -1,10 +1,10 @@
 //! A certificate an administrator brings: made by the `openssl` CLI, so the test knows every byte
 //! of its private key and can look for them later.
 
-use super::openssl_pfx_valid_for;
+use super::openssl_pfx_files;
 use super::scan::Secret;
+use crate::openssl_support::{openssl, path};
 use std::path::Path;
-use std::process::Command;
 
 pub struct UploadCertificate {
     pub pfx: Vec<u8>,
@@ -22,26 +22,18 @@ pub struct UploadCertificate {
 impl UploadCertificate {
     /// A 365-day certificate, so it shows as valid rather than expiring soon.
     pub fn create(dir: &Path, password: &str) -> Self {
-        let (pfx, sha1) = openssl_pfx_valid_for(dir, password, 365);
-        let key = dir.join("key.pem");
-        let key = key.to_str().expect("UTF-8 path");
-        let cert = dir.join("cert.pem");
+        let (pfx, sha1, cert) = openssl_pfx_files(dir, password, 365);
+        let key = path(&cert.key_pem);
         let text = openssl(&["rsa", "-in", key, "-noout", "-text"]);
         let text = String::from_utf8(text).expect("openssl text");
         Self {
             pfx,
             password: password.to_owned(),
             sha1,
-            certificate_der: openssl(&[
-                "x509",
-                "-in",
-                cert.to_str().expect("UTF-8 path"),
-                "-outform",
-                "DER",
-            ]),
+            certificate_der: cert.der(),
             key_pkcs8_der: openssl(&["pkey", "-in", key, "-outform", "DER"]),
             key_pkcs1_der: openssl(&["rsa", "-in", key, "-traditional", "-outform", "DER"]),
-            key_pem: std::fs::read_to_string(dir.join("key.pem")).expect("key.pem"),
+            key_pem: std::fs::read_to_string(&cert.key_pem).expect("key PEM"),
             private_numbers: ["privateExponent", "prime1", "prime2"]
                 .into_iter()
                 .map(|name| (name, number_from_openssl_text(&text, name)))
@@ -69,19 +61,6 @@ impl UploadCertificate {
         }
         secrets
     }
-}
-
-fn openssl(args: &[&str]) -> Vec<u8> {
-    let output = Command::new("openssl")
-        .args(args)
-        .output()
-        .expect("openssl");
-    assert!(
-        output.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
 }
 
 /// `name:` followed by indented lines of `aa:bb:…` hex in `openssl rsa -text` output.
