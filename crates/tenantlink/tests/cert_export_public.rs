@@ -1,58 +1,16 @@
 //! `tenantlink cert export-public`: the public certificate, byte for byte what OpenSSL extracts.
 
 mod cert_support;
+mod openssl_support;
 
 use cert_support::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const PASSWORD: &str = "export-secret";
 
 /// A key and self-signed certificate made by OpenSSL 3, packed as a default (AES-256) PFX.
-struct OpensslCredential {
-    pfx: PathBuf,
-    password_file: PathBuf,
-    cert_pem: PathBuf,
-}
-
 fn openssl_credential(dir: &Path) -> OpensslCredential {
-    let key = dir.join("key.pem");
-    let cert_pem = dir.join("cert.pem");
-    let pfx = dir.join("openssl.pfx");
-    let password_file = write_password_file(dir, "password.txt", PASSWORD);
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        path_str(&key),
-        "-out",
-        path_str(&cert_pem),
-        "-subj",
-        "/CN=export-test",
-        "-days",
-        "30",
-    ])
-    .assert_success();
-    openssl(&[
-        "pkcs12",
-        "-export",
-        "-inkey",
-        path_str(&key),
-        "-in",
-        path_str(&cert_pem),
-        "-out",
-        path_str(&pfx),
-        "-passout",
-        &format!("file:{}", path_str(&password_file)),
-    ])
-    .assert_success();
-    OpensslCredential {
-        pfx,
-        password_file,
-        cert_pem,
-    }
+    cert_support::openssl_credential(dir, "/CN=export-test", 2048, PASSWORD)
 }
 
 fn openssl_der(cert_pem: &Path, dir: &Path) -> Vec<u8> {

@@ -2,6 +2,7 @@
 //! status, error kind, the exact JSON fields, and thumbprints equal to what OpenSSL computes.
 
 mod cert_support;
+mod openssl_support;
 
 use cert_support::*;
 use serde_json::Value;

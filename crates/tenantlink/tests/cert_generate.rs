@@ -2,6 +2,7 @@
 //! Python `cryptography`, and the certificate has every property Entra ID expects.
 
 mod cert_support;
+mod openssl_support;
 
 use cert_support::*;
 use std::path::Path;

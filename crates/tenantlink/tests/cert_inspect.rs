@@ -2,6 +2,7 @@
 //! JSON shape, exit codes, error lines) and the password sources.
 
 mod cert_support;
+mod openssl_support;
 
 use cert_support::*;
 use std::path::{Path, PathBuf};
@@ -16,54 +17,22 @@ struct Made {
 }
 
 fn make_openssl_files(dir: &Path) -> Made {
-    let key = dir.join("key.pem");
-    let cert_pem = dir.join("cert.pem");
+    let credential = openssl_credential(dir, "/CN=inspect-test", 3072, PASSWORD);
     let cert_der = dir.join("cert.der");
-    let pfx = dir.join("default.pfx");
-    let password_file = write_password_file(dir, "password.txt", PASSWORD);
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:3072",
-        "-nodes",
-        "-keyout",
-        path_str(&key),
-        "-out",
-        path_str(&cert_pem),
-        "-subj",
-        "/CN=inspect-test",
-        "-days",
-        "30",
-    ])
-    .assert_success();
     openssl(&[
         "x509",
         "-in",
-        path_str(&cert_pem),
+        path_str(&credential.cert_pem),
         "-outform",
         "DER",
         "-out",
         path_str(&cert_der),
     ])
     .assert_success();
-    openssl(&[
-        "pkcs12",
-        "-export",
-        "-inkey",
-        path_str(&key),
-        "-in",
-        path_str(&cert_pem),
-        "-out",
-        path_str(&pfx),
-        "-passout",
-        &format!("file:{}", path_str(&password_file)),
-    ])
-    .assert_success();
     Made {
-        pfx,
-        password_file,
-        cert_pem,
+        pfx: credential.pfx,
+        password_file: credential.password_file,
+        cert_pem: credential.cert_pem,
         cert_der,
     }
 }

@@ -1,9 +1,11 @@
 //! Shared harness of the `cert_*` tests: runs the real `tenantlink` binary, `openssl` and the
 //! test Python, and builds the PKCS#12 fixtures once per test binary with the checked-in
-//! generator `scripts/make-test-pfx.py`.
+//! generator `scripts/make-test-pfx.py`. Certificates made at test time come from
+//! `crate::openssl_support` (a test binary declaring `mod cert_support;` declares it too).
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+use crate::openssl_support::TestCert;
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -235,6 +237,31 @@ pub fn fixtures() -> &'static Fixtures {
             manifest,
         }
     })
+}
+
+/// A key and self-signed certificate made by OpenSSL 3 (`cert.pem`, `cert-key.pem`, valid for 30
+/// days), packed as a default (AES-256) PFX (`cert.pfx`) under the password in `password.txt`.
+pub struct OpensslCredential {
+    pub pfx: PathBuf,
+    pub password_file: PathBuf,
+    pub cert_pem: PathBuf,
+}
+
+/// [`OpensslCredential`] with `subject` (`/CN=…`) and an RSA key of `bits`.
+pub fn openssl_credential(
+    dir: &Path,
+    subject: &str,
+    bits: u32,
+    password: &str,
+) -> OpensslCredential {
+    let password_file = write_password_file(dir, "password.txt", password);
+    let cert = TestCert::make(dir, "cert", subject, bits, 30);
+    let pfx = cert.pfx_passout(&format!("file:{}", path_str(&password_file)));
+    OpensslCredential {
+        pfx,
+        password_file,
+        cert_pem: cert.cert_pem,
+    }
 }
 
 /// The fields `cert inspect --json` prints, in the wording.

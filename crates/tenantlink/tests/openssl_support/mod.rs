@@ -62,6 +62,11 @@ impl TestCert {
     /// A PFX (`NAME.pfx`) of the certificate and key under `password`, as `openssl pkcs12
     /// -export` makes it by default.
     pub fn pfx(&self, password: &str) -> PathBuf {
+        self.pfx_passout(&format!("pass:{password}"))
+    }
+
+    /// [`Self::pfx`] with the password from an OpenSSL pass phrase source (`file:PATH`, …).
+    pub fn pfx_passout(&self, passout: &str) -> PathBuf {
         let out = self.cert_pem.with_extension("pfx");
         openssl(&[
             "pkcs12",
@@ -71,7 +76,7 @@ impl TestCert {
             "-inkey",
             path(&self.key_pem),
             "-passout",
-            &format!("pass:{password}"),
+            passout,
             "-out",
             path(&out),
         ]);
