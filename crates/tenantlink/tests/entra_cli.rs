@@ -1,6 +1,9 @@
 //! `tenantlink entra …` from the outside: bad targets are refused before any network call, and
 //! failures print the kind, the cause, what it means and what to do, with exit status 1.
 
+mod openssl_support;
+
+use openssl_support::openssl;
 use std::process::Command;
 
 fn tenantlink(args: &[&str]) -> (i32, String, String) {
@@ -101,19 +104,11 @@ fn openssl_cert(dir: &std::path::Path, name: &str, key_args: &[&str]) -> (String
         .to_str()
         .unwrap()
         .to_owned();
-    let output = Command::new("openssl")
-        .args([
-            "req", "-x509", "-days", "2", "-subj", "/CN=t", "-keyout", &key,
-        ])
-        .args(["-out", &cert])
-        .args(key_args)
-        .output()
-        .expect("the openssl CLI");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let mut args = vec![
+        "req", "-x509", "-days", "2", "-subj", "/CN=t", "-keyout", &key, "-out", &cert,
+    ];
+    args.extend_from_slice(key_args);
+    openssl(&args);
     (cert, key)
 }
 
