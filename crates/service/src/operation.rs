@@ -125,6 +125,13 @@ pub struct Operation {
     /// The active certificate when this operation started: activation swaps only from it.
     pub replaces: Option<CertificateId>,
     pub failure: Option<OperationFailure>,
+    /// The tenantlink instance (its stable id) whose memory holds this operation's device code
+    /// and delegated token, which are never stored. Other instances sharing the database show
+    /// the operation as stored and refuse the steps that need those secrets, instead of ending
+    /// it as lost. `None`: started by a `Workflows` without an instance id, or before the store
+    /// recorded holders; any instance then treats missing secrets as lost (a restart).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in_holder: Option<String>,
 }
 
 impl Operation {

@@ -96,6 +96,9 @@ pub struct Workflows {
     pause: Arc<dyn Pause>,
     config: WorkflowsConfig,
     sign_ins: Arc<Mutex<HashMap<OperationId, SignInSecrets>>>,
+    /// This process's stable identity among the instances sharing the repository (see
+    /// [`Workflows::with_instance_id`]); `None` keeps the single-instance behaviour.
+    instance: Option<Arc<str>>,
 }
 
 impl Workflows {
@@ -113,7 +116,23 @@ impl Workflows {
             pause,
             config,
             sign_ins: Arc::default(),
+            instance: None,
         }
+    }
+
+    /// Names this instance among several sharing one repository. The id must be stable across
+    /// restarts of the same instance (serve keeps it in its data directory) and differ between
+    /// instances: operations started here record it as their sign-in holder, so other instances
+    /// never end them as lost, and only this instance's next incarnation ends the ones whose
+    /// secrets died with this process.
+    pub fn with_instance_id(mut self, id: impl Into<String>) -> Self {
+        self.instance = Some(Arc::from(id.into()));
+        self
+    }
+
+    /// The id given to [`Workflows::with_instance_id`], if any.
+    pub fn instance_id(&self) -> Option<&str> {
+        self.instance.as_deref()
     }
 
     pub fn now(&self) -> OffsetDateTime {
@@ -220,6 +239,7 @@ impl Workflows {
             thumbprint_sha1: None,
             replaces: org.active_certificate,
             failure: None,
+            sign_in_holder: self.instance.as_deref().map(str::to_owned),
         };
         // The store's unique index still decides between two starts that both passed the check
         // above (e.g. on two instances): the loser gets its Conflict here.
@@ -248,6 +268,10 @@ impl Workflows {
     pub async fn operation(&self, caller: &Caller, id: OperationId) -> ServiceResult<Operation> {
         caller.require(Permission::View)?;
         let operation = self.repository.operation(id).await?;
+        if operation.is_finished() {
+            // It may have ended on another instance (cancel, expiry): drop our copy of its secrets.
+            self.forget_sign_in(id);
+        }
         if operation.step != OperationStep::AwaitingSignIn {
             return Ok(operation);
         }
@@ -449,10 +473,17 @@ impl Workflows {
 
     /// After a restart: operations that had their certificate on the application are proven and
     /// activated (or failed cleanly); those still needing the lost delegated token end.
+    /// Only this instance's own operations (its previous incarnation's) and those started before
+    /// holders were recorded are touched: another live instance's operation is still being
+    /// carried there, sign-in secrets and all.
     pub async fn resume_unfinished(&self) -> ServiceResult<Vec<Operation>> {
         let mut resumed = Vec::new();
         for operation in self.repository.unfinished_operations().await? {
             let id = operation.id;
+            if let Some(holder) = self.held_elsewhere(&operation) {
+                tracing::info!(operation = %id, holder, "left an operation of another tenantlink instance alone");
+                continue;
+            }
             let outcome = match operation.step {
                 OperationStep::AwaitingSignIn | OperationStep::SignedIn => {
                     self.fail(operation, failure("interrupted", "The service restarted while this operation waited for the device sign-in; the sign-in is not kept across restarts.", "Start the operation again.")).await
@@ -482,6 +513,10 @@ impl Workflows {
         let now = self.now();
         if running::sign_in_expired(&operation, now) {
             return self.expire_sign_in(operation).await;
+        }
+        // The secrets are in another live instance's memory, not lost: show it as stored.
+        if self.held_elsewhere(&operation).is_some() {
+            return Ok(operation);
         }
         let device_code = match self.due_device_code(operation.id, now) {
             DuePoll::Due(device_code) => device_code,
@@ -659,6 +694,13 @@ impl Workflows {
         } else {
             operation
         };
+        if matches!(
+            operation.step,
+            OperationStep::AwaitingSignIn | OperationStep::SignedIn
+        ) && let Some(holder) = self.held_elsewhere(&operation)
+        {
+            return Err(held_elsewhere_conflict(&operation, holder, action));
+        }
         if operation.step != OperationStep::SignedIn {
             return Err(ServiceError::wrong_step(id, operation.step, action));
         }
@@ -677,6 +719,14 @@ impl Workflows {
         secrets.next_poll_at =
             now + Duration::try_from(secrets.interval).unwrap_or(Duration::seconds(5));
         DuePoll::Due(secrets.device_code.clone())
+    }
+
+    /// The other instance holding `operation`'s sign-in secrets, if it is not this one.
+    /// Operations without a recorded holder are treated as this instance's (the behaviour
+    /// before holders were recorded).
+    fn held_elsewhere<'a>(&self, operation: &'a Operation) -> Option<&'a str> {
+        let holder = operation.sign_in_holder.as_deref()?;
+        (self.instance.as_deref() != Some(holder)).then_some(holder)
     }
 
     fn delegated_token(&self, id: OperationId) -> Option<DelegatedToken> {
@@ -802,6 +852,17 @@ fn failure(
         code: code.to_owned(),
         message: message.into(),
         remediation: remediation.into(),
+    }
+}
+
+/// Refusal of a step needing the device code or delegated token that another instance holds.
+/// Nothing is changed: the operation stays usable on that instance.
+fn held_elsewhere_conflict(operation: &Operation, holder: &str, action: &str) -> ServiceError {
+    ServiceError::Conflict {
+        detail: format!(
+            "Operation {} cannot {action} here: its sign-in is held by tenantlink instance {holder}, and the sign-in is kept only in that instance's memory. Continue on that instance (use sticky sessions for the portal) or cancel it and start again here.",
+            operation.id
+        ),
     }
 }
 

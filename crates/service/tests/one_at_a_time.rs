@@ -155,6 +155,7 @@ async fn a_start_racing_past_the_check_is_still_refused_by_the_store() {
         thumbprint_sha1: None,
         replaces: None,
         failure: None,
+        sign_in_holder: None,
     };
     let repository = w.repository.clone();
     let racing = elsewhere.clone();

@@ -124,7 +124,7 @@ async fn connect_sqlite(
 /// Migrations are embedded at compile time so the binary needs no migrations folder.
 /// Never edit an applied migration (sqlx refuses a changed checksum): add the next one.
 fn migrator(kind: BackendKind) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 3] = match kind {
+    let files: [(i64, &'static str, &'static str); 4] = match kind {
         BackendKind::Sqlite => [
             (
                 1,
@@ -140,6 +140,11 @@ fn migrator(kind: BackendKind) -> Migrator {
                 3,
                 "due policies order",
                 include_str!("../migrations/sqlite/0003_due_policies_order.sql"),
+            ),
+            (
+                4,
+                "operation sign-in holder",
+                include_str!("../migrations/sqlite/0004_operation_sign_in_holder.sql"),
             ),
         ],
         BackendKind::Postgres => [
@@ -157,6 +162,11 @@ fn migrator(kind: BackendKind) -> Migrator {
                 3,
                 "due policies order",
                 include_str!("../migrations/postgres/0003_due_policies_order.sql"),
+            ),
+            (
+                4,
+                "operation sign-in holder",
+                include_str!("../migrations/postgres/0004_operation_sign_in_holder.sql"),
             ),
         ],
     };

@@ -104,6 +104,9 @@ pub struct Operation {
     /// Worker currently driving the operation, and until when its claim holds.
     pub owner: Option<String>,
     pub lease_expires_at: Option<OffsetDateTime>,
+    /// The tenantlink instance whose memory holds the device code and delegated token (they
+    /// are never stored); `None` on operations started before migration 0004.
+    pub sign_in_holder: Option<String>,
     /// Incremented on every change; the token for optimistic concurrency.
     pub version: i64,
     pub created_at: OffsetDateTime,
@@ -127,6 +130,8 @@ pub struct OperationUpdate {
     pub signed_in_as: Option<String>,
     pub new_certificate_id: Option<CertificateId>,
     pub error: Option<OperationError>,
+    /// Recorded when the operation starts, by the instance that asked for its device code.
+    pub sign_in_holder: Option<String>,
 }
 
 /// "Activate `certificate` for `organization` if its active certificate is still
@@ -143,7 +148,7 @@ pub struct Activation {
 const COLUMNS: &str = "id, organization_id, kind, state, step, started_by, signed_in_as, \
                        expected_active_id, new_certificate_id, user_code, verification_uri, \
                        device_code_expires_at, error_kind, error_message, error_remediation, \
-                       owner, lease_expires_at, version, created_at, updated_at";
+                       owner, lease_expires_at, sign_in_holder, version, created_at, updated_at";
 
 /// Same predicate as the partial unique index `certificate_operations_one_unfinished_per_organization`.
 const NOT_FINAL: &str = "state NOT IN ('succeeded', 'failed', 'cancelled')";
@@ -288,6 +293,7 @@ impl Store {
              error_kind = COALESCE($9, error_kind), error_message = COALESCE($10, error_message), \
              error_remediation = COALESCE($11, error_remediation), \
              signed_in_as = COALESCE($12, signed_in_as), \
+             sign_in_holder = COALESCE($14, sign_in_holder), \
              version = version + 1, updated_at = $13 \
              WHERE id = $1 AND version = $2 AND {allowed_from}"
         );
@@ -307,6 +313,7 @@ impl Store {
                 .bind(error.and_then(|e| e.remediation.as_deref()))
                 .bind(update.signed_in_as.as_deref())
                 .bind(at)
+                .bind(update.sign_in_holder.as_deref())
                 .execute(pool)
                 .await
                 .map_err(StoreError::db("update the operation"))?
@@ -542,6 +549,7 @@ fn decode(row: &impl Columns) -> StoreResult<Operation> {
         error,
         owner: row.opt_text("owner")?,
         lease_expires_at: row.opt_time("lease_expires_at")?,
+        sign_in_holder: row.opt_text("sign_in_holder")?,
         version: row.int("version")?,
         created_at: row.time("created_at")?,
         updated_at: row.time("updated_at")?,

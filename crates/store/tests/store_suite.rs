@@ -30,6 +30,7 @@ backend_tests!(
     concurrent_operation_starts_for_one_organization_have_one_winner,
     operation_state_transitions_are_checked,
     operation_fields_round_trip,
+    operation_sign_in_holder_is_kept_once_recorded,
     certificate_proofs_keep_the_latest_answer,
     operation_leases_allow_takeover_only_after_expiry,
     operation_interrupted_before_activation_is_resumed_after_restart,
@@ -1107,6 +1108,62 @@ async fn operation_fields_round_trip(db: &TestDb) {
         read.error,
         Some(failure),
         "message and remediation kept apart"
+    );
+    reopened.close().await;
+}
+
+/// Migration 0004: which instance holds an operation's device sign-in. Recorded once (the
+/// service passes it with the sign-in prompt), kept by later updates that leave it unset, and
+/// read back from a fresh connection; operations that never recorded one read as `None`.
+async fn operation_sign_in_holder_is_kept_once_recorded(db: &TestDb) {
+    let store = &db.store;
+    let org = organization(store, "contoso.example").await;
+    let op = start_operation(store, org.id, "alice").await.unwrap();
+    assert_eq!(op.sign_in_holder, None, "none until recorded");
+    let held = store
+        .update_operation(
+            op.id,
+            op.version,
+            OperationUpdate {
+                sign_in_holder: Some("7f1c2d9e-0000-4000-8000-00000000000a".into()),
+                ..Default::default()
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        held.sign_in_holder.as_deref(),
+        Some("7f1c2d9e-0000-4000-8000-00000000000a")
+    );
+    let signed_in = advance(store, &held, OperationState::AwaitingInput).await;
+    assert_eq!(signed_in.sign_in_holder, held.sign_in_holder, "kept");
+    let cancelled = advance(store, &signed_in, OperationState::Cancelled).await;
+    let reopened = Store::open(&db.url).await.unwrap();
+    let read = reopened.operation(op.id).await.unwrap();
+    assert_eq!(read, cancelled);
+    assert_eq!(read.sign_in_holder, held.sign_in_holder);
+
+    let other = organization(store, "fabrikam.example").await;
+    let unrecorded = start_operation(store, other.id, "bob").await.unwrap();
+    assert_eq!(
+        reopened
+            .operation(unrecorded.id)
+            .await
+            .unwrap()
+            .sign_in_holder,
+        None
+    );
+    assert_eq!(
+        reopened
+            .operations(org.id)
+            .await
+            .unwrap()
+            .first()
+            .and_then(|o| o.sign_in_holder.clone())
+            .as_deref(),
+        Some("7f1c2d9e-0000-4000-8000-00000000000a"),
+        "lists carry it too"
     );
     reopened.close().await;
 }

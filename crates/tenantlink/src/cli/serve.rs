@@ -10,6 +10,7 @@ mod clouds;
 mod config;
 mod config_file;
 mod directory;
+mod instance_id;
 pub(crate) mod master_key;
 mod organization;
 mod store;
@@ -90,6 +91,8 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     create_private_dir(&config.data_dir)?;
     let _lock = master_key::DataDirLock::acquire(&config.data_dir, "starting another one")
         .map_err(config_error)?;
+    // Read under the lock: the id names this one process among those sharing the database.
+    let instance = instance_id::load_or_create(&config.data_dir).map_err(config_error)?;
     let master_key = Arc::new(config.master_key.load().map_err(config_error)?);
     let database_url = config.database_url();
     let db = tenantlink_store::Store::open(&database_url)
@@ -125,7 +128,8 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         shared_clock.clone(),
         Arc::new(TokioPause),
         config.certificates.workflows_config(),
-    );
+    )
+    .with_instance_id(instance.clone());
     let accounts = Accounts::new(
         repository.clone(),
         repository.clone(),
@@ -185,6 +189,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     }
     println!("data directory {}", config.data_dir.display());
     println!("directory {}", connection.description);
+    println!("instance {instance} (holds the sign-ins of the certificate operations started here)");
     for (cloud, target) in config.clouds.targets() {
         if let Some(origin) = &target.overridden_by {
             println!(

@@ -169,6 +169,7 @@ impl StoreRepository {
             thumbprint_sha1: thumbprint,
             replaces: op.expected_active_id.map(|c| CertificateId(uuid_of(c))),
             failure,
+            sign_in_holder: op.sign_in_holder,
         })
     }
 
@@ -398,6 +399,8 @@ impl Repository for StoreRepository {
                             verification_uri: p.verification_uri.clone(),
                             expires_at: p.expires_at,
                         }),
+                        // Which instance holds the device code: others must not end it as lost.
+                        sign_in_holder: operation.sign_in_holder.clone(),
                         ..Default::default()
                     },
                     operation.started_at,
@@ -438,6 +441,8 @@ impl Repository for StoreRepository {
                         signed_in_as: operation.signed_in_as.clone(),
                         new_certificate_id: operation.certificate.map(cert_id),
                         error,
+                        // Set at creation and never changed (None keeps the stored value).
+                        sign_in_holder: None,
                     },
                     operation.updated_at,
                 )
