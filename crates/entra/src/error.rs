@@ -121,6 +121,21 @@ pub enum AadstsKind {
     ClientSecretExpired,
     /// AADSTS53003: blocked by a Conditional Access policy (often: device code flow blocked).
     BlockedByConditionalAccess,
+    /// AADSTS65001: nobody has consented to a permission the request needs.
+    ConsentRequired,
+    /// AADSTS50076: a policy requires multi-factor authentication for this sign-in.
+    MfaRequired,
+    /// AADSTS50079: the account must register a multi-factor method before it may sign in.
+    MfaRegistrationRequired,
+    /// AADSTS50105: the application requires assignment and the account is not assigned.
+    UserNotAssigned,
+    /// AADSTS50020: the account belongs to another tenant (or is a personal account).
+    UserFromOtherTenant,
+    /// AADSTS500011: the resource (Graph of the requested cloud) has no principal in the tenant.
+    ResourceNotFound,
+    /// AADSTS70000 with `invalid_grant`: the grant (device code) was refused, e.g. already
+    /// redeemed or its scopes are unauthorized. `authorization_declined` keeps its own kind.
+    InvalidGrant,
     /// AADSTS70016 / `authorization_pending`.
     AuthorizationPending,
     /// `slow_down`.
@@ -239,6 +254,13 @@ fn classify(error: &str, codes: &[u64], description: &str) -> AadstsKind {
                 | 7000215
                 | 7000222
                 | 53003
+                | 65001
+                | 50076
+                | 50079
+                | 50105
+                | 50020
+                | 500011
+                | 70000
                 | 70016
                 | 70020
                 | 70018
@@ -261,6 +283,13 @@ fn classify(error: &str, codes: &[u64], description: &str) -> AadstsKind {
         Some(7000215) => AadstsKind::InvalidClientSecret,
         Some(7000222) => AadstsKind::ClientSecretExpired,
         Some(53003) => AadstsKind::BlockedByConditionalAccess,
+        Some(65001) => AadstsKind::ConsentRequired,
+        Some(50076) => AadstsKind::MfaRequired,
+        Some(50079) => AadstsKind::MfaRegistrationRequired,
+        Some(50105) => AadstsKind::UserNotAssigned,
+        Some(50020) => AadstsKind::UserFromOtherTenant,
+        Some(500011) => AadstsKind::ResourceNotFound,
+        Some(70000) => AadstsKind::InvalidGrant,
         Some(70016) => AadstsKind::AuthorizationPending,
         Some(70020) => AadstsKind::DeviceCodeExpired,
         Some(70018) => AadstsKind::BadVerificationCode,
@@ -346,16 +375,16 @@ fn explain_aadsts(kind: &AadstsKind) -> Explanation {
             },
         },
         AadstsKind::AssertionOutsideTimeRange => Explanation {
-            summary: "Entra judged the signed request to be outside its validity window, which means this server's clock is wrong.",
-            remediation: "Synchronise the server's clock (NTP) and retry the job.",
+            summary: "Entra judged the signed request to be outside its validity window, which means the clock of the server running tenantlink is wrong.",
+            remediation: "Compare the server's clock with the \"Current time\" in Entra's message, synchronise it with NTP (on Linux `timedatectl` shows whether it is synchronised), then retry the job.",
         },
         AadstsKind::ApplicationNotFound => Explanation {
-            summary: "The backup application is not registered or not consented in this tenant.",
-            remediation: "Check the application (client) id and tenant of the organization in Settings → Organizations, and grant admin consent in Entra ID.",
+            summary: "The tenant has no application with this application (client) id: the id or tenant is wrong, or the app was never added to this tenant.",
+            remediation: "Compare the tenant and application (client) id shown for this organization on the Organizations page with Entra ID → App registrations → <app> → Overview (Application (client) ID, Directory (tenant) ID); if the app is registered in another tenant, an administrator of this tenant must grant it admin consent so that it appears under Entra ID → Enterprise applications.",
         },
         AadstsKind::TenantNotFound => Explanation {
             summary: "No tenant with this id or domain exists in the selected Microsoft cloud.",
-            remediation: "Correct the tenant id or the cloud of the organization in Settings → Organizations.",
+            remediation: "Compare the tenant and cloud shown for this organization on the Organizations page with Entra ID → Overview (Tenant ID, primary domain) of the intended tenant; a US Government or China tenant needs that cloud, not the global one.",
         },
         AadstsKind::WeakRsaKey => Explanation {
             summary: "The certificate's RSA key is shorter than the 2048 bits Entra requires.",
@@ -370,16 +399,44 @@ fn explain_aadsts(kind: &AadstsKind) -> Explanation {
             remediation: "Switch the organization's assertion profile (RS256 or PS256) in Settings → Organizations.",
         },
         AadstsKind::InvalidClientSecret => Explanation {
-            summary: "Entra rejected a client secret, which tenantlink does not use: something else is signing in as this application.",
-            remediation: "Make the organization use its certificate: generate one in Settings → System → SSL Certificate.",
+            summary: "Entra rejected a client secret, which tenantlink does not use: something else is signing in as this application with a wrong secret.",
+            remediation: "tenantlink signs with the certificate on the certificate page (Settings → System → SSL Certificate); generate one there if none is attached. A tool that does use a secret must send its Value, not its Secret ID (Entra ID → App registrations → <app> → Certificates & secrets → Client secrets).",
         },
         AadstsKind::ClientSecretExpired => Explanation {
-            summary: "The application's client secrets have expired.",
-            remediation: "Use a certificate instead: generate a new certificate in Settings → System → SSL Certificate.",
+            summary: "The application's client secrets have expired; tenantlink does not use secrets but something that signs in as this application does.",
+            remediation: "Generate a certificate on the certificate page (Settings → System → SSL Certificate) so tenantlink signs with it, and remove or renew the expired secrets in Entra ID → App registrations → <app> → Certificates & secrets → Client secrets.",
         },
         AadstsKind::BlockedByConditionalAccess => Explanation {
-            summary: "A Conditional Access policy of the tenant blocked this sign-in (often: device code flow is blocked).",
-            remediation: "Ask the tenant's administrator to allow the sign-in, or attach the certificate in Entra yourself and use Upload a custom certificate in Settings → System → SSL Certificate.",
+            summary: "A Conditional Access policy of the tenant blocked this sign-in (often: device code flow is blocked, or the policy applies to the application itself).",
+            remediation: "In Entra ID → Monitoring & health → Sign-in logs, find the failed sign-in by the correlation id in Entra's message and open its Conditional Access tab to see which policy blocked it; an administrator can exclude this account or application from that policy (Entra ID → Protection → Conditional Access → Policies). Without device sign-in: attach the certificate in Entra ID → App registrations → <app> → Certificates & secrets → Certificates → Upload certificate, then use Upload a custom certificate on the certificate page (Settings → System → SSL Certificate).",
+        },
+        AadstsKind::ConsentRequired => Explanation {
+            summary: "Nobody has consented to a permission this sign-in needs: the application (named in Entra's message) may not act in this tenant until an administrator grants it.",
+            remediation: "An administrator opens Entra ID → Enterprise applications → <the application named in Entra's message> → Permissions and selects Grant admin consent for the tenant (or Entra ID → App registrations → <app> → API permissions → Grant admin consent), covering the permissions listed there, then starts the sign-in or job again.",
+        },
+        AadstsKind::MfaRequired => Explanation {
+            summary: "A policy of the tenant requires multi-factor authentication for this sign-in and it was not performed.",
+            remediation: "Start the sign-in again and complete the multi-factor prompt at the verification page; if none appears, find the sign-in by the correlation id in Entra ID → Monitoring & health → Sign-in logs, whose Conditional Access tab names the policy that requires it.",
+        },
+        AadstsKind::MfaRegistrationRequired => Explanation {
+            summary: "The account that signed in must register a multi-factor authentication method before the tenant lets it sign in.",
+            remediation: "Sign in with that account at My Sign-Ins → Security info (https://aka.ms/mysecurityinfo) and add a method, or have an administrator set one in Entra ID → Users → <user> → Authentication methods; then start the sign-in again.",
+        },
+        AadstsKind::UserNotAssigned => Explanation {
+            summary: "The application (named in Entra's message) requires users to be assigned to it, and the account that signed in is not.",
+            remediation: "An administrator assigns the account, or a group it is a direct member of, in Entra ID → Enterprise applications → <the application named in Entra's message> → Users and groups → Add user/group (or sets Properties → Assignment required to No); then start the sign-in again.",
+        },
+        AadstsKind::UserFromOtherTenant => Explanation {
+            summary: "The account that signed in belongs to another tenant (or is a personal Microsoft account), not to the organization's tenant.",
+            remediation: "Start the sign-in again and, at the verification page, sign in with a work account of the organization's tenant (the tenant shown for this organization on the Organizations page); use a private browser window if another account is signed in there already.",
+        },
+        AadstsKind::ResourceNotFound => Explanation {
+            summary: "The tenant does not know the resource the token was requested for (Microsoft Graph of the organization's cloud): the cloud is wrong, or the request went to the wrong tenant.",
+            remediation: "Check that the cloud and tenant shown for this organization on the Organizations page match the tenant's Entra ID → Overview (a US Government or China tenant needs that cloud's Graph); if they do, an administrator selects Grant admin consent in Entra ID → Enterprise applications → <app> → Permissions.",
+        },
+        AadstsKind::InvalidGrant => Explanation {
+            summary: "Entra refused the sign-in grant: the code was already used or issued to another application, or the permissions it asked for are not granted.",
+            remediation: "Start the sign-in again and enter the new code; if it fails the same way, an administrator selects Grant admin consent in Entra ID → Enterprise applications → <app> → Permissions.",
         },
         AadstsKind::AuthorizationPending | AadstsKind::SlowDown => Explanation {
             summary: "The sign-in has not been completed at the verification page yet.",
