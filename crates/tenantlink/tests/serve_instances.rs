@@ -132,10 +132,40 @@ async fn two_instances_share_one_database_and_the_sign_in_stays_with_its_instanc
     assert_eq!(status, StatusCode::OK, "{on_b}");
     assert_eq!(on_b["step"], "awaiting_sign_in", "{on_b}");
     assert!(on_b["failure"].is_null(), "{on_b}");
+    assert_eq!(started["sign_in_holder"], instance_a.as_str(), "{started}");
+    assert_eq!(on_b["sign_in_holder"], instance_a.as_str(), "{on_b}");
+    let user_code = started["sign_in"]["user_code"].as_str().unwrap().to_owned();
 
-    cloud
-        .approve(started["sign_in"]["user_code"].as_str().unwrap())
-        .await;
+    // The operation page: A shows the code as before; B (no sticky session) names A instead of
+    // a code screen that would never advance, and offers Cancel to the administrator.
+    let page_path = format!("/operations/{id}");
+    let (status, html_a) = a.get_text(&page_path).await;
+    assert_eq!(status, StatusCode::OK, "{html_a}");
+    assert!(
+        html_a.contains("id=\"user-code\"") && html_a.contains(&user_code),
+        "{html_a}"
+    );
+    assert!(!html_a.contains("held-elsewhere"), "{html_a}");
+    let (status, html_b) = b.get_text(&page_path).await;
+    assert_eq!(status, StatusCode::OK, "{html_b}");
+    assert!(
+        html_b.contains("data-held-elsewhere=\"true\"")
+            && html_b.contains(&format!(
+                "handled by tenantlink instance <code id=\"holder-instance\">{instance_a}</code>"
+            ))
+            && html_b.contains("sticky sessions")
+            && html_b.contains(&format!("action=\"/operations/{id}/cancel\"")),
+        "{html_b}"
+    );
+    assert!(
+        !html_b.contains(&user_code)
+            && !html_b.contains("id=\"user-code\"")
+            && !html_b.contains("id=\"countdown\"")
+            && !html_b.contains("data-step="),
+        "no code, countdown or polling on B: {html_b}"
+    );
+
+    cloud.approve(&user_code).await;
 
     // Whether or not A has seen the approval yet, B cannot continue: the sign-in is A's.
     let (_, audit_before) = b.get("/api/v1/audit").await;
@@ -173,6 +203,12 @@ async fn two_instances_share_one_database_and_the_sign_in_stays_with_its_instanc
     // Signed in is the step Generate continues from, yet B still has no delegated token.
     let (_, signed_in_on_b) = b.get(&operation_path).await;
     assert_eq!(signed_in_on_b["step"], "signed_in", "{signed_in_on_b}");
+    let (_, html_b) = b.get_text(&page_path).await;
+    assert!(
+        html_b.contains(&format!("<code id=\"holder-instance\">{instance_a}</code>"))
+            && !html_b.contains(&format!("action=\"/operations/{id}/generate\"")),
+        "signed in on A, B still names A and offers no Generate: {html_b}"
+    );
     let (status, problem) = b
         .post(&format!("{operation_path}/generate"), json!({}))
         .await;
@@ -197,6 +233,11 @@ async fn two_instances_share_one_database_and_the_sign_in_stays_with_its_instanc
     assert_eq!(page_b["active"]["id"], page_a["active"]["id"], "{page_b}");
     let (_, finished_on_b) = b.get(&operation_path).await;
     assert_eq!(finished_on_b["step"], "succeeded", "{finished_on_b}");
+    let (_, html_b) = b.get_text(&page_path).await;
+    assert!(
+        html_b.contains("The new certificate is active.") && !html_b.contains("held-elsewhere"),
+        "finished, B shows the outcome: {html_b}"
+    );
 
     // B signs with the private key A stored: it opens it with the same master key.
     let (status, checked) = b

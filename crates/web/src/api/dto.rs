@@ -181,6 +181,13 @@ pub struct OperationDto {
     pub certificate: Option<Uuid>,
     pub thumbprint_sha1: Option<String>,
     pub failure: Option<FailureDto>,
+    /// The id of the tenantlink instance whose memory holds this operation's device sign-in
+    /// (the id its `serve` prints at start-up). When several instances share one database,
+    /// only that instance can advance the sign-in, Generate or Import; the others show the
+    /// operation as stored and answer those steps with 409. `null` for operations started
+    /// before holders were recorded. An identifier, not a secret; set by the server only.
+    #[schema(read_only, example = "5f0c2d9e-8a41-4c7b-9e0f-3b6d1a2c4e5f")]
+    pub sign_in_holder: Option<String>,
 }
 
 impl From<Operation> for OperationDto {
@@ -206,6 +213,7 @@ impl From<Operation> for OperationDto {
                 message: f.message,
                 remediation: f.remediation,
             }),
+            sign_in_holder: o.sign_in_holder,
         }
     }
 }

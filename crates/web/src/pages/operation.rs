@@ -14,6 +14,8 @@ use tenantlink_service::{
 };
 use time::format_description::well_known::Rfc3339;
 
+mod held_elsewhere;
+
 pub async fn page(
     State(state): State<AppState>,
     PageCaller(caller): PageCaller,
@@ -23,10 +25,15 @@ pub async fn page(
         Ok(operation) => operation,
         Err(err) => return error_page(Some(&caller), &err),
     };
-    let waiting = matches!(
-        operation.step,
-        OperationStep::AwaitingSignIn | OperationStep::CertificateStored | OperationStep::Attached
-    );
+    let holder = held_elsewhere::holder_elsewhere(&operation, state.workflows.instance_id());
+    // Held elsewhere, the stored step cannot change here, so nothing reloads or polls.
+    let waiting = holder.is_none()
+        && matches!(
+            operation.step,
+            OperationStep::AwaitingSignIn
+                | OperationStep::CertificateStored
+                | OperationStep::Attached
+        );
     let title = match operation.kind {
         OperationKind::Generate => "Generate a new certificate",
         OperationKind::Upload => "Upload a custom certificate",
@@ -34,8 +41,17 @@ pub async fn page(
     let body = html! {
         p.breadcrumb { a href={ "/organizations/" (operation.organization) "/settings/system" } { "SSL Certificate" } " › " (title) }
         h1 { (title) }
-        div #operation data-operation-id=(operation.id) data-step=(operation.step.as_str()) {
-            (step_body(&state, &caller, &operation))
+        @if let Some(holder) = holder {
+            // The step goes in `data-stored-step`, not `data-step`: app.js polls the API while
+            // `data-step` is a live step, and here the answer would never change.
+            div #operation data-operation-id=(operation.id) data-stored-step=(operation.step.as_str())
+                data-held-elsewhere="true" {
+                (held_elsewhere::notice(&caller, &operation, holder))
+            }
+        } @else {
+            div #operation data-operation-id=(operation.id) data-step=(operation.step.as_str()) {
+                (step_body(&state, &caller, &operation))
+            }
         }
     };
     render(
