@@ -1,7 +1,7 @@
 //! The audit trail: who did what, when, to which organization and thumbprints. Never secrets:
 //! entries are built from typed fields, not from free text that could carry a token.
 
-use crate::model::OrganizationId;
+use crate::model::{OrganizationId, parse_as_str};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -89,6 +89,8 @@ const ALL_ACTIONS: [AuditAction; 20] = [
 pub enum AuditOutcome {
     Success,
     Failure,
+    /// Refused for lack of permission (recorded by the web front end).
+    Denied,
 }
 
 impl AuditOutcome {
@@ -96,9 +98,16 @@ impl AuditOutcome {
         match self {
             Self::Success => "success",
             Self::Failure => "failure",
+            Self::Denied => "denied",
         }
     }
 }
+
+parse_as_str!(AuditOutcome {
+    Success,
+    Failure,
+    Denied
+});
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAuditEntry {

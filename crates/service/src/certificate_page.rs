@@ -88,8 +88,8 @@ impl CertificateView {
         Self {
             id: certificate.id,
             subject: certificate.subject.clone(),
-            sha1_thumbprint: certificate.sha1_hex.clone(),
-            sha256_thumbprint: certificate.sha256_hex.clone(),
+            sha1_thumbprint: certificate.sha1_thumbprint.clone(),
+            sha256_thumbprint: certificate.sha256_thumbprint.clone(),
             valid_from: certificate.not_before,
             valid_to: certificate.not_after,
             days_left: (certificate.not_after - now).whole_days(),
@@ -117,7 +117,7 @@ pub struct LastCheck {
 
 impl LastCheck {
     fn new(proof: &CredentialProof, certificate: &StoredCertificate, app_id: &str) -> Self {
-        let thumbprint = &certificate.sha1_hex;
+        let thumbprint = &certificate.sha1_thumbprint;
         let (explanation, remediation) = match proof.outcome {
             ProofOutcome::Accepted => (
                 "Entra ID issued an app-only token signed with this certificate.".to_owned(),

@@ -1,14 +1,16 @@
 //! Test doubles: an in-memory [`Repository`] + [`AccountRepository`], a scripted [`Directory`],
 //! and a [`Pause`] that advances a manual clock instead of sleeping.
 
+pub mod contract;
+
 use crate::accounts::random_secret;
 use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::model::Role;
 use crate::model::{
-    CertificateId, CertificateSource, NewOrganization, Organization, OrganizationId,
-    StoredCertificate, UserId, UserRecord,
+    CertificateId, CertificateSource, CertificateState, ConnectionState, NewOrganization,
+    Organization, OrganizationId, StoredCertificate, UserId, UserRecord,
 };
-use crate::operation::{Operation, OperationId, SignInPrompt};
+use crate::operation::{Operation, OperationId, OperationStep, SignInPrompt};
 use crate::ports::{
     AccountRepository, ApiTokenRecord, Application, ApplicationKey, BoxFuture, CredentialRefusal,
     DelegatedToken, DeviceCode, DeviceSignIn, Directory, DirectoryError, DirectoryErrorKind, Pause,
@@ -50,7 +52,8 @@ struct MemoryState {
 }
 
 /// Everything in one mutex; the same invariants the SQL store enforces (one unfinished operation
-/// per organization, compare-and-swap activation and operation updates).
+/// per organization, compare-and-swap activation and operation updates, allowed steps, the
+/// same listing orders), held to them by the contract suite ([`contract`]).
 #[derive(Debug, Default, Clone)]
 pub struct MemoryRepository {
     state: Arc<Mutex<MemoryState>>,
@@ -84,20 +87,35 @@ fn activate_locked(
     if org.active_certificate != operation.replaces {
         return Err(RepositoryError::conflict("the active certificate changed"));
     }
-    org.active_certificate = Some(certificate);
-    if let Some((cert, _)) = state
-        .certificates
-        .iter_mut()
-        .find(|(c, _)| c.id == certificate)
-    {
-        cert.activated_at = Some(now);
+    let pending = state.certificates.iter().any(|(c, _)| {
+        c.id == certificate
+            && c.organization == operation.organization
+            && c.state == CertificateState::Pending
+    });
+    if !pending {
+        return Err(RepositoryError::conflict(format!(
+            "certificate {certificate} is not pending"
+        )));
     }
-    let mut done = operation.clone();
-    done.step = crate::operation::OperationStep::Succeeded;
-    done.version += 1;
-    done.updated_at = now;
-    state.operations.insert(done.id, done.clone());
-    Ok(done)
+    org.active_certificate = Some(certificate);
+    for (cert, _) in state.certificates.iter_mut() {
+        if cert.id == certificate {
+            cert.state = CertificateState::Active;
+            cert.activated_at = Some(now);
+        } else if Some(cert.id) == operation.replaces {
+            cert.state = CertificateState::Retired;
+            cert.retired_at = Some(now);
+        }
+    }
+    let stored = state
+        .operations
+        .get_mut(&operation.id)
+        .ok_or_else(|| RepositoryError::not_found(format!("operation {}", operation.id)))?;
+    stored.step = OperationStep::Succeeded;
+    stored.certificate = Some(certificate);
+    stored.version += 1;
+    stored.updated_at = now;
+    Ok(stored.clone())
 }
 
 impl MemoryRepository {
@@ -113,19 +131,22 @@ impl MemoryRepository {
         now: OffsetDateTime,
     ) {
         let mut state = lock(&self.state);
+        let mut previous = None;
         if let Some(org) = state
             .organizations
             .iter_mut()
             .find(|o| o.id == organization)
         {
-            org.active_certificate = Some(certificate);
+            previous = org.active_certificate.replace(certificate);
         }
-        if let Some((cert, _)) = state
-            .certificates
-            .iter_mut()
-            .find(|(c, _)| c.id == certificate)
-        {
-            cert.activated_at = Some(now);
+        for (cert, _) in state.certificates.iter_mut() {
+            if cert.id == certificate {
+                cert.state = CertificateState::Active;
+                cert.activated_at = Some(now);
+            } else if Some(cert.id) == previous {
+                cert.state = CertificateState::Retired;
+                cert.retired_at = Some(now);
+            }
         }
     }
 
@@ -147,7 +168,9 @@ impl MemoryRepository {
 
 impl Repository for MemoryRepository {
     fn organizations(&self) -> BoxFuture<'_, RepoResult<Vec<Organization>>> {
-        ready(Ok(lock(&self.state).organizations.clone()))
+        let mut list = lock(&self.state).organizations.clone();
+        list.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
+        ready(Ok(list))
     }
 
     fn organization(&self, id: OrganizationId) -> BoxFuture<'_, RepoResult<Organization>> {
@@ -184,6 +207,8 @@ impl Repository for MemoryRepository {
             app_id: new.app_id,
             app_object_id: None,
             active_certificate: None,
+            connection: ConnectionState::Unknown,
+            last_error: None,
             created_at: now,
         };
         state.organizations.push(organization.clone());
@@ -207,6 +232,31 @@ impl Repository for MemoryRepository {
         ready(result)
     }
 
+    fn set_connection_state<'a>(
+        &'a self,
+        organization: OrganizationId,
+        connection: ConnectionState,
+        last_error: Option<&'a str>,
+        _at: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<()>> {
+        let mut state = lock(&self.state);
+        let result = match state
+            .organizations
+            .iter_mut()
+            .find(|o| o.id == organization)
+        {
+            Some(org) => {
+                org.connection = connection;
+                org.last_error = last_error.map(str::to_owned);
+                Ok(())
+            }
+            None => Err(RepositoryError::not_found(format!(
+                "organization {organization}"
+            ))),
+        };
+        ready(result)
+    }
+
     fn certificates(
         &self,
         organization: OrganizationId,
@@ -217,7 +267,7 @@ impl Repository for MemoryRepository {
             .filter(|(c, _)| c.organization == organization)
             .map(|(c, _)| c.clone())
             .collect();
-        list.reverse();
+        list.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
         ready(Ok(list))
     }
 
@@ -244,13 +294,15 @@ impl Repository for MemoryRepository {
             organization,
             source,
             subject: certificate.subject().to_owned(),
-            sha1_hex: certificate.thumbprints().sha1_hex(),
-            sha256_hex: certificate.thumbprints().sha256_hex(),
+            sha1_thumbprint: certificate.thumbprints().sha1_hex(),
+            sha256_thumbprint: certificate.thumbprints().sha256_hex(),
             not_before: certificate.not_before(),
             not_after: certificate.not_after(),
             der: certificate.der().to_vec(),
+            state: CertificateState::Pending,
             created_at: now,
             activated_at: None,
+            retired_at: None,
             last_proof: None,
         };
         lock(&self.state).certificates.push((
@@ -269,6 +321,21 @@ impl Repository for MemoryRepository {
         let result = match found {
             Some(der) => PrivateKey::from_pkcs8_der(&der)
                 .map_err(|e| RepositoryError::storage("read a private key", e)),
+            None => Err(RepositoryError::not_found(format!("certificate {id}"))),
+        };
+        ready(result)
+    }
+
+    fn discard_certificate(&self, id: CertificateId) -> BoxFuture<'_, RepoResult<()>> {
+        let mut state = lock(&self.state);
+        let result = match state.certificates.iter_mut().find(|(c, _)| c.id == id) {
+            Some((cert, _)) if cert.state == CertificateState::Pending => {
+                cert.state = CertificateState::Discarded;
+                Ok(())
+            }
+            Some(_) => Err(RepositoryError::conflict(format!(
+                "certificate {id} is not pending (it was already activated, retired or discarded)"
+            ))),
             None => Err(RepositoryError::not_found(format!("certificate {id}"))),
         };
         ready(result)
@@ -299,8 +366,21 @@ impl Repository for MemoryRepository {
                 other.id, other.started_by
             ))));
         }
-        state.operations.insert(operation.id, operation.clone());
-        ready(Ok(operation.clone()))
+        if state.operations.contains_key(&operation.id) {
+            return ready(Err(RepositoryError::conflict(format!(
+                "operation {} already exists",
+                operation.id
+            ))));
+        }
+        let mut created = operation.clone();
+        created.replaces = state
+            .organizations
+            .iter()
+            .find(|o| o.id == operation.organization)
+            .and_then(|o| o.active_certificate);
+        created.thumbprint_sha1 = thumbprint_of(&state, created.certificate);
+        state.operations.insert(created.id, created.clone());
+        ready(Ok(created))
     }
 
     fn operation(&self, id: OperationId) -> BoxFuture<'_, RepoResult<Operation>> {
@@ -314,10 +394,39 @@ impl Repository for MemoryRepository {
 
     fn update_operation<'a>(&'a self, operation: &'a Operation) -> BoxFuture<'a, RepoResult<()>> {
         let mut state = lock(&self.state);
+        let certificate = operation.certificate.or_else(|| {
+            state
+                .operations
+                .get(&operation.id)
+                .and_then(|o| o.certificate)
+        });
+        let thumbprint = thumbprint_of(&state, certificate);
         let result = match state.operations.get_mut(&operation.id) {
-            Some(stored) if stored.version + 1 == operation.version => {
-                *stored = operation.clone();
+            Some(stored)
+                if stored.version + 1 == operation.version
+                    && stored.step.may_become(operation.step) =>
+            {
+                // What the SQL store writes: the changing fields; a field set once is kept.
+                stored.step = operation.step;
+                stored.updated_at = operation.updated_at;
+                stored.version = operation.version;
+                if operation.signed_in_as.is_some() {
+                    stored.signed_in_as.clone_from(&operation.signed_in_as);
+                }
+                if operation.failure.is_some() {
+                    stored.failure.clone_from(&operation.failure);
+                }
+                stored.certificate = certificate;
+                stored.thumbprint_sha1 = thumbprint;
                 Ok(())
+            }
+            Some(stored) if stored.version + 1 == operation.version => {
+                Err(RepositoryError::conflict(format!(
+                    "operation {} is {} and cannot become {}",
+                    operation.id,
+                    stored.step.as_str(),
+                    operation.step.as_str()
+                )))
             }
             Some(_) => Err(RepositoryError::conflict(format!(
                 "operation {} was changed by another request",
@@ -332,12 +441,14 @@ impl Repository for MemoryRepository {
     }
 
     fn unfinished_operations(&self) -> BoxFuture<'_, RepoResult<Vec<Operation>>> {
-        ready(Ok(lock(&self.state)
+        let mut list: Vec<_> = lock(&self.state)
             .operations
             .values()
             .filter(|o| !o.is_finished())
             .cloned()
-            .collect()))
+            .collect();
+        list.sort_by(|a, b| (a.started_at, a.id).cmp(&(b.started_at, b.id)));
+        ready(Ok(list))
     }
 
     fn operations(
@@ -350,7 +461,7 @@ impl Repository for MemoryRepository {
             .filter(|o| o.organization == organization)
             .cloned()
             .collect();
-        list.sort_by_key(|o| std::cmp::Reverse(o.started_at));
+        list.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(a.id.cmp(&b.id)));
         ready(Ok(list))
     }
 
@@ -358,7 +469,7 @@ impl Repository for MemoryRepository {
         &'a self,
         certificate: CertificateId,
         proof: &'a CredentialProof,
-    ) -> BoxFuture<'a, RepoResult<()>> {
+    ) -> BoxFuture<'a, RepoResult<bool>> {
         let mut state = lock(&self.state);
         let result = match state
             .certificates
@@ -367,14 +478,14 @@ impl Repository for MemoryRepository {
         {
             Some((stored, _)) => {
                 // Like the SQL store: a later answer already recorded is kept.
-                if stored
+                let newer = stored
                     .last_proof
                     .as_ref()
-                    .is_none_or(|last| last.checked_at <= proof.checked_at)
-                {
+                    .is_none_or(|last| last.checked_at <= proof.checked_at);
+                if newer {
                     stored.last_proof = Some(proof.clone());
                 }
-                Ok(())
+                Ok(newer)
             }
             None => Err(RepositoryError::not_found(format!(
                 "certificate {certificate}"
@@ -410,6 +521,15 @@ impl Repository for MemoryRepository {
     }
 }
 
+fn thumbprint_of(state: &MemoryState, certificate: Option<CertificateId>) -> Option<String> {
+    let certificate = certificate?;
+    state
+        .certificates
+        .iter()
+        .find(|(c, _)| c.id == certificate)
+        .map(|(c, _)| c.sha1_thumbprint.clone())
+}
+
 impl AccountRepository for MemoryRepository {
     fn user_by_name<'a>(
         &'a self,
@@ -418,12 +538,14 @@ impl AccountRepository for MemoryRepository {
         ready(Ok(lock(&self.state)
             .users
             .iter()
-            .find(|u| u.username == username)
+            .find(|u| u.username == username && !u.disabled)
             .cloned()))
     }
 
     fn users(&self) -> BoxFuture<'_, RepoResult<Vec<UserRecord>>> {
-        ready(Ok(lock(&self.state).users.clone()))
+        let mut list = lock(&self.state).users.clone();
+        list.sort_by(|a, b| a.username.cmp(&b.username));
+        ready(Ok(list))
     }
 
     fn create_user<'a>(
@@ -448,6 +570,7 @@ impl AccountRepository for MemoryRepository {
             username: username.to_owned(),
             role,
             password_hash: hash,
+            disabled: false,
             created_at: now,
         };
         state.users.push(user.clone());

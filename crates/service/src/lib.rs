@@ -34,17 +34,19 @@ pub use certificate_page::{
 };
 pub use error::{ServiceError, ServiceResult};
 pub use model::{
-    CertificateId, CertificateSource, NewOrganization, Organization, OrganizationId, Role,
-    StoredCertificate, UserId, UserRecord,
+    ApiTokenId, CertificateId, CertificateSource, CertificateState, ConnectionState,
+    NewOrganization, Organization, OrganizationId, Role, StoredCertificate, UnknownValue, UserId,
+    UserRecord,
 };
 pub use operation::{
     Operation, OperationFailure, OperationId, OperationKind, OperationStep, SignInPrompt,
+    abandoned_certificate, discard_abandoned_certificate,
 };
 pub use ports::{
     AccountRepository, ApiTokenRecord, Application, ApplicationKey, BoxFuture, CredentialRefusal,
     DelegatedToken, DeviceCode, DeviceSignIn, Directory, DirectoryError, DirectoryErrorKind, Pause,
     RepoResult, Repository, RepositoryError, SessionRecord, SignInPoll, TokioPause,
 };
-pub use proof::{CredentialProof, ProofOutcome, ProofSource};
+pub use proof::{CredentialProof, ProofOutcome, ProofSource, connection_after_proof, record_proof};
 pub use secret::SecretString;
 pub use workflows::{ProofPolicy, Workflows, WorkflowsConfig};

@@ -38,6 +38,45 @@ macro_rules! model_id {
 }
 pub(crate) use model_id;
 
+/// Text that names no variant of one of the service's stored enums.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{value:?} is not a valid {kind}")]
+pub struct UnknownValue {
+    pub kind: &'static str,
+    pub value: String,
+}
+
+/// `FromStr` for an enum with `as_str()`: exactly the spelling `as_str()` gives (the stored
+/// and API text), nothing else. Parse at the edge; inside, the enum is the value.
+macro_rules! parse_as_str {
+    ($name:ident { $($variant:ident),+ $(,)? }) => {
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::model::UnknownValue;
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|value| value.as_str() == text)
+                    .ok_or_else(|| $crate::model::UnknownValue {
+                        kind: stringify!($name),
+                        value: text.to_owned(),
+                    })
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use parse_as_str;
+
 model_id!(
     /// One connected Microsoft 365 tenant.
     OrganizationId
@@ -49,6 +88,10 @@ model_id!(
 model_id!(
     /// A portal account.
     UserId
+);
+model_id!(
+    /// An API token (its secret is kept only as a hash).
+    ApiTokenId
 );
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,8 +107,39 @@ pub struct Organization {
     /// The app registration's object id, looked up through Graph at the first sign-in.
     pub app_object_id: Option<String>,
     pub active_certificate: Option<CertificateId>,
+    /// Whether the organization's credential worked the last time it was used.
+    pub connection: ConnectionState,
+    /// Entra's message when it last refused the credential, verbatim; never a secret.
+    pub last_error: Option<String>,
     pub created_at: OffsetDateTime,
 }
+
+/// Whether the organization's active certificate last obtained an app-only token: `unknown`
+/// until it is first used, then `connected` or `broken` (see [`crate::connection_after_proof`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionState {
+    #[default]
+    Unknown,
+    Connected,
+    Broken,
+}
+
+impl ConnectionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unknown => "unknown",
+            Self::Connected => "connected",
+            Self::Broken => "broken",
+        }
+    }
+}
+
+parse_as_str!(ConnectionState {
+    Unknown,
+    Connected,
+    Broken
+});
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewOrganization {
@@ -91,6 +165,41 @@ impl CertificateSource {
     }
 }
 
+parse_as_str!(CertificateSource {
+    Generated,
+    Uploaded
+});
+
+/// A certificate's life: `pending` (stored, not yet proven) → `active` (the one in use) →
+/// `retired` (replaced); or `pending` → `discarded` (its operation failed). At most one
+/// certificate of an organization is active.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CertificateState {
+    Pending,
+    Active,
+    Retired,
+    Discarded,
+}
+
+impl CertificateState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Active => "active",
+            Self::Retired => "retired",
+            Self::Discarded => "discarded",
+        }
+    }
+}
+
+parse_as_str!(CertificateState {
+    Pending,
+    Active,
+    Retired,
+    Discarded
+});
+
 /// The public part of a certificate the service holds. The private key stays in the repository,
 /// encrypted, and is read only to sign a client assertion.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,14 +209,18 @@ pub struct StoredCertificate {
     pub source: CertificateSource,
     pub subject: String,
     /// Upper-case hex, as Entra ID shows it.
-    pub sha1_hex: String,
-    pub sha256_hex: String,
+    pub sha1_thumbprint: String,
+    /// Upper-case hex.
+    pub sha256_thumbprint: String,
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
     pub der: Vec<u8>,
+    pub state: CertificateState,
     pub created_at: OffsetDateTime,
     /// When it became the active certificate, if it ever did.
     pub activated_at: Option<OffsetDateTime>,
+    /// When another certificate replaced it as the active one.
+    pub retired_at: Option<OffsetDateTime>,
     /// What Entra said the last time an app-only token was requested with it.
     pub last_proof: Option<crate::proof::CredentialProof>,
 }
@@ -148,6 +261,12 @@ impl Role {
     }
 }
 
+parse_as_str!(Role {
+    Viewer,
+    Operator,
+    Administrator
+});
+
 #[derive(Clone, PartialEq, Eq)]
 pub struct UserRecord {
     pub id: UserId,
@@ -155,6 +274,8 @@ pub struct UserRecord {
     pub role: Role,
     /// Argon2id PHC string.
     pub password_hash: String,
+    /// A disabled account cannot sign in; its sessions were ended when it was disabled.
+    pub disabled: bool,
     pub created_at: OffsetDateTime,
 }
 
@@ -166,7 +287,39 @@ impl std::fmt::Debug for UserRecord {
             .field("username", &self.username)
             .field("role", &self.role)
             .field("password_hash", &"<redacted>")
+            .field("disabled", &self.disabled)
             .field("created_at", &self.created_at)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_words_parse_back_and_nothing_else_does() {
+        for state in ConnectionState::ALL {
+            assert_eq!(state.as_str().parse::<ConnectionState>(), Ok(*state));
+        }
+        for state in CertificateState::ALL {
+            assert_eq!(state.as_str().parse::<CertificateState>(), Ok(*state));
+        }
+        for source in CertificateSource::ALL {
+            assert_eq!(source.as_str().parse::<CertificateSource>(), Ok(*source));
+        }
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>(), Ok(*role));
+        }
+        // Role::parse reads what people type; FromStr only what is stored.
+        assert_eq!(Role::parse("Admin"), Some(Role::Administrator));
+        assert_eq!(
+            "admin".parse::<Role>(),
+            Err(UnknownValue {
+                kind: "Role",
+                value: "admin".into()
+            })
+        );
+        assert!("Connected".parse::<ConnectionState>().is_err());
     }
 }

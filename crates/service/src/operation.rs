@@ -10,7 +10,8 @@
 //! Upload: the file is validated and Graph has confirmed the key is attached, so it goes straight
 //! to `Attached`. Only `Attached` → `Succeeded` changes the active certificate, after a token proof.
 
-use crate::model::{CertificateId, OrganizationId, model_id};
+use crate::model::{CertificateId, OrganizationId, model_id, parse_as_str};
+use crate::ports::{RepoResult, Repository, RepositoryError};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -42,6 +43,8 @@ impl OperationKind {
         }
     }
 }
+
+parse_as_str!(OperationKind { Generate, Upload });
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -87,7 +90,46 @@ impl OperationStep {
     pub fn is_finished(self) -> bool {
         matches!(self, Self::Succeeded | Self::Failed | Self::Cancelled)
     }
+
+    /// The steps a stored operation may move from into `self` by an update:
+    ///
+    /// ```text
+    /// awaiting_sign_in ─► signed_in ─► certificate_stored ─► attached ─► (activate) succeeded
+    ///                        └─────────────────────────────► attached
+    /// any unfinished ─► failed;   awaiting_sign_in / signed_in ─► cancelled
+    /// ```
+    ///
+    /// Staying at a step is allowed (e.g. recording the sign-in prompt). `succeeded` is reached
+    /// only through [`Repository::activate`], and a finished step is never left. Repositories
+    /// refuse any other change.
+    pub fn reachable_from(self) -> &'static [OperationStep] {
+        use OperationStep::*;
+        match self {
+            AwaitingSignIn => &[AwaitingSignIn],
+            SignedIn => &[AwaitingSignIn, SignedIn],
+            CertificateStored => &[SignedIn, CertificateStored],
+            Attached => &[SignedIn, CertificateStored, Attached],
+            Failed => &[AwaitingSignIn, SignedIn, CertificateStored, Attached],
+            Cancelled => &[AwaitingSignIn, SignedIn],
+            Succeeded => &[],
+        }
+    }
+
+    /// Whether an update may move an operation from `self` to `next`.
+    pub fn may_become(self, next: OperationStep) -> bool {
+        next.reachable_from().contains(&self)
+    }
 }
+
+parse_as_str!(OperationStep {
+    AwaitingSignIn,
+    SignedIn,
+    CertificateStored,
+    Attached,
+    Succeeded,
+    Failed,
+    Cancelled
+});
 
 /// What the administrator needs to complete the device sign-in. The device code itself is a
 /// secret and is never part of this record.
@@ -137,5 +179,124 @@ pub struct Operation {
 impl Operation {
     pub fn is_finished(&self) -> bool {
         self.step.is_finished()
+    }
+}
+
+/// The certificate a failed operation leaves behind: stored for it, never made active. It must
+/// be marked discarded so it is not mistaken for a usable one (and its thumbprint may be
+/// stored again).
+pub fn abandoned_certificate(operation: &Operation) -> Option<CertificateId> {
+    match operation.step {
+        OperationStep::Failed => operation.certificate,
+        _ => None,
+    }
+}
+
+/// Discards [`abandoned_certificate`] of `operation`, if any. A certificate that is no longer
+/// pending (someone activated it after all) is left as it is.
+pub async fn discard_abandoned_certificate(
+    repository: &dyn Repository,
+    operation: &Operation,
+) -> RepoResult<()> {
+    let Some(certificate) = abandoned_certificate(operation) else {
+        return Ok(());
+    };
+    match repository.discard_certificate(certificate).await {
+        Ok(()) | Err(RepositoryError::Conflict { .. }) => Ok(()),
+        Err(err) => Err(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use OperationStep::*;
+
+    #[test]
+    fn steps_move_forward_or_end_and_finished_ones_never_change() {
+        let allowed = [
+            (AwaitingSignIn, AwaitingSignIn),
+            (AwaitingSignIn, SignedIn),
+            (SignedIn, SignedIn),
+            (SignedIn, CertificateStored),
+            (SignedIn, Attached),
+            (CertificateStored, CertificateStored),
+            (CertificateStored, Attached),
+            (Attached, Attached),
+            (AwaitingSignIn, Failed),
+            (SignedIn, Failed),
+            (CertificateStored, Failed),
+            (Attached, Failed),
+            (AwaitingSignIn, Cancelled),
+            (SignedIn, Cancelled),
+        ];
+        for from in OperationStep::ALL {
+            for to in OperationStep::ALL {
+                assert_eq!(
+                    from.may_become(*to),
+                    allowed.contains(&(*from, *to)),
+                    "{from:?} -> {to:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn stored_words_parse_back_and_the_old_ones_do_not() {
+        for step in OperationStep::ALL {
+            assert_eq!(step.as_str().parse::<OperationStep>(), Ok(*step));
+            assert_eq!(OperationStep::parse(step.as_str()), Some(*step));
+        }
+        for old in ["awaiting_input", "attaching", "proving"] {
+            assert!(old.parse::<OperationStep>().is_err(), "{old}");
+        }
+        for kind in OperationKind::ALL {
+            assert_eq!(kind.as_str().parse::<OperationKind>(), Ok(*kind));
+        }
+    }
+
+    fn operation(step: OperationStep, certificate: Option<CertificateId>) -> Operation {
+        let at = time::macros::datetime!(2026-12-01 09:00 UTC);
+        Operation {
+            id: OperationId::new(),
+            organization: OrganizationId::new(),
+            kind: OperationKind::Generate,
+            step,
+            started_by: "alice".into(),
+            started_at: at,
+            updated_at: at,
+            version: 3,
+            sign_in: None,
+            signed_in_as: None,
+            certificate,
+            thumbprint_sha1: None,
+            replaces: None,
+            failure: None,
+            sign_in_holder: None,
+        }
+    }
+
+    #[test]
+    fn only_a_failed_operations_certificate_is_abandoned() {
+        let certificate = CertificateId::new();
+        assert_eq!(
+            abandoned_certificate(&operation(Failed, Some(certificate))),
+            Some(certificate)
+        );
+        assert_eq!(abandoned_certificate(&operation(Failed, None)), None);
+        for step in [
+            AwaitingSignIn,
+            SignedIn,
+            CertificateStored,
+            Attached,
+            Succeeded,
+            Cancelled,
+        ] {
+            assert_eq!(
+                abandoned_certificate(&operation(step, Some(certificate))),
+                None,
+                "{step:?}"
+            );
+        }
     }
 }

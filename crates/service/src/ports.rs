@@ -3,8 +3,8 @@
 
 use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::model::{
-    CertificateId, CertificateSource, NewOrganization, Organization, OrganizationId, Role,
-    StoredCertificate, UserId, UserRecord,
+    CertificateId, CertificateSource, ConnectionState, NewOrganization, Organization,
+    OrganizationId, Role, StoredCertificate, UserId, UserRecord,
 };
 use crate::operation::{Operation, OperationId, SignInPrompt};
 use crate::proof::CredentialProof;
@@ -208,7 +208,12 @@ impl RepositoryError {
 
 pub type RepoResult<T> = Result<T, RepositoryError>;
 
+/// Durable state of organizations, certificates, operations and the audit trail. Every
+/// implementation keeps the same promises, checked by one contract suite
+/// (`fakes::contract`, behind the `fakes` feature) against the in-memory fake and both SQL
+/// databases.
 pub trait Repository: Send + Sync + Debug + 'static {
+    /// By name, then id.
     fn organizations(&self) -> BoxFuture<'_, RepoResult<Vec<Organization>>>;
     fn organization(&self, id: OrganizationId) -> BoxFuture<'_, RepoResult<Organization>>;
     fn add_organization(
@@ -221,6 +226,15 @@ pub trait Repository: Send + Sync + Debug + 'static {
         id: OrganizationId,
         object_id: &'a str,
         now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<()>>;
+    /// Records whether the organization's credential last worked (see
+    /// [`crate::connection_after_proof`]); `last_error` is Entra's message, or `None`.
+    fn set_connection_state<'a>(
+        &'a self,
+        organization: OrganizationId,
+        state: ConnectionState,
+        last_error: Option<&'a str>,
+        at: OffsetDateTime,
     ) -> BoxFuture<'a, RepoResult<()>>;
 
     /// Certificates of an organization, newest first (public parts only).
@@ -239,6 +253,9 @@ pub trait Repository: Send + Sync + Debug + 'static {
     ) -> BoxFuture<'a, RepoResult<StoredCertificate>>;
     /// The decrypted private key, to sign client assertions.
     fn private_key(&self, id: CertificateId) -> BoxFuture<'_, RepoResult<PrivateKey>>;
+    /// Marks a pending certificate discarded (its operation failed). A certificate that is not
+    /// pending (active, retired, already discarded) is left alone: `Conflict`.
+    fn discard_certificate(&self, id: CertificateId) -> BoxFuture<'_, RepoResult<()>>;
     /// Atomically makes the operation's certificate active and the operation succeeded, only if
     /// the organization's active certificate is still `operation.replaces` and the operation is
     /// still at its version; otherwise `Conflict` and nothing changes.
@@ -248,28 +265,33 @@ pub trait Repository: Send + Sync + Debug + 'static {
         now: OffsetDateTime,
     ) -> BoxFuture<'a, RepoResult<Operation>>;
 
-    /// Inserts a new operation (the repository may assign its id and record the active
-    /// certificate it replaces); fails with `Conflict` while another unfinished operation exists
-    /// for the same organization.
+    /// Inserts a new operation as given, except that `replaces` becomes the organization's
+    /// active certificate at this moment (activation swaps only from it); fails with `Conflict`
+    /// while another unfinished operation exists for the same organization.
     fn create_operation<'a>(
         &'a self,
         operation: &'a Operation,
     ) -> BoxFuture<'a, RepoResult<Operation>>;
     fn operation(&self, id: OperationId) -> BoxFuture<'_, RepoResult<Operation>>;
-    /// Writes `operation` if the stored version is `operation.version - 1`.
+    /// Writes `operation` if the stored version is `operation.version - 1` (else `Conflict`)
+    /// and its step may follow the stored one ([`crate::OperationStep::may_become`], else
+    /// `Conflict`). The sign-in prompt and holder are kept as stored, and a field set once
+    /// (who signed in, the certificate, the failure) is never cleared.
     fn update_operation<'a>(&'a self, operation: &'a Operation) -> BoxFuture<'a, RepoResult<()>>;
+    /// Oldest first.
     fn unfinished_operations(&self) -> BoxFuture<'_, RepoResult<Vec<Operation>>>;
+    /// Newest first.
     fn operations(&self, organization: OrganizationId)
     -> BoxFuture<'_, RepoResult<Vec<Operation>>>;
 
-    /// Records `proof` as the certificate's latest app-only proof (unless a later one is
-    /// already recorded). Implementations may also derive the organization's connection state
-    /// from it when the certificate is the active one.
+    /// Records `proof` as the certificate's latest app-only proof unless a later one is already
+    /// recorded; returns whether it was recorded. Nothing else changes: the connection state
+    /// follows from the proof in the service ([`crate::record_proof`]).
     fn record_proof<'a>(
         &'a self,
         certificate: CertificateId,
         proof: &'a CredentialProof,
-    ) -> BoxFuture<'a, RepoResult<()>>;
+    ) -> BoxFuture<'a, RepoResult<bool>>;
 
     fn append_audit(&self, entry: NewAuditEntry) -> BoxFuture<'_, RepoResult<()>>;
     /// Newest first.

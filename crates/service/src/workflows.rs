@@ -337,7 +337,7 @@ impl Workflows {
         let mut operation = operation;
         operation.step = OperationStep::CertificateStored;
         operation.certificate = Some(stored.id);
-        operation.thumbprint_sha1 = Some(stored.sha1_hex.clone());
+        operation.thumbprint_sha1 = Some(stored.sha1_thumbprint.clone());
         let operation = self.save(operation).await?;
         self.audit_operation(
             &operation,
@@ -437,7 +437,7 @@ impl Workflows {
         let mut operation = operation;
         operation.step = OperationStep::Attached;
         operation.certificate = Some(stored.id);
-        operation.thumbprint_sha1 = Some(stored.sha1_hex.clone());
+        operation.thumbprint_sha1 = Some(stored.sha1_thumbprint.clone());
         let operation = self.save(operation).await?;
         self.audit_operation(
             &operation,
@@ -650,11 +650,11 @@ impl Workflows {
             self.now(),
         );
         self.note_proof(certificate_id, proved).await;
-        let mut thumbprints = vec![stored.sha1_hex.clone()];
+        let mut thumbprints = vec![stored.sha1_thumbprint.clone()];
         if let Some(previous) = operation.replaces
             && let Ok(previous) = self.repository.certificate(previous).await
         {
-            thumbprints.push(previous.sha1_hex);
+            thumbprints.push(previous.sha1_thumbprint);
         }
         self.audit(
             &operation.started_by,
@@ -782,6 +782,11 @@ impl Workflows {
         operation.step = OperationStep::Failed;
         operation.failure = Some(why);
         let operation = self.save(operation).await?;
+        if let Err(err) =
+            crate::operation::discard_abandoned_certificate(&*self.repository, &operation).await
+        {
+            tracing::warn!(operation = %operation.id, error = %err, "could not discard the failed operation's certificate");
+        }
         self.audit_operation(
             &operation,
             AuditAction::OperationFailed,

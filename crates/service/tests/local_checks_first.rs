@@ -62,7 +62,7 @@ async fn activate_elsewhere(w: &support::World) -> String {
         .await
         .unwrap();
     w.repository.force_activate(w.org, stored.id, w.now());
-    stored.sha1_hex
+    stored.sha1_thumbprint
 }
 
 #[tokio::test]
@@ -91,7 +91,7 @@ async fn generate_after_the_active_certificate_changed_attaches_nothing() {
         1,
         "no certificate created: {certificates:?}"
     );
-    assert_eq!(certificates[0].sha1_hex, other);
+    assert_eq!(certificates[0].sha1_thumbprint, other);
 }
 
 #[tokio::test]
@@ -132,12 +132,12 @@ async fn resuming_after_the_active_certificate_changed_does_not_prove_the_key() 
         .save_certificate(w.org, &mine, CertificateSource::Generated, w.now())
         .await
         .unwrap();
-    w.directory.attach_thumbprint(&mine.sha1_hex);
+    w.directory.attach_thumbprint(&mine.sha1_thumbprint);
     let attached = tenantlink_service::Operation {
         step: OperationStep::Attached,
         version: op.version + 1,
         certificate: Some(mine.id),
-        thumbprint_sha1: Some(mine.sha1_hex.clone()),
+        thumbprint_sha1: Some(mine.sha1_thumbprint.clone()),
         ..op
     };
     w.repository.update_operation(&attached).await.unwrap();

@@ -150,9 +150,16 @@ async fn a_restarting_instance_leaves_another_instances_operations_alone() {
 
     // Past the sign-in, mid-way through A's generate (certificate stored, attach running):
     // B's restart must not prove it (the key may not be on the application yet) nor end it.
+    // Through the steps the repository allows (signed in first), as A's generate would.
+    let signed_in = Operation {
+        step: OperationStep::SignedIn,
+        version: op.version + 1,
+        ..op.clone()
+    };
+    w.repository.update_operation(&signed_in).await.unwrap();
     let carried = Operation {
         step: OperationStep::CertificateStored,
-        version: op.version + 1,
+        version: op.version + 2,
         ..op.clone()
     };
     w.repository.update_operation(&carried).await.unwrap();

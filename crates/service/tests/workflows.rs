@@ -341,20 +341,32 @@ async fn activation_is_compare_and_swap_so_two_operations_cannot_both_win() {
     let done = w.workflows.generate(&admin(), op.id).await.unwrap();
     assert_eq!(done.step, OperationStep::Failed);
     assert_eq!(done.failure.unwrap().code, "concurrent_change");
-    assert_eq!(w.active_thumbprint().await, Some(stored.sha1_hex));
+    assert_eq!(w.active_thumbprint().await, Some(stored.sha1_thumbprint));
 }
 
 #[tokio::test]
 async fn after_a_restart_attached_operations_are_proven_and_activated() {
     let w = world().await;
     let op = w.signed_in(OperationKind::Generate).await;
-    // Simulate a crash after the attach: run the generate but make activation impossible by
-    // failing the proof, then restore the step as the crashed process would have left it.
-    w.directory.refuse_proofs(10);
-    let failed = w.workflows.generate(&admin(), op.id).await.unwrap();
-    let mut crashed = failed.clone();
+    // Simulate a crash after the attach: the certificate is stored and on the application,
+    // the operation saved at `attached`, and the process gone before the proof (the steps a
+    // repository allows; a failed operation is never revived).
+    let credential = generate(&GenerateOptions::default(), w.clock_now()).unwrap();
+    let stored = w
+        .repository
+        .save_certificate(
+            w.org,
+            &credential,
+            tenantlink_service::CertificateSource::Generated,
+            w.clock_now(),
+        )
+        .await
+        .unwrap();
+    w.directory.attach_thumbprint(&stored.sha1_thumbprint);
+    let mut crashed = w.repository.operation(op.id).await.unwrap();
     crashed.step = OperationStep::Attached;
-    crashed.failure = None;
+    crashed.certificate = Some(stored.id);
+    crashed.thumbprint_sha1 = Some(stored.sha1_thumbprint.clone());
     crashed.version += 1;
     w.repository.update_operation(&crashed).await.unwrap();
 

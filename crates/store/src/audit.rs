@@ -4,17 +4,10 @@
 use time::OffsetDateTime;
 
 use crate::Store;
-use crate::db::{Columns, opt_to_micros, to_micros, with_pool};
+use crate::db::{Columns, in_table, opt_to_micros, to_micros, with_pool};
 use crate::error::{StoreError, StoreResult};
-use crate::ids::{AuditId, OrganizationId, text_enum};
-
-text_enum!(
-    AuditOutcome {
-        Success => "success",
-        Failure => "failure",
-        Denied => "denied",
-    }
-);
+use crate::ids::AuditId;
+use tenantlink_service::{AuditEntry, AuditOutcome, NewAuditEntry, OrganizationId};
 
 #[derive(Debug, Clone)]
 pub struct NewAuditEvent {
@@ -59,6 +52,44 @@ pub struct AuditFilter {
 }
 
 const DEFAULT_LIMIT: u32 = 100;
+
+impl NewAuditEvent {
+    /// The service's entry as a log event: its detail text under `details.detail`.
+    pub fn from_entry(entry: NewAuditEntry) -> Self {
+        Self {
+            at: entry.at,
+            actor: entry.actor,
+            organization_id: entry.organization,
+            action: entry.action.as_str().to_owned(),
+            outcome: entry.outcome,
+            thumbprints: entry.thumbprints,
+            details: match entry.detail {
+                Some(detail) => serde_json::json!({ "detail": detail }),
+                None => serde_json::json!({}),
+            },
+        }
+    }
+}
+
+impl AuditEvent {
+    /// The service's view of the event: `details.detail` is its detail text.
+    pub fn into_entry(self) -> AuditEntry {
+        AuditEntry {
+            id: self.id.0,
+            at: self.at,
+            actor: self.actor,
+            action: self.action,
+            organization: self.organization_id,
+            thumbprints: self.thumbprints,
+            outcome: self.outcome.as_str().to_owned(),
+            detail: self
+                .details
+                .get("detail")
+                .and_then(|d| d.as_str())
+                .map(str::to_owned),
+        }
+    }
+}
 
 impl Store {
     pub async fn append_audit(&self, event: NewAuditEvent) -> StoreResult<AuditId> {
@@ -131,6 +162,7 @@ impl Store {
 }
 
 fn decode(row: &impl Columns) -> StoreResult<AuditEvent> {
+    let row = &in_table("audit_log", row);
     let thumbprints_raw = row.text("thumbprints")?;
     let details_raw = row.text("details")?;
     Ok(AuditEvent {
@@ -140,13 +172,13 @@ fn decode(row: &impl Columns) -> StoreResult<AuditEvent> {
         organization_id: row.opt_parsed("organization_id")?,
         action: row.text("action")?,
         outcome: row.parsed("outcome")?,
-        thumbprints: serde_json::from_str(&thumbprints_raw).map_err(|_| {
-            StoreError::CorruptValue {
-                column: "thumbprints",
-                value: thumbprints_raw.clone(),
-            }
+        thumbprints: serde_json::from_str(&thumbprints_raw).map_err(|_| StoreError::Corrupt {
+            table: "audit_log",
+            column: "thumbprints",
+            value: thumbprints_raw.clone(),
         })?,
-        details: serde_json::from_str(&details_raw).map_err(|_| StoreError::CorruptValue {
+        details: serde_json::from_str(&details_raw).map_err(|_| StoreError::Corrupt {
+            table: "audit_log",
             column: "details",
             value: details_raw.clone(),
         })?,

@@ -5,7 +5,8 @@ use time::OffsetDateTime;
 use crate::Store;
 use crate::db::{Columns, opt_to_micros, to_micros, with_pool};
 use crate::error::{Conflict, StoreError, StoreResult};
-use crate::ids::{OrganizationId, PolicyId, RunId, text_enum};
+use crate::ids::{PolicyId, RunId, text_enum};
+use tenantlink_service::OrganizationId;
 
 /// Which users a policy backs up.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -664,7 +665,8 @@ fn decode_policy(row: &impl Columns) -> StoreResult<BackupPolicy> {
         organization_id: row.parsed("organization_id")?,
         name: row.text("name")?,
         schedule: row.text("schedule")?,
-        scope: serde_json::from_str(&scope_raw).map_err(|_| StoreError::CorruptValue {
+        scope: serde_json::from_str(&scope_raw).map_err(|_| StoreError::Corrupt {
+            table: "backup_policies",
             column: "scope",
             value: scope_raw.clone(),
         })?,

@@ -1,62 +1,24 @@
-//! Certificates of an organization's backup application, with their encrypted private keys.
+//! Certificates of an organization's backup application, read as the service's
+//! [`StoredCertificate`], with their private keys encrypted under the master key.
 
+use tenantlink_service::{
+    CertificateId, CertificateSource, CertificateState, OrganizationId, StoredCertificate,
+};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::Store;
 use crate::crypto;
-use crate::db::{BackendKind, Columns, to_micros, with_pool};
+use crate::db::{BackendKind, Columns, in_table, to_micros, with_pool};
 use crate::error::{Conflict, StoreError, StoreResult};
 use crate::hex;
-use crate::ids::{CertificateId, OrganizationId, text_enum};
 use crate::master_key::MasterKey;
-use crate::proofs::{self, CertificateProof};
-
-text_enum!(
-    /// Where a certificate came from.
-    CertificateSource {
-        Generated => "generated",
-        Uploaded => "uploaded",
-    }
-);
-
-text_enum!(
-    /// Lifecycle: `pending` (stored, not yet proven) → `active` (the one in use) →
-    /// `retired` (replaced); or `pending` → `discarded` (its operation failed).
-    CertificateState {
-        Pending => "pending",
-        Active => "active",
-        Retired => "retired",
-        Discarded => "discarded",
-    }
-);
-
-/// A certificate as stored, without its private key (see [`Store::certificate_private_key`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CertificateRecord {
-    pub id: CertificateId,
-    pub organization_id: OrganizationId,
-    /// Upper-case hex.
-    pub sha1_thumbprint: String,
-    /// Upper-case hex.
-    pub sha256_thumbprint: String,
-    pub subject: String,
-    pub not_before: OffsetDateTime,
-    pub not_after: OffsetDateTime,
-    pub source: CertificateSource,
-    pub public_der: Vec<u8>,
-    pub state: CertificateState,
-    pub created_at: OffsetDateTime,
-    pub activated_at: Option<OffsetDateTime>,
-    pub retired_at: Option<OffsetDateTime>,
-    /// What Entra said the last time an app-only token was requested with it.
-    pub last_proof: Option<CertificateProof>,
-}
+use crate::proofs;
 
 /// A certificate to store. The private key is only borrowed: it is encrypted before it
 /// reaches the database and never kept in this struct's `Debug`.
 pub struct NewCertificate<'a> {
-    pub organization_id: OrganizationId,
+    pub organization: OrganizationId,
     pub sha1: [u8; 20],
     pub sha256: [u8; 32],
     pub subject: String,
@@ -71,7 +33,7 @@ pub struct NewCertificate<'a> {
 impl std::fmt::Debug for NewCertificate<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NewCertificate")
-            .field("organization_id", &self.organization_id)
+            .field("organization", &self.organization)
             .field("sha1", &hex::upper(&self.sha1))
             .field("subject", &self.subject)
             .field("source", &self.source)
@@ -92,17 +54,17 @@ impl Store {
         key: &MasterKey,
         new: NewCertificate<'_>,
         at: OffsetDateTime,
-    ) -> StoreResult<CertificateRecord> {
-        let record = CertificateRecord {
+    ) -> StoreResult<StoredCertificate> {
+        let record = StoredCertificate {
             id: CertificateId::new(),
-            organization_id: new.organization_id,
+            organization: new.organization,
             sha1_thumbprint: hex::upper(&new.sha1),
             sha256_thumbprint: hex::upper(&new.sha256),
             subject: new.subject,
             not_before: new.not_before,
             not_after: new.not_after,
             source: new.source,
-            public_der: new.public_der,
+            der: new.public_der,
             state: CertificateState::Pending,
             created_at: at,
             activated_at: None,
@@ -123,14 +85,14 @@ impl Store {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(record.id.to_string())
-            .bind(record.organization_id.to_string())
+            .bind(record.organization.to_string())
             .bind(&record.sha1_thumbprint)
             .bind(&record.sha256_thumbprint)
             .bind(&record.subject)
             .bind(not_before)
             .bind(not_after)
             .bind(record.source.as_str())
-            .bind(&record.public_der)
+            .bind(&record.der)
             .bind(&sealed)
             .bind(record.state.as_str())
             .bind(at)
@@ -141,7 +103,7 @@ impl Store {
         Ok(record)
     }
 
-    pub async fn certificate(&self, id: CertificateId) -> StoreResult<CertificateRecord> {
+    pub async fn certificate(&self, id: CertificateId) -> StoreResult<StoredCertificate> {
         let sql = format!("SELECT {COLUMNS} FROM certificates WHERE id = $1");
         with_pool!(self, |pool| {
             let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -158,7 +120,7 @@ impl Store {
     pub async fn certificates(
         &self,
         organization: OrganizationId,
-    ) -> StoreResult<Vec<CertificateRecord>> {
+    ) -> StoreResult<Vec<StoredCertificate>> {
         let sql = format!(
             "SELECT {COLUMNS} FROM certificates WHERE organization_id = $1 \
              ORDER BY created_at DESC, id"
@@ -179,7 +141,7 @@ impl Store {
     pub async fn active_certificate(
         &self,
         organization: OrganizationId,
-    ) -> StoreResult<Option<CertificateRecord>> {
+    ) -> StoreResult<Option<StoredCertificate>> {
         let sql = format!(
             "SELECT {COLUMNS} FROM certificates WHERE organization_id = $1 AND state = 'active'"
         );
@@ -209,7 +171,7 @@ impl Store {
                 .await
                 .map_err(StoreError::db("read the encrypted private key"))?
                 .ok_or_else(|| StoreError::not_found("certificate", id))?;
-            row.blob("encrypted_private_key")?
+            in_table("certificates", &row).blob("encrypted_private_key")?
         });
         Ok(crypto::open(key, id.to_string().as_bytes(), &sealed)?)
     }
@@ -266,6 +228,7 @@ impl Store {
                 .map_err(StoreError::db("read the encrypted private keys"))?;
             let mut rotated = 0;
             for row in &rows {
+                let row = &in_table("certificates", row);
                 let id: CertificateId = row.parsed("id")?;
                 let sealed = row.blob("encrypted_private_key")?;
                 if crypto::stored_key_id(&sealed)? == new.id() {
@@ -290,17 +253,18 @@ impl Store {
     }
 }
 
-pub(crate) fn decode(row: &impl Columns) -> StoreResult<CertificateRecord> {
-    Ok(CertificateRecord {
+pub(crate) fn decode(row: &impl Columns) -> StoreResult<StoredCertificate> {
+    let row = &in_table("certificates", row);
+    Ok(StoredCertificate {
         id: row.parsed("id")?,
-        organization_id: row.parsed("organization_id")?,
+        organization: row.parsed("organization_id")?,
         sha1_thumbprint: row.text("sha1_thumbprint")?,
         sha256_thumbprint: row.text("sha256_thumbprint")?,
         subject: row.text("subject")?,
         not_before: row.time("not_before")?,
         not_after: row.time("not_after")?,
         source: row.parsed("source")?,
-        public_der: row.blob("public_der")?,
+        der: row.blob("public_der")?,
         state: row.parsed("state")?,
         created_at: row.time("created_at")?,
         activated_at: row.opt_time("activated_at")?,

@@ -124,7 +124,7 @@ async fn connect_sqlite(
 /// Migrations are embedded at compile time so the binary needs no migrations folder.
 /// Never edit an applied migration (sqlx refuses a changed checksum): add the next one.
 fn migrator(kind: BackendKind) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 4] = match kind {
+    let files: [(i64, &'static str, &'static str); 5] = match kind {
         BackendKind::Sqlite => [
             (
                 1,
@@ -145,6 +145,11 @@ fn migrator(kind: BackendKind) -> Migrator {
                 4,
                 "operation sign-in holder",
                 include_str!("../migrations/sqlite/0004_operation_sign_in_holder.sql"),
+            ),
+            (
+                5,
+                "the service's words",
+                include_str!("../migrations/sqlite/0005_service_words.sql"),
             ),
         ],
         BackendKind::Postgres => [
@@ -167,6 +172,11 @@ fn migrator(kind: BackendKind) -> Migrator {
                 4,
                 "operation sign-in holder",
                 include_str!("../migrations/postgres/0004_operation_sign_in_holder.sql"),
+            ),
+            (
+                5,
+                "the service's words",
+                include_str!("../migrations/postgres/0005_service_words.sql"),
             ),
         ],
     };
@@ -195,64 +205,108 @@ pub(crate) async fn migrate(backend: &Backend) -> StoreResult<()> {
 }
 
 /// Uniform column access over both row types, so record decoding is written once.
-/// Errors name the column, and closed-set values that do not parse are reported as corrupt.
+/// Errors name the column (and the table, for rows read through [`in_table`]); a value that
+/// does not parse (an id, an enum, a negative version) is [`StoreError::Corrupt`], never a
+/// default.
 pub(crate) trait Columns {
     fn get_text(&self, column: &str) -> Result<Option<String>, sqlx::Error>;
     fn get_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error>;
     fn get_blob(&self, column: &str) -> Result<Option<Vec<u8>>, sqlx::Error>;
     fn get_flag(&self, column: &str) -> Result<bool, sqlx::Error>;
 
+    /// The table the row comes from, for error messages; empty when unknown.
+    fn table(&self) -> &'static str {
+        ""
+    }
+
+    fn corrupt(&self, column: &'static str, value: impl Into<String>) -> StoreError {
+        StoreError::Corrupt {
+            table: self.table(),
+            column,
+            value: value.into(),
+        }
+    }
+
     fn opt_text(&self, column: &'static str) -> StoreResult<Option<String>> {
         self.get_text(column).map_err(StoreError::decode(column))
     }
     fn text(&self, column: &'static str) -> StoreResult<String> {
-        self.opt_text(column)?.ok_or(StoreError::CorruptValue {
-            column,
-            value: "NULL".into(),
-        })
+        self.opt_text(column)?
+            .ok_or_else(|| self.corrupt(column, "NULL"))
     }
     fn opt_int(&self, column: &'static str) -> StoreResult<Option<i64>> {
         self.get_int(column).map_err(StoreError::decode(column))
     }
     fn int(&self, column: &'static str) -> StoreResult<i64> {
-        self.opt_int(column)?.ok_or(StoreError::CorruptValue {
-            column,
-            value: "NULL".into(),
-        })
+        self.opt_int(column)?
+            .ok_or_else(|| self.corrupt(column, "NULL"))
+    }
+    /// A count or version: never negative.
+    fn unsigned(&self, column: &'static str) -> StoreResult<u64> {
+        let value = self.int(column)?;
+        u64::try_from(value).map_err(|_| self.corrupt(column, value.to_string()))
     }
     fn blob(&self, column: &'static str) -> StoreResult<Vec<u8>> {
         self.get_blob(column)
             .map_err(StoreError::decode(column))?
-            .ok_or(StoreError::CorruptValue {
-                column,
-                value: "NULL".into(),
-            })
+            .ok_or_else(|| self.corrupt(column, "NULL"))
     }
     fn flag(&self, column: &'static str) -> StoreResult<bool> {
         self.get_flag(column).map_err(StoreError::decode(column))
     }
     fn time(&self, column: &'static str) -> StoreResult<OffsetDateTime> {
-        from_micros(column, self.int(column)?)
+        let micros = self.int(column)?;
+        from_micros(micros).ok_or_else(|| self.corrupt(column, micros.to_string()))
     }
     fn opt_time(&self, column: &'static str) -> StoreResult<Option<OffsetDateTime>> {
-        self.opt_int(column)?
-            .map(|m| from_micros(column, m))
-            .transpose()
+        match self.opt_int(column)? {
+            None => Ok(None),
+            Some(micros) => from_micros(micros)
+                .map(Some)
+                .ok_or_else(|| self.corrupt(column, micros.to_string())),
+        }
     }
     /// A text column holding one of a closed set of values (an enum or a typed id).
     fn parsed<T: FromStr>(&self, column: &'static str) -> StoreResult<T> {
         let raw = self.text(column)?;
-        raw.parse()
-            .map_err(|_| StoreError::CorruptValue { column, value: raw })
+        raw.parse().map_err(|_| self.corrupt(column, raw))
     }
     fn opt_parsed<T: FromStr>(&self, column: &'static str) -> StoreResult<Option<T>> {
         match self.opt_text(column)? {
             None => Ok(None),
-            Some(raw) => raw
-                .parse()
-                .map(Some)
-                .map_err(|_| StoreError::CorruptValue { column, value: raw }),
+            Some(raw) => match raw.parse() {
+                Ok(value) => Ok(Some(value)),
+                Err(_) => Err(self.corrupt(column, raw)),
+            },
         }
+    }
+}
+
+/// A row of `table`: its decoding errors name the table.
+pub(crate) struct InTable<'r, R> {
+    table: &'static str,
+    row: &'r R,
+}
+
+pub(crate) fn in_table<'r, R: Columns>(table: &'static str, row: &'r R) -> InTable<'r, R> {
+    InTable { table, row }
+}
+
+impl<R: Columns> Columns for InTable<'_, R> {
+    fn get_text(&self, column: &str) -> Result<Option<String>, sqlx::Error> {
+        self.row.get_text(column)
+    }
+    fn get_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error> {
+        self.row.get_int(column)
+    }
+    fn get_blob(&self, column: &str) -> Result<Option<Vec<u8>>, sqlx::Error> {
+        self.row.get_blob(column)
+    }
+    fn get_flag(&self, column: &str) -> Result<bool, sqlx::Error> {
+        self.row.get_flag(column)
+    }
+    fn table(&self) -> &'static str {
+        self.table
     }
 }
 
@@ -288,11 +342,6 @@ pub(crate) fn opt_to_micros(at: Option<OffsetDateTime>) -> StoreResult<Option<i6
     at.map(to_micros).transpose()
 }
 
-pub(crate) fn from_micros(column: &'static str, micros: i64) -> StoreResult<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000).map_err(|_| {
-        StoreError::CorruptValue {
-            column,
-            value: micros.to_string(),
-        }
-    })
+pub(crate) fn from_micros(micros: i64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000).ok()
 }

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use crate::crypto::CryptoError;
 use crate::master_key::MasterKeyError;
-use crate::operations::OperationState;
+use tenantlink_service::OperationStep;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -48,19 +48,27 @@ pub enum StoreError {
     )]
     InvalidTransition {
         operation: String,
-        from: OperationState,
-        to: OperationState,
+        from: OperationStep,
+        to: OperationStep,
     },
+    /// A stored value that does not parse (an id, an enum, a version, a timestamp, JSON):
+    /// reported, never replaced by a default.
     #[error(
-        "stored value {value:?} in column {column} is not valid; the database was modified outside tenantlink"
+        "stored value {value:?} in {table}.{column} is not valid; the database was modified outside tenantlink"
     )]
-    CorruptValue { column: &'static str, value: String },
+    Corrupt {
+        table: &'static str,
+        column: &'static str,
+        value: String,
+    },
     #[error("cannot read column {column}: {source}")]
     Decode {
         column: &'static str,
         #[source]
         source: sqlx::Error,
     },
+    #[error("operation version {version} is outside the storable range")]
+    VersionOutOfRange { version: u64 },
     #[error("timestamp {at} is outside the storable range")]
     TimestampOutOfRange { at: OffsetDateTime },
     #[error(transparent)]
@@ -91,7 +99,7 @@ pub enum Conflict {
     #[error(
         "operation {operation} was changed by someone else (expected version {expected}); reload and retry"
     )]
-    OperationVersionChanged { operation: String, expected: i64 },
+    OperationVersionChanged { operation: String, expected: u64 },
     #[error(
         "another certificate operation ({operation}, started by {started_by}) is still unfinished for this organization; finish or cancel it before starting a new one"
     )]
@@ -111,8 +119,8 @@ pub enum Conflict {
     RunFinished { run: String },
 }
 
-fn final_note(from: &OperationState) -> &'static str {
-    if from.is_final() {
+fn final_note(from: &OperationStep) -> &'static str {
+    if from.is_finished() {
         " (a finished operation never changes again)"
     } else {
         ""

@@ -1,4 +1,6 @@
-//! Typed ids: an organization id can never be passed where a certificate id is expected.
+//! The store's own ids and text enums. Organizations, certificates, operations, users and API
+//! tokens use the service's ids (`tenantlink_service::{OrganizationId, …}`); what is left here
+//! belongs to the backup tables.
 
 use std::fmt;
 use std::str::FromStr;
@@ -56,11 +58,6 @@ macro_rules! uuid_id {
     };
 }
 
-uuid_id!(OrganizationId);
-uuid_id!(CertificateId);
-uuid_id!(OperationId);
-uuid_id!(UserId);
-uuid_id!(ApiTokenId);
 uuid_id!(PolicyId);
 uuid_id!(RunId);
 

@@ -1,8 +1,11 @@
 //! tenantlink-store: persistence for the tenantlink service.
 //!
-//! One [`Store`] facade over SQLite (default) or PostgreSQL, opened by URL. Every method
-//! takes the time from its caller (the store never reads the clock), returns typed records,
-//! and enforces the service's invariants in the database itself where a race could break
+//! One [`Store`] facade over SQLite (default) or PostgreSQL, opened by URL. Rows decode
+//! straight into the service's types (`tenantlink_service::{Organization, StoredCertificate,
+//! Operation, …}`), and [`StoreRepository`] is the service's `Repository` and
+//! `AccountRepository` over it. Every method takes the time from its caller (the store never
+//! reads the clock), and a stored value that does not parse is [`StoreError::Corrupt`], naming
+//! its table and column. The store enforces the service's invariants in the database itself where a race could break
 //! them: one active certificate and one unfinished certificate operation per organization,
 //! one running backup per policy, an append-only audit log. Private keys are encrypted at rest under a [`MasterKey`].
 //!
@@ -20,31 +23,25 @@ mod master_key;
 mod operations;
 mod organizations;
 mod proofs;
+mod repository;
 mod tokens;
 mod users;
 
-pub use audit::{AuditEvent, AuditFilter, AuditOutcome, NewAuditEvent};
+pub use audit::{AuditEvent, AuditFilter, NewAuditEvent};
 pub use backup::{
     BackupPolicy, BackupRun, BackupScope, DeltaLink, MailboxItem, NewBackupPolicy, RunStatus,
     RunSummary, RunTrigger, UpsertOutcome,
 };
-pub use certificates::{CertificateRecord, CertificateSource, CertificateState, NewCertificate};
+pub use certificates::NewCertificate;
 pub use crypto::CryptoError;
 pub use db::{BackendKind, OpenOptions};
 pub use error::{Conflict, StoreError, StoreResult};
-pub use ids::{
-    ApiTokenId, AuditId, CertificateId, OperationId, OrganizationId, PolicyId, RunId,
-    UnknownVariant, UserId,
-};
+pub use ids::{AuditId, PolicyId, RunId, UnknownVariant};
 pub use master_key::{MASTER_KEY_FILE, MasterKey, MasterKeyError, MasterKeyId};
-pub use operations::{
-    Activation, DeviceSignIn, NewOperation, Operation, OperationError, OperationKind,
-    OperationState, OperationUpdate,
-};
-pub use organizations::{ConnectionState, NewOrganization, Organization};
-pub use proofs::{CertificateProof, ProofOutcome, ProofSource};
+pub use operations::{Activation, ClaimedOperation, OperationUpdate};
+pub use repository::StoreRepository;
 pub use tokens::{BearerSecret, PasswordHash, SecretHash};
-pub use users::{ApiToken, IssuedApiToken, IssuedSession, LoginFailureCounts, Role, Session, User};
+pub use users::{ApiToken, IssuedApiToken, IssuedSession, LoginFailureCounts, Session};
 
 use db::{Backend, with_pool};
 

@@ -1,196 +1,119 @@
-//! Certificate operations (Generate / Upload) as durable state machines, and the atomic
-//! activation that ends them.
+//! Certificate operations (Generate / Upload) as durable state machines, read and written as
+//! the service's [`Operation`], and the atomic activation that ends them.
 //!
 //! The store guarantees that every change is a compare-and-swap on the row's `version`, that
-//! only the transitions of [`OperationState::reachable_from`] happen (finished operations never
-//! change again), that an organization has at most one unfinished operation (a partial unique
-//! index), and that activation is all-or-nothing.
+//! only the steps of [`OperationStep::reachable_from`] follow each other (finished operations
+//! never change again), that an organization has at most one unfinished operation (a partial
+//! unique index), and that activation is all-or-nothing.
 
+use tenantlink_service::{
+    CertificateId, Operation, OperationFailure, OperationId, OperationStep, OrganizationId,
+    SignInPrompt, StoredCertificate,
+};
 use time::OffsetDateTime;
 
 use crate::Store;
-use crate::certificates::{self, CertificateRecord};
-use crate::db::{Columns, opt_to_micros, to_micros, with_pool};
+use crate::certificates;
+use crate::db::{Columns, in_table, opt_to_micros, to_micros, with_pool};
 use crate::error::{Conflict, StoreError, StoreResult};
-use crate::ids::{CertificateId, OperationId, OrganizationId, text_enum};
 
-text_enum!(
-    OperationKind {
-        Generate => "generate",
-        Upload => "upload",
-    }
-);
-
-text_enum!(
-    /// Where an operation stands. `succeeded`, `failed` and `cancelled` are final.
-    OperationState {
-        AwaitingSignIn => "awaiting_sign_in",
-        AwaitingInput => "awaiting_input",
-        Attaching => "attaching",
-        Proving => "proving",
-        Succeeded => "succeeded",
-        Failed => "failed",
-        Cancelled => "cancelled",
-    }
-);
-
-impl OperationState {
-    pub fn is_final(&self) -> bool {
-        matches!(
-            self,
-            OperationState::Succeeded | OperationState::Failed | OperationState::Cancelled
-        )
-    }
-
-    /// The states [`Store::update_operation`] may move an operation from into `self`:
-    ///
-    /// ```text
-    /// awaiting_sign_in ─► awaiting_input ─► attaching ─► proving ─► (activate) succeeded
-    ///                          └──────────────────────────► proving
-    /// any unfinished ─► failed;   awaiting_sign_in / awaiting_input ─► cancelled
-    /// ```
-    ///
-    /// Staying in a state is allowed (progress text, sign-in prompt). `succeeded` is reached
-    /// only through [`Store::activate_certificate`], and a finished state is never left.
-    pub fn reachable_from(self) -> &'static [OperationState] {
-        use OperationState::*;
-        match self {
-            AwaitingSignIn => &[AwaitingSignIn],
-            AwaitingInput => &[AwaitingSignIn, AwaitingInput],
-            Attaching => &[AwaitingInput, Attaching],
-            Proving => &[AwaitingInput, Attaching, Proving],
-            Failed => &[AwaitingSignIn, AwaitingInput, Attaching, Proving],
-            Cancelled => &[AwaitingSignIn, AwaitingInput],
-            Succeeded => &[],
-        }
-    }
-}
-
-/// The non-secret half of a device-code sign-in: what the administrator is shown. The
-/// device code itself is a bearer secret and is never stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceSignIn {
-    pub user_code: String,
-    pub verification_uri: String,
-    pub expires_at: OffsetDateTime,
-}
-
-/// Why an operation failed: a machine-readable kind, the explained message and what to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OperationError {
-    pub kind: String,
-    pub message: String,
-    /// What the administrator can do about it; `None` on rows that never recorded one.
-    pub remediation: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Operation {
-    pub id: OperationId,
-    pub organization_id: OrganizationId,
-    pub kind: OperationKind,
-    pub state: OperationState,
-    /// Human-readable progress within the state (e.g. "proof attempt 3 of 8").
-    pub step: String,
-    pub started_by: String,
-    /// The account that completed the device sign-in (user principal name), once known.
-    pub signed_in_as: Option<String>,
-    /// The organization's active certificate when the operation started; activation
-    /// succeeds only if it is still the active one.
-    pub expected_active_id: Option<CertificateId>,
-    pub new_certificate_id: Option<CertificateId>,
-    pub device_sign_in: Option<DeviceSignIn>,
-    pub error: Option<OperationError>,
-    /// Worker currently driving the operation, and until when its claim holds.
-    pub owner: Option<String>,
-    pub lease_expires_at: Option<OffsetDateTime>,
-    /// The tenantlink instance whose memory holds the device code and delegated token (they
-    /// are never stored); `None` on operations started before migration 0004.
-    pub sign_in_holder: Option<String>,
-    /// Incremented on every change; the token for optimistic concurrency.
-    pub version: i64,
-    pub created_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewOperation {
-    pub organization_id: OrganizationId,
-    pub kind: OperationKind,
-    pub started_by: String,
-    pub step: String,
-}
-
-/// Fields to change; `None` leaves a field as it is.
+/// Fields to change; `None` leaves a field as it is (a field set once is never cleared).
 #[derive(Debug, Clone, Default)]
 pub struct OperationUpdate {
-    pub state: Option<OperationState>,
-    pub step: Option<String>,
-    pub device_sign_in: Option<DeviceSignIn>,
+    pub step: Option<OperationStep>,
+    pub sign_in: Option<SignInPrompt>,
     pub signed_in_as: Option<String>,
-    pub new_certificate_id: Option<CertificateId>,
-    pub error: Option<OperationError>,
+    pub certificate: Option<CertificateId>,
+    pub failure: Option<OperationFailure>,
     /// Recorded when the operation starts, by the instance that asked for its device code.
     pub sign_in_holder: Option<String>,
 }
 
 /// "Activate `certificate` for `organization` if its active certificate is still
-/// `expected_active` and `operation` is still in `expected_operation_state`."
+/// `expected_active` and `operation` is still at `expected_step` and `expected_version`."
 #[derive(Debug, Clone)]
 pub struct Activation {
-    pub organization_id: OrganizationId,
-    pub operation_id: OperationId,
-    pub expected_operation_state: OperationState,
-    pub certificate_id: CertificateId,
+    pub organization: OrganizationId,
+    pub operation: OperationId,
+    pub expected_step: OperationStep,
+    pub expected_version: u64,
+    pub certificate: CertificateId,
     pub expected_active: Option<CertificateId>,
 }
 
-const COLUMNS: &str = "id, organization_id, kind, state, step, started_by, signed_in_as, \
-                       expected_active_id, new_certificate_id, user_code, verification_uri, \
-                       device_code_expires_at, error_kind, error_message, error_remediation, \
-                       owner, lease_expires_at, sign_in_holder, version, created_at, updated_at";
+/// An operation claimed by a worker, and until when its claim holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedOperation {
+    pub operation: Operation,
+    pub owner: Option<String>,
+    pub lease_expires_at: Option<OffsetDateTime>,
+}
+
+/// The operation's columns plus the SHA-1 thumbprint of its certificate.
+const SELECT: &str = "SELECT op.id, op.organization_id, op.kind, op.step, op.started_by, \
+                      op.signed_in_as, op.replaces_id, op.certificate_id, op.user_code, \
+                      op.verification_uri, op.device_code_expires_at, op.failure_code, \
+                      op.failure_message, op.failure_remediation, op.owner, op.lease_expires_at, \
+                      op.sign_in_holder, op.version, op.started_at, op.updated_at, \
+                      (SELECT c.sha1_thumbprint FROM certificates c WHERE c.id = op.certificate_id) \
+                      AS thumbprint_sha1 \
+                      FROM certificate_operations op";
 
 /// Same predicate as the partial unique index `certificate_operations_one_unfinished_per_organization`.
-const NOT_FINAL: &str = "state NOT IN ('succeeded', 'failed', 'cancelled')";
+const NOT_FINAL: &str = "step NOT IN ('succeeded', 'failed', 'cancelled')";
 
 impl Store {
-    /// Starts an operation in state `awaiting_sign_in`, recording the organization's
-    /// active certificate at this moment as the one activation must replace. While another
+    /// Stores a new operation as given, except that the organization's active certificate at
+    /// this moment becomes the one activation must replace (`replaces`). While another
     /// operation of the organization is unfinished this fails with
     /// [`Conflict::OperationInProgress`]: the database's partial unique index decides, so of
     /// two concurrent calls exactly one wins.
-    pub async fn create_operation(
-        &self,
-        new: NewOperation,
-        at: OffsetDateTime,
-    ) -> StoreResult<Operation> {
-        let id = OperationId::new();
-        let organization = new.organization_id;
-        let at = to_micros(at)?;
+    pub async fn create_operation(&self, operation: &Operation) -> StoreResult<Operation> {
+        let organization = operation.organization;
+        let sign_in = operation.sign_in.as_ref();
+        let sign_in_expiry = opt_to_micros(sign_in.map(|s| s.expires_at))?;
+        let failure = operation.failure.as_ref();
+        let (started, updated) = (
+            to_micros(operation.started_at)?,
+            to_micros(operation.updated_at)?,
+        );
+        let version = version_column(operation.version)?;
         let inserted = with_pool!(self, |pool| {
             sqlx::query(
-                "INSERT INTO certificate_operations (id, organization_id, kind, state, step, \
-                 started_by, expected_active_id, version, created_at, updated_at) \
+                "INSERT INTO certificate_operations (id, organization_id, kind, step, \
+                 started_by, signed_in_as, replaces_id, certificate_id, user_code, \
+                 verification_uri, device_code_expires_at, failure_code, failure_message, \
+                 failure_remediation, sign_in_holder, version, started_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, \
                  (SELECT id FROM certificates WHERE organization_id = $2 AND state = 'active'), \
-                 1, $7, $7)",
+                 $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
             )
-            .bind(id.to_string())
-            .bind(new.organization_id.to_string())
-            .bind(new.kind.as_str())
-            .bind(OperationState::AwaitingSignIn.as_str())
-            .bind(&new.step)
-            .bind(&new.started_by)
-            .bind(at)
+            .bind(operation.id.to_string())
+            .bind(organization.to_string())
+            .bind(operation.kind.as_str())
+            .bind(operation.step.as_str())
+            .bind(&operation.started_by)
+            .bind(operation.signed_in_as.as_deref())
+            .bind(operation.certificate.map(|c| c.to_string()))
+            .bind(sign_in.map(|s| s.user_code.as_str()))
+            .bind(sign_in.map(|s| s.verification_uri.as_str()))
+            .bind(sign_in_expiry)
+            .bind(failure.map(|f| f.code.as_str()))
+            .bind(failure.map(|f| f.message.as_str()))
+            .bind(failure.and_then(|f| remediation(f)))
+            .bind(operation.sign_in_holder.as_deref())
+            .bind(version)
+            .bind(started)
+            .bind(updated)
             .execute(pool)
             .await
             .map(|_| ())
             .map_err(StoreError::db("start the certificate operation"))
         });
         match inserted {
-            Ok(_) => self.operation(id).await,
-            // The only unique constraint an insert with a fresh id can hit is the index of
-            // unfinished operations per organization.
+            Ok(_) => self.operation(operation.id).await,
+            // Unique constraints an insert can hit: the index of unfinished operations per
+            // organization, or (an id used twice) the primary key.
             Err(err) if err.is_already_exists() => Err(self.in_progress(organization).await),
             Err(err) => Err(err),
         }
@@ -203,7 +126,7 @@ impl Store {
             .operations(organization)
             .await
             .ok()
-            .and_then(|ops| ops.into_iter().find(|op| !op.state.is_final()));
+            .and_then(|ops| ops.into_iter().find(|op| !op.is_finished()));
         Conflict::OperationInProgress {
             operation: running
                 .as_ref()
@@ -215,7 +138,7 @@ impl Store {
     }
 
     pub async fn operation(&self, id: OperationId) -> StoreResult<Operation> {
-        let sql = format!("SELECT {COLUMNS} FROM certificate_operations WHERE id = $1");
+        let sql = format!("{SELECT} WHERE op.id = $1");
         with_pool!(self, |pool| {
             let row = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(id.to_string())
@@ -229,10 +152,8 @@ impl Store {
 
     /// The organization's operations, newest first.
     pub async fn operations(&self, organization: OrganizationId) -> StoreResult<Vec<Operation>> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM certificate_operations WHERE organization_id = $1 \
-             ORDER BY created_at DESC, id"
-        );
+        let sql =
+            format!("{SELECT} WHERE op.organization_id = $1 ORDER BY op.started_at DESC, op.id");
         with_pool!(self, |pool| {
             sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(organization.to_string())
@@ -249,9 +170,9 @@ impl Store {
     /// resume or fail.
     pub async fn resumable_operations(&self, now: OffsetDateTime) -> StoreResult<Vec<Operation>> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM certificate_operations WHERE {NOT_FINAL} \
-             AND (owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at <= $1) \
-             ORDER BY created_at, id"
+            "{SELECT} WHERE op.{NOT_FINAL} \
+             AND (op.owner IS NULL OR op.lease_expires_at IS NULL OR op.lease_expires_at <= $1) \
+             ORDER BY op.started_at, op.id"
         );
         let now = to_micros(now)?;
         with_pool!(self, |pool| {
@@ -267,50 +188,50 @@ impl Store {
     }
 
     /// Applies `update` if the operation is still at `expected_version` and the change of
-    /// state (if any) is one of [`OperationState::reachable_from`]. A stale version is
+    /// step (if any) is one of [`OperationStep::reachable_from`]. A stale version is
     /// [`Conflict::OperationVersionChanged`] (or `OperationStateChanged` when someone finished
-    /// it meanwhile); a transition that is not allowed is [`StoreError::InvalidTransition`].
+    /// it meanwhile); a step that may not follow is [`StoreError::InvalidTransition`].
     pub async fn update_operation(
         &self,
         id: OperationId,
-        expected_version: i64,
+        expected_version: u64,
         update: OperationUpdate,
         at: OffsetDateTime,
     ) -> StoreResult<Operation> {
-        let sign_in = update.device_sign_in.as_ref();
+        let sign_in = update.sign_in.as_ref();
         let sign_in_expiry = opt_to_micros(sign_in.map(|s| s.expires_at))?;
-        let allowed_from = match update.state {
-            Some(next) => state_list(next.reachable_from()),
+        let allowed_from = match update.step {
+            Some(next) => step_list(next.reachable_from()),
             None => NOT_FINAL.to_owned(),
         };
-        let error = update.error.as_ref();
+        let failure = update.failure.as_ref();
         let sql = format!(
             "UPDATE certificate_operations SET \
-             state = COALESCE($3, state), step = COALESCE($4, step), \
-             user_code = COALESCE($5, user_code), verification_uri = COALESCE($6, verification_uri), \
-             device_code_expires_at = COALESCE($7, device_code_expires_at), \
-             new_certificate_id = COALESCE($8, new_certificate_id), \
-             error_kind = COALESCE($9, error_kind), error_message = COALESCE($10, error_message), \
-             error_remediation = COALESCE($11, error_remediation), \
-             signed_in_as = COALESCE($12, signed_in_as), \
-             sign_in_holder = COALESCE($14, sign_in_holder), \
-             version = version + 1, updated_at = $13 \
+             step = COALESCE($3, step), \
+             user_code = COALESCE($4, user_code), verification_uri = COALESCE($5, verification_uri), \
+             device_code_expires_at = COALESCE($6, device_code_expires_at), \
+             certificate_id = COALESCE($7, certificate_id), \
+             failure_code = COALESCE($8, failure_code), failure_message = COALESCE($9, failure_message), \
+             failure_remediation = COALESCE($10, failure_remediation), \
+             signed_in_as = COALESCE($11, signed_in_as), \
+             sign_in_holder = COALESCE($13, sign_in_holder), \
+             version = version + 1, updated_at = $12 \
              WHERE id = $1 AND version = $2 AND {allowed_from}"
         );
         let at = to_micros(at)?;
+        let expected = version_column(expected_version)?;
         let affected = with_pool!(self, |pool| {
             sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(id.to_string())
-                .bind(expected_version)
-                .bind(update.state.map(|s| s.as_str()))
-                .bind(update.step.as_deref())
+                .bind(expected)
+                .bind(update.step.map(|s| s.as_str()))
                 .bind(sign_in.map(|s| s.user_code.as_str()))
                 .bind(sign_in.map(|s| s.verification_uri.as_str()))
                 .bind(sign_in_expiry)
-                .bind(update.new_certificate_id.map(|c| c.to_string()))
-                .bind(error.map(|e| e.kind.as_str()))
-                .bind(error.map(|e| e.message.as_str()))
-                .bind(error.and_then(|e| e.remediation.as_deref()))
+                .bind(update.certificate.map(|c| c.to_string()))
+                .bind(failure.map(|f| f.code.as_str()))
+                .bind(failure.map(|f| f.message.as_str()))
+                .bind(failure.and_then(|f| remediation(f)))
                 .bind(update.signed_in_as.as_deref())
                 .bind(at)
                 .bind(update.sign_in_holder.as_deref())
@@ -321,16 +242,16 @@ impl Store {
         });
         let current = self.operation(id).await?;
         if affected == 0 {
-            return Err(match update.state {
-                // Our view was current, so the state change itself is what is refused.
+            return Err(match update.step {
+                // Our view was current, so the change of step itself is what is refused.
                 Some(to) if current.version == expected_version => StoreError::InvalidTransition {
                     operation: id.to_string(),
-                    from: current.state,
+                    from: current.step,
                     to,
                 },
-                _ if current.state.is_final() => Conflict::OperationStateChanged {
+                _ if current.is_finished() => Conflict::OperationStateChanged {
                     operation: id.to_string(),
-                    expected: "an unfinished state".into(),
+                    expected: "an unfinished step".into(),
                 }
                 .into(),
                 _ => Conflict::OperationVersionChanged {
@@ -352,7 +273,7 @@ impl Store {
         owner: &str,
         now: OffsetDateTime,
         lease_until: OffsetDateTime,
-    ) -> StoreResult<Operation> {
+    ) -> StoreResult<ClaimedOperation> {
         let sql = format!(
             "UPDATE certificate_operations SET owner = $2, lease_expires_at = $3, \
              version = version + 1 \
@@ -373,10 +294,10 @@ impl Store {
         });
         let current = self.operation(id).await?;
         if affected == 0 {
-            return Err(if current.state.is_final() {
+            return Err(if current.is_finished() {
                 Conflict::OperationStateChanged {
                     operation: id.to_string(),
-                    expected: "an unfinished state".into(),
+                    expected: "an unfinished step".into(),
                 }
             } else {
                 Conflict::OperationLeased {
@@ -385,11 +306,26 @@ impl Store {
             }
             .into());
         }
-        Ok(current)
+        let lease = with_pool!(self, |pool| {
+            let row = sqlx::query(
+                "SELECT owner, lease_expires_at FROM certificate_operations WHERE id = $1",
+            )
+            .bind(id.to_string())
+            .fetch_one(pool)
+            .await
+            .map_err(StoreError::db("read the operation's lease"))?;
+            let row = in_table("certificate_operations", &row);
+            (row.opt_text("owner")?, row.opt_time("lease_expires_at")?)
+        });
+        Ok(ClaimedOperation {
+            operation: current,
+            owner: lease.0,
+            lease_expires_at: lease.1,
+        })
     }
 
     /// Activates a pending certificate and finishes its operation, atomically:
-    /// the operation must still be in `expected_operation_state`, the organization's active
+    /// the operation must still be at `expected_step` and `expected_version`, the organization's active
     /// certificate must still be `expected_active` (which is retired), and the certificate
     /// must be pending. If any check fails nothing changes and a [`Conflict`] says which.
     /// The partial unique index on active certificates backs this up against any race.
@@ -397,19 +333,21 @@ impl Store {
         &self,
         activation: Activation,
         at: OffsetDateTime,
-    ) -> StoreResult<CertificateRecord> {
+    ) -> StoreResult<StoredCertificate> {
         let Activation {
-            organization_id,
-            operation_id,
-            expected_operation_state,
-            certificate_id,
+            organization,
+            operation,
+            expected_step,
+            expected_version,
+            certificate,
             expected_active,
         } = activation;
         let (org, op, cert) = (
-            organization_id.to_string(),
-            operation_id.to_string(),
-            certificate_id.to_string(),
+            organization.to_string(),
+            operation.to_string(),
+            certificate.to_string(),
         );
+        let expected_version = version_column(expected_version)?;
         let active_changed = || Conflict::ActiveCertificateChanged {
             expected: expected_active.map_or_else(|| "none".to_owned(), |id| id.to_string()),
         };
@@ -422,16 +360,17 @@ impl Store {
             // First statement is a write: SQLite takes its write lock here, so concurrent
             // activations queue instead of deadlocking on a lock upgrade.
             let finished = sqlx::query(
-                "UPDATE certificate_operations SET state = 'succeeded', \
-                 new_certificate_id = $4, version = version + 1, updated_at = $5 \
-                 WHERE id = $1 AND organization_id = $2 AND state = $3 \
-                 AND (new_certificate_id IS NULL OR new_certificate_id = $4)",
+                "UPDATE certificate_operations SET step = 'succeeded', \
+                 certificate_id = $4, version = version + 1, updated_at = $5 \
+                 WHERE id = $1 AND organization_id = $2 AND step = $3 AND version = $6 \
+                 AND (certificate_id IS NULL OR certificate_id = $4)",
             )
             .bind(&op)
             .bind(&org)
-            .bind(expected_operation_state.as_str())
+            .bind(expected_step.as_str())
             .bind(&cert)
             .bind(at)
+            .bind(expected_version)
             .execute(&mut *tx)
             .await
             .map_err(StoreError::db("finish the operation"))?
@@ -439,7 +378,7 @@ impl Store {
             if finished == 0 {
                 return Err(Conflict::OperationStateChanged {
                     operation: op,
-                    expected: expected_operation_state.to_string(),
+                    expected: format!("{expected_step} at version {expected_version}"),
                 }
                 .into());
             }
@@ -470,7 +409,7 @@ impl Store {
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(StoreError::db("check the active certificate"))?;
-                    if row.int("active")? != 0 {
+                    if in_table("certificates", &row).int("active")? != 0 {
                         return Err(active_changed().into());
                     }
                 }
@@ -515,52 +454,65 @@ impl Store {
 }
 
 fn decode(row: &impl Columns) -> StoreResult<Operation> {
-    let device_sign_in = match (
+    let row = &in_table("certificate_operations", row);
+    let sign_in = match (
         row.opt_text("user_code")?,
         row.opt_text("verification_uri")?,
         row.opt_time("device_code_expires_at")?,
     ) {
-        (Some(user_code), Some(verification_uri), Some(expires_at)) => Some(DeviceSignIn {
+        (Some(user_code), Some(verification_uri), Some(expires_at)) => Some(SignInPrompt {
             user_code,
             verification_uri,
             expires_at,
         }),
         _ => None,
     };
-    let error = match (row.opt_text("error_kind")?, row.opt_text("error_message")?) {
-        (Some(kind), Some(message)) => Some(OperationError {
-            kind,
+    let failure = match (
+        row.opt_text("failure_code")?,
+        row.opt_text("failure_message")?,
+    ) {
+        (Some(code), Some(message)) => Some(OperationFailure {
+            code,
             message,
-            remediation: row.opt_text("error_remediation")?,
+            // NULL: none was recorded, which the service spells as an empty text.
+            remediation: row.opt_text("failure_remediation")?.unwrap_or_default(),
         }),
         _ => None,
     };
     Ok(Operation {
         id: row.parsed("id")?,
-        organization_id: row.parsed("organization_id")?,
+        organization: row.parsed("organization_id")?,
         kind: row.parsed("kind")?,
-        state: row.parsed("state")?,
-        step: row.text("step")?,
+        step: row.parsed("step")?,
         started_by: row.text("started_by")?,
-        signed_in_as: row.opt_text("signed_in_as")?,
-        expected_active_id: row.opt_parsed("expected_active_id")?,
-        new_certificate_id: row.opt_parsed("new_certificate_id")?,
-        device_sign_in,
-        error,
-        owner: row.opt_text("owner")?,
-        lease_expires_at: row.opt_time("lease_expires_at")?,
-        sign_in_holder: row.opt_text("sign_in_holder")?,
-        version: row.int("version")?,
-        created_at: row.time("created_at")?,
+        started_at: row.time("started_at")?,
         updated_at: row.time("updated_at")?,
+        version: row.unsigned("version")?,
+        sign_in,
+        signed_in_as: row.opt_text("signed_in_as")?,
+        certificate: row.opt_parsed("certificate_id")?,
+        thumbprint_sha1: row.opt_text("thumbprint_sha1")?,
+        replaces: row.opt_parsed("replaces_id")?,
+        failure,
+        sign_in_holder: row.opt_text("sign_in_holder")?,
     })
 }
 
-/// `state IN ('a', 'b')` from closed-set values (never user input); `1 = 0` when empty.
-fn state_list(states: &[OperationState]) -> String {
-    if states.is_empty() {
+/// A failure's remediation as stored: `NULL` when there is none.
+fn remediation(failure: &OperationFailure) -> Option<&str> {
+    Some(failure.remediation.as_str()).filter(|r| !r.is_empty())
+}
+
+/// Versions are BIGINT columns; one beyond `i64::MAX` cannot be stored.
+fn version_column(version: u64) -> StoreResult<i64> {
+    i64::try_from(version).map_err(|_| StoreError::VersionOutOfRange { version })
+}
+
+/// `step IN ('a', 'b')` from closed-set values (never user input); `1 = 0` when empty.
+fn step_list(steps: &[OperationStep]) -> String {
+    if steps.is_empty() {
         return "1 = 0".to_owned();
     }
-    let quoted: Vec<String> = states.iter().map(|s| format!("'{}'", s.as_str())).collect();
-    format!("state IN ({})", quoted.join(", "))
+    let quoted: Vec<String> = steps.iter().map(|s| format!("'{}'", s.as_str())).collect();
+    format!("step IN ({})", quoted.join(", "))
 }

@@ -1,50 +1,19 @@
-//! Organizations: a customer tenant plus the backup application registered in it.
+//! Organizations: a customer tenant plus the backup application registered in it, read as the
+//! service's [`Organization`] (with its active certificate and connection state).
 
+use tenantlink_service::{ConnectionState, NewOrganization, Organization, OrganizationId};
 use time::OffsetDateTime;
 
 use crate::Store;
-use crate::db::{Columns, to_micros, with_pool};
+use crate::db::{Columns, in_table, to_micros, with_pool};
 use crate::error::{StoreError, StoreResult};
-use crate::ids::{OrganizationId, text_enum};
 
-text_enum!(
-    /// Whether the backup application's credential last worked for this organization.
-    ConnectionState {
-        Unknown => "unknown",
-        Connected => "connected",
-        Broken => "broken",
-    }
-);
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Organization {
-    pub id: OrganizationId,
-    /// Tenant id (GUID) or verified domain, as the administrator entered it.
-    pub tenant: String,
-    /// Cloud name (e.g. `global`, `usgov`, `china`, `sandbox`).
-    pub cloud: String,
-    pub backup_app_id: String,
-    /// Object id of the application, looked up through Graph.
-    pub app_object_id: Option<String>,
-    pub display_name: String,
-    pub connection_state: ConnectionState,
-    /// The last credential or directory error, verbatim; never a secret.
-    pub last_error: Option<String>,
-    pub created_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewOrganization {
-    pub tenant: String,
-    pub cloud: String,
-    pub backup_app_id: String,
-    pub app_object_id: Option<String>,
-    pub display_name: String,
-}
-
-const COLUMNS: &str = "id, tenant, cloud, backup_app_id, app_object_id, display_name, \
-                       connection_state, last_error, created_at, updated_at";
+/// The organization's columns plus its active certificate (at most one, by a unique index).
+const SELECT: &str = "SELECT o.id, o.tenant, o.cloud, o.app_id, o.app_object_id, o.name, \
+                      o.connection, o.last_error, o.created_at, \
+                      (SELECT c.id FROM certificates c WHERE c.organization_id = o.id \
+                       AND c.state = 'active') AS active_certificate \
+                      FROM organizations o";
 
 impl Store {
     /// Adds an organization. The same tenant and application in the same cloud is refused
@@ -56,30 +25,29 @@ impl Store {
     ) -> StoreResult<Organization> {
         let org = Organization {
             id: OrganizationId::new(),
+            name: new.name,
             tenant: new.tenant,
             cloud: new.cloud,
-            backup_app_id: new.backup_app_id,
-            app_object_id: new.app_object_id,
-            display_name: new.display_name,
-            connection_state: ConnectionState::Unknown,
+            app_id: new.app_id,
+            app_object_id: None,
+            active_certificate: None,
+            connection: ConnectionState::Unknown,
             last_error: None,
             created_at: at,
-            updated_at: at,
         };
         let at = to_micros(at)?;
         with_pool!(self, |pool| {
             sqlx::query(
-                "INSERT INTO organizations (id, tenant, cloud, backup_app_id, app_object_id, \
-                 display_name, connection_state, last_error, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $8)",
+                "INSERT INTO organizations (id, tenant, cloud, app_id, app_object_id, \
+                 name, connection, last_error, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, NULL, $5, $6, NULL, $7, $7)",
             )
             .bind(org.id.to_string())
             .bind(&org.tenant)
             .bind(&org.cloud)
-            .bind(&org.backup_app_id)
-            .bind(&org.app_object_id)
-            .bind(&org.display_name)
-            .bind(org.connection_state.as_str())
+            .bind(&org.app_id)
+            .bind(&org.name)
+            .bind(org.connection.as_str())
             .bind(at)
             .execute(pool)
             .await
@@ -89,7 +57,7 @@ impl Store {
     }
 
     pub async fn organization(&self, id: OrganizationId) -> StoreResult<Organization> {
-        let sql = format!("SELECT {COLUMNS} FROM organizations WHERE id = $1");
+        let sql = format!("{SELECT} WHERE o.id = $1");
         with_pool!(self, |pool| {
             let row = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(id.to_string())
@@ -101,9 +69,9 @@ impl Store {
         })
     }
 
-    /// All organizations, by display name.
+    /// All organizations, by name, then id.
     pub async fn organizations(&self) -> StoreResult<Vec<Organization>> {
-        let sql = format!("SELECT {COLUMNS} FROM organizations ORDER BY display_name, id");
+        let sql = format!("{SELECT} ORDER BY o.name, o.id");
         with_pool!(self, |pool| {
             sqlx::query(sqlx::AssertSqlSafe(sql))
                 .fetch_all(pool)
@@ -126,7 +94,7 @@ impl Store {
         let at = to_micros(at)?;
         let affected = with_pool!(self, |pool| {
             sqlx::query(
-                "UPDATE organizations SET connection_state = $2, last_error = $3, updated_at = $4 \
+                "UPDATE organizations SET connection = $2, last_error = $3, updated_at = $4 \
                  WHERE id = $1",
             )
             .bind(id.to_string())
@@ -198,16 +166,17 @@ fn require_one(affected: u64, id: OrganizationId) -> StoreResult<()> {
 }
 
 fn decode(row: &impl Columns) -> StoreResult<Organization> {
+    let row = &in_table("organizations", row);
     Ok(Organization {
         id: row.parsed("id")?,
+        name: row.text("name")?,
         tenant: row.text("tenant")?,
         cloud: row.text("cloud")?,
-        backup_app_id: row.text("backup_app_id")?,
+        app_id: row.text("app_id")?,
         app_object_id: row.opt_text("app_object_id")?,
-        display_name: row.text("display_name")?,
-        connection_state: row.parsed("connection_state")?,
+        active_certificate: row.opt_parsed("active_certificate")?,
+        connection: row.parsed("connection")?,
         last_error: row.opt_text("last_error")?,
         created_at: row.time("created_at")?,
-        updated_at: row.time("updated_at")?,
     })
 }

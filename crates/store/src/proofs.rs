@@ -5,43 +5,13 @@
 //! key is not registered on the application) from one cheap read, without asking Graph on every
 //! view; the page shows when the answer was given.
 
-use time::OffsetDateTime;
+use tenantlink_service::{
+    CertificateId, CredentialProof, OrganizationId, ProofOutcome, ProofSource,
+};
 
 use crate::Store;
 use crate::db::{Columns, to_micros, with_pool};
 use crate::error::{StoreError, StoreResult};
-use crate::ids::{CertificateId, OrganizationId, text_enum};
-
-text_enum!(
-    /// Entra's answer to a token request signed with the certificate: `accepted` (a token was
-    /// issued); `key_not_registered` (AADSTS700027 "key not found": the application does not
-    /// list this certificate); `key_expired` (AADSTS700027 "key expired"); `refused` (another
-    /// refusal — signature, application missing… — the detail has Entra's text).
-    ProofOutcome {
-        Accepted => "accepted",
-        KeyNotRegistered => "key_not_registered",
-        KeyExpired => "key_expired",
-        Refused => "refused",
-    }
-);
-
-text_enum!(
-    /// What asked for the token.
-    ProofSource {
-        Activation => "activation",
-        ConnectionCheck => "connection_check",
-        BackupRun => "backup_run",
-    }
-);
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CertificateProof {
-    pub outcome: ProofOutcome,
-    pub source: ProofSource,
-    /// Entra's message for a refusal, verbatim; never a secret.
-    pub detail: Option<String>,
-    pub at: OffsetDateTime,
-}
 
 impl Store {
     /// Records `proof` as the certificate's latest, unless a later one is already recorded (a
@@ -49,9 +19,9 @@ impl Store {
     pub async fn record_certificate_proof(
         &self,
         certificate: CertificateId,
-        proof: &CertificateProof,
+        proof: &CredentialProof,
     ) -> StoreResult<bool> {
-        let at = to_micros(proof.at)?;
+        let at = to_micros(proof.checked_at)?;
         let affected = with_pool!(self, |pool| {
             sqlx::query(
                 "UPDATE certificates SET proof_outcome = $2, proof_source = $3, \
@@ -84,9 +54,9 @@ impl Store {
         &self,
         organization: OrganizationId,
         sha1_thumbprint: &str,
-        proof: &CertificateProof,
+        proof: &CredentialProof,
     ) -> StoreResult<bool> {
-        let at = to_micros(proof.at)?;
+        let at = to_micros(proof.checked_at)?;
         let affected = with_pool!(self, |pool| {
             sqlx::query(
                 "UPDATE certificates SET proof_outcome = $3, proof_source = $4, \
@@ -109,16 +79,16 @@ impl Store {
     }
 }
 
-pub(crate) fn decode(row: &impl Columns) -> StoreResult<Option<CertificateProof>> {
+pub(crate) fn decode(row: &impl Columns) -> StoreResult<Option<CredentialProof>> {
     let outcome: Option<ProofOutcome> = row.opt_parsed("proof_outcome")?;
     let source: Option<ProofSource> = row.opt_parsed("proof_source")?;
     let at = row.opt_time("proof_at")?;
     Ok(match (outcome, source, at) {
-        (Some(outcome), Some(source), Some(at)) => Some(CertificateProof {
+        (Some(outcome), Some(source), Some(checked_at)) => Some(CredentialProof {
             outcome,
             source,
+            checked_at,
             detail: row.opt_text("proof_detail")?,
-            at,
         }),
         _ => None,
     })

@@ -58,13 +58,16 @@ impl fmt::Debug for BearerSecret {
 pub struct SecretHash(pub(crate) [u8; 32]);
 
 impl SecretHash {
-    pub(crate) fn from_stored(column: &'static str, bytes: Vec<u8>) -> StoreResult<Self> {
-        let array: [u8; 32] = bytes
-            .try_into()
-            .map_err(|b: Vec<u8>| StoreError::CorruptValue {
-                column,
-                value: format!("{} bytes", b.len()),
-            })?;
+    pub(crate) fn from_stored(
+        table: &'static str,
+        column: &'static str,
+        bytes: Vec<u8>,
+    ) -> StoreResult<Self> {
+        let array: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| StoreError::Corrupt {
+            table,
+            column,
+            value: format!("{} bytes", b.len()),
+        })?;
         Ok(Self(array))
     }
 
@@ -109,9 +112,5 @@ impl PasswordHash {
 
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-
-    pub(crate) fn from_stored(text: String) -> Self {
-        Self(text)
     }
 }

@@ -1,33 +1,12 @@
 //! Portal accounts: users, sessions, API tokens, and login throttling.
 
+use tenantlink_service::{ApiTokenId, Role, UserId, UserRecord};
 use time::OffsetDateTime;
 
 use crate::Store;
-use crate::db::{Columns, opt_to_micros, to_micros, with_pool};
+use crate::db::{Columns, in_table, opt_to_micros, to_micros, with_pool};
 use crate::error::{StoreError, StoreResult};
-use crate::ids::{ApiTokenId, UserId, text_enum};
 use crate::tokens::{BearerSecret, PasswordHash, SecretHash};
-
-text_enum!(
-    /// Administrator: certificates, policies, users. Operator: run policies, view.
-    /// Viewer: read only.
-    Role {
-        Administrator => "administrator",
-        Operator => "operator",
-        Viewer => "viewer",
-    }
-);
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct User {
-    pub id: UserId,
-    pub username: String,
-    pub password_hash: PasswordHash,
-    pub role: Role,
-    pub disabled: bool,
-    pub created_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
-}
 
 /// A session as stored: only hashes of its two secrets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +29,7 @@ pub struct IssuedSession {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiToken {
     pub id: ApiTokenId,
-    pub label: String,
+    pub name: String,
     pub role: Role,
     pub created_by: String,
     pub created_at: OffsetDateTime,
@@ -75,7 +54,7 @@ pub struct LoginFailureCounts {
 
 const USER_COLUMNS: &str = "id, username, password_hash, role, disabled, created_at, updated_at";
 const TOKEN_COLUMNS: &str =
-    "id, label, role, created_by, created_at, expires_at, last_used_at, revoked_at";
+    "id, name, role, created_by, created_at, expires_at, last_used_at, revoked_at";
 
 impl Store {
     pub async fn create_user(
@@ -84,15 +63,14 @@ impl Store {
         password_hash: &PasswordHash,
         role: Role,
         at: OffsetDateTime,
-    ) -> StoreResult<User> {
-        let user = User {
+    ) -> StoreResult<UserRecord> {
+        let user = UserRecord {
             id: UserId::new(),
             username: username.to_owned(),
-            password_hash: password_hash.clone(),
             role,
+            password_hash: password_hash.as_str().to_owned(),
             disabled: false,
             created_at: at,
-            updated_at: at,
         };
         let at = to_micros(at)?;
         with_pool!(self, |pool| {
@@ -102,7 +80,7 @@ impl Store {
             )
             .bind(user.id.to_string())
             .bind(&user.username)
-            .bind(user.password_hash.as_str())
+            .bind(&user.password_hash)
             .bind(role.as_str())
             .bind(false)
             .bind(at)
@@ -113,7 +91,7 @@ impl Store {
         Ok(user)
     }
 
-    pub async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+    pub async fn user_by_username(&self, username: &str) -> StoreResult<Option<UserRecord>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
         with_pool!(self, |pool| {
             sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -127,7 +105,7 @@ impl Store {
         })
     }
 
-    pub async fn user(&self, id: UserId) -> StoreResult<User> {
+    pub async fn user(&self, id: UserId) -> StoreResult<UserRecord> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
         with_pool!(self, |pool| {
             let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -140,7 +118,7 @@ impl Store {
         })
     }
 
-    pub async fn users(&self) -> StoreResult<Vec<User>> {
+    pub async fn users(&self) -> StoreResult<Vec<UserRecord>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY username");
         with_pool!(self, |pool| {
             sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -162,7 +140,7 @@ impl Store {
         role: Option<Role>,
         disabled: Option<bool>,
         at: OffsetDateTime,
-    ) -> StoreResult<User> {
+    ) -> StoreResult<UserRecord> {
         let ends_sessions = password_hash.is_some() || disabled == Some(true);
         let at = to_micros(at)?;
         let affected = with_pool!(self, |pool| {
@@ -259,7 +237,7 @@ impl Store {
         &self,
         presented: &BearerSecret,
         now: OffsetDateTime,
-    ) -> StoreResult<Option<(Session, User)>> {
+    ) -> StoreResult<Option<(Session, UserRecord)>> {
         let sql = format!(
             "SELECT s.id_hash, s.user_id, s.csrf_hash, s.created_at AS session_created_at, \
              s.expires_at, {} FROM sessions s JOIN users u ON u.id = s.user_id \
@@ -282,10 +260,15 @@ impl Store {
             else {
                 return Ok(None);
             };
+            let row = in_table("sessions", &row);
             let session = Session {
-                id_hash: SecretHash::from_stored("id_hash", row.blob("id_hash")?)?,
+                id_hash: SecretHash::from_stored("sessions", "id_hash", row.blob("id_hash")?)?,
                 user_id: row.parsed("user_id")?,
-                csrf_hash: SecretHash::from_stored("csrf_hash", row.blob("csrf_hash")?)?,
+                csrf_hash: SecretHash::from_stored(
+                    "sessions",
+                    "csrf_hash",
+                    row.blob("csrf_hash")?,
+                )?,
                 created_at: row.time("session_created_at")?,
                 expires_at: row.time("expires_at")?,
             };
@@ -322,7 +305,7 @@ impl Store {
     /// stored.
     pub async fn create_api_token(
         &self,
-        label: &str,
+        name: &str,
         role: Role,
         created_by: &str,
         at: OffsetDateTime,
@@ -331,7 +314,7 @@ impl Store {
         let secret = BearerSecret::generate()?;
         let token = ApiToken {
             id: ApiTokenId::new(),
-            label: label.to_owned(),
+            name: name.to_owned(),
             role,
             created_by: created_by.to_owned(),
             created_at: at,
@@ -342,12 +325,12 @@ impl Store {
         let (at, expires) = (to_micros(at)?, opt_to_micros(expires_at)?);
         with_pool!(self, |pool| {
             sqlx::query(
-                "INSERT INTO api_tokens (id, token_hash, label, role, created_by, created_at, \
+                "INSERT INTO api_tokens (id, token_hash, name, role, created_by, created_at, \
                  expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(token.id.to_string())
             .bind(secret.hash().0.to_vec())
-            .bind(&token.label)
+            .bind(&token.name)
             .bind(role.as_str())
             .bind(&token.created_by)
             .bind(at)
@@ -491,22 +474,23 @@ fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-fn decode_user(row: &impl Columns) -> StoreResult<User> {
-    Ok(User {
+fn decode_user(row: &impl Columns) -> StoreResult<UserRecord> {
+    let row = &in_table("users", row);
+    Ok(UserRecord {
         id: row.parsed("id")?,
         username: row.text("username")?,
-        password_hash: PasswordHash::from_stored(row.text("password_hash")?),
         role: row.parsed("role")?,
+        password_hash: row.text("password_hash")?,
         disabled: row.flag("disabled")?,
         created_at: row.time("created_at")?,
-        updated_at: row.time("updated_at")?,
     })
 }
 
 fn decode_token(row: &impl Columns) -> StoreResult<ApiToken> {
+    let row = &in_table("api_tokens", row);
     Ok(ApiToken {
         id: row.parsed("id")?,
-        label: row.text("label")?,
+        name: row.text("name")?,
         role: row.parsed("role")?,
         created_by: row.text("created_by")?,
         created_at: row.time("created_at")?,

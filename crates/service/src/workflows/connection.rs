@@ -50,7 +50,7 @@ impl Workflows {
                 }
             },
         };
-        self.repository.record_proof(active, &proof).await?;
+        crate::proof::record_proof(&*self.repository, active, &proof).await?;
         let outcome = if proof.outcome == ProofOutcome::Accepted {
             AuditOutcome::Success
         } else {
@@ -64,7 +64,7 @@ impl Workflows {
     /// Records a proof made on the way (activation); a failure to record is logged, not fatal:
     /// the proof only informs the page.
     pub(super) async fn note_proof(&self, certificate: CertificateId, proof: CredentialProof) {
-        if let Err(err) = self.repository.record_proof(certificate, &proof).await {
+        if let Err(err) = crate::proof::record_proof(&*self.repository, certificate, &proof).await {
             tracing::warn!(%certificate, error = %err, "could not record the certificate's proof");
         }
     }
@@ -80,7 +80,7 @@ impl Workflows {
             .map_err(|detail| ServiceError::Conflict {
                 detail: format!(
                     "the active certificate {} cannot sign ({detail}); use Generate a new certificate or Upload a custom certificate",
-                    stored.sha1_hex
+                    stored.sha1_thumbprint
                 ),
             })
     }
@@ -96,7 +96,7 @@ impl Workflows {
             &caller.name,
             AuditAction::ConnectionChecked,
             Some(certificate.organization),
-            vec![certificate.sha1_hex.clone()],
+            vec![certificate.sha1_thumbprint.clone()],
             outcome,
             Some(detail.to_owned()),
         )

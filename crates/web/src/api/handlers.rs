@@ -226,7 +226,10 @@ pub async fn download_cer(
             (header::CONTENT_TYPE, "application/pkix-cert".to_owned()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{}.cer\"", certificate.sha1_hex),
+                format!(
+                    "attachment; filename=\"{}.cer\"",
+                    certificate.sha1_thumbprint
+                ),
             ),
         ],
         certificate.der,

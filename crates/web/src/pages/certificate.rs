@@ -243,7 +243,10 @@ pub(crate) async fn cer_response(
                 (header::CONTENT_TYPE, "application/pkix-cert".to_owned()),
                 (
                     header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{}.cer\"", certificate.sha1_hex),
+                    format!(
+                        "attachment; filename=\"{}.cer\"",
+                        certificate.sha1_thumbprint
+                    ),
                 ),
             ],
             certificate.der,

@@ -1,0 +1,14 @@
+//! The `Repository` contract (`fakes::contract`) on the in-memory fake the workflow tests use.
+//! The store's tests run the same cases on SQLite and PostgreSQL.
+
+use tenantlink_service::fakes::MemoryRepository;
+use tenantlink_service::fakes::contract::CASES;
+
+#[tokio::test]
+async fn the_memory_repository_keeps_the_repository_contract() {
+    for (name, case) in CASES {
+        let repository = MemoryRepository::new();
+        eprintln!("contract case: {name}");
+        case(&repository).await;
+    }
+}

@@ -1,0 +1,492 @@
+//! The service's [`Repository`] and [`AccountRepository`] over the store. Rows already are the
+//! service's types; what is left here is sealing private keys with the master key, turning the
+//! whole-operation writes of the port into the store's compare-and-swap update, and naming
+//! errors in the port's terms. No business rule lives here (those are in the service).
+//!
+//! Why a struct holding the [`Store`] and the [`MasterKey`] instead of a key inside `Store`:
+//! opening, migrating, readiness probes and `admin rotate-master-key` (which needs two keys)
+//! use the store without one key; only the port's `save_certificate` and `private_key` need
+//! it, so the key is joined to the store exactly where the port is built.
+
+use std::sync::Arc;
+
+use tenantlink_certificate::{Credential, PrivateKey};
+use tenantlink_service::{
+    AccountRepository, ApiTokenRecord, AuditEntry, BoxFuture, CertificateId, CertificateSource,
+    ConnectionState, CredentialProof, NewAuditEntry, NewOrganization, Operation, OperationId,
+    Organization, OrganizationId, RepoResult, Repository, RepositoryError, Role, SecretString,
+    SessionRecord, StoredCertificate, UserId, UserRecord,
+};
+use time::OffsetDateTime;
+
+use crate::audit::{AuditFilter, NewAuditEvent};
+use crate::certificates::NewCertificate;
+use crate::error::StoreError;
+use crate::master_key::MasterKey;
+use crate::operations::{Activation, OperationUpdate};
+use crate::tokens::{BearerSecret, PasswordHash};
+use crate::{Store, StoreResult};
+
+/// The store with the master key that seals its private keys: what the service runs on.
+#[derive(Debug, Clone)]
+pub struct StoreRepository {
+    store: Store,
+    master_key: Arc<MasterKey>,
+}
+
+impl StoreRepository {
+    pub fn new(store: Store, master_key: Arc<MasterKey>) -> Self {
+        Self { store, master_key }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
+/// A store error in the port's terms: missing rows are `NotFound`, lost compare-and-swaps,
+/// refused steps and duplicates are `Conflict`, the rest is `Storage` naming what was tried.
+fn port_error(action: &'static str) -> impl Fn(StoreError) -> RepositoryError {
+    move |err| match err {
+        StoreError::NotFound { entity, id } => RepositoryError::not_found(format!("{entity} {id}")),
+        StoreError::Conflict(conflict) => RepositoryError::conflict(conflict.to_string()),
+        StoreError::AlreadyExists { .. } | StoreError::InvalidTransition { .. } => {
+            RepositoryError::conflict(err.to_string())
+        }
+        other => RepositoryError::storage(action, other),
+    }
+}
+
+trait InPort<T> {
+    fn port(self, action: &'static str) -> RepoResult<T>;
+}
+
+impl<T> InPort<T> for StoreResult<T> {
+    fn port(self, action: &'static str) -> RepoResult<T> {
+        self.map_err(port_error(action))
+    }
+}
+
+impl Repository for StoreRepository {
+    fn organizations(&self) -> BoxFuture<'_, RepoResult<Vec<Organization>>> {
+        Box::pin(async move { self.store.organizations().await.port("list organizations") })
+    }
+
+    fn organization(&self, id: OrganizationId) -> BoxFuture<'_, RepoResult<Organization>> {
+        Box::pin(async move {
+            self.store
+                .organization(id)
+                .await
+                .port("read the organization")
+        })
+    }
+
+    fn add_organization(
+        &self,
+        new: NewOrganization,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'_, RepoResult<Organization>> {
+        Box::pin(async move {
+            self.store
+                .create_organization(new, now)
+                .await
+                .port("add the organization")
+        })
+    }
+
+    fn set_app_object_id<'a>(
+        &'a self,
+        id: OrganizationId,
+        object_id: &'a str,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<()>> {
+        Box::pin(async move {
+            self.store
+                .set_app_object_id(id, object_id, now)
+                .await
+                .port("record the application object id")
+        })
+    }
+
+    fn set_connection_state<'a>(
+        &'a self,
+        organization: OrganizationId,
+        state: ConnectionState,
+        last_error: Option<&'a str>,
+        at: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<()>> {
+        Box::pin(async move {
+            self.store
+                .set_connection_state(organization, state, last_error, at)
+                .await
+                .port("record the connection state")
+        })
+    }
+
+    fn certificates(
+        &self,
+        organization: OrganizationId,
+    ) -> BoxFuture<'_, RepoResult<Vec<StoredCertificate>>> {
+        Box::pin(async move {
+            self.store
+                .certificates(organization)
+                .await
+                .port("list certificates")
+        })
+    }
+
+    fn certificate(&self, id: CertificateId) -> BoxFuture<'_, RepoResult<StoredCertificate>> {
+        Box::pin(async move {
+            self.store
+                .certificate(id)
+                .await
+                .port("read the certificate")
+        })
+    }
+
+    fn save_certificate<'a>(
+        &'a self,
+        organization: OrganizationId,
+        credential: &'a Credential,
+        source: CertificateSource,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<StoredCertificate>> {
+        Box::pin(async move {
+            let certificate = credential.certificate();
+            let thumbprints = certificate.thumbprints();
+            self.store
+                .insert_certificate(
+                    &self.master_key,
+                    NewCertificate {
+                        organization,
+                        sha1: *thumbprints.sha1(),
+                        sha256: *thumbprints.sha256(),
+                        subject: certificate.subject().to_owned(),
+                        not_before: certificate.not_before(),
+                        not_after: certificate.not_after(),
+                        source,
+                        public_der: certificate.der().to_vec(),
+                        private_key_pkcs8: credential.private_key().pkcs8_der(),
+                    },
+                    now,
+                )
+                .await
+                .port("store the certificate")
+        })
+    }
+
+    fn private_key(&self, id: CertificateId) -> BoxFuture<'_, RepoResult<PrivateKey>> {
+        Box::pin(async move {
+            let der = self
+                .store
+                .certificate_private_key(&self.master_key, id)
+                .await
+                .port("decrypt the private key")?;
+            PrivateKey::from_pkcs8_der(&der)
+                .map_err(|e| RepositoryError::storage("read the private key", e))
+        })
+    }
+
+    fn discard_certificate(&self, id: CertificateId) -> BoxFuture<'_, RepoResult<()>> {
+        Box::pin(async move {
+            self.store
+                .discard_certificate(id)
+                .await
+                .port("discard the certificate")
+        })
+    }
+
+    fn activate<'a>(
+        &'a self,
+        operation: &'a Operation,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<Operation>> {
+        Box::pin(async move {
+            let certificate = operation
+                .certificate
+                .ok_or_else(|| RepositoryError::conflict("the operation has no certificate"))?;
+            self.store
+                .activate_certificate(
+                    Activation {
+                        organization: operation.organization,
+                        operation: operation.id,
+                        expected_step: operation.step,
+                        expected_version: operation.version,
+                        certificate,
+                        expected_active: operation.replaces,
+                    },
+                    now,
+                )
+                .await
+                .port("activate the certificate")?;
+            self.store
+                .operation(operation.id)
+                .await
+                .port("read the operation")
+        })
+    }
+
+    fn create_operation<'a>(
+        &'a self,
+        operation: &'a Operation,
+    ) -> BoxFuture<'a, RepoResult<Operation>> {
+        Box::pin(async move {
+            self.store
+                .create_operation(operation)
+                .await
+                .port("create the operation")
+        })
+    }
+
+    fn operation(&self, id: OperationId) -> BoxFuture<'_, RepoResult<Operation>> {
+        Box::pin(async move { self.store.operation(id).await.port("read the operation") })
+    }
+
+    fn update_operation<'a>(&'a self, operation: &'a Operation) -> BoxFuture<'a, RepoResult<()>> {
+        Box::pin(async move {
+            let expected = operation.version.checked_sub(1).ok_or_else(|| {
+                RepositoryError::conflict(format!(
+                    "operation {} has version 0, which no stored operation has",
+                    operation.id
+                ))
+            })?;
+            self.store
+                .update_operation(
+                    operation.id,
+                    expected,
+                    OperationUpdate {
+                        step: Some(operation.step),
+                        // The prompt and its holder are recorded at creation and never change.
+                        sign_in: None,
+                        sign_in_holder: None,
+                        signed_in_as: operation.signed_in_as.clone(),
+                        certificate: operation.certificate,
+                        failure: operation.failure.clone(),
+                    },
+                    operation.updated_at,
+                )
+                .await
+                .port("update the operation")?;
+            Ok(())
+        })
+    }
+
+    fn unfinished_operations(&self) -> BoxFuture<'_, RepoResult<Vec<Operation>>> {
+        Box::pin(async move {
+            // Leases are not used by the service: every unfinished operation is listed.
+            self.store
+                .resumable_operations(OffsetDateTime::UNIX_EPOCH)
+                .await
+                .port("list unfinished operations")
+        })
+    }
+
+    fn operations(
+        &self,
+        organization: OrganizationId,
+    ) -> BoxFuture<'_, RepoResult<Vec<Operation>>> {
+        Box::pin(async move {
+            self.store
+                .operations(organization)
+                .await
+                .port("list operations")
+        })
+    }
+
+    fn record_proof<'a>(
+        &'a self,
+        certificate: CertificateId,
+        proof: &'a CredentialProof,
+    ) -> BoxFuture<'a, RepoResult<bool>> {
+        Box::pin(async move {
+            self.store
+                .record_certificate_proof(certificate, proof)
+                .await
+                .port("record the certificate's proof")
+        })
+    }
+
+    fn append_audit(&self, entry: NewAuditEntry) -> BoxFuture<'_, RepoResult<()>> {
+        Box::pin(async move {
+            self.store
+                .append_audit(NewAuditEvent::from_entry(entry))
+                .await
+                .port("append to the audit log")?;
+            Ok(())
+        })
+    }
+
+    fn audit(&self, limit: u32) -> BoxFuture<'_, RepoResult<Vec<AuditEntry>>> {
+        Box::pin(async move {
+            let events = self
+                .store
+                .audit_events(&AuditFilter {
+                    limit,
+                    ..Default::default()
+                })
+                .await
+                .port("read the audit log")?;
+            Ok(events.into_iter().map(|e| e.into_entry()).collect())
+        })
+    }
+}
+
+impl AccountRepository for StoreRepository {
+    fn user_by_name<'a>(
+        &'a self,
+        username: &'a str,
+    ) -> BoxFuture<'a, RepoResult<Option<UserRecord>>> {
+        Box::pin(async move {
+            Ok(self
+                .store
+                .user_by_username(username)
+                .await
+                .port("read the user")?
+                .filter(|u| !u.disabled))
+        })
+    }
+
+    fn users(&self) -> BoxFuture<'_, RepoResult<Vec<UserRecord>>> {
+        Box::pin(async move { self.store.users().await.port("list users") })
+    }
+
+    fn create_user<'a>(
+        &'a self,
+        username: &'a str,
+        password: &'a SecretString,
+        role: Role,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<UserRecord>> {
+        Box::pin(async move {
+            let hash = PasswordHash::new(password.expose()).port("hash the password")?;
+            self.store
+                .create_user(username, &hash, role, now)
+                .await
+                .port("create the user")
+        })
+    }
+
+    fn create_session(
+        &self,
+        user: UserId,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> BoxFuture<'_, RepoResult<SecretString>> {
+        Box::pin(async move {
+            let issued = self
+                .store
+                .create_session(user, now, expires_at)
+                .await
+                .port("create the session")?;
+            Ok(SecretString::new(issued.session_secret.expose()))
+        })
+    }
+
+    fn session<'a>(
+        &'a self,
+        token: &'a SecretString,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<Option<SessionRecord>>> {
+        Box::pin(async move {
+            let presented = BearerSecret::from_presented(token.expose());
+            Ok(self
+                .store
+                .session(&presented, now)
+                .await
+                .port("read the session")?
+                .map(|(session, user)| SessionRecord {
+                    user,
+                    expires_at: session.expires_at,
+                }))
+        })
+    }
+
+    fn delete_session<'a>(&'a self, token: &'a SecretString) -> BoxFuture<'a, RepoResult<()>> {
+        Box::pin(async move {
+            let presented = BearerSecret::from_presented(token.expose());
+            self.store
+                .delete_session(&presented)
+                .await
+                .port("end the session")
+        })
+    }
+
+    fn create_api_token<'a>(
+        &'a self,
+        record: &'a ApiTokenRecord,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<SecretString>> {
+        Box::pin(async move {
+            let issued = self
+                .store
+                .create_api_token(
+                    &record.name,
+                    record.role,
+                    &record.created_by,
+                    now,
+                    record.expires_at,
+                )
+                .await
+                .port("create the API token")?;
+            Ok(SecretString::new(issued.secret.expose()))
+        })
+    }
+
+    fn api_token<'a>(
+        &'a self,
+        token: &'a SecretString,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<Option<ApiTokenRecord>>> {
+        Box::pin(async move {
+            let presented = BearerSecret::from_presented(token.expose());
+            Ok(self
+                .store
+                .authenticate_api_token(&presented, now)
+                .await
+                .port("check the API token")?
+                .map(|t| ApiTokenRecord {
+                    name: t.name,
+                    role: t.role,
+                    created_by: t.created_by,
+                    expires_at: t.expires_at,
+                }))
+        })
+    }
+
+    fn record_login_failure<'a>(
+        &'a self,
+        username: &'a str,
+        at: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<()>> {
+        Box::pin(async move {
+            self.store
+                .record_login_failure(username, "", at)
+                .await
+                .port("record a failed sign-in")
+        })
+    }
+
+    fn login_failures_since<'a>(
+        &'a self,
+        username: &'a str,
+        since: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<u32>> {
+        Box::pin(async move {
+            let counts = self
+                .store
+                .login_failures(username, "", since)
+                .await
+                .port("count failed sign-ins")?;
+            Ok(u32::try_from(counts.for_username).unwrap_or(u32::MAX))
+        })
+    }
+
+    fn clear_login_failures<'a>(&'a self, username: &'a str) -> BoxFuture<'a, RepoResult<()>> {
+        Box::pin(async move {
+            self.store
+                .clear_login_failures(username)
+                .await
+                .port("clear failed sign-ins")
+        })
+    }
+}
