@@ -62,27 +62,76 @@ impl EmptyDb {
 
     /// Applies only the first migration, as a database created before 0002 has it.
     pub async fn apply_initial_schema(&self) {
+        self.apply_migrations_through(1).await;
+    }
+
+    /// Applies migrations 0001 to `last`, as a database created by that release has them.
+    /// Descriptions and SQL are the store's own, so the store later applies only the rest.
+    pub async fn apply_migrations_through(&self, last: i64) {
         use sqlx::migrate::{Migration, MigrationType, Migrator};
-        let sql = match self.kind {
-            BackendKind::Sqlite => include_str!("../../migrations/sqlite/0001_initial.sql"),
-            BackendKind::Postgres => include_str!("../../migrations/postgres/0001_initial.sql"),
+        let sqlite = [
+            (
+                "initial",
+                include_str!("../../migrations/sqlite/0001_initial.sql"),
+            ),
+            (
+                "operation fields and proofs",
+                include_str!("../../migrations/sqlite/0002_operation_fields_and_proofs.sql"),
+            ),
+            (
+                "due policies order",
+                include_str!("../../migrations/sqlite/0003_due_policies_order.sql"),
+            ),
+            (
+                "operation sign-in holder",
+                include_str!("../../migrations/sqlite/0004_operation_sign_in_holder.sql"),
+            ),
+        ];
+        let postgres = [
+            (
+                "initial",
+                include_str!("../../migrations/postgres/0001_initial.sql"),
+            ),
+            (
+                "operation fields and proofs",
+                include_str!("../../migrations/postgres/0002_operation_fields_and_proofs.sql"),
+            ),
+            (
+                "due policies order",
+                include_str!("../../migrations/postgres/0003_due_policies_order.sql"),
+            ),
+            (
+                "operation sign-in holder",
+                include_str!("../../migrations/postgres/0004_operation_sign_in_holder.sql"),
+            ),
+        ];
+        let files = match self.kind {
+            BackendKind::Sqlite => sqlite,
+            BackendKind::Postgres => postgres,
         };
-        let migrator = Migrator::with_migrations(vec![Migration::new(
-            1,
-            "initial".into(),
-            MigrationType::Simple,
-            sqlx::SqlSafeStr::into_sql_str(sql),
-            false,
-        )]);
+        let migrator = Migrator::with_migrations(
+            (1..=last)
+                .zip(files)
+                .map(|(version, (description, sql))| {
+                    Migration::new(
+                        version,
+                        description.into(),
+                        MigrationType::Simple,
+                        sqlx::SqlSafeStr::into_sql_str(sql),
+                        false,
+                    )
+                })
+                .collect(),
+        );
         match self.kind {
             BackendKind::Sqlite => {
                 let pool = sqlx::SqlitePool::connect(&self.url).await.expect("connect");
-                migrator.run(&pool).await.expect("apply 0001");
+                migrator.run(&pool).await.expect("apply the old migrations");
                 pool.close().await;
             }
             BackendKind::Postgres => {
                 let pool = sqlx::PgPool::connect(&self.url).await.expect("connect");
-                migrator.run(&pool).await.expect("apply 0001");
+                migrator.run(&pool).await.expect("apply the old migrations");
                 pool.close().await;
             }
         }

@@ -1,0 +1,189 @@
+//! No silent defaults: a stored id, version, enum or timestamp that does not parse is
+//! `StoreError::Corrupt` naming the table and column (and, through the port, a storage error),
+//! never a nil UUID, a 0 or a guess.
+
+mod harness;
+
+use std::sync::Arc;
+
+use harness::{RawParam, TestDb};
+use tenantlink_service::{
+    NewOrganization, Operation, OperationId, OperationKind, OperationStep, Repository,
+    RepositoryError,
+};
+use tenantlink_store::{AuditFilter, MasterKey, NewAuditEvent, StoreError, StoreRepository};
+use time::macros::datetime;
+
+backend_tests!(unparsable_values_are_corrupt_naming_table_and_column);
+
+async fn unparsable_values_are_corrupt_naming_table_and_column(db: &TestDb) {
+    let at = datetime!(2026-12-01 09:00 UTC);
+    let org = db
+        .store
+        .create_organization(
+            NewOrganization {
+                name: "Contoso".into(),
+                tenant: "contoso.example".into(),
+                cloud: "sandbox".into(),
+                app_id: "app".into(),
+            },
+            at,
+        )
+        .await
+        .unwrap();
+    let op = db
+        .store
+        .create_operation(&Operation {
+            id: OperationId::new(),
+            organization: org.id,
+            kind: OperationKind::Generate,
+            step: OperationStep::AwaitingSignIn,
+            started_by: "alice".into(),
+            started_at: at,
+            updated_at: at,
+            version: 1,
+            sign_in: None,
+            signed_in_as: None,
+            certificate: None,
+            thumbprint_sha1: None,
+            replaces: None,
+            failure: None,
+            sign_in_holder: None,
+        })
+        .await
+        .unwrap();
+
+    let corrupt = |sql: &'static str, value: &'static str| async move {
+        db.raw_execute(
+            sql,
+            &[
+                RawParam::Text(value.into()),
+                RawParam::Text(op.id.to_string()),
+            ],
+        )
+        .await
+        .expect("write a bad value");
+    };
+    let reads_as = |table: &'static str, column: &'static str, value: &'static str| async move {
+        match db.store.operation(op.id).await {
+            Err(StoreError::Corrupt {
+                table: t,
+                column: c,
+                value: v,
+            }) => assert_eq!((t, c, v.as_str()), (table, column, value)),
+            other => panic!("{table}.{column} = {value:?} read as {other:?}"),
+        }
+    };
+
+    corrupt(
+        "UPDATE certificate_operations SET step = $1 WHERE id = $2",
+        "proving",
+    )
+    .await;
+    reads_as("certificate_operations", "step", "proving").await;
+    corrupt(
+        "UPDATE certificate_operations SET step = $1 WHERE id = $2",
+        "awaiting_sign_in",
+    )
+    .await;
+
+    // (kind, source, role… are also held by CHECK constraints; the step is not.)
+    db.raw_execute(
+        "UPDATE certificate_operations SET updated_at = 9223372036854775807 WHERE id = $1",
+        &[RawParam::Text(op.id.to_string())],
+    )
+    .await
+    .unwrap();
+    reads_as(
+        "certificate_operations",
+        "updated_at",
+        "9223372036854775807",
+    )
+    .await;
+    db.raw_execute(
+        "UPDATE certificate_operations SET updated_at = started_at WHERE id = $1",
+        &[RawParam::Text(op.id.to_string())],
+    )
+    .await
+    .unwrap();
+
+    db.raw_execute(
+        "UPDATE certificate_operations SET version = -3 WHERE id = $1",
+        &[RawParam::Text(op.id.to_string())],
+    )
+    .await
+    .unwrap();
+    reads_as("certificate_operations", "version", "-3").await;
+    db.raw_execute(
+        "UPDATE certificate_operations SET version = 1 WHERE id = $1",
+        &[RawParam::Text(op.id.to_string())],
+    )
+    .await
+    .unwrap();
+
+    // An id that is not a UUID (the audit log's organization has no foreign key).
+    db.store
+        .append_audit(NewAuditEvent {
+            at,
+            actor: "alice".into(),
+            organization_id: Some(org.id),
+            action: "organization_added".into(),
+            outcome: tenantlink_service::AuditOutcome::Success,
+            thumbprints: vec![],
+            details: serde_json::json!({}),
+        })
+        .await
+        .unwrap();
+    // The log refuses UPDATE (append-only): write the bad id with a fresh row instead.
+    db.raw_execute(
+        "INSERT INTO audit_log (at, actor, organization_id, action, outcome, thumbprints, \
+         details) VALUES (1, 'mallory', $1, 'organization_added', 'success', '[]', '{}')",
+        &[RawParam::Text("not-a-uuid".into())],
+    )
+    .await
+    .unwrap();
+    match db.store.audit_events(&AuditFilter::default()).await {
+        Err(StoreError::Corrupt {
+            table,
+            column,
+            value,
+        }) => assert_eq!(
+            (table, column, value.as_str()),
+            ("audit_log", "organization_id", "not-a-uuid")
+        ),
+        other => panic!("read as {other:?}"),
+    }
+
+    db.raw_execute(
+        "UPDATE organizations SET created_at = -9223372036854775807 WHERE id = $1",
+        &[RawParam::Text(org.id.to_string())],
+    )
+    .await
+    .unwrap();
+    match db.store.organization(org.id).await {
+        Err(StoreError::Corrupt {
+            table,
+            column,
+            value,
+        }) => {
+            assert_eq!(
+                (table, column, value.as_str()),
+                ("organizations", "created_at", "-9223372036854775807")
+            );
+        }
+        other => panic!("read as {other:?}"),
+    }
+
+    // Through the port it is a storage error naming the same, not a default.
+    let repo = StoreRepository::new(db.store.clone(), Arc::new(MasterKey::generate().unwrap()));
+    match repo.organization(org.id).await {
+        Err(RepositoryError::Storage { detail, .. }) => {
+            assert!(detail.contains("organizations.created_at"), "{detail}");
+        }
+        other => panic!("read as {other:?}"),
+    }
+    match repo.organizations().await {
+        Err(RepositoryError::Storage { .. }) => {}
+        other => panic!("listed as {other:?}"),
+    }
+}
