@@ -279,14 +279,19 @@ pub struct UserRecord {
     pub created_at: OffsetDateTime,
 }
 
-/// Without the password hash: an offline guessing attack needs only that string.
+/// Without the password hash: an offline guessing attack needs only that string. Its
+/// algorithm and parameters (the PHC string's first fields) are shown; salt and hash are not.
 impl std::fmt::Debug for UserRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parameters: Vec<&str> = self.password_hash.split('$').take(4).collect();
         f.debug_struct("UserRecord")
             .field("id", &self.id)
             .field("username", &self.username)
             .field("role", &self.role)
-            .field("password_hash", &"<redacted>")
+            .field(
+                "password_hash",
+                &format_args!("{}$<redacted>", parameters.join("$")),
+            )
             .field("disabled", &self.disabled)
             .field("created_at", &self.created_at)
             .finish()

@@ -5,8 +5,9 @@
 
 use std::time::Instant;
 
+use tenantlink_service::NewOrganization;
 use tenantlink_store::{
-    BackupScope, MailboxItem, NewBackupPolicy, NewOrganization, PasswordHash, RunTrigger, Store,
+    BackupScope, MailboxItem, NewBackupPolicy, PasswordHash, RunTrigger, Store,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -33,9 +34,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 NewOrganization {
                     tenant: format!("tenant{i}.example"),
                     cloud: "sandbox".into(),
-                    backup_app_id: "app".into(),
-                    app_object_id: None,
-                    display_name: format!("Org {i}"),
+                    app_id: "app".into(),
+                    name: format!("Org {i}"),
                 },
                 t0,
             )

@@ -94,8 +94,8 @@ pub enum Conflict {
         "the organization's active certificate changed since this operation started (expected {expected}); nothing was activated"
     )]
     ActiveCertificateChanged { expected: String },
-    #[error("operation {operation} is no longer in state {expected}; nothing was changed")]
-    OperationStateChanged { operation: String, expected: String },
+    #[error("operation {operation} is no longer at step {expected}; nothing was changed")]
+    OperationStepChanged { operation: String, expected: String },
     #[error(
         "operation {operation} was changed by someone else (expected version {expected}); reload and retry"
     )]

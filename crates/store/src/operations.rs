@@ -189,7 +189,7 @@ impl Store {
 
     /// Applies `update` if the operation is still at `expected_version` and the change of
     /// step (if any) is one of [`OperationStep::reachable_from`]. A stale version is
-    /// [`Conflict::OperationVersionChanged`] (or `OperationStateChanged` when someone finished
+    /// [`Conflict::OperationVersionChanged`] (or `OperationStepChanged` when someone finished
     /// it meanwhile); a step that may not follow is [`StoreError::InvalidTransition`].
     pub async fn update_operation(
         &self,
@@ -249,7 +249,7 @@ impl Store {
                     from: current.step,
                     to,
                 },
-                _ if current.is_finished() => Conflict::OperationStateChanged {
+                _ if current.is_finished() => Conflict::OperationStepChanged {
                     operation: id.to_string(),
                     expected: "an unfinished step".into(),
                 }
@@ -295,7 +295,7 @@ impl Store {
         let current = self.operation(id).await?;
         if affected == 0 {
             return Err(if current.is_finished() {
-                Conflict::OperationStateChanged {
+                Conflict::OperationStepChanged {
                     operation: id.to_string(),
                     expected: "an unfinished step".into(),
                 }
@@ -376,7 +376,7 @@ impl Store {
             .map_err(StoreError::db("finish the operation"))?
             .rows_affected();
             if finished == 0 {
-                return Err(Conflict::OperationStateChanged {
+                return Err(Conflict::OperationStepChanged {
                     operation: op,
                     expected: format!("{expected_step} at version {expected_version}"),
                 }

@@ -5,10 +5,11 @@
 mod harness;
 
 use harness::{EmptyDb, RawParam};
-use tenantlink_store::{
-    BackendKind, CertificateId, CertificateState, Conflict, NewOperation, OperationId,
-    OperationKind, OperationState, OrganizationId, StoreError,
+use tenantlink_service::{
+    CertificateId, CertificateState, Operation, OperationId, OperationKind, OperationStep,
+    OrganizationId,
 };
+use tenantlink_store::{BackendKind, Conflict, StoreError};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
@@ -171,31 +172,35 @@ async fn old_rows_are_unpacked_and_duplicates_resolved(kind: BackendKind) {
     let store = &db.store;
 
     let op = store.operation(not_attached).await.unwrap();
-    let error = op.error.expect("error kept");
-    assert_eq!(error.kind, "not_attached");
+    let error = op.failure.expect("error kept");
+    assert_eq!(error.code, "not_attached");
     assert_eq!(error.message, "The certificate is not attached.");
     assert_eq!(
-        error.remediation.as_deref(),
-        Some("Upload its public part, then import again.")
+        error.remediation,
+        "Upload its public part, then import again."
     );
 
     let op = store.operation(cancelled).await.unwrap();
-    assert_eq!((op.state, op.error), (OperationState::Cancelled, None));
+    assert_eq!((op.step, op.failure), (OperationStep::Cancelled, None));
 
     let op = store.operation(signed_in).await.unwrap();
-    assert_eq!(op.state, OperationState::AwaitingInput);
+    assert_eq!(
+        op.step,
+        OperationStep::SignedIn,
+        "awaiting_input, renamed by 0005"
+    );
     assert_eq!(op.signed_in_as.as_deref(), Some("admin@contoso.example"));
 
     assert_eq!(
-        store.operation(kept).await.unwrap().state,
-        OperationState::AwaitingSignIn,
+        store.operation(kept).await.unwrap().step,
+        OperationStep::AwaitingSignIn,
         "the oldest unfinished operation is kept"
     );
     let op = store.operation(superseded).await.unwrap();
-    assert_eq!(op.state, OperationState::Failed);
-    let error = op.error.expect("explained");
-    assert_eq!(error.kind, "superseded");
-    assert!(error.remediation.is_some());
+    assert_eq!(op.step, OperationStep::Failed);
+    let error = op.failure.expect("explained");
+    assert_eq!(error.code, "superseded");
+    assert!(!error.remediation.is_empty());
     assert_eq!(
         store
             .certificate(superseded_certificate)
@@ -207,15 +212,23 @@ async fn old_rows_are_unpacked_and_duplicates_resolved(kind: BackendKind) {
 
     // The index is in place: the kept operation blocks a new one for its organization.
     let err = store
-        .create_operation(
-            NewOperation {
-                organization_id: second,
-                kind: OperationKind::Upload,
-                started_by: "bob".into(),
-                step: "started".into(),
-            },
-            T0,
-        )
+        .create_operation(&Operation {
+            id: OperationId::new(),
+            organization: second,
+            kind: OperationKind::Upload,
+            step: OperationStep::AwaitingSignIn,
+            started_by: "bob".into(),
+            started_at: T0,
+            updated_at: T0,
+            version: 1,
+            sign_in: None,
+            signed_in_as: None,
+            certificate: None,
+            thumbprint_sha1: None,
+            replaces: None,
+            failure: None,
+            sign_in_holder: None,
+        })
         .await
         .unwrap_err();
     match err {

@@ -3,13 +3,16 @@
 mod harness;
 
 use harness::{RawParam, TestDb};
+use tenantlink_service::{
+    AuditOutcome, CertificateId, CertificateSource, CertificateState, ConnectionState,
+    CredentialProof, NewOrganization, Operation, OperationFailure, OperationId, OperationKind,
+    OperationStep, Organization, OrganizationId, ProofOutcome, ProofSource, Role, SignInPrompt,
+    StoredCertificate,
+};
 use tenantlink_store::{
-    Activation, AuditFilter, AuditId, AuditOutcome, BackupScope, BearerSecret, CertificateId,
-    CertificateProof, CertificateRecord, CertificateSource, CertificateState, Conflict,
-    ConnectionState, CryptoError, DeviceSignIn, MailboxItem, MasterKey, NewAuditEvent,
-    NewBackupPolicy, NewCertificate, NewOperation, NewOrganization, OperationError, OperationKind,
-    OperationState, OperationUpdate, Organization, OrganizationId, PasswordHash, ProofOutcome,
-    ProofSource, Role, RunStatus, RunSummary, RunTrigger, Store, StoreError, UpsertOutcome,
+    Activation, AuditFilter, AuditId, BackupScope, BearerSecret, Conflict, CryptoError,
+    MailboxItem, MasterKey, NewAuditEvent, NewBackupPolicy, NewCertificate, OperationUpdate,
+    PasswordHash, RunStatus, RunSummary, RunTrigger, Store, StoreError, UpsertOutcome,
 };
 use time::{Duration, OffsetDateTime, macros::datetime};
 
@@ -48,19 +51,48 @@ backend_tests!(
 // ---------------------------------------------------------------- fixtures
 
 async fn organization(store: &Store, tenant: &str) -> Organization {
-    store
+    let created = store
         .create_organization(
             NewOrganization {
                 tenant: tenant.to_owned(),
                 cloud: "sandbox".into(),
-                backup_app_id: "11111111-2222-3333-4444-555555555555".into(),
-                app_object_id: Some("object-1".into()),
-                display_name: format!("Org {tenant}"),
+                app_id: "11111111-2222-3333-4444-555555555555".into(),
+                name: format!("Org {tenant}"),
             },
             T0,
         )
         .await
-        .expect("create organization")
+        .expect("create organization");
+    store
+        .set_app_object_id(created.id, "object-1", T0)
+        .await
+        .expect("record the application object id");
+    store.organization(created.id).await.expect("read it back")
+}
+
+/// A new operation as the service starts one: awaiting the sign-in, version 1.
+fn new_operation(
+    organization: OrganizationId,
+    kind: OperationKind,
+    started_by: String,
+) -> Operation {
+    Operation {
+        id: OperationId::new(),
+        organization,
+        kind,
+        step: OperationStep::AwaitingSignIn,
+        started_by,
+        started_at: T0,
+        updated_at: T0,
+        version: 1,
+        sign_in: None,
+        signed_in_as: None,
+        certificate: None,
+        thumbprint_sha1: None,
+        replaces: None,
+        failure: None,
+        sign_in_holder: None,
+    }
 }
 
 /// Stand-in for a PKCS#8 key: random bytes, so any leak is recognisable and unambiguous.
@@ -77,7 +109,7 @@ async fn pending_certificate(
     key: &MasterKey,
     org: OrganizationId,
     private_key: &[u8],
-) -> CertificateRecord {
+) -> StoredCertificate {
     let der = fake_private_key(); // distinct bytes for the "public" part too
     let mut sha1 = [0u8; 20];
     sha1.copy_from_slice(&der[..20]);
@@ -87,7 +119,7 @@ async fn pending_certificate(
         .insert_certificate(
             key,
             NewCertificate {
-                organization_id: org,
+                organization: org,
                 sha1,
                 sha256,
                 subject: "CN=tenantlink backup".into(),
@@ -109,28 +141,20 @@ async fn operation_in(
     store: &Store,
     org: OrganizationId,
     certificate: CertificateId,
-    state: OperationState,
-) -> tenantlink_store::Operation {
+    state: OperationStep,
+) -> Operation {
     let op = store
-        .create_operation(
-            NewOperation {
-                organization_id: org,
-                kind: OperationKind::Generate,
-                started_by: "admin".into(),
-                step: "started".into(),
-            },
-            T0,
-        )
+        .create_operation(&new_operation(org, OperationKind::Generate, "admin".into()))
         .await
         .expect("create operation");
-    let signed_in = advance(store, &op, OperationState::AwaitingInput).await;
+    let signed_in = advance(store, &op, OperationStep::SignedIn).await;
     store
         .update_operation(
             op.id,
             signed_in.version,
             OperationUpdate {
-                state: Some(state),
-                new_certificate_id: Some(certificate),
+                step: Some(state),
+                certificate: Some(certificate),
                 ..Default::default()
             },
             T0,
@@ -139,40 +163,32 @@ async fn operation_in(
         .expect("advance operation")
 }
 
-async fn advance(
-    store: &Store,
-    op: &tenantlink_store::Operation,
-    state: OperationState,
-) -> tenantlink_store::Operation {
+async fn advance(store: &Store, op: &Operation, state: OperationStep) -> Operation {
     store
         .update_operation(
             op.id,
             op.version,
             OperationUpdate {
-                state: Some(state),
+                step: Some(state),
                 ..Default::default()
             },
             T0,
         )
         .await
-        .unwrap_or_else(|e| panic!("{} -> {state}: {e}", op.state))
+        .unwrap_or_else(|e| panic!("{} -> {state}: {e}", op.step))
 }
 
 async fn start_operation(
     store: &Store,
     org: OrganizationId,
     started_by: &str,
-) -> Result<tenantlink_store::Operation, StoreError> {
+) -> Result<Operation, StoreError> {
     store
-        .create_operation(
-            NewOperation {
-                organization_id: org,
-                kind: OperationKind::Generate,
-                started_by: started_by.to_owned(),
-                step: "started".into(),
-            },
-            T0,
-        )
+        .create_operation(&new_operation(
+            org,
+            OperationKind::Generate,
+            started_by.to_owned(),
+        ))
         .await
 }
 
@@ -181,17 +197,18 @@ async fn organization_with_active(
     store: &Store,
     key: &MasterKey,
     tenant: &str,
-) -> (Organization, CertificateRecord) {
+) -> (Organization, StoredCertificate) {
     let org = organization(store, tenant).await;
     let cert = pending_certificate(store, key, org.id, &fake_private_key()).await;
-    let op = operation_in(store, org.id, cert.id, OperationState::Proving).await;
+    let op = operation_in(store, org.id, cert.id, OperationStep::Attached).await;
     let active = store
         .activate_certificate(
             Activation {
-                organization_id: org.id,
-                operation_id: op.id,
-                expected_operation_state: OperationState::Proving,
-                certificate_id: cert.id,
+                organization: org.id,
+                operation: op.id,
+                expected_step: OperationStep::Attached,
+                expected_version: op.version,
+                certificate: cert.id,
                 expected_active: None,
             },
             T0,
@@ -227,16 +244,15 @@ async fn organizations_round_trip_and_duplicates_are_refused(db: &TestDb) {
     let store = &db.store;
     let org = organization(store, "contoso.example").await;
     assert_eq!(store.organization(org.id).await.unwrap(), org);
-    assert_eq!(org.connection_state, ConnectionState::Unknown);
+    assert_eq!(org.connection, ConnectionState::Unknown);
 
     let duplicate = store
         .create_organization(
             NewOrganization {
                 tenant: org.tenant.clone(),
                 cloud: org.cloud.clone(),
-                backup_app_id: org.backup_app_id.clone(),
-                app_object_id: None,
-                display_name: "again".into(),
+                app_id: org.app_id.clone(),
+                name: "again".into(),
             },
             T0,
         )
@@ -257,12 +273,20 @@ async fn organizations_round_trip_and_duplicates_are_refused(db: &TestDb) {
         .await
         .unwrap();
     let reread = store.organization(org.id).await.unwrap();
-    assert_eq!(reread.connection_state, ConnectionState::Broken);
+    assert_eq!(reread.connection, ConnectionState::Broken);
     assert_eq!(
         reread.last_error.as_deref(),
         Some("AADSTS700027: The key used is expired.")
     );
-    assert_eq!(reread.updated_at, later);
+    assert_eq!(
+        db.raw_int(
+            "SELECT updated_at FROM organizations WHERE id = $1",
+            &org.id.to_string()
+        )
+        .await,
+        later.unix_timestamp() * 1_000_000,
+        "updated_at follows the change"
+    );
     assert_eq!(store.organizations().await.unwrap(), vec![reread]);
 
     let missing = store.organization(OrganizationId::new()).await;
@@ -282,7 +306,7 @@ async fn foreign_keys_are_enforced(db: &TestDb) {
         .insert_certificate(
             &key,
             NewCertificate {
-                organization_id: OrganizationId::new(),
+                organization: OrganizationId::new(),
                 sha1: [1; 20],
                 sha256: [2; 32],
                 subject: "CN=orphan".into(),
@@ -426,7 +450,7 @@ async fn private_key_plaintext_never_reaches_the_database(db: &TestDb) {
         public_parts.push(
             pending_certificate(store, &key, org.id, plaintext)
                 .await
-                .public_der,
+                .der,
         );
     }
     let rotated = master_key();
@@ -497,7 +521,7 @@ async fn concurrent_activations_of_one_operation_have_one_winner(db: &TestDb) {
         let (org, previous) =
             organization_with_active(&db.store, &key, &format!("round{round}.example")).await;
         let cert = pending_certificate(&db.store, &key, org.id, &fake_private_key()).await;
-        let op = operation_in(&db.store, org.id, cert.id, OperationState::Proving).await;
+        let op = operation_in(&db.store, org.id, cert.id, OperationStep::Attached).await;
         // Both tasks are released together so their transactions overlap.
         let start = std::sync::Arc::new(tokio::sync::Barrier::new(2));
         let tasks: Vec<_> = (0..2)
@@ -505,10 +529,11 @@ async fn concurrent_activations_of_one_operation_have_one_winner(db: &TestDb) {
                 let store = db.store.clone();
                 let start = start.clone();
                 let activation = Activation {
-                    organization_id: org.id,
-                    operation_id: op.id,
-                    expected_operation_state: OperationState::Proving,
-                    certificate_id: cert.id,
+                    organization: org.id,
+                    operation: op.id,
+                    expected_step: OperationStep::Attached,
+                    expected_version: op.version,
+                    certificate: cert.id,
                     expected_active: Some(previous.id),
                 };
                 tokio::spawn(async move {
@@ -532,7 +557,7 @@ async fn concurrent_activations_of_one_operation_have_one_winner(db: &TestDb) {
         assert!(
             matches!(
                 loser,
-                StoreError::Conflict(Conflict::OperationStateChanged { .. })
+                StoreError::Conflict(Conflict::OperationStepChanged { .. })
             ),
             "round {round}: {loser:?}"
         );
@@ -549,8 +574,8 @@ async fn concurrent_activations_of_one_operation_have_one_winner(db: &TestDb) {
         );
         let finished = db.store.operation(op.id).await.unwrap();
         assert_eq!(
-            (finished.state, finished.version),
-            (OperationState::Succeeded, op.version + 1),
+            (finished.step, finished.version),
+            (OperationStep::Succeeded, op.version + 1),
             "finished exactly once"
         );
     }
@@ -561,17 +586,18 @@ async fn concurrent_first_activations_have_one_winner(db: &TestDb) {
     for round in 0..10 {
         let org = organization(&db.store, &format!("first{round}.example")).await;
         let cert = pending_certificate(&db.store, &key, org.id, &fake_private_key()).await;
-        let op = operation_in(&db.store, org.id, cert.id, OperationState::Proving).await;
+        let op = operation_in(&db.store, org.id, cert.id, OperationStep::Attached).await;
         let start = std::sync::Arc::new(tokio::sync::Barrier::new(2));
         let handles: Vec<_> = (0..2)
             .map(|_| {
                 let store = db.store.clone();
                 let start = start.clone();
                 let activation = Activation {
-                    organization_id: org.id,
-                    operation_id: op.id,
-                    expected_operation_state: OperationState::Proving,
-                    certificate_id: cert.id,
+                    organization: org.id,
+                    operation: op.id,
+                    expected_step: OperationStep::Attached,
+                    expected_version: op.version,
+                    certificate: cert.id,
                     expected_active: None,
                 };
                 tokio::spawn(async move {
@@ -584,7 +610,7 @@ async fn concurrent_first_activations_have_one_winner(db: &TestDb) {
         for handle in handles {
             match handle.await.expect("task") {
                 Ok(_) => ok += 1,
-                Err(StoreError::Conflict(Conflict::OperationStateChanged { .. })) => {}
+                Err(StoreError::Conflict(Conflict::OperationStepChanged { .. })) => {}
                 Err(other) => panic!("round {round}: unexpected {other:?}"),
             }
         }
@@ -606,19 +632,20 @@ async fn activation_checks_change_nothing_when_they_fail(db: &TestDb) {
     let key = master_key();
     let (org, previous) = organization_with_active(store, &key, "contoso.example").await;
     let cert = pending_certificate(store, &key, org.id, &fake_private_key()).await;
-    let op = operation_in(store, org.id, cert.id, OperationState::Attaching).await;
-    let activation = |state, expected_active, certificate_id| Activation {
-        organization_id: org.id,
-        operation_id: op.id,
-        expected_operation_state: state,
-        certificate_id,
+    let op = operation_in(store, org.id, cert.id, OperationStep::CertificateStored).await;
+    let activation = |state, expected_active, certificate| Activation {
+        organization: org.id,
+        operation: op.id,
+        expected_version: op.version,
+        expected_step: state,
+        certificate,
         expected_active,
     };
 
     // Operation not in the expected state.
     let err = store
         .activate_certificate(
-            activation(OperationState::Proving, Some(previous.id), cert.id),
+            activation(OperationStep::Attached, Some(previous.id), cert.id),
             T0,
         )
         .await
@@ -626,7 +653,7 @@ async fn activation_checks_change_nothing_when_they_fail(db: &TestDb) {
     assert!(
         matches!(
             err,
-            StoreError::Conflict(Conflict::OperationStateChanged { .. })
+            StoreError::Conflict(Conflict::OperationStepChanged { .. })
         ),
         "{err:?}"
     );
@@ -635,7 +662,7 @@ async fn activation_checks_change_nothing_when_they_fail(db: &TestDb) {
     let stale = CertificateId::new();
     let err = store
         .activate_certificate(
-            activation(OperationState::Attaching, Some(stale), cert.id),
+            activation(OperationStep::CertificateStored, Some(stale), cert.id),
             T0,
         )
         .await
@@ -648,7 +675,10 @@ async fn activation_checks_change_nothing_when_they_fail(db: &TestDb) {
         "{err:?}"
     );
     let err = store
-        .activate_certificate(activation(OperationState::Attaching, None, cert.id), T0)
+        .activate_certificate(
+            activation(OperationStep::CertificateStored, None, cert.id),
+            T0,
+        )
         .await
         .unwrap_err();
     assert!(
@@ -663,7 +693,7 @@ async fn activation_checks_change_nothing_when_they_fail(db: &TestDb) {
     store.discard_certificate(cert.id).await.unwrap();
     let err = store
         .activate_certificate(
-            activation(OperationState::Attaching, Some(previous.id), cert.id),
+            activation(OperationStep::CertificateStored, Some(previous.id), cert.id),
             T0,
         )
         .await
@@ -691,8 +721,8 @@ async fn activation_checks_change_nothing_when_they_fail(db: &TestDb) {
     );
     let reread = store.operation(op.id).await.unwrap();
     assert_eq!(
-        (reread.state, reread.version),
-        (OperationState::Attaching, op.version)
+        (reread.step, reread.version),
+        (OperationStep::CertificateStored, op.version)
     );
 }
 
@@ -703,25 +733,21 @@ async fn operation_updates_are_compare_and_swap(db: &TestDb) {
     let key = master_key();
     let (org, active) = organization_with_active(store, &key, "contoso.example").await;
     let op = store
-        .create_operation(
-            NewOperation {
-                organization_id: org.id,
-                kind: OperationKind::Upload,
-                started_by: "alice".into(),
-                step: "device sign-in requested".into(),
-            },
-            T0,
-        )
+        .create_operation(&new_operation(
+            org.id,
+            OperationKind::Upload,
+            "alice".into(),
+        ))
         .await
         .unwrap();
-    assert_eq!(op.state, OperationState::AwaitingSignIn);
+    assert_eq!(op.step, OperationStep::AwaitingSignIn);
     assert_eq!(
-        op.expected_active_id,
+        op.replaces,
         Some(active.id),
         "records the certificate it will replace"
     );
 
-    let sign_in = DeviceSignIn {
+    let sign_in = SignInPrompt {
         user_code: "ABCD-EFGH".into(),
         verification_uri: "https://login.example/device".into(),
         expires_at: T0 + Duration::minutes(15),
@@ -731,8 +757,7 @@ async fn operation_updates_are_compare_and_swap(db: &TestDb) {
             op.id,
             op.version,
             OperationUpdate {
-                device_sign_in: Some(sign_in.clone()),
-                step: Some("waiting for the administrator".into()),
+                sign_in: Some(sign_in.clone()),
                 ..Default::default()
             },
             T0 + Duration::seconds(1),
@@ -740,10 +765,10 @@ async fn operation_updates_are_compare_and_swap(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(updated.version, op.version + 1);
-    assert_eq!(updated.device_sign_in, Some(sign_in));
+    assert_eq!(updated.sign_in, Some(sign_in));
     assert_eq!(
-        updated.state,
-        OperationState::AwaitingSignIn,
+        updated.step,
+        OperationStep::AwaitingSignIn,
         "unset fields are kept"
     );
 
@@ -752,7 +777,7 @@ async fn operation_updates_are_compare_and_swap(db: &TestDb) {
             op.id,
             op.version,
             OperationUpdate {
-                state: Some(OperationState::Failed),
+                step: Some(OperationStep::Failed),
                 ..Default::default()
             },
             T0,
@@ -772,11 +797,11 @@ async fn operation_updates_are_compare_and_swap(db: &TestDb) {
             op.id,
             updated.version,
             OperationUpdate {
-                state: Some(OperationState::Failed),
-                error: Some(OperationError {
-                    kind: "sign_in_declined".into(),
+                step: Some(OperationStep::Failed),
+                failure: Some(OperationFailure {
+                    code: "sign_in_declined".into(),
                     message: "The sign-in was declined.".into(),
-                    remediation: Some("Start again and accept the sign-in request.".into()),
+                    remediation: "Start again and accept the sign-in request.".into(),
                 }),
                 ..Default::default()
             },
@@ -785,7 +810,7 @@ async fn operation_updates_are_compare_and_swap(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(
-        failed.error.as_ref().map(|e| e.kind.as_str()),
+        failed.failure.as_ref().map(|e| e.code.as_str()),
         Some("sign_in_declined")
     );
     let after_final = store
@@ -793,7 +818,7 @@ async fn operation_updates_are_compare_and_swap(db: &TestDb) {
             op.id,
             failed.version,
             OperationUpdate {
-                state: Some(OperationState::Proving),
+                step: Some(OperationStep::Attached),
                 ..Default::default()
             },
             T0,
@@ -804,8 +829,8 @@ async fn operation_updates_are_compare_and_swap(db: &TestDb) {
         matches!(
             after_final,
             StoreError::InvalidTransition {
-                from: OperationState::Failed,
-                to: OperationState::Proving,
+                from: OperationStep::Failed,
+                to: OperationStep::Attached,
                 ..
             }
         ),
@@ -818,15 +843,11 @@ async fn operation_leases_allow_takeover_only_after_expiry(db: &TestDb) {
     let store = &db.store;
     let org = organization(store, "contoso.example").await;
     let op = store
-        .create_operation(
-            NewOperation {
-                organization_id: org.id,
-                kind: OperationKind::Generate,
-                started_by: "admin".into(),
-                step: "".into(),
-            },
-            T0,
-        )
+        .create_operation(&new_operation(
+            org.id,
+            OperationKind::Generate,
+            "admin".into(),
+        ))
         .await
         .unwrap();
     assert_eq!(
@@ -935,7 +956,7 @@ async fn concurrent_operation_starts_for_one_organization_have_one_winner(db: &T
             .await
             .unwrap()
             .into_iter()
-            .filter(|op| !op.state.is_final())
+            .filter(|op| !op.is_finished())
             .collect();
         assert_eq!(unfinished.len(), 1, "round {round}");
         assert_eq!(unfinished[0].id, winner.id);
@@ -944,7 +965,7 @@ async fn concurrent_operation_starts_for_one_organization_have_one_winner(db: &T
         start_operation(&db.store, other.id, "admin")
             .await
             .expect("another organization");
-        advance(&db.store, winner, OperationState::Failed).await;
+        advance(&db.store, winner, OperationStep::Failed).await;
         start_operation(&db.store, org.id, "admin")
             .await
             .expect("after the running one finished");
@@ -954,20 +975,20 @@ async fn concurrent_operation_starts_for_one_organization_have_one_winner(db: &T
 async fn operation_state_transitions_are_checked(db: &TestDb) {
     let store = &db.store;
     let org = organization(store, "contoso.example").await;
-    let refused = |result: Result<tenantlink_store::Operation, StoreError>,
-                   from: OperationState,
-                   to: OperationState| {
+    let refused = |result: Result<Operation, StoreError>,
+                   from: OperationStep,
+                   to: OperationStep| {
         match result {
             Err(StoreError::InvalidTransition { from: f, to: t, .. }) if (f, t) == (from, to) => {}
             other => panic!("{from} -> {to} must be refused, got {other:?}"),
         }
     };
-    let update = |op: &tenantlink_store::Operation, to: OperationState| {
+    let update = |op: &Operation, to: OperationStep| {
         store.update_operation(
             op.id,
             op.version,
             OperationUpdate {
-                state: Some(to),
+                step: Some(to),
                 ..Default::default()
             },
             T0 + Duration::seconds(1),
@@ -977,53 +998,53 @@ async fn operation_state_transitions_are_checked(db: &TestDb) {
     // The sign-in cannot be skipped, and succeeded is reached only by activation.
     let op = start_operation(store, org.id, "admin").await.unwrap();
     for skipped in [
-        OperationState::Attaching,
-        OperationState::Proving,
-        OperationState::Succeeded,
+        OperationStep::CertificateStored,
+        OperationStep::Attached,
+        OperationStep::Succeeded,
     ] {
         refused(
             update(&op, skipped).await,
-            OperationState::AwaitingSignIn,
+            OperationStep::AwaitingSignIn,
             skipped,
         );
     }
     assert_eq!(store.operation(op.id).await.unwrap(), op, "nothing changed");
 
-    let signed_in = advance(store, &op, OperationState::AwaitingInput).await;
+    let signed_in = advance(store, &op, OperationStep::SignedIn).await;
     refused(
-        update(&signed_in, OperationState::AwaitingSignIn).await,
-        OperationState::AwaitingInput,
-        OperationState::AwaitingSignIn,
+        update(&signed_in, OperationStep::AwaitingSignIn).await,
+        OperationStep::SignedIn,
+        OperationStep::AwaitingSignIn,
     );
-    let attaching = advance(store, &signed_in, OperationState::Attaching).await;
+    let attaching = advance(store, &signed_in, OperationStep::CertificateStored).await;
     refused(
-        update(&attaching, OperationState::Cancelled).await,
-        OperationState::Attaching,
-        OperationState::Cancelled,
+        update(&attaching, OperationStep::Cancelled).await,
+        OperationStep::CertificateStored,
+        OperationStep::Cancelled,
     );
-    let proving = advance(store, &attaching, OperationState::Proving).await;
+    let proving = advance(store, &attaching, OperationStep::Attached).await;
     refused(
-        update(&proving, OperationState::Attaching).await,
-        OperationState::Proving,
-        OperationState::Attaching,
+        update(&proving, OperationStep::CertificateStored).await,
+        OperationStep::Attached,
+        OperationStep::CertificateStored,
     );
-    let failed = advance(store, &proving, OperationState::Failed).await;
+    let failed = advance(store, &proving, OperationStep::Failed).await;
 
     // A finished operation is never moved back to running, nor to another end.
-    for state in OperationState::ALL.iter().copied() {
+    for state in OperationStep::ALL.iter().copied() {
         let err = update(&failed, state).await.unwrap_err();
         assert!(
             err.to_string().contains("never changes again"),
             "{state}: {err}"
         );
-        refused(Err(err), OperationState::Failed, state);
+        refused(Err(err), OperationStep::Failed, state);
     }
     let touched = store
         .update_operation(
             failed.id,
             failed.version,
             OperationUpdate {
-                step: Some("still going".into()),
+                signed_in_as: Some("still going".into()),
                 ..Default::default()
             },
             T0,
@@ -1033,7 +1054,7 @@ async fn operation_state_transitions_are_checked(db: &TestDb) {
     assert!(
         matches!(
             touched,
-            StoreError::Conflict(Conflict::OperationStateChanged { .. })
+            StoreError::Conflict(Conflict::OperationStepChanged { .. })
         ),
         "{touched:?}"
     );
@@ -1041,12 +1062,12 @@ async fn operation_state_transitions_are_checked(db: &TestDb) {
 
     // Cancelled is final too: not resumable, and it frees the organization.
     let waiting = start_operation(store, org.id, "admin").await.unwrap();
-    let cancelled = advance(store, &waiting, OperationState::Cancelled).await;
-    assert!(cancelled.state.is_final());
+    let cancelled = advance(store, &waiting, OperationStep::Cancelled).await;
+    assert!(cancelled.is_finished());
     refused(
-        update(&cancelled, OperationState::AwaitingInput).await,
-        OperationState::Cancelled,
-        OperationState::AwaitingInput,
+        update(&cancelled, OperationStep::SignedIn).await,
+        OperationStep::Cancelled,
+        OperationStep::SignedIn,
     );
     assert!(
         store
@@ -1065,7 +1086,7 @@ async fn operation_fields_round_trip(db: &TestDb) {
     let org = organization(store, "contoso.example").await;
     let op = start_operation(store, org.id, "alice").await.unwrap();
     assert_eq!(
-        (op.signed_in_as.as_deref(), op.error.as_ref()),
+        (op.signed_in_as.as_deref(), op.failure.as_ref()),
         (None, None)
     );
     let signed_in = store
@@ -1073,27 +1094,26 @@ async fn operation_fields_round_trip(db: &TestDb) {
             op.id,
             op.version,
             OperationUpdate {
-                state: Some(OperationState::AwaitingInput),
+                step: Some(OperationStep::SignedIn),
                 signed_in_as: Some("admin@contoso.example".into()),
-                step: Some("signed in".into()),
                 ..Default::default()
             },
             T0,
         )
         .await
         .unwrap();
-    let failure = OperationError {
-        kind: "not_attached".into(),
+    let failure = OperationFailure {
+        code: "not_attached".into(),
         message: "The certificate is not attached.\nIt was checked twice.".into(),
-        remediation: Some("Upload its public part in Entra ID, then import again.".into()),
+        remediation: "Upload its public part in Entra ID, then import again.".into(),
     };
     let failed = store
         .update_operation(
             op.id,
             signed_in.version,
             OperationUpdate {
-                state: Some(OperationState::Failed),
-                error: Some(failure.clone()),
+                step: Some(OperationStep::Failed),
+                failure: Some(failure.clone()),
                 ..Default::default()
             },
             T0,
@@ -1105,7 +1125,7 @@ async fn operation_fields_round_trip(db: &TestDb) {
     assert_eq!(read, failed);
     assert_eq!(read.signed_in_as.as_deref(), Some("admin@contoso.example"));
     assert_eq!(
-        read.error,
+        read.failure,
         Some(failure),
         "message and remediation kept apart"
     );
@@ -1136,9 +1156,9 @@ async fn operation_sign_in_holder_is_kept_once_recorded(db: &TestDb) {
         held.sign_in_holder.as_deref(),
         Some("7f1c2d9e-0000-4000-8000-00000000000a")
     );
-    let signed_in = advance(store, &held, OperationState::AwaitingInput).await;
+    let signed_in = advance(store, &held, OperationStep::SignedIn).await;
     assert_eq!(signed_in.sign_in_holder, held.sign_in_holder, "kept");
-    let cancelled = advance(store, &signed_in, OperationState::Cancelled).await;
+    let cancelled = advance(store, &signed_in, OperationStep::Cancelled).await;
     let reopened = Store::open(&db.url).await.unwrap();
     let read = reopened.operation(op.id).await.unwrap();
     assert_eq!(read, cancelled);
@@ -1173,11 +1193,11 @@ async fn certificate_proofs_keep_the_latest_answer(db: &TestDb) {
     let key = master_key();
     let (org, active) = organization_with_active(store, &key, "contoso.example").await;
     assert_eq!(active.last_proof, None);
-    let proof = |outcome, source, minutes: i64, detail: Option<&str>| CertificateProof {
+    let proof = |outcome, source, minutes: i64, detail: Option<&str>| CredentialProof {
         outcome,
         source,
         detail: detail.map(str::to_owned),
-        at: T0 + Duration::minutes(minutes),
+        checked_at: T0 + Duration::minutes(minutes),
     };
 
     let accepted = proof(ProofOutcome::Accepted, ProofSource::Activation, 1, None);
@@ -2057,7 +2077,7 @@ async fn deleting_an_organization_removes_its_data_but_keeps_the_audit_log(db: &
     let (org, active) = organization_with_active(store, &key, "contoso.example").await;
     let (kept, kept_active) = organization_with_active(store, &key, "fabrikam.example").await;
     let pending = pending_certificate(store, &key, org.id, &fake_private_key()).await;
-    operation_in(store, org.id, pending.id, OperationState::Attaching).await;
+    operation_in(store, org.id, pending.id, OperationStep::CertificateStored).await;
     let policy = policy(store, org.id, Some(T0)).await;
     let run = store
         .start_run(policy.id, RunTrigger::Manual, T0)
@@ -2141,31 +2161,27 @@ async fn operation_interrupted_before_activation_is_resumed_after_restart(db: &T
     let cert = pending_certificate(&db.store, &key, org.id, &plaintext).await;
     let op = db
         .store
-        .create_operation(
-            NewOperation {
-                organization_id: org.id,
-                kind: OperationKind::Generate,
-                started_by: "admin".into(),
-                step: "started".into(),
-            },
-            T0,
-        )
+        .create_operation(&new_operation(
+            org.id,
+            OperationKind::Generate,
+            "admin".into(),
+        ))
         .await
         .unwrap();
     let op = db
         .store
         .claim_operation(op.id, "process-1", T0, T0 + Duration::minutes(1))
         .await
-        .unwrap();
-    let op = advance(&db.store, &op, OperationState::AwaitingInput).await;
+        .unwrap()
+        .operation;
+    let op = advance(&db.store, &op, OperationStep::SignedIn).await;
     db.store
         .update_operation(
             op.id,
             op.version,
             OperationUpdate {
-                state: Some(OperationState::Proving),
-                step: Some("attached; proving".into()),
-                new_certificate_id: Some(cert.id),
+                step: Some(OperationStep::Attached),
+                certificate: Some(cert.id),
                 ..Default::default()
             },
             T0,
@@ -2185,10 +2201,11 @@ async fn operation_interrupted_before_activation_is_resumed_after_restart(db: &T
             after + Duration::minutes(1),
         )
         .await
-        .unwrap();
-    assert_eq!(resumed.state, OperationState::Proving);
-    assert_eq!(resumed.new_certificate_id, Some(cert.id));
-    assert_eq!(resumed.expected_active_id, Some(previous.id));
+        .unwrap()
+        .operation;
+    assert_eq!(resumed.step, OperationStep::Attached);
+    assert_eq!(resumed.certificate, Some(cert.id));
+    assert_eq!(resumed.replaces, Some(previous.id));
     assert_eq!(
         restarted
             .certificate_private_key(&key, cert.id)
@@ -2201,11 +2218,12 @@ async fn operation_interrupted_before_activation_is_resumed_after_restart(db: &T
     let active = restarted
         .activate_certificate(
             Activation {
-                organization_id: org.id,
-                operation_id: resumed.id,
-                expected_operation_state: resumed.state,
-                certificate_id: cert.id,
-                expected_active: resumed.expected_active_id,
+                organization: org.id,
+                operation: resumed.id,
+                expected_step: resumed.step,
+                expected_version: resumed.version,
+                certificate: cert.id,
+                expected_active: resumed.replaces,
             },
             after,
         )
@@ -2216,8 +2234,8 @@ async fn operation_interrupted_before_activation_is_resumed_after_restart(db: &T
         (cert.id, CertificateState::Active, Some(after))
     );
     assert_eq!(
-        restarted.operation(op.id).await.unwrap().state,
-        OperationState::Succeeded
+        restarted.operation(op.id).await.unwrap().step,
+        OperationStep::Succeeded
     );
     assert!(
         restarted

@@ -210,6 +210,33 @@ impl TestDb {
         }
     }
 
+    /// Reads one integer column of one row.
+    pub async fn raw_int(&self, sql: &str, id: &str) -> i64 {
+        use sqlx::Row as _;
+        match self.kind() {
+            BackendKind::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url)
+                    .await
+                    .expect("connect");
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .bind(id.to_owned())
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("read integer");
+                row.get(0)
+            }
+            BackendKind::Postgres => {
+                let mut conn = PgConnection::connect(&self.url).await.expect("connect");
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .bind(id.to_owned())
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("read integer");
+                row.get(0)
+            }
+        }
+    }
+
     /// Every blob in a column, concatenated (to scan a table for plaintext).
     pub async fn raw_all_blobs(&self, sql: &str) -> Vec<Vec<u8>> {
         use sqlx::Row as _;
