@@ -34,10 +34,8 @@ use tenantlink_backup::{BackupRunner, GraphReader, RunnerConfig};
 use tenantlink_clock::{Clock, OffsetClock, SharedClock};
 use tenantlink_entra::{Endpoints, SigningCertificate, TokenClient, Transport, TransportConfig};
 use tenantlink_sandbox::{SandboxConfig, SandboxInfo};
-use tenantlink_store::{
-    BackupPolicy, BackupScope, NewBackupPolicy, NewOrganization, Organization, RunStatus,
-    RunTrigger, Store,
-};
+use tenantlink_service::{NewOrganization, Organization};
+use tenantlink_store::{BackupPolicy, BackupScope, NewBackupPolicy, RunStatus, RunTrigger, Store};
 
 struct Member {
     organization: Organization,
@@ -138,9 +136,8 @@ async fn bench() {
                 NewOrganization {
                     tenant: info.tenant_id.clone(),
                     cloud: "sandbox".into(),
-                    backup_app_id: app_id.clone(),
-                    app_object_id: None,
-                    display_name: format!("Fleet organization {i:05}"),
+                    app_id: app_id.clone(),
+                    name: format!("Fleet organization {i:05}"),
                 },
                 now,
             )

@@ -8,7 +8,8 @@ use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 
 use tenantlink_entra::SigningCertificate;
-use tenantlink_store::{CertificateId, MasterKey, Organization, OrganizationId, Store, StoreError};
+use tenantlink_service::{CertificateId, Organization, OrganizationId};
+use tenantlink_store::{MasterKey, Store, StoreError};
 
 use crate::report::{FailureStage, RunFailure, certificate_page};
 use crate::runner::BoxFuture;
@@ -91,7 +92,7 @@ impl StoreCredentials {
             .certificate_private_key(&self.master_key, record.id)
             .await?;
         let signer = SigningCertificate::from_parts(
-            record.public_der.clone(),
+            record.der.clone(),
             Vec::new(),
             &key,
             record.not_before,

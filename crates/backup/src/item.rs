@@ -12,7 +12,8 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use tenantlink_store::{MailboxItem, OrganizationId};
+use tenantlink_service::OrganizationId;
+use tenantlink_store::MailboxItem;
 
 /// What a delta entry is.
 #[derive(Debug)]

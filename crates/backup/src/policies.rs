@@ -12,8 +12,9 @@ use tenantlink_service::{
 };
 use tenantlink_store::{NewBackupPolicy, Store, StoreError};
 
+pub use tenantlink_service::ConnectionState;
 pub use tenantlink_store::{
-    BackupPolicy, BackupRun, BackupScope, ConnectionState, PolicyId, RunId, RunStatus, RunTrigger,
+    BackupPolicy, BackupRun, BackupScope, PolicyId, RunId, RunStatus, RunTrigger,
 };
 
 use crate::report::certificate_page;
@@ -308,7 +309,7 @@ impl Policies {
             .await
             .map_err(store_error("read the organization"))?;
         Ok(Connection {
-            state: organization.connection_state,
+            state: organization.connection,
             last_error: organization.last_error,
             certificate_page: certificate_page(organization.id),
         })
@@ -335,7 +336,7 @@ impl Policies {
     async fn existing_organization(
         &self,
         organization: tenantlink_service::OrganizationId,
-    ) -> ServiceResult<tenantlink_store::OrganizationId> {
+    ) -> ServiceResult<tenantlink_service::OrganizationId> {
         let id = store_organization(organization);
         self.store
             .organization(id)
@@ -363,9 +364,7 @@ impl Policies {
             at: self.clock.now(),
             actor: caller.name.clone(),
             action,
-            organization: Some(tenantlink_service::OrganizationId(
-                policy.organization_id.as_uuid(),
-            )),
+            organization: Some(policy.organization_id),
             thumbprints: Vec::new(),
             outcome: AuditOutcome::Success,
             detail: Some(format!(
@@ -465,8 +464,11 @@ fn invalid(field: &str, message: impl Into<String>) -> ServiceError {
     }
 }
 
-fn store_organization(id: tenantlink_service::OrganizationId) -> tenantlink_store::OrganizationId {
-    tenantlink_store::OrganizationId::from(id.0)
+/// The store uses the service's ids: nothing to convert (kept until backup moves to the port).
+fn store_organization(
+    id: tenantlink_service::OrganizationId,
+) -> tenantlink_service::OrganizationId {
+    id
 }
 
 fn store_error(action: &'static str) -> impl Fn(StoreError) -> ServiceError {

@@ -18,9 +18,12 @@ use tenantlink_entra::{
     AppToken, AppTokenRequest, AssertionOptions, Error as EntraClientError, KeyRejectionReason,
     SigningCertificate, TenantId, TokenClient, parse_key_rejection,
 };
+use tenantlink_service::{
+    ConnectionState, CredentialProof as CertificateProof, Organization, ProofOutcome, ProofSource,
+};
 use tenantlink_store::{
-    BackupPolicy, BackupRun, BackupScope, CertificateProof, ConnectionState, Organization,
-    ProofOutcome, ProofSource, RunStatus, RunSummary, RunTrigger, Store, StoreError, UpsertOutcome,
+    BackupPolicy, BackupRun, BackupScope, RunStatus, RunSummary, RunTrigger, Store, StoreError,
+    UpsertOutcome,
 };
 
 use crate::graph::{Continuation, GraphReader, GraphUser};
@@ -196,7 +199,7 @@ impl BackupRunner {
             .app_token(
                 AppTokenRequest {
                     tenant: &tenant,
-                    client_id: &organization.backup_app_id,
+                    client_id: &organization.app_id,
                     scope: &self.config.graph_scope,
                     assertion: self.config.assertion,
                 },
@@ -380,7 +383,7 @@ impl BackupRunner {
     fn forget_token(&self, organization: &Organization) {
         self.tokens
             .cache()
-            .invalidate(&organization.tenant, &organization.backup_app_id);
+            .invalidate(&organization.tenant, &organization.app_id);
     }
 
     async fn finish(
@@ -496,7 +499,7 @@ impl BackupRunner {
             outcome,
             source: ProofSource::BackupRun,
             detail,
-            at: now,
+            checked_at: now,
         };
         if let Err(e) = self
             .store

@@ -31,9 +31,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use tokio::task::JoinHandle;
 
 use tenantlink_clock::SharedClock;
-use tenantlink_store::{
-    BackupPolicy, Organization, PolicyId, RunId, RunTrigger, Store, StoreError,
-};
+use tenantlink_service::Organization;
+use tenantlink_store::{BackupPolicy, PolicyId, RunId, RunTrigger, Store, StoreError};
 
 use crate::credentials::CredentialSource;
 use crate::report::{RunFailure, RunReport};

@@ -13,10 +13,11 @@ use tenantlink_backup::{
 };
 use tenantlink_clock::{Clock, ManualClock};
 use tenantlink_service::fakes::MemoryRepository;
-use tenantlink_service::{Caller, CallerVia, Repository, Role, ServiceError};
+use tenantlink_service::{
+    Caller, CallerVia, ConnectionState, NewOrganization, Repository, Role, ServiceError,
+};
 use tenantlink_store::{
-    BackupPolicy, BackupScope, ConnectionState, NewOrganization, RunId, RunStatus, RunSummary,
-    RunTrigger, Store,
+    BackupPolicy, BackupScope, RunId, RunStatus, RunSummary, RunTrigger, Store,
 };
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -116,9 +117,8 @@ impl Fixture {
                 NewOrganization {
                     tenant: "contoso.onmicrosoft.com".into(),
                     cloud: "global".into(),
-                    backup_app_id: "11111111-1111-4111-8111-111111111111".into(),
-                    app_object_id: None,
-                    display_name: "Contoso".into(),
+                    app_id: "11111111-1111-4111-8111-111111111111".into(),
+                    name: "Contoso".into(),
                 },
                 T0,
             )
@@ -139,7 +139,7 @@ impl Fixture {
             executor,
             audit,
             policies,
-            organization: tenantlink_service::OrganizationId(organization.id.as_uuid()),
+            organization: organization.id,
             _dir: dir,
         }
     }
@@ -508,7 +508,7 @@ async fn a_credential_failure_links_the_certificate_page_and_the_connection_show
         .create(&admin, f.organization, input("Mail", ""))
         .await
         .unwrap();
-    let store_org = tenantlink_store::OrganizationId::from(f.organization.0);
+    let store_org = f.organization;
     let page = tenantlink_backup::certificate_page(store_org);
     assert_eq!(
         page,

@@ -10,7 +10,8 @@ use std::time::Duration as StdDuration;
 use support::{Backend, RETRIES, World};
 use tenantlink_backup::{BoxFuture, FailureStage, PageIndexed, RunObserver};
 use tenantlink_clock::Clock;
-use tenantlink_store::{BackupScope, ConnectionState, RunStatus, RunTrigger};
+use tenantlink_service::ConnectionState;
+use tenantlink_store::{BackupScope, RunStatus, RunTrigger};
 use time::Duration;
 
 /// Messages in each sandbox sample mailbox (see the sandbox's mail module).
@@ -64,7 +65,7 @@ async fn backs_up_the_sample_mail_then_only_what_changed(backend: Backend) {
         .organization(world.organization.id)
         .await
         .unwrap();
-    assert_eq!(org.connection_state, ConnectionState::Connected);
+    assert_eq!(org.connection, ConnectionState::Connected);
 
     let second = world
         .runner
@@ -159,7 +160,7 @@ async fn an_expired_certificate_fails_with_aadsts700027_and_a_new_one_recovers()
         .organization(world.organization.id)
         .await
         .unwrap();
-    assert_eq!(org.connection_state, ConnectionState::Broken);
+    assert_eq!(org.connection, ConnectionState::Broken);
     assert!(org.last_error.unwrap().contains("AADSTS700027"));
 
     // The administrator generates a new certificate (attached next to the expired one).
@@ -190,7 +191,7 @@ async fn an_expired_certificate_fails_with_aadsts700027_and_a_new_one_recovers()
         .organization(world.organization.id)
         .await
         .unwrap();
-    assert_eq!(org.connection_state, ConnectionState::Connected);
+    assert_eq!(org.connection, ConnectionState::Connected);
     assert_eq!(org.last_error, None);
     world.shutdown().await;
 }
@@ -376,6 +377,6 @@ async fn a_missing_user_in_scope_is_a_warning_and_no_certificate_is_a_failure() 
         .organization(world.organization.id)
         .await
         .unwrap();
-    assert_eq!(org.connection_state, ConnectionState::Broken);
+    assert_eq!(org.connection, ConnectionState::Broken);
     world.shutdown().await;
 }

@@ -11,10 +11,12 @@ use support::{Backend, World};
 use tenantlink_backup::{Dispatch, RunnerExecutor, Scheduler, StoreCredentials};
 use tenantlink_certificate::Credential;
 use tenantlink_clock::Clock;
+use tenantlink_service::{
+    CertificateId, CertificateSource, ConnectionState, Operation, OperationId, OperationKind,
+    OperationStep, ProofOutcome, ProofSource,
+};
 use tenantlink_store::{
-    Activation, BackupScope, CertificateId, CertificateSource, ConnectionState, MasterKey,
-    NewBackupPolicy, NewCertificate, NewOperation, OperationKind, OperationState, ProofOutcome,
-    ProofSource, RunStatus, RunTrigger,
+    Activation, BackupScope, MasterKey, NewBackupPolicy, NewCertificate, RunStatus, RunTrigger,
 };
 use time::Duration;
 
@@ -31,7 +33,7 @@ async fn store_and_activate(
         .insert_certificate(
             key,
             NewCertificate {
-                organization_id: world.organization.id,
+                organization: world.organization.id,
                 sha1: *certificate.thumbprints().sha1(),
                 sha256: *certificate.thumbprints().sha256(),
                 subject: certificate.subject().to_owned(),
@@ -47,25 +49,34 @@ async fn store_and_activate(
         .unwrap();
     let operation = world
         .store
-        .create_operation(
-            NewOperation {
-                organization_id: world.organization.id,
-                kind: OperationKind::Generate,
-                started_by: "admin".into(),
-                step: "proving".into(),
-            },
-            now,
-        )
+        .create_operation(&Operation {
+            id: OperationId::new(),
+            organization: world.organization.id,
+            kind: OperationKind::Generate,
+            step: OperationStep::AwaitingSignIn,
+            started_by: "admin".into(),
+            started_at: now,
+            updated_at: now,
+            version: 1,
+            sign_in: None,
+            signed_in_as: None,
+            certificate: None,
+            thumbprint_sha1: None,
+            replaces: None,
+            failure: None,
+            sign_in_holder: None,
+        })
         .await
         .unwrap();
     world
         .store
         .activate_certificate(
             Activation {
-                organization_id: world.organization.id,
-                operation_id: operation.id,
-                expected_operation_state: OperationState::AwaitingSignIn,
-                certificate_id: record.id,
+                organization: world.organization.id,
+                operation: operation.id,
+                expected_step: OperationStep::AwaitingSignIn,
+                expected_version: operation.version,
+                certificate: record.id,
                 expected_active: previous,
             },
             now,
@@ -136,7 +147,7 @@ async fn scheduled_runs_fail_on_expiry_and_run_now_recovers_with_the_new_certifi
         .organization(world.organization.id)
         .await
         .unwrap();
-    assert_eq!(org.connection_state, ConnectionState::Broken);
+    assert_eq!(org.connection, ConnectionState::Broken);
     assert_eq!(
         proof_of(&world, old_id).await,
         (ProofOutcome::KeyExpired, ProofSource::BackupRun),
@@ -160,7 +171,7 @@ async fn scheduled_runs_fail_on_expiry_and_run_now_recovers_with_the_new_certifi
         .organization(world.organization.id)
         .await
         .unwrap();
-    assert_eq!(org.connection_state, ConnectionState::Connected);
+    assert_eq!(org.connection, ConnectionState::Connected);
     assert_eq!(
         proof_of(&world, new_id).await,
         (ProofOutcome::Accepted, ProofSource::BackupRun)
@@ -257,7 +268,7 @@ async fn runs_go_to_the_runner_of_the_organizations_cloud() {
         .await
         .unwrap();
     assert_ne!(
-        organization.connection_state,
+        organization.connection,
         ConnectionState::Broken,
         "a configuration gap does not mark the certificate's connection broken"
     );

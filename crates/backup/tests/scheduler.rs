@@ -13,9 +13,9 @@ use tenantlink_backup::{
     Scheduler,
 };
 use tenantlink_clock::{Clock, ManualClock};
+use tenantlink_service::{NewOrganization, OrganizationId};
 use tenantlink_store::{
-    BackupPolicy, BackupScope, NewBackupPolicy, NewOrganization, OrganizationId, PolicyId, RunId,
-    RunTrigger, Store,
+    BackupPolicy, BackupScope, NewBackupPolicy, PolicyId, RunId, RunTrigger, Store,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -101,9 +101,8 @@ impl Fixture {
                 NewOrganization {
                     tenant: "contoso.onmicrosoft.com".into(),
                     cloud: "global".into(),
-                    backup_app_id: "11111111-1111-4111-8111-111111111111".into(),
-                    app_object_id: None,
-                    display_name: "Contoso".into(),
+                    app_id: "11111111-1111-4111-8111-111111111111".into(),
+                    name: "Contoso".into(),
                 },
                 T0,
             )

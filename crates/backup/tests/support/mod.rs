@@ -16,9 +16,8 @@ use tenantlink_entra::{
     SigningCertificate, Sleeper, TenantId, TokenClient, Transport, TransportConfig,
 };
 use tenantlink_sandbox::{RunningSandbox, SandboxConfig, SandboxInfo};
-use tenantlink_store::{
-    BackupPolicy, BackupScope, NewBackupPolicy, NewOrganization, Organization, Store,
-};
+use tenantlink_service::{NewOrganization, Organization};
+use tenantlink_store::{BackupPolicy, BackupScope, NewBackupPolicy, Store};
 
 pub const RETRIES: u32 = 3;
 const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -114,14 +113,18 @@ impl World {
                 NewOrganization {
                     tenant: info.tenant_id.clone(),
                     cloud: "sandbox".into(),
-                    backup_app_id: info.backup_app.app_id.clone(),
-                    app_object_id: Some(info.backup_app.object_id.clone()),
-                    display_name: "Sandbox".into(),
+                    app_id: info.backup_app.app_id.clone(),
+                    name: "Sandbox".into(),
                 },
                 clock.now(),
             )
             .await
             .unwrap();
+        store
+            .set_app_object_id(organization.id, &info.backup_app.object_id, clock.now())
+            .await
+            .unwrap();
+        let organization = store.organization(organization.id).await.unwrap();
         let ca = std::fs::read(&info.ca_file).unwrap();
         let control = reqwest::Client::builder()
             .tls_certs_merge(reqwest::Certificate::from_pem_bundle(&ca).unwrap())

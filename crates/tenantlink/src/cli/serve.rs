@@ -13,7 +13,6 @@ mod directory;
 mod instance_id;
 pub(crate) mod master_key;
 mod organization;
-mod store;
 mod tls;
 
 use anyhow::Context as _;
@@ -101,7 +100,10 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     master_key::check_opens_stored_keys(&db, &master_key, &config.master_key)
         .await
         .map_err(config_error)?;
-    let repository = Arc::new(store::StoreRepository::new(db.clone(), master_key.clone()));
+    let repository = Arc::new(tenantlink_store::StoreRepository::new(
+        db.clone(),
+        master_key.clone(),
+    ));
 
     // A configured tenant replaces the embedded sandbox; both go through the same directory code.
     let (connection, directories, sandbox): (_, _, Option<RunningSandbox>) = match configured {

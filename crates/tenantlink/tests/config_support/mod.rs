@@ -203,7 +203,7 @@ pub async fn app_only_proof(
         .await
         .expect("the private key opens with this master key");
     let signer = SigningCertificate::from_parts(
-        active.public_der.clone(),
+        active.der.clone(),
         Vec::new(),
         &pkcs8,
         active.not_before,
@@ -228,7 +228,7 @@ pub async fn app_only_proof(
         .fetch(
             AppTokenRequest {
                 tenant: &tenant,
-                client_id: &organization.backup_app_id,
+                client_id: &organization.app_id,
                 scope: "https://graph.microsoft.com/.default",
                 assertion: AssertionOptions::default(),
             },

@@ -72,7 +72,7 @@ impl PolicyDto {
         let last_run = last_run.map(RunDto::from);
         Self {
             id: policy.id.as_uuid(),
-            organization: policy.organization_id.as_uuid(),
+            organization: policy.organization_id.0,
             name: policy.name,
             schedule: policy.schedule,
             all_users,
@@ -120,7 +120,7 @@ impl From<BackupRun> for RunDto {
         Self {
             id: r.id.as_uuid(),
             policy: r.policy_id.as_uuid(),
-            organization: r.organization_id.as_uuid(),
+            organization: r.organization_id.0,
             trigger: r.trigger.as_str().to_owned(),
             status: r.status.as_str().to_owned(),
             started_at: r.started_at,

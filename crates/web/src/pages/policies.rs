@@ -12,7 +12,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use tenantlink_backup::PolicyOverview;
 use tenantlink_backup::policies::{BackupRun, PolicyId, RunStatus, scope_text};
-use tenantlink_service::{Caller, OrganizationId, Permission};
+use tenantlink_service::{Caller, Permission};
 use uuid::Uuid;
 
 pub async fn page(
@@ -25,7 +25,7 @@ pub async fn page(
         Ok(overview) => overview,
         Err(err) => return error_page(Some(&caller), &err),
     };
-    let organization = OrganizationId(overview.policy.organization_id.as_uuid());
+    let organization = overview.policy.organization_id;
     let (certificate, runs) = match (
         state
             .workflows

@@ -3,7 +3,8 @@
 
 use super::*;
 use std::cell::Cell;
-use tenantlink_store::{CertificateId, CertificateSource, NewCertificate, NewOrganization};
+use tenantlink_service::{CertificateId, CertificateSource, NewOrganization};
+use tenantlink_store::NewCertificate;
 use time::macros::datetime;
 
 const NOW: OffsetDateTime = datetime!(2026-11-27 12:00:00 UTC);
@@ -80,9 +81,8 @@ impl Fixture {
                     NewOrganization {
                         tenant: tenant.into(),
                         cloud: "global".into(),
-                        backup_app_id: "11111111-2222-3333-4444-555555555555".into(),
-                        app_object_id: None,
-                        display_name: tenant.into(),
+                        app_id: "11111111-2222-3333-4444-555555555555".into(),
+                        name: tenant.into(),
                     },
                     NOW,
                 )
@@ -94,7 +94,7 @@ impl Fixture {
                     .insert_certificate(
                         &key,
                         NewCertificate {
-                            organization_id: org.id,
+                            organization: org.id,
                             // Unique per certificate, as real thumbprints are.
                             sha1: plaintext[..20].try_into().unwrap(),
                             sha256: plaintext[16..48].try_into().unwrap(),
