@@ -447,7 +447,7 @@ impl Repository for MemoryRepository {
             .filter(|o| !o.is_finished())
             .cloned()
             .collect();
-        list.sort_by(|a, b| (a.started_at, a.id).cmp(&(b.started_at, b.id)));
+        list.sort_by_key(|o| (o.started_at, o.id));
         ready(Ok(list))
     }
 
