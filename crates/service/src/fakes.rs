@@ -49,6 +49,9 @@ struct MemoryState {
     sessions: HashMap<[u8; 32], (UserId, OffsetDateTime)>,
     api_tokens: HashMap<[u8; 32], ApiTokenRecord>,
     login_failures: Vec<(String, OffsetDateTime)>,
+    /// Certificates discarded (pending → discarded), in order; their state says so too, this
+    /// keeps the order for tests.
+    discarded: Vec<CertificateId>,
 }
 
 /// Everything in one mutex; the same invariants the SQL store enforces (one unfinished operation
@@ -154,6 +157,11 @@ impl MemoryRepository {
     /// instance winning a race against this one's start would have.
     pub fn insert_operation_elsewhere(&self, operation: Operation) {
         lock(&self.state).operations.insert(operation.id, operation);
+    }
+
+    /// The certificates [`Repository::discard_certificate`] discarded, in order.
+    pub fn discarded_certificates(&self) -> Vec<CertificateId> {
+        lock(&self.state).discarded.clone()
     }
 
     /// Every stored private key, to check that nothing else leaks them.
@@ -331,6 +339,7 @@ impl Repository for MemoryRepository {
         let result = match state.certificates.iter_mut().find(|(c, _)| c.id == id) {
             Some((cert, _)) if cert.state == CertificateState::Pending => {
                 cert.state = CertificateState::Discarded;
+                state.discarded.push(id);
                 Ok(())
             }
             Some(_) => Err(RepositoryError::conflict(format!(

@@ -40,7 +40,6 @@ pub use model::{
 };
 pub use operation::{
     Operation, OperationFailure, OperationId, OperationKind, OperationStep, SignInPrompt,
-    abandoned_certificate, discard_abandoned_certificate,
 };
 pub use ports::{
     AccountRepository, ApiTokenRecord, Application, ApplicationKey, BoxFuture, CredentialRefusal,

@@ -11,7 +11,6 @@
 //! to `Attached`. Only `Attached` → `Succeeded` changes the active certificate, after a token proof.
 
 use crate::model::{CertificateId, OrganizationId, model_id, parse_as_str};
-use crate::ports::{RepoResult, Repository, RepositoryError};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -182,31 +181,6 @@ impl Operation {
     }
 }
 
-/// The certificate a failed operation leaves behind: stored for it, never made active. It must
-/// be marked discarded so it is not mistaken for a usable one (and its thumbprint may be
-/// stored again).
-pub fn abandoned_certificate(operation: &Operation) -> Option<CertificateId> {
-    match operation.step {
-        OperationStep::Failed => operation.certificate,
-        _ => None,
-    }
-}
-
-/// Discards [`abandoned_certificate`] of `operation`, if any. A certificate that is no longer
-/// pending (someone activated it after all) is left as it is.
-pub async fn discard_abandoned_certificate(
-    repository: &dyn Repository,
-    operation: &Operation,
-) -> RepoResult<()> {
-    let Some(certificate) = abandoned_certificate(operation) else {
-        return Ok(());
-    };
-    match repository.discard_certificate(certificate).await {
-        Ok(()) | Err(RepositoryError::Conflict { .. }) => Ok(()),
-        Err(err) => Err(err),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,51 +226,6 @@ mod tests {
         }
         for kind in OperationKind::ALL {
             assert_eq!(kind.as_str().parse::<OperationKind>(), Ok(*kind));
-        }
-    }
-
-    fn operation(step: OperationStep, certificate: Option<CertificateId>) -> Operation {
-        let at = time::macros::datetime!(2026-12-01 09:00 UTC);
-        Operation {
-            id: OperationId::new(),
-            organization: OrganizationId::new(),
-            kind: OperationKind::Generate,
-            step,
-            started_by: "alice".into(),
-            started_at: at,
-            updated_at: at,
-            version: 3,
-            sign_in: None,
-            signed_in_as: None,
-            certificate,
-            thumbprint_sha1: None,
-            replaces: None,
-            failure: None,
-            sign_in_holder: None,
-        }
-    }
-
-    #[test]
-    fn only_a_failed_operations_certificate_is_abandoned() {
-        let certificate = CertificateId::new();
-        assert_eq!(
-            abandoned_certificate(&operation(Failed, Some(certificate))),
-            Some(certificate)
-        );
-        assert_eq!(abandoned_certificate(&operation(Failed, None)), None);
-        for step in [
-            AwaitingSignIn,
-            SignedIn,
-            CertificateStored,
-            Attached,
-            Succeeded,
-            Cancelled,
-        ] {
-            assert_eq!(
-                abandoned_certificate(&operation(step, Some(certificate))),
-                None,
-                "{step:?}"
-            );
         }
     }
 }

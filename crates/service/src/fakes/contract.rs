@@ -597,7 +597,8 @@ async fn only_pending_certificates_are_discarded(repo: &dyn Repository) {
         &repo.discard_certificate(CertificateId::new()).await
     ));
 
-    // The service's rule: a failed operation's certificate is discarded, a finished one's kept.
+    // What the service does when an operation fails (workflows::decisions): the failed
+    // operation keeps its certificate id, and the certificate is discarded.
     let failing = repo
         .create_operation(&new_operation(org.id, minutes(7)))
         .await
@@ -627,19 +628,14 @@ async fn only_pending_certificates_are_discarded(repo: &dyn Repository) {
         Some(""),
         "no remediation reads back as an empty one"
     );
-    crate::discard_abandoned_certificate(repo, &failed)
-        .await
-        .unwrap();
+    repo.discard_certificate(abandoned.id).await.unwrap();
     assert_eq!(
         repo.certificate(abandoned.id).await.unwrap().state,
         CertificateState::Discarded
     );
-    crate::discard_abandoned_certificate(repo, &op)
-        .await
-        .unwrap();
     assert_eq!(
-        repo.certificate(active.id).await.unwrap().state,
-        CertificateState::Active
+        repo.operation(failed.id).await.unwrap().certificate,
+        Some(abandoned.id)
     );
 }
 
