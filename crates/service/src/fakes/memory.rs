@@ -1,0 +1,669 @@
+//! The in-memory [`Repository`] + [`AccountRepository`]: everything in one mutex, held to the
+//! store's behaviour by the contract suite ([`super::contract`]).
+
+use super::{lock, ready};
+use crate::accounts::random_secret;
+use crate::audit::{AuditEntry, NewAuditEntry};
+use crate::model::Role;
+use crate::model::{
+    CertificateId, CertificateSource, CertificateState, ConnectionState, NewOrganization,
+    Organization, OrganizationId, StoredCertificate, UserId, UserRecord,
+};
+use crate::operation::{Operation, OperationId, OperationStep};
+use crate::ports::{
+    AccountRepository, ApiTokenRecord, BoxFuture, RepoResult, Repository, RepositoryError,
+    SessionRecord,
+};
+use crate::proof::CredentialProof;
+use crate::secret::SecretString;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tenantlink_certificate::{Credential, PrivateKey};
+use time::OffsetDateTime;
+
+/// Secrets are kept only as SHA-256 digests, like the SQL store does.
+fn digest(secret: &SecretString) -> [u8; 32] {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret.expose().as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
+#[derive(Debug, Default)]
+struct MemoryState {
+    organizations: Vec<Organization>,
+    certificates: Vec<(StoredCertificate, Vec<u8>)>,
+    operations: HashMap<OperationId, Operation>,
+    audit: Vec<AuditEntry>,
+    users: Vec<UserRecord>,
+    sessions: HashMap<[u8; 32], (UserId, OffsetDateTime)>,
+    api_tokens: HashMap<[u8; 32], ApiTokenRecord>,
+    login_failures: Vec<(String, OffsetDateTime)>,
+    /// Certificates discarded (pending → discarded), in order; their state says so too, this
+    /// keeps the order for tests.
+    discarded: Vec<CertificateId>,
+}
+
+/// Everything in one mutex; the same invariants the SQL store enforces (one unfinished operation
+/// per organization, compare-and-swap activation and operation updates, allowed steps, the
+/// same listing orders), held to them by the contract suite ([`contract`]).
+#[derive(Debug, Default, Clone)]
+pub struct MemoryRepository {
+    state: Arc<Mutex<MemoryState>>,
+}
+
+fn activate_locked(
+    state: &mut MemoryState,
+    operation: &Operation,
+    now: OffsetDateTime,
+) -> RepoResult<Operation> {
+    let certificate = operation
+        .certificate
+        .ok_or_else(|| RepositoryError::conflict("the operation has no certificate"))?;
+    let stored_version = state
+        .operations
+        .get(&operation.id)
+        .map(|o| o.version)
+        .ok_or_else(|| RepositoryError::not_found(format!("operation {}", operation.id)))?;
+    if stored_version != operation.version {
+        return Err(RepositoryError::conflict("the operation changed"));
+    }
+    let org = state
+        .organizations
+        .iter_mut()
+        .find(|o| o.id == operation.organization)
+        .ok_or_else(|| RepositoryError::not_found("organization"))?;
+    if org.active_certificate != operation.replaces {
+        return Err(RepositoryError::conflict("the active certificate changed"));
+    }
+    let pending = state.certificates.iter().any(|(c, _)| {
+        c.id == certificate
+            && c.organization == operation.organization
+            && c.state == CertificateState::Pending
+    });
+    if !pending {
+        return Err(RepositoryError::conflict(format!(
+            "certificate {certificate} is not pending"
+        )));
+    }
+    org.active_certificate = Some(certificate);
+    for (cert, _) in state.certificates.iter_mut() {
+        if cert.id == certificate {
+            cert.state = CertificateState::Active;
+            cert.activated_at = Some(now);
+        } else if Some(cert.id) == operation.replaces {
+            cert.state = CertificateState::Retired;
+            cert.retired_at = Some(now);
+        }
+    }
+    let stored = state
+        .operations
+        .get_mut(&operation.id)
+        .ok_or_else(|| RepositoryError::not_found(format!("operation {}", operation.id)))?;
+    stored.step = OperationStep::Succeeded;
+    stored.certificate = Some(certificate);
+    stored.version += 1;
+    stored.updated_at = now;
+    Ok(stored.clone())
+}
+
+impl MemoryRepository {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes `certificate` active directly, as another instance's operation would have.
+    pub fn force_activate(
+        &self,
+        organization: OrganizationId,
+        certificate: CertificateId,
+        now: OffsetDateTime,
+    ) {
+        let mut state = lock(&self.state);
+        let mut previous = None;
+        if let Some(org) = state
+            .organizations
+            .iter_mut()
+            .find(|o| o.id == organization)
+        {
+            previous = org.active_certificate.replace(certificate);
+        }
+        for (cert, _) in state.certificates.iter_mut() {
+            if cert.id == certificate {
+                cert.state = CertificateState::Active;
+                cert.activated_at = Some(now);
+            } else if Some(cert.id) == previous {
+                cert.state = CertificateState::Retired;
+                cert.retired_at = Some(now);
+            }
+        }
+    }
+
+    /// Inserts an unfinished operation directly, bypassing the one-at-a-time check, as another
+    /// instance winning a race against this one's start would have.
+    pub fn insert_operation_elsewhere(&self, operation: Operation) {
+        lock(&self.state).operations.insert(operation.id, operation);
+    }
+
+    /// The certificates [`Repository::discard_certificate`] discarded, in order.
+    pub fn discarded_certificates(&self) -> Vec<CertificateId> {
+        lock(&self.state).discarded.clone()
+    }
+
+    /// Every stored private key, to check that nothing else leaks them.
+    pub fn stored_private_keys(&self) -> Vec<Vec<u8>> {
+        lock(&self.state)
+            .certificates
+            .iter()
+            .map(|(_, key)| key.clone())
+            .collect()
+    }
+}
+
+impl Repository for MemoryRepository {
+    fn organizations(&self) -> BoxFuture<'_, RepoResult<Vec<Organization>>> {
+        let mut list = lock(&self.state).organizations.clone();
+        list.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
+        ready(Ok(list))
+    }
+
+    fn organization(&self, id: OrganizationId) -> BoxFuture<'_, RepoResult<Organization>> {
+        let found = lock(&self.state)
+            .organizations
+            .iter()
+            .find(|o| o.id == id)
+            .cloned()
+            .ok_or_else(|| RepositoryError::not_found(format!("organization {id}")));
+        ready(found)
+    }
+
+    fn add_organization(
+        &self,
+        new: NewOrganization,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'_, RepoResult<Organization>> {
+        let mut state = lock(&self.state);
+        if state
+            .organizations
+            .iter()
+            .any(|o| o.tenant.eq_ignore_ascii_case(&new.tenant) && o.app_id == new.app_id)
+        {
+            return ready(Err(RepositoryError::conflict(format!(
+                "organization {} with application {} already exists",
+                new.tenant, new.app_id
+            ))));
+        }
+        let organization = Organization {
+            id: OrganizationId::new(),
+            name: new.name,
+            tenant: new.tenant,
+            cloud: new.cloud,
+            app_id: new.app_id,
+            app_object_id: None,
+            active_certificate: None,
+            connection: ConnectionState::Unknown,
+            last_error: None,
+            created_at: now,
+        };
+        state.organizations.push(organization.clone());
+        ready(Ok(organization))
+    }
+
+    fn set_app_object_id<'a>(
+        &'a self,
+        id: OrganizationId,
+        object_id: &'a str,
+        _now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<()>> {
+        let mut state = lock(&self.state);
+        let result = match state.organizations.iter_mut().find(|o| o.id == id) {
+            Some(org) => {
+                org.app_object_id = Some(object_id.to_owned());
+                Ok(())
+            }
+            None => Err(RepositoryError::not_found(format!("organization {id}"))),
+        };
+        ready(result)
+    }
+
+    fn set_connection_state<'a>(
+        &'a self,
+        organization: OrganizationId,
+        connection: ConnectionState,
+        last_error: Option<&'a str>,
+        _at: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<()>> {
+        let mut state = lock(&self.state);
+        let result = match state
+            .organizations
+            .iter_mut()
+            .find(|o| o.id == organization)
+        {
+            Some(org) => {
+                org.connection = connection;
+                org.last_error = last_error.map(str::to_owned);
+                Ok(())
+            }
+            None => Err(RepositoryError::not_found(format!(
+                "organization {organization}"
+            ))),
+        };
+        ready(result)
+    }
+
+    fn certificates(
+        &self,
+        organization: OrganizationId,
+    ) -> BoxFuture<'_, RepoResult<Vec<StoredCertificate>>> {
+        let mut list: Vec<_> = lock(&self.state)
+            .certificates
+            .iter()
+            .filter(|(c, _)| c.organization == organization)
+            .map(|(c, _)| c.clone())
+            .collect();
+        list.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
+        ready(Ok(list))
+    }
+
+    fn certificate(&self, id: CertificateId) -> BoxFuture<'_, RepoResult<StoredCertificate>> {
+        let found = lock(&self.state)
+            .certificates
+            .iter()
+            .find(|(c, _)| c.id == id)
+            .map(|(c, _)| c.clone())
+            .ok_or_else(|| RepositoryError::not_found(format!("certificate {id}")));
+        ready(found)
+    }
+
+    fn save_certificate<'a>(
+        &'a self,
+        organization: OrganizationId,
+        credential: &'a Credential,
+        source: CertificateSource,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<StoredCertificate>> {
+        let certificate = credential.certificate();
+        let stored = StoredCertificate {
+            id: CertificateId::new(),
+            organization,
+            source,
+            subject: certificate.subject().to_owned(),
+            sha1_thumbprint: certificate.thumbprints().sha1_hex(),
+            sha256_thumbprint: certificate.thumbprints().sha256_hex(),
+            not_before: certificate.not_before(),
+            not_after: certificate.not_after(),
+            der: certificate.der().to_vec(),
+            state: CertificateState::Pending,
+            created_at: now,
+            activated_at: None,
+            retired_at: None,
+            last_proof: None,
+        };
+        lock(&self.state).certificates.push((
+            stored.clone(),
+            credential.private_key().pkcs8_der().to_vec(),
+        ));
+        ready(Ok(stored))
+    }
+
+    fn private_key(&self, id: CertificateId) -> BoxFuture<'_, RepoResult<PrivateKey>> {
+        let found = lock(&self.state)
+            .certificates
+            .iter()
+            .find(|(c, _)| c.id == id)
+            .map(|(_, key)| key.clone());
+        let result = match found {
+            Some(der) => PrivateKey::from_pkcs8_der(&der)
+                .map_err(|e| RepositoryError::storage("read a private key", e)),
+            None => Err(RepositoryError::not_found(format!("certificate {id}"))),
+        };
+        ready(result)
+    }
+
+    fn discard_certificate(&self, id: CertificateId) -> BoxFuture<'_, RepoResult<()>> {
+        let mut state = lock(&self.state);
+        let result = match state.certificates.iter_mut().find(|(c, _)| c.id == id) {
+            Some((cert, _)) if cert.state == CertificateState::Pending => {
+                cert.state = CertificateState::Discarded;
+                state.discarded.push(id);
+                Ok(())
+            }
+            Some(_) => Err(RepositoryError::conflict(format!(
+                "certificate {id} is not pending (it was already activated, retired or discarded)"
+            ))),
+            None => Err(RepositoryError::not_found(format!("certificate {id}"))),
+        };
+        ready(result)
+    }
+
+    fn activate<'a>(
+        &'a self,
+        operation: &'a Operation,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<Operation>> {
+        let mut state = lock(&self.state);
+        let result = activate_locked(&mut state, operation, now);
+        ready(result)
+    }
+
+    fn create_operation<'a>(
+        &'a self,
+        operation: &'a Operation,
+    ) -> BoxFuture<'a, RepoResult<Operation>> {
+        let mut state = lock(&self.state);
+        if let Some(other) = state
+            .operations
+            .values()
+            .find(|o| o.organization == operation.organization && !o.is_finished())
+        {
+            return ready(Err(RepositoryError::conflict(format!(
+                "operation {} started by {} is still running for this organization",
+                other.id, other.started_by
+            ))));
+        }
+        if state.operations.contains_key(&operation.id) {
+            return ready(Err(RepositoryError::conflict(format!(
+                "operation {} already exists",
+                operation.id
+            ))));
+        }
+        let mut created = operation.clone();
+        created.replaces = state
+            .organizations
+            .iter()
+            .find(|o| o.id == operation.organization)
+            .and_then(|o| o.active_certificate);
+        created.thumbprint_sha1 = thumbprint_of(&state, created.certificate);
+        state.operations.insert(created.id, created.clone());
+        ready(Ok(created))
+    }
+
+    fn operation(&self, id: OperationId) -> BoxFuture<'_, RepoResult<Operation>> {
+        let found = lock(&self.state)
+            .operations
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| RepositoryError::not_found(format!("operation {id}")));
+        ready(found)
+    }
+
+    fn update_operation<'a>(&'a self, operation: &'a Operation) -> BoxFuture<'a, RepoResult<()>> {
+        let mut state = lock(&self.state);
+        let certificate = operation.certificate.or_else(|| {
+            state
+                .operations
+                .get(&operation.id)
+                .and_then(|o| o.certificate)
+        });
+        let thumbprint = thumbprint_of(&state, certificate);
+        let result = match state.operations.get_mut(&operation.id) {
+            Some(stored)
+                if stored.version + 1 == operation.version
+                    && stored.step.may_become(operation.step) =>
+            {
+                // What the SQL store writes: the changing fields; a field set once is kept.
+                stored.step = operation.step;
+                stored.updated_at = operation.updated_at;
+                stored.version = operation.version;
+                if operation.signed_in_as.is_some() {
+                    stored.signed_in_as.clone_from(&operation.signed_in_as);
+                }
+                if operation.failure.is_some() {
+                    stored.failure.clone_from(&operation.failure);
+                }
+                stored.certificate = certificate;
+                stored.thumbprint_sha1 = thumbprint;
+                Ok(())
+            }
+            Some(stored) if stored.version + 1 == operation.version => {
+                Err(RepositoryError::conflict(format!(
+                    "operation {} is {} and cannot become {}",
+                    operation.id,
+                    stored.step.as_str(),
+                    operation.step.as_str()
+                )))
+            }
+            Some(_) => Err(RepositoryError::conflict(format!(
+                "operation {} was changed by another request",
+                operation.id
+            ))),
+            None => Err(RepositoryError::not_found(format!(
+                "operation {}",
+                operation.id
+            ))),
+        };
+        ready(result)
+    }
+
+    fn unfinished_operations(&self) -> BoxFuture<'_, RepoResult<Vec<Operation>>> {
+        let mut list: Vec<_> = lock(&self.state)
+            .operations
+            .values()
+            .filter(|o| !o.is_finished())
+            .cloned()
+            .collect();
+        list.sort_by_key(|o| (o.started_at, o.id));
+        ready(Ok(list))
+    }
+
+    fn operations(
+        &self,
+        organization: OrganizationId,
+    ) -> BoxFuture<'_, RepoResult<Vec<Operation>>> {
+        let mut list: Vec<_> = lock(&self.state)
+            .operations
+            .values()
+            .filter(|o| o.organization == organization)
+            .cloned()
+            .collect();
+        list.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(a.id.cmp(&b.id)));
+        ready(Ok(list))
+    }
+
+    fn record_proof<'a>(
+        &'a self,
+        certificate: CertificateId,
+        proof: &'a CredentialProof,
+    ) -> BoxFuture<'a, RepoResult<bool>> {
+        let mut state = lock(&self.state);
+        let result = match state
+            .certificates
+            .iter_mut()
+            .find(|(c, _)| c.id == certificate)
+        {
+            Some((stored, _)) => {
+                // Like the SQL store: a later answer already recorded is kept.
+                let newer = stored
+                    .last_proof
+                    .as_ref()
+                    .is_none_or(|last| last.checked_at <= proof.checked_at);
+                if newer {
+                    stored.last_proof = Some(proof.clone());
+                }
+                Ok(newer)
+            }
+            None => Err(RepositoryError::not_found(format!(
+                "certificate {certificate}"
+            ))),
+        };
+        ready(result)
+    }
+
+    fn append_audit(&self, entry: NewAuditEntry) -> BoxFuture<'_, RepoResult<()>> {
+        let mut state = lock(&self.state);
+        let id = state.audit.len() as i64 + 1;
+        state.audit.push(AuditEntry {
+            id,
+            at: entry.at,
+            actor: entry.actor,
+            action: entry.action.as_str().to_owned(),
+            organization: entry.organization,
+            thumbprints: entry.thumbprints,
+            outcome: entry.outcome.as_str().to_owned(),
+            detail: entry.detail,
+        });
+        ready(Ok(()))
+    }
+
+    fn audit(&self, limit: u32) -> BoxFuture<'_, RepoResult<Vec<AuditEntry>>> {
+        ready(Ok(lock(&self.state)
+            .audit
+            .iter()
+            .rev()
+            .take(limit as usize)
+            .cloned()
+            .collect()))
+    }
+}
+
+fn thumbprint_of(state: &MemoryState, certificate: Option<CertificateId>) -> Option<String> {
+    let certificate = certificate?;
+    state
+        .certificates
+        .iter()
+        .find(|(c, _)| c.id == certificate)
+        .map(|(c, _)| c.sha1_thumbprint.clone())
+}
+
+impl AccountRepository for MemoryRepository {
+    fn user_by_name<'a>(
+        &'a self,
+        username: &'a str,
+    ) -> BoxFuture<'a, RepoResult<Option<UserRecord>>> {
+        ready(Ok(lock(&self.state)
+            .users
+            .iter()
+            .find(|u| u.username == username && !u.disabled)
+            .cloned()))
+    }
+
+    fn users(&self) -> BoxFuture<'_, RepoResult<Vec<UserRecord>>> {
+        let mut list = lock(&self.state).users.clone();
+        list.sort_by(|a, b| a.username.cmp(&b.username));
+        ready(Ok(list))
+    }
+
+    fn create_user<'a>(
+        &'a self,
+        username: &'a str,
+        password: &'a SecretString,
+        role: Role,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<UserRecord>> {
+        let hash = match crate::accounts::hash_password(password) {
+            Ok(hash) => hash,
+            Err(err) => return ready(Err(RepositoryError::storage("hash the password", err))),
+        };
+        let mut state = lock(&self.state);
+        if state.users.iter().any(|u| u.username == username) {
+            return ready(Err(RepositoryError::conflict(format!(
+                "user {username} already exists"
+            ))));
+        }
+        let user = UserRecord {
+            id: UserId::new(),
+            username: username.to_owned(),
+            role,
+            password_hash: hash,
+            disabled: false,
+            created_at: now,
+        };
+        state.users.push(user.clone());
+        ready(Ok(user))
+    }
+
+    fn create_session(
+        &self,
+        user: UserId,
+        _now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> BoxFuture<'_, RepoResult<SecretString>> {
+        let token = random_secret("");
+        lock(&self.state)
+            .sessions
+            .insert(digest(&token), (user, expires_at));
+        ready(Ok(token))
+    }
+
+    fn session<'a>(
+        &'a self,
+        token: &'a SecretString,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<Option<SessionRecord>>> {
+        let state = lock(&self.state);
+        let found = state
+            .sessions
+            .get(&digest(token))
+            .filter(|(_, expires_at)| *expires_at > now)
+            .and_then(|(user, expires_at)| {
+                state
+                    .users
+                    .iter()
+                    .find(|u| u.id == *user)
+                    .map(|user| SessionRecord {
+                        user: user.clone(),
+                        expires_at: *expires_at,
+                    })
+            });
+        ready(Ok(found))
+    }
+
+    fn delete_session<'a>(&'a self, token: &'a SecretString) -> BoxFuture<'a, RepoResult<()>> {
+        lock(&self.state).sessions.remove(&digest(token));
+        ready(Ok(()))
+    }
+
+    fn create_api_token<'a>(
+        &'a self,
+        record: &'a ApiTokenRecord,
+        _now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<SecretString>> {
+        let token = random_secret("tl_");
+        lock(&self.state)
+            .api_tokens
+            .insert(digest(&token), record.clone());
+        ready(Ok(token))
+    }
+
+    fn api_token<'a>(
+        &'a self,
+        token: &'a SecretString,
+        _now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<Option<ApiTokenRecord>>> {
+        ready(Ok(lock(&self.state)
+            .api_tokens
+            .get(&digest(token))
+            .cloned()))
+    }
+
+    fn record_login_failure<'a>(
+        &'a self,
+        username: &'a str,
+        at: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<()>> {
+        lock(&self.state)
+            .login_failures
+            .push((username.to_owned(), at));
+        ready(Ok(()))
+    }
+
+    fn login_failures_since<'a>(
+        &'a self,
+        username: &'a str,
+        since: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<u32>> {
+        let count = lock(&self.state)
+            .login_failures
+            .iter()
+            .filter(|(name, at)| name == username && *at > since)
+            .count();
+        ready(Ok(u32::try_from(count).unwrap_or(u32::MAX)))
+    }
+
+    fn clear_login_failures<'a>(&'a self, username: &'a str) -> BoxFuture<'a, RepoResult<()>> {
+        lock(&self.state)
+            .login_failures
+            .retain(|(name, _)| name != username);
+        ready(Ok(()))
+    }
+}
