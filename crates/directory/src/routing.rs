@@ -1,12 +1,10 @@
-//! The [`Directory`] `serve` hands to the workflows: each call goes to the directory of the
-//! organization's own cloud. Transports and clients are built once per cloud at start; an
-//! organization whose cloud has no directory here is refused before anything is asked of Entra
-//! or stored.
+//! The [`Directory`] the workflows get: each call goes to the directory of the organization's
+//! own cloud. Transports and clients are built once per cloud at start; an organization whose
+//! cloud has no directory here is refused before anything is asked of Entra or stored.
 
-use super::EntraDirectory;
-use crate::cli::serve::clouds::{CloudTarget, CloudsConfig};
+use crate::{CloudTarget, EntraDirectory};
 use tenantlink_clock::SharedClock;
-use tenantlink_entra::{Cloud, Transport, TransportConfig};
+use tenantlink_entra::{Cloud, TransportError};
 use tenantlink_service::{
     Application, BoxFuture, DelegatedToken, DeviceCode, DeviceSignIn, Directory, DirectoryError,
     DirectoryErrorKind, Organization, SignInPoll,
@@ -17,7 +15,7 @@ pub const SANDBOX: &str = "sandbox";
 
 #[derive(Debug)]
 pub struct CloudDirectories {
-    /// One directory per named cloud, in [`crate::cli::serve::clouds::NAMED_CLOUDS`] order.
+    /// One directory per named cloud, in the order given.
     clouds: Vec<(Cloud, EntraDirectory)>,
     /// The in-process sandbox's, when it runs.
     sandbox: Option<EntraDirectory>,
@@ -26,11 +24,14 @@ pub struct CloudDirectories {
 impl CloudDirectories {
     /// A directory for every named cloud. Reads each configured CA file now, so a bad one stops
     /// the start naming it.
-    pub fn new(clouds: &CloudsConfig, clock: &SharedClock) -> anyhow::Result<Self> {
+    pub fn new<'a>(
+        clouds: impl IntoIterator<Item = (Cloud, &'a CloudTarget)>,
+        clock: &SharedClock,
+    ) -> Result<Self, TransportError> {
         let clouds = clouds
-            .targets()
-            .map(|(cloud, target)| Ok((cloud, directory(target, clock)?)))
-            .collect::<anyhow::Result<_>>()?;
+            .into_iter()
+            .map(|(cloud, target)| Ok((cloud, EntraDirectory::for_target(target, clock.clone())?)))
+            .collect::<Result<_, TransportError>>()?;
         Ok(Self {
             clouds,
             sandbox: None,
@@ -42,8 +43,8 @@ impl CloudDirectories {
         mut self,
         target: &CloudTarget,
         clock: &SharedClock,
-    ) -> anyhow::Result<Self> {
-        self.sandbox = Some(directory(target, clock)?);
+    ) -> Result<Self, TransportError> {
+        self.sandbox = Some(EntraDirectory::for_target(target, clock.clone())?);
         Ok(self)
     }
 
@@ -79,21 +80,6 @@ impl CloudDirectories {
             )
         })
     }
-}
-
-fn directory(target: &CloudTarget, clock: &SharedClock) -> anyhow::Result<EntraDirectory> {
-    let transport = Transport::new(&TransportConfig {
-        extra_ca_file: target.endpoints.extra_ca_file.clone(),
-        ..TransportConfig::default()
-    })
-    .map_err(|e| crate::cli::serve::config_error(anyhow::anyhow!("{e}")))?;
-    Ok(EntraDirectory::new(
-        transport,
-        target.endpoints.clone(),
-        clock.clone(),
-        target.device_client_id.clone(),
-    )
-    .with_graph_resource(&target.graph_resource))
 }
 
 /// "Unavailable": nothing was asked of Entra, so the workflows record nothing (a connection check
@@ -171,8 +157,7 @@ impl Directory for CloudDirectories {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::serve::clouds::CloudOverride;
-    use crate::cli::serve::config::Sourced;
+    use crate::graph_resource;
     use tenantlink_entra::{Endpoints, TenantId};
     use tenantlink_service::OrganizationId;
 
@@ -201,20 +186,38 @@ mod tests {
         format!("{}://{}", url.scheme(), url.authority())
     }
 
+    /// Microsoft's hosts of every named cloud, as `serve` has them without configuration.
+    fn microsoft() -> Vec<(Cloud, CloudTarget)> {
+        [Cloud::Global, Cloud::UsGov, Cloud::China]
+            .into_iter()
+            .map(|cloud| (cloud, microsoft_target(cloud)))
+            .collect()
+    }
+
+    fn microsoft_target(cloud: Cloud) -> CloudTarget {
+        CloudTarget {
+            endpoints: Endpoints::cloud(cloud),
+            graph_resource: graph_resource(cloud),
+            device_client_id: None,
+        }
+    }
+
+    fn directories(clouds: &[(Cloud, CloudTarget)]) -> CloudDirectories {
+        CloudDirectories::new(clouds.iter().map(|(c, t)| (*c, t)), &clock()).unwrap()
+    }
+
     fn sandbox_target() -> CloudTarget {
         CloudTarget {
             endpoints: Endpoints::explicit("https://127.0.0.1:9443", "https://127.0.0.1:9443")
                 .unwrap(),
             graph_resource: "https://graph.microsoft.com".into(),
             device_client_id: Some(SANDBOX_CLIENT.into()),
-            overridden_by: None,
         }
     }
 
     #[test]
     fn each_organization_goes_to_its_own_clouds_hosts_and_graph_resource() {
-        let directories = CloudDirectories::new(&CloudsConfig::default(), &clock())
-            .unwrap()
+        let directories = directories(&microsoft())
             .with_sandbox(&sandbox_target(), &clock())
             .unwrap();
         let cases = [
@@ -275,22 +278,18 @@ mod tests {
 
     #[test]
     fn an_overridden_cloud_goes_to_its_configured_endpoints_only() {
-        let mut clouds = CloudsConfig::default();
-        let target = CloudOverride {
-            authority: Some(Sourced {
-                value: "https://127.0.0.1:9555".into(),
-                origin: "TENANTLINK_CLOUD_USGOV_AUTHORITY".into(),
-            }),
-            graph_resource: Some(Sourced {
-                value: "https://graph.microsoft.com".into(),
-                origin: "TENANTLINK_CLOUD_USGOV_GRAPH_RESOURCE".into(),
-            }),
-            ..CloudOverride::default()
-        }
-        .target(Cloud::UsGov)
-        .unwrap();
-        clouds.set_target(Cloud::UsGov, target);
-        let directories = CloudDirectories::new(&clouds, &clock()).unwrap();
+        // As `TENANTLINK_CLOUD_USGOV_AUTHORITY` and `…_GRAPH_RESOURCE` configure it.
+        let mut clouds = microsoft();
+        clouds[1].1 = CloudTarget {
+            endpoints: Endpoints::explicit(
+                "https://127.0.0.1:9555",
+                Endpoints::cloud(Cloud::UsGov).graph().as_str(),
+            )
+            .unwrap(),
+            graph_resource: "https://graph.microsoft.com".into(),
+            device_client_id: None,
+        };
+        let directories = directories(&clouds);
         let usgov = directories.route(&organization("usgov")).unwrap();
         assert_eq!(token_host(usgov), "https://127.0.0.1:9555");
         assert_eq!(usgov.graph_resource, "https://graph.microsoft.com");
@@ -302,7 +301,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_cloud_without_a_directory_is_refused_before_anything_is_asked() {
-        let directories = CloudDirectories::new(&CloudsConfig::default(), &clock()).unwrap();
+        let directories = directories(&microsoft());
         let err = directories
             .start_device_sign_in(&organization("sandbox"))
             .await

@@ -13,6 +13,7 @@
 mod accounts;
 mod audit;
 mod certificate_page;
+mod configured_organization;
 mod error;
 mod model;
 mod operation;
@@ -32,6 +33,7 @@ pub use audit::{AuditAction, AuditEntry, AuditOutcome, NewAuditEntry};
 pub use certificate_page::{
     CertificatePage, CertificateStatus, CertificateView, EXPIRING_SOON_DAYS, LastCheck,
 };
+pub use configured_organization::is_configured_organization;
 pub use error::{ServiceError, ServiceResult};
 pub use model::{
     CertificateId, CertificateSource, NewOrganization, Organization, OrganizationId, Role,

@@ -14,7 +14,7 @@ use tenantlink_service::Repository;
 use tenantlink_store::{MasterKey, Store};
 
 use super::clouds::{CloudTarget, CloudsConfig};
-use super::directory::SANDBOX;
+use tenantlink_directory::SANDBOX;
 
 /// How often the scheduler looks for due policies, in real time. Due times themselves come from
 /// the shared clock, so moving the sandbox's clock makes a policy due at the next look.

@@ -1,5 +1,6 @@
 use super::*;
 use std::collections::HashMap;
+use std::path::Path;
 
 struct MapEnv(HashMap<&'static str, String>);
 impl Env for MapEnv {

@@ -2,16 +2,15 @@
 //! name, or explicit authority / Graph URLs with an extra CA), or else the embedded sandbox's
 //! backup application. Both go through the same `EntraDirectory`; only endpoints differ.
 
-use super::clouds::{CloudOverride, CloudTarget, graph_resource, parse_guid};
-use super::config::{Layers, Sourced};
+use super::clouds::{CloudOverride, CloudTarget, parse_guid};
+use super::config::layers::{Layers, Sourced};
 use super::config_file::OrganizationSection;
 use anyhow::{Context as _, anyhow, bail};
 use std::path::PathBuf;
+use tenantlink_directory::graph_resource;
 use tenantlink_entra::{Cloud, Endpoints, TenantId};
 use tenantlink_sandbox::SandboxInfo;
-use tenantlink_service::{
-    Caller, CallerVia, NewOrganization, Organization, Repository, Role, Workflows,
-};
+use tenantlink_service::{NewOrganization, Organization, Workflows};
 
 /// A real tenant, as configured (`[organization]` or `TENANTLINK_TENANT` / `TENANTLINK_APP_ID` …).
 #[derive(Debug, Clone)]
@@ -147,7 +146,6 @@ pub fn sandbox_connection(info: &SandboxInfo) -> anyhow::Result<Connection> {
             endpoints,
             graph_resource: graph_resource(Cloud::Global),
             device_client_id: Some(info.public_client_id.clone()),
-            overridden_by: None,
         },
         organization: NewOrganization {
             name: format!("Sandbox ({})", info.tenant_domain),
@@ -160,38 +158,17 @@ pub fn sandbox_connection(info: &SandboxInfo) -> anyhow::Result<Connection> {
     })
 }
 
-/// Adds the connection's organization unless it is already there (same tenant, app and cloud).
+/// Adds the connection's organization unless it is already there (the service decides which
+/// organization that is).
 pub async fn ensure_organization(
     workflows: &Workflows,
-    repository: &dyn Repository,
     connection: &Connection,
-    clock: &dyn tenantlink_clock::Clock,
 ) -> anyhow::Result<Organization> {
     let wanted = &connection.organization;
-    let existing = repository.organizations().await?.into_iter().find(|o| {
-        o.app_id.eq_ignore_ascii_case(&wanted.app_id)
-            && o.cloud == wanted.cloud
-            && (wanted.cloud == "sandbox" || o.tenant.eq_ignore_ascii_case(&wanted.tenant))
-    });
-    if let Some(organization) = existing {
-        return Ok(organization);
-    }
-    let system = Caller {
-        name: "system".into(),
-        role: Role::Administrator,
-        via: CallerVia::ApiToken,
-        csrf_token: None,
-    };
-    let organization = workflows
-        .add_organization(&system, wanted.clone())
+    workflows
+        .ensure_configured_organization(wanted.clone(), connection.app_object_id.as_deref())
         .await
-        .with_context(|| format!("add the configured organization {}", wanted.tenant))?;
-    if let Some(object_id) = &connection.app_object_id {
-        repository
-            .set_app_object_id(organization.id, object_id, clock.now())
-            .await?;
-    }
-    Ok(organization)
+        .with_context(|| format!("add the configured organization {}", wanted.tenant))
 }
 
 fn parse_tenant(tenant: &Sourced<String>) -> anyhow::Result<TenantId> {
@@ -212,7 +189,7 @@ fn parse_tenant(tenant: &Sourced<String>) -> anyhow::Result<TenantId> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::serve::config::Env;
+    use crate::cli::serve::config::layers::Env;
     use std::collections::HashMap;
 
     struct MapEnv(HashMap<&'static str, String>);
@@ -235,15 +212,18 @@ mod tests {
         )
     }
 
-    fn cloud(name: &str) -> Connection {
-        let organization = resolve(&[
+    fn configured(cloud: &str) -> OrganizationConfig {
+        resolve(&[
             ("TENANTLINK_TENANT", "contoso.onmicrosoft.com"),
             ("TENANTLINK_APP_ID", APP),
-            ("TENANTLINK_CLOUD", name),
+            ("TENANTLINK_CLOUD", cloud),
         ])
         .unwrap()
-        .expect("configured");
-        connected(&organization)
+        .expect("configured")
+    }
+
+    fn cloud(name: &str) -> Connection {
+        connected(&configured(name))
     }
 
     /// The organization on its cloud with only its own settings applied.
@@ -282,7 +262,7 @@ mod tests {
             assert_eq!(target.graph_resource, resource, "{name}");
             assert_eq!(connection.organization.cloud, name);
             assert_eq!(target.endpoints.extra_ca_file, None);
-            assert_eq!(target.overridden_by, None);
+            assert_eq!(configured(name).overrides.overridden_by(), None);
             assert_eq!(connection.app_object_id, None, "looked up at sign-in");
         }
     }
@@ -335,7 +315,7 @@ mod tests {
         assert_eq!(target.graph_resource, "https://graph.microsoft.com");
         assert_eq!(target.endpoints.extra_ca_file, Some(ca));
         assert_eq!(
-            target.overridden_by.as_deref(),
+            organization.overrides.overridden_by().as_deref(),
             Some("TENANTLINK_AUTHORITY, TENANTLINK_GRAPH, TENANTLINK_CA_FILE")
         );
     }
