@@ -15,7 +15,7 @@ mod explain;
 mod routing;
 
 pub use entra_directory::EntraDirectory;
-pub use routing::{CloudDirectories, SANDBOX};
+pub use routing::CloudDirectories;
 
 use tenantlink_entra::{Cloud, Endpoints};
 

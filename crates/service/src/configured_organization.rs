@@ -6,8 +6,9 @@ use crate::error::ServiceResult;
 use crate::model::{NewOrganization, Organization, Role};
 use crate::workflows::Workflows;
 
-/// The organization cloud name of the sandbox tenant.
-const SANDBOX_CLOUD: &str = "sandbox";
+/// The cloud name of organizations in the sandbox tenant (the others name one of Microsoft's
+/// clouds).
+pub const SANDBOX_CLOUD: &str = "sandbox";
 
 impl Workflows {
     /// Adds `wanted` unless an organization it describes is already there

@@ -33,7 +33,7 @@ pub use audit::{AuditAction, AuditEntry, AuditOutcome, NewAuditEntry};
 pub use certificate_page::{
     CertificatePage, CertificateStatus, CertificateView, EXPIRING_SOON_DAYS, LastCheck,
 };
-pub use configured_organization::is_configured_organization;
+pub use configured_organization::{SANDBOX_CLOUD, is_configured_organization};
 pub use error::{ServiceError, ServiceResult};
 pub use model::{
     CertificateId, CertificateSource, NewOrganization, Organization, OrganizationId, Role,
