@@ -13,7 +13,6 @@
 mod accounts;
 mod audit;
 mod certificate_page;
-mod configured_organization;
 mod error;
 mod model;
 mod operation;
@@ -33,7 +32,6 @@ pub use audit::{AuditAction, AuditEntry, AuditOutcome, NewAuditEntry};
 pub use certificate_page::{
     CertificatePage, CertificateStatus, CertificateView, EXPIRING_SOON_DAYS, LastCheck,
 };
-pub use configured_organization::{SANDBOX_CLOUD, is_configured_organization};
 pub use error::{ServiceError, ServiceResult};
 pub use model::{
     CertificateId, CertificateSource, NewOrganization, Organization, OrganizationId, Role,
@@ -49,4 +47,6 @@ pub use ports::{
 };
 pub use proof::{CredentialProof, ProofOutcome, ProofSource};
 pub use secret::SecretString;
-pub use workflows::{ProofPolicy, Workflows, WorkflowsConfig};
+pub use workflows::{
+    ProofPolicy, SANDBOX_CLOUD, Workflows, WorkflowsConfig, is_configured_organization,
+};

@@ -1,10 +1,10 @@
 //! The organization a service is started with (a configured tenant, or the embedded sandbox's
 //! backup application): added at the first start, found again at every later one.
 
+use super::Workflows;
 use crate::accounts::{Caller, CallerVia};
 use crate::error::ServiceResult;
 use crate::model::{NewOrganization, Organization, Role};
-use crate::workflows::Workflows;
 
 /// The cloud name of organizations in the sandbox tenant (the others name one of Microsoft's
 /// clouds).
@@ -20,7 +20,7 @@ impl Workflows {
         wanted: NewOrganization,
         app_object_id: Option<&str>,
     ) -> ServiceResult<Organization> {
-        let existing = self.repository().organizations().await?;
+        let existing = self.repository.organizations().await?;
         if let Some(organization) = existing
             .into_iter()
             .find(|o| is_configured_organization(o, &wanted))
@@ -35,7 +35,7 @@ impl Workflows {
         };
         let organization = self.add_organization(&system, wanted).await?;
         if let Some(object_id) = app_object_id {
-            self.repository()
+            self.repository
                 .set_app_object_id(organization.id, object_id, self.now())
                 .await?;
         }
