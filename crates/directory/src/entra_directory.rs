@@ -268,3 +268,7 @@ impl Directory for EntraDirectory {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "entra_directory_tests.rs"]
+mod tests;

@@ -69,3 +69,7 @@ fn refusal(err: &EntraClientError) -> Option<CredentialRefusal> {
         _ => CredentialRefusal::Other,
     })
 }
+
+#[cfg(test)]
+#[path = "explain_tests.rs"]
+mod tests;
