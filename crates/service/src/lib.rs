@@ -49,4 +49,5 @@ pub use proof::{CredentialProof, ProofOutcome, ProofSource};
 pub use secret::SecretString;
 pub use workflows::{
     ProofPolicy, SANDBOX_CLOUD, Workflows, WorkflowsConfig, is_configured_organization,
+    is_tenant_reference,
 };

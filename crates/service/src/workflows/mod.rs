@@ -31,6 +31,7 @@ mod running;
 mod sign_in;
 
 pub use configured_organization::{SANDBOX_CLOUD, is_configured_organization};
+pub use organizations::is_tenant_reference;
 use sign_in::SignInSecrets;
 
 /// How long the token proof keeps trying while Entra propagates a new key: bounded exponential

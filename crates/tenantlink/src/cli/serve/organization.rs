@@ -173,11 +173,7 @@ pub async fn ensure_organization(
 
 fn parse_tenant(tenant: &Sourced<String>) -> anyhow::Result<TenantId> {
     let value = tenant.value.trim();
-    let is_domain = value.contains('.')
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
-    if uuid::Uuid::parse_str(value).is_err() && !is_domain {
+    if !tenantlink_service::is_tenant_reference(value) {
         bail!(
             "tenant {value:?} ({}) is neither a tenant id (GUID) nor a domain such as contoso.onmicrosoft.com",
             tenant.origin
