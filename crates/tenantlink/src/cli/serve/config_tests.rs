@@ -1,6 +1,7 @@
 use super::*;
 use std::collections::HashMap;
 use std::path::Path;
+use tenantlink_certificate::RsaKeySize;
 
 struct MapEnv(HashMap<&'static str, String>);
 impl Env for MapEnv {

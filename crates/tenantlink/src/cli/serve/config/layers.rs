@@ -1,7 +1,8 @@
 //! The layering every `serve` setting goes through: a flag, else a `TENANTLINK_*` variable, else
 //! the configuration file, each value remembering where it came from; secrets also from the file
-//! a `*_FILE` variable or `*_file` key names. A leaf: the configuration's parts (`config.rs`,
-//! `clouds.rs`, `organization.rs`) import it, never each other for it.
+//! a `*_FILE` variable or `*_file` key names. A leaf: the configuration's parts (`config.rs` and
+//! its sections, `clouds.rs`, `organization.rs`, `master_key.rs`) import it, never each other
+//! for it.
 
 use anyhow::{Context as _, anyhow, bail};
 use std::fmt::Display;
@@ -96,6 +97,28 @@ impl Layers<'_> {
             value,
             origin: self.file_origin(key),
         }))
+    }
+
+    /// The environment's or the file's value of one integer setting, refused outside `range`.
+    pub fn bounded(
+        &self,
+        var: &str,
+        file_value: Option<u32>,
+        key: &str,
+        range: &std::ops::RangeInclusive<u32>,
+        what: &str,
+    ) -> anyhow::Result<Option<u32>> {
+        match self.pick(None, "", var, file_value, key)? {
+            Some(s) if !range.contains(&s.value) => bail!(
+                "{what} of {} ({}) is out of range: use {} to {}",
+                s.value,
+                s.origin,
+                range.start(),
+                range.end()
+            ),
+            Some(s) => Ok(Some(s.value)),
+            None => Ok(None),
+        }
     }
 
     /// `VAR` or the file named by `VAR_FILE` (not both), else the file's `key` / `key_file`.
