@@ -1,16 +1,8 @@
 use super::*;
-use crate::cli::serve::config::layers::Env;
+use crate::cli::serve::config::layers::MapEnv;
 use crate::cli::serve::config_file::FileConfig;
-use std::collections::HashMap;
 use std::path::Path;
 use tenantlink_entra::TenantId;
-
-struct MapEnv(HashMap<&'static str, String>);
-impl Env for MapEnv {
-    fn var(&self, name: &str) -> Option<String> {
-        self.0.get(name).cloned()
-    }
-}
 
 const PUBLIC_CLIENT: &str = "99999999-2222-3333-4444-555555555555";
 
@@ -22,7 +14,7 @@ fn clouds(
 ) -> anyhow::Result<CloudsConfig> {
     let file = Path::new("/etc/tenantlink.toml");
     let config = FileConfig::parse(toml, file).map_err(|e| anyhow!("{e}"))?;
-    let env = MapEnv(vars.iter().map(|(k, v)| (*k, (*v).to_owned())).collect());
+    let env = MapEnv::of(vars);
     CloudsConfig::resolve(
         &Layers {
             env: &env,

@@ -25,6 +25,25 @@ impl Env for ProcessEnv {
     }
 }
 
+/// Variables given as a list, for tests.
+#[cfg(test)]
+#[derive(Debug)]
+pub struct MapEnv(std::collections::HashMap<&'static str, String>);
+
+#[cfg(test)]
+impl MapEnv {
+    pub fn of(vars: &[(&'static str, &str)]) -> Self {
+        Self(vars.iter().map(|(k, v)| (*k, (*v).to_owned())).collect())
+    }
+}
+
+#[cfg(test)]
+impl Env for MapEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        self.0.get(name).cloned()
+    }
+}
+
 /// A resolved value and where it came from (`--listen`, `TENANTLINK_LISTEN`, or the file key).
 #[derive(Debug, Clone)]
 pub struct Sourced<T> {
