@@ -2,9 +2,9 @@
 //! proven against the sandbox tenant (crates/tenantlink/tests/serve_*).
 
 use super::*;
+use crate::fixtures::{self, clock};
 use crate::graph_resource;
 use tenantlink_entra::Cloud;
-use tenantlink_service::OrganizationId;
 
 fn directory() -> EntraDirectory {
     let target = CloudTarget {
@@ -12,20 +12,11 @@ fn directory() -> EntraDirectory {
         graph_resource: graph_resource(Cloud::UsGov),
         device_client_id: None,
     };
-    EntraDirectory::for_target(&target, std::sync::Arc::new(tenantlink_clock::SystemClock)).unwrap()
+    EntraDirectory::for_target(&target, clock()).unwrap()
 }
 
 fn organization(tenant: &str) -> Organization {
-    Organization {
-        id: OrganizationId::new(),
-        name: "Contoso".into(),
-        tenant: tenant.into(),
-        cloud: "usgov".into(),
-        app_id: "11111111-2222-3333-4444-555555555555".into(),
-        app_object_id: None,
-        active_certificate: None,
-        created_at: time::OffsetDateTime::UNIX_EPOCH,
-    }
+    fixtures::organization("usgov", tenant)
 }
 
 #[test]

@@ -12,6 +12,8 @@
 
 mod entra_directory;
 mod explain;
+#[cfg(test)]
+mod fixtures;
 mod routing;
 
 pub use entra_directory::EntraDirectory;

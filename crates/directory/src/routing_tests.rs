@@ -1,25 +1,12 @@
 use super::*;
+use crate::fixtures::{self, clock};
 use crate::graph_resource;
 use tenantlink_entra::{Endpoints, TenantId};
-use tenantlink_service::OrganizationId;
 
 const SANDBOX_CLIENT: &str = "99999999-2222-3333-4444-555555555555";
 
 fn organization(cloud: &str) -> Organization {
-    Organization {
-        id: OrganizationId::new(),
-        name: "Contoso".into(),
-        tenant: "contoso.onmicrosoft.com".into(),
-        cloud: cloud.into(),
-        app_id: "11111111-2222-3333-4444-555555555555".into(),
-        app_object_id: None,
-        active_certificate: None,
-        created_at: time::OffsetDateTime::UNIX_EPOCH,
-    }
-}
-
-fn clock() -> SharedClock {
-    std::sync::Arc::new(tenantlink_clock::SystemClock)
+    fixtures::organization(cloud, "contoso.onmicrosoft.com")
 }
 
 fn token_host(directory: &EntraDirectory) -> String {
