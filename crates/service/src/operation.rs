@@ -99,7 +99,7 @@ impl OperationStep {
     /// ```
     ///
     /// Staying at a step is allowed (e.g. recording the sign-in prompt). `succeeded` is reached
-    /// only through [`Repository::activate`], and a finished step is never left. Repositories
+    /// only through [`crate::Repository::activate`], and a finished step is never left. Repositories
     /// refuse any other change.
     pub fn reachable_from(self) -> &'static [OperationStep] {
         use OperationStep::*;

@@ -46,7 +46,7 @@ struct MemoryState {
 
 /// Everything in one mutex; the same invariants the SQL store enforces (one unfinished operation
 /// per organization, compare-and-swap activation and operation updates, allowed steps, the
-/// same listing orders), held to them by the contract suite ([`contract`]).
+/// same listing orders), held to them by the contract suite ([`super::contract`]).
 #[derive(Debug, Default, Clone)]
 pub struct MemoryRepository {
     state: Arc<Mutex<MemoryState>>,
