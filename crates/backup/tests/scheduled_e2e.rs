@@ -40,7 +40,7 @@ async fn store_and_activate(
                 not_before: certificate.not_before(),
                 not_after: certificate.not_after(),
                 source: CertificateSource::Generated,
-                public_der: certificate.der().to_vec(),
+                der: certificate.der().to_vec(),
                 private_key_pkcs8: credential.private_key().pkcs8_der(),
             },
             now,

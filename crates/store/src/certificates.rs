@@ -25,7 +25,7 @@ pub struct NewCertificate<'a> {
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
     pub source: CertificateSource,
-    pub public_der: Vec<u8>,
+    pub der: Vec<u8>,
     /// PKCS#8 DER of the private key.
     pub private_key_pkcs8: &'a [u8],
 }
@@ -43,7 +43,7 @@ impl std::fmt::Debug for NewCertificate<'_> {
 }
 
 pub(crate) const COLUMNS: &str = "id, organization_id, sha1_thumbprint, sha256_thumbprint, \
-                       subject, not_before, not_after, source, public_der, state, created_at, \
+                       subject, not_before, not_after, source, der, state, created_at, \
                        activated_at, retired_at, proof_outcome, proof_source, proof_detail, proof_at";
 
 impl Store {
@@ -64,7 +64,7 @@ impl Store {
             not_before: new.not_before,
             not_after: new.not_after,
             source: new.source,
-            der: new.public_der,
+            der: new.der,
             state: CertificateState::Pending,
             created_at: at,
             activated_at: None,
@@ -80,7 +80,7 @@ impl Store {
         with_pool!(self, |pool| {
             sqlx::query(
                 "INSERT INTO certificates (id, organization_id, sha1_thumbprint, \
-                 sha256_thumbprint, subject, not_before, not_after, source, public_der, \
+                 sha256_thumbprint, subject, not_before, not_after, source, der, \
                  encrypted_private_key, state, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
@@ -264,7 +264,7 @@ pub(crate) fn decode(row: &impl Columns) -> StoreResult<StoredCertificate> {
         not_before: row.time("not_before")?,
         not_after: row.time("not_after")?,
         source: row.parsed("source")?,
-        der: row.blob("public_der")?,
+        der: row.blob("der")?,
         state: row.parsed("state")?,
         created_at: row.time("created_at")?,
         activated_at: row.opt_time("activated_at")?,

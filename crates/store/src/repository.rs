@@ -165,7 +165,7 @@ impl Repository for StoreRepository {
                         not_before: certificate.not_before(),
                         not_after: certificate.not_after(),
                         source,
-                        public_der: certificate.der().to_vec(),
+                        der: certificate.der().to_vec(),
                         private_key_pkcs8: credential.private_key().pkcs8_der(),
                     },
                     now,

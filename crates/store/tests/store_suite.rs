@@ -126,7 +126,7 @@ async fn pending_certificate(
                 not_before: T0,
                 not_after: T0 + Duration::days(365),
                 source: CertificateSource::Generated,
-                public_der: der[..300].to_vec(),
+                der: der[..300].to_vec(),
                 private_key_pkcs8: private_key,
             },
             T0,
@@ -313,7 +313,7 @@ async fn foreign_keys_are_enforced(db: &TestDb) {
                 not_before: T0,
                 not_after: T0 + Duration::days(1),
                 source: CertificateSource::Uploaded,
-                public_der: vec![0x30, 0x00],
+                der: vec![0x30, 0x00],
                 private_key_pkcs8: &fake_private_key(),
             },
             T0,
@@ -469,10 +469,7 @@ async fn private_key_plaintext_never_reaches_the_database(db: &TestDb) {
         }
         assert!(haystacks.len() >= 4, "the SQLite file was scanned");
     } else {
-        haystacks.extend(
-            db.raw_all_blobs("SELECT public_der FROM certificates")
-                .await,
-        );
+        haystacks.extend(db.raw_all_blobs("SELECT der FROM certificates").await);
     }
     let found = |needle: &[u8]| {
         haystacks

@@ -32,3 +32,7 @@ ALTER TABLE organizations RENAME COLUMN connection_state TO connection;
 
 -- 5. API tokens: the API's and the service's name (was label).
 ALTER TABLE api_tokens RENAME COLUMN label TO name;
+
+-- 6. Certificates: the DER is StoredCertificate.der (was public_der; the private key has its
+--    own, encrypted column).
+ALTER TABLE certificates RENAME COLUMN public_der TO der;

@@ -102,7 +102,7 @@ impl Fixture {
                             not_before: NOW,
                             not_after: NOW + time::Duration::days(30),
                             source: CertificateSource::Generated,
-                            public_der: vec![0x30, 0x00],
+                            der: vec![0x30, 0x00],
                             private_key_pkcs8: &plaintext,
                         },
                         NOW,
