@@ -23,6 +23,7 @@ use tenantlink_certificate::{
 use tenantlink_clock::SharedClock;
 use time::{Duration, OffsetDateTime};
 
+mod assertion_profile;
 mod connection;
 mod running;
 

@@ -246,7 +246,7 @@ impl Directory for EntraDirectory {
                         tenant: &tenant,
                         client_id: &organization.app_id,
                         scope: &format!("{}/.default", self.graph_resource),
-                        assertion: AssertionOptions::default(),
+                        assertion: assertion_options(organization),
                     },
                     &signer,
                 )
@@ -257,9 +257,17 @@ impl Directory for EntraDirectory {
     }
 }
 
-/// Entra's verbatim text plus the entra crate's explanation, classified for the workflows.
+/// The organization's assertion profile, in the entra client's terms.
+fn assertion_options(organization: &Organization) -> AssertionOptions {
+    AssertionOptions {
+        profile: organization.assertion_profile.into(),
+        include_x5c: false,
+    }
+}
+
+/// Entra's verbatim text plus its explanation (the service's remediation texts), classified for the workflows.
 fn explain(err: EntraClientError) -> DirectoryError {
-    let explanation = err.explanation();
+    let explanation = tenantlink_service::remediation::explain(&err);
     let aadsts = |e: &tenantlink_entra::EntraError| e.codes.first().map(|c| format!("AADSTS{c}"));
     let (kind, code) = match &err {
         EntraClientError::DeviceFlow(DeviceFlowError::Declined(e)) => {
