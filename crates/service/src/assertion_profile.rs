@@ -5,7 +5,10 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Parsed from its text wherever text comes in (`FromStr`; serde goes through it, so a bad value
+/// in an API body is refused with [`UnknownAssertionProfile`]'s message).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(try_from = "String")]
 pub enum AssertionProfile {
     /// RS256 with the SHA-1 `x5t`: what most clients send and every Entra deployment accepts.
     #[default]
@@ -58,6 +61,14 @@ impl From<AssertionProfile> for tenantlink_entra::AssertionProfile {
 #[error("{0:?} is not an assertion profile; use \"rs256\" or \"ps256\"")]
 pub struct UnknownAssertionProfile(pub String);
 
+impl TryFrom<String> for AssertionProfile {
+    type Error = UnknownAssertionProfile;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
+    }
+}
+
 impl std::str::FromStr for AssertionProfile {
     type Err = UnknownAssertionProfile;
 
@@ -79,8 +90,19 @@ mod tests {
             assert_eq!(profile.as_str().parse::<AssertionProfile>(), Ok(profile));
             let json = serde_json::to_string(&profile).unwrap();
             assert_eq!(json, format!("\"{}\"", profile.as_str()));
+            assert_eq!(
+                serde_json::from_str::<AssertionProfile>(&json).unwrap(),
+                profile
+            );
         }
         assert_eq!(AssertionProfile::default(), AssertionProfile::Rs256X5t);
+        let refused = serde_json::from_str::<AssertionProfile>("\"es256\"").unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains("\"es256\" is not an assertion profile"),
+            "{refused}"
+        );
         assert_eq!(
             "PS256".parse::<AssertionProfile>(),
             Err(UnknownAssertionProfile("PS256".to_owned()))
