@@ -102,6 +102,10 @@ async fn a_ps256_only_application_needs_the_ps256_profile_everywhere(backend: Ba
     );
     let (status, problem) = patch(&admin, &org_path, json!("ps256")).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let (_, openapi) = admin.get("/api/v1/openapi.json").await;
+    let documented = &openapi["paths"]["/api/v1/organizations/{id}"]["patch"];
+    assert!(documented["requestBody"].is_object(), "{openapi}");
+    assert!(documented["responses"]["422"].is_object(), "{openapi}");
 
     // Switched through the API: Generate and Check connection succeed.
     let (status, organization) =
