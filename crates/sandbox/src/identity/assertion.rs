@@ -7,8 +7,8 @@
 //! client's choice of header profile can be tested; by default every shape real clients send passes.
 
 use super::error::AadError;
-use crate::directory::{Application, StoredKeyCredential};
 use crate::keys::{CertificateKey, hex_upper};
+use crate::tenants::{Application, StoredKeyCredential};
 use serde_json::Value;
 use tenantlink_jose::{Algorithm, UnverifiedJws, b64url_decode_lenient};
 use time::{Duration, OffsetDateTime};
