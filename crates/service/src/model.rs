@@ -1,5 +1,6 @@
 //! Domain records shared by the workflows, the repository and the web front end.
 
+use crate::assertion_profile::AssertionProfile;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -111,6 +112,8 @@ pub struct Organization {
     pub connection: ConnectionState,
     /// Entra's message when it last refused the credential, verbatim; never a secret.
     pub last_error: Option<String>,
+    /// How its client assertions are shaped (RS256 + `x5t` unless an administrator changed it).
+    pub assertion_profile: AssertionProfile,
     pub created_at: OffsetDateTime,
 }
 

@@ -124,7 +124,7 @@ async fn connect_sqlite(
 /// Migrations are embedded at compile time so the binary needs no migrations folder.
 /// Never edit an applied migration (sqlx refuses a changed checksum): add the next one.
 fn migrator(kind: BackendKind) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 5] = match kind {
+    let files: [(i64, &'static str, &'static str); 6] = match kind {
         BackendKind::Sqlite => [
             (
                 1,
@@ -150,6 +150,11 @@ fn migrator(kind: BackendKind) -> Migrator {
                 5,
                 "the service's words",
                 include_str!("../migrations/sqlite/0005_service_words.sql"),
+            ),
+            (
+                6,
+                "organization assertion profile",
+                include_str!("../migrations/sqlite/0006_organization_assertion_profile.sql"),
             ),
         ],
         BackendKind::Postgres => [
@@ -177,6 +182,11 @@ fn migrator(kind: BackendKind) -> Migrator {
                 5,
                 "the service's words",
                 include_str!("../migrations/postgres/0005_service_words.sql"),
+            ),
+            (
+                6,
+                "organization assertion profile",
+                include_str!("../migrations/postgres/0006_organization_assertion_profile.sql"),
             ),
         ],
     };

@@ -1,7 +1,9 @@
 //! Organizations: a customer tenant plus the backup application registered in it, read as the
 //! service's [`Organization`] (with its active certificate and connection state).
 
-use tenantlink_service::{ConnectionState, NewOrganization, Organization, OrganizationId};
+use tenantlink_service::{
+    AssertionProfile, ConnectionState, NewOrganization, Organization, OrganizationId,
+};
 use time::OffsetDateTime;
 
 use crate::Store;
@@ -10,7 +12,7 @@ use crate::error::{StoreError, StoreResult};
 
 /// The organization's columns plus its active certificate (at most one, by a unique index).
 const SELECT: &str = "SELECT o.id, o.tenant, o.cloud, o.app_id, o.app_object_id, o.name, \
-                      o.connection, o.last_error, o.created_at, \
+                      o.connection, o.last_error, o.assertion_profile, o.created_at, \
                       (SELECT c.id FROM certificates c WHERE c.organization_id = o.id \
                        AND c.state = 'active') AS active_certificate \
                       FROM organizations o";
@@ -33,6 +35,8 @@ impl Store {
             active_certificate: None,
             connection: ConnectionState::Unknown,
             last_error: None,
+            // The column's default; set_assertion_profile changes it.
+            assertion_profile: AssertionProfile::default(),
             created_at: at,
         };
         let at = to_micros(at)?;
@@ -109,6 +113,30 @@ impl Store {
         require_one(affected, id)
     }
 
+    /// Changes how the organization's client assertions are shaped; returns it changed.
+    pub async fn set_assertion_profile(
+        &self,
+        id: OrganizationId,
+        profile: AssertionProfile,
+        at: OffsetDateTime,
+    ) -> StoreResult<Organization> {
+        let micros = to_micros(at)?;
+        let affected = with_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE organizations SET assertion_profile = $2, updated_at = $3 WHERE id = $1",
+            )
+            .bind(id.to_string())
+            .bind(profile.as_str())
+            .bind(micros)
+            .execute(pool)
+            .await
+            .map_err(StoreError::db("update the assertion profile"))?
+            .rows_affected()
+        });
+        require_one(affected, id)?;
+        self.organization(id).await
+    }
+
     pub async fn set_app_object_id(
         &self,
         id: OrganizationId,
@@ -177,6 +205,7 @@ fn decode(row: &impl Columns) -> StoreResult<Organization> {
         active_certificate: row.opt_parsed("active_certificate")?,
         connection: row.parsed("connection")?,
         last_error: row.opt_text("last_error")?,
+        assertion_profile: row.parsed("assertion_profile")?,
         created_at: row.time("created_at")?,
     })
 }

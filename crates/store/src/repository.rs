@@ -12,10 +12,10 @@ use std::sync::Arc;
 
 use tenantlink_certificate::{Credential, PrivateKey};
 use tenantlink_service::{
-    AccountRepository, ApiTokenRecord, AuditEntry, BoxFuture, CertificateId, CertificateSource,
-    ConnectionState, CredentialProof, NewAuditEntry, NewOrganization, Operation, OperationId,
-    Organization, OrganizationId, RepoResult, Repository, RepositoryError, Role, SecretString,
-    SessionRecord, StoredCertificate, UserId, UserRecord,
+    AccountRepository, ApiTokenRecord, AssertionProfile, AuditEntry, BoxFuture, CertificateId,
+    CertificateSource, ConnectionState, CredentialProof, NewAuditEntry, NewOrganization, Operation,
+    OperationId, Organization, OrganizationId, RepoResult, Repository, RepositoryError, Role,
+    SecretString, SessionRecord, StoredCertificate, UserId, UserRecord,
 };
 use time::OffsetDateTime;
 
@@ -105,6 +105,20 @@ impl Repository for StoreRepository {
                 .set_app_object_id(id, object_id, now)
                 .await
                 .port("record the application object id")
+        })
+    }
+
+    fn set_assertion_profile(
+        &self,
+        organization: OrganizationId,
+        profile: AssertionProfile,
+        at: OffsetDateTime,
+    ) -> BoxFuture<'_, RepoResult<Organization>> {
+        Box::pin(async move {
+            self.store
+                .set_assertion_profile(organization, profile, at)
+                .await
+                .port("change the assertion profile")
         })
     }
 
