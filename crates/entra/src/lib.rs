@@ -27,6 +27,6 @@ pub use secret::{AccessToken, DelegatedToken, SignedJwt};
 pub use signer::SigningCertificate;
 pub use token::{AppToken, AppTokenRequest, CacheKey, TokenCache, TokenClient};
 pub use transport::{
-    EqualJitter, Idempotency, Jitter, NoJitter, RetryPolicy, Sleeper, TokioSleeper, Transport,
-    TransportConfig, TransportError,
+    EqualJitter, Idempotency, Jitter, NoJitter, RetryPolicy, Transport, TransportConfig,
+    TransportError,
 };

@@ -11,7 +11,7 @@ use crate::model::{
 };
 use crate::operation::{Operation, OperationFailure, OperationId, OperationKind, OperationStep};
 use crate::ports::{
-    DelegatedToken, DeviceCode, Directory, DirectoryError, DirectoryErrorKind, Pause, Repository,
+    DelegatedToken, DeviceCode, Directory, DirectoryError, DirectoryErrorKind, Repository,
     RepositoryError, SignInPoll,
 };
 use std::collections::HashMap;
@@ -20,7 +20,7 @@ use std::time::Duration as StdDuration;
 use tenantlink_certificate::{
     Certificate, Credential, GenerateOptions, Password, RsaKeySize, generate, import_pkcs12,
 };
-use tenantlink_clock::SharedClock;
+use tenantlink_clock::{SharedClock, SharedSleeper};
 use time::{Duration, OffsetDateTime};
 
 mod connection;
@@ -93,7 +93,7 @@ pub struct Workflows {
     repository: Arc<dyn Repository>,
     directory: Arc<dyn Directory>,
     clock: SharedClock,
-    pause: Arc<dyn Pause>,
+    sleeper: SharedSleeper,
     config: WorkflowsConfig,
     sign_ins: Arc<Mutex<HashMap<OperationId, SignInSecrets>>>,
     /// This process's stable identity among the instances sharing the repository (see
@@ -106,14 +106,14 @@ impl Workflows {
         repository: Arc<dyn Repository>,
         directory: Arc<dyn Directory>,
         clock: SharedClock,
-        pause: Arc<dyn Pause>,
+        sleeper: SharedSleeper,
         config: WorkflowsConfig,
     ) -> Self {
         Self {
             repository,
             directory,
             clock,
-            pause,
+            sleeper,
             config,
             sign_ins: Arc::default(),
             instance: None,
@@ -620,7 +620,7 @@ impl Workflows {
                 Ok(()) => break Ok(()),
                 Err(err) if err.is_retryable_proof_failure() && attempt < policy.attempts => {
                     tracing::info!(operation = %operation.id, attempt, code = ?err.code, "app-only token refused; the new key may still be propagating");
-                    self.pause.pause(policy.delay_before(attempt)).await;
+                    self.sleeper.sleep(policy.delay_before(attempt)).await;
                     attempt += 1;
                 }
                 Err(err) => break Err(err),

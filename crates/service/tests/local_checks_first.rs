@@ -7,7 +7,7 @@ mod support;
 use std::sync::Arc;
 use support::{admin, caller, world};
 use tenantlink_certificate::{GenerateOptions, Password, export_pkcs12, generate};
-use tenantlink_service::fakes::ClockPause;
+use tenantlink_clock::RecordingSleeper;
 use tenantlink_service::{
     CertificateSource, OperationKind, OperationStep, Repository, Role, ServiceError, Workflows,
     WorkflowsConfig,
@@ -147,7 +147,7 @@ async fn resuming_after_the_active_certificate_changed_does_not_prove_the_key() 
         Arc::new(w.repository.clone()),
         Arc::new(w.directory.clone()),
         w.clock.clone(),
-        Arc::new(ClockPause::new(w.clock.clone())),
+        Arc::new(RecordingSleeper::advancing(w.clock.clone())),
         WorkflowsConfig::default(),
     );
     let resumed = restarted.resume_unfinished().await.unwrap();

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 use tenantlink_certificate::{GenerateOptions, Password, export_pkcs12, generate};
-use tenantlink_clock::ManualClock;
-use tenantlink_service::fakes::{ClockPause, FakeDirectory, MemoryRepository};
+use tenantlink_clock::{ManualClock, RecordingSleeper};
+use tenantlink_service::fakes::{FakeDirectory, MemoryRepository};
 use tenantlink_service::{
     Caller, CallerVia, CertificateStatus, DirectoryError, DirectoryErrorKind, NewOrganization,
     OperationKind, OperationStep, OrganizationId, ProofPolicy, Repository, Role, ServiceError,
@@ -16,7 +16,7 @@ struct World {
     clock: Arc<ManualClock>,
     repository: MemoryRepository,
     directory: FakeDirectory,
-    pause: ClockPause,
+    sleeper: RecordingSleeper,
     workflows: Workflows,
     org: OrganizationId,
 }
@@ -38,12 +38,12 @@ async fn world() -> World {
     let clock = Arc::new(ManualClock::at(datetime!(2026-03-01 10:00 UTC)));
     let repository = MemoryRepository::new();
     let directory = FakeDirectory::new(clock.clone());
-    let pause = ClockPause::new(clock.clone());
+    let sleeper = RecordingSleeper::advancing(clock.clone());
     let workflows = Workflows::new(
         Arc::new(repository.clone()),
         Arc::new(directory.clone()),
         clock.clone(),
-        Arc::new(pause.clone()),
+        Arc::new(sleeper.clone()),
         WorkflowsConfig {
             proof: ProofPolicy {
                 attempts: 4,
@@ -69,7 +69,7 @@ async fn world() -> World {
         clock,
         repository,
         directory,
-        pause,
+        sleeper,
         workflows,
         org,
     }
@@ -152,9 +152,9 @@ async fn token_proof_retries_with_backoff_while_the_key_propagates() {
     let done = w.workflows.generate(&admin(), op.id).await.unwrap();
     assert_eq!(done.step, OperationStep::Succeeded);
     assert_eq!(w.directory.proof_attempts(), 3);
-    let pauses = w.pause.pauses();
-    assert_eq!(pauses.len(), 2);
-    assert!(pauses[1] > pauses[0], "backoff grows: {pauses:?}");
+    let waits = w.sleeper.waits();
+    assert_eq!(waits.len(), 2);
+    assert!(waits[1] > waits[0], "backoff grows: {waits:?}");
 }
 
 #[tokio::test]
@@ -363,7 +363,7 @@ async fn after_a_restart_attached_operations_are_proven_and_activated() {
         Arc::new(w.repository.clone()),
         Arc::new(w.directory.clone()),
         w.clock.clone(),
-        Arc::new(w.pause.clone()),
+        Arc::new(w.sleeper.clone()),
         WorkflowsConfig::default(),
     );
     let waiting = restarted
@@ -391,7 +391,7 @@ async fn after_a_restart_operations_waiting_for_sign_in_fail_cleanly() {
         Arc::new(w.repository.clone()),
         Arc::new(w.directory.clone()),
         w.clock.clone(),
-        Arc::new(w.pause.clone()),
+        Arc::new(w.sleeper.clone()),
         WorkflowsConfig::default(),
     );
     restarted.resume_unfinished().await.unwrap();

@@ -3,17 +3,14 @@
 //! database), and the entra client with a sleeper that records waits instead of sleeping.
 #![allow(dead_code)]
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::time::Duration as StdDuration;
+use std::sync::Arc;
 
 use tenantlink_backup::{BackupRunner, GraphReader, RunnerConfig};
 use tenantlink_certificate::{Credential, GenerateOptions, generate};
-use tenantlink_clock::{Clock, OffsetClock, SharedClock};
+use tenantlink_clock::{Clock, OffsetClock, RecordingSleeper, SharedClock};
 use tenantlink_entra::{
     DeviceFlowClient, Endpoints, GraphClient, KeyCredential, NoJitter, RetryPolicy,
-    SigningCertificate, Sleeper, TenantId, TokenClient, Transport, TransportConfig,
+    SigningCertificate, TenantId, TokenClient, Transport, TransportConfig,
 };
 use tenantlink_sandbox::{RunningSandbox, SandboxConfig, SandboxInfo};
 use tenantlink_store::{
@@ -22,25 +19,6 @@ use tenantlink_store::{
 
 pub const RETRIES: u32 = 3;
 const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-/// Records every wait the transport asks for and returns at once.
-#[derive(Debug, Default)]
-pub struct RecordingSleeper {
-    waits: Mutex<Vec<StdDuration>>,
-}
-
-impl RecordingSleeper {
-    pub fn waits(&self) -> Vec<StdDuration> {
-        self.waits.lock().unwrap().clone()
-    }
-}
-
-impl Sleeper for RecordingSleeper {
-    fn sleep(&self, duration: StdDuration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
-        self.waits.lock().unwrap().push(duration);
-        Box::pin(std::future::ready(()))
-    }
-}
 
 pub enum Backend {
     Sqlite,
@@ -84,7 +62,7 @@ impl World {
                 (store, Some((admin, name)))
             }
         };
-        let sleeper = Arc::new(RecordingSleeper::default());
+        let sleeper = Arc::new(RecordingSleeper::new());
         let transport = Transport::with_timing(
             &TransportConfig {
                 extra_ca_file: Some(info.ca_file.clone()),
