@@ -10,7 +10,6 @@ pub mod device;
 pub mod endpoints;
 pub mod error;
 pub mod graph;
-pub mod secret;
 pub mod signer;
 pub mod token;
 pub mod transport;
@@ -23,7 +22,6 @@ pub use error::{
     GraphErrorKind, KeyRejection, KeyRejectionReason, KeyUpdateError, parse_key_rejection,
 };
 pub use graph::{Application, AttachOutcome, GraphClient, KeyCredential};
-pub use secret::{AccessToken, DelegatedToken, SignedJwt};
 pub use signer::SigningCertificate;
 pub use token::{AppToken, AppTokenRequest, CacheKey, TokenCache, TokenClient};
 pub use transport::{

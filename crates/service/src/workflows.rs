@@ -14,11 +14,12 @@ use crate::ports::{
     DelegatedToken, DeviceCode, Directory, DirectoryError, DirectoryErrorKind, Repository,
     RepositoryError, SignInPoll,
 };
+use crate::secret::SecretString;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 use tenantlink_certificate::{
-    Certificate, Credential, GenerateOptions, Password, RsaKeySize, generate, import_pkcs12,
+    Certificate, Credential, GenerateOptions, RsaKeySize, generate, import_pkcs12,
 };
 use tenantlink_clock::{SharedClock, SharedSleeper};
 use time::{Duration, OffsetDateTime};
@@ -375,7 +376,7 @@ impl Workflows {
         caller: &Caller,
         id: OperationId,
         pfx: &[u8],
-        password: Option<Password>,
+        password: Option<SecretString>,
     ) -> ServiceResult<Operation> {
         caller.require(Permission::ManageCertificates)?;
         let operation = self

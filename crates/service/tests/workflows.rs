@@ -2,13 +2,13 @@
 //! each failure ends the operation with its explanation and leaves the previous certificate active.
 
 use std::sync::Arc;
-use tenantlink_certificate::{GenerateOptions, Password, export_pkcs12, generate};
+use tenantlink_certificate::{GenerateOptions, export_pkcs12, generate};
 use tenantlink_clock::{ManualClock, RecordingSleeper};
 use tenantlink_service::fakes::{FakeDirectory, MemoryRepository};
 use tenantlink_service::{
     Caller, CallerVia, CertificateStatus, DirectoryError, DirectoryErrorKind, NewOrganization,
-    OperationKind, OperationStep, OrganizationId, ProofPolicy, Repository, Role, ServiceError,
-    Workflows, WorkflowsConfig,
+    OperationKind, OperationStep, OrganizationId, ProofPolicy, Repository, Role, SecretString,
+    ServiceError, Workflows, WorkflowsConfig,
 };
 use time::macros::datetime;
 
@@ -230,7 +230,7 @@ async fn insufficient_privileges_on_attach_fails_cleanly() {
 fn pfx(password: &str) -> (Vec<u8>, String) {
     let credential =
         generate(&GenerateOptions::default(), datetime!(2026-03-01 09:00 UTC)).unwrap();
-    let bytes = export_pkcs12(&credential, &Password::from(password)).unwrap();
+    let bytes = export_pkcs12(&credential, &SecretString::from(password)).unwrap();
     (bytes, credential.certificate().thumbprints().sha1_hex())
 }
 
@@ -242,7 +242,12 @@ async fn upload_of_an_attached_certificate_activates_it() {
     let op = w.signed_in(OperationKind::Upload).await;
     let done = w
         .workflows
-        .import(&admin(), op.id, &bytes, Some(Password::from("s3cret-pfx")))
+        .import(
+            &admin(),
+            op.id,
+            &bytes,
+            Some(SecretString::from("s3cret-pfx")),
+        )
         .await
         .unwrap();
     assert_eq!(done.step, OperationStep::Succeeded, "{:?}", done.failure);
@@ -258,7 +263,7 @@ async fn upload_with_a_wrong_password_changes_nothing() {
     let op = w.signed_in(OperationKind::Upload).await;
     let done = w
         .workflows
-        .import(&admin(), op.id, &bytes, Some(Password::from("wrong")))
+        .import(&admin(), op.id, &bytes, Some(SecretString::from("wrong")))
         .await
         .unwrap();
     assert_eq!(done.step, OperationStep::Failed);
@@ -274,7 +279,7 @@ async fn upload_of_a_certificate_not_attached_names_the_application_and_thumbpri
     let op = w.signed_in(OperationKind::Upload).await;
     let done = w
         .workflows
-        .import(&admin(), op.id, &bytes, Some(Password::from("pw")))
+        .import(&admin(), op.id, &bytes, Some(SecretString::from("pw")))
         .await
         .unwrap();
     let failure = done.failure.unwrap();
