@@ -16,9 +16,9 @@ use tenantlink_sandbox::{RunningSandbox, SandboxConfig, SandboxInfo};
 use tenantlink_store::{
     BackupPolicy, BackupScope, NewBackupPolicy, NewOrganization, Organization, Store,
 };
+use tenantlink_test_support::TestDatabase;
 
 pub const RETRIES: u32 = 3;
-const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 pub enum Backend {
     Sqlite,
@@ -35,7 +35,7 @@ pub struct World {
     pub runner: BackupRunner,
     pub organization: Organization,
     pub control: reqwest::Client,
-    postgres: Option<(String, String)>,
+    postgres: Option<TestDatabase>,
     _dir: tempfile::TempDir,
 }
 
@@ -58,8 +58,9 @@ impl World {
                 (Store::open(&url).await.expect("open SQLite"), None)
             }
             Backend::Postgres => {
-                let (store, admin, name) = postgres_store().await;
-                (store, Some((admin, name)))
+                let database = TestDatabase::create();
+                let store = Store::open(database.url()).await.expect("open PostgreSQL");
+                (store, Some(database))
             }
         };
         let sleeper = Arc::new(RecordingSleeper::new());
@@ -272,9 +273,7 @@ impl World {
 
     pub async fn shutdown(self) {
         self.store.close().await;
-        if let Some((admin, name)) = &self.postgres {
-            drop_postgres(admin, name).await;
-        }
+        drop(self.postgres);
         self.sandbox.shutdown().await;
     }
 }
@@ -289,37 +288,4 @@ pub fn signer_of(credential: &Credential) -> SigningCertificate {
         certificate.not_after(),
     )
     .expect("signing certificate")
-}
-
-async fn postgres_store() -> (Store, String, String) {
-    use sqlx::Connection;
-    let admin = std::env::var("TENANTLINK_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
-    let mut connection = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
-        panic!(
-            "PostgreSQL is unreachable at {admin} ({e}); run scripts/test (it starts PostgreSQL) \
-             or point TENANTLINK_TEST_POSTGRES_URL at a server with trust auth"
-        )
-    });
-    let name = format!("tenantlink_backup_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut connection)
-        .await
-        .unwrap();
-    let _ = connection.close().await;
-    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-    let store = Store::open(&format!("{base}/{name}")).await.unwrap();
-    (store, admin, name)
-}
-
-async fn drop_postgres(admin: &str, name: &str) {
-    use sqlx::Connection;
-    if let Ok(mut connection) = sqlx::PgConnection::connect(admin).await {
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .execute(&mut connection)
-        .await;
-        let _ = connection.close().await;
-    }
 }
