@@ -12,6 +12,7 @@ pub(crate) fn organization(cloud: &str, tenant: &str) -> Organization {
         app_id: "11111111-2222-3333-4444-555555555555".into(),
         app_object_id: None,
         active_certificate: None,
+        assertion_profile: Default::default(),
         created_at: time::OffsetDateTime::UNIX_EPOCH,
     }
 }

@@ -17,8 +17,6 @@ use reqwest::{Method, StatusCode};
 use tenantlink_clock::{SharedSleeper, TokioSleeper};
 use uuid::Uuid;
 
-use crate::error::Explanation;
-
 /// Spreads retry delays so that many clients throttled together do not retry together.
 pub trait Jitter: Send + Sync + Debug {
     fn apply(&self, delay: Duration) -> Duration;
@@ -134,16 +132,13 @@ pub enum TransportError {
 }
 
 impl TransportError {
-    pub fn explanation(&self) -> Explanation {
+    /// What the error means, in one plain-language sentence.
+    pub fn summary(&self) -> &'static str {
         match self {
-            Self::CaFile { .. } | Self::Client(_) => Explanation {
-                summary: "The trusted CA file configured for this organization cannot be used.",
-                remediation: "Point the CA file setting at a readable PEM file of CA certificates.",
-            },
-            _ => Explanation {
-                summary: "tenantlink could not reach Entra ID or Microsoft Graph.",
-                remediation: "Check this server's network, proxy and firewall access to the Microsoft endpoints, then retry.",
-            },
+            Self::CaFile { .. } | Self::Client(_) => {
+                "The trusted CA file configured for this organization cannot be used."
+            }
+            _ => "tenantlink could not reach Entra ID or Microsoft Graph.",
         }
     }
 }

@@ -3,6 +3,7 @@
 //! `tenantlink_clock::RecordingSleeper` (this feature turns on its `test-util`).
 
 use crate::accounts::random_secret;
+use crate::assertion_profile::AssertionProfile;
 use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::model::Role;
 use crate::model::{
@@ -193,6 +194,7 @@ impl Repository for MemoryRepository {
             app_id: new.app_id,
             app_object_id: None,
             active_certificate: None,
+            assertion_profile: AssertionProfile::default(),
             created_at: now,
         };
         state.organizations.push(organization.clone());
@@ -212,6 +214,29 @@ impl Repository for MemoryRepository {
                 Ok(())
             }
             None => Err(RepositoryError::not_found(format!("organization {id}"))),
+        };
+        ready(result)
+    }
+
+    fn set_assertion_profile(
+        &self,
+        organization: OrganizationId,
+        profile: AssertionProfile,
+        _at: OffsetDateTime,
+    ) -> BoxFuture<'_, RepoResult<Organization>> {
+        let mut state = lock(&self.state);
+        let result = match state
+            .organizations
+            .iter_mut()
+            .find(|o| o.id == organization)
+        {
+            Some(org) => {
+                org.assertion_profile = profile;
+                Ok(org.clone())
+            }
+            None => Err(RepositoryError::not_found(format!(
+                "organization {organization}"
+            ))),
         };
         ready(result)
     }

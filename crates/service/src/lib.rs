@@ -11,6 +11,7 @@
 //! and the active certificate changes only through a compare-and-swap after a token proof.
 
 mod accounts;
+mod assertion_profile;
 mod audit;
 mod certificate_page;
 mod error;
@@ -18,6 +19,7 @@ mod model;
 mod operation;
 mod ports;
 mod proof;
+pub mod remediation;
 mod secret;
 mod workflows;
 
@@ -28,6 +30,7 @@ pub use accounts::{
     Accounts, ApiTokenIssued, Caller, CallerVia, LoginOutcome, LoginThrottle, Permission,
     SessionIssued, random_secret,
 };
+pub use assertion_profile::{AssertionProfile, UnknownAssertionProfile};
 pub use audit::{AuditAction, AuditEntry, AuditOutcome, NewAuditEntry};
 pub use certificate_page::{
     CertificatePage, CertificateStatus, CertificateView, EXPIRING_SOON_DAYS, LastCheck,

@@ -1,5 +1,6 @@
 //! Domain records shared by the workflows, the repository and the web front end.
 
+use crate::assertion_profile::AssertionProfile;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -64,6 +65,8 @@ pub struct Organization {
     /// The app registration's object id, looked up through Graph at the first sign-in.
     pub app_object_id: Option<String>,
     pub active_certificate: Option<CertificateId>,
+    /// How its client assertions are shaped (RS256 + `x5t` unless an administrator changed it).
+    pub assertion_profile: AssertionProfile,
     pub created_at: OffsetDateTime,
 }
 

@@ -69,6 +69,7 @@ mod tests {
             app_id: app_id.into(),
             app_object_id: None,
             active_certificate: None,
+            assertion_profile: Default::default(),
             created_at: time::OffsetDateTime::UNIX_EPOCH,
         }
     }

@@ -59,6 +59,7 @@ fn organization(active: Option<CertificateId>) -> Organization {
         app_id: "11111111-2222-4333-8444-555555555555".into(),
         app_object_id: None,
         active_certificate: active,
+        assertion_profile: Default::default(),
         created_at: STARTED,
     }
 }
