@@ -1,13 +1,14 @@
 //! Test doubles: an in-memory [`Repository`](crate::Repository) +
-//! [`AccountRepository`](crate::AccountRepository), a scripted [`Directory`](crate::Directory),
-//! and a [`Pause`](crate::Pause) that advances a manual clock instead of sleeping; and the
-//! [`contract`] every `Repository` keeps.
+//! [`AccountRepository`](crate::AccountRepository) and a scripted
+//! [`Directory`](crate::Directory); and the [`contract`] every `Repository` keeps. The sleeper
+//! that advances a manual clock instead of sleeping is `tenantlink_clock::RecordingSleeper`
+//! (this feature turns on its `test-util`).
 
 pub mod contract;
 mod directory;
 mod memory;
 
-pub use directory::{ClockPause, FAKE_APP_NAME, FAKE_APP_OBJECT_ID, FakeDirectory};
+pub use directory::{FAKE_APP_NAME, FAKE_APP_OBJECT_ID, FakeDirectory};
 pub use memory::MemoryRepository;
 
 use crate::ports::BoxFuture;

@@ -1,11 +1,12 @@
-//! A scripted [`Directory`] and a [`Pause`] that advances a manual clock instead of sleeping.
+//! A scripted [`Directory`]. The sleeper that advances a manual clock instead of sleeping is
+//! `tenantlink_clock::RecordingSleeper` (the `fakes` feature turns on its `test-util`).
 
 use super::{lock, ready};
 use crate::model::Organization;
 use crate::operation::SignInPrompt;
 use crate::ports::{
     Application, ApplicationKey, BoxFuture, CredentialRefusal, DelegatedToken, DeviceCode,
-    DeviceSignIn, Directory, DirectoryError, DirectoryErrorKind, Pause, SignInPoll,
+    DeviceSignIn, Directory, DirectoryError, DirectoryErrorKind, SignInPoll,
 };
 use crate::secret::SecretString;
 use std::collections::{HashMap, VecDeque};
@@ -288,34 +289,5 @@ impl FakeDirectory {
     fn clock_now(&self) -> OffsetDateTime {
         use tenantlink_clock::Clock;
         self.clock.now()
-    }
-}
-
-/// Waits by moving the manual clock forward, and counts the waits.
-#[derive(Debug, Clone)]
-pub struct ClockPause {
-    clock: Arc<ManualClock>,
-    pauses: Arc<Mutex<Vec<StdDuration>>>,
-}
-
-impl ClockPause {
-    pub fn new(clock: Arc<ManualClock>) -> Self {
-        Self {
-            clock,
-            pauses: Arc::default(),
-        }
-    }
-
-    pub fn pauses(&self) -> Vec<StdDuration> {
-        lock(&self.pauses).clone()
-    }
-}
-
-impl Pause for ClockPause {
-    fn pause(&self, duration: StdDuration) -> BoxFuture<'_, ()> {
-        lock(&self.pauses).push(duration);
-        self.clock
-            .advance(Duration::try_from(duration).unwrap_or(Duration::ZERO));
-        ready(())
     }
 }
