@@ -5,8 +5,8 @@ use crate::accounts::random_secret;
 use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::model::Role;
 use crate::model::{
-    CertificateId, CertificateSource, NewOrganization, Organization, OrganizationId,
-    StoredCertificate, UserId, UserRecord,
+    CertificateId, CertificateSource, ConnectionState, NewOrganization, Organization,
+    OrganizationId, StoredCertificate, UserId, UserRecord,
 };
 use crate::operation::{Operation, OperationId, SignInPrompt};
 use crate::ports::{
@@ -184,6 +184,8 @@ impl Repository for MemoryRepository {
             app_id: new.app_id,
             app_object_id: None,
             active_certificate: None,
+            connection: ConnectionState::Unknown,
+            last_error: None,
             created_at: now,
         };
         state.organizations.push(organization.clone());
@@ -203,6 +205,31 @@ impl Repository for MemoryRepository {
                 Ok(())
             }
             None => Err(RepositoryError::not_found(format!("organization {id}"))),
+        };
+        ready(result)
+    }
+
+    fn set_connection_state<'a>(
+        &'a self,
+        organization: OrganizationId,
+        connection: ConnectionState,
+        last_error: Option<&'a str>,
+        _at: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<()>> {
+        let mut state = lock(&self.state);
+        let result = match state
+            .organizations
+            .iter_mut()
+            .find(|o| o.id == organization)
+        {
+            Some(org) => {
+                org.connection = connection;
+                org.last_error = last_error.map(str::to_owned);
+                Ok(())
+            }
+            None => Err(RepositoryError::not_found(format!(
+                "organization {organization}"
+            ))),
         };
         ready(result)
     }

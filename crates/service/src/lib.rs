@@ -12,6 +12,7 @@
 
 mod accounts;
 mod audit;
+pub mod backup;
 mod certificate_page;
 mod error;
 mod model;
@@ -29,13 +30,17 @@ pub use accounts::{
     SessionIssued, random_secret,
 };
 pub use audit::{AuditAction, AuditEntry, AuditOutcome, NewAuditEntry};
+pub use backup::{
+    BackupPolicy, BackupRepository, BackupRun, BackupScope, DeltaLink, MailboxItem,
+    NewBackupPolicy, PolicyId, RunId, RunStatus, RunSummary, RunTrigger, UpsertOutcome,
+};
 pub use certificate_page::{
     CertificatePage, CertificateStatus, CertificateView, EXPIRING_SOON_DAYS, LastCheck,
 };
 pub use error::{ServiceError, ServiceResult};
 pub use model::{
-    CertificateId, CertificateSource, NewOrganization, Organization, OrganizationId, Role,
-    StoredCertificate, UserId, UserRecord,
+    CertificateId, CertificateSource, ConnectionState, NewOrganization, Organization,
+    OrganizationId, Role, StoredCertificate, UserId, UserRecord,
 };
 pub use operation::{
     Operation, OperationFailure, OperationId, OperationKind, OperationStep, SignInPrompt,
@@ -45,6 +50,6 @@ pub use ports::{
     DelegatedToken, DeviceCode, DeviceSignIn, Directory, DirectoryError, DirectoryErrorKind, Pause,
     RepoResult, Repository, RepositoryError, SessionRecord, SignInPoll, TokioPause,
 };
-pub use proof::{CredentialProof, ProofOutcome, ProofSource};
+pub use proof::{CredentialProof, ProofOutcome, ProofSource, connection_after_proof, record_proof};
 pub use secret::SecretString;
 pub use workflows::{ProofPolicy, Workflows, WorkflowsConfig};

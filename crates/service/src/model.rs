@@ -64,7 +64,44 @@ pub struct Organization {
     /// The app registration's object id, looked up through Graph at the first sign-in.
     pub app_object_id: Option<String>,
     pub active_certificate: Option<CertificateId>,
+    /// Whether the organization's credential last worked (Check connection, backup runs).
+    pub connection: ConnectionState,
+    /// Entra's message when the connection broke; `None` unless broken.
+    pub last_error: Option<String>,
     pub created_at: OffsetDateTime,
+}
+
+/// Whether an organization's credential last worked. Stored as text
+/// (`unknown`/`connected`/`broken`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionState {
+    #[default]
+    Unknown,
+    Connected,
+    Broken,
+}
+
+impl ConnectionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unknown => "unknown",
+            Self::Connected => "connected",
+            Self::Broken => "broken",
+        }
+    }
+}
+
+impl std::str::FromStr for ConnectionState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "unknown" => Ok(Self::Unknown),
+            "connected" => Ok(Self::Connected),
+            "broken" => Ok(Self::Broken),
+            other => Err(format!("{other:?} is not a connection state")),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

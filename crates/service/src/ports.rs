@@ -3,8 +3,8 @@
 
 use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::model::{
-    CertificateId, CertificateSource, NewOrganization, Organization, OrganizationId, Role,
-    StoredCertificate, UserId, UserRecord,
+    CertificateId, CertificateSource, ConnectionState, NewOrganization, Organization,
+    OrganizationId, Role, StoredCertificate, UserId, UserRecord,
 };
 use crate::operation::{Operation, OperationId, SignInPrompt};
 use crate::proof::CredentialProof;
@@ -221,6 +221,16 @@ pub trait Repository: Send + Sync + Debug + 'static {
         id: OrganizationId,
         object_id: &'a str,
         now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<()>>;
+
+    /// Records whether the organization's credential last worked, with Entra's message when
+    /// it broke.
+    fn set_connection_state<'a>(
+        &'a self,
+        organization: OrganizationId,
+        state: ConnectionState,
+        last_error: Option<&'a str>,
+        at: OffsetDateTime,
     ) -> BoxFuture<'a, RepoResult<()>>;
 
     /// Certificates of an organization, newest first (public parts only).

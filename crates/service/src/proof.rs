@@ -3,7 +3,8 @@
 //! run. Recorded per certificate, so the certificate page reads it with the certificate itself
 //! instead of asking Graph on every view, and says when the answer was given.
 
-use crate::ports::{CredentialRefusal, DirectoryError, DirectoryErrorKind};
+use crate::model::{CertificateId, ConnectionState};
+use crate::ports::{CredentialRefusal, DirectoryError, DirectoryErrorKind, RepoResult, Repository};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -99,4 +100,37 @@ impl CredentialProof {
             detail: Some(err.message.clone()),
         })
     }
+}
+
+/// What a proof says about the organization's connection: a token issued means connected, a
+/// refusal broken with Entra's message.
+pub fn connection_after_proof(proof: &CredentialProof) -> (ConnectionState, Option<String>) {
+    match proof.outcome {
+        ProofOutcome::Accepted => (ConnectionState::Connected, None),
+        _ => (ConnectionState::Broken, proof.detail.clone()),
+    }
+}
+
+/// Records `proof` as the certificate's latest and, when the certificate is its organization's
+/// active one, applies [`connection_after_proof`] to the organization.
+pub async fn record_proof(
+    repository: &dyn Repository,
+    certificate: CertificateId,
+    proof: &CredentialProof,
+) -> RepoResult<()> {
+    repository.record_proof(certificate, proof).await?;
+    let stored = repository.certificate(certificate).await?;
+    let organization = repository.organization(stored.organization).await?;
+    if organization.active_certificate == Some(certificate) {
+        let (state, last_error) = connection_after_proof(proof);
+        repository
+            .set_connection_state(
+                organization.id,
+                state,
+                last_error.as_deref(),
+                proof.checked_at,
+            )
+            .await?;
+    }
+    Ok(())
 }

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use tenantlink_certificate::{Credential, PrivateKey};
 use tenantlink_service::{
     AccountRepository, ApiTokenRecord, AuditEntry, BoxFuture, CertificateId, CertificateSource,
-    CredentialProof, NewAuditEntry, NewOrganization, Operation, OperationFailure, OperationId,
-    OperationKind, OperationStep, Organization, OrganizationId, ProofOutcome, ProofSource,
-    RepoResult, Repository, RepositoryError, Role, SecretString, SessionRecord, SignInPrompt,
-    StoredCertificate, UserId, UserRecord,
+    ConnectionState, CredentialProof, NewAuditEntry, NewOrganization, Operation, OperationFailure,
+    OperationId, OperationKind, OperationStep, Organization, OrganizationId, ProofOutcome,
+    ProofSource, RepoResult, Repository, RepositoryError, Role, SecretString, SessionRecord,
+    SignInPrompt, StoredCertificate, UserId, UserRecord,
 };
 use tenantlink_store as store;
 use time::OffsetDateTime;
@@ -187,6 +187,12 @@ impl StoreRepository {
             app_id: org.backup_app_id,
             app_object_id: org.app_object_id,
             active_certificate: active.map(|c| CertificateId(uuid_of(c.id))),
+            connection: match org.connection_state {
+                store::ConnectionState::Unknown => ConnectionState::Unknown,
+                store::ConnectionState::Connected => ConnectionState::Connected,
+                store::ConnectionState::Broken => ConnectionState::Broken,
+            },
+            last_error: org.last_error,
             created_at: org.created_at,
         })
     }
@@ -254,6 +260,26 @@ impl Repository for StoreRepository {
                 .set_app_object_id(org_id(id), object_id, now)
                 .await
                 .map_err(map_err("record the application object id"))
+        })
+    }
+
+    fn set_connection_state<'a>(
+        &'a self,
+        organization: OrganizationId,
+        state: ConnectionState,
+        last_error: Option<&'a str>,
+        at: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<()>> {
+        Box::pin(async move {
+            let state = match state {
+                ConnectionState::Unknown => store::ConnectionState::Unknown,
+                ConnectionState::Connected => store::ConnectionState::Connected,
+                ConnectionState::Broken => store::ConnectionState::Broken,
+            };
+            self.store
+                .set_connection_state(org_id(organization), state, last_error, at)
+                .await
+                .map_err(map_err("record the connection state"))
         })
     }
 

@@ -187,6 +187,8 @@ mod tests {
             app_id: "11111111-2222-3333-4444-555555555555".into(),
             app_object_id: None,
             active_certificate: None,
+            connection: tenantlink_service::ConnectionState::Unknown,
+            last_error: None,
             created_at: time::OffsetDateTime::UNIX_EPOCH,
         }
     }
