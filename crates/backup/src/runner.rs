@@ -18,9 +18,10 @@ use tenantlink_entra::{
     AppToken, AppTokenRequest, AssertionOptions, Error as EntraClientError, KeyRejectionReason,
     SigningCertificate, TenantId, TokenClient, parse_key_rejection,
 };
-use tenantlink_store::{
-    BackupPolicy, BackupRun, BackupScope, CertificateProof, ConnectionState, Organization,
-    ProofOutcome, ProofSource, RunStatus, RunSummary, RunTrigger, Store, StoreError, UpsertOutcome,
+use tenantlink_service::{
+    BackupPolicy, BackupRepository, BackupRun, BackupScope, CertificateId, CredentialProof,
+    Organization, ProofOutcome, ProofSource, Repository, RepositoryError, RunStatus, RunSummary,
+    RunTrigger, UpsertOutcome, connection_after_proof, record_proof,
 };
 
 use crate::graph::{Continuation, GraphReader, GraphUser};
@@ -71,7 +72,7 @@ pub enum RunError {
     #[error("policy {policy} is already running; wait for that run to finish")]
     AlreadyRunning { policy: String },
     #[error("cannot record the backup run: {0}")]
-    Store(#[from] StoreError),
+    Repository(#[from] RepositoryError),
     /// The task running it ended without a report (a bug: the service log has the panic).
     #[error("the run of policy {policy} stopped unexpectedly; the service log has the cause")]
     Aborted { policy: String },
@@ -81,7 +82,9 @@ pub enum RunError {
 /// cache.
 #[derive(Debug, Clone)]
 pub struct BackupRunner {
-    store: Store,
+    backups: Arc<dyn BackupRepository>,
+    /// Organizations and certificates: where the run's proof and connection state go.
+    repository: Arc<dyn Repository>,
     tokens: TokenClient,
     graph: GraphReader,
     clock: SharedClock,
@@ -103,14 +106,16 @@ struct Tally {
 
 impl BackupRunner {
     pub fn new(
-        store: Store,
+        backups: Arc<dyn BackupRepository>,
+        repository: Arc<dyn Repository>,
         tokens: TokenClient,
         graph: GraphReader,
         clock: SharedClock,
         config: RunnerConfig,
     ) -> Self {
         Self {
-            store,
+            backups,
+            repository,
             tokens,
             graph,
             clock,
@@ -150,14 +155,15 @@ impl BackupRunner {
         policy: &BackupPolicy,
         trigger: RunTrigger,
     ) -> Result<BackupRun, RunError> {
-        self.store
+        // The port's one conflict on starting a run: the policy has one in progress.
+        self.backups
             .start_run(policy.id, trigger, self.clock.now())
             .await
             .map_err(|e| match e {
-                StoreError::Conflict(tenantlink_store::Conflict::RunInProgress { policy }) => {
-                    RunError::AlreadyRunning { policy }
-                }
-                other => RunError::Store(other),
+                RepositoryError::Conflict { .. } => RunError::AlreadyRunning {
+                    policy: policy.id.to_string(),
+                },
+                other => RunError::Repository(other),
             })
     }
 
@@ -196,7 +202,7 @@ impl BackupRunner {
             .app_token(
                 AppTokenRequest {
                     tenant: &tenant,
-                    client_id: &organization.backup_app_id,
+                    client_id: &organization.app_id,
                     scope: &self.config.graph_scope,
                     assertion: self.config.assertion,
                 },
@@ -299,7 +305,7 @@ impl BackupRunner {
             |e: &EntraClientError| RunFailure::from_client_error(stage(), organization.id, e);
         let token = token.access_token.expose();
         let stored = self
-            .store
+            .backups
             .delta_link(policy.id, &user.id)
             .await
             .map_err(|e| RunFailure::storage("read the mailbox's delta link", &e))?;
@@ -342,7 +348,7 @@ impl BackupRunner {
             // entirely or not at all, and a failed page is re-read by the next run.
             if !items.is_empty() {
                 let outcomes = self
-                    .store
+                    .backups
                     .upsert_mailbox_items(&items, run.id)
                     .await
                     .map_err(|e| RunFailure::storage("index a page of messages", &e))?;
@@ -367,7 +373,7 @@ impl BackupRunner {
             match page.continuation {
                 Continuation::NextPage(next) => url = next,
                 Continuation::Complete(delta_link) => {
-                    self.store
+                    self.backups
                         .save_delta_link(policy.id, &user.id, &delta_link, run.id, self.clock.now())
                         .await
                         .map_err(|e| RunFailure::storage("save the mailbox's delta link", &e))?;
@@ -380,7 +386,7 @@ impl BackupRunner {
     fn forget_token(&self, organization: &Organization) {
         self.tokens
             .cache()
-            .invalidate(&organization.tenant, &organization.backup_app_id);
+            .invalidate(&organization.tenant, &organization.app_id);
     }
 
     async fn finish(
@@ -429,7 +435,9 @@ impl BackupRunner {
             items_changed: i64::try_from(report.items_changed).unwrap_or(i64::MAX),
             error_text: report.job_log_text(),
         };
-        self.store.finish_run(run.id, &summary, finished_at).await?;
+        self.backups
+            .finish_run(run.id, &summary, finished_at)
+            .await?;
         tracing::info!(
             run = %report.run_id,
             policy = %report.policy_id,
@@ -443,8 +451,14 @@ impl BackupRunner {
         Ok(report)
     }
 
-    /// A credential failure breaks the organization's connection; a run that authenticated
-    /// mends it.
+    /// What the run says about the organization's credential, applied with the service's rule
+    /// ([`connection_after_proof`], [`record_proof`]) like Check connection's: a run that
+    /// authenticated proves that Entra accepts the certificate (connected); a credential
+    /// failure is a refusal (broken, with its message). The active certificate keeps the proof
+    /// as its latest when the run signed with it; only the authentication stage speaks about the
+    /// certificate (a cached token was issued with the same key), so a credential failure after
+    /// authenticating (e.g. mail access refused) breaks the connection while the certificate's
+    /// proof says accepted.
     async fn record_connection(
         &self,
         organization: &Organization,
@@ -452,60 +466,90 @@ impl BackupRunner {
         authenticated: bool,
     ) {
         let now = self.clock.now();
-        let change = match &report.failure {
-            Some(f) if f.credential_problem => {
-                Some((ConnectionState::Broken, Some(f.job_log_text())))
+        let accepted = || CredentialProof::accepted(ProofSource::BackupRun, now);
+        let (connection, certificate_proof) = match &report.failure {
+            Some(f) if f.credential_problem && f.stage == FailureStage::Authentication => {
+                (Some(refusal(f, now)), Some(refusal(f, now)))
             }
-            _ if authenticated => Some((ConnectionState::Connected, None)),
+            Some(f) if f.credential_problem => {
+                (Some(refusal(f, now)), authenticated.then(accepted))
+            }
+            _ if authenticated => (Some(accepted()), Some(accepted())),
+            _ => (None, None),
+        };
+        let certificate = match (&certificate_proof, &report.certificate_thumbprint) {
+            (Some(_), Some(thumbprint)) => {
+                self.active_certificate_with(organization, thumbprint).await
+            }
             _ => None,
         };
-        if let Some((state, error)) = change
-            && let Err(e) = self
-                .store
-                .set_connection_state(organization.id, state, error.as_deref(), now)
-                .await
-        {
-            tracing::error!(organization = %organization.id, error = %e,
-                "could not record the organization's connection state");
+        let mut connection_applied = false;
+        if let (Some(certificate), Some(proof)) = (certificate, &certificate_proof) {
+            let recorded = if certificate_proof == connection {
+                connection_applied = true;
+                record_proof(self.repository.as_ref(), certificate, proof).await
+            } else {
+                self.repository.record_proof(certificate, proof).await
+            };
+            if let Err(e) = recorded {
+                tracing::error!(organization = %organization.id, error = %e,
+                    "could not record the certificate's proof");
+            }
         }
-        self.record_proof(organization, report, authenticated, now)
-            .await;
+        if let Some(connection) = connection.filter(|_| !connection_applied) {
+            let (state, last_error) = connection_after_proof(&connection);
+            if let Err(e) = self
+                .repository
+                .set_connection_state(organization.id, state, last_error.as_deref(), now)
+                .await
+            {
+                tracing::error!(organization = %organization.id, error = %e,
+                    "could not record the organization's connection state");
+            }
+        }
     }
 
-    /// What the run's token request said about the active certificate, kept as its latest
-    /// proof (the certificate page's "not attached" / "expired"). Only the authentication stage
-    /// speaks about the certificate; a cached token was issued with the same key.
-    async fn record_proof(
+    /// The organization's active certificate, if it is the one with `thumbprint` (the run
+    /// signed with it, and no other became active meanwhile).
+    async fn active_certificate_with(
         &self,
         organization: &Organization,
-        report: &RunReport,
-        authenticated: bool,
-        now: time::OffsetDateTime,
-    ) {
-        let Some(thumbprint) = &report.certificate_thumbprint else {
-            return;
-        };
-        let (outcome, detail) = match &report.failure {
-            Some(f) if f.stage == FailureStage::Authentication && f.credential_problem => {
-                (proof_outcome(f), Some(f.message.clone()))
+        thumbprint: &str,
+    ) -> Option<CertificateId> {
+        let current = match self.repository.organization(organization.id).await {
+            Ok(current) => current,
+            Err(e) => {
+                tracing::error!(organization = %organization.id, error = %e,
+                    "could not read the organization's active certificate");
+                return None;
             }
-            _ if authenticated => (ProofOutcome::Accepted, None),
-            _ => return,
         };
-        let proof = CertificateProof {
-            outcome,
-            source: ProofSource::BackupRun,
-            detail,
-            at: now,
-        };
-        if let Err(e) = self
-            .store
-            .record_active_certificate_proof(organization.id, thumbprint, &proof)
-            .await
-        {
-            tracing::error!(organization = %organization.id, error = %e,
-                "could not record the certificate's proof");
+        let active = current.active_certificate?;
+        match self.repository.certificate(active).await {
+            Ok(stored) if stored.sha1_hex.eq_ignore_ascii_case(thumbprint) => Some(active),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::error!(organization = %organization.id, error = %e,
+                    "could not read the organization's active certificate");
+                None
+            }
         }
+    }
+}
+
+/// A credential failure as a refused proof: AADSTS700027's reason when Entra gave one, and the
+/// failure's message verbatim.
+fn refusal(failure: &RunFailure, now: time::OffsetDateTime) -> CredentialProof {
+    let outcome = if failure.stage == FailureStage::Authentication {
+        proof_outcome(failure)
+    } else {
+        ProofOutcome::Refused
+    };
+    CredentialProof {
+        outcome,
+        source: ProofSource::BackupRun,
+        checked_at: now,
+        detail: Some(failure.message.clone()),
     }
 }
 

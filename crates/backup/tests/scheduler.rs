@@ -13,10 +13,10 @@ use tenantlink_backup::{
     Scheduler,
 };
 use tenantlink_clock::{Clock, ManualClock};
-use tenantlink_store::{
-    BackupPolicy, BackupScope, NewBackupPolicy, NewOrganization, OrganizationId, PolicyId, RunId,
-    RunTrigger, Store,
+use tenantlink_service::{
+    BackupPolicy, BackupScope, NewBackupPolicy, OrganizationId, PolicyId, RunId, RunTrigger,
 };
+use tenantlink_store::{NewOrganization, Store};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use tokio::sync::{Semaphore, oneshot};
@@ -110,6 +110,7 @@ impl Fixture {
             .await
             .unwrap()
             .id;
+        let organization = OrganizationId(organization.as_uuid());
         Self {
             clock,
             store,
@@ -119,7 +120,7 @@ impl Fixture {
     }
 
     fn scheduler(&self, executor: Arc<RecordingExecutor>) -> Scheduler {
-        Scheduler::new(self.store.clone(), self.clock.clone(), executor)
+        Scheduler::new(Arc::new(self.store.clone()), self.clock.clone(), executor)
     }
 
     async fn policy(&self, scheduler: &Scheduler, name: &str, schedule: &str) -> PolicyId {
@@ -373,7 +374,7 @@ async fn start_now_refuses_a_policy_already_running_and_an_unknown_one() {
     first.await.unwrap().unwrap();
     assert!(matches!(
         scheduler.start_now(PolicyId::new()).await,
-        Err(RunError::Store(_))
+        Err(RunError::Repository(_))
     ));
 }
 
@@ -452,7 +453,7 @@ impl PolicyExecutor for HeldExecutor {
 }
 
 fn limited(f: &Fixture, executor: Arc<HeldExecutor>, limit: usize) -> Scheduler {
-    Scheduler::new(f.store.clone(), f.clock.clone(), executor)
+    Scheduler::new(Arc::new(f.store.clone()), f.clock.clone(), executor)
         .with_max_concurrent_runs(NonZeroUsize::new(limit).unwrap())
 }
 

@@ -61,8 +61,6 @@ uuid_id!(CertificateId);
 uuid_id!(OperationId);
 uuid_id!(UserId);
 uuid_id!(ApiTokenId);
-uuid_id!(PolicyId);
-uuid_id!(RunId);
 
 /// Id of an audit event: a monotonically increasing sequence number.
 #[derive(

@@ -24,17 +24,12 @@ mod tokens;
 mod users;
 
 pub use audit::{AuditEvent, AuditFilter, AuditOutcome, NewAuditEvent};
-pub use backup::{
-    BackupPolicy, BackupRun, BackupScope, DeltaLink, MailboxItem, NewBackupPolicy, RunStatus,
-    RunSummary, RunTrigger, UpsertOutcome,
-};
 pub use certificates::{CertificateRecord, CertificateSource, CertificateState, NewCertificate};
 pub use crypto::CryptoError;
 pub use db::{BackendKind, OpenOptions};
 pub use error::{Conflict, StoreError, StoreResult};
 pub use ids::{
-    ApiTokenId, AuditId, CertificateId, OperationId, OrganizationId, PolicyId, RunId,
-    UnknownVariant, UserId,
+    ApiTokenId, AuditId, CertificateId, OperationId, OrganizationId, UnknownVariant, UserId,
 };
 pub use master_key::{MASTER_KEY_FILE, MasterKey, MasterKeyError, MasterKeyId};
 pub use operations::{

@@ -4,11 +4,11 @@
 mod harness;
 
 use harness::TestDb;
-
-use tenantlink_store::{
-    BackupScope, Conflict, MailboxItem, NewBackupPolicy, NewOrganization, Organization,
-    OrganizationId, RunStatus, RunSummary, RunTrigger, Store, StoreError, UpsertOutcome,
+use tenantlink_service::{
+    BackupPolicy, BackupScope, MailboxItem, NewBackupPolicy, OrganizationId, PolicyId, RunStatus,
+    RunSummary, RunTrigger, UpsertOutcome,
 };
+use tenantlink_store::{Conflict, NewOrganization, Store, StoreError};
 use time::{Duration, OffsetDateTime, macros::datetime};
 
 const T0: OffsetDateTime = datetime!(2026-11-27 09:00:00 UTC);
@@ -23,8 +23,13 @@ backend_tests!(
 
 // ---------------------------------------------------------------- fixtures
 
-async fn organization(store: &Store, tenant: &str) -> Organization {
-    store
+/// An organization as the backup records name it (by the service's id).
+struct Org {
+    id: OrganizationId,
+}
+
+async fn organization(store: &Store, tenant: &str) -> Org {
+    let organization = store
         .create_organization(
             NewOrganization {
                 tenant: tenant.to_owned(),
@@ -36,7 +41,10 @@ async fn organization(store: &Store, tenant: &str) -> Organization {
             T0,
         )
         .await
-        .expect("create organization")
+        .expect("create organization");
+    Org {
+        id: OrganizationId(organization.id.as_uuid()),
+    }
 }
 
 fn item(org: OrganizationId, user: &str, message: &str, hash: &[u8]) -> MailboxItem {
@@ -56,7 +64,7 @@ async fn policy(
     store: &Store,
     org: OrganizationId,
     next_due: Option<OffsetDateTime>,
-) -> tenantlink_store::BackupPolicy {
+) -> BackupPolicy {
     store
         .create_policy(
             NewBackupPolicy {
@@ -367,7 +375,7 @@ async fn one_running_backup_per_policy_and_due_policies(db: &TestDb) {
     ));
 }
 
-fn ids(policies: &[tenantlink_store::BackupPolicy]) -> Vec<tenantlink_store::PolicyId> {
+fn ids(policies: &[BackupPolicy]) -> Vec<PolicyId> {
     policies.iter().map(|p| p.id).collect()
 }
 
@@ -458,9 +466,7 @@ async fn due_policies_among_reads_only_the_ids_asked(db: &TestDb) {
     );
 
     // More ids than one statement takes: unknown ids are no error, and the due one is found.
-    let mut many: Vec<_> = (0..1_200)
-        .map(|_| tenantlink_store::PolicyId::new())
-        .collect();
+    let mut many: Vec<_> = (0..1_200).map(|_| PolicyId::new()).collect();
     many.insert(777, due.id);
     assert_eq!(
         ids(&store.due_policies_among(T0, &many).await.unwrap()),

@@ -3,13 +3,13 @@
 mod harness;
 
 use harness::{RawParam, TestDb};
+use tenantlink_service::{BackupPolicy, BackupScope, MailboxItem, NewBackupPolicy, RunTrigger};
 use tenantlink_store::{
-    Activation, AuditFilter, AuditId, AuditOutcome, BackupScope, BearerSecret, CertificateId,
-    CertificateProof, CertificateRecord, CertificateSource, CertificateState, Conflict,
-    ConnectionState, CryptoError, DeviceSignIn, MailboxItem, MasterKey, NewAuditEvent,
-    NewBackupPolicy, NewCertificate, NewOperation, NewOrganization, OperationError, OperationKind,
-    OperationState, OperationUpdate, Organization, OrganizationId, PasswordHash, ProofOutcome,
-    ProofSource, Role, RunTrigger, Store, StoreError,
+    Activation, AuditFilter, AuditId, AuditOutcome, BearerSecret, CertificateId, CertificateProof,
+    CertificateRecord, CertificateSource, CertificateState, Conflict, ConnectionState, CryptoError,
+    DeviceSignIn, MasterKey, NewAuditEvent, NewCertificate, NewOperation, NewOrganization,
+    OperationError, OperationKind, OperationState, OperationUpdate, Organization, OrganizationId,
+    PasswordHash, ProofOutcome, ProofSource, Role, Store, StoreError,
 };
 use time::{Duration, OffsetDateTime, macros::datetime};
 
@@ -1619,9 +1619,14 @@ async fn audit_log_appends_filters_and_refuses_changes(db: &TestDb) {
 
 // ---------------------------------------------------------------- backups
 
+/// Backup records name organizations by the service's id.
+fn service_id(org: OrganizationId) -> tenantlink_service::OrganizationId {
+    tenantlink_service::OrganizationId(org.as_uuid())
+}
+
 fn item(org: OrganizationId, user: &str, message: &str, hash: &[u8]) -> MailboxItem {
     MailboxItem {
-        organization_id: org,
+        organization_id: service_id(org),
         user_id: user.into(),
         message_id: message.into(),
         subject: format!("Subject of {message}"),
@@ -1636,11 +1641,11 @@ async fn policy(
     store: &Store,
     org: OrganizationId,
     next_due: Option<OffsetDateTime>,
-) -> tenantlink_store::BackupPolicy {
+) -> BackupPolicy {
     store
         .create_policy(
             NewBackupPolicy {
-                organization_id: org,
+                organization_id: service_id(org),
                 name: format!("Mailboxes {}", uuid::Uuid::new_v4().simple()),
                 schedule: "0 2 * * *".into(),
                 scope: BackupScope::Users(vec!["adele@contoso.example".into()]),
@@ -1707,7 +1712,7 @@ async fn deleting_an_organization_removes_its_data_but_keeps_the_audit_log(db: &
     ));
     assert!(
         store
-            .mailbox_items(org.id, "adele")
+            .mailbox_items(service_id(org.id), "adele")
             .await
             .unwrap()
             .is_empty()

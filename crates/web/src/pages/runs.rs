@@ -10,7 +10,6 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use maud::html;
 use tenantlink_backup::policies::{RunId, RunStatus};
-use tenantlink_service::OrganizationId;
 use uuid::Uuid;
 
 pub async fn page(
@@ -18,12 +17,12 @@ pub async fn page(
     PageCaller(caller): PageCaller,
     Path(id): Path<Uuid>,
 ) -> Response {
-    let detail = match state.policies.run(&caller, RunId::from(id)).await {
+    let detail = match state.policies.run(&caller, RunId(id)).await {
         Ok(detail) => detail,
         Err(err) => return error_page(Some(&caller), &err),
     };
     let run = &detail.run;
-    let organization = OrganizationId(run.organization_id.as_uuid());
+    let organization = run.organization_id;
     let running = run.status == RunStatus::Running;
     let organization_name = state
         .workflows
