@@ -47,6 +47,9 @@ struct MemoryState {
     sessions: HashMap<[u8; 32], (UserId, OffsetDateTime)>,
     api_tokens: HashMap<[u8; 32], ApiTokenRecord>,
     login_failures: Vec<(String, OffsetDateTime)>,
+    /// Certificates the service discarded, in order. The service's model has no certificate
+    /// state (the store keeps `discarded` in its own column), so this is all there is to see.
+    discarded: Vec<CertificateId>,
 }
 
 /// Everything in one mutex; the same invariants the SQL store enforces (one unfinished operation
@@ -133,6 +136,11 @@ impl MemoryRepository {
     /// instance winning a race against this one's start would have.
     pub fn insert_operation_elsewhere(&self, operation: Operation) {
         lock(&self.state).operations.insert(operation.id, operation);
+    }
+
+    /// The certificates [`Repository::discard_certificate`] was called for, in order.
+    pub fn discarded_certificates(&self) -> Vec<CertificateId> {
+        lock(&self.state).discarded.clone()
     }
 
     /// Every stored private key, to check that nothing else leaks them.
@@ -297,6 +305,17 @@ impl Repository for MemoryRepository {
             Some(der) => PrivateKey::from_pkcs8_der(&der)
                 .map_err(|e| RepositoryError::storage("read a private key", e)),
             None => Err(RepositoryError::not_found(format!("certificate {id}"))),
+        };
+        ready(result)
+    }
+
+    fn discard_certificate(&self, id: CertificateId) -> BoxFuture<'_, RepoResult<()>> {
+        let mut state = lock(&self.state);
+        let result = if state.certificates.iter().any(|(c, _)| c.id == id) {
+            state.discarded.push(id);
+            Ok(())
+        } else {
+            Err(RepositoryError::not_found(format!("certificate {id}")))
         };
         ready(result)
     }

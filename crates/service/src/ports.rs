@@ -249,6 +249,8 @@ pub trait Repository: Send + Sync + Debug + 'static {
     ) -> BoxFuture<'a, RepoResult<StoredCertificate>>;
     /// The decrypted private key, to sign client assertions.
     fn private_key(&self, id: CertificateId) -> BoxFuture<'_, RepoResult<PrivateKey>>;
+    /// Marks a certificate that will never become active (its operation failed) as discarded.
+    fn discard_certificate(&self, id: CertificateId) -> BoxFuture<'_, RepoResult<()>>;
     /// Atomically makes the operation's certificate active and the operation succeeded, only if
     /// the organization's active certificate is still `operation.replaces` and the operation is
     /// still at its version; otherwise `Conflict` and nothing changes.

@@ -2,13 +2,15 @@
 //! certificate it was signed with.
 
 use super::Workflows;
+use super::activation::rebuild_credential;
 use crate::accounts::{Caller, Permission};
 use crate::audit::{AuditAction, AuditOutcome};
 use crate::certificate_page::CertificatePage;
 use crate::error::{ServiceError, ServiceResult};
 use crate::model::{CertificateId, OrganizationId, StoredCertificate};
+use crate::ports::RepoResult;
 use crate::proof::{CredentialProof, ProofOutcome, ProofSource};
-use tenantlink_certificate::{Certificate, Credential};
+use tenantlink_certificate::Credential;
 
 impl Workflows {
     /// **Check connection** (Operators and Administrators): requests one app-only token with
@@ -50,7 +52,7 @@ impl Workflows {
                 }
             },
         };
-        self.repository.record_proof(active, &proof).await?;
+        self.record_proof(active, &proof).await?;
         let outcome = if proof.outcome == ProofOutcome::Accepted {
             AuditOutcome::Success
         } else {
@@ -64,19 +66,27 @@ impl Workflows {
     /// Records a proof made on the way (activation); a failure to record is logged, not fatal:
     /// the proof only informs the page.
     pub(super) async fn note_proof(&self, certificate: CertificateId, proof: CredentialProof) {
-        if let Err(err) = self.repository.record_proof(certificate, &proof).await {
+        if let Err(err) = self.record_proof(certificate, &proof).await {
             tracing::warn!(%certificate, error = %err, "could not record the certificate's proof");
         }
+    }
+
+    /// The one place the workflows record a proof. Whether it also changes the organization's
+    /// connection state is the service's rule (`proof::record_proof` with
+    /// `connection_after_proof`), shared with backup runs; until that lands the repository
+    /// still derives it.
+    async fn record_proof(
+        &self,
+        certificate: CertificateId,
+        proof: &CredentialProof,
+    ) -> RepoResult<()> {
+        self.repository.record_proof(certificate, proof).await
     }
 
     /// The stored certificate with its decrypted private key, ready to sign an assertion.
     async fn credential_of(&self, stored: &StoredCertificate) -> ServiceResult<Credential> {
         let key = self.repository.private_key(stored.id).await?;
-        Certificate::from_der(stored.der.clone())
-            .map_err(|e| e.to_string())
-            .and_then(|certificate| {
-                Credential::new(certificate, key, Vec::new()).map_err(|e| e.to_string())
-            })
+        rebuild_credential(stored, key)
             .map_err(|detail| ServiceError::Conflict {
                 detail: format!(
                     "the active certificate {} cannot sign ({detail}); use Generate a new certificate or Upload a custom certificate",

@@ -1,8 +1,11 @@
-//! One unfinished certificate operation per organization, checked before anything is asked of
-//! Entra ID: a start that cannot succeed must not request a device code (each request shows up in
-//! the tenant's sign-in logs and hands out a code nobody will use). The store's partial unique
-//! index stays the guard against two starts racing past this check.
+//! Unfinished operations: one per organization, and resuming them after a restart.
+//!
+//! The one-per-organization rule is checked before anything is asked of Entra ID: a start that
+//! cannot succeed must not request a device code (each request shows up in the tenant's sign-in
+//! logs and hands out a code nobody will use). The store's partial unique index stays the guard
+//! against two starts racing past this check.
 
+use super::decisions::{self, Resumption};
 use super::{Workflows, failure};
 use crate::error::{ServiceError, ServiceResult};
 use crate::model::Organization;
@@ -22,7 +25,7 @@ impl Workflows {
             if operation.organization != organization.id {
                 continue;
             }
-            if !sign_in_expired(&operation, now) {
+            if !decisions::sign_in_expired(&operation, now) {
                 return Err(running_conflict(organization, &operation));
             }
             let id = operation.id;
@@ -55,14 +58,36 @@ impl Workflows {
         )
         .await
     }
-}
 
-pub(super) fn sign_in_expired(operation: &Operation, now: OffsetDateTime) -> bool {
-    operation.step == OperationStep::AwaitingSignIn
-        && operation
-            .sign_in
-            .as_ref()
-            .is_some_and(|prompt| prompt.expires_at <= now)
+    /// After a restart: operations that had their certificate on the application are proven and
+    /// activated (or failed cleanly); those still needing the lost delegated token end.
+    /// Only this instance's own operations (its previous incarnation's) and those started before
+    /// holders were recorded are touched: another live instance's operation is still being
+    /// carried there, sign-in secrets and all.
+    pub async fn resume_unfinished(&self) -> ServiceResult<Vec<Operation>> {
+        let mut resumed = Vec::new();
+        for operation in self.repository.unfinished_operations().await? {
+            let id = operation.id;
+            let outcome = match decisions::resumption(&operation, self.instance.as_deref()) {
+                Resumption::LeaveToHolder(holder) => {
+                    tracing::info!(operation = %id, holder, "left an operation of another tenantlink instance alone");
+                    continue;
+                }
+                Resumption::EndInterrupted => {
+                    self.fail(operation, failure("interrupted", "The service restarted while this operation waited for the device sign-in; the sign-in is not kept across restarts.", "Start the operation again.")).await
+                }
+                Resumption::ProveAndActivate => self.prove_and_activate(operation).await,
+                Resumption::Nothing => continue,
+            };
+            match outcome {
+                Ok(operation) => resumed.push(operation),
+                Err(err) => {
+                    tracing::error!(operation = %id, error = %err, "could not resume an operation")
+                }
+            }
+        }
+        Ok(resumed)
+    }
 }
 
 /// The 409 a second start gets: which operation is in the way, who started it and when, where

@@ -359,6 +359,15 @@ impl Repository for StoreRepository {
         })
     }
 
+    fn discard_certificate(&self, id: CertificateId) -> BoxFuture<'_, RepoResult<()>> {
+        Box::pin(async move {
+            self.store
+                .discard_certificate(cert_id(id))
+                .await
+                .map_err(map_err("discard the certificate"))
+        })
+    }
+
     fn activate<'a>(
         &'a self,
         operation: &'a Operation,
@@ -474,14 +483,6 @@ impl Repository for StoreRepository {
                 )
                 .await
                 .map_err(map_err("update the operation"))?;
-            if matches!(operation.step, OperationStep::Failed)
-                && let Some(certificate) = operation.certificate
-                && let Ok(record) = self.store.certificate(cert_id(certificate)).await
-                && record.state == store::CertificateState::Pending
-            {
-                // A failed operation's certificate never becomes active; mark it so.
-                let _ = self.store.discard_certificate(cert_id(certificate)).await;
-            }
             Ok(())
         })
     }

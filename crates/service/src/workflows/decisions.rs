@@ -1,0 +1,134 @@
+//! The small decisions of the certificate workflows, as pure functions over stored state and
+//! `now`: no repository, no directory, no clock read. In the manner of cert-manager's renewal
+//! policies, each answers one question and is tested on its own with fixed times; the workflow
+//! files ask them in order and do the I/O.
+
+use super::ProofPolicy;
+use crate::model::{CertificateId, Organization};
+use crate::operation::{Operation, OperationStep};
+use crate::ports::DirectoryError;
+use std::time::Duration as StdDuration;
+use time::{Duration, OffsetDateTime};
+
+#[cfg(test)]
+mod tests;
+
+/// Whether `operation` still waits for a device sign-in whose code has expired, so nobody can
+/// complete it any more.
+pub(super) fn sign_in_expired(operation: &Operation, now: OffsetDateTime) -> bool {
+    operation.step == OperationStep::AwaitingSignIn
+        && operation
+            .sign_in
+            .as_ref()
+            .is_some_and(|prompt| prompt.expires_at <= now)
+}
+
+/// Whether the organization's active certificate is no longer the one `operation` started from,
+/// so its activation (a compare-and-swap from that one) cannot succeed.
+pub(super) fn superseded(operation: &Operation, organization: &Organization) -> bool {
+    organization.active_certificate != operation.replaces
+}
+
+/// Whether an operation at `step` may be cancelled: only before a certificate is on its way to
+/// the application. From then on it ends by itself once Entra ID accepts or refuses the key, and
+/// cancelling midway would leave a key on the application that tenantlink no longer tracks.
+pub(super) fn may_cancel(step: OperationStep) -> bool {
+    matches!(
+        step,
+        OperationStep::AwaitingSignIn | OperationStep::SignedIn
+    )
+}
+
+/// Whether the next move from `step` needs the device code or the delegated token, which live
+/// only in the memory of the instance holding the sign-in.
+pub(super) fn needs_sign_in_secrets(step: OperationStep) -> bool {
+    matches!(
+        step,
+        OperationStep::AwaitingSignIn | OperationStep::SignedIn
+    )
+}
+
+/// The other instance holding `operation`'s sign-in secrets, if that is not `this_instance`.
+/// Operations without a recorded holder count as this instance's (the behaviour before holders
+/// were recorded), so a restart still ends them as lost.
+pub(super) fn held_elsewhere<'a>(
+    operation: &'a Operation,
+    this_instance: Option<&str>,
+) -> Option<&'a str> {
+    let holder = operation.sign_in_holder.as_deref()?;
+    (this_instance != Some(holder)).then_some(holder)
+}
+
+/// Whether the token endpoint may be asked about a device sign-in again: Entra answers
+/// `slow_down` (and may throttle the tenant) when asked more often than its interval.
+pub(super) fn device_code_poll_due(next_poll_at: OffsetDateTime, now: OffsetDateTime) -> bool {
+    next_poll_at <= now
+}
+
+/// When the token endpoint may be asked next after asking at `now`. An interval too large to
+/// represent falls back to Entra's usual 5 seconds rather than never polling again.
+pub(super) fn next_device_code_poll(now: OffsetDateTime, interval: StdDuration) -> OffsetDateTime {
+    now + Duration::try_from(interval).unwrap_or(Duration::seconds(5))
+}
+
+/// How long to wait before proof attempt `attempt + 1` after attempt `attempt` failed with
+/// `err`; `None` when the proof should stop: the refusal will not change by waiting, or the
+/// attempts are used up. A new key takes a while to propagate through Entra ID, so the first
+/// refusals are expected; the backoff is bounded so a key that never works ends the operation.
+pub(super) fn proof_retry_delay(
+    policy: &ProofPolicy,
+    err: &DirectoryError,
+    attempt: u32,
+) -> Option<StdDuration> {
+    if !err.is_retryable_proof_failure() || attempt >= policy.attempts {
+        return None;
+    }
+    let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
+    Some(
+        policy
+            .first_delay
+            .saturating_mul(factor)
+            .min(policy.max_delay),
+    )
+}
+
+/// What a starting instance does with an operation it finds unfinished.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Resumption<'a> {
+    /// Another live instance carries it, sign-in secrets and all.
+    LeaveToHolder(&'a str),
+    /// It waited for the sign-in, whose secrets died with the previous process.
+    EndInterrupted,
+    /// Its certificate may be on the application: a successful token proof shows it is (the
+    /// attach may or may not have reached Graph), a refused one fails it cleanly.
+    ProveAndActivate,
+    /// Nothing to do (already finished).
+    Nothing,
+}
+
+pub(super) fn resumption<'a>(
+    operation: &'a Operation,
+    this_instance: Option<&str>,
+) -> Resumption<'a> {
+    if let Some(holder) = held_elsewhere(operation, this_instance) {
+        return Resumption::LeaveToHolder(holder);
+    }
+    match operation.step {
+        OperationStep::AwaitingSignIn | OperationStep::SignedIn => Resumption::EndInterrupted,
+        OperationStep::CertificateStored | OperationStep::Attached => Resumption::ProveAndActivate,
+        OperationStep::Succeeded | OperationStep::Failed | OperationStep::Cancelled => {
+            Resumption::Nothing
+        }
+    }
+}
+
+/// The certificate to discard once `operation` is stored as failed: the one it created or
+/// uploaded, which never became active (activation and success are one compare-and-swap, so a
+/// failed operation's certificate was never the organization's). Discarding tells the store it
+/// never will, and frees its thumbprint so the same file can be uploaded again (the store keeps
+/// one live certificate per thumbprint).
+pub(super) fn certificate_to_discard(operation: &Operation) -> Option<CertificateId> {
+    (operation.step == OperationStep::Failed)
+        .then_some(operation.certificate)
+        .flatten()
+}

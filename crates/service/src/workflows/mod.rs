@@ -1,0 +1,245 @@
+//! The certificate workflows, one file each: organizations and what is read about them,
+//! the device sign-in, Generate a new certificate, Upload a custom certificate, and the shared
+//! activation (attach, token proof, compare-and-swap) that both end in; plus one unfinished
+//! operation per organization and resuming after a restart (`running`), and Check connection.
+//! The small decisions they take are pure functions in `decisions`.
+//!
+//! This file holds what every workflow shares: the [`Workflows`] handle, its configuration,
+//! and failing, saving and auditing an operation.
+
+use crate::audit::{AuditAction, AuditOutcome, NewAuditEntry};
+use crate::error::ServiceResult;
+use crate::model::OrganizationId;
+use crate::operation::{Operation, OperationFailure, OperationId, OperationStep};
+use crate::ports::{Directory, DirectoryError, DirectoryErrorKind, Pause, Repository};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration as StdDuration;
+use tenantlink_certificate::RsaKeySize;
+use tenantlink_clock::SharedClock;
+use time::OffsetDateTime;
+
+mod activation;
+mod connection;
+mod decisions;
+mod generate;
+mod import;
+mod organizations;
+mod running;
+mod sign_in;
+
+use sign_in::SignInSecrets;
+
+/// How long the token proof keeps trying while Entra propagates a new key: bounded exponential
+/// backoff, so a key that never works ends the operation instead of hanging it.
+#[derive(Debug, Clone, Copy)]
+pub struct ProofPolicy {
+    pub attempts: u32,
+    pub first_delay: StdDuration,
+    pub max_delay: StdDuration,
+}
+
+impl Default for ProofPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 7,
+            first_delay: StdDuration::from_secs(2),
+            max_delay: StdDuration::from_secs(20),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkflowsConfig {
+    pub key_size: RsaKeySize,
+    pub validity_days: u32,
+    /// Warning window: certificates ending within this many days are shown as expiring soon.
+    pub expiring_soon_days: u32,
+    pub proof: ProofPolicy,
+}
+
+impl Default for WorkflowsConfig {
+    fn default() -> Self {
+        Self {
+            key_size: RsaKeySize::default(),
+            validity_days: 365,
+            expiring_soon_days: crate::certificate_page::EXPIRING_SOON_DAYS,
+            proof: ProofPolicy::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Workflows {
+    repository: Arc<dyn Repository>,
+    directory: Arc<dyn Directory>,
+    clock: SharedClock,
+    pause: Arc<dyn Pause>,
+    config: WorkflowsConfig,
+    sign_ins: Arc<Mutex<HashMap<OperationId, SignInSecrets>>>,
+    /// This process's stable identity among the instances sharing the repository (see
+    /// [`Workflows::with_instance_id`]); `None` keeps the single-instance behaviour.
+    instance: Option<Arc<str>>,
+}
+
+impl Workflows {
+    pub fn new(
+        repository: Arc<dyn Repository>,
+        directory: Arc<dyn Directory>,
+        clock: SharedClock,
+        pause: Arc<dyn Pause>,
+        config: WorkflowsConfig,
+    ) -> Self {
+        Self {
+            repository,
+            directory,
+            clock,
+            pause,
+            config,
+            sign_ins: Arc::default(),
+            instance: None,
+        }
+    }
+
+    /// Names this instance among several sharing one repository. The id must be stable across
+    /// restarts of the same instance (serve keeps it in its data directory) and differ between
+    /// instances: operations started here record it as their sign-in holder, so other instances
+    /// never end them as lost, and only this instance's next incarnation ends the ones whose
+    /// secrets died with this process.
+    pub fn with_instance_id(mut self, id: impl Into<String>) -> Self {
+        self.instance = Some(Arc::from(id.into()));
+        self
+    }
+
+    /// The id given to [`Workflows::with_instance_id`], if any.
+    pub fn instance_id(&self) -> Option<&str> {
+        self.instance.as_deref()
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    pub fn repository(&self) -> &Arc<dyn Repository> {
+        &self.repository
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Shared by every workflow: ending, saving and auditing an operation
+    // -----------------------------------------------------------------------------------------
+
+    /// Ends `operation` as failed with `why`, and discards the certificate it held (which never
+    /// became active). The sign-in secrets go too: nothing can continue a failed operation.
+    async fn fail(
+        &self,
+        mut operation: Operation,
+        why: OperationFailure,
+    ) -> ServiceResult<Operation> {
+        self.forget_sign_in(operation.id);
+        tracing::warn!(operation = %operation.id, code = %why.code, "certificate operation failed");
+        let detail = format!("{}: {}", why.code, why.message);
+        operation.step = OperationStep::Failed;
+        operation.failure = Some(why);
+        let operation = self.save(operation).await?;
+        if let Some(certificate) = decisions::certificate_to_discard(&operation)
+            && let Err(err) = self.repository.discard_certificate(certificate).await
+        {
+            // The operation has failed either way; a certificate left pending is only untidy
+            // (its thumbprint stays taken until discarded), so this is logged, not returned.
+            tracing::warn!(operation = %operation.id, %certificate, error = %err, "could not discard the failed operation's certificate");
+        }
+        self.audit_operation(
+            &operation,
+            AuditAction::OperationFailed,
+            AuditOutcome::Failure,
+            Some(detail),
+        )
+        .await;
+        Ok(operation)
+    }
+
+    /// Persists the next version of `operation` (compare-and-swap on its version).
+    async fn save(&self, mut operation: Operation) -> ServiceResult<Operation> {
+        operation.version += 1;
+        operation.updated_at = self.now();
+        self.repository.update_operation(&operation).await?;
+        Ok(operation)
+    }
+
+    async fn audit_operation(
+        &self,
+        operation: &Operation,
+        action: AuditAction,
+        outcome: AuditOutcome,
+        detail: Option<String>,
+    ) {
+        let thumbprints = operation.thumbprint_sha1.iter().cloned().collect();
+        let detail = detail.or_else(|| Some(operation.kind.as_str().to_owned()));
+        self.audit(
+            &operation.started_by,
+            action,
+            Some(operation.organization),
+            thumbprints,
+            outcome,
+            detail,
+        )
+        .await;
+    }
+
+    /// Appends to the audit log. A failure to write is logged, not returned: the change it
+    /// describes has already happened and must not be reported as failed.
+    async fn audit(
+        &self,
+        actor: &str,
+        action: AuditAction,
+        organization: Option<OrganizationId>,
+        thumbprints: Vec<String>,
+        outcome: AuditOutcome,
+        detail: Option<String>,
+    ) {
+        let entry = NewAuditEntry {
+            at: self.now(),
+            actor: actor.to_owned(),
+            action,
+            organization,
+            thumbprints,
+            outcome,
+            detail,
+        };
+        if let Err(err) = self.repository.append_audit(entry).await {
+            tracing::error!(error = %err, action = action.as_str(), "could not write the audit log");
+        }
+    }
+}
+
+fn failure(
+    code: &str,
+    message: impl Into<String>,
+    remediation: impl Into<String>,
+) -> OperationFailure {
+    OperationFailure {
+        code: code.to_owned(),
+        message: message.into(),
+        remediation: remediation.into(),
+    }
+}
+
+/// An Entra or Graph failure as the operation records it: the kind (and Entra's code) as the
+/// stable code, Entra's text and what to do.
+fn directory_failure(err: &DirectoryError) -> OperationFailure {
+    let kind = match err.kind {
+        DirectoryErrorKind::SignInDeclined => "sign_in_declined",
+        DirectoryErrorKind::SignInExpired => "sign_in_expired",
+        DirectoryErrorKind::InsufficientPrivileges => "insufficient_privileges",
+        DirectoryErrorKind::PolicyRejected => "policy_rejected",
+        DirectoryErrorKind::CredentialRejected => "credential_rejected",
+        DirectoryErrorKind::ApplicationNotFound => "application_not_found",
+        DirectoryErrorKind::Unavailable => "directory_unavailable",
+        DirectoryErrorKind::Other => "directory_error",
+    };
+    let code = match &err.code {
+        Some(code) => format!("{kind}:{code}"),
+        None => kind.to_owned(),
+    };
+    failure(&code, err.message.clone(), err.remediation.clone())
+}

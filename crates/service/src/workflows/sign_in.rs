@@ -1,0 +1,302 @@
+//! The device sign-in every certificate operation begins with: starting it, polling the token
+//! endpoint while the person signs in, cancelling, and the in-memory secrets (device code,
+//! delegated token) that only the instance holding them can use.
+
+use super::{Workflows, decisions, directory_failure, failure};
+use crate::accounts::{Caller, Permission};
+use crate::audit::{AuditAction, AuditOutcome};
+use crate::error::{ServiceError, ServiceResult};
+use crate::model::{Organization, OrganizationId};
+use crate::operation::{Operation, OperationId, OperationKind, OperationStep};
+use crate::ports::{DelegatedToken, DeviceCode, DirectoryErrorKind, SignInPoll};
+use std::collections::HashMap;
+use std::sync::MutexGuard;
+use std::time::Duration as StdDuration;
+use time::OffsetDateTime;
+
+/// Device sign-in secrets of running operations. Kept in memory only: a delegated token must not
+/// outlive the operation, so a restart ends operations still waiting for sign-in.
+#[derive(Debug)]
+pub(super) struct SignInSecrets {
+    device_code: DeviceCode,
+    interval: StdDuration,
+    next_poll_at: OffsetDateTime,
+    token: Option<DelegatedToken>,
+}
+
+enum DuePoll {
+    Due(DeviceCode),
+    NotYet,
+    Lost,
+}
+
+/// A signed-in operation whose organization still has the active certificate it started from:
+/// what Generate and Import begin with.
+pub(super) struct ReadyToRun {
+    pub(super) operation: Operation,
+    pub(super) token: DelegatedToken,
+    pub(super) organization: Organization,
+}
+
+pub(super) enum Readiness {
+    Ready(ReadyToRun),
+    /// It could not continue and has been ended (or was already, elsewhere): return it as is.
+    Ended(Operation),
+}
+
+impl Workflows {
+    /// Starts "Generate a new certificate" or "Upload a custom certificate": begins the device
+    /// sign-in against the organization's tenant.
+    pub async fn start(
+        &self,
+        caller: &Caller,
+        organization: OrganizationId,
+        kind: OperationKind,
+    ) -> ServiceResult<Operation> {
+        caller.require(Permission::ManageCertificates)?;
+        let org = self.repository.organization(organization).await?;
+        // Refuse before asking Entra for a device code that could never be used.
+        self.refuse_while_running(&org).await?;
+        let sign_in = self.directory.start_device_sign_in(&org).await?;
+        let now = self.now();
+        let operation = Operation {
+            id: OperationId::new(),
+            organization,
+            kind,
+            step: OperationStep::AwaitingSignIn,
+            started_by: caller.name.clone(),
+            started_at: now,
+            updated_at: now,
+            version: 1,
+            sign_in: Some(sign_in.prompt),
+            signed_in_as: None,
+            certificate: None,
+            thumbprint_sha1: None,
+            replaces: org.active_certificate,
+            failure: None,
+            sign_in_holder: self.instance.as_deref().map(str::to_owned),
+        };
+        // The store's unique index still decides between two starts that both passed the check
+        // above (e.g. on two instances): the loser gets its Conflict here.
+        let operation = self.repository.create_operation(&operation).await?;
+        self.lock_sign_ins().insert(
+            operation.id,
+            SignInSecrets {
+                device_code: sign_in.device_code,
+                interval: sign_in.interval,
+                next_poll_at: now,
+                token: None,
+            },
+        );
+        self.audit_operation(
+            &operation,
+            AuditAction::OperationStarted,
+            AuditOutcome::Success,
+            None,
+        )
+        .await;
+        Ok(operation)
+    }
+
+    /// The operation as it stands; while waiting for the device sign-in, asks the token endpoint
+    /// (no more often than it allows) whether the person has signed in.
+    pub async fn operation(&self, caller: &Caller, id: OperationId) -> ServiceResult<Operation> {
+        caller.require(Permission::View)?;
+        let operation = self.repository.operation(id).await?;
+        if operation.is_finished() {
+            // It may have ended on another instance (cancel, expiry): drop our copy of its secrets.
+            self.forget_sign_in(id);
+        }
+        if operation.step != OperationStep::AwaitingSignIn {
+            return Ok(operation);
+        }
+        self.poll_sign_in(operation).await
+    }
+
+    pub async fn cancel(&self, caller: &Caller, id: OperationId) -> ServiceResult<Operation> {
+        caller.require(Permission::ManageCertificates)?;
+        let mut operation = self.repository.operation(id).await?;
+        if !decisions::may_cancel(operation.step) {
+            return Err(ServiceError::wrong_step(id, operation.step, "be cancelled"));
+        }
+        self.forget_sign_in(id);
+        operation.step = OperationStep::Cancelled;
+        let operation = self.save(operation).await?;
+        self.audit_operation(
+            &operation,
+            AuditAction::OperationCancelled,
+            AuditOutcome::Success,
+            None,
+        )
+        .await;
+        Ok(operation)
+    }
+
+    /// The signed-in operation `id` of `kind`, with its delegated token and organization, if it
+    /// can still do `action`; otherwise ends it when it cannot continue (sign-in lost, active
+    /// certificate changed: `superseded_consequence` says what was therefore not done).
+    pub(super) async fn ready_to_run(
+        &self,
+        id: OperationId,
+        kind: OperationKind,
+        action: &'static str,
+        superseded_consequence: &str,
+    ) -> ServiceResult<Readiness> {
+        let operation = self.signed_in_operation(id, kind, action).await?;
+        let Some(token) = self.delegated_token(id) else {
+            return self
+                .fail_lost_sign_in(operation)
+                .await
+                .map(Readiness::Ended);
+        };
+        let organization = self.repository.organization(operation.organization).await?;
+        if decisions::superseded(&operation, &organization) {
+            return self
+                .fail_superseded(operation, superseded_consequence)
+                .await
+                .map(Readiness::Ended);
+        }
+        Ok(Readiness::Ready(ReadyToRun {
+            operation,
+            token,
+            organization,
+        }))
+    }
+
+    async fn signed_in_operation(
+        &self,
+        id: OperationId,
+        kind: OperationKind,
+        action: &'static str,
+    ) -> ServiceResult<Operation> {
+        let operation = self.repository.operation(id).await?;
+        // The kind is known locally: refuse a mismatch before asking Entra about the sign-in.
+        if operation.kind != kind {
+            return Err(ServiceError::Invalid {
+                field: "operation".into(),
+                message: format!(
+                    "operation {id} is a {} operation and cannot {action}",
+                    operation.kind.as_str()
+                ),
+            });
+        }
+        let operation = if operation.step == OperationStep::AwaitingSignIn {
+            self.poll_sign_in(operation).await?
+        } else {
+            operation
+        };
+        if decisions::needs_sign_in_secrets(operation.step)
+            && let Some(holder) = self.held_elsewhere(&operation)
+        {
+            return Err(held_elsewhere_conflict(&operation, holder, action));
+        }
+        if operation.step != OperationStep::SignedIn {
+            return Err(ServiceError::wrong_step(id, operation.step, action));
+        }
+        Ok(operation)
+    }
+
+    async fn poll_sign_in(&self, operation: Operation) -> ServiceResult<Operation> {
+        let now = self.now();
+        if decisions::sign_in_expired(&operation, now) {
+            return self.expire_sign_in(operation).await;
+        }
+        // The secrets are in another live instance's memory, not lost: show it as stored.
+        if self.held_elsewhere(&operation).is_some() {
+            return Ok(operation);
+        }
+        let device_code = match self.due_device_code(operation.id, now) {
+            DuePoll::Due(device_code) => device_code,
+            DuePoll::NotYet => return Ok(operation),
+            DuePoll::Lost => return self.fail_lost_sign_in(operation).await,
+        };
+        let organization = self.repository.organization(operation.organization).await?;
+        match self
+            .directory
+            .poll_device_sign_in(&organization, &device_code)
+            .await
+        {
+            Ok(SignInPoll::Pending) => Ok(operation),
+            Ok(SignInPoll::SignedIn { token, account }) => {
+                if let Some(secrets) = self.lock_sign_ins().get_mut(&operation.id) {
+                    secrets.token = Some(token.clone());
+                }
+                if organization.app_object_id.is_none()
+                    && let Ok(app) = self.directory.application(&organization, &token).await
+                {
+                    self.repository
+                        .set_app_object_id(organization.id, &app.object_id, self.now())
+                        .await?;
+                }
+                let mut operation = operation;
+                operation.step = OperationStep::SignedIn;
+                operation.signed_in_as = account;
+                let operation = self.save(operation).await?;
+                self.audit_operation(
+                    &operation,
+                    AuditAction::DeviceSignInCompleted,
+                    AuditOutcome::Success,
+                    operation.signed_in_as.clone(),
+                )
+                .await;
+                Ok(operation)
+            }
+            Err(err) if err.kind == DirectoryErrorKind::Unavailable => {
+                tracing::warn!(operation = %operation.id, error = %err, "device sign-in poll failed; will ask again");
+                Ok(operation)
+            }
+            Err(err) => {
+                self.forget_sign_in(operation.id);
+                self.fail(operation, directory_failure(&err)).await
+            }
+        }
+    }
+
+    /// The device code if the token endpoint may be asked now; records the next allowed time.
+    fn due_device_code(&self, id: OperationId, now: OffsetDateTime) -> DuePoll {
+        let mut sign_ins = self.lock_sign_ins();
+        let Some(secrets) = sign_ins.get_mut(&id) else {
+            return DuePoll::Lost;
+        };
+        if !decisions::device_code_poll_due(secrets.next_poll_at, now) {
+            return DuePoll::NotYet;
+        }
+        secrets.next_poll_at = decisions::next_device_code_poll(now, secrets.interval);
+        DuePoll::Due(secrets.device_code.clone())
+    }
+
+    /// The other instance holding `operation`'s sign-in secrets, if it is not this one.
+    pub(super) fn held_elsewhere<'a>(&self, operation: &'a Operation) -> Option<&'a str> {
+        decisions::held_elsewhere(operation, self.instance.as_deref())
+    }
+
+    fn delegated_token(&self, id: OperationId) -> Option<DelegatedToken> {
+        self.lock_sign_ins().get(&id).and_then(|s| s.token.clone())
+    }
+
+    pub(super) fn forget_sign_in(&self, id: OperationId) {
+        self.lock_sign_ins().remove(&id);
+    }
+
+    fn lock_sign_ins(&self) -> MutexGuard<'_, HashMap<OperationId, SignInSecrets>> {
+        // A poisoned map only means another request panicked mid-update; its entries are still
+        // whole values, so keep using it.
+        self.sign_ins.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn fail_lost_sign_in(&self, operation: Operation) -> ServiceResult<Operation> {
+        self.fail(operation, failure("sign_in_lost", "The device sign-in of this operation is no longer available (the service restarted).", "Start the operation again."))
+            .await
+    }
+}
+
+/// Refusal of a step needing the device code or delegated token that another instance holds.
+/// Nothing is changed: the operation stays usable on that instance.
+fn held_elsewhere_conflict(operation: &Operation, holder: &str, action: &str) -> ServiceError {
+    ServiceError::Conflict {
+        detail: format!(
+            "Operation {} cannot {action} here: its sign-in is held by tenantlink instance {holder}, and the sign-in is kept only in that instance's memory. Continue on that instance (use sticky sessions for the portal) or cancel it and start again here.",
+            operation.id
+        ),
+    }
+}
