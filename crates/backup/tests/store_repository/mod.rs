@@ -201,6 +201,10 @@ impl Repository for StoreRepository {
         })
     }
 
+    fn discard_certificate(&self, _id: CertificateId) -> BoxFuture<'_, RepoResult<()>> {
+        not_bridged("discard a certificate")
+    }
+
     fn activate<'a>(
         &'a self,
         _operation: &'a Operation,

@@ -59,6 +59,8 @@ fn organization(active: Option<CertificateId>) -> Organization {
         app_id: "11111111-2222-4333-8444-555555555555".into(),
         app_object_id: None,
         active_certificate: active,
+        connection: crate::model::ConnectionState::Unknown,
+        last_error: None,
         created_at: STARTED,
     }
 }
