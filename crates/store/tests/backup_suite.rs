@@ -3,10 +3,10 @@
 
 mod harness;
 
-use harness::TestDb;
+use harness::{RawParam, TestDb};
 use tenantlink_service::{
-    BackupPolicy, BackupScope, MailboxItem, NewBackupPolicy, OrganizationId, PolicyId, RunStatus,
-    RunSummary, RunTrigger, UpsertOutcome,
+    BackupPolicy, BackupRepository, BackupScope, MailboxItem, NewBackupPolicy, OrganizationId,
+    PolicyId, RepositoryError, RunStatus, RunSummary, RunTrigger, UpsertOutcome,
 };
 use tenantlink_store::{Conflict, NewOrganization, Store, StoreError};
 use time::{Duration, OffsetDateTime, macros::datetime};
@@ -19,6 +19,7 @@ backend_tests!(
     one_running_backup_per_policy_and_due_policies,
     due_policies_come_oldest_first_then_by_id_up_to_the_limit,
     due_policies_among_reads_only_the_ids_asked,
+    backup_values_that_do_not_parse_are_corrupt_not_defaulted,
 );
 
 // ---------------------------------------------------------------- fixtures
@@ -472,4 +473,61 @@ async fn due_policies_among_reads_only_the_ids_asked(db: &TestDb) {
         ids(&store.due_policies_among(T0, &many).await.unwrap()),
         vec![due.id]
     );
+}
+
+/// A stored value the service's types cannot read is a storage error naming its column, through
+/// the store and through the port, never a default: here a scope and a delta link's run id
+/// edited outside tenantlink (the enums have CHECK constraints, these columns do not).
+async fn backup_values_that_do_not_parse_are_corrupt_not_defaulted(db: &TestDb) {
+    let store = &db.store;
+    let org = organization(store, "contoso.example").await;
+    let policy = policy(store, org.id, None).await;
+    let run = store
+        .start_run(policy.id, RunTrigger::Manual, T0)
+        .await
+        .unwrap();
+    store
+        .save_delta_link(policy.id, "adele", "https://graph/delta", run.id, T0)
+        .await
+        .unwrap();
+
+    db.raw_execute(
+        "UPDATE backup_policies SET scope = $1 WHERE id = $2",
+        &[
+            RawParam::Text("{\"kind\":\"some_users\"}".into()),
+            RawParam::Text(policy.id.to_string()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        store.policy(policy.id).await,
+        Err(StoreError::CorruptValue {
+            column: "scope",
+            ..
+        })
+    ));
+    match BackupRepository::policy(store, policy.id).await {
+        Err(RepositoryError::Storage { detail, .. }) => {
+            assert!(detail.contains("scope"), "{detail}")
+        }
+        other => panic!("a corrupt scope is a storage error, not {other:?}"),
+    }
+
+    db.raw_execute(
+        "UPDATE delta_links SET run_id = $1 WHERE policy_id = $2",
+        &[
+            RawParam::Text("not-a-uuid".into()),
+            RawParam::Text(policy.id.to_string()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        store.delta_link(policy.id, "adele").await,
+        Err(StoreError::CorruptValue {
+            column: "run_id",
+            ..
+        })
+    ));
 }
