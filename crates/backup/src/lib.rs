@@ -25,6 +25,7 @@ pub mod report;
 pub mod runner;
 pub mod schedule;
 pub mod scheduler;
+mod verdict;
 
 pub use credentials::{CredentialError, CredentialSource, RepositoryCredentials};
 pub use graph::{Continuation, DeltaPage, GraphReader, GraphUser};

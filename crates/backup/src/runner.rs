@@ -15,18 +15,19 @@ use std::sync::Arc;
 
 use tenantlink_clock::SharedClock;
 use tenantlink_entra::{
-    AppToken, AppTokenRequest, AssertionOptions, Error as EntraClientError, KeyRejectionReason,
-    SigningCertificate, TenantId, TokenClient, parse_key_rejection,
+    AppToken, AppTokenRequest, AssertionOptions, Error as EntraClientError, SigningCertificate,
+    TenantId, TokenClient,
 };
 use tenantlink_service::{
-    BackupPolicy, BackupRepository, BackupRun, BackupScope, CertificateId, CredentialProof,
-    Organization, ProofOutcome, ProofSource, Repository, RepositoryError, RunStatus, RunSummary,
-    RunTrigger, UpsertOutcome, connection_after_proof, record_proof,
+    BackupPolicy, BackupRepository, BackupRun, BackupScope, CertificateId, Organization,
+    Repository, RepositoryError, RunStatus, RunSummary, RunTrigger, UpsertOutcome,
+    connection_after_proof, record_proof,
 };
 
 use crate::graph::{Continuation, GraphReader, GraphUser};
 use crate::item::{DeltaEntry, delta_entry};
 use crate::report::{FailureStage, RunFailure, RunReport};
+use crate::verdict::{Verdict, verdict};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -466,17 +467,10 @@ impl BackupRunner {
         authenticated: bool,
     ) {
         let now = self.clock.now();
-        let accepted = || CredentialProof::accepted(ProofSource::BackupRun, now);
-        let (connection, certificate_proof) = match &report.failure {
-            Some(f) if f.credential_problem && f.stage == FailureStage::Authentication => {
-                (Some(refusal(f, now)), Some(refusal(f, now)))
-            }
-            Some(f) if f.credential_problem => {
-                (Some(refusal(f, now)), authenticated.then(accepted))
-            }
-            _ if authenticated => (Some(accepted()), Some(accepted())),
-            _ => (None, None),
-        };
+        let Verdict {
+            connection,
+            certificate: certificate_proof,
+        } = verdict(report.failure.as_ref(), authenticated, now);
         let certificate = match (&certificate_proof, &report.certificate_thumbprint) {
             (Some(_), Some(thumbprint)) => {
                 self.active_certificate_with(organization, thumbprint).await
@@ -534,34 +528,6 @@ impl BackupRunner {
                 None
             }
         }
-    }
-}
-
-/// A credential failure as a refused proof: AADSTS700027's reason when Entra gave one, and the
-/// failure's message verbatim.
-fn refusal(failure: &RunFailure, now: time::OffsetDateTime) -> CredentialProof {
-    let outcome = if failure.stage == FailureStage::Authentication {
-        proof_outcome(failure)
-    } else {
-        ProofOutcome::Refused
-    };
-    CredentialProof {
-        outcome,
-        source: ProofSource::BackupRun,
-        checked_at: now,
-        detail: Some(failure.message.clone()),
-    }
-}
-
-/// AADSTS700027's reason, read by the entra crate's parser of Entra's text.
-fn proof_outcome(failure: &RunFailure) -> ProofOutcome {
-    if failure.code.as_deref() != Some("AADSTS700027") {
-        return ProofOutcome::Refused;
-    }
-    match parse_key_rejection(&failure.message).reason {
-        KeyRejectionReason::KeyNotFound => ProofOutcome::KeyNotRegistered,
-        KeyRejectionReason::KeyExpired => ProofOutcome::KeyExpired,
-        _ => ProofOutcome::Refused,
     }
 }
 

@@ -38,6 +38,8 @@ pub(super) struct ReadyToRun {
     pub(super) organization: Organization,
 }
 
+// A short-lived return value, matched at once and never stored: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Readiness {
     Ready(ReadyToRun),
     /// It could not continue and has been ended (or was already, elsewhere): return it as is.
