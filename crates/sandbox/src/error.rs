@@ -24,7 +24,7 @@ pub enum SandboxError {
     #[error("the token-signing key in {path} is unusable; delete it to create a new one")]
     BrokenSigningKey { path: PathBuf },
     #[error("the directory file {path} is not valid sandbox state: {reason}")]
-    BrokenDirectory { path: PathBuf, reason: String },
+    BrokenTenantRegistry { path: PathBuf, reason: String },
     #[error(
         "the mailbox file {path} is not valid sandbox state ({reason}); delete it to keep only the generated messages"
     )]

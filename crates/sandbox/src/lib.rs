@@ -7,7 +7,6 @@
 //! `tenantlink serve` (which passes its own clock) and tests (ephemeral port, temporary state dir).
 
 mod control;
-mod directory;
 mod error;
 mod faults;
 mod graph;
@@ -21,12 +20,13 @@ mod secrets;
 mod server;
 mod state;
 mod stats;
+mod tenants;
 mod tls;
 
-pub use directory::seed::{ConfigFile, ConfigFileError};
 pub use error::SandboxError;
 pub use info::{PublishedApp, PublishedUser, SandboxInfo};
 pub use server::{RunningSandbox, start};
+pub use tenants::seed::{ConfigFile, ConfigFileError};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -38,7 +38,7 @@ use tenantlink_clock::OffsetClock;
 pub struct SandboxConfig {
     /// Where to listen; port 0 picks a free port (tests).
     pub listen: SocketAddr,
-    /// Holds the local CA, the token-signing key, the directory and `sandbox.json`.
+    /// Holds the local CA, the token-signing key, the tenant registry and `sandbox.json`.
     pub state_dir: PathBuf,
     /// Optional JSON file describing more tenants, users and applications.
     pub config_file: Option<PathBuf>,

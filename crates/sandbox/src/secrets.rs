@@ -32,7 +32,7 @@ pub(crate) fn demo_password() -> String {
         .collect()
 }
 
-/// Argon2id PHC string for a password; the directory never stores a password itself.
+/// Argon2id PHC string for a password; the tenant registry never stores a password itself.
 pub(crate) fn hash_password(password: &str) -> String {
     let salt = random_bytes::<16>();
     let hash: PasswordHash = Argon2::default()
@@ -53,7 +53,7 @@ pub(crate) fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<(
 }
 
 /// As [`write_private_file`], with the content streamed by `write` through a buffer: large
-/// state (a directory of thousands of applications) is never held in memory as one string.
+/// state (a tenant registry of thousands of applications) is never held in memory as one string.
 pub(crate) fn write_private_file_with(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,

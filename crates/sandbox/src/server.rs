@@ -1,8 +1,5 @@
-//! Starting and stopping a sandbox: state directory, TLS, directory, router, listener.
+//! Starting and stopping a sandbox: state directory, TLS, tenant registry, router, listener.
 
-use crate::directory::seed::{BACKUP_APP_NAME, ConfigFile, PUBLIC_CLIENT_NAME, default_directory};
-use crate::directory::store::DirectoryStore;
-use crate::directory::{Directory, Tenant};
 use crate::faults::FaultAction;
 use crate::identity::issuer::TokenIssuer;
 use crate::info::{PublishedApp, PublishedUser, SandboxInfo};
@@ -10,6 +7,9 @@ use crate::mailbox::store::MailStore;
 use crate::requestlog::{LoggedRequest, Outcome, redacted_path};
 use crate::secrets::{unit_random, write_private_file};
 use crate::state::{Persisted, SandboxState, SharedState, lock};
+use crate::tenants::seed::{BACKUP_APP_NAME, ConfigFile, PUBLIC_CLIENT_NAME, default_registry};
+use crate::tenants::store::TenantStore;
+use crate::tenants::{Tenant, TenantRegistry};
 use crate::tls::LocalCa;
 use crate::{SandboxConfig, SandboxError, control, graph, identity, pages};
 use axum::Router;
@@ -68,16 +68,16 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, SandboxError
     let dir = &config.state_dir;
     create_private_dir(dir)?;
     let ca = LocalCa::load_or_create(dir)?;
-    let store = DirectoryStore::in_state_dir(dir);
-    let (mut directory, mut changed) = match store.load()? {
-        Some(directory) => (directory, false),
-        None => (default_directory(), true),
+    let store = TenantStore::in_state_dir(dir);
+    let (mut registry, mut changed) = match store.load()? {
+        Some(registry) => (registry, false),
+        None => (default_registry(), true),
     };
     if let Some(path) = &config.config_file {
-        changed |= ConfigFile::load(path)?.apply(&mut directory);
+        changed |= ConfigFile::load(path)?.apply(&mut registry);
     }
     if changed {
-        store.save(&directory)?;
+        store.save(&registry)?;
     }
     let issuer = TokenIssuer::load_or_create(dir)?;
     let mail_store = MailStore::in_state_dir(dir);
@@ -103,7 +103,7 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, SandboxError
     hosts.dedup();
     let tls = ca.server_config(&hosts)?;
 
-    let info = describe(&directory, &base_url, &ca.cert_path, config.enable_control)?;
+    let info = describe(&registry, &base_url, &ca.cert_path, config.enable_control)?;
     let info_path = dir.join("sandbox.json");
     let info_json =
         serde_json::to_vec_pretty(&info).map_err(|e| SandboxError::Tls(e.to_string()))?;
@@ -116,7 +116,7 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, SandboxError
         config.enable_control,
         issuer,
         Persisted {
-            directory,
+            registry,
             store,
             mailboxes,
             mail_store,
@@ -177,16 +177,16 @@ fn create_private_dir(dir: &Path) -> Result<(), SandboxError> {
 }
 
 fn describe(
-    directory: &Directory,
+    registry: &TenantRegistry,
     base_url: &str,
     ca_file: &Path,
     enable_control: bool,
 ) -> Result<SandboxInfo, SandboxError> {
-    let broken = |reason: &str| SandboxError::BrokenDirectory {
+    let broken = |reason: &str| SandboxError::BrokenTenantRegistry {
         path: "directory.json".into(),
         reason: reason.to_owned(),
     };
-    let tenant: &Tenant = directory
+    let tenant: &Tenant = registry
         .tenants
         .first()
         .ok_or_else(|| broken("it has no tenant"))?;
@@ -216,7 +216,7 @@ fn describe(
         },
         public_client_id: public_client.app_id.to_string(),
         control_base: enable_control.then(|| format!("{base_url}/_sandbox")),
-        users: directory
+        users: registry
             .tenants
             .iter()
             .flat_map(|t| &t.users)

@@ -1,9 +1,7 @@
-//! Everything a request handler can reach: the directory, the mailboxes, pending device flows,
+//! Everything a request handler can reach: the tenant registry, the mailboxes, pending device flows,
 //! refresh tokens, the token issuer, the clock, faults, settings and the request log.
 
 use crate::SandboxError;
-use crate::directory::Directory;
-use crate::directory::store::DirectoryStore;
 use crate::faults::FaultTable;
 use crate::identity::device::DeviceFlows;
 use crate::identity::issuer::AccessTokenSigning;
@@ -13,6 +11,8 @@ use crate::mailbox::Mailboxes;
 use crate::mailbox::store::MailStore;
 use crate::requestlog::RequestLog;
 use crate::stats::Stats;
+use crate::tenants::TenantRegistry;
+use crate::tenants::store::TenantStore;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use tenantlink_clock::{Clock, OffsetClock};
@@ -27,12 +27,12 @@ pub(crate) struct SandboxState {
     pub base_url: String,
     pub enable_control: bool,
     pub issuer: TokenIssuer,
-    /// The current directory. Readers take a snapshot (an `Arc` clone) and work without any
+    /// The current tenant registry. Readers take a snapshot (an `Arc` clone) and work without any
     /// lock, so verifying an assertion and signing a token never hold up other requests.
-    directory: RwLock<Arc<Directory>>,
-    /// Serialises changes to the directory (copy, change, save, swap).
-    directory_writer: Mutex<()>,
-    store: DirectoryStore,
+    registry: RwLock<Arc<TenantRegistry>>,
+    /// Serialises changes to the tenant registry (copy, change, save, swap).
+    registry_writer: Mutex<()>,
+    store: TenantStore,
     mailboxes: Mutex<Mailboxes>,
     mail_store: MailStore,
     pub devices: Mutex<DeviceFlows>,
@@ -46,8 +46,8 @@ pub(crate) struct SandboxState {
 /// The state kept on disk, as loaded at start, with where each part is saved.
 #[derive(Debug)]
 pub(crate) struct Persisted {
-    pub directory: Directory,
-    pub store: DirectoryStore,
+    pub registry: TenantRegistry,
+    pub store: TenantStore,
     pub mailboxes: Mailboxes,
     pub mail_store: MailStore,
 }
@@ -74,7 +74,7 @@ impl SandboxState {
         persisted: Persisted,
     ) -> Self {
         let Persisted {
-            directory,
+            registry,
             store,
             mailboxes,
             mail_store,
@@ -84,8 +84,8 @@ impl SandboxState {
             base_url,
             enable_control,
             issuer,
-            directory: RwLock::new(Arc::new(indexed(directory))),
-            directory_writer: Mutex::default(),
+            registry: RwLock::new(Arc::new(indexed(registry))),
+            registry_writer: Mutex::default(),
             store,
             mailboxes: Mutex::new(mailboxes),
             mail_store,
@@ -102,43 +102,43 @@ impl SandboxState {
         self.clock.now()
     }
 
-    /// Reads a snapshot of the directory; changes made meanwhile are not seen by `f`.
-    pub(crate) fn read<R>(&self, f: impl FnOnce(&Directory) -> R) -> R {
+    /// Reads a snapshot of the tenant registry; changes made meanwhile are not seen by `f`.
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&TenantRegistry) -> R) -> R {
         f(&self.snapshot())
     }
 
-    fn snapshot(&self) -> Arc<Directory> {
+    fn snapshot(&self) -> Arc<TenantRegistry> {
         let current = self
-            .directory
+            .registry
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         Arc::clone(&current)
     }
 
-    /// Changes the directory all-or-nothing: `f` edits a copy, which replaces the directory only
+    /// Changes the tenant registry all-or-nothing: `f` edits a copy, which replaces the tenant registry only
     /// once `f` succeeded and the copy is on disk. Changes run one at a time.
     pub(crate) fn update<R, E: From<SandboxError>>(
         &self,
-        f: impl FnOnce(&mut Directory) -> Result<R, E>,
+        f: impl FnOnce(&mut TenantRegistry) -> Result<R, E>,
     ) -> Result<R, E> {
-        let _writer = lock(&self.directory_writer);
-        let mut copy = Directory::clone(&self.snapshot());
+        let _writer = lock(&self.registry_writer);
+        let mut copy = TenantRegistry::clone(&self.snapshot());
         let result = f(&mut copy)?;
         self.store.save(&copy)?;
         let copy = Arc::new(indexed(copy));
         *self
-            .directory
+            .registry
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = copy;
         Ok(result)
     }
 
-    /// Reads the mailboxes under their lock (separate from the directory's).
+    /// Reads the mailboxes under their lock (separate from the tenant registry's).
     pub(crate) fn read_mail<R>(&self, f: impl FnOnce(&Mailboxes) -> R) -> R {
         f(&lock(&self.mailboxes))
     }
 
-    /// Changes the mailboxes all-or-nothing, as [`Self::update`] does the directory.
+    /// Changes the mailboxes all-or-nothing, as [`Self::update`] does the tenant registry.
     pub(crate) fn update_mail<R, E: From<SandboxError>>(
         &self,
         f: impl FnOnce(&mut Mailboxes) -> Result<R, E>,
@@ -174,9 +174,9 @@ impl SandboxState {
     }
 }
 
-fn indexed(mut directory: Directory) -> Directory {
-    directory.reindex();
-    directory
+fn indexed(mut registry: TenantRegistry) -> TenantRegistry {
+    registry.reindex();
+    registry
 }
 
 /// A poisoned lock means a handler panicked mid-update; the data is still the last consistent

@@ -52,4 +52,7 @@ pub use ports::{
 };
 pub use proof::{CredentialProof, ProofOutcome, ProofSource, connection_after_proof, record_proof};
 pub use secret::SecretString;
-pub use workflows::{ProofPolicy, Workflows, WorkflowsConfig};
+pub use workflows::{
+    ProofPolicy, SANDBOX_CLOUD, Workflows, WorkflowsConfig, is_configured_organization,
+    is_tenant_reference,
+};

@@ -1,13 +1,13 @@
 //! `POST /_sandbox/applications`: registers many confidential client applications at once, each
-//! with its application permissions and certificates, in one directory change (one write of
+//! with its application permissions and certificates, in one tenant registry change (one write of
 //! `directory.json`). Benchmarks register fleets of thousands this way; through Graph each key
 //! would be its own change and file write.
 
 use super::{ControlError, parse};
-use crate::directory::seed::new_application;
-use crate::directory::{ParsedKey, StoredKeyCredential};
 use crate::keys::{CertificateKey, hex_upper};
 use crate::state::SharedState;
+use crate::tenants::seed::new_application;
+use crate::tenants::{ParsedKey, StoredKeyCredential};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -1,6 +1,6 @@
 //! `GET` and `POST` (or `PUT`) `/_sandbox/tenant/policy`: the tenant's app-management policy, today only the
 //! longest certificate lifetime Graph accepts (`max_certificate_lifetime_days`, `null` = none).
-//! Changed like every directory change (one write of `directory.json`), so it survives a restart
+//! Changed like every tenant registry change (one write of `directory.json`), so it survives a restart
 //! and tests need not stop the sandbox to edit that file.
 
 use super::{ControlError, parse};
@@ -56,7 +56,7 @@ fn unknown_tenant(reference: Option<&str>) -> ControlError {
     )
 }
 
-fn body(tenant: &crate::directory::Tenant) -> Response {
+fn body(tenant: &crate::tenants::Tenant) -> Response {
     Json(json!({
         "tenant": tenant.id.to_string(),
         "domain": tenant.domain,
@@ -69,10 +69,10 @@ pub(super) async fn show(
     State(state): State<SharedState>,
     Query(query): Query<TenantQuery>,
 ) -> Response {
-    state.read(|directory| {
+    state.read(|registry| {
         let tenant = match &query.tenant {
-            Some(reference) => directory.tenant(reference),
-            None => directory.tenants.first(),
+            Some(reference) => registry.tenant(reference),
+            None => registry.tenants.first(),
         };
         match tenant {
             Some(tenant) => body(tenant),

@@ -3,8 +3,8 @@
 
 use super::keycredentials::{self, KeyCredentialInput};
 use super::{GraphError, GraphRequest, apply_select, proof, selected};
-use crate::directory::{Application, Directory, Tenant};
 use crate::requestlog::Outcome;
+use crate::tenants::{Application, Tenant, TenantRegistry};
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -85,9 +85,9 @@ impl AppRef {
 
 fn caller_tenant<'d>(
     request: &GraphRequest<'_>,
-    directory: &'d Directory,
+    registry: &'d TenantRegistry,
 ) -> Result<&'d Tenant, GraphError> {
-    directory
+    registry
         .tenant_by_id(request.caller.tenant)
         .ok_or(GraphError::InvalidToken(
             "Access token validation failure. Unknown tenant.",

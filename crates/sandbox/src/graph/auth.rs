@@ -1,8 +1,8 @@
 //! Who is calling Graph, from the bearer token, and what they may do.
 
 use super::error::GraphError;
-use crate::directory::{Application, GRAPH_APP_ID, GRAPH_RESOURCE, Tenant};
 use crate::state::SandboxState;
+use crate::tenants::{Application, GRAPH_APP_ID, GRAPH_RESOURCE, Tenant};
 use axum::http::{HeaderMap, header};
 use serde_json::{Map, Value};
 use tenantlink_jose::numeric_date;

@@ -1,8 +1,8 @@
 //! Graph's keyCredential resource: validating what clients send, rendering what is stored.
 
 use super::GraphError;
-use crate::directory::{ParsedKey, StoredKeyCredential, Tenant};
 use crate::keys::{CertificateKey, hex_upper};
+use crate::tenants::{ParsedKey, StoredKeyCredential, Tenant};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;

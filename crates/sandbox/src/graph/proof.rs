@@ -3,7 +3,7 @@
 //! application's object id, lifetime (exp − nbf) at most 10 minutes, no '=' padding.
 
 use super::GraphError;
-use crate::directory::Application;
+use crate::tenants::Application;
 use serde_json::Value;
 use tenantlink_jose::{UnverifiedJws, b64url_decode_lenient};
 use time::OffsetDateTime;

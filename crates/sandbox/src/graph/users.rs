@@ -1,7 +1,7 @@
 //! `/users` and `/users/{id | userPrincipalName}`.
 
 use super::{GraphError, GraphRequest, apply_select, selected};
-use crate::directory::User;
+use crate::tenants::User;
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};

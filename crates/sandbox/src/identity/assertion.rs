@@ -4,8 +4,8 @@
 //! signature, audience, issuer/subject, assertion lifetime.
 
 use super::error::AadError;
-use crate::directory::{Application, StoredKeyCredential};
 use crate::keys::{CertificateKey, hex_upper};
+use crate::tenants::{Application, StoredKeyCredential};
 use serde_json::Value;
 use tenantlink_jose::{UnverifiedJws, b64url_decode_lenient};
 use time::{Duration, OffsetDateTime};

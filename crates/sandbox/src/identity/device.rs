@@ -199,15 +199,15 @@ impl DeviceFlows {
 /// Sign-in decisions shared by the HTML page and the control API.
 pub(crate) mod sign_in {
     use super::*;
-    use crate::directory::Directory;
+    use crate::tenants::TenantRegistry;
 
     /// Checks the code and that `username` may sign in to it; returns (tenant, user).
     pub(crate) fn resolve_user(
-        directory: &Directory,
+        registry: &TenantRegistry,
         flow: &DeviceFlow,
         username: &str,
     ) -> Result<(Uuid, Uuid), SignInError> {
-        directory
+        registry
             .tenants
             .iter()
             .filter(|t| match flow.tenant {

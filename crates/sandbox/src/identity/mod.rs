@@ -11,8 +11,8 @@ pub(crate) mod scopes;
 pub(crate) mod token;
 pub(crate) mod tokens;
 
-use crate::directory::{Directory, Tenant};
 use crate::state::SharedState;
+use crate::tenants::{Tenant, TenantRegistry};
 use axum::Router;
 use axum::routing::{get, post};
 use uuid::Uuid;
@@ -37,28 +37,28 @@ pub(crate) enum TenantScope {
     Any,
 }
 
-pub(crate) fn resolve_tenant(directory: &Directory, segment: &str) -> Option<TenantScope> {
+pub(crate) fn resolve_tenant(registry: &TenantRegistry, segment: &str) -> Option<TenantScope> {
     if ["common", "organizations"]
         .iter()
         .any(|alias| alias.eq_ignore_ascii_case(segment))
     {
         return Some(TenantScope::Any);
     }
-    directory
+    registry
         .tenant(segment)
         .map(|t| TenantScope::Specific(t.id))
 }
 
 /// Finds the application `client_id` within the tenant scope (an indexed lookup).
 pub(crate) fn find_application<'d>(
-    directory: &'d Directory,
+    registry: &'d TenantRegistry,
     scope: TenantScope,
     client_id: &str,
-) -> Option<(&'d Tenant, &'d crate::directory::Application)> {
+) -> Option<(&'d Tenant, &'d crate::tenants::Application)> {
     let app_id = Uuid::parse_str(client_id).ok()?;
     let tenant = match scope {
         TenantScope::Specific(id) => Some(id),
         TenantScope::Any => None,
     };
-    directory.application(app_id, tenant)
+    registry.application(app_id, tenant)
 }

@@ -1,7 +1,7 @@
 //! Scope strings: which resource they name and which Graph permissions they ask for.
 
 use super::error::AadError;
-use crate::directory::{GRAPH_APP_ID, GRAPH_RESOURCE};
+use crate::tenants::{GRAPH_APP_ID, GRAPH_RESOURCE};
 
 const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 

@@ -1,8 +1,8 @@
 //! Building token responses: app-only access tokens, and delegated access, ID and refresh tokens.
 
 use super::scopes::DelegatedScopes;
-use crate::directory::{Application, GRAPH_RESOURCE, Tenant, User};
 use crate::state::{SandboxState, lock};
+use crate::tenants::{Application, GRAPH_RESOURCE, Tenant, User};
 use serde_json::{Value, json};
 use uuid::Uuid;
 

@@ -1,5 +1,5 @@
 //! Mailbox changes on disk: `mailboxes.json` in the state directory (mode 0600), replaced
-//! atomically on every change, like the directory. Generated messages are not stored.
+//! atomically on every change, like the tenant registry. Generated messages are not stored.
 
 use super::Mailboxes;
 use crate::SandboxError;

@@ -1,7 +1,8 @@
 //! The certificate workflows, one file each: organizations and what is read about them,
 //! the device sign-in, Generate a new certificate, Upload a custom certificate, and the shared
 //! activation (attach, token proof, compare-and-swap) that both end in; plus one unfinished
-//! operation per organization and resuming after a restart (`running`), and Check connection.
+//! operation per organization and resuming after a restart (`running`), and Check connection;
+//! and the organization a service is started with (`configured_organization`).
 //! The small decisions they take are pure functions in `decisions`.
 //!
 //! This file holds what every workflow shares: the [`Workflows`] handle, its configuration,
@@ -20,6 +21,7 @@ use tenantlink_clock::SharedClock;
 use time::OffsetDateTime;
 
 mod activation;
+mod configured_organization;
 mod connection;
 mod decisions;
 mod generate;
@@ -28,6 +30,8 @@ mod organizations;
 mod running;
 mod sign_in;
 
+pub use configured_organization::{SANDBOX_CLOUD, is_configured_organization};
+pub use organizations::is_tenant_reference;
 use sign_in::SignInSecrets;
 
 /// How long the token proof keeps trying while Entra propagates a new key: bounded exponential

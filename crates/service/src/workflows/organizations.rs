@@ -83,18 +83,24 @@ impl Workflows {
     }
 }
 
+/// Whether `tenant` names a tenant as an organization's tenant is given: its id (a GUID) or a
+/// domain such as `contoso.onmicrosoft.com`.
+pub fn is_tenant_reference(tenant: &str) -> bool {
+    let is_guid = uuid::Uuid::parse_str(tenant).is_ok();
+    let is_domain = tenant.contains('.')
+        && tenant
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    is_guid || is_domain
+}
+
 fn validate_new_organization(new: NewOrganization) -> ServiceResult<NewOrganization> {
     let invalid = |field: &str, message: &str| ServiceError::Invalid {
         field: field.to_owned(),
         message: message.to_owned(),
     };
     let tenant = new.tenant.trim().to_owned();
-    let is_guid = uuid::Uuid::parse_str(&tenant).is_ok();
-    let is_domain = tenant.contains('.')
-        && tenant
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
-    if !is_guid && !is_domain {
+    if !is_tenant_reference(&tenant) {
         return Err(invalid(
             "tenant",
             "the tenant is its GUID (directory id) or a domain such as contoso.onmicrosoft.com",
@@ -125,4 +131,19 @@ fn validate_new_organization(new: NewOrganization) -> ServiceResult<NewOrganizat
         cloud,
         app_id,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_tenant_reference;
+
+    #[test]
+    fn a_tenant_is_its_guid_or_a_domain() {
+        assert!(is_tenant_reference("0c1e3b3e-1111-4222-8333-444455556666"));
+        assert!(is_tenant_reference("contoso.onmicrosoft.com"));
+        assert!(is_tenant_reference("login-test.contoso.example"));
+        for not_a_tenant in ["contoso", "contoso onmicrosoft.com", "contoso.com/x", ""] {
+            assert!(!is_tenant_reference(not_a_tenant), "{not_a_tenant:?}");
+        }
+    }
 }

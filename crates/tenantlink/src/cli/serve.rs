@@ -9,7 +9,6 @@ mod backups;
 mod clouds;
 mod config;
 mod config_file;
-mod directory;
 mod instance_id;
 pub(crate) mod master_key;
 mod organization;
@@ -23,10 +22,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use tenantlink_clock::{OffsetClock, SharedClock};
+use tenantlink_directory::CloudDirectories;
 use tenantlink_sandbox::{RunningSandbox, SandboxConfig};
 use tenantlink_service::{Accounts, LoginThrottle, Role, SecretString, TokioPause, Workflows};
 
-pub(crate) use config::read_secret_file;
+pub(crate) use config::layers::read_secret_file;
 pub use config::{ProcessEnv, ServeConfig};
 
 #[derive(Debug, Args)]
@@ -83,7 +83,8 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let clock = Arc::new(OffsetClock::system());
     let shared_clock: SharedClock = clock.clone();
     // Every cloud's client, built once (reading each configured CA file now).
-    let directories = directory::CloudDirectories::new(&config.clouds, &shared_clock)?;
+    let directories = CloudDirectories::new(config.clouds.targets(), &shared_clock)
+        .map_err(|e| config_error(anyhow::anyhow!("{e}")))?;
     let configured = config
         .organization
         .as_ref()
@@ -117,7 +118,9 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             .await
             .context("start the sandbox tenant")?;
             let connection = organization::sandbox_connection(sandbox.info())?;
-            let directories = directories.with_sandbox(&connection.target, &shared_clock)?;
+            let directories = directories
+                .with_sandbox(&connection.target, &shared_clock)
+                .map_err(|e| config_error(anyhow::anyhow!("{e}")))?;
             (connection, directories, Some(sandbox))
         }
     };
@@ -137,13 +140,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         LoginThrottle::default(),
     );
 
-    organization::ensure_organization(
-        &workflows,
-        repository.as_ref(),
-        &connection,
-        shared_clock.as_ref(),
-    )
-    .await?;
+    organization::ensure_organization(&workflows, &connection).await?;
     bootstrap_admin(&accounts, config.admin_password.clone()).await?;
 
     let resumed = workflows.resume_unfinished().await?;
@@ -190,7 +187,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     println!("directory {}", connection.description);
     println!("instance {instance} (holds the sign-ins of the certificate operations started here)");
     for (cloud, target) in config.clouds.targets() {
-        if let Some(origin) = &target.overridden_by {
+        if let Some(origin) = config.clouds.overridden_by(cloud) {
             println!(
                 "cloud {} at {} ({origin})",
                 cloud.name(),

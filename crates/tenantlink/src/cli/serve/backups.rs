@@ -11,10 +11,9 @@ use tenantlink_backup::{
 };
 use tenantlink_clock::SharedClock;
 use tenantlink_entra::{Endpoints, TokenClient, Transport, TransportConfig};
-use tenantlink_service::{BackupRepository, Repository};
+use tenantlink_service::{BackupRepository, Repository, SANDBOX_CLOUD};
 
 use super::clouds::{CloudTarget, CloudsConfig};
-use super::directory::SANDBOX;
 
 /// How often the scheduler looks for due policies, in real time. Due times themselves come from
 /// the shared clock, so moving the sandbox's clock makes a policy due at the next look.
@@ -52,7 +51,7 @@ pub fn clouds(clouds: &CloudsConfig, sandbox: Option<&CloudTarget>) -> Vec<Backu
         .targets()
         .map(|(cloud, target)| (cloud.name().to_owned(), target));
     named
-        .chain(sandbox.map(|target| (SANDBOX.to_owned(), target)))
+        .chain(sandbox.map(|target| (SANDBOX_CLOUD.to_owned(), target)))
         .map(|(name, target)| BackupCloud {
             name,
             endpoints: target.endpoints.clone(),

@@ -4,29 +4,18 @@
 //! an air-gapped proxy, an emulator — and the configured organization's own `authority`,
 //! `graph`, `ca_file` and `device_client_id` are the same settings for its cloud.
 
-use super::config::{Layers, Sourced};
+use super::config::layers::{Layers, Sourced};
 use super::config_file::CloudSection;
 use anyhow::{anyhow, bail};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+pub use tenantlink_directory::CloudTarget;
+use tenantlink_directory::graph_resource;
 use tenantlink_entra::{Cloud, Endpoints};
+use tenantlink_service::SANDBOX_CLOUD;
 
 /// The clouds a `[clouds.NAME]` section may name; `sandbox` is the in-process sandbox's.
 pub const NAMED_CLOUDS: [Cloud; 3] = [Cloud::Global, Cloud::UsGov, Cloud::China];
-
-/// One cloud's directory as `serve` talks to it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CloudTarget {
-    pub endpoints: Endpoints,
-    /// Graph's resource identifier in scopes (`{resource}/.default`): the cloud's own Graph host,
-    /// also when explicit URLs point elsewhere, unless set.
-    pub graph_resource: String,
-    /// Public client of the device sign-in; each organization's own backup application when
-    /// `None` (which must then allow public client flows).
-    pub device_client_id: Option<String>,
-    /// Where the overrides came from; `None` for Microsoft's hosts.
-    pub overridden_by: Option<String>,
-}
 
 /// Settings moving one cloud's directory elsewhere, each remembering its origin.
 #[derive(Debug, Clone, Default)]
@@ -39,6 +28,13 @@ pub struct CloudOverride {
 }
 
 impl CloudOverride {
+    /// Where these settings came from, for the start-up banner; `None` when there are none
+    /// (Microsoft's hosts).
+    pub fn overridden_by(&self) -> Option<String> {
+        let origins = self.origins();
+        (!origins.is_empty()).then(|| origins.join(", "))
+    }
+
     fn origins(&self) -> Vec<&str> {
         let text = [
             &self.authority,
@@ -130,12 +126,10 @@ impl CloudOverride {
             Some(s) => Some(parse_guid(s, "device sign-in client id")?),
             None => None,
         };
-        let origins = self.origins();
         Ok(CloudTarget {
             endpoints,
             graph_resource,
             device_client_id,
-            overridden_by: (!origins.is_empty()).then(|| origins.join(", ")),
         })
     }
 }
@@ -143,7 +137,26 @@ impl CloudOverride {
 /// Every named cloud's target: Microsoft's hosts unless overridden.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CloudsConfig {
-    targets: Vec<(Cloud, CloudTarget)>,
+    targets: Vec<ConfiguredCloud>,
+}
+
+/// One named cloud's target and where its settings came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ConfiguredCloud {
+    cloud: Cloud,
+    target: CloudTarget,
+    /// Where the overrides came from; `None` for Microsoft's hosts.
+    overridden_by: Option<String>,
+}
+
+impl ConfiguredCloud {
+    fn new(cloud: Cloud, settings: &CloudOverride) -> anyhow::Result<Self> {
+        Ok(Self {
+            cloud,
+            target: settings.target(cloud)?,
+            overridden_by: settings.overridden_by(),
+        })
+    }
 }
 
 impl Default for CloudsConfig {
@@ -152,10 +165,8 @@ impl Default for CloudsConfig {
             targets: NAMED_CLOUDS
                 .into_iter()
                 .map(|cloud| {
-                    let target = CloudOverride::default()
-                        .target(cloud)
-                        .unwrap_or_else(|e| unreachable!("built-in cloud refused: {e}"));
-                    (cloud, target)
+                    ConfiguredCloud::new(cloud, &CloudOverride::default())
+                        .unwrap_or_else(|e| unreachable!("built-in cloud refused: {e}"))
                 })
                 .collect(),
         }
@@ -173,7 +184,7 @@ impl CloudsConfig {
         for name in sections.keys() {
             let known = NAMED_CLOUDS.iter().any(|c| c.name() == name);
             if !known {
-                let hint = if name == "sandbox" {
+                let hint = if name == SANDBOX_CLOUD {
                     "the sandbox cloud is always the in-process sandbox tenant"
                 } else {
                     "name one of global, usgov or china"
@@ -194,30 +205,29 @@ impl CloudsConfig {
             {
                 settings = own.clone().merge(settings, cloud)?;
             }
-            targets.push((cloud, settings.target(cloud)?));
+            targets.push(ConfiguredCloud::new(cloud, &settings)?);
         }
         Ok(Self { targets })
     }
 
     pub fn target(&self, cloud: Cloud) -> &CloudTarget {
-        self.targets
-            .iter()
-            .find(|(c, _)| *c == cloud)
-            .map(|(_, t)| t)
-            .unwrap_or_else(|| unreachable!("every named cloud has a target"))
+        &self.configured(cloud).target
+    }
+
+    /// Where `cloud`'s settings came from; `None` for Microsoft's hosts.
+    pub fn overridden_by(&self, cloud: Cloud) -> Option<&str> {
+        self.configured(cloud).overridden_by.as_deref()
     }
 
     pub fn targets(&self) -> impl Iterator<Item = (Cloud, &CloudTarget)> {
-        self.targets.iter().map(|(c, t)| (*c, t))
+        self.targets.iter().map(|c| (c.cloud, &c.target))
     }
 
-    #[cfg(test)]
-    pub fn set_target(&mut self, cloud: Cloud, target: CloudTarget) {
-        for (c, t) in &mut self.targets {
-            if *c == cloud {
-                *t = target.clone();
-            }
-        }
+    fn configured(&self, cloud: Cloud) -> &ConfiguredCloud {
+        self.targets
+            .iter()
+            .find(|c| c.cloud == cloud)
+            .unwrap_or_else(|| unreachable!("every named cloud has a target"))
     }
 }
 
@@ -251,16 +261,6 @@ fn section_override(
             &key("ca_file"),
         )?,
     })
-}
-
-/// The resource part of Graph scopes in `cloud` (`https://graph.microsoft.com` for the global
-/// cloud and the sandbox, which follows it).
-pub fn graph_resource(cloud: Cloud) -> String {
-    Endpoints::cloud(cloud)
-        .graph()
-        .as_str()
-        .trim_end_matches('/')
-        .to_owned()
 }
 
 pub fn parse_guid(value: &Sourced<String>, what: &str) -> anyhow::Result<String> {

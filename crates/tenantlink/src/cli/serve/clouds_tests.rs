@@ -1,16 +1,8 @@
 use super::*;
-use crate::cli::serve::config::Env;
+use crate::cli::serve::config::layers::MapEnv;
 use crate::cli::serve::config_file::FileConfig;
-use std::collections::HashMap;
 use std::path::Path;
 use tenantlink_entra::TenantId;
-
-struct MapEnv(HashMap<&'static str, String>);
-impl Env for MapEnv {
-    fn var(&self, name: &str) -> Option<String> {
-        self.0.get(name).cloned()
-    }
-}
 
 const PUBLIC_CLIENT: &str = "99999999-2222-3333-4444-555555555555";
 
@@ -22,7 +14,7 @@ fn clouds(
 ) -> anyhow::Result<CloudsConfig> {
     let file = Path::new("/etc/tenantlink.toml");
     let config = FileConfig::parse(toml, file).map_err(|e| anyhow!("{e}"))?;
-    let env = MapEnv(vars.iter().map(|(k, v)| (*k, (*v).to_owned())).collect());
+    let env = MapEnv::of(vars);
     CloudsConfig::resolve(
         &Layers {
             env: &env,
@@ -69,7 +61,7 @@ fn without_settings_each_cloud_is_microsofts_with_its_own_graph_resource() {
         assert_eq!(target.graph_resource, resource, "{cloud:?}");
         assert_eq!(target.endpoints.extra_ca_file, None);
         assert_eq!(target.device_client_id, None);
-        assert_eq!(target.overridden_by, None);
+        assert_eq!(clouds.overridden_by(cloud), None);
     }
 }
 
@@ -99,9 +91,8 @@ fn a_clouds_section_moves_only_that_cloud_and_the_environment_wins() {
     );
     assert_eq!(usgov.device_client_id.as_deref(), Some(PUBLIC_CLIENT));
     assert!(
-        usgov
-            .overridden_by
-            .as_deref()
+        clouds
+            .overridden_by(Cloud::UsGov)
             .unwrap()
             .starts_with("`clouds.usgov.authority` in /etc/tenantlink.toml"),
         "{usgov:?}"
@@ -149,7 +140,7 @@ fn a_clouds_section_moves_only_that_cloud_and_the_environment_wins() {
         "https://login.chinacloudapi.cn/contoso.onmicrosoft.com/oauth2/v2.0/token"
     );
     assert_eq!(
-        china.overridden_by.as_deref(),
+        from_env.overridden_by(Cloud::China),
         Some("TENANTLINK_CLOUD_CHINA_GRAPH")
     );
 }

@@ -2,6 +2,15 @@
 //! `TENANTLINK_CONFIG`, else `DATA_DIR/tenantlink.toml` when present) → `TENANTLINK_*` environment
 //! (secrets also as `*_FILE`) → flags. Every value remembers where it came from, so a bad one is
 //! reported with its flag, variable or file key.
+//!
+//! The layering itself is `config/layers.rs`; the bounds of `[certificates]`, `[backups]` and
+//! `[sign_in]` are in `config/` under those names, `[organization]` in `organization.rs` and
+//! `[clouds.NAME]` in `clouds.rs`.
+
+mod backups;
+mod certificates;
+pub mod layers;
+mod sign_in;
 
 use super::ServeArgs;
 use super::clouds::CloudsConfig;
@@ -9,34 +18,17 @@ use super::config_file::{DATA_DIR_CONFIG_FILE, FileConfig};
 use super::master_key::MasterKeySource;
 use super::organization::OrganizationConfig;
 use super::tls::TlsFiles;
-use anyhow::{Context as _, anyhow, bail};
-use std::fmt::Display;
+use anyhow::bail;
+use backups::resolve_backup_poll;
+pub use certificates::CertificateSettings;
+use certificates::resolve_certificates;
+pub use layers::{Env, ProcessEnv};
+use layers::{Layers, Secret};
+use sign_in::resolve_sign_in_throttle;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
-use tenantlink_certificate::RsaKeySize;
-use tenantlink_service::{ProofPolicy, SecretString, WorkflowsConfig};
+use std::path::PathBuf;
+use tenantlink_service::SecretString;
 use tenantlink_web::AddressThrottleConfig;
-
-/// Where configuration values come from besides flags and the file; a trait so tests can pass
-/// a map.
-pub trait Env {
-    fn var(&self, name: &str) -> Option<String>;
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct ProcessEnv;
-
-impl Env for ProcessEnv {
-    fn var(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok().filter(|v| !v.is_empty())
-    }
-}
-
-/// Longest certificate lifetime tenantlink will generate. Entra has no fixed maximum
-/// (entra-protocol.md §keyCredentialConfiguration) but a tenant policy may refuse long ones; the
-/// generate workflow explains that refusal. Ten years bounds typing mistakes.
-pub const MAX_VALIDITY_DAYS: u32 = 3650;
 
 #[derive(Debug)]
 pub struct ServeConfig {
@@ -61,56 +53,6 @@ pub struct ServeConfig {
     /// The configuration file that was read, if any.
     pub config_file: Option<PathBuf>,
 }
-
-/// Size and lifetime of generated certificates, the warning window, and the retry budget of the
-/// token proof after a key is attached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CertificateSettings {
-    pub key_size: RsaKeySize,
-    pub validity_days: u32,
-    pub expiring_soon_days: u32,
-    /// Token requests the proof makes at most before the operation fails.
-    pub proof_attempts: u32,
-    /// Wait after the first refusal; doubled after each further one, up to `proof_max_delay`.
-    pub proof_first_delay: std::time::Duration,
-    pub proof_max_delay: std::time::Duration,
-}
-
-impl Default for CertificateSettings {
-    fn default() -> Self {
-        let defaults = WorkflowsConfig::default();
-        Self {
-            key_size: defaults.key_size,
-            validity_days: defaults.validity_days,
-            expiring_soon_days: defaults.expiring_soon_days,
-            proof_attempts: defaults.proof.attempts,
-            proof_first_delay: defaults.proof.first_delay,
-            proof_max_delay: defaults.proof.max_delay,
-        }
-    }
-}
-
-impl CertificateSettings {
-    pub fn workflows_config(self) -> WorkflowsConfig {
-        WorkflowsConfig {
-            key_size: self.key_size,
-            validity_days: self.validity_days,
-            expiring_soon_days: self.expiring_soon_days,
-            proof: ProofPolicy {
-                attempts: self.proof_attempts,
-                first_delay: self.proof_first_delay,
-                max_delay: self.proof_max_delay,
-            },
-        }
-    }
-}
-
-/// Bounds of the proof's retry budget. One attempt means no retry at all; more than 20 only
-/// repeats the longest wait. Under 10 ms between token requests is a hammering loop, not a wait
-/// for propagation; a single wait over 10 minutes is better spent failing and letting the
-/// administrator retry (the generate request waits for the whole budget).
-pub const PROOF_ATTEMPTS: std::ops::RangeInclusive<u32> = 1..=20;
-pub const PROOF_DELAY_MS: std::ops::RangeInclusive<u32> = 10..=600_000;
 
 impl ServeConfig {
     pub fn resolve(args: &ServeArgs, env: &dyn Env) -> anyhow::Result<Self> {
@@ -283,354 +225,6 @@ fn resolve_tls(
             "the portal's TLS private key is set ({}) but its certificate is not: set --tls-cert, TENANTLINK_TLS_CERT or `tls.cert` too",
             set.origin
         ),
-    }
-}
-
-fn resolve_certificates(
-    layers: &Layers<'_>,
-    file: &FileConfig,
-) -> anyhow::Result<CertificateSettings> {
-    let defaults = CertificateSettings::default();
-    let section = &file.certificates;
-    let key_size = match layers.pick(
-        None,
-        "",
-        "TENANTLINK_KEY_SIZE",
-        section.key_size,
-        "certificates.key_size",
-    )? {
-        Some(s) => usize::try_from(s.value)
-            .ok()
-            .and_then(RsaKeySize::from_bits)
-            .ok_or_else(|| {
-                anyhow!(
-                    "key size {} ({}) is not supported: use 2048, 3072 or 4096",
-                    s.value,
-                    s.origin
-                )
-            })?,
-        None => defaults.key_size,
-    };
-    let validity = layers.pick(
-        None,
-        "",
-        "TENANTLINK_VALIDITY_DAYS",
-        section.validity_days,
-        "certificates.validity_days",
-    )?;
-    let validity_days = match &validity {
-        Some(s) if !(1..=MAX_VALIDITY_DAYS).contains(&s.value) => bail!(
-            "validity of {} days ({}) is out of range: use 1 to {MAX_VALIDITY_DAYS} days (a tenant policy may allow less)",
-            s.value,
-            s.origin
-        ),
-        Some(s) => s.value,
-        None => defaults.validity_days,
-    };
-    let warning = layers.pick(
-        None,
-        "",
-        "TENANTLINK_EXPIRING_SOON_DAYS",
-        section.expiring_soon_days,
-        "certificates.expiring_soon_days",
-    )?;
-    let expiring_soon_days = warning
-        .as_ref()
-        .map_or(defaults.expiring_soon_days, |s| s.value);
-    if expiring_soon_days == 0 || expiring_soon_days >= validity_days {
-        let origin = warning.map_or_else(|| "the default".to_owned(), |s| s.origin);
-        bail!(
-            "the warning window of {expiring_soon_days} days ({origin}) must be at least 1 day and shorter than the validity of {validity_days} days, or every new certificate would be shown as expiring soon"
-        );
-    }
-    let proof = resolve_proof(layers, file, defaults)?;
-    Ok(CertificateSettings {
-        key_size,
-        validity_days,
-        expiring_soon_days,
-        ..proof
-    })
-}
-
-/// The proof's retry budget: attempts, and the first and longest wait between them.
-fn resolve_proof(
-    layers: &Layers<'_>,
-    file: &FileConfig,
-    defaults: CertificateSettings,
-) -> anyhow::Result<CertificateSettings> {
-    let section = &file.certificates;
-    let millis = |d: std::time::Duration| u32::try_from(d.as_millis()).unwrap_or(u32::MAX);
-    let attempts = bounded(
-        layers,
-        "TENANTLINK_PROOF_ATTEMPTS",
-        section.proof_attempts,
-        "certificates.proof_attempts",
-        &PROOF_ATTEMPTS,
-        "a token proof budget in attempts",
-    )?
-    .unwrap_or(defaults.proof_attempts);
-    let first = bounded(
-        layers,
-        "TENANTLINK_PROOF_FIRST_DELAY_MS",
-        section.proof_first_delay_ms,
-        "certificates.proof_first_delay_ms",
-        &PROOF_DELAY_MS,
-        "a first wait between token proofs in milliseconds",
-    )?;
-    let max = layers.pick(
-        None,
-        "",
-        "TENANTLINK_PROOF_MAX_DELAY_MS",
-        section.proof_max_delay_ms,
-        "certificates.proof_max_delay_ms",
-    )?;
-    let first_ms = first.unwrap_or(millis(defaults.proof_first_delay));
-    let max_ms = match max {
-        Some(s) if s.value < first_ms || s.value > *PROOF_DELAY_MS.end() => bail!(
-            "the longest wait between token proofs, {} ms ({}), is out of range: use {first_ms} ms (the first wait) to {} ms",
-            s.value,
-            s.origin,
-            PROOF_DELAY_MS.end()
-        ),
-        Some(s) => s.value,
-        // Unset, the default longest wait grows with a longer first wait, so raising only the
-        // first wait still backs off.
-        None => millis(defaults.proof_max_delay).max(first_ms),
-    };
-    let ms = |v: u32| std::time::Duration::from_millis(u64::from(v));
-    Ok(CertificateSettings {
-        proof_attempts: attempts,
-        proof_first_delay: ms(first_ms),
-        proof_max_delay: ms(max_ms),
-        ..defaults
-    })
-}
-
-/// Longest wait between two looks for due backup policies: a due run never starts later than this.
-pub const MAX_BACKUP_POLL_SECONDS: u32 = 3600;
-
-fn resolve_backup_poll(
-    layers: &Layers<'_>,
-    file: &FileConfig,
-) -> anyhow::Result<Option<std::time::Duration>> {
-    match layers.pick(
-        None,
-        "",
-        "TENANTLINK_BACKUP_POLL_SECONDS",
-        file.backups.poll_interval_seconds,
-        "backups.poll_interval_seconds",
-    )? {
-        Some(s) if !(1..=MAX_BACKUP_POLL_SECONDS).contains(&s.value) => bail!(
-            "a backup poll interval of {} seconds ({}) is out of range: use 1 to {MAX_BACKUP_POLL_SECONDS} seconds",
-            s.value,
-            s.origin
-        ),
-        Some(s) => Ok(Some(std::time::Duration::from_secs(u64::from(s.value)))),
-        None => Ok(None),
-    }
-}
-
-/// Bounds of the sign-in throttle settings. At least one failure must be allowed; more than 1,000
-/// per window is no throttle at all. A window longer than a day locks out a shared (proxy or
-/// office NAT) address for too long. Fewer than 100 tracked addresses lets a handful of clients
-/// push a guesser out of the table; an entry takes well under 100 bytes, so a million stays
-/// below 100 MB.
-pub const SIGN_IN_FAILURES: std::ops::RangeInclusive<u32> = 1..=1000;
-pub const SIGN_IN_WINDOW_MINUTES: std::ops::RangeInclusive<u32> = 1..=1440;
-pub const SIGN_IN_TRACKED_ADDRESSES: std::ops::RangeInclusive<u32> = 100..=1_000_000;
-
-fn resolve_sign_in_throttle(
-    layers: &Layers<'_>,
-    file: &FileConfig,
-) -> anyhow::Result<AddressThrottleConfig> {
-    let defaults = AddressThrottleConfig::default();
-    let section = &file.sign_in;
-    let max_failures = bounded(
-        layers,
-        "TENANTLINK_SIGN_IN_MAX_FAILURES",
-        section.max_failures_per_address,
-        "sign_in.max_failures_per_address",
-        &SIGN_IN_FAILURES,
-        "a sign-in limit per address",
-    )?
-    .unwrap_or(defaults.max_failures);
-    let window = bounded(
-        layers,
-        "TENANTLINK_SIGN_IN_WINDOW_MINUTES",
-        section.address_window_minutes,
-        "sign_in.address_window_minutes",
-        &SIGN_IN_WINDOW_MINUTES,
-        "a sign-in throttle window in minutes",
-    )?
-    .map_or(defaults.window, |m| time::Duration::minutes(i64::from(m)));
-    let max_tracked = bounded(
-        layers,
-        "TENANTLINK_SIGN_IN_TRACKED_ADDRESSES",
-        section.max_tracked_addresses,
-        "sign_in.max_tracked_addresses",
-        &SIGN_IN_TRACKED_ADDRESSES,
-        "a number of tracked sign-in addresses",
-    )?
-    .map_or(defaults.max_tracked, |n| n as usize);
-    Ok(AddressThrottleConfig {
-        max_failures,
-        window,
-        max_tracked,
-    })
-}
-
-/// The environment's or the file's value of one integer setting, refused outside `range`.
-fn bounded(
-    layers: &Layers<'_>,
-    var: &str,
-    file_value: Option<u32>,
-    key: &str,
-    range: &std::ops::RangeInclusive<u32>,
-    what: &str,
-) -> anyhow::Result<Option<u32>> {
-    match layers.pick(None, "", var, file_value, key)? {
-        Some(s) if !range.contains(&s.value) => bail!(
-            "{what} of {} ({}) is out of range: use {} to {}",
-            s.value,
-            s.origin,
-            range.start(),
-            range.end()
-        ),
-        Some(s) => Ok(Some(s.value)),
-        None => Ok(None),
-    }
-}
-
-/// A resolved value and where it came from (`--listen`, `TENANTLINK_LISTEN`, or the file key).
-#[derive(Debug, Clone)]
-pub struct Sourced<T> {
-    pub value: T,
-    pub origin: String,
-}
-
-/// A secret named directly or through the file holding it.
-#[derive(Debug)]
-pub enum Secret {
-    Value { value: SecretString, origin: String },
-    File { path: PathBuf, origin: String },
-}
-
-impl Secret {
-    /// The secret text; a file's one trailing newline is removed.
-    pub fn read(self) -> anyhow::Result<SecretString> {
-        match self {
-            Self::Value { value, .. } => Ok(value),
-            Self::File { path, origin } => read_secret_file(&path, &origin),
-        }
-    }
-}
-
-pub fn read_secret_file(path: &Path, origin: &str) -> anyhow::Result<SecretString> {
-    let text = zeroize::Zeroizing::new(
-        std::fs::read_to_string(path)
-            .with_context(|| format!("read {} ({origin})", path.display()))?,
-    );
-    let text = text.strip_suffix('\n').unwrap_or(&text);
-    let text = text.strip_suffix('\r').unwrap_or(text);
-    Ok(SecretString::new(text))
-}
-
-/// The environment and the configuration file, looked up in that order.
-pub struct Layers<'a> {
-    pub env: &'a dyn Env,
-    pub file: Option<&'a Path>,
-}
-
-impl Layers<'_> {
-    /// Flag, else environment variable (parsed), else file value.
-    pub fn pick<T: FromStr>(
-        &self,
-        flag: Option<T>,
-        flag_name: &str,
-        var: &str,
-        file: Option<T>,
-        key: &str,
-    ) -> anyhow::Result<Option<Sourced<T>>>
-    where
-        T::Err: Display,
-    {
-        if let Some(value) = flag {
-            return Ok(Some(Sourced {
-                value,
-                origin: flag_name.to_owned(),
-            }));
-        }
-        if let Some(text) = self.env.var(var) {
-            let value = text
-                .parse()
-                .map_err(|e| anyhow!("{var}={text:?} is not valid: {e}"))?;
-            return Ok(Some(Sourced {
-                value,
-                origin: var.to_owned(),
-            }));
-        }
-        Ok(file.map(|value| Sourced {
-            value,
-            origin: self.file_origin(key),
-        }))
-    }
-
-    /// `VAR` or the file named by `VAR_FILE` (not both), else the file's `key` / `key_file`.
-    pub fn secret(
-        &self,
-        var: &str,
-        file_value: Option<String>,
-        file_path: Option<PathBuf>,
-        key: &str,
-    ) -> anyhow::Result<Option<Secret>> {
-        let file_var = format!("{var}_FILE");
-        match (self.env.var(var), self.env.var(&file_var)) {
-            (Some(_), Some(_)) => bail!("set either {var} or {file_var}, not both"),
-            (Some(value), None) => {
-                return Ok(Some(Secret::Value {
-                    value: SecretString::new(value),
-                    origin: var.to_owned(),
-                }));
-            }
-            (None, Some(path)) => {
-                return Ok(Some(Secret::File {
-                    path: PathBuf::from(path),
-                    origin: file_var,
-                }));
-            }
-            (None, None) => {}
-        }
-        match (file_value, file_path) {
-            (Some(_), Some(_)) => bail!(
-                "{}: set either `{key}` or `{key}_file`, not both",
-                self.file_origin(key)
-            ),
-            (Some(value), None) => Ok(Some(Secret::Value {
-                value: SecretString::new(value),
-                origin: self.file_origin(key),
-            })),
-            (None, Some(path)) => Ok(Some(Secret::File {
-                path,
-                origin: self.file_origin(&format!("{key}_file")),
-            })),
-            (None, None) => Ok(None),
-        }
-    }
-
-    /// Relative paths in the file are relative to the file's directory.
-    pub fn path(&self, path: Option<PathBuf>) -> Option<PathBuf> {
-        let path = path?;
-        match self.file.and_then(Path::parent) {
-            Some(dir) if path.is_relative() => Some(dir.join(path)),
-            _ => Some(path),
-        }
-    }
-
-    pub fn file_origin(&self, key: &str) -> String {
-        match self.file {
-            Some(file) => format!("`{key}` in {}", file.display()),
-            None => format!("`{key}`"),
-        }
     }
 }
 

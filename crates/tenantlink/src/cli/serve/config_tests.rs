@@ -1,15 +1,10 @@
 use super::*;
-use std::collections::HashMap;
-
-struct MapEnv(HashMap<&'static str, String>);
-impl Env for MapEnv {
-    fn var(&self, name: &str) -> Option<String> {
-        self.0.get(name).cloned()
-    }
-}
+use layers::MapEnv;
+use std::path::Path;
+use tenantlink_certificate::RsaKeySize;
 
 fn env(vars: &[(&'static str, &str)]) -> MapEnv {
-    MapEnv(vars.iter().map(|(k, v)| (*k, (*v).to_owned())).collect())
+    MapEnv::of(vars)
 }
 
 fn args() -> ServeArgs {

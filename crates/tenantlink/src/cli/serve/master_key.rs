@@ -3,7 +3,7 @@
 //! rotation writes next to the key file; and the start-up check that the key opens what the
 //! database holds.
 
-use super::config::read_secret_file;
+use super::config::layers::read_secret_file;
 use anyhow::{Context as _, bail};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

@@ -2,16 +2,15 @@
 //! name, or explicit authority / Graph URLs with an extra CA), or else the embedded sandbox's
 //! backup application. Both go through the same `EntraDirectory`; only endpoints differ.
 
-use super::clouds::{CloudOverride, CloudTarget, graph_resource, parse_guid};
-use super::config::{Layers, Sourced};
+use super::clouds::{CloudOverride, CloudTarget, parse_guid};
+use super::config::layers::{Layers, Sourced};
 use super::config_file::OrganizationSection;
 use anyhow::{Context as _, anyhow, bail};
 use std::path::PathBuf;
+use tenantlink_directory::graph_resource;
 use tenantlink_entra::{Cloud, Endpoints, TenantId};
 use tenantlink_sandbox::SandboxInfo;
-use tenantlink_service::{
-    Caller, CallerVia, NewOrganization, Organization, Repository, Role, Workflows,
-};
+use tenantlink_service::{NewOrganization, Organization, SANDBOX_CLOUD, Workflows};
 
 /// A real tenant, as configured (`[organization]` or `TENANTLINK_TENANT` / `TENANTLINK_APP_ID` …).
 #[derive(Debug, Clone)]
@@ -147,12 +146,11 @@ pub fn sandbox_connection(info: &SandboxInfo) -> anyhow::Result<Connection> {
             endpoints,
             graph_resource: graph_resource(Cloud::Global),
             device_client_id: Some(info.public_client_id.clone()),
-            overridden_by: None,
         },
         organization: NewOrganization {
             name: format!("Sandbox ({})", info.tenant_domain),
             tenant: info.tenant_id.clone(),
-            cloud: "sandbox".into(),
+            cloud: SANDBOX_CLOUD.into(),
             app_id: info.backup_app.app_id.clone(),
         },
         app_object_id: Some(info.backup_app.object_id.clone()),
@@ -160,47 +158,22 @@ pub fn sandbox_connection(info: &SandboxInfo) -> anyhow::Result<Connection> {
     })
 }
 
-/// Adds the connection's organization unless it is already there (same tenant, app and cloud).
+/// Adds the connection's organization unless it is already there (the service decides which
+/// organization that is).
 pub async fn ensure_organization(
     workflows: &Workflows,
-    repository: &dyn Repository,
     connection: &Connection,
-    clock: &dyn tenantlink_clock::Clock,
 ) -> anyhow::Result<Organization> {
     let wanted = &connection.organization;
-    let existing = repository.organizations().await?.into_iter().find(|o| {
-        o.app_id.eq_ignore_ascii_case(&wanted.app_id)
-            && o.cloud == wanted.cloud
-            && (wanted.cloud == "sandbox" || o.tenant.eq_ignore_ascii_case(&wanted.tenant))
-    });
-    if let Some(organization) = existing {
-        return Ok(organization);
-    }
-    let system = Caller {
-        name: "system".into(),
-        role: Role::Administrator,
-        via: CallerVia::ApiToken,
-        csrf_token: None,
-    };
-    let organization = workflows
-        .add_organization(&system, wanted.clone())
+    workflows
+        .ensure_configured_organization(wanted.clone(), connection.app_object_id.as_deref())
         .await
-        .with_context(|| format!("add the configured organization {}", wanted.tenant))?;
-    if let Some(object_id) = &connection.app_object_id {
-        repository
-            .set_app_object_id(organization.id, object_id, clock.now())
-            .await?;
-    }
-    Ok(organization)
+        .with_context(|| format!("add the configured organization {}", wanted.tenant))
 }
 
 fn parse_tenant(tenant: &Sourced<String>) -> anyhow::Result<TenantId> {
     let value = tenant.value.trim();
-    let is_domain = value.contains('.')
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
-    if uuid::Uuid::parse_str(value).is_err() && !is_domain {
+    if !tenantlink_service::is_tenant_reference(value) {
         bail!(
             "tenant {value:?} ({}) is neither a tenant id (GUID) nor a domain such as contoso.onmicrosoft.com",
             tenant.origin
@@ -210,178 +183,5 @@ fn parse_tenant(tenant: &Sourced<String>) -> anyhow::Result<TenantId> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cli::serve::config::Env;
-    use std::collections::HashMap;
-
-    struct MapEnv(HashMap<&'static str, String>);
-    impl Env for MapEnv {
-        fn var(&self, name: &str) -> Option<String> {
-            self.0.get(name).cloned()
-        }
-    }
-
-    const APP: &str = "11111111-2222-3333-4444-555555555555";
-
-    fn resolve(vars: &[(&'static str, &str)]) -> anyhow::Result<Option<OrganizationConfig>> {
-        let env = MapEnv(vars.iter().map(|(k, v)| (*k, (*v).to_owned())).collect());
-        OrganizationConfig::resolve(
-            &Layers {
-                env: &env,
-                file: None,
-            },
-            None,
-        )
-    }
-
-    fn cloud(name: &str) -> Connection {
-        let organization = resolve(&[
-            ("TENANTLINK_TENANT", "contoso.onmicrosoft.com"),
-            ("TENANTLINK_APP_ID", APP),
-            ("TENANTLINK_CLOUD", name),
-        ])
-        .unwrap()
-        .expect("configured");
-        connected(&organization)
-    }
-
-    /// The organization on its cloud with only its own settings applied.
-    fn connected(organization: &OrganizationConfig) -> Connection {
-        organization.connection(&organization.overrides.target(organization.cloud).unwrap())
-    }
-
-    #[test]
-    fn named_clouds_resolve_to_microsofts_hosts() {
-        let tenant = TenantId::parse("contoso.onmicrosoft.com").unwrap();
-        let cases = [
-            (
-                "global",
-                "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token",
-                "https://graph.microsoft.com/v1.0/applications",
-                "https://graph.microsoft.com",
-            ),
-            (
-                "usgov",
-                "https://login.microsoftonline.us/contoso.onmicrosoft.com/oauth2/v2.0/token",
-                "https://graph.microsoft.us/v1.0/applications",
-                "https://graph.microsoft.us",
-            ),
-            (
-                "china",
-                "https://login.chinacloudapi.cn/contoso.onmicrosoft.com/oauth2/v2.0/token",
-                "https://microsoftgraph.chinacloudapi.cn/v1.0/applications",
-                "https://microsoftgraph.chinacloudapi.cn",
-            ),
-        ];
-        for (name, token, graph, resource) in cases {
-            let connection = cloud(name);
-            let target = &connection.target;
-            assert_eq!(target.endpoints.token_endpoint(&tenant).as_str(), token);
-            assert_eq!(target.endpoints.graph_url("applications").as_str(), graph);
-            assert_eq!(target.graph_resource, resource, "{name}");
-            assert_eq!(connection.organization.cloud, name);
-            assert_eq!(target.endpoints.extra_ca_file, None);
-            assert_eq!(target.overridden_by, None);
-            assert_eq!(connection.app_object_id, None, "looked up at sign-in");
-        }
-    }
-
-    #[test]
-    fn the_device_sign_in_uses_the_backup_app_unless_a_public_client_is_named() {
-        let connection = cloud("global");
-        assert_eq!(connection.organization.app_id, APP);
-        assert_eq!(
-            connection.target.device_client_id, None,
-            "each organization signs in with its own backup application"
-        );
-        let other = "99999999-2222-3333-4444-555555555555";
-        let configured = resolve(&[
-            ("TENANTLINK_TENANT", "contoso.onmicrosoft.com"),
-            ("TENANTLINK_APP_ID", APP),
-            ("TENANTLINK_DEVICE_CLIENT_ID", other),
-        ])
-        .unwrap()
-        .unwrap();
-        assert_eq!(
-            connected(&configured).target.device_client_id.as_deref(),
-            Some(other)
-        );
-    }
-
-    #[test]
-    fn explicit_urls_replace_the_hosts_but_keep_the_clouds_graph_resource() {
-        let dir = tempfile::tempdir().unwrap();
-        let ca = dir.path().join("ca.pem");
-        std::fs::write(
-            &ca,
-            "-----BEGIN CERTIFICATE-----\nMII=\n-----END CERTIFICATE-----\n",
-        )
-        .unwrap();
-        let organization = resolve(&[
-            ("TENANTLINK_TENANT", "0c1e3b3e-1111-4222-8333-444455556666"),
-            ("TENANTLINK_APP_ID", APP),
-            ("TENANTLINK_AUTHORITY", "https://127.0.0.1:9443"),
-            ("TENANTLINK_GRAPH", "https://127.0.0.1:9443/v1.0/"),
-            ("TENANTLINK_CA_FILE", ca.to_str().unwrap()),
-        ])
-        .unwrap()
-        .unwrap();
-        let target = connected(&organization).target;
-        assert_eq!(
-            target.endpoints.graph_url("applications").as_str(),
-            "https://127.0.0.1:9443/v1.0/applications"
-        );
-        assert_eq!(target.graph_resource, "https://graph.microsoft.com");
-        assert_eq!(target.endpoints.extra_ca_file, Some(ca));
-        assert_eq!(
-            target.overridden_by.as_deref(),
-            Some("TENANTLINK_AUTHORITY, TENANTLINK_GRAPH, TENANTLINK_CA_FILE")
-        );
-    }
-
-    #[test]
-    fn incomplete_or_invalid_organizations_are_refused_with_the_setting_named() {
-        assert!(resolve(&[]).unwrap().is_none(), "nothing set: the sandbox");
-        let err = |vars: &[(&'static str, &str)]| resolve(vars).unwrap_err().to_string();
-
-        let e = err(&[("TENANTLINK_TENANT", "contoso.onmicrosoft.com")]);
-        assert!(
-            e.contains("app id is not") && e.contains("TENANTLINK_TENANT"),
-            "{e}"
-        );
-        let e = err(&[("TENANTLINK_CLOUD", "usgov")]);
-        assert!(
-            e.starts_with("TENANTLINK_CLOUD configures an organization"),
-            "{e}"
-        );
-        let e = err(&[
-            ("TENANTLINK_TENANT", "contoso.onmicrosoft.com"),
-            ("TENANTLINK_APP_ID", "backup-app"),
-        ]);
-        assert!(
-            e.contains("\"backup-app\" (TENANTLINK_APP_ID) is not a GUID"),
-            "{e}"
-        );
-        let e = err(&[("TENANTLINK_TENANT", "contoso"), ("TENANTLINK_APP_ID", APP)]);
-        assert!(e.contains("tenant \"contoso\" (TENANTLINK_TENANT)"), "{e}");
-        let e = err(&[
-            ("TENANTLINK_TENANT", "contoso.onmicrosoft.com"),
-            ("TENANTLINK_APP_ID", APP),
-            ("TENANTLINK_CLOUD", "mars"),
-        ]);
-        assert!(
-            e.contains("unknown cloud \"mars\"") && e.contains("TENANTLINK_CLOUD"),
-            "{e}"
-        );
-        let e = err(&[
-            ("TENANTLINK_TENANT", "contoso.onmicrosoft.com"),
-            ("TENANTLINK_APP_ID", APP),
-            ("TENANTLINK_AUTHORITY", "http://login.example.com"),
-        ]);
-        assert!(
-            e.contains("plain http") && e.contains("TENANTLINK_AUTHORITY"),
-            "{e}"
-        );
-    }
-}
+#[path = "organization_tests.rs"]
+mod tests;

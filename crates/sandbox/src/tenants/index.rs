@@ -1,12 +1,12 @@
-//! Hash indexes over the directory's tenants and applications. Positions, not references, so the
-//! index clones with the directory; callers check every hit against the data it points at.
+//! Hash indexes over the tenant registry's tenants and applications. Positions, not references, so the
+//! index clones with the tenant registry; callers check every hit against the data it points at.
 
 use super::Tenant;
 use std::collections::HashMap;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Default)]
-pub(super) struct DirectoryIndex {
+pub(super) struct TenantIndex {
     tenants_by_id: HashMap<Uuid, usize>,
     /// Lower-case domain → tenant position.
     tenants_by_domain: HashMap<String, usize>,
@@ -14,7 +14,7 @@ pub(super) struct DirectoryIndex {
     applications: HashMap<Uuid, (usize, usize)>,
 }
 
-impl DirectoryIndex {
+impl TenantIndex {
     pub(super) fn build(tenants: &[Tenant]) -> Self {
         let mut index = Self::default();
         for (ti, tenant) in tenants.iter().enumerate() {

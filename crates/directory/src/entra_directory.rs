@@ -1,23 +1,18 @@
-//! The service's [`Directory`] over tenantlink-entra: the same client code for Microsoft's clouds
-//! and for the sandbox tenant; only the endpoints (and the sandbox's CA) differ. One
-//! [`EntraDirectory`] per cloud; [`CloudDirectories`] routes each organization to its cloud's.
+//! One cloud's [`Directory`]: the device sign-in, the application's keys and the app-only token
+//! proof, through tenantlink-entra's clients at that cloud's endpoints.
 
-mod routing;
-
-pub use routing::{CloudDirectories, SANDBOX};
-
+use crate::CloudTarget;
+use crate::explain::explain;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tenantlink_clock::SharedClock;
 use tenantlink_entra::{
-    AadstsKind, AppTokenRequest, AssertionOptions, DeviceFlowClient, DeviceFlowError, Endpoints,
-    Error as EntraClientError, GraphClient, GraphErrorKind, KeyCredential, KeyRejectionReason,
-    SigningCertificate, TenantId, TokenClient, Transport,
+    AppTokenRequest, AssertionOptions, DeviceFlowClient, Endpoints, GraphClient, KeyCredential,
+    SigningCertificate, TenantId, TokenClient, Transport, TransportConfig, TransportError,
 };
 use tenantlink_service::{
-    Application, ApplicationKey, BoxFuture, CredentialRefusal, DelegatedToken, DeviceCode,
-    DeviceSignIn, Directory, DirectoryError, DirectoryErrorKind, Organization, SecretString,
-    SignInPoll, SignInPrompt,
+    Application, ApplicationKey, BoxFuture, DelegatedToken, DeviceCode, DeviceSignIn, Directory,
+    DirectoryError, DirectoryErrorKind, Organization, SecretString, SignInPoll, SignInPrompt,
 };
 
 /// Graph's resource identifier in the global cloud (and the sandbox); national clouds have
@@ -28,24 +23,41 @@ const APPLICATION_PERMISSION: &str = "Application.ReadWrite.All";
 
 type SignInOutcome = Result<(SecretString, Option<String>), DirectoryError>;
 
+/// The directory of one cloud: its own transport (connection pool, trusted CA) and clients.
 #[derive(Debug, Clone)]
 pub struct EntraDirectory {
     device: DeviceFlowClient,
     tokens: TokenClient,
     graph: GraphClient,
     /// Where the clients above go (kept to describe and test the routing).
-    endpoints: Endpoints,
+    pub(crate) endpoints: Endpoints,
     /// The public client the administrator signs in to (device flow); each organization's own
     /// backup application when `None`.
-    device_client_id: Option<String>,
+    pub(crate) device_client_id: Option<String>,
     /// Prefix of every Graph scope: `{graph_resource}/Application.ReadWrite.All`, `/.default`.
-    graph_resource: String,
+    pub(crate) graph_resource: String,
     /// Outcomes of device sign-ins, keyed by an opaque handle; the real device code stays
     /// inside the task that polls Entra (the entra client's `wait` drives the polling).
     sign_ins: Arc<Mutex<HashMap<String, Option<SignInOutcome>>>>,
 }
 
 impl EntraDirectory {
+    /// The directory at `target`, on a transport of its own. Reads and checks the target's extra
+    /// CA file now, so a bad one is refused before anything is asked.
+    pub fn for_target(target: &CloudTarget, clock: SharedClock) -> Result<Self, TransportError> {
+        let transport = Transport::new(&TransportConfig {
+            extra_ca_file: target.endpoints.extra_ca_file.clone(),
+            ..TransportConfig::default()
+        })?;
+        Ok(Self::new(
+            transport,
+            target.endpoints.clone(),
+            clock,
+            target.device_client_id.clone(),
+        )
+        .with_graph_resource(&target.graph_resource))
+    }
+
     pub fn new(
         transport: Transport,
         endpoints: Endpoints,
@@ -257,66 +269,6 @@ impl Directory for EntraDirectory {
     }
 }
 
-/// Entra's verbatim text plus the entra crate's explanation, classified for the workflows.
-fn explain(err: EntraClientError) -> DirectoryError {
-    let explanation = err.explanation();
-    let aadsts = |e: &tenantlink_entra::EntraError| e.codes.first().map(|c| format!("AADSTS{c}"));
-    let (kind, code) = match &err {
-        EntraClientError::DeviceFlow(DeviceFlowError::Declined(e)) => {
-            (DirectoryErrorKind::SignInDeclined, aadsts(e))
-        }
-        EntraClientError::DeviceFlow(DeviceFlowError::Expired(e)) => {
-            (DirectoryErrorKind::SignInExpired, aadsts(e))
-        }
-        EntraClientError::DeviceFlow(DeviceFlowError::ExpiredLocally { .. }) => {
-            (DirectoryErrorKind::SignInExpired, None)
-        }
-        EntraClientError::DeviceFlow(_) => (DirectoryErrorKind::Other, None),
-        EntraClientError::Entra(e) => {
-            let code = aadsts(e);
-            let kind = match &e.kind {
-                AadstsKind::AssertionKeyRejected(_) => DirectoryErrorKind::CredentialRejected,
-                AadstsKind::ApplicationNotFound => DirectoryErrorKind::ApplicationNotFound,
-                _ => DirectoryErrorKind::Other,
-            };
-            (kind, code)
-        }
-        EntraClientError::Graph(e) => {
-            let kind = match e.kind {
-                GraphErrorKind::AuthorizationDenied => DirectoryErrorKind::InsufficientPrivileges,
-                GraphErrorKind::CredentialPolicyViolation => DirectoryErrorKind::PolicyRejected,
-                GraphErrorKind::NotFound => DirectoryErrorKind::ApplicationNotFound,
-                GraphErrorKind::Throttled => DirectoryErrorKind::Unavailable,
-                _ => DirectoryErrorKind::Other,
-            };
-            (kind, Some(e.code.clone()))
-        }
-        EntraClientError::Transport(_) => (DirectoryErrorKind::Unavailable, None),
-        _ => (DirectoryErrorKind::Other, None),
-    };
-    let explained = DirectoryError::new(
-        kind,
-        code,
-        format!("{} {err}", explanation.summary),
-        explanation.remediation,
-    );
-    match refusal(&err) {
-        Some(refusal) => explained.with_refusal(refusal),
-        None => explained,
-    }
-}
-
-/// AADSTS700027's reason, which tells "not attached" from "expired" on the certificate page.
-fn refusal(err: &EntraClientError) -> Option<CredentialRefusal> {
-    let EntraClientError::Entra(e) = err else {
-        return None;
-    };
-    let AadstsKind::AssertionKeyRejected(rejection) = &e.kind else {
-        return None;
-    };
-    Some(match rejection.reason {
-        KeyRejectionReason::KeyNotFound => CredentialRefusal::KeyNotRegistered,
-        KeyRejectionReason::KeyExpired => CredentialRefusal::KeyExpired,
-        _ => CredentialRefusal::Other,
-    })
-}
+#[cfg(test)]
+#[path = "entra_directory_tests.rs"]
+mod tests;

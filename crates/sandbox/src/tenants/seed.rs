@@ -1,6 +1,6 @@
 //! What a new sandbox contains, and the optional config file that describes more.
 
-use super::{Application, Directory, DirectoryRole, Tenant, User};
+use super::{Application, DirectoryRole, Tenant, TenantRegistry, User};
 use crate::secrets::{demo_password, hash_password};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -12,7 +12,7 @@ pub(crate) const PUBLIC_CLIENT_NAME: &str = "tenantlink sign-in";
 
 /// The first-start tenant: an administrator, a plain user, the backup application (no
 /// certificate yet) and the public client used for device sign-in.
-pub(crate) fn default_directory() -> Directory {
+pub(crate) fn default_registry() -> TenantRegistry {
     let admin = new_user(
         "admin",
         "Sandbox Administrator",
@@ -33,7 +33,7 @@ pub(crate) fn default_directory() -> Directory {
     // The backup application owns itself, so `Application.ReadWrite.OwnedBy` covers its own keys.
     backup.owners.push(backup.id);
     let public_client = new_application(PUBLIC_CLIENT_NAME, true, &[]);
-    Directory {
+    TenantRegistry {
         tenants: vec![Tenant {
             id: Uuid::new_v4(),
             domain: DEFAULT_DOMAIN.to_owned(),
@@ -42,7 +42,7 @@ pub(crate) fn default_directory() -> Directory {
             users: vec![admin, plain],
             applications: vec![backup, public_client],
         }],
-        ..Directory::default()
+        ..TenantRegistry::default()
     }
 }
 
@@ -227,12 +227,12 @@ impl ConfigFile {
         Ok(())
     }
 
-    /// Adds what the file describes and the directory lacks. Returns whether anything changed.
-    pub(crate) fn apply(&self, directory: &mut Directory) -> bool {
+    /// Adds what the file describes and the tenant registry lacks. Returns whether anything changed.
+    pub(crate) fn apply(&self, registry: &mut TenantRegistry) -> bool {
         let mut changed = false;
         for configured in &self.tenants {
-            if directory.tenant(&configured.domain).is_none() {
-                directory.tenants.push(Tenant {
+            if registry.tenant(&configured.domain).is_none() {
+                registry.tenants.push(Tenant {
                     id: Uuid::new_v4(),
                     domain: configured.domain.clone(),
                     display_name: configured
@@ -245,7 +245,7 @@ impl ConfigFile {
                 });
                 changed = true;
             }
-            let Some(tenant) = directory.tenant_mut(&configured.domain) else {
+            let Some(tenant) = registry.tenant_mut(&configured.domain) else {
                 continue;
             };
             if configured.max_certificate_lifetime_days.is_some()

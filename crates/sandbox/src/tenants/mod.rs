@@ -1,4 +1,4 @@
-//! The directory: tenants, their users, applications and credentials. Plain data with lookups;
+//! The tenant registry: tenants, their users, applications and credentials. Plain data with lookups;
 //! persistence lives in [`store`], the first-start contents and the config file in [`seed`], the
 //! lookup index in [`index`].
 
@@ -7,7 +7,7 @@ pub(crate) mod seed;
 pub(crate) mod store;
 
 use crate::keys::CertificateKey;
-use index::DirectoryIndex;
+use index::TenantIndex;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, OnceLock};
 use time::OffsetDateTime;
@@ -18,13 +18,13 @@ pub(crate) const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 pub(crate) const GRAPH_RESOURCE: &str = "https://graph.microsoft.com";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub(crate) struct Directory {
+pub(crate) struct TenantRegistry {
     pub tenants: Vec<Tenant>,
     /// Tenants by id and domain, applications by appId: the token endpoint's lookups are
-    /// O(1) in fleets of thousands of applications. Rebuilt by [`Directory::reindex`] after every
+    /// O(1) in fleets of thousands of applications. Rebuilt by [`TenantRegistry::reindex`] after every
     /// change; a stale entry is detected and falls back to a scan, so it can never mislead.
     #[serde(skip)]
-    index: DirectoryIndex,
+    index: TenantIndex,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -123,7 +123,7 @@ pub(crate) struct StoredKeyCredential {
     pub parsed: ParsedKey,
 }
 
-/// A lazily parsed certificate, shared by the copies a directory change makes.
+/// A lazily parsed certificate, shared by the copies a tenant registry change makes.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ParsedKey(OnceLock<Option<Arc<CertificateKey>>>);
 
@@ -143,10 +143,10 @@ impl StoredKeyCredential {
     }
 }
 
-impl Directory {
+impl TenantRegistry {
     /// Rebuilds the lookup index; call after changing tenants or applications.
     pub(crate) fn reindex(&mut self) {
-        self.index = DirectoryIndex::build(&self.tenants);
+        self.index = TenantIndex::build(&self.tenants);
     }
 
     /// Finds a tenant by id (GUID) or by domain name, as Entra's `{tenant}` path segment does.

@@ -1,0 +1,156 @@
+//! The [`Directory`] the workflows get: each call goes to the directory of the organization's
+//! own cloud. Transports and clients are built once per cloud at start; an organization whose
+//! cloud has no directory here is refused before anything is asked of Entra or stored.
+
+use crate::{CloudTarget, EntraDirectory};
+use tenantlink_clock::SharedClock;
+use tenantlink_entra::{Cloud, TransportError};
+use tenantlink_service::{
+    Application, BoxFuture, DelegatedToken, DeviceCode, DeviceSignIn, Directory, DirectoryError,
+    DirectoryErrorKind, Organization, SANDBOX_CLOUD, SignInPoll,
+};
+
+#[derive(Debug)]
+pub struct CloudDirectories {
+    /// One directory per named cloud, in the order given.
+    clouds: Vec<(Cloud, EntraDirectory)>,
+    /// The in-process sandbox's, when it runs.
+    sandbox: Option<EntraDirectory>,
+}
+
+impl CloudDirectories {
+    /// A directory for every named cloud. Reads each configured CA file now, so a bad one stops
+    /// the start naming it.
+    pub fn new<'a>(
+        clouds: impl IntoIterator<Item = (Cloud, &'a CloudTarget)>,
+        clock: &SharedClock,
+    ) -> Result<Self, TransportError> {
+        let clouds = clouds
+            .into_iter()
+            .map(|(cloud, target)| Ok((cloud, EntraDirectory::for_target(target, clock.clone())?)))
+            .collect::<Result<_, TransportError>>()?;
+        Ok(Self {
+            clouds,
+            sandbox: None,
+        })
+    }
+
+    /// Organizations of the `sandbox` cloud go to the in-process sandbox at `target`.
+    pub fn with_sandbox(
+        mut self,
+        target: &CloudTarget,
+        clock: &SharedClock,
+    ) -> Result<Self, TransportError> {
+        self.sandbox = Some(EntraDirectory::for_target(target, clock.clone())?);
+        Ok(self)
+    }
+
+    /// The directory of `organization`'s cloud, or why there is none.
+    pub fn route(&self, organization: &Organization) -> Result<&EntraDirectory, DirectoryError> {
+        let name = organization.cloud.trim().to_ascii_lowercase();
+        if name == SANDBOX_CLOUD {
+            return self.sandbox.as_ref().ok_or_else(|| {
+                unavailable(
+                    organization,
+                    "this tenantlink serve runs no sandbox tenant (it starts one only when no organization is configured)",
+                    "Start tenantlink serve without [organization] / TENANTLINK_TENANT to use the sandbox tenant, or add the organization again with its real cloud (global, usgov or china).",
+                )
+            });
+        }
+        let cloud = Cloud::from_name(&name).ok();
+        let found = cloud.and_then(|cloud| {
+            self.clouds
+                .iter()
+                .find(|(c, _)| *c == cloud)
+                .map(|(_, d)| d)
+        });
+        if let Some(directory) = found {
+            // Which hosts an organization talks to, for an operator tracing a wrong cloud.
+            tracing::debug!(organization = %organization.id, cloud = %name,
+                authority = %directory.endpoints.authority(), "directory of the organization's cloud");
+        }
+        found.ok_or_else(|| {
+            unavailable(
+                organization,
+                "tenantlink knows no endpoints for that cloud",
+                "Add the organization again with one of the clouds global, usgov, china or sandbox.",
+            )
+        })
+    }
+}
+
+/// "Unavailable": nothing was asked of Entra, so the workflows record nothing (a connection check
+/// keeps its last answer) and no operation starts.
+fn unavailable(organization: &Organization, why: &str, what_to_do: &str) -> DirectoryError {
+    let message = format!(
+        "The organization \"{}\" is in the cloud \"{}\", but {why}. {what_to_do}",
+        organization.name, organization.cloud
+    );
+    DirectoryError::new(
+        DirectoryErrorKind::Unavailable,
+        Some("cloud_unavailable".into()),
+        message,
+        what_to_do,
+    )
+}
+
+impl Directory for CloudDirectories {
+    fn start_device_sign_in<'a>(
+        &'a self,
+        organization: &'a Organization,
+    ) -> BoxFuture<'a, Result<DeviceSignIn, DirectoryError>> {
+        match self.route(organization) {
+            Ok(directory) => directory.start_device_sign_in(organization),
+            Err(err) => Box::pin(std::future::ready(Err(err))),
+        }
+    }
+
+    fn poll_device_sign_in<'a>(
+        &'a self,
+        organization: &'a Organization,
+        device_code: &'a DeviceCode,
+    ) -> BoxFuture<'a, Result<SignInPoll, DirectoryError>> {
+        match self.route(organization) {
+            Ok(directory) => directory.poll_device_sign_in(organization, device_code),
+            Err(err) => Box::pin(std::future::ready(Err(err))),
+        }
+    }
+
+    fn application<'a>(
+        &'a self,
+        organization: &'a Organization,
+        token: &'a DelegatedToken,
+    ) -> BoxFuture<'a, Result<Application, DirectoryError>> {
+        match self.route(organization) {
+            Ok(directory) => directory.application(organization, token),
+            Err(err) => Box::pin(std::future::ready(Err(err))),
+        }
+    }
+
+    fn attach_certificate<'a>(
+        &'a self,
+        organization: &'a Organization,
+        token: &'a DelegatedToken,
+        certificate: &'a tenantlink_certificate::Certificate,
+    ) -> BoxFuture<'a, Result<(), DirectoryError>> {
+        match self.route(organization) {
+            Ok(directory) => directory.attach_certificate(organization, token, certificate),
+            Err(err) => Box::pin(std::future::ready(Err(err))),
+        }
+    }
+
+    fn prove_app_only<'a>(
+        &'a self,
+        organization: &'a Organization,
+        credential: &'a tenantlink_certificate::Credential,
+    ) -> BoxFuture<'a, Result<(), DirectoryError>> {
+        match self.route(organization) {
+            Ok(directory) => directory.prove_app_only(organization, credential),
+            Err(err) => Box::pin(std::future::ready(Err(err))),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "routing_tests.rs"]
+mod tests;
