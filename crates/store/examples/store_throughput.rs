@@ -5,9 +5,8 @@
 
 use std::time::Instant;
 
-use tenantlink_store::{
-    BackupScope, MailboxItem, NewBackupPolicy, NewOrganization, PasswordHash, RunTrigger, Store,
-};
+use tenantlink_service::{BackupScope, MailboxItem, NewBackupPolicy, OrganizationId, RunTrigger};
+use tenantlink_store::{NewOrganization, PasswordHash, Store};
 use time::{Duration, OffsetDateTime};
 
 #[tokio::main]
@@ -40,10 +39,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 t0,
             )
             .await?;
+        // Backup records name organizations by the service's id.
+        let org_id = OrganizationId(org.id.as_uuid());
         let policy = store
             .create_policy(
                 NewBackupPolicy {
-                    organization_id: org.id,
+                    organization_id: org_id,
                     name: "mail".into(),
                     schedule: "0 2 * * *".into(),
                     scope: BackupScope::AllUsers,
@@ -53,7 +54,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 t0,
             )
             .await?;
-        policies.push((org.id, policy.id));
+        policies.push((org_id, policy.id));
     }
     report("create organization + policy", organizations, started);
 
