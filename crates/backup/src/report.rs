@@ -153,7 +153,7 @@ impl RunFailure {
                     AadstsKind::AssertionKeyRejected(r) => r.client_thumbprint.clone(),
                     _ => None,
                 };
-                let explanation = e.explanation();
+                let explanation = tenantlink_service::remediation::explain_entra(e);
                 let credential_problem = credential_kind(&e.kind);
                 Self {
                     stage,
@@ -186,7 +186,7 @@ impl RunFailure {
                 }
             }
             EntraClientError::Credential(_) => {
-                let explanation = error.explanation();
+                let explanation = tenantlink_service::remediation::explain(error);
                 Self {
                     stage,
                     service: "tenantlink",
@@ -200,7 +200,7 @@ impl RunFailure {
                 }
             }
             other => {
-                let explanation = other.explanation();
+                let explanation = tenantlink_service::remediation::explain(other);
                 Self {
                     stage,
                     service: match other {

@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use tenantlink_clock::SharedClock;
 use tenantlink_entra::{
-    AppToken, AppTokenRequest, AssertionOptions, Error as EntraClientError, SigningCertificate,
-    TenantId, TokenClient,
+    AppToken, AppTokenRequest, AssertionOptions, AssertionProfile, Error as EntraClientError,
+    SigningCertificate, TenantId, TokenClient,
 };
 use tenantlink_service::{
     BackupPolicy, BackupRepository, BackupRun, BackupScope, CertificateId, Organization,
@@ -40,14 +40,16 @@ pub struct RunnerConfig {
     /// and the sandbox; a national cloud uses its own Graph host
     /// (`Endpoints::graph_default_scope`).
     pub graph_scope: String,
-    pub assertion: AssertionOptions,
+    /// Send the certificate chain (`x5c`) in client assertions. The header profile is each
+    /// organization's own (`Organization::assertion_profile`).
+    pub include_x5c: bool,
 }
 
 impl Default for RunnerConfig {
     fn default() -> Self {
         Self {
             graph_scope: GRAPH_DEFAULT_SCOPE.to_owned(),
-            assertion: AssertionOptions::default(),
+            include_x5c: false,
         }
     }
 }
@@ -205,7 +207,10 @@ impl BackupRunner {
                     tenant: &tenant,
                     client_id: &organization.app_id,
                     scope: &self.config.graph_scope,
-                    assertion: self.config.assertion,
+                    assertion: AssertionOptions {
+                        profile: assertion_profile(organization.assertion_profile),
+                        include_x5c: self.config.include_x5c,
+                    },
                 },
                 credential,
             )
@@ -566,4 +571,9 @@ impl RunReport {
     pub fn duration(&self) -> time::Duration {
         self.finished_at - self.started_at
     }
+}
+
+/// The organization's assertion profile in the entra client's terms.
+fn assertion_profile(profile: tenantlink_service::AssertionProfile) -> AssertionProfile {
+    profile.into()
 }

@@ -258,7 +258,7 @@ impl Directory for EntraDirectory {
                         tenant: &tenant,
                         client_id: &organization.app_id,
                         scope: &format!("{}/.default", self.graph_resource),
-                        assertion: AssertionOptions::default(),
+                        assertion: assertion_options(organization),
                     },
                     &signer,
                 )
@@ -266,6 +266,14 @@ impl Directory for EntraDirectory {
                 .map_err(explain)?;
             Ok(())
         })
+    }
+}
+
+/// The organization's assertion profile, in the entra client's terms.
+fn assertion_options(organization: &Organization) -> AssertionOptions {
+    AssertionOptions {
+        profile: organization.assertion_profile.into(),
+        include_x5c: false,
     }
 }
 

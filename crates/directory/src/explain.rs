@@ -1,14 +1,16 @@
 //! Entra's and Graph's failures as the workflows see them: a [`DirectoryError`] of a kind the
-//! workflows act on, with Entra's verbatim text and the entra crate's explanation.
+//! workflows act on, with Entra's verbatim text, the entra crate's summary and the service's
+//! remediation (the texts that name tenantlink's screens live in `tenantlink_service::remediation`).
 
 use tenantlink_entra::{
     AadstsKind, DeviceFlowError, Error as EntraClientError, GraphErrorKind, KeyRejectionReason,
 };
 use tenantlink_service::{CredentialRefusal, DirectoryError, DirectoryErrorKind};
 
-/// Entra's verbatim text plus the entra crate's explanation, classified for the workflows.
+/// Entra's verbatim text plus its explanation (summary and the service's remediation), classified
+/// for the workflows.
 pub(crate) fn explain(err: EntraClientError) -> DirectoryError {
-    let explanation = err.explanation();
+    let explanation = tenantlink_service::remediation::explain(&err);
     let aadsts = |e: &tenantlink_entra::EntraError| e.codes.first().map(|c| format!("AADSTS{c}"));
     let (kind, code) = match &err {
         EntraClientError::DeviceFlow(DeviceFlowError::Declined(e)) => {

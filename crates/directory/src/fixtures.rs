@@ -14,6 +14,7 @@ pub(crate) fn organization(cloud: &str, tenant: &str) -> Organization {
         active_certificate: None,
         connection: tenantlink_service::ConnectionState::Unknown,
         last_error: None,
+        assertion_profile: Default::default(),
         created_at: time::OffsetDateTime::UNIX_EPOCH,
     }
 }

@@ -19,8 +19,8 @@ pub use assertion::{AssertionOptions, AssertionProfile, client_assertion, proof_
 pub use device::{DelegatedSignIn, DeviceCode, DeviceFlowClient, SignedInAccount};
 pub use endpoints::{Cloud, EndpointError, Endpoints, TenantId};
 pub use error::{
-    AadstsKind, CredentialError, DeviceFlowError, EntraError, Error, Explanation, GraphError,
-    GraphErrorKind, KeyRejection, KeyRejectionReason, KeyUpdateError, parse_key_rejection,
+    AadstsKind, CredentialError, DeviceFlowError, EntraError, Error, GraphError, GraphErrorKind,
+    KeyRejection, KeyRejectionReason, KeyUpdateError, parse_key_rejection,
 };
 pub use graph::{Application, AttachOutcome, GraphClient, KeyCredential};
 pub use secret::{AccessToken, DelegatedToken, SignedJwt};

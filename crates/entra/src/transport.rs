@@ -18,8 +18,6 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use uuid::Uuid;
 
-use crate::error::Explanation;
-
 /// Waits between retries and between device-flow polls. Tests inject one that records the
 /// requested delays and returns at once.
 pub trait Sleeper: Send + Sync + Debug {
@@ -151,16 +149,13 @@ pub enum TransportError {
 }
 
 impl TransportError {
-    pub fn explanation(&self) -> Explanation {
+    /// What the error means, in one plain-language sentence.
+    pub fn summary(&self) -> &'static str {
         match self {
-            Self::CaFile { .. } | Self::Client(_) => Explanation {
-                summary: "The trusted CA file configured for this organization cannot be used.",
-                remediation: "Point the CA file setting at a readable PEM file of CA certificates.",
-            },
-            _ => Explanation {
-                summary: "tenantlink could not reach Entra ID or Microsoft Graph.",
-                remediation: "Check this server's network, proxy and firewall access to the Microsoft endpoints, then retry.",
-            },
+            Self::CaFile { .. } | Self::Client(_) => {
+                "The trusted CA file configured for this organization cannot be used."
+            }
+            _ => "tenantlink could not reach Entra ID or Microsoft Graph.",
         }
     }
 }

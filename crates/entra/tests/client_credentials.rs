@@ -187,11 +187,6 @@ async fn each_aadsts700027_reason_is_parsed() {
     assert_eq!(r.found_key_end, Some(old.not_after));
     assert_eq!(r.found_key_start, Some(old.not_before));
     assert!(
-        e.explanation()
-            .remediation
-            .contains("Settings → System → SSL Certificate")
-    );
-    assert!(
         e.description.contains("[Reason - The key used is expired."),
         "verbatim text kept"
     );

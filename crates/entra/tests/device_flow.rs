@@ -99,7 +99,7 @@ async fn declined_expired_and_bad_code_are_distinct_errors() {
             panic!("{step}: {err:?}")
         };
         assert!(check(flow), "{step}: {flow:?}");
-        assert!(!err.explanation().remediation.is_empty());
+        assert!(!err.summary().is_empty());
         assert_eq!(
             h.server.requests("/token").len(),
             2,

@@ -135,7 +135,7 @@ async fn a_change_racing_the_write_is_detected_by_the_read_back() {
         panic!("{err:?}")
     };
     assert_eq!(missing.len(), 1);
-    assert!(err.explanation().summary.contains("same moment"));
+    assert!(err.summary().contains("same moment"));
     let _ = old;
 }
 

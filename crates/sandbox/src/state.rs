@@ -3,6 +3,7 @@
 
 use crate::SandboxError;
 use crate::faults::FaultTable;
+use crate::identity::assertion::AssertionShape;
 use crate::identity::device::DeviceFlows;
 use crate::identity::issuer::AccessTokenSigning;
 use crate::identity::issuer::TokenIssuer;
@@ -14,9 +15,11 @@ use crate::stats::Stats;
 use crate::tenants::TenantRegistry;
 use crate::tenants::store::TenantStore;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use tenantlink_clock::{Clock, OffsetClock};
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 pub(crate) type SharedState = Arc<SandboxState>;
 
@@ -39,6 +42,9 @@ pub(crate) struct SandboxState {
     pub refresh_tokens: Mutex<RefreshTokens>,
     pub faults: Mutex<FaultTable>,
     pub settings: Mutex<Settings>,
+    /// Applications (by client id) that accept only one assertion shape; not persisted, like
+    /// faults and settings.
+    pub assertion_shapes: Mutex<HashMap<Uuid, AssertionShape>>,
     pub log: Mutex<RequestLog>,
     pub stats: Stats,
 }
@@ -93,6 +99,7 @@ impl SandboxState {
             refresh_tokens: Mutex::default(),
             faults: Mutex::default(),
             settings: Mutex::default(),
+            assertion_shapes: Mutex::default(),
             log: Mutex::default(),
             stats: Stats::default(),
         }
@@ -149,6 +156,10 @@ impl SandboxState {
         self.mail_store.save(&copy)?;
         *mailboxes = copy;
         Ok(result)
+    }
+
+    pub(crate) fn required_assertion_shape(&self, app_id: &Uuid) -> Option<AssertionShape> {
+        lock(&self.assertion_shapes).get(app_id).copied()
     }
 
     pub(crate) fn settings(&self) -> Settings {

@@ -11,6 +11,7 @@ pub enum AuditAction {
     SignIn,
     SignOut,
     OrganizationAdded,
+    AssertionProfileChanged,
     OperationStarted,
     DeviceSignInCompleted,
     CertificateGenerated,
@@ -36,6 +37,7 @@ impl AuditAction {
             Self::SignIn => "sign_in",
             Self::SignOut => "sign_out",
             Self::OrganizationAdded => "organization_added",
+            Self::AssertionProfileChanged => "assertion_profile_changed",
             Self::OperationStarted => "operation_started",
             Self::DeviceSignInCompleted => "device_sign_in_completed",
             Self::CertificateGenerated => "certificate_generated",
@@ -61,10 +63,11 @@ impl AuditAction {
     }
 }
 
-const ALL_ACTIONS: [AuditAction; 20] = [
+const ALL_ACTIONS: [AuditAction; 21] = [
     AuditAction::SignIn,
     AuditAction::SignOut,
     AuditAction::OrganizationAdded,
+    AuditAction::AssertionProfileChanged,
     AuditAction::OperationStarted,
     AuditAction::DeviceSignInCompleted,
     AuditAction::CertificateGenerated,

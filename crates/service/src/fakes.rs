@@ -2,6 +2,7 @@
 //! and a [`Pause`] that advances a manual clock instead of sleeping.
 
 use crate::accounts::random_secret;
+use crate::assertion_profile::AssertionProfile;
 use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::model::Role;
 use crate::model::{
@@ -194,6 +195,7 @@ impl Repository for MemoryRepository {
             active_certificate: None,
             connection: ConnectionState::Unknown,
             last_error: None,
+            assertion_profile: AssertionProfile::default(),
             created_at: now,
         };
         state.organizations.push(organization.clone());
@@ -234,6 +236,29 @@ impl Repository for MemoryRepository {
                 org.connection = connection;
                 org.last_error = last_error.map(str::to_owned);
                 Ok(())
+            }
+            None => Err(RepositoryError::not_found(format!(
+                "organization {organization}"
+            ))),
+        };
+        ready(result)
+    }
+
+    fn set_assertion_profile(
+        &self,
+        organization: OrganizationId,
+        profile: AssertionProfile,
+        _at: OffsetDateTime,
+    ) -> BoxFuture<'_, RepoResult<Organization>> {
+        let mut state = lock(&self.state);
+        let result = match state
+            .organizations
+            .iter_mut()
+            .find(|o| o.id == organization)
+        {
+            Some(org) => {
+                org.assertion_profile = profile;
+                Ok(org.clone())
             }
             None => Err(RepositoryError::not_found(format!(
                 "organization {organization}"

@@ -11,6 +11,7 @@
 //! and the active certificate changes only through a compare-and-swap after a token proof.
 
 mod accounts;
+mod assertion_profile;
 mod audit;
 pub mod backup;
 mod certificate_page;
@@ -19,6 +20,7 @@ mod model;
 mod operation;
 mod ports;
 mod proof;
+pub mod remediation;
 mod secret;
 mod workflows;
 
@@ -29,6 +31,7 @@ pub use accounts::{
     Accounts, ApiTokenIssued, Caller, CallerVia, LoginOutcome, LoginThrottle, Permission,
     SessionIssued, random_secret,
 };
+pub use assertion_profile::{AssertionProfile, UnknownAssertionProfile};
 pub use audit::{AuditAction, AuditEntry, AuditOutcome, NewAuditEntry};
 pub use backup::{
     BackupPolicy, BackupRepository, BackupRun, BackupScope, DeltaLink, MailboxItem,

@@ -1,5 +1,6 @@
 //! Domain records shared by the workflows, the repository and the web front end.
 
+use crate::assertion_profile::AssertionProfile;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -68,6 +69,8 @@ pub struct Organization {
     pub connection: ConnectionState,
     /// Entra's message when the connection broke; `None` unless broken.
     pub last_error: Option<String>,
+    /// How its client assertions are shaped (RS256 + `x5t` unless an administrator changed it).
+    pub assertion_profile: AssertionProfile,
     pub created_at: OffsetDateTime,
 }
 

@@ -1,6 +1,7 @@
 //! The outside worlds the service depends on, one trait each. Object-safe (boxed futures) so the
 //! binary can choose implementations at run time and tests can pass fakes.
 
+use crate::assertion_profile::AssertionProfile;
 use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::model::{
     CertificateId, CertificateSource, ConnectionState, NewOrganization, Organization,
@@ -222,6 +223,13 @@ pub trait Repository: Send + Sync + Debug + 'static {
         object_id: &'a str,
         now: OffsetDateTime,
     ) -> BoxFuture<'a, RepoResult<()>>;
+    /// Changes how the organization's client assertions are shaped; returns it changed.
+    fn set_assertion_profile(
+        &self,
+        organization: OrganizationId,
+        profile: AssertionProfile,
+        at: OffsetDateTime,
+    ) -> BoxFuture<'_, RepoResult<Organization>>;
 
     /// Records whether the organization's credential last worked, with Entra's message when
     /// it broke.

@@ -124,7 +124,7 @@ async fn connect_sqlite(
 /// Migrations are embedded at compile time so the binary needs no migrations folder.
 /// Never edit an applied migration (sqlx refuses a changed checksum): add the next one.
 fn migrator(kind: BackendKind) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 4] = match kind {
+    let files: [(i64, &'static str, &'static str); 5] = match kind {
         BackendKind::Sqlite => [
             (
                 1,
@@ -145,6 +145,11 @@ fn migrator(kind: BackendKind) -> Migrator {
                 4,
                 "operation sign-in holder",
                 include_str!("../migrations/sqlite/0004_operation_sign_in_holder.sql"),
+            ),
+            (
+                6,
+                "organization assertion profile",
+                include_str!("../migrations/sqlite/0006_organization_assertion_profile.sql"),
             ),
         ],
         BackendKind::Postgres => [
@@ -167,6 +172,11 @@ fn migrator(kind: BackendKind) -> Migrator {
                 4,
                 "operation sign-in holder",
                 include_str!("../migrations/postgres/0004_operation_sign_in_holder.sql"),
+            ),
+            (
+                6,
+                "organization assertion profile",
+                include_str!("../migrations/postgres/0006_organization_assertion_profile.sql"),
             ),
         ],
     };

@@ -36,7 +36,7 @@ pub use operations::{
     Activation, DeviceSignIn, NewOperation, Operation, OperationError, OperationKind,
     OperationState, OperationUpdate,
 };
-pub use organizations::{ConnectionState, NewOrganization, Organization};
+pub use organizations::{AssertionProfile, ConnectionState, NewOrganization, Organization};
 pub use proofs::{CertificateProof, ProofOutcome, ProofSource};
 pub use tokens::{BearerSecret, PasswordHash, SecretHash};
 pub use users::{ApiToken, IssuedApiToken, IssuedSession, LoginFailureCounts, Role, Session, User};

@@ -16,6 +16,14 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// How the organization's client assertions are shaped (RS256 + `x5t`, PS256 + `x5t#S256`).
+    AssertionProfile {
+        Rs256 => "rs256",
+        Ps256 => "ps256",
+    }
+);
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Organization {
     pub id: OrganizationId,
@@ -28,6 +36,7 @@ pub struct Organization {
     pub app_object_id: Option<String>,
     pub display_name: String,
     pub connection_state: ConnectionState,
+    pub assertion_profile: AssertionProfile,
     /// The last credential or directory error, verbatim; never a secret.
     pub last_error: Option<String>,
     pub created_at: OffsetDateTime,
@@ -44,7 +53,7 @@ pub struct NewOrganization {
 }
 
 const COLUMNS: &str = "id, tenant, cloud, backup_app_id, app_object_id, display_name, \
-                       connection_state, last_error, created_at, updated_at";
+                       connection_state, assertion_profile, last_error, created_at, updated_at";
 
 impl Store {
     /// Adds an organization. The same tenant and application in the same cloud is refused
@@ -62,6 +71,8 @@ impl Store {
             app_object_id: new.app_object_id,
             display_name: new.display_name,
             connection_state: ConnectionState::Unknown,
+            // The column's default; set_assertion_profile changes it.
+            assertion_profile: AssertionProfile::Rs256,
             last_error: None,
             created_at: at,
             updated_at: at,
@@ -163,6 +174,30 @@ impl Store {
         require_one(affected, id)
     }
 
+    /// Changes how the organization's client assertions are shaped; returns it changed.
+    pub async fn set_assertion_profile(
+        &self,
+        id: OrganizationId,
+        profile: AssertionProfile,
+        at: OffsetDateTime,
+    ) -> StoreResult<Organization> {
+        let micros = to_micros(at)?;
+        let affected = with_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE organizations SET assertion_profile = $2, updated_at = $3 WHERE id = $1",
+            )
+            .bind(id.to_string())
+            .bind(profile.as_str())
+            .bind(micros)
+            .execute(pool)
+            .await
+            .map_err(StoreError::db("update the assertion profile"))?
+            .rows_affected()
+        });
+        require_one(affected, id)?;
+        self.organization(id).await
+    }
+
     /// Deletes an organization with its certificates, operations, policies and backup
     /// index. Audit events about it are kept.
     pub async fn delete_organization(&self, id: OrganizationId) -> StoreResult<()> {
@@ -206,6 +241,7 @@ fn decode(row: &impl Columns) -> StoreResult<Organization> {
         app_object_id: row.opt_text("app_object_id")?,
         display_name: row.text("display_name")?,
         connection_state: row.parsed("connection_state")?,
+        assertion_profile: row.parsed("assertion_profile")?,
         last_error: row.opt_text("last_error")?,
         created_at: row.time("created_at")?,
         updated_at: row.time("updated_at")?,

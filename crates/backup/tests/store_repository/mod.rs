@@ -13,9 +13,10 @@ use std::sync::Arc;
 use tenantlink_certificate::{Credential, PrivateKey};
 use tenantlink_service::fakes::MemoryRepository;
 use tenantlink_service::{
-    AuditEntry, BoxFuture, CertificateId, CertificateSource, ConnectionState, CredentialProof,
-    NewAuditEntry, NewOrganization, Operation, OperationId, Organization, OrganizationId,
-    ProofOutcome, ProofSource, RepoResult, Repository, RepositoryError, StoredCertificate,
+    AssertionProfile, AuditEntry, BoxFuture, CertificateId, CertificateSource, ConnectionState,
+    CredentialProof, NewAuditEntry, NewOrganization, Operation, OperationId, Organization,
+    OrganizationId, ProofOutcome, ProofSource, RepoResult, Repository, RepositoryError,
+    StoredCertificate,
 };
 use tenantlink_store as store;
 use time::OffsetDateTime;
@@ -86,6 +87,10 @@ impl StoreRepository {
                 store::ConnectionState::Broken => ConnectionState::Broken,
             },
             last_error: org.last_error,
+            assertion_profile: match org.assertion_profile {
+                store::AssertionProfile::Rs256 => AssertionProfile::Rs256X5t,
+                store::AssertionProfile::Ps256 => AssertionProfile::Ps256X5tS256,
+            },
             created_at: org.created_at,
         })
     }
@@ -122,6 +127,15 @@ impl Repository for StoreRepository {
         _now: OffsetDateTime,
     ) -> BoxFuture<'a, RepoResult<()>> {
         not_bridged("record the application object id")
+    }
+
+    fn set_assertion_profile(
+        &self,
+        _organization: OrganizationId,
+        _profile: AssertionProfile,
+        _at: OffsetDateTime,
+    ) -> BoxFuture<'_, RepoResult<Organization>> {
+        not_bridged("change the assertion profile")
     }
 
     fn set_connection_state<'a>(

@@ -1,7 +1,8 @@
 //! The control API under `/_sandbox/` (JSON in and out): scripted device sign-in, the clock,
-//! faults, settings, the tenant's policy ([`policy`]), the request log and mail ([`mail`]). Mounted only with `enable_control`.
+//! faults, settings, an application's accepted assertion shape ([`assertion_shape`]), the tenant's policy ([`policy`]), the request log and mail ([`mail`]). Mounted only with `enable_control`.
 
 mod applications;
+mod assertion_shape;
 mod mail;
 mod policy;
 
@@ -34,6 +35,10 @@ pub(crate) fn routes() -> Router<SharedState> {
         .route(
             "/_sandbox/applications",
             post(applications::register).layer(DefaultBodyLimit::max(applications::BODY_LIMIT)),
+        )
+        .route(
+            "/_sandbox/applications/{app_id}/assertion_shape",
+            get(assertion_shape::show).post(assertion_shape::change),
         )
         .route(
             "/_sandbox/tenant/policy",

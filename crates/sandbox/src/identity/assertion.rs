@@ -2,16 +2,55 @@
 //! (padded base64url, fractional or string NumericDates, missing `nbf`, `x5c` as string or array,
 //! replayed `jti`) and Entra's order of checks: key lookup by thumbprint, key window, key size,
 //! signature, audience, issuer/subject, assertion lifetime.
+//!
+//! An application may be told (control API) to accept only one [`AssertionShape`], so that a
+//! client's choice of header profile can be tested; by default every shape real clients send passes.
 
 use super::error::AadError;
 use crate::keys::{CertificateKey, hex_upper};
 use crate::tenants::{Application, StoredKeyCredential};
 use serde_json::Value;
-use tenantlink_jose::{UnverifiedJws, b64url_decode_lenient};
+use tenantlink_jose::{Algorithm, UnverifiedJws, b64url_decode_lenient};
 use time::{Duration, OffsetDateTime};
 
 /// Entra tolerates this much clock difference on assertion times.
 const CLOCK_SKEW: Duration = Duration::minutes(5);
+
+/// Every algorithm the token endpoint accepts when no shape is required.
+const ALL_ALGORITHMS: &str = "RS256,RS384,RS512,PS256,PS384,PS512";
+
+/// One assertion header shape: an algorithm and the thumbprint header that goes with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum AssertionShape {
+    /// RS256 with the SHA-1 `x5t`.
+    Rs256,
+    /// PS256 with the SHA-256 `x5t#S256`.
+    Ps256,
+}
+
+impl AssertionShape {
+    fn algorithm(self) -> Algorithm {
+        match self {
+            Self::Rs256 => Algorithm::RS256,
+            Self::Ps256 => Algorithm::PS256,
+        }
+    }
+
+    fn algorithm_name(self) -> &'static str {
+        match self {
+            Self::Rs256 => "RS256",
+            Self::Ps256 => "PS256",
+        }
+    }
+
+    fn thumbprint_header(self) -> &'static str {
+        match self {
+            Self::Rs256 => "x5t",
+            Self::Ps256 => "x5t#S256",
+        }
+    }
+}
 
 #[derive(Debug)]
 pub(crate) struct AssertionCheck<'a> {
@@ -22,6 +61,8 @@ pub(crate) struct AssertionCheck<'a> {
     pub now: OffsetDateTime,
     /// Keys attached less than this long ago are not yet visible (replication delay).
     pub propagation_delay: Duration,
+    /// The only shape this application accepts, when the control API set one.
+    pub required_shape: Option<AssertionShape>,
 }
 
 pub(crate) fn verify(assertion: &str, check: &AssertionCheck<'_>) -> Result<(), AadError> {
@@ -32,8 +73,14 @@ pub(crate) fn verify(assertion: &str, check: &AssertionCheck<'_>) -> Result<(), 
         .to_owned();
     let alg = jws
         .algorithm()
-        .ok_or(AadError::UnsupportedAlgorithm(alg_name))?;
+        .ok_or_else(|| AadError::UnsupportedAlgorithm {
+            alg: alg_name.clone(),
+            supported: ALL_ALGORITHMS,
+        })?;
     check_x5c_shape(jws.header.get("x5c"))?;
+    if let Some(shape) = check.required_shape {
+        check_required_shape(&jws, alg, &alg_name, shape)?;
+    }
 
     let thumbprint = presented_thumbprint(&jws)?;
     let thumbprint_hex = hex_upper(&thumbprint);
@@ -78,6 +125,29 @@ pub(crate) fn verify(assertion: &str, check: &AssertionCheck<'_>) -> Result<(), 
         Some(_) => {}
     }
     check_lifetime(&jws, check.now)
+}
+
+/// A deployment that accepts one shape lists only its algorithm in 5002738 (Entra's list names
+/// what it supports) and, for the right algorithm without the matching thumbprint header, says
+/// 5002723 (no key identifier it will use). Entra itself accepts either thumbprint with either
+/// algorithm; the wording for a one-shape refusal is UNCONFIRMED, so the texts are Entra's
+/// texts for those two codes.
+fn check_required_shape(
+    jws: &UnverifiedJws,
+    alg: Algorithm,
+    alg_name: &str,
+    shape: AssertionShape,
+) -> Result<(), AadError> {
+    if alg != shape.algorithm() {
+        return Err(AadError::UnsupportedAlgorithm {
+            alg: alg_name.to_owned(),
+            supported: shape.algorithm_name(),
+        });
+    }
+    if jws.header_str(shape.thumbprint_header()).is_none() {
+        return Err(AadError::NoThumbprint);
+    }
+    Ok(())
 }
 
 /// SN/I authentication (certificate chain in `x5c`) is not emulated, but the header shapes real

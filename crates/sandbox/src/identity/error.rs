@@ -81,9 +81,13 @@ pub(crate) enum AadError {
     )]
     AssertionMissingClaim(&'static str),
     #[error(
-        "Invalid JWT token. '{0}' is not a supported signature algorithm. Supported signing algorithms are: 'RS256,RS384,RS512,PS256,PS384,PS512'"
+        "Invalid JWT token. '{alg}' is not a supported signature algorithm. Supported signing algorithms are: '{supported}'"
     )]
-    UnsupportedAlgorithm(String),
+    UnsupportedAlgorithm {
+        alg: String,
+        /// Comma-separated, as Entra lists them.
+        supported: &'static str,
+    },
     #[error(
         "Invalid JWT token. No certificate SHA-1 thumbprint, certificate SHA-256 thumbprint, nor keyId specified in token header."
     )]
@@ -163,7 +167,7 @@ impl AadError {
             }
             MissingClientCredential
             | InvalidClientSecret(_)
-            | UnsupportedAlgorithm(_)
+            | UnsupportedAlgorithm { .. }
             | NoThumbprint
             | IssuerMismatch
             | SubjectMismatch
@@ -197,7 +201,7 @@ impl AadError {
             UnsupportedAssertionType(_) => 50012,
             MalformedAssertion => 50027,
             AssertionMissingClaim(_) => 90014,
-            UnsupportedAlgorithm(_) => 5002738,
+            UnsupportedAlgorithm { .. } => 5002738,
             NoThumbprint => 5002723,
             IssuerMismatch => 700021,
             SubjectMismatch => 50048,

@@ -211,6 +211,7 @@ fn client_credentials(
                             i64::try_from(settings.key_propagation_delay_seconds)
                                 .unwrap_or(i64::MAX),
                         ),
+                        required_shape: state.required_assertion_shape(&app.app_id),
                     },
                 )?;
                 state.stats.assertion_verified();

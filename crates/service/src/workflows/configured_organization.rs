@@ -71,6 +71,7 @@ mod tests {
             active_certificate: None,
             connection: crate::model::ConnectionState::Unknown,
             last_error: None,
+            assertion_profile: Default::default(),
             created_at: time::OffsetDateTime::UNIX_EPOCH,
         }
     }

@@ -21,6 +21,7 @@ use tenantlink_clock::SharedClock;
 use time::OffsetDateTime;
 
 mod activation;
+mod assertion_profile;
 mod configured_organization;
 mod connection;
 mod decisions;

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 use tenantlink_service::{
-    AuditEntry, CertificatePage, CertificateView, LastCheck, Operation, Organization, Role,
+    AssertionProfile, AuditEntry, CertificatePage, CertificateView, LastCheck, Operation,
+    Organization, Role,
 };
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -17,6 +18,10 @@ pub struct OrganizationDto {
     pub app_id: String,
     pub app_object_id: Option<String>,
     pub active_certificate: Option<Uuid>,
+    /// How client assertions are signed for this organization: `rs256` (RS256 with the SHA-1
+    /// `x5t`, the default) or `ps256` (PS256 with the SHA-256 `x5t#S256`). Changed with PATCH.
+    #[schema(value_type = String, example = "rs256")]
+    pub assertion_profile: AssertionProfile,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Whether backup runs last signed in with the organization's credential: `connected`,
@@ -37,10 +42,22 @@ impl From<Organization> for OrganizationDto {
             app_id: o.app_id,
             app_object_id: o.app_object_id,
             active_certificate: o.active_certificate.map(|c| c.0),
+            assertion_profile: o.assertion_profile,
             created_at: o.created_at,
             connection: None,
         }
     }
+}
+
+/// `PATCH /api/v1/organizations/{id}`: the settings an administrator may change; an absent key
+/// is left as it is.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationChange {
+    /// `rs256` (RS256 + `x5t`) or `ps256` (PS256 + `x5t#S256`).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "ps256")]
+    pub assertion_profile: Option<AssertionProfile>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

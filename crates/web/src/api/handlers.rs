@@ -1,6 +1,7 @@
 use super::dto::{
     AuditEntryDto, CertificatePageDto, ImportForm, MeDto, NewOrganizationRequest, OperationDto,
-    OrganizationDto, StartOperationRequest, TokenRequest, TokenResponse, role_name,
+    OrganizationChange, OrganizationDto, StartOperationRequest, TokenRequest, TokenResponse,
+    role_name,
 };
 use crate::AppState;
 use crate::auth::ApiCaller;
@@ -83,6 +84,58 @@ pub async fn get_organization(
         .organization(&caller, OrganizationId(id))
         .await?;
     Ok(Json(with_connection(&state, &caller, organization).await?))
+}
+
+/// Changes the organization's settings (Administrators): today its `assertion_profile`. A value
+/// that names no profile is a 422 problem naming the field; a body that is not JSON a 400.
+#[utoipa::path(patch, path = "/api/v1/organizations/{id}", tag = "organizations",
+    params(("id" = Uuid, Path)),
+    request_body = OrganizationChange,
+    responses((status = 200, body = OrganizationDto), (status = 400, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn update_organization(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<Uuid>,
+    body: axum::body::Bytes,
+) -> Result<Json<OrganizationDto>, Response> {
+    let change: OrganizationChange = serde_json::from_slice(&body).map_err(change_refused)?;
+    let id = OrganizationId(id);
+    let organization = match change.assertion_profile {
+        Some(profile) => {
+            state
+                .workflows
+                .set_assertion_profile(&caller, id, profile)
+                .await
+        }
+        None => state.workflows.organization(&caller, id).await,
+    }
+    .map_err(|e| ApiError(e).into_response())?;
+    with_connection(&state, &caller, organization)
+        .await
+        .map(Json)
+        .map_err(IntoResponse::into_response)
+}
+
+/// Axum's JSON extractor would answer in plain text; the API answers with a problem. The body
+/// has one field, so a well-formed body that does not fit names it (unless the key is unknown).
+fn change_refused(err: serde_json::Error) -> Response {
+    if err.is_data() {
+        let message = err.to_string();
+        let field = if message.starts_with("unknown field") {
+            "body"
+        } else {
+            "assertion_profile"
+        };
+        return invalid(field, message).into_response();
+    }
+    crate::error::problem_response(
+        StatusCode::BAD_REQUEST,
+        "invalid-json",
+        "The body is not JSON",
+        format!("the request body must be a JSON object: {err}"),
+    )
 }
 
 /// The SSL Certificate section: the active certificate and the previous ones.

@@ -22,7 +22,10 @@ pub fn routes() -> Router<AppState> {
             "/organizations",
             get(handlers::list_organizations).post(handlers::add_organization),
         )
-        .route("/organizations/{id}", get(handlers::get_organization))
+        .route(
+            "/organizations/{id}",
+            get(handlers::get_organization).patch(handlers::update_organization),
+        )
         .route(
             "/organizations/{id}/certificate",
             get(handlers::certificate_page),
@@ -72,6 +75,7 @@ pub fn routes() -> Router<AppState> {
         handlers::list_organizations,
         handlers::add_organization,
         handlers::get_organization,
+        handlers::update_organization,
         handlers::certificate_page,
         handlers::list_operations,
         handlers::start_operation,

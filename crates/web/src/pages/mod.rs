@@ -1,6 +1,7 @@
 //! Server-rendered portal pages. Forms post back with the session's CSRF token; everything works
 //! without JavaScript except the copy button and the live sign-in status.
 
+mod assertion_profile;
 mod audit;
 mod banner;
 mod certificate;
@@ -30,6 +31,10 @@ pub fn routes() -> Router<AppState> {
             get(organizations::list).post(organizations::add),
         )
         .route("/organizations/{id}", get(organization::page))
+        .route(
+            "/organizations/{id}/assertion_profile",
+            post(assertion_profile::change),
+        )
         .route(
             "/organizations/{id}/settings/system",
             get(certificate::page),

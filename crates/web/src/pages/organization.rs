@@ -1,5 +1,5 @@
-//! The organization page: the certificate banner, the connection state of its backups, and its
-//! backup policies with the buttons the caller's role allows.
+//! The organization page: the certificate banner, the connection state of its backups, its
+//! assertion profile, and its backup policies with the buttons the caller's role allows.
 
 use super::banner::{certificate_banner, certificate_settings_href};
 use super::layout::{Page, error_page, render};
@@ -41,6 +41,7 @@ pub async fn page(
             a href=(certificate_settings_href(id)) { "Settings → System → SSL Certificate" }
         }
         (connection_section(&connection, id))
+        (super::assertion_profile::section(&caller, organization))
         section aria-labelledby="policies-heading" {
             h2 #policies-heading { "Backup policies" }
             @if policies.is_empty() {

@@ -61,6 +61,7 @@ fn organization(active: Option<CertificateId>) -> Organization {
         active_certificate: active,
         connection: crate::model::ConnectionState::Unknown,
         last_error: None,
+        assertion_profile: Default::default(),
         created_at: STARTED,
     }
 }

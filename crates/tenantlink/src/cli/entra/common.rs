@@ -121,7 +121,7 @@ pub fn usage(message: String) -> anyhow::Error {
 
 /// A library error rendered with Entra's/Graph's verbatim text, its meaning and what to do.
 pub fn explained(error: Error) -> anyhow::Error {
-    let explanation = error.explanation();
+    let explanation = tenantlink_service::remediation::explain(&error);
     let kind = match &error {
         Error::Endpoint(_) => "invalid_endpoint",
         Error::Transport(_) => "network",

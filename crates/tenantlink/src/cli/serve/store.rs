@@ -5,11 +5,11 @@
 use std::sync::Arc;
 use tenantlink_certificate::{Credential, PrivateKey};
 use tenantlink_service::{
-    AccountRepository, ApiTokenRecord, AuditEntry, BoxFuture, CertificateId, CertificateSource,
-    ConnectionState, CredentialProof, NewAuditEntry, NewOrganization, Operation, OperationFailure,
-    OperationId, OperationKind, OperationStep, Organization, OrganizationId, ProofOutcome,
-    ProofSource, RepoResult, Repository, RepositoryError, Role, SecretString, SessionRecord,
-    SignInPrompt, StoredCertificate, UserId, UserRecord,
+    AccountRepository, ApiTokenRecord, AssertionProfile, AuditEntry, BoxFuture, CertificateId,
+    CertificateSource, ConnectionState, CredentialProof, NewAuditEntry, NewOrganization, Operation,
+    OperationFailure, OperationId, OperationKind, OperationStep, Organization, OrganizationId,
+    ProofOutcome, ProofSource, RepoResult, Repository, RepositoryError, Role, SecretString,
+    SessionRecord, SignInPrompt, StoredCertificate, UserId, UserRecord,
 };
 use tenantlink_store as store;
 use time::OffsetDateTime;
@@ -42,6 +42,20 @@ fn map_err(action: &'static str) -> impl Fn(store::StoreError) -> RepositoryErro
 fn uuid_of(text: impl ToString) -> uuid::Uuid {
     // Ids round-trip through their canonical text form in both crates.
     uuid::Uuid::parse_str(&text.to_string()).unwrap_or_default()
+}
+
+fn assertion_profile_of(profile: store::AssertionProfile) -> AssertionProfile {
+    match profile {
+        store::AssertionProfile::Rs256 => AssertionProfile::Rs256X5t,
+        store::AssertionProfile::Ps256 => AssertionProfile::Ps256X5tS256,
+    }
+}
+
+fn stored_assertion_profile(profile: AssertionProfile) -> store::AssertionProfile {
+    match profile {
+        AssertionProfile::Rs256X5t => store::AssertionProfile::Rs256,
+        AssertionProfile::Ps256X5tS256 => store::AssertionProfile::Ps256,
+    }
 }
 
 fn org_id(id: OrganizationId) -> store::OrganizationId {
@@ -193,6 +207,7 @@ impl StoreRepository {
                 store::ConnectionState::Broken => ConnectionState::Broken,
             },
             last_error: org.last_error,
+            assertion_profile: assertion_profile_of(org.assertion_profile),
             created_at: org.created_at,
         })
     }
@@ -280,6 +295,22 @@ impl Repository for StoreRepository {
                 .set_connection_state(org_id(organization), state, last_error, at)
                 .await
                 .map_err(map_err("record the connection state"))
+        })
+    }
+
+    fn set_assertion_profile(
+        &self,
+        organization: OrganizationId,
+        profile: AssertionProfile,
+        at: OffsetDateTime,
+    ) -> BoxFuture<'_, RepoResult<Organization>> {
+        Box::pin(async move {
+            let org = self
+                .store
+                .set_assertion_profile(org_id(organization), stored_assertion_profile(profile), at)
+                .await
+                .map_err(map_err("change the assertion profile"))?;
+            self.organization_of(org).await
         })
     }
 

@@ -1,0 +1,78 @@
+//! The organization's assertion profile column (migration 0006), on SQLite and PostgreSQL:
+//! 'rs256' for organizations that never chose, changed and read back, and a value that names
+//! no profile is a storage error naming the column, never a silent default.
+
+mod harness;
+
+use harness::{RawParam, TestDb};
+use tenantlink_store::{AssertionProfile, NewOrganization, OrganizationId, StoreError};
+use time::{Duration, OffsetDateTime, macros::datetime};
+
+const T0: OffsetDateTime = datetime!(2026-11-27 09:00:00 UTC);
+
+backend_tests!(
+    organizations_start_with_rs256_and_keep_a_changed_profile,
+    an_unknown_stored_profile_is_a_corrupt_value,
+);
+
+async fn organization(db: &TestDb) -> OrganizationId {
+    db.store
+        .create_organization(
+            NewOrganization {
+                tenant: "contoso.onmicrosoft.com".into(),
+                cloud: "sandbox".into(),
+                backup_app_id: "11111111-2222-3333-4444-555555555555".into(),
+                app_object_id: None,
+                display_name: "Contoso".into(),
+            },
+            T0,
+        )
+        .await
+        .expect("create organization")
+        .id
+}
+
+async fn organizations_start_with_rs256_and_keep_a_changed_profile(db: &TestDb) {
+    let id = organization(db).await;
+    let created = db.store.organization(id).await.unwrap();
+    assert_eq!(created.assertion_profile, AssertionProfile::Rs256);
+
+    let later = T0 + Duration::minutes(5);
+    let changed = db
+        .store
+        .set_assertion_profile(id, AssertionProfile::Ps256, later)
+        .await
+        .unwrap();
+    assert_eq!(changed.assertion_profile, AssertionProfile::Ps256);
+    assert_eq!(changed.updated_at, later);
+    let listed = db.store.organizations().await.unwrap();
+    assert_eq!(listed[0].assertion_profile, AssertionProfile::Ps256);
+
+    let missing = db
+        .store
+        .set_assertion_profile(OrganizationId::new(), AssertionProfile::Ps256, later)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(missing, StoreError::NotFound { .. }),
+        "{missing:?}"
+    );
+}
+
+async fn an_unknown_stored_profile_is_a_corrupt_value(db: &TestDb) {
+    let id = organization(db).await;
+    db.raw_execute(
+        "UPDATE organizations SET assertion_profile = 'es256' WHERE id = $1",
+        &[RawParam::Text(id.to_string())],
+    )
+    .await
+    .unwrap();
+    let err = db.store.organization(id).await.unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            StoreError::CorruptValue { column: "assertion_profile", value } if value == "es256"
+        ),
+        "{err:?}"
+    );
+}
