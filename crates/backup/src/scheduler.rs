@@ -30,7 +30,7 @@ use time::OffsetDateTime;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use tokio::task::JoinHandle;
 
-use tenantlink_clock::SharedClock;
+use tenantlink_clock::{SharedClock, SharedSleeper, TokioSleeper};
 use tenantlink_service::{
     BackupPolicy, BackupRepository, Organization, PolicyId, Repository, RepositoryError, RunId,
     RunTrigger,
@@ -234,6 +234,8 @@ impl Dispatch {
 pub struct Scheduler {
     backups: Arc<dyn BackupRepository>,
     clock: SharedClock,
+    /// Waits between ticks of [`Scheduler::serve`]; tests inject one they drive themselves.
+    sleeper: SharedSleeper,
     executor: Arc<dyn PolicyExecutor>,
     running: Arc<Mutex<HashSet<PolicyId>>>,
     /// One permit per run slot; a run holds one for as long as it is in flight.
@@ -254,6 +256,7 @@ impl Scheduler {
         Self {
             backups,
             clock,
+            sleeper: Arc::new(TokioSleeper),
             executor,
             running: Arc::default(),
             slots: Arc::new(Semaphore::new(DEFAULT_MAX_CONCURRENT_RUNS.get())),
@@ -266,6 +269,12 @@ impl Scheduler {
     pub fn with_max_concurrent_runs(mut self, limit: NonZeroUsize) -> Self {
         self.slots = Arc::new(Semaphore::new(limit.get()));
         self.max_concurrent_runs = limit;
+        self
+    }
+
+    /// Waits between the ticks of [`Scheduler::serve`] with `sleeper` instead of the tokio timer.
+    pub fn with_sleeper(mut self, sleeper: SharedSleeper) -> Self {
+        self.sleeper = sleeper;
         self
     }
 
@@ -469,8 +478,9 @@ impl Scheduler {
             .contains(&policy)
     }
 
-    /// Ticks every `poll_every` of real time until `shutdown` resolves. Due times come from the
-    /// injected clock, so moving that clock (the sandbox's) makes policies due at the next tick.
+    /// Ticks every `poll_every` (waited through the injected sleeper, real time by default) until
+    /// `shutdown` resolves. Due times come from the injected clock, so moving that clock (the
+    /// sandbox's) makes policies due at the next tick.
     pub async fn serve(&self, poll_every: std::time::Duration, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         loop {
@@ -479,7 +489,7 @@ impl Scheduler {
             }
             tokio::select! {
                 () = &mut shutdown => break,
-                () = tokio::time::sleep(poll_every) => {}
+                () = self.sleeper.sleep(poll_every) => {}
             }
         }
     }

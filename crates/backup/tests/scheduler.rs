@@ -12,14 +12,14 @@ use tenantlink_backup::{
     BoxFuture, DEFAULT_MAX_CONCURRENT_RUNS, Dispatch, PolicyExecutor, RunError, RunReport,
     Scheduler,
 };
-use tenantlink_clock::{Clock, ManualClock};
+use tenantlink_clock::{Clock, ManualClock, Sleep, Sleeper};
 use tenantlink_service::{
     BackupPolicy, BackupScope, NewBackupPolicy, OrganizationId, PolicyId, RunId, RunTrigger,
 };
 use tenantlink_store::{NewOrganization, Store};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 /// Records each execution; while `gate` has no permits, executions wait for one.
@@ -707,4 +707,71 @@ async fn run_now_takes_a_free_slot_and_is_not_refused_when_none_is_free() {
     executor.release(hourly);
     run.await.unwrap().unwrap();
     assert_eq!(executor.calls(), vec![on_demand, hourly, other]);
+}
+
+/// Each wait of [`Scheduler::serve`] announces itself and returns only when the test steps it,
+/// moving the manual clock by the wait: the test drives `serve` tick by tick, without sleeping.
+#[derive(Debug)]
+struct SteppedSleeper {
+    clock: Arc<ManualClock>,
+    waits: mpsc::UnboundedSender<std::time::Duration>,
+    steps: Semaphore,
+}
+
+impl Sleeper for SteppedSleeper {
+    fn sleep(&self, duration: std::time::Duration) -> Sleep<'_> {
+        let _ = self.waits.send(duration);
+        Box::pin(async move {
+            self.steps.acquire().await.expect("steps open").forget();
+            self.clock.advance(Duration::try_from(duration).unwrap());
+        })
+    }
+}
+
+#[tokio::test]
+async fn serve_waits_through_the_injected_sleeper_and_ticks_after_each_wait() {
+    let f = Fixture::new().await;
+    let executor = RecordingExecutor::open(f.clock.clone());
+    let (announce, mut waits) = mpsc::unbounded_channel();
+    let sleeper = Arc::new(SteppedSleeper {
+        clock: f.clock.clone(),
+        waits: announce,
+        steps: Semaphore::new(0),
+    });
+    let scheduler = f.scheduler(executor).with_sleeper(sleeper.clone());
+    let policy = f
+        .policy_due("hourly", "every 1h", T0 + Duration::minutes(2))
+        .await;
+    let poll_every = std::time::Duration::from_secs(60);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let serving = tokio::spawn({
+        let scheduler = scheduler.clone();
+        async move {
+            scheduler
+                .serve(poll_every, async {
+                    let _ = stopped.await;
+                })
+                .await;
+        }
+    });
+
+    // Ticks at T0 and T0+1m find nothing due; each is followed by one wait of `poll_every`.
+    for _ in 0..2 {
+        assert_eq!(waits.recv().await, Some(poll_every));
+        assert_eq!(
+            f.next_due(policy).await,
+            Some(T0 + Duration::minutes(2)),
+            "not dispatched before its due time"
+        );
+        sleeper.steps.add_permits(1);
+    }
+    // The tick at T0+2m dispatched it and stored the next due time counted from then.
+    assert_eq!(waits.recv().await, Some(poll_every));
+    assert_eq!(
+        f.next_due(policy).await,
+        Some(T0 + Duration::minutes(2) + Duration::hours(1))
+    );
+
+    stop.send(()).unwrap();
+    serving.await.unwrap();
 }

@@ -8,7 +8,7 @@ use crate::certificate::{Certificate, CertificateError};
 use crate::error::ImportError;
 use crate::key::PrivateKey;
 use crate::pkcs12::{MAX_INPUT_BYTES, read};
-use crate::secret::Password;
+use tenantlink_secret::SecretString;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InputFormat {
@@ -49,7 +49,7 @@ impl Inspection {
 
 /// Inspects PKCS#12, PEM (certificates, optionally with an unencrypted PKCS#8 key) or a DER
 /// certificate. Never fails and never panics: unreadable input becomes a problem.
-pub fn inspect(bytes: &[u8], password: Option<&Password>, now: OffsetDateTime) -> Inspection {
+pub fn inspect(bytes: &[u8], password: Option<&SecretString>, now: OffsetDateTime) -> Inspection {
     if bytes.len() > MAX_INPUT_BYTES {
         return Inspection {
             format: InputFormat::Pkcs12,

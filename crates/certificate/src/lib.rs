@@ -17,7 +17,6 @@ mod inspect;
 mod key;
 mod pkcs12;
 mod policy;
-mod secret;
 mod thumbprint;
 
 pub use certificate::{Certificate, CertificateError, KeyType};
@@ -31,5 +30,4 @@ pub use pkcs12::{
     export_pkcs12, import_pkcs12,
 };
 pub use policy::{MIN_RSA_BITS, certificate_problems};
-pub use secret::Password;
 pub use thumbprint::Thumbprints;

@@ -6,9 +6,8 @@ mod common;
 use std::process::Command;
 
 use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
-use tenantlink_certificate::{
-    GenerateOptions, Password, RsaKeySize, export_pkcs12, generate, import_pkcs12,
-};
+use tenantlink_certificate::{GenerateOptions, RsaKeySize, export_pkcs12, generate, import_pkcs12};
+use tenantlink_secret::SecretString;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use x509_parser::extensions::ParsedExtension;
@@ -143,7 +142,7 @@ fn invalid_generation_options_are_refused_with_specific_kinds() {
 #[test]
 fn exported_pfx_round_trips_through_tenantlink() {
     let credential = generate(&GenerateOptions::default(), NOW).expect("generation succeeds");
-    let password = Password::from("éxport pässword");
+    let password = SecretString::from("éxport pässword");
     let pfx = export_pkcs12(&credential, &password).expect("export succeeds");
     let imported = import_pkcs12(&pfx, Some(&password), NOW).expect("re-import succeeds");
     assert_eq!(imported.certificate().der(), credential.certificate().der());
@@ -151,7 +150,7 @@ fn exported_pfx_round_trips_through_tenantlink() {
         imported.private_key().pkcs8_der(),
         credential.private_key().pkcs8_der()
     );
-    let wrong = import_pkcs12(&pfx, Some(&Password::from("other")), NOW).expect_err("refused");
+    let wrong = import_pkcs12(&pfx, Some(&SecretString::from("other")), NOW).expect_err("refused");
     assert_eq!(wrong.kind(), "wrong_password");
 }
 
@@ -160,7 +159,7 @@ fn exported_pfx_is_read_by_openssl_3_without_legacy_and_by_python_cryptography()
     let credential = generate(&GenerateOptions::default(), OffsetDateTime::now_utc())
         .expect("generation succeeds");
     let password = "interop pässword";
-    let pfx = export_pkcs12(&credential, &Password::from(password)).expect("export succeeds");
+    let pfx = export_pkcs12(&credential, &SecretString::from(password)).expect("export succeeds");
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("exported.pfx");
     std::fs::write(&path, &pfx).expect("write");
@@ -229,7 +228,7 @@ fn exported_pfx_is_read_by_openssl_3_without_legacy_and_by_python_cryptography()
 #[test]
 fn secrets_never_appear_in_debug_output() {
     let credential = generate(&GenerateOptions::default(), NOW).expect("generation succeeds");
-    let password = Password::from("hunter2-secret");
+    let password = SecretString::from("hunter2-secret");
     let debug = format!("{password:?} {password} {credential:?}");
     assert!(!debug.contains("hunter2"), "{debug}");
     let key = credential.private_key().pkcs8_der();

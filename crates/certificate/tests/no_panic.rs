@@ -3,14 +3,15 @@
 
 mod common;
 
-use tenantlink_certificate::{Password, import_pkcs12, inspect};
+use tenantlink_certificate::{import_pkcs12, inspect};
+use tenantlink_secret::SecretString;
 use time::OffsetDateTime;
 
 fn exercise(file: &str, stride: usize) -> usize {
     let fixtures = common::fixtures();
     let entry = fixtures.entry(file);
     let original = fixtures.bytes(entry);
-    let password = entry["password"].as_str().map(Password::from);
+    let password = entry["password"].as_str().map(SecretString::from);
     let now = OffsetDateTime::now_utc();
     let mut refused = 0;
     for position in (0..original.len()).step_by(stride) {

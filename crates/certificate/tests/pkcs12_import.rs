@@ -7,11 +7,12 @@ use common as fixtures;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tenantlink_certificate::{ImportError, Password, import_pkcs12, inspect};
+use tenantlink_certificate::{ImportError, import_pkcs12, inspect};
+use tenantlink_secret::SecretString;
 use time::OffsetDateTime;
 
-fn password_of(entry: &Value) -> Option<Password> {
-    entry["password"].as_str().map(Password::from)
+fn password_of(entry: &Value) -> Option<SecretString> {
+    entry["password"].as_str().map(SecretString::from)
 }
 
 fn outcome(result: &Result<impl Sized, ImportError>) -> String {
@@ -257,7 +258,7 @@ fn password_refusals_are_about_the_password_alone() {
         ) {
             continue;
         }
-        let correct = entry["correct_password"].as_str().map(Password::from);
+        let correct = entry["correct_password"].as_str().map(SecretString::from);
         let result = import_pkcs12(&fixtures.bytes(entry), correct.as_ref(), now);
         assert!(result.is_ok(), "{}: {:?}", entry["file"], result.err());
         checked += 1;

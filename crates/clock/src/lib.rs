@@ -1,11 +1,19 @@
-//! Time for tenantlink. Nothing else in the workspace reads the system clock: every component
-//! takes a [`Clock`], so expiry, renewal and the sandbox's "advance time" are testable without
-//! sleeping.
+//! Time for tenantlink. Nothing else in the workspace reads the system clock or waits on a timer:
+//! every component takes a [`Clock`] and a [`Sleeper`], so expiry, renewal, retries and the
+//! sandbox's "advance time" are testable without sleeping.
 
 use std::fmt::Debug;
 use std::sync::Arc;
 use std::sync::Mutex;
 use time::{Duration, OffsetDateTime};
+
+mod sleep;
+#[cfg(feature = "test-util")]
+mod test_util;
+
+pub use sleep::{SharedSleeper, Sleep, Sleeper, TokioSleeper};
+#[cfg(feature = "test-util")]
+pub use test_util::RecordingSleeper;
 
 /// A source of the current time.
 pub trait Clock: Send + Sync + Debug + 'static {

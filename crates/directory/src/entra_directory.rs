@@ -132,9 +132,10 @@ impl Directory for EntraDirectory {
                     .wait(&code, std::future::pending::<()>())
                     .await
                     .map(|signed_in| {
+                        // Entra's client already holds the token as the one secret type.
                         (
-                            SecretString::new(signed_in.access_token.expose()),
-                            signed_in.account.user_principal_name.clone(),
+                            signed_in.access_token,
+                            signed_in.account.user_principal_name,
                         )
                     })
                     .map_err(explain);

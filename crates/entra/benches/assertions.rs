@@ -9,9 +9,10 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput};
 use rcgen::{CertificateParams, KeyPair, PKCS_RSA_SHA256, RsaKeySize};
 use tenantlink_entra::{
-    AccessToken, AppToken, AssertionOptions, AssertionProfile, CacheKey, SigningCertificate,
-    TokenCache, client_assertion,
+    AppToken, AssertionOptions, AssertionProfile, CacheKey, SigningCertificate, TokenCache,
+    client_assertion,
 };
+use tenantlink_secret::SecretString;
 use time::OffsetDateTime;
 
 fn signer(size: RsaKeySize) -> SigningCertificate {
@@ -92,7 +93,7 @@ fn cache_hits(c: &mut Criterion) {
         cache.store(
             key,
             AppToken {
-                access_token: AccessToken::new("x".repeat(1500)),
+                access_token: SecretString::new("x".repeat(1500)),
                 expires_at: now + time::Duration::hours(1),
                 refresh_at: now + time::Duration::minutes(55),
             },

@@ -12,8 +12,8 @@ use base64::Engine as _;
 use tenantlink_jose::{Algorithm, sign};
 
 use crate::error::CredentialError;
-use crate::secret::SignedJwt;
 use crate::signer::SigningCertificate;
+use tenantlink_secret::SecretString;
 
 /// How long an assertion is valid: Microsoft asks for 5–10 minutes.
 pub const ASSERTION_LIFETIME: Duration = Duration::minutes(10);
@@ -65,7 +65,7 @@ pub fn client_assertion(
     token_endpoint: &str,
     options: AssertionOptions,
     now: OffsetDateTime,
-) -> Result<SignedJwt, CredentialError> {
+) -> Result<SecretString, CredentialError> {
     let mut header = Map::new();
     header.insert("typ".into(), Value::String("JWT".into()));
     match options.profile {
@@ -94,7 +94,7 @@ pub fn client_assertion(
         "exp": (now + ASSERTION_LIFETIME).unix_timestamp(),
     });
     sign(header, &claims, options.profile.algorithm(), signer.key())
-        .map(SignedJwt::new)
+        .map(SecretString::new)
         .map_err(|e| CredentialError::Signing(e.to_string()))
 }
 
@@ -111,7 +111,7 @@ pub fn proof_of_possession(
     signer: &SigningCertificate,
     application_object_id: &str,
     now: OffsetDateTime,
-) -> Result<SignedJwt, CredentialError> {
+) -> Result<SecretString, CredentialError> {
     if !signer.is_valid_at(now) {
         return Err(CredentialError::ProofSignerExpired {
             not_after: signer.not_after(),
@@ -129,6 +129,6 @@ pub fn proof_of_possession(
         "exp": (now + PROOF_LIFETIME).unix_timestamp(),
     });
     sign(header, &claims, Algorithm::RS256, signer.key())
-        .map(SignedJwt::new)
+        .map(SecretString::new)
         .map_err(|e| CredentialError::Signing(e.to_string()))
 }

@@ -13,9 +13,9 @@ use tenantlink_clock::SharedClock;
 
 use crate::endpoints::{Endpoints, TenantId};
 use crate::error::{AadstsKind, DeviceFlowError, EntraError, Error};
-use crate::secret::{DelegatedToken, DeviceCodeSecret};
 use crate::token::{post_token_form, token_claims};
 use crate::transport::{Body, Idempotency, Request, Transport};
+use tenantlink_secret::SecretString;
 
 /// What `slow_down` adds to the polling interval (RFC 8628 §3.5).
 pub const SLOW_DOWN_STEP: StdDuration = StdDuration::from_secs(5);
@@ -31,7 +31,7 @@ pub struct DeviceCode {
     pub message: String,
     pub expires_at: OffsetDateTime,
     pub interval: StdDuration,
-    device_code: DeviceCodeSecret,
+    device_code: SecretString,
     tenant: TenantId,
     client_id: String,
 }
@@ -50,7 +50,7 @@ pub struct SignedInAccount {
 /// The result of a completed device sign-in.
 #[derive(Debug)]
 pub struct DelegatedSignIn {
-    pub access_token: DelegatedToken,
+    pub access_token: SecretString,
     pub expires_at: OffsetDateTime,
     pub scope: Option<String>,
     pub account: SignedInAccount,
@@ -153,7 +153,7 @@ impl DeviceFlowClient {
             message,
             expires_at: self.clock.now() + Duration::seconds(expires_in as i64),
             interval: StdDuration::from_secs(interval),
-            device_code: DeviceCodeSecret::new(body.device_code),
+            device_code: SecretString::new(body.device_code),
             tenant: tenant.clone(),
             client_id: client_id.to_owned(),
         })
@@ -195,7 +195,7 @@ impl DeviceFlowClient {
                         expires_at: self.clock.now() + Duration::seconds(token.expires_in.max(0)),
                         scope: token.scope,
                         account,
-                        access_token: DelegatedToken::new(token.access_token),
+                        access_token: SecretString::new(token.access_token),
                     });
                 }
                 Err(Error::Entra(e)) => match e.kind {

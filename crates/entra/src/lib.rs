@@ -10,7 +10,6 @@ pub mod device;
 pub mod endpoints;
 pub mod error;
 pub mod graph;
-pub mod secret;
 pub mod signer;
 pub mod token;
 pub mod transport;
@@ -23,10 +22,9 @@ pub use error::{
     KeyRejection, KeyRejectionReason, KeyUpdateError, parse_key_rejection,
 };
 pub use graph::{Application, AttachOutcome, GraphClient, KeyCredential};
-pub use secret::{AccessToken, DelegatedToken, SignedJwt};
 pub use signer::SigningCertificate;
 pub use token::{AppToken, AppTokenRequest, CacheKey, TokenCache, TokenClient};
 pub use transport::{
-    EqualJitter, Idempotency, Jitter, NoJitter, RetryPolicy, Sleeper, TokioSleeper, Transport,
-    TransportConfig, TransportError,
+    EqualJitter, Idempotency, Jitter, NoJitter, RetryPolicy, Transport, TransportConfig,
+    TransportError,
 };

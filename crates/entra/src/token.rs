@@ -18,9 +18,9 @@ use tenantlink_jose::UnverifiedJws;
 use crate::assertion::{AssertionOptions, client_assertion};
 use crate::endpoints::{Endpoints, TenantId};
 use crate::error::{EntraError, Error};
-use crate::secret::AccessToken;
 use crate::signer::SigningCertificate;
 use crate::transport::{Body, Idempotency, Request, Transport};
+use tenantlink_secret::SecretString;
 
 /// Refresh this long before expiry (or at half the lifetime for short-lived tokens).
 pub const REFRESH_AHEAD: Duration = Duration::minutes(5);
@@ -28,7 +28,7 @@ pub const REFRESH_AHEAD: Duration = Duration::minutes(5);
 /// An access token and when it stops working.
 #[derive(Debug)]
 pub struct AppToken {
-    pub access_token: AccessToken,
+    pub access_token: SecretString,
     pub expires_at: OffsetDateTime,
     /// When the cache fetches a replacement.
     pub refresh_at: OffsetDateTime,
@@ -269,7 +269,7 @@ fn app_token_from(response: TokenResponse, now: OffsetDateTime) -> AppToken {
         _ => expires_at - REFRESH_AHEAD.min(lifetime / 2),
     };
     AppToken {
-        access_token: AccessToken::new(response.access_token),
+        access_token: SecretString::new(response.access_token),
         expires_at,
         refresh_at,
     }

@@ -8,31 +8,14 @@
 //! caller can read the resource and decide.
 
 use std::fmt::Debug;
-use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
+use tenantlink_clock::{SharedSleeper, TokioSleeper};
 use uuid::Uuid;
-
-/// Waits between retries and between device-flow polls. Tests inject one that records the
-/// requested delays and returns at once.
-pub trait Sleeper: Send + Sync + Debug {
-    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
-}
-
-/// Real waiting, on the tokio timer.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct TokioSleeper;
-
-impl Sleeper for TokioSleeper {
-    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
-        Box::pin(tokio::time::sleep(duration))
-    }
-}
 
 /// Spreads retry delays so that many clients throttled together do not retry together.
 pub trait Jitter: Send + Sync + Debug {
@@ -199,7 +182,7 @@ pub struct Response {
 pub struct Transport {
     client: reqwest::Client,
     retry: RetryPolicy,
-    sleeper: Arc<dyn Sleeper>,
+    sleeper: SharedSleeper,
     jitter: Arc<dyn Jitter>,
 }
 
@@ -211,7 +194,7 @@ impl Transport {
     /// A transport whose waits and jitter are injected (tests, simulations).
     pub fn with_timing(
         config: &TransportConfig,
-        sleeper: Arc<dyn Sleeper>,
+        sleeper: SharedSleeper,
         jitter: Arc<dyn Jitter>,
     ) -> Result<Self, TransportError> {
         let mut builder = reqwest::Client::builder()
@@ -232,7 +215,8 @@ impl Transport {
         })
     }
 
-    pub fn sleeper(&self) -> &Arc<dyn Sleeper> {
+    /// Waits between retries and between device-flow polls go through this one sleeper.
+    pub fn sleeper(&self) -> &SharedSleeper {
         &self.sleeper
     }
 

@@ -12,10 +12,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tenantlink_clock::SystemClock;
+use tenantlink_clock::{Sleep, Sleeper, SystemClock};
 use tenantlink_entra::{
     AppTokenRequest, AssertionOptions, AssertionProfile, DeviceFlowClient, DeviceFlowError,
-    Endpoints, Error, NoJitter, Sleeper, TenantId, TokenClient, Transport, TransportConfig,
+    Endpoints, Error, NoJitter, TenantId, TokenClient, Transport, TransportConfig,
 };
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -88,7 +88,7 @@ struct StepSleeper {
 }
 
 impl Sleeper for StepSleeper {
-    fn sleep(&self, _: Duration) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+    fn sleep(&self, _: Duration) -> Sleep<'_> {
         let call = self.calls.fetch_add(1, Ordering::SeqCst);
         Box::pin(async move {
             if call == 1 {
@@ -177,7 +177,7 @@ async fn certificate_assertions_in_both_profiles_authenticate_against_oidc_provi
         time::Duration::days(30),
     );
     let server = start_oidc_provider(&cert).await;
-    let (transport, endpoints) = clients(&server.base, Arc::new(tenantlink_entra::TokioSleeper));
+    let (transport, endpoints) = clients(&server.base, Arc::new(tenantlink_clock::TokioSleeper));
     let tokens = TokenClient::new(transport, endpoints, Arc::new(SystemClock));
     let tenant = TenantId::parse(TENANT).unwrap();
     for profile in [AssertionProfile::Rs256X5t, AssertionProfile::Ps256X5tS256] {

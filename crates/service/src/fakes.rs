@@ -1,5 +1,6 @@
-//! Test doubles: an in-memory [`Repository`] + [`AccountRepository`], a scripted [`Directory`],
-//! and a [`Pause`] that advances a manual clock instead of sleeping.
+//! Test doubles: an in-memory [`Repository`] + [`AccountRepository`] and a scripted
+//! [`Directory`]. The sleeper that advances a manual clock instead of sleeping is
+//! `tenantlink_clock::RecordingSleeper` (this feature turns on its `test-util`).
 
 use crate::accounts::random_secret;
 use crate::assertion_profile::AssertionProfile;
@@ -12,7 +13,7 @@ use crate::model::{
 use crate::operation::{Operation, OperationId, SignInPrompt};
 use crate::ports::{
     AccountRepository, ApiTokenRecord, Application, ApplicationKey, BoxFuture, CredentialRefusal,
-    DelegatedToken, DeviceCode, DeviceSignIn, Directory, DirectoryError, DirectoryErrorKind, Pause,
+    DelegatedToken, DeviceCode, DeviceSignIn, Directory, DirectoryError, DirectoryErrorKind,
     RepoResult, Repository, RepositoryError, SessionRecord, SignInPoll,
 };
 use crate::proof::CredentialProof;
@@ -896,34 +897,5 @@ impl FakeDirectory {
     fn clock_now(&self) -> OffsetDateTime {
         use tenantlink_clock::Clock;
         self.clock.now()
-    }
-}
-
-/// Waits by moving the manual clock forward, and counts the waits.
-#[derive(Debug, Clone)]
-pub struct ClockPause {
-    clock: Arc<ManualClock>,
-    pauses: Arc<Mutex<Vec<StdDuration>>>,
-}
-
-impl ClockPause {
-    pub fn new(clock: Arc<ManualClock>) -> Self {
-        Self {
-            clock,
-            pauses: Arc::default(),
-        }
-    }
-
-    pub fn pauses(&self) -> Vec<StdDuration> {
-        lock(&self.pauses).clone()
-    }
-}
-
-impl Pause for ClockPause {
-    fn pause(&self, duration: StdDuration) -> BoxFuture<'_, ()> {
-        lock(&self.pauses).push(duration);
-        self.clock
-            .advance(Duration::try_from(duration).unwrap_or(Duration::ZERO));
-        ready(())
     }
 }

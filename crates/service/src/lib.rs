@@ -4,7 +4,7 @@
 //! fakes and runs unchanged against the real parts:
 //! - [`Directory`]: Entra ID + Microsoft Graph (device sign-in, application keys, app-only tokens),
 //! - [`Repository`] and [`AccountRepository`]: durable state,
-//! - [`tenantlink_clock::Clock`] and [`Pause`]: time.
+//! - [`tenantlink_clock::Clock`] and [`tenantlink_clock::Sleeper`]: time.
 //!
 //! The two certificate workflows (generate, upload) are durable state machines ([`Operation`]):
 //! every step is persisted before the next begins, so a restart resumes or fails them cleanly,
@@ -50,8 +50,8 @@ pub use operation::{
 };
 pub use ports::{
     AccountRepository, ApiTokenRecord, Application, ApplicationKey, BoxFuture, CredentialRefusal,
-    DelegatedToken, DeviceCode, DeviceSignIn, Directory, DirectoryError, DirectoryErrorKind, Pause,
-    RepoResult, Repository, RepositoryError, SessionRecord, SignInPoll, TokioPause,
+    DelegatedToken, DeviceCode, DeviceSignIn, Directory, DirectoryError, DirectoryErrorKind,
+    RepoResult, Repository, RepositoryError, SessionRecord, SignInPoll,
 };
 pub use proof::{CredentialProof, ProofOutcome, ProofSource, connection_after_proof, record_proof};
 pub use secret::SecretString;

@@ -367,22 +367,3 @@ pub trait AccountRepository: Send + Sync + Debug + 'static {
     ) -> BoxFuture<'a, RepoResult<u32>>;
     fn clear_login_failures<'a>(&'a self, username: &'a str) -> BoxFuture<'a, RepoResult<()>>;
 }
-
-// ---------------------------------------------------------------------------------------------
-// Time
-// ---------------------------------------------------------------------------------------------
-
-/// Waiting between retries. Production waits on the tokio timer; tests advance a manual clock
-/// instead, so no test sleeps.
-pub trait Pause: Send + Sync + Debug + 'static {
-    fn pause(&self, duration: StdDuration) -> BoxFuture<'_, ()>;
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TokioPause;
-
-impl Pause for TokioPause {
-    fn pause(&self, duration: StdDuration) -> BoxFuture<'_, ()> {
-        Box::pin(tokio::time::sleep(duration))
-    }
-}

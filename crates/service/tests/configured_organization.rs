@@ -2,8 +2,8 @@
 //! later start instead of being added beside itself.
 
 use std::sync::Arc;
-use tenantlink_clock::ManualClock;
-use tenantlink_service::fakes::{ClockPause, FakeDirectory, MemoryRepository};
+use tenantlink_clock::{ManualClock, RecordingSleeper};
+use tenantlink_service::fakes::{FakeDirectory, MemoryRepository};
 use tenantlink_service::{AuditAction, NewOrganization, Repository, Workflows, WorkflowsConfig};
 use time::macros::datetime;
 
@@ -15,7 +15,7 @@ fn workflows(repository: &MemoryRepository) -> Workflows {
         Arc::new(repository.clone()),
         Arc::new(FakeDirectory::new(clock.clone())),
         clock.clone(),
-        Arc::new(ClockPause::new(clock)),
+        Arc::new(RecordingSleeper::advancing(clock)),
         WorkflowsConfig::default(),
     )
 }

@@ -2,8 +2,8 @@
 //! active certificate's latest app-only proof (activation, Check connection), and when.
 
 use std::sync::Arc;
-use tenantlink_clock::{Clock, ManualClock};
-use tenantlink_service::fakes::{ClockPause, FakeDirectory, MemoryRepository};
+use tenantlink_clock::{Clock, ManualClock, RecordingSleeper};
+use tenantlink_service::fakes::{FakeDirectory, MemoryRepository};
 use tenantlink_service::{
     AuditAction, Caller, CallerVia, CertificateStatus, CredentialRefusal, DirectoryError,
     DirectoryErrorKind, NewOrganization, OperationKind, OperationStep, OrganizationId,
@@ -38,7 +38,7 @@ async fn world() -> World {
         Arc::new(repository.clone()),
         Arc::new(directory.clone()),
         clock.clone(),
-        Arc::new(ClockPause::new(clock.clone())),
+        Arc::new(RecordingSleeper::advancing(clock.clone())),
         WorkflowsConfig::default(),
     );
     let org = workflows

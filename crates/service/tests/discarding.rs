@@ -5,11 +5,11 @@ mod support;
 
 use std::sync::Arc;
 use support::{admin, world};
-use tenantlink_certificate::{GenerateOptions, Password, export_pkcs12, generate};
-use tenantlink_service::fakes::ClockPause;
+use tenantlink_certificate::{GenerateOptions, export_pkcs12, generate};
+use tenantlink_clock::RecordingSleeper;
 use tenantlink_service::{
     CertificateSource, DirectoryError, DirectoryErrorKind, Operation, OperationKind, OperationStep,
-    Repository, Workflows, WorkflowsConfig,
+    Repository, SecretString, Workflows, WorkflowsConfig,
 };
 
 fn held_certificate(done: &Operation) -> tenantlink_service::CertificateId {
@@ -22,7 +22,7 @@ fn attached_pfx(w: &support::World) -> Vec<u8> {
     let credential = generate(&GenerateOptions::default(), w.now()).unwrap();
     w.directory
         .attach_thumbprint(&credential.certificate().thumbprints().sha1_hex());
-    export_pkcs12(&credential, &Password::from("pw")).unwrap()
+    export_pkcs12(&credential, &SecretString::from("pw")).unwrap()
 }
 
 #[tokio::test]
@@ -73,7 +73,7 @@ async fn an_uploaded_certificate_entra_kept_refusing_is_discarded() {
     w.directory.refuse_proofs(100);
     let done = w
         .workflows
-        .import(&admin("alice"), op.id, &pfx, Some(Password::from("pw")))
+        .import(&admin("alice"), op.id, &pfx, Some(SecretString::from("pw")))
         .await
         .unwrap();
     assert_eq!(
@@ -114,7 +114,7 @@ async fn a_certificate_whose_activation_lost_the_race_is_discarded() {
         Arc::new(w.repository.clone()),
         Arc::new(w.directory.clone()),
         w.clock.clone(),
-        Arc::new(ClockPause::new(w.clock.clone())),
+        Arc::new(RecordingSleeper::advancing(w.clock.clone())),
         WorkflowsConfig::default(),
     );
     let resumed = restarted.resume_unfinished().await.unwrap();
@@ -133,7 +133,7 @@ async fn nothing_is_discarded_when_the_operation_succeeds() {
     let op = w.signed_in("alice", OperationKind::Upload).await;
     let done = w
         .workflows
-        .import(&admin("alice"), op.id, &pfx, Some(Password::from("pw")))
+        .import(&admin("alice"), op.id, &pfx, Some(SecretString::from("pw")))
         .await
         .unwrap();
     assert_eq!(done.step, OperationStep::Succeeded, "{:?}", done.failure);
@@ -148,7 +148,12 @@ async fn nothing_is_discarded_when_the_failure_came_before_any_certificate() {
     let op = w.signed_in("alice", OperationKind::Upload).await;
     let done = w
         .workflows
-        .import(&admin("alice"), op.id, &pfx, Some(Password::from("wrong")))
+        .import(
+            &admin("alice"),
+            op.id,
+            &pfx,
+            Some(SecretString::from("wrong")),
+        )
         .await
         .unwrap();
     assert_eq!(done.step, OperationStep::Failed);

@@ -6,11 +6,11 @@ mod support;
 
 use std::sync::Arc;
 use support::{admin, caller, world};
-use tenantlink_certificate::{GenerateOptions, Password, export_pkcs12, generate};
-use tenantlink_service::fakes::ClockPause;
+use tenantlink_certificate::{GenerateOptions, export_pkcs12, generate};
+use tenantlink_clock::RecordingSleeper;
 use tenantlink_service::{
-    CertificateSource, OperationKind, OperationStep, Repository, Role, ServiceError, Workflows,
-    WorkflowsConfig,
+    CertificateSource, OperationKind, OperationStep, Repository, Role, SecretString, ServiceError,
+    Workflows, WorkflowsConfig,
 };
 
 #[tokio::test]
@@ -98,7 +98,7 @@ async fn generate_after_the_active_certificate_changed_attaches_nothing() {
 async fn import_after_the_active_certificate_changed_asks_graph_nothing() {
     let w = world().await;
     let credential = generate(&GenerateOptions::default(), w.now()).unwrap();
-    let pfx = export_pkcs12(&credential, &Password::from("pw")).unwrap();
+    let pfx = export_pkcs12(&credential, &SecretString::from("pw")).unwrap();
     w.directory
         .attach_thumbprint(&credential.certificate().thumbprints().sha1_hex());
     let op = w.signed_in("alice", OperationKind::Upload).await;
@@ -107,7 +107,7 @@ async fn import_after_the_active_certificate_changed_asks_graph_nothing() {
 
     let done = w
         .workflows
-        .import(&admin("alice"), op.id, &pfx, Some(Password::from("pw")))
+        .import(&admin("alice"), op.id, &pfx, Some(SecretString::from("pw")))
         .await
         .unwrap();
     assert_eq!(done.step, OperationStep::Failed);
@@ -147,7 +147,7 @@ async fn resuming_after_the_active_certificate_changed_does_not_prove_the_key() 
         Arc::new(w.repository.clone()),
         Arc::new(w.directory.clone()),
         w.clock.clone(),
-        Arc::new(ClockPause::new(w.clock.clone())),
+        Arc::new(RecordingSleeper::advancing(w.clock.clone())),
         WorkflowsConfig::default(),
     );
     let resumed = restarted.resume_unfinished().await.unwrap();

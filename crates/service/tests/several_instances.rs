@@ -9,7 +9,7 @@ mod support;
 
 use std::sync::Arc;
 use support::{START, World, admin, world};
-use tenantlink_service::fakes::ClockPause;
+use tenantlink_clock::RecordingSleeper;
 use tenantlink_service::{
     Operation, OperationKind, OperationStep, Repository, ServiceError, Workflows, WorkflowsConfig,
 };
@@ -25,7 +25,7 @@ fn instance(w: &World, id: &str) -> Workflows {
         Arc::new(w.repository.clone()),
         Arc::new(w.directory.clone()),
         w.clock.clone(),
-        Arc::new(ClockPause::new(w.clock.clone())),
+        Arc::new(RecordingSleeper::advancing(w.clock.clone())),
         WorkflowsConfig::default(),
     )
     .with_instance_id(id)

@@ -2,13 +2,13 @@
 //! each failure ends the operation with its explanation and leaves the previous certificate active.
 
 use std::sync::Arc;
-use tenantlink_certificate::{GenerateOptions, Password, export_pkcs12, generate};
-use tenantlink_clock::ManualClock;
-use tenantlink_service::fakes::{ClockPause, FakeDirectory, MemoryRepository};
+use tenantlink_certificate::{GenerateOptions, export_pkcs12, generate};
+use tenantlink_clock::{ManualClock, RecordingSleeper};
+use tenantlink_service::fakes::{FakeDirectory, MemoryRepository};
 use tenantlink_service::{
     Caller, CallerVia, CertificateStatus, DirectoryError, DirectoryErrorKind, NewOrganization,
-    OperationKind, OperationStep, OrganizationId, ProofPolicy, Repository, Role, ServiceError,
-    Workflows, WorkflowsConfig,
+    OperationKind, OperationStep, OrganizationId, ProofPolicy, Repository, Role, SecretString,
+    ServiceError, Workflows, WorkflowsConfig,
 };
 use time::macros::datetime;
 
@@ -16,7 +16,7 @@ struct World {
     clock: Arc<ManualClock>,
     repository: MemoryRepository,
     directory: FakeDirectory,
-    pause: ClockPause,
+    sleeper: RecordingSleeper,
     workflows: Workflows,
     org: OrganizationId,
 }
@@ -38,12 +38,12 @@ async fn world() -> World {
     let clock = Arc::new(ManualClock::at(datetime!(2026-03-01 10:00 UTC)));
     let repository = MemoryRepository::new();
     let directory = FakeDirectory::new(clock.clone());
-    let pause = ClockPause::new(clock.clone());
+    let sleeper = RecordingSleeper::advancing(clock.clone());
     let workflows = Workflows::new(
         Arc::new(repository.clone()),
         Arc::new(directory.clone()),
         clock.clone(),
-        Arc::new(pause.clone()),
+        Arc::new(sleeper.clone()),
         WorkflowsConfig {
             proof: ProofPolicy {
                 attempts: 4,
@@ -69,7 +69,7 @@ async fn world() -> World {
         clock,
         repository,
         directory,
-        pause,
+        sleeper,
         workflows,
         org,
     }
@@ -152,9 +152,9 @@ async fn token_proof_retries_with_backoff_while_the_key_propagates() {
     let done = w.workflows.generate(&admin(), op.id).await.unwrap();
     assert_eq!(done.step, OperationStep::Succeeded);
     assert_eq!(w.directory.proof_attempts(), 3);
-    let pauses = w.pause.pauses();
-    assert_eq!(pauses.len(), 2);
-    assert!(pauses[1] > pauses[0], "backoff grows: {pauses:?}");
+    let waits = w.sleeper.waits();
+    assert_eq!(waits.len(), 2);
+    assert!(waits[1] > waits[0], "backoff grows: {waits:?}");
 }
 
 #[tokio::test]
@@ -230,7 +230,7 @@ async fn insufficient_privileges_on_attach_fails_cleanly() {
 fn pfx(password: &str) -> (Vec<u8>, String) {
     let credential =
         generate(&GenerateOptions::default(), datetime!(2026-03-01 09:00 UTC)).unwrap();
-    let bytes = export_pkcs12(&credential, &Password::from(password)).unwrap();
+    let bytes = export_pkcs12(&credential, &SecretString::from(password)).unwrap();
     (bytes, credential.certificate().thumbprints().sha1_hex())
 }
 
@@ -242,7 +242,12 @@ async fn upload_of_an_attached_certificate_activates_it() {
     let op = w.signed_in(OperationKind::Upload).await;
     let done = w
         .workflows
-        .import(&admin(), op.id, &bytes, Some(Password::from("s3cret-pfx")))
+        .import(
+            &admin(),
+            op.id,
+            &bytes,
+            Some(SecretString::from("s3cret-pfx")),
+        )
         .await
         .unwrap();
     assert_eq!(done.step, OperationStep::Succeeded, "{:?}", done.failure);
@@ -258,7 +263,7 @@ async fn upload_with_a_wrong_password_changes_nothing() {
     let op = w.signed_in(OperationKind::Upload).await;
     let done = w
         .workflows
-        .import(&admin(), op.id, &bytes, Some(Password::from("wrong")))
+        .import(&admin(), op.id, &bytes, Some(SecretString::from("wrong")))
         .await
         .unwrap();
     assert_eq!(done.step, OperationStep::Failed);
@@ -274,7 +279,7 @@ async fn upload_of_a_certificate_not_attached_names_the_application_and_thumbpri
     let op = w.signed_in(OperationKind::Upload).await;
     let done = w
         .workflows
-        .import(&admin(), op.id, &bytes, Some(Password::from("pw")))
+        .import(&admin(), op.id, &bytes, Some(SecretString::from("pw")))
         .await
         .unwrap();
     let failure = done.failure.unwrap();
@@ -363,7 +368,7 @@ async fn after_a_restart_attached_operations_are_proven_and_activated() {
         Arc::new(w.repository.clone()),
         Arc::new(w.directory.clone()),
         w.clock.clone(),
-        Arc::new(w.pause.clone()),
+        Arc::new(w.sleeper.clone()),
         WorkflowsConfig::default(),
     );
     let waiting = restarted
@@ -391,7 +396,7 @@ async fn after_a_restart_operations_waiting_for_sign_in_fail_cleanly() {
         Arc::new(w.repository.clone()),
         Arc::new(w.directory.clone()),
         w.clock.clone(),
-        Arc::new(w.pause.clone()),
+        Arc::new(w.sleeper.clone()),
         WorkflowsConfig::default(),
     );
     restarted.resume_unfinished().await.unwrap();

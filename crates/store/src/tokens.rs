@@ -11,13 +11,16 @@ use aws_lc_rs::digest;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use tenantlink_secret::SecretString;
 use zeroize::Zeroizing;
 
 use crate::error::{StoreError, StoreResult};
 
-/// A bearer secret in the form given to its holder (base64url of 32 random bytes).
-/// Zeroized on drop; never printed.
-pub struct BearerSecret(Zeroizing<String>);
+/// A bearer secret in the form given to its holder (base64url of 32 random bytes): the
+/// workspace's one secret type (zeroized on drop, never printed) with what the store does with it
+/// (generate, hash).
+#[derive(Debug)]
+pub struct BearerSecret(SecretString);
 
 impl BearerSecret {
     pub(crate) fn generate() -> StoreResult<Self> {
@@ -25,31 +28,27 @@ impl BearerSecret {
         SystemRandom::new()
             .fill(bytes.as_mut())
             .map_err(|_| StoreError::Random)?;
-        Ok(Self(Zeroizing::new(URL_SAFE_NO_PAD.encode(bytes.as_ref()))))
+        Ok(Self(SecretString::new(
+            URL_SAFE_NO_PAD.encode(bytes.as_ref()),
+        )))
     }
 
     /// Wraps a secret presented by a client (cookie, header, form field).
     pub fn from_presented(text: &str) -> Self {
-        Self(Zeroizing::new(text.to_owned()))
+        Self(SecretString::new(text))
     }
 
     /// The secret text, to hand to its holder exactly once.
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose()
     }
 
     /// What the database keeps.
     pub fn hash(&self) -> SecretHash {
-        let digest = digest::digest(&digest::SHA256, self.0.as_bytes());
+        let digest = digest::digest(&digest::SHA256, self.expose().as_bytes());
         let mut out = [0u8; 32];
         out.copy_from_slice(digest.as_ref());
         SecretHash(out)
-    }
-}
-
-impl fmt::Debug for BearerSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("BearerSecret(<redacted>)")
     }
 }
 

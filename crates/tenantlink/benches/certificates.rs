@@ -10,7 +10,8 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use tenantlink_certificate::{GenerateOptions, Password, RsaKeySize, generate, import_pkcs12};
+use tenantlink_certificate::{GenerateOptions, RsaKeySize, generate, import_pkcs12};
+use tenantlink_secret::SecretString;
 use time::OffsetDateTime;
 
 const PASSWORD: &str = "bench-password";
@@ -159,7 +160,7 @@ fn certificate_generation(c: &mut Criterion) {
 fn pfx_import(c: &mut Criterion) {
     let fixture = openssl_default_pfx();
     let bytes = std::fs::read(&fixture.pfx).expect("read PFX");
-    let password = Password::from(PASSWORD);
+    let password = SecretString::from(PASSWORD);
     let now = OffsetDateTime::now_utc();
     let passin = format!("file:{}", path(&fixture.password_file));
 

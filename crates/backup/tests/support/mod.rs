@@ -3,17 +3,14 @@
 //! database), and the entra client with a sleeper that records waits instead of sleeping.
 #![allow(dead_code)]
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::time::Duration as StdDuration;
+use std::sync::Arc;
 
 use tenantlink_backup::{BackupRunner, GraphReader, RunnerConfig};
 use tenantlink_certificate::{Credential, GenerateOptions, generate};
-use tenantlink_clock::{Clock, OffsetClock, SharedClock};
+use tenantlink_clock::{Clock, OffsetClock, RecordingSleeper, SharedClock};
 use tenantlink_entra::{
     DeviceFlowClient, Endpoints, GraphClient, KeyCredential, NoJitter, RetryPolicy,
-    SigningCertificate, Sleeper, TenantId, TokenClient, Transport, TransportConfig,
+    SigningCertificate, TenantId, TokenClient, Transport, TransportConfig,
 };
 use tenantlink_sandbox::{RunningSandbox, SandboxConfig, SandboxInfo};
 use tenantlink_service::{
@@ -25,28 +22,9 @@ use tenantlink_store::{MasterKey, NewOrganization, Store};
 mod store_repository;
 #[allow(unused_imports)] // not every test binary needs both
 pub use store_repository::{StoreRepository, store_id};
+use tenantlink_test_support::TestDatabase;
 
 pub const RETRIES: u32 = 3;
-const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-/// Records every wait the transport asks for and returns at once.
-#[derive(Debug, Default)]
-pub struct RecordingSleeper {
-    waits: Mutex<Vec<StdDuration>>,
-}
-
-impl RecordingSleeper {
-    pub fn waits(&self) -> Vec<StdDuration> {
-        self.waits.lock().unwrap().clone()
-    }
-}
-
-impl Sleeper for RecordingSleeper {
-    fn sleep(&self, duration: StdDuration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
-        self.waits.lock().unwrap().push(duration);
-        Box::pin(std::future::ready(()))
-    }
-}
 
 pub enum Backend {
     Sqlite,
@@ -67,7 +45,7 @@ pub struct World {
     pub runner: BackupRunner,
     pub organization: Organization,
     pub control: reqwest::Client,
-    postgres: Option<(String, String)>,
+    postgres: Option<TestDatabase>,
     _dir: tempfile::TempDir,
 }
 
@@ -90,11 +68,12 @@ impl World {
                 (Store::open(&url).await.expect("open SQLite"), None)
             }
             Backend::Postgres => {
-                let (store, admin, name) = postgres_store().await;
-                (store, Some((admin, name)))
+                let database = TestDatabase::create();
+                let store = Store::open(database.url()).await.expect("open PostgreSQL");
+                (store, Some(database))
             }
         };
-        let sleeper = Arc::new(RecordingSleeper::default());
+        let sleeper = Arc::new(RecordingSleeper::new());
         let transport = Transport::with_timing(
             &TransportConfig {
                 extra_ca_file: Some(info.ca_file.clone()),
@@ -322,9 +301,7 @@ impl World {
 
     pub async fn shutdown(self) {
         self.store.close().await;
-        if let Some((admin, name)) = &self.postgres {
-            drop_postgres(admin, name).await;
-        }
+        drop(self.postgres);
         self.sandbox.shutdown().await;
     }
 }
@@ -339,37 +316,4 @@ pub fn signer_of(credential: &Credential) -> SigningCertificate {
         certificate.not_after(),
     )
     .expect("signing certificate")
-}
-
-async fn postgres_store() -> (Store, String, String) {
-    use sqlx::Connection;
-    let admin = std::env::var("TENANTLINK_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
-    let mut connection = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
-        panic!(
-            "PostgreSQL is unreachable at {admin} ({e}); run scripts/test (it starts PostgreSQL) \
-             or point TENANTLINK_TEST_POSTGRES_URL at a server with trust auth"
-        )
-    });
-    let name = format!("tenantlink_backup_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut connection)
-        .await
-        .unwrap();
-    let _ = connection.close().await;
-    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-    let store = Store::open(&format!("{base}/{name}")).await.unwrap();
-    (store, admin, name)
-}
-
-async fn drop_postgres(admin: &str, name: &str) {
-    use sqlx::Connection;
-    if let Ok(mut connection) = sqlx::PgConnection::connect(admin).await {
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .execute(&mut connection)
-        .await;
-        let _ = connection.close().await;
-    }
 }

@@ -1,7 +1,7 @@
 use p12_keystore::{EncryptionAlgorithm, KeyStore, KeyStoreEntry, MacAlgorithm, PrivateKeyChain};
 
 use crate::credential::Credential;
-use crate::secret::Password;
+use tenantlink_secret::SecretString;
 
 /// PBKDF2 and MAC iterations of exported files: above OpenSSL's 2048 default, far below the
 /// import limit, and fast enough for interactive use.
@@ -24,7 +24,10 @@ impl ExportError {
 
 /// Writes the credential as a PFX that OpenSSL 3 (without `-legacy`) and Windows read: key and
 /// certificates encrypted with PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC), HMAC-SHA256 integrity MAC.
-pub fn export_pkcs12(credential: &Credential, password: &Password) -> Result<Vec<u8>, ExportError> {
+pub fn export_pkcs12(
+    credential: &Credential,
+    password: &SecretString,
+) -> Result<Vec<u8>, ExportError> {
     let encoding = |e: p12_keystore::error::Error| ExportError::Encoding {
         detail: e.to_string(),
     };

@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use crate::assemble;
 use crate::credential::Credential;
 use crate::error::ImportError;
-use crate::secret::Password;
+use tenantlink_secret::SecretString;
 
 pub use export::{EXPORT_ITERATIONS, ExportError, export_pkcs12};
 pub(crate) use read::read;
@@ -41,7 +41,7 @@ pub const MAX_TOTAL_KDF_ITERATIONS: u64 = 4 * MAX_KDF_ITERATIONS;
 /// OpenSSL do; an empty password is not the same as an unencrypted file, and both are handled.
 pub fn import_pkcs12(
     bytes: &[u8],
-    password: Option<&Password>,
+    password: Option<&SecretString>,
     now: OffsetDateTime,
 ) -> Result<Credential, ImportError> {
     let contents = read(bytes, password)?;

@@ -12,12 +12,12 @@ use crate::assemble::Contents;
 use crate::certificate::Certificate;
 use crate::error::ImportError;
 use crate::key::PrivateKey;
-use crate::secret::Password;
+use tenantlink_secret::SecretString;
 
 /// Reads every key and certificate of a PFX. No judgement about the leaf or Entra's rules yet.
-pub(crate) fn read(bytes: &[u8], password: Option<&Password>) -> Result<Contents, ImportError> {
+pub(crate) fn read(bytes: &[u8], password: Option<&SecretString>) -> Result<Contents, ImportError> {
     let scanned = scan(bytes)?;
-    let given = password.filter(|p| !p.is_empty()).map(Password::expose);
+    let given = password.filter(|p| !p.is_empty()).map(SecretString::expose);
 
     // Without a password, Windows and OpenSSL try the empty password and the absent one.
     let candidates = match given {

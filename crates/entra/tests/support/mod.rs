@@ -5,11 +5,10 @@
 
 pub mod certs;
 pub mod server;
-pub mod timing;
 
 pub use certs::TestCert;
 pub use server::{FakeEntra, Fault};
-pub use timing::RecordingSleeper;
+pub use tenantlink_clock::RecordingSleeper;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -208,7 +208,7 @@ impl Workflows {
                 return (attempt, Some(err));
             };
             tracing::info!(operation = %operation.id, attempt, code = ?err.code, "app-only token refused; the new key may still be propagating");
-            self.pause.pause(delay).await;
+            self.sleeper.sleep(delay).await;
             attempt += 1;
         }
     }

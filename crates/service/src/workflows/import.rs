@@ -8,7 +8,8 @@ use super::{Workflows, directory_failure, failure};
 use crate::accounts::{Caller, Permission};
 use crate::error::ServiceResult;
 use crate::operation::{Operation, OperationFailure, OperationId, OperationKind};
-use tenantlink_certificate::{Password, import_pkcs12};
+use crate::secret::SecretString;
+use tenantlink_certificate::import_pkcs12;
 
 impl Workflows {
     /// "Import": validate the file, confirm through Graph that it is attached, prove, activate.
@@ -18,7 +19,7 @@ impl Workflows {
         caller: &Caller,
         id: OperationId,
         pfx: &[u8],
-        password: Option<Password>,
+        password: Option<SecretString>,
     ) -> ServiceResult<Operation> {
         caller.require(Permission::ManageCertificates)?;
         let ReadyToRun {

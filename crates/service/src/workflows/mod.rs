@@ -12,12 +12,12 @@ use crate::audit::{AuditAction, AuditOutcome, NewAuditEntry};
 use crate::error::ServiceResult;
 use crate::model::OrganizationId;
 use crate::operation::{Operation, OperationFailure, OperationId, OperationStep};
-use crate::ports::{Directory, DirectoryError, DirectoryErrorKind, Pause, Repository};
+use crate::ports::{Directory, DirectoryError, DirectoryErrorKind, Repository};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 use tenantlink_certificate::RsaKeySize;
-use tenantlink_clock::SharedClock;
+use tenantlink_clock::{SharedClock, SharedSleeper};
 use time::OffsetDateTime;
 
 mod activation;
@@ -79,7 +79,7 @@ pub struct Workflows {
     repository: Arc<dyn Repository>,
     directory: Arc<dyn Directory>,
     clock: SharedClock,
-    pause: Arc<dyn Pause>,
+    sleeper: SharedSleeper,
     config: WorkflowsConfig,
     sign_ins: Arc<Mutex<HashMap<OperationId, SignInSecrets>>>,
     /// This process's stable identity among the instances sharing the repository (see
@@ -92,14 +92,14 @@ impl Workflows {
         repository: Arc<dyn Repository>,
         directory: Arc<dyn Directory>,
         clock: SharedClock,
-        pause: Arc<dyn Pause>,
+        sleeper: SharedSleeper,
         config: WorkflowsConfig,
     ) -> Self {
         Self {
             repository,
             directory,
             clock,
-            pause,
+            sleeper,
             config,
             sign_ins: Arc::default(),
             instance: None,

@@ -4,8 +4,8 @@
 #![allow(dead_code)] // each test file uses a different part
 
 use std::sync::Arc;
-use tenantlink_clock::{Clock, ManualClock};
-use tenantlink_service::fakes::{ClockPause, FakeDirectory, MemoryRepository};
+use tenantlink_clock::{Clock, ManualClock, RecordingSleeper};
+use tenantlink_service::fakes::{FakeDirectory, MemoryRepository};
 use tenantlink_service::{
     Caller, CallerVia, NewOrganization, Operation, OperationKind, OperationStep, OrganizationId,
     Role, Workflows, WorkflowsConfig,
@@ -47,7 +47,7 @@ pub async fn world() -> World {
         Arc::new(repository.clone()),
         Arc::new(directory.clone()),
         clock.clone(),
-        Arc::new(ClockPause::new(clock.clone())),
+        Arc::new(RecordingSleeper::advancing(clock.clone())),
         WorkflowsConfig::default(),
     );
     let org = workflows

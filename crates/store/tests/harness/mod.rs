@@ -1,5 +1,6 @@
-//! Test databases: a fresh SQLite file in a temp dir, or a fresh PostgreSQL database with a
-//! random name that is dropped afterwards (even when the test panics).
+//! Test databases: a fresh SQLite file in a temp dir, or a fresh PostgreSQL database
+//! (`tenantlink_test_support::TestDatabase`: a random name, dropped afterwards even when the test
+//! panics).
 
 #![allow(dead_code)]
 
@@ -8,19 +9,13 @@ use std::path::PathBuf;
 use sqlx::Connection as _;
 use sqlx::postgres::PgConnection;
 use tenantlink_store::{BackendKind, Store};
-
-const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+use tenantlink_test_support::TestDatabase;
 
 pub struct TestDb {
     pub store: Store,
     pub url: String,
     sqlite_dir: Option<tempfile::TempDir>,
-    postgres: Option<PgDatabase>,
-}
-
-struct PgDatabase {
-    admin_url: String,
-    name: String,
+    postgres: Option<TestDatabase>,
 }
 
 /// A fresh database with no tables yet, for tests that prepare an older schema before the
@@ -29,7 +24,7 @@ pub struct EmptyDb {
     pub kind: BackendKind,
     pub url: String,
     sqlite_dir: Option<tempfile::TempDir>,
-    postgres: Option<PgDatabase>,
+    postgres: Option<TestDatabase>,
 }
 
 impl EmptyDb {
@@ -49,10 +44,10 @@ impl EmptyDb {
                 }
             }
             BackendKind::Postgres => {
-                let (url, database) = create_postgres_database().await;
+                let database = TestDatabase::create();
                 Self {
                     kind,
-                    url,
+                    url: database.url().to_owned(),
                     sqlite_dir: None,
                     postgres: Some(database),
                 }
@@ -219,74 +214,9 @@ async fn raw_execute(
     }
 }
 
-/// A new, empty PostgreSQL database on `TENANTLINK_TEST_POSTGRES_URL`, dropped with the guard.
-async fn create_postgres_database() -> (String, PgDatabase) {
-    let admin_url = std::env::var("TENANTLINK_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
-    let mut admin = PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
-        panic!(
-            "PostgreSQL is unreachable at {admin_url} ({e}). The storage tests need it: run \
-             scripts/test (it starts or installs PostgreSQL), or point \
-             TENANTLINK_TEST_POSTGRES_URL at a server with trust auth."
-        )
-    });
-    let name = format!("tenantlink_test_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .expect("create the test database");
-    let _ = admin.close().await;
-    let url = with_database(&admin_url, &name);
-    (url, PgDatabase { admin_url, name })
-}
-
 pub enum RawParam {
     Text(String),
     Blob(Vec<u8>),
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let admin_url = self.admin_url.clone();
-        let name = self.name.clone();
-        // Drop runs inside the test's runtime, which cannot block on async work; a helper
-        // thread with its own runtime removes the database, also after a panic.
-        let dropper = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                if let Ok(mut admin) = PgConnection::connect(&admin_url).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&mut admin)
-                    .await;
-                    let _ = admin.close().await;
-                }
-            });
-        });
-        let _ = dropper.join();
-    }
-}
-
-fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let authority_end = base
-        .find("://")
-        .map(|i| i + 3)
-        .and_then(|start| base[start..].find('/').map(|i| start + i))
-        .unwrap_or(base.len());
-    let mut out = format!("{}/{}", &base[..authority_end], database);
-    if let Some(query) = query {
-        out.push('?');
-        out.push_str(query);
-    }
-    out
 }
 
 /// Instantiates each named async test fn (taking `&TestDb`) once per backend.

@@ -21,10 +21,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use tenantlink_clock::{OffsetClock, SharedClock};
+use tenantlink_clock::{OffsetClock, SharedClock, TokioSleeper};
 use tenantlink_directory::CloudDirectories;
 use tenantlink_sandbox::{RunningSandbox, SandboxConfig};
-use tenantlink_service::{Accounts, LoginThrottle, Role, SecretString, TokioPause, Workflows};
+use tenantlink_service::{Accounts, LoginThrottle, Role, SecretString, Workflows};
 
 pub(crate) use config::layers::read_secret_file;
 pub use config::{ProcessEnv, ServeConfig};
@@ -129,7 +129,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         repository.clone(),
         Arc::new(directories),
         shared_clock.clone(),
-        Arc::new(TokioPause),
+        Arc::new(TokioSleeper),
         config.certificates.workflows_config(),
     )
     .with_instance_id(instance.clone());

@@ -2,7 +2,7 @@
 //! stores into — SQLite in the data directory, or a fresh PostgreSQL database. Scenarios are
 //! written once and run on both (see [`on_both_backends!`](crate::on_both_backends)).
 
-use super::postgres::{self, PostgresDatabase};
+use super::postgres::{self, TestDatabase, required_server_url};
 use super::{Server, ServerOptions};
 use std::path::PathBuf;
 
@@ -16,15 +16,15 @@ pub enum Backend {
 pub struct Deployment {
     pub backend: Backend,
     dir: tempfile::TempDir,
-    pub postgres: Option<PostgresDatabase>,
+    pub postgres: Option<TestDatabase>,
 }
 
 impl Deployment {
-    /// `None` only for PostgreSQL with `TENANTLINK_SKIP_POSTGRES=1`; see [`postgres::admin_url`].
+    /// `None` only for PostgreSQL with `TENANTLINK_SKIP_POSTGRES=1`; see [`required_server_url`].
     pub fn new(backend: Backend) -> Option<Self> {
         let postgres = match backend {
             Backend::Sqlite => None,
-            Backend::Postgres => Some(PostgresDatabase::create(&postgres::admin_url()?)),
+            Backend::Postgres => Some(TestDatabase::create_on(&required_server_url()?)),
         };
         Some(Self {
             backend,
@@ -46,7 +46,7 @@ impl Deployment {
 
     pub fn options(&self) -> ServerOptions {
         ServerOptions {
-            database_url: self.postgres.as_ref().map(|db| db.url.clone()),
+            database_url: self.postgres.as_ref().map(|db| db.url().to_owned()),
             ..ServerOptions::default()
         }
     }
@@ -59,7 +59,10 @@ impl Deployment {
     /// shared-memory files, or the PostgreSQL dump.
     pub fn database_contents(&self) -> Vec<(String, Vec<u8>)> {
         match &self.postgres {
-            Some(database) => vec![(format!("pg_dump of {}", database.name), database.dump())],
+            Some(database) => vec![(
+                format!("pg_dump of {}", database.name()),
+                postgres::dump(database),
+            )],
             None => {
                 let contents: Vec<(String, Vec<u8>)> =
                     ["tenantlink.db", "tenantlink.db-wal", "tenantlink.db-shm"]

@@ -8,9 +8,8 @@ use axum::extract::{Multipart, Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
-use tenantlink_certificate::Password;
 use tenantlink_service::{
-    Caller, Operation, OperationId, OperationKind, OperationStep, Permission,
+    Caller, Operation, OperationId, OperationKind, OperationStep, Permission, SecretString,
 };
 use time::format_description::well_known::Rfc3339;
 
@@ -199,11 +198,11 @@ pub async fn cancel(
     }
 }
 
-/// The upload form, read field by field; the password lives only in a zeroizing `Password`.
+/// The upload form, read field by field; the password lives only in a zeroizing `SecretString`.
 pub(crate) struct ImportFields {
     pub csrf: String,
     pub file: Vec<u8>,
-    pub password: Option<Password>,
+    pub password: Option<SecretString>,
 }
 
 pub(crate) async fn read_import_fields(mut multipart: Multipart) -> Result<ImportFields, String> {
@@ -218,7 +217,7 @@ pub(crate) async fn read_import_fields(mut multipart: Multipart) -> Result<Impor
             Some("file") => fields.file = field.bytes().await.map_err(|e| e.body_text())?.to_vec(),
             Some("password") => {
                 let text = field.text().await.map_err(|e| e.body_text())?;
-                fields.password = Some(Password::from(text));
+                fields.password = Some(SecretString::from(text));
             }
             _ => {}
         }

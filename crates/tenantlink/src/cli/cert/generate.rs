@@ -6,8 +6,9 @@ use super::{kinded, library_error};
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tenantlink_certificate::{GenerateOptions, Password, RsaKeySize};
+use tenantlink_certificate::{GenerateOptions, RsaKeySize};
 use tenantlink_clock::{Clock, SystemClock};
+use tenantlink_secret::SecretString;
 
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
@@ -73,7 +74,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
                 "warning: no --password-file or --password-stdin: the private key in {} is protected only by an empty password",
                 args.out.display()
             );
-            Password::from(String::new())
+            SecretString::from(String::new())
         }
     };
     let mut options = GenerateOptions {

@@ -5,7 +5,7 @@ use super::kinded;
 use clap::Args;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use tenantlink_certificate::Password;
+use tenantlink_secret::SecretString;
 use zeroize::Zeroizing;
 
 /// Passwords above this size are certainly a wrong file (a PFX, a key) passed by mistake.
@@ -24,7 +24,7 @@ pub struct PasswordSource {
 
 impl PasswordSource {
     /// The password, or `None` when neither source was given.
-    pub fn read(&self) -> anyhow::Result<Option<Password>> {
+    pub fn read(&self) -> anyhow::Result<Option<SecretString>> {
         if let Some(path) = &self.password_file {
             let raw = read_bounded(std::fs::File::open(path), path)?;
             return decode(raw, &path.display().to_string()).map(Some);
@@ -65,7 +65,7 @@ fn read_bounded<R: Read>(
     Ok(raw)
 }
 
-fn decode(mut raw: Zeroizing<Vec<u8>>, origin: &str) -> anyhow::Result<Password> {
+fn decode(mut raw: Zeroizing<Vec<u8>>, origin: &str) -> anyhow::Result<SecretString> {
     strip_one_newline(&mut raw);
     // PKCS#12 passwords are BMPStrings of Unicode text; arbitrary bytes have no meaning there.
     let text = String::from_utf8(std::mem::take(&mut *raw)).map_err(|err| {
@@ -77,7 +77,7 @@ fn decode(mut raw: Zeroizing<Vec<u8>>, origin: &str) -> anyhow::Result<Password>
             format!("the password from {origin} is not UTF-8 text"),
         )
     })?;
-    Ok(Password::from(text))
+    Ok(SecretString::from(text))
 }
 
 /// Editors and `echo` add a final newline that is not part of the password; anything else

@@ -3,10 +3,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use tenantlink_certificate::{Password, import_pkcs12};
+use tenantlink_certificate::import_pkcs12;
 use tenantlink_entra::{
     AppTokenRequest, AssertionOptions, AssertionProfile, SigningCertificate, TokenClient,
 };
+use tenantlink_secret::SecretString;
 use zeroize::Zeroizing;
 
 use super::common::{TargetArgs, explained, usage};
@@ -128,7 +129,7 @@ pub async fn run(args: TokenArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn read_password(args: &TokenArgs) -> anyhow::Result<Option<Password>> {
+fn read_password(args: &TokenArgs) -> anyhow::Result<Option<SecretString>> {
     let mut raw = Zeroizing::new(String::new());
     if let Some(path) = &args.password_file {
         std::fs::File::open(path)
@@ -150,5 +151,5 @@ fn read_password(args: &TokenArgs) -> anyhow::Result<Option<Password>> {
         .strip_suffix("\r\n")
         .or_else(|| raw.strip_suffix('\n'))
         .unwrap_or(&raw);
-    Ok(Some(Password::from(trimmed.to_owned())))
+    Ok(Some(SecretString::from(trimmed.to_owned())))
 }
