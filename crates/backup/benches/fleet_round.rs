@@ -34,8 +34,15 @@ use tenantlink_backup::{BackupRunner, GraphReader, RunnerConfig};
 use tenantlink_clock::{Clock, OffsetClock, SharedClock};
 use tenantlink_entra::{Endpoints, SigningCertificate, TokenClient, Transport, TransportConfig};
 use tenantlink_sandbox::{SandboxConfig, SandboxInfo};
-use tenantlink_service::{NewOrganization, Organization};
-use tenantlink_store::{BackupPolicy, BackupScope, NewBackupPolicy, RunStatus, RunTrigger, Store};
+use tenantlink_service::NewOrganization;
+use tenantlink_service::{
+    BackupPolicy, BackupScope, NewBackupPolicy, Organization, Repository, RunStatus, RunTrigger,
+};
+use tenantlink_store::{MasterKey, Store};
+
+#[path = "../tests/store_repository/mod.rs"]
+mod store_repository;
+use store_repository::StoreRepository;
 
 struct Member {
     organization: Organization,
@@ -128,10 +135,11 @@ async fn bench() {
     ))
     .await
     .expect("store");
+    let repository = store_repository::repository(&store, Arc::new(MasterKey::generate().unwrap()));
     let mailbox_owner = format!("user@{}", info.tenant_domain);
     let mut members = Vec::with_capacity(orgs);
     for (i, (der, app_id)) in certificates.into_iter().zip(&app_ids).enumerate() {
-        let organization = store
+        let created = store
             .create_organization(
                 NewOrganization {
                     tenant: info.tenant_id.clone(),
@@ -141,6 +149,10 @@ async fn bench() {
                 },
                 now,
             )
+            .await
+            .expect("organization");
+        let organization = repository
+            .organization(store_repository::service_id(created.id))
             .await
             .expect("organization");
         let policy = store
@@ -178,7 +190,7 @@ async fn bench() {
     );
     memory("after setup");
 
-    let runner = fresh_runner(&store, &info, &clock);
+    let runner = fresh_runner(&store, &repository, &info, &clock);
 
     let load = load_average();
     println!("load average before the authentication phase: {load}");
@@ -208,7 +220,7 @@ async fn bench() {
     // left is tenantlink's own work (one assertion signature per organization) plus the
     // emulator's request handling and assertion verification.
     set_access_token_signing(&control, &info, "HS256").await;
-    let fresh = fresh_runner(&store, &info, &clock);
+    let fresh = fresh_runner(&store, &repository, &info, &clock);
     let before = sandbox_stats(&control, &info).await;
     let cold_mac = authentication_round(&fresh, &members, concurrency).await;
     let after = sandbox_stats(&control, &info).await;
@@ -363,7 +375,12 @@ fn report_round(label: &str, orgs: usize, round: &Round, before: &Value, after: 
     );
 }
 
-fn fresh_runner(store: &Store, info: &SandboxInfo, clock: &Arc<OffsetClock>) -> Arc<BackupRunner> {
+fn fresh_runner(
+    store: &Store,
+    repository: &Arc<StoreRepository>,
+    info: &SandboxInfo,
+    clock: &Arc<OffsetClock>,
+) -> Arc<BackupRunner> {
     let shared: SharedClock = clock.clone();
     let transport = Transport::new(&TransportConfig {
         extra_ca_file: Some(info.ca_file.clone()),
@@ -374,7 +391,8 @@ fn fresh_runner(store: &Store, info: &SandboxInfo, clock: &Arc<OffsetClock>) -> 
         .expect("endpoints")
         .with_extra_ca_file(&info.ca_file);
     Arc::new(BackupRunner::new(
-        store.clone(),
+        Arc::new(store.clone()),
+        repository.clone(),
         TokenClient::new(transport.clone(), endpoints.clone(), shared.clone()),
         GraphReader::new(transport, endpoints),
         shared,

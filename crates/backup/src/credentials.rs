@@ -1,15 +1,17 @@
-//! Where a run gets the certificate it signs with: the organization's active certificate,
-//! decrypted from the store. Parsing an RSA key costs more than a signature, so a parsed
-//! certificate is kept per certificate id; a new active certificate has a new id, so it is
-//! picked up by the next run without any invalidation.
+//! Where a run gets the certificate it signs with: the organization's active certificate and
+//! its private key, read through the service's [`Repository`] (which decrypts the key). Parsing
+//! an RSA key costs more than a signature, so a parsed certificate is kept per certificate id; a
+//! new active certificate has a new id, so it is picked up by the next run without any
+//! invalidation.
 
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 
 use tenantlink_entra::SigningCertificate;
-use tenantlink_service::{CertificateId, Organization, OrganizationId};
-use tenantlink_store::{MasterKey, Store, StoreError};
+use tenantlink_service::{
+    CertificateId, Organization, OrganizationId, Repository, RepositoryError,
+};
 
 use crate::report::{FailureStage, RunFailure, certificate_page};
 use crate::runner::BoxFuture;
@@ -17,7 +19,7 @@ use crate::runner::BoxFuture;
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialError {
     #[error("cannot read the organization's certificate: {0}")]
-    Store(#[from] StoreError),
+    Repository(#[from] RepositoryError),
     #[error("the active certificate {thumbprint} cannot sign: {detail}")]
     Unusable { thumbprint: String, detail: String },
 }
@@ -26,7 +28,7 @@ impl CredentialError {
     /// The job-log entry of a run that could not load its credential.
     pub fn to_failure(&self, organization: &Organization) -> RunFailure {
         let (explanation, remediation, credential_problem) = match self {
-            Self::Store(_) => (
+            Self::Repository(_) => (
                 "tenantlink could not read the organization's certificate from its database.",
                 "Check the database and the master key configuration, then run the policy again.",
                 false,
@@ -59,20 +61,20 @@ pub trait CredentialSource: Send + Sync + Debug {
     ) -> BoxFuture<'a, Result<Option<Arc<SigningCertificate>>, CredentialError>>;
 }
 
-/// Active certificates from the store, decrypted with the master key.
+/// Active certificates through the service's repository: the organization's
+/// `active_certificate`, its public part ([`Repository::certificate`]) and its decrypted
+/// private key ([`Repository::private_key`]).
 #[derive(Debug)]
-pub struct StoreCredentials {
-    store: Store,
-    master_key: Arc<MasterKey>,
+pub struct RepositoryCredentials {
+    repository: Arc<dyn Repository>,
     /// Per organization: the parsed active certificate (replaced when another becomes active).
     parsed: Mutex<HashMap<OrganizationId, (CertificateId, Arc<SigningCertificate>)>>,
 }
 
-impl StoreCredentials {
-    pub fn new(store: Store, master_key: Arc<MasterKey>) -> Self {
+impl RepositoryCredentials {
+    pub fn new(repository: Arc<dyn Repository>) -> Self {
         Self {
-            store,
-            master_key,
+            repository,
             parsed: Mutex::default(),
         }
     }
@@ -81,32 +83,30 @@ impl StoreCredentials {
         &self,
         organization: &Organization,
     ) -> Result<Option<Arc<SigningCertificate>>, CredentialError> {
-        let Some(record) = self.store.active_certificate(organization.id).await? else {
+        let Some(active) = organization.active_certificate else {
             return Ok(None);
         };
-        if let Some(parsed) = self.cached(organization.id, record.id) {
+        if let Some(parsed) = self.cached(organization.id, active) {
             return Ok(Some(parsed));
         }
-        let key = self
-            .store
-            .certificate_private_key(&self.master_key, record.id)
-            .await?;
+        let certificate = self.repository.certificate(active).await?;
+        let key = self.repository.private_key(active).await?;
         let signer = SigningCertificate::from_parts(
-            record.der.clone(),
+            certificate.der.clone(),
             Vec::new(),
-            &key,
-            record.not_before,
-            record.not_after,
+            key.pkcs8_der(),
+            certificate.not_before,
+            certificate.not_after,
         )
         .map_err(|e| CredentialError::Unusable {
-            thumbprint: record.sha1_thumbprint.clone(),
+            thumbprint: certificate.sha1_thumbprint.clone(),
             detail: e.to_string(),
         })?;
         let signer = Arc::new(signer);
         self.parsed
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(organization.id, (record.id, signer.clone()));
+            .insert(organization.id, (active, signer.clone()));
         Ok(Some(signer))
     }
 
@@ -124,7 +124,7 @@ impl StoreCredentials {
     }
 }
 
-impl CredentialSource for StoreCredentials {
+impl CredentialSource for RepositoryCredentials {
     fn active_credential<'a>(
         &'a self,
         organization: &'a Organization,

@@ -12,8 +12,7 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use tenantlink_service::OrganizationId;
-use tenantlink_store::MailboxItem;
+use tenantlink_service::{MailboxItem, OrganizationId};
 
 /// What a delta entry is.
 #[derive(Debug)]

@@ -9,8 +9,13 @@
 //! - [`BackupRunner`]: one run — app-only token with the organization's certificate through the
 //!   shared token cache, users in scope, each mailbox through Graph's delta query, the job log.
 //!
-//! Storage is `tenantlink-store`; Entra and Graph are reached through `tenantlink-entra`'s
-//! transport (retries, `Retry-After`) and token cache (single flight).
+//! Backup goes through the same doors as the certificate workflows: its records and its storage
+//! port ([`tenantlink_service::BackupRepository`]) are the service's, organizations, certificates
+//! and private keys come through the service's [`tenantlink_service::Repository`], and a run's
+//! verdict on the credential goes through the service's proof rule
+//! ([`tenantlink_service::record_proof`]). `tenantlink-store` implements both ports. Entra and
+//! Graph are reached through `tenantlink-entra`'s transport (retries, `Retry-After`) and token
+//! cache (single flight).
 
 pub mod credentials;
 pub mod graph;
@@ -20,8 +25,9 @@ pub mod report;
 pub mod runner;
 pub mod schedule;
 pub mod scheduler;
+mod verdict;
 
-pub use credentials::{CredentialError, CredentialSource, StoreCredentials};
+pub use credentials::{CredentialError, CredentialSource, RepositoryCredentials};
 pub use graph::{Continuation, DeltaPage, GraphReader, GraphUser};
 pub use policies::{Connection, Policies, PolicyInput, PolicyOverview, RunDetail};
 pub use report::{FailureStage, RunFailure, RunReport, certificate_page};

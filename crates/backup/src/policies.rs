@@ -7,14 +7,12 @@ use std::sync::Arc;
 
 use tenantlink_clock::SharedClock;
 use tenantlink_service::{
-    AuditAction, AuditOutcome, Caller, NewAuditEntry, Permission, Repository, RepositoryError,
-    ServiceError, ServiceResult,
+    AuditAction, AuditOutcome, BackupRepository, Caller, NewAuditEntry, NewBackupPolicy,
+    OrganizationId, Permission, Repository, RepositoryError, ServiceError, ServiceResult,
 };
-use tenantlink_store::{NewBackupPolicy, Store, StoreError};
 
-pub use tenantlink_service::ConnectionState;
-pub use tenantlink_store::{
-    BackupPolicy, BackupRun, BackupScope, PolicyId, RunId, RunStatus, RunTrigger,
+pub use tenantlink_service::{
+    BackupPolicy, BackupRun, BackupScope, ConnectionState, PolicyId, RunId, RunStatus, RunTrigger,
 };
 
 use crate::report::certificate_page;
@@ -77,24 +75,26 @@ pub struct Connection {
 /// The facade. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Policies {
-    store: Store,
+    backups: Arc<dyn BackupRepository>,
     scheduler: Scheduler,
-    audit: Arc<dyn Repository>,
+    /// The service's repository: organizations (and their connection state) and the audit log.
+    repository: Arc<dyn Repository>,
     clock: SharedClock,
 }
 
 impl Policies {
-    /// `audit` is the service's repository (its audit log); `scheduler` runs the policies.
+    /// `backups` stores the policies and their job log; `repository` is the service's (its
+    /// organizations and audit log); `scheduler` runs the policies.
     pub fn new(
-        store: Store,
+        backups: Arc<dyn BackupRepository>,
         scheduler: Scheduler,
-        audit: Arc<dyn Repository>,
+        repository: Arc<dyn Repository>,
         clock: SharedClock,
     ) -> Self {
         Self {
-            store,
+            backups,
             scheduler,
-            audit,
+            repository,
             clock,
         }
     }
@@ -102,15 +102,11 @@ impl Policies {
     pub async fn list(
         &self,
         caller: &Caller,
-        organization: tenantlink_service::OrganizationId,
+        organization: OrganizationId,
     ) -> ServiceResult<Vec<PolicyOverview>> {
         caller.require(Permission::View)?;
         let organization = self.existing_organization(organization).await?;
-        let policies = self
-            .store
-            .policies(organization)
-            .await
-            .map_err(store_error("list backup policies"))?;
+        let policies = self.backups.policies(organization).await?;
         let mut overviews = Vec::with_capacity(policies.len());
         for policy in policies {
             overviews.push(self.overview(policy).await?);
@@ -127,7 +123,7 @@ impl Policies {
     pub async fn create(
         &self,
         caller: &Caller,
-        organization: tenantlink_service::OrganizationId,
+        organization: OrganizationId,
         input: PolicyInput,
     ) -> ServiceResult<BackupPolicy> {
         caller.require(Permission::ManagePolicies)?;
@@ -135,7 +131,7 @@ impl Policies {
         let organization = self.existing_organization(organization).await?;
         let next_due_at = self.initial_due(&valid)?;
         let policy = self
-            .store
+            .backups
             .create_policy(
                 NewBackupPolicy {
                     organization_id: organization,
@@ -147,8 +143,7 @@ impl Policies {
                 },
                 self.clock.now(),
             )
-            .await
-            .map_err(store_error("create the backup policy"))?;
+            .await?;
         self.audit(caller, AuditAction::PolicyCreated, &policy)
             .await;
         Ok(policy)
@@ -173,10 +168,9 @@ impl Policies {
         policy.scope = valid.scope;
         policy.enabled = valid.enabled;
         let policy = self
-            .store
+            .backups
             .update_policy(&policy, self.clock.now())
-            .await
-            .map_err(store_error("update the backup policy"))?;
+            .await?;
         self.audit(caller, AuditAction::PolicyChanged, &policy)
             .await;
         Ok(policy)
@@ -203,10 +197,9 @@ impl Policies {
                 .map_err(|e| invalid("schedule", e.to_string()))?;
         }
         let policy = self
-            .store
+            .backups
             .update_policy(&policy, self.clock.now())
-            .await
-            .map_err(store_error("change the backup policy"))?;
+            .await?;
         let action = if enabled {
             AuditAction::PolicyEnabled
         } else {
@@ -229,10 +222,7 @@ impl Policies {
                 ),
             });
         }
-        self.store
-            .delete_policy(id)
-            .await
-            .map_err(store_error("delete the backup policy"))?;
+        self.backups.delete_policy(id).await?;
         self.audit(caller, AuditAction::PolicyDeleted, &overview.policy)
             .await;
         Ok(())
@@ -250,7 +240,7 @@ impl Policies {
                     policy.name
                 ),
             },
-            RunError::Store(e) => store_error("start the backup run")(e),
+            RunError::Repository(e) => ServiceError::from(e),
             aborted @ RunError::Aborted { .. } => {
                 ServiceError::Repository(RepositoryError::storage("run the policy", aborted))
             }
@@ -258,29 +248,19 @@ impl Policies {
         self.audit(caller, AuditAction::PolicyRunStarted, &policy)
             .await;
         // The report handle is dropped: the run goes on and records its own end.
-        self.store
-            .run(started.run)
-            .await
-            .map_err(store_error("read the backup run"))
+        Ok(self.backups.run(started.run).await?)
     }
 
     /// The policy's job log, newest first.
     pub async fn runs(&self, caller: &Caller, id: PolicyId) -> ServiceResult<Vec<BackupRun>> {
         caller.require(Permission::View)?;
         self.load(id).await?;
-        self.store
-            .runs(id, JOB_LOG_LENGTH)
-            .await
-            .map_err(store_error("list backup runs"))
+        Ok(self.backups.runs(id, JOB_LOG_LENGTH).await?)
     }
 
     pub async fn run(&self, caller: &Caller, id: RunId) -> ServiceResult<RunDetail> {
         caller.require(Permission::View)?;
-        let run = self
-            .store
-            .run(id)
-            .await
-            .map_err(store_error("read the backup run"))?;
+        let run = self.backups.run(id).await?;
         let policy = self.load(run.policy_id).await?;
         let certificate_page = certificate_page(run.organization_id);
         // A credential failure's job log names the certificate page as its remediation.
@@ -300,14 +280,10 @@ impl Policies {
     pub async fn connection(
         &self,
         caller: &Caller,
-        organization: tenantlink_service::OrganizationId,
+        organization: OrganizationId,
     ) -> ServiceResult<Connection> {
         caller.require(Permission::View)?;
-        let organization = self
-            .store
-            .organization(store_organization(organization))
-            .await
-            .map_err(store_error("read the organization"))?;
+        let organization = self.repository.organization(organization).await?;
         Ok(Connection {
             state: organization.connection,
             last_error: organization.last_error,
@@ -316,33 +292,20 @@ impl Policies {
     }
 
     async fn overview(&self, policy: BackupPolicy) -> ServiceResult<PolicyOverview> {
-        let last_run = self
-            .store
-            .runs(policy.id, 1)
-            .await
-            .map_err(store_error("list backup runs"))?
-            .into_iter()
-            .next();
+        let last_run = self.backups.runs(policy.id, 1).await?.into_iter().next();
         Ok(PolicyOverview { policy, last_run })
     }
 
     async fn load(&self, id: PolicyId) -> ServiceResult<BackupPolicy> {
-        self.store
-            .policy(id)
-            .await
-            .map_err(store_error("read the backup policy"))
+        Ok(self.backups.policy(id).await?)
     }
 
     async fn existing_organization(
         &self,
-        organization: tenantlink_service::OrganizationId,
-    ) -> ServiceResult<tenantlink_service::OrganizationId> {
-        let id = store_organization(organization);
-        self.store
-            .organization(id)
-            .await
-            .map_err(store_error("read the organization"))?;
-        Ok(id)
+        organization: OrganizationId,
+    ) -> ServiceResult<OrganizationId> {
+        self.repository.organization(organization).await?;
+        Ok(organization)
     }
 
     fn initial_due(&self, valid: &PolicyInput) -> ServiceResult<Option<time::OffsetDateTime>> {
@@ -379,7 +342,7 @@ impl Policies {
                 },
             )),
         };
-        if let Err(error) = self.audit.append_audit(entry).await {
+        if let Err(error) = self.repository.append_audit(entry).await {
             tracing::error!(%error, action = action.as_str(), "could not write the audit log");
         }
     }
@@ -461,24 +424,5 @@ fn invalid(field: &str, message: impl Into<String>) -> ServiceError {
     ServiceError::Invalid {
         field: field.to_owned(),
         message: message.into(),
-    }
-}
-
-/// The store uses the service's ids: nothing to convert (kept until backup moves to the port).
-fn store_organization(
-    id: tenantlink_service::OrganizationId,
-) -> tenantlink_service::OrganizationId {
-    id
-}
-
-fn store_error(action: &'static str) -> impl Fn(StoreError) -> ServiceError {
-    move |error| match error {
-        StoreError::NotFound { entity, id } => ServiceError::NotFound {
-            what: format!("{entity} {id}"),
-        },
-        StoreError::Conflict(conflict) => ServiceError::Conflict {
-            detail: conflict.to_string(),
-        },
-        other => ServiceError::Repository(RepositoryError::storage(action, other)),
     }
 }

@@ -5,8 +5,7 @@
 use time::OffsetDateTime;
 
 use tenantlink_entra::{AadstsKind, Error as EntraClientError, GraphErrorKind};
-use tenantlink_service::OrganizationId;
-use tenantlink_store::{PolicyId, RunId, RunStatus, RunTrigger};
+use tenantlink_service::{OrganizationId, PolicyId, RunId, RunStatus, RunTrigger};
 
 /// The page where an administrator replaces the organization's certificate.
 pub fn certificate_page(organization: OrganizationId) -> String {

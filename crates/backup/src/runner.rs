@@ -16,19 +16,18 @@ use std::sync::Arc;
 use tenantlink_clock::SharedClock;
 use tenantlink_entra::{
     AppToken, AppTokenRequest, AssertionOptions, AssertionProfile, Error as EntraClientError,
-    KeyRejectionReason, SigningCertificate, TenantId, TokenClient, parse_key_rejection,
+    SigningCertificate, TenantId, TokenClient,
 };
 use tenantlink_service::{
-    ConnectionState, CredentialProof as CertificateProof, Organization, ProofOutcome, ProofSource,
-};
-use tenantlink_store::{
-    BackupPolicy, BackupRun, BackupScope, RunStatus, RunSummary, RunTrigger, Store, StoreError,
-    UpsertOutcome,
+    BackupPolicy, BackupRepository, BackupRun, BackupScope, CertificateId, Organization,
+    Repository, RepositoryError, RunStatus, RunSummary, RunTrigger, UpsertOutcome,
+    connection_after_proof, record_proof,
 };
 
 use crate::graph::{Continuation, GraphReader, GraphUser};
 use crate::item::{DeltaEntry, delta_entry};
 use crate::report::{FailureStage, RunFailure, RunReport};
+use crate::verdict::{Verdict, verdict};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -76,7 +75,7 @@ pub enum RunError {
     #[error("policy {policy} is already running; wait for that run to finish")]
     AlreadyRunning { policy: String },
     #[error("cannot record the backup run: {0}")]
-    Store(#[from] StoreError),
+    Repository(#[from] RepositoryError),
     /// The task running it ended without a report (a bug: the service log has the panic).
     #[error("the run of policy {policy} stopped unexpectedly; the service log has the cause")]
     Aborted { policy: String },
@@ -86,7 +85,9 @@ pub enum RunError {
 /// cache.
 #[derive(Debug, Clone)]
 pub struct BackupRunner {
-    store: Store,
+    backups: Arc<dyn BackupRepository>,
+    /// Organizations and certificates: where the run's proof and connection state go.
+    repository: Arc<dyn Repository>,
     tokens: TokenClient,
     graph: GraphReader,
     clock: SharedClock,
@@ -108,14 +109,16 @@ struct Tally {
 
 impl BackupRunner {
     pub fn new(
-        store: Store,
+        backups: Arc<dyn BackupRepository>,
+        repository: Arc<dyn Repository>,
         tokens: TokenClient,
         graph: GraphReader,
         clock: SharedClock,
         config: RunnerConfig,
     ) -> Self {
         Self {
-            store,
+            backups,
+            repository,
             tokens,
             graph,
             clock,
@@ -155,14 +158,15 @@ impl BackupRunner {
         policy: &BackupPolicy,
         trigger: RunTrigger,
     ) -> Result<BackupRun, RunError> {
-        self.store
+        // The port's one conflict on starting a run: the policy has one in progress.
+        self.backups
             .start_run(policy.id, trigger, self.clock.now())
             .await
             .map_err(|e| match e {
-                StoreError::Conflict(tenantlink_store::Conflict::RunInProgress { policy }) => {
-                    RunError::AlreadyRunning { policy }
-                }
-                other => RunError::Store(other),
+                RepositoryError::Conflict { .. } => RunError::AlreadyRunning {
+                    policy: policy.id.to_string(),
+                },
+                other => RunError::Repository(other),
             })
     }
 
@@ -307,7 +311,7 @@ impl BackupRunner {
             |e: &EntraClientError| RunFailure::from_client_error(stage(), organization.id, e);
         let token = token.access_token.expose();
         let stored = self
-            .store
+            .backups
             .delta_link(policy.id, &user.id)
             .await
             .map_err(|e| RunFailure::storage("read the mailbox's delta link", &e))?;
@@ -350,7 +354,7 @@ impl BackupRunner {
             // entirely or not at all, and a failed page is re-read by the next run.
             if !items.is_empty() {
                 let outcomes = self
-                    .store
+                    .backups
                     .upsert_mailbox_items(&items, run.id)
                     .await
                     .map_err(|e| RunFailure::storage("index a page of messages", &e))?;
@@ -375,7 +379,7 @@ impl BackupRunner {
             match page.continuation {
                 Continuation::NextPage(next) => url = next,
                 Continuation::Complete(delta_link) => {
-                    self.store
+                    self.backups
                         .save_delta_link(policy.id, &user.id, &delta_link, run.id, self.clock.now())
                         .await
                         .map_err(|e| RunFailure::storage("save the mailbox's delta link", &e))?;
@@ -437,7 +441,9 @@ impl BackupRunner {
             items_changed: i64::try_from(report.items_changed).unwrap_or(i64::MAX),
             error_text: report.job_log_text(),
         };
-        self.store.finish_run(run.id, &summary, finished_at).await?;
+        self.backups
+            .finish_run(run.id, &summary, finished_at)
+            .await?;
         tracing::info!(
             run = %report.run_id,
             policy = %report.policy_id,
@@ -451,8 +457,14 @@ impl BackupRunner {
         Ok(report)
     }
 
-    /// A credential failure breaks the organization's connection; a run that authenticated
-    /// mends it.
+    /// What the run says about the organization's credential, applied with the service's rule
+    /// ([`connection_after_proof`], [`record_proof`]) like Check connection's: a run that
+    /// authenticated proves that Entra accepts the certificate (connected); a credential
+    /// failure is a refusal (broken, with its message). The active certificate keeps the proof
+    /// as its latest when the run signed with it; only the authentication stage speaks about the
+    /// certificate (a cached token was issued with the same key), so a credential failure after
+    /// authenticating (e.g. mail access refused) breaks the connection while the certificate's
+    /// proof says accepted.
     async fn record_connection(
         &self,
         organization: &Organization,
@@ -460,72 +472,67 @@ impl BackupRunner {
         authenticated: bool,
     ) {
         let now = self.clock.now();
-        let change = match &report.failure {
-            Some(f) if f.credential_problem => {
-                Some((ConnectionState::Broken, Some(f.job_log_text())))
+        let Verdict {
+            connection,
+            certificate: certificate_proof,
+        } = verdict(report.failure.as_ref(), authenticated, now);
+        let certificate = match (&certificate_proof, &report.certificate_thumbprint) {
+            (Some(_), Some(thumbprint)) => {
+                self.active_certificate_with(organization, thumbprint).await
             }
-            _ if authenticated => Some((ConnectionState::Connected, None)),
             _ => None,
         };
-        if let Some((state, error)) = change
-            && let Err(e) = self
-                .store
-                .set_connection_state(organization.id, state, error.as_deref(), now)
-                .await
-        {
-            tracing::error!(organization = %organization.id, error = %e,
-                "could not record the organization's connection state");
+        let mut connection_applied = false;
+        if let (Some(certificate), Some(proof)) = (certificate, &certificate_proof) {
+            let recorded = if certificate_proof == connection {
+                connection_applied = true;
+                record_proof(self.repository.as_ref(), certificate, proof).await
+            } else {
+                self.repository.record_proof(certificate, proof).await
+            };
+            if let Err(e) = recorded {
+                tracing::error!(organization = %organization.id, error = %e,
+                    "could not record the certificate's proof");
+            }
         }
-        self.record_proof(organization, report, authenticated, now)
-            .await;
+        if let Some(connection) = connection.filter(|_| !connection_applied) {
+            let (state, last_error) = connection_after_proof(&connection);
+            if let Err(e) = self
+                .repository
+                .set_connection_state(organization.id, state, last_error.as_deref(), now)
+                .await
+            {
+                tracing::error!(organization = %organization.id, error = %e,
+                    "could not record the organization's connection state");
+            }
+        }
     }
 
-    /// What the run's token request said about the active certificate, kept as its latest
-    /// proof (the certificate page's "not attached" / "expired"). Only the authentication stage
-    /// speaks about the certificate; a cached token was issued with the same key.
-    async fn record_proof(
+    /// The organization's active certificate, if it is the one with `thumbprint` (the run
+    /// signed with it, and no other became active meanwhile).
+    async fn active_certificate_with(
         &self,
         organization: &Organization,
-        report: &RunReport,
-        authenticated: bool,
-        now: time::OffsetDateTime,
-    ) {
-        let Some(thumbprint) = &report.certificate_thumbprint else {
-            return;
-        };
-        let (outcome, detail) = match &report.failure {
-            Some(f) if f.stage == FailureStage::Authentication && f.credential_problem => {
-                (proof_outcome(f), Some(f.message.clone()))
+        thumbprint: &str,
+    ) -> Option<CertificateId> {
+        let current = match self.repository.organization(organization.id).await {
+            Ok(current) => current,
+            Err(e) => {
+                tracing::error!(organization = %organization.id, error = %e,
+                    "could not read the organization's active certificate");
+                return None;
             }
-            _ if authenticated => (ProofOutcome::Accepted, None),
-            _ => return,
         };
-        let proof = CertificateProof {
-            outcome,
-            source: ProofSource::BackupRun,
-            detail,
-            checked_at: now,
-        };
-        if let Err(e) = self
-            .store
-            .record_active_certificate_proof(organization.id, thumbprint, &proof)
-            .await
-        {
-            tracing::error!(organization = %organization.id, error = %e,
-                "could not record the certificate's proof");
+        let active = current.active_certificate?;
+        match self.repository.certificate(active).await {
+            Ok(stored) if stored.sha1_thumbprint.eq_ignore_ascii_case(thumbprint) => Some(active),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::error!(organization = %organization.id, error = %e,
+                    "could not read the organization's active certificate");
+                None
+            }
         }
-    }
-}
-
-/// AADSTS700027's reason, read by the entra crate's parser of Entra's text.
-fn proof_outcome(failure: &RunFailure) -> ProofOutcome {
-    if failure.code.as_deref() != Some("AADSTS700027") {
-        return ProofOutcome::Refused;
-    }
-    match parse_key_rejection(&failure.message).reason {
-        KeyRejectionReason::KeyNotFound => ProofOutcome::KeyNotRegistered,
-        KeyRejectionReason::KeyExpired => ProofOutcome::KeyExpired,
-        _ => ProofOutcome::Refused,
     }
 }
 

@@ -31,8 +31,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use tokio::task::JoinHandle;
 
 use tenantlink_clock::{SharedClock, SharedSleeper, TokioSleeper};
-use tenantlink_service::Organization;
-use tenantlink_store::{BackupPolicy, PolicyId, RunId, RunTrigger, Store, StoreError};
+use tenantlink_service::{
+    BackupPolicy, BackupRepository, Organization, PolicyId, Repository, RepositoryError, RunId,
+    RunTrigger,
+};
 
 use crate::credentials::CredentialSource;
 use crate::report::{RunFailure, RunReport};
@@ -71,7 +73,8 @@ pub trait PolicyExecutor: Send + Sync + Debug {
 /// the organization's cloud.
 #[derive(Debug, Clone)]
 pub struct RunnerExecutor {
-    store: Store,
+    /// Organizations (and, through the credential source, their certificates).
+    repository: Arc<dyn Repository>,
     runners: Runners,
     credentials: Arc<dyn CredentialSource>,
 }
@@ -86,9 +89,13 @@ enum Runners {
 }
 
 impl RunnerExecutor {
-    pub fn new(store: Store, runner: BackupRunner, credentials: Arc<dyn CredentialSource>) -> Self {
+    pub fn new(
+        repository: Arc<dyn Repository>,
+        runner: BackupRunner,
+        credentials: Arc<dyn CredentialSource>,
+    ) -> Self {
         Self {
-            store,
+            repository,
             runners: Runners::One(Box::new(runner)),
             credentials,
         }
@@ -101,7 +108,7 @@ impl RunnerExecutor {
     /// # Panics
     /// When `runners` is empty: there would be nothing to record even that failure with.
     pub fn by_cloud(
-        store: Store,
+        repository: Arc<dyn Repository>,
         runners: Vec<(String, BackupRunner)>,
         credentials: Arc<dyn CredentialSource>,
     ) -> Self {
@@ -114,7 +121,7 @@ impl RunnerExecutor {
             .map(|(cloud, runner)| (cloud.to_ascii_lowercase(), runner))
             .collect();
         Self {
-            store,
+            repository,
             runners: Runners::ByCloud(runners),
             credentials,
         }
@@ -140,7 +147,7 @@ impl RunnerExecutor {
         trigger: RunTrigger,
         started: Option<oneshot::Sender<RunId>>,
     ) -> Result<RunReport, RunError> {
-        let organization = self.store.organization(policy.organization_id).await?;
+        let organization = self.repository.organization(policy.organization_id).await?;
         let (runner, unavailable) = self.runner_for(&organization);
         let credential = match unavailable {
             Some(failure) => Err(failure),
@@ -225,7 +232,7 @@ impl Dispatch {
 
 #[derive(Debug, Clone)]
 pub struct Scheduler {
-    store: Store,
+    backups: Arc<dyn BackupRepository>,
     clock: SharedClock,
     /// Waits between ticks of [`Scheduler::serve`]; tests inject one they drive themselves.
     sleeper: SharedSleeper,
@@ -241,9 +248,13 @@ pub struct Scheduler {
 pub const DEFAULT_MAX_CONCURRENT_RUNS: NonZeroUsize = NonZeroUsize::new(32).unwrap();
 
 impl Scheduler {
-    pub fn new(store: Store, clock: SharedClock, executor: Arc<dyn PolicyExecutor>) -> Self {
+    pub fn new(
+        backups: Arc<dyn BackupRepository>,
+        clock: SharedClock,
+        executor: Arc<dyn PolicyExecutor>,
+    ) -> Self {
         Self {
-            store,
+            backups,
             clock,
             sleeper: Arc::new(TokioSleeper),
             executor,
@@ -282,8 +293,8 @@ impl Scheduler {
 
     /// Marks runs left `running` by a process that died as failed, so that their policies can
     /// run again. Call once at start-up (with one instance per database).
-    pub async fn recover_interrupted_runs(&self) -> Result<u64, StoreError> {
-        self.store
+    pub async fn recover_interrupted_runs(&self) -> Result<u64, RepositoryError> {
+        self.backups
             .fail_interrupted_runs(
                 "The service stopped while this run was in progress. The next run resumes from the last completed mailbox read.",
                 self.clock.now(),
@@ -304,7 +315,7 @@ impl Scheduler {
     ///    (oldest due time first, then id) and started. With no free slot nothing is read.
     ///
     /// Every policy read yields one [`Dispatch`]; none is returned for a policy left due.
-    pub async fn tick(&self) -> Result<Vec<Dispatch>, StoreError> {
+    pub async fn tick(&self) -> Result<Vec<Dispatch>, RepositoryError> {
         let now = self.clock.now();
         let mut dispatched = Vec::new();
 
@@ -316,14 +327,16 @@ impl Scheduler {
             .copied()
             .collect();
         if !running.is_empty() {
-            for policy in self.store.due_policies_among(now, &running).await? {
+            for policy in self.backups.due_policies_among(now, &running).await? {
                 let Some(next) = self
                     .parse_or_unschedule(&policy, now, &mut dispatched)
                     .await?
                 else {
                     continue;
                 };
-                self.store.set_policy_next_due(policy.id, next, now).await?;
+                self.backups
+                    .set_policy_next_due(policy.id, next, now)
+                    .await?;
                 tracing::info!(policy = %policy.id, "skipping a due time: the previous run is still going");
                 dispatched.push(Dispatch::AlreadyRunning {
                     policy: policy.id,
@@ -339,7 +352,7 @@ impl Scheduler {
         if slots.is_empty() {
             return Ok(dispatched);
         }
-        for policy in self.store.due_policies(now, slots.len()).await? {
+        for policy in self.backups.due_policies(now, slots.len()).await? {
             let Some(next) = self
                 .parse_or_unschedule(&policy, now, &mut dispatched)
                 .await?
@@ -349,7 +362,9 @@ impl Scheduler {
             let Some(claim) = self.claim(policy.id) else {
                 // Run now claimed it after step 1: this due time is skipped like any other
                 // that finds a run going.
-                self.store.set_policy_next_due(policy.id, next, now).await?;
+                self.backups
+                    .set_policy_next_due(policy.id, next, now)
+                    .await?;
                 dispatched.push(Dispatch::AlreadyRunning {
                     policy: policy.id,
                     next_due: next,
@@ -357,7 +372,9 @@ impl Scheduler {
                 continue;
             };
             let slot = slots.pop().expect("no more policies read than slots taken");
-            self.store.set_policy_next_due(policy.id, next, now).await?;
+            self.backups
+                .set_policy_next_due(policy.id, next, now)
+                .await?;
             let executor = self.executor.clone();
             let id = policy.id;
             let run = tokio::spawn(async move {
@@ -388,12 +405,14 @@ impl Scheduler {
         policy: &BackupPolicy,
         now: OffsetDateTime,
         dispatched: &mut Vec<Dispatch>,
-    ) -> Result<Option<Option<OffsetDateTime>>, StoreError> {
+    ) -> Result<Option<Option<OffsetDateTime>>, RepositoryError> {
         match Schedule::parse(&policy.schedule) {
             Ok(schedule) => Ok(Some(next_due(&schedule, Some(now), now))),
             Err(error) => {
                 tracing::warn!(policy = %policy.id, %error, "unscheduling a policy whose schedule does not parse");
-                self.store.set_policy_next_due(policy.id, None, now).await?;
+                self.backups
+                    .set_policy_next_due(policy.id, None, now)
+                    .await?;
                 dispatched.push(Dispatch::InvalidSchedule {
                     policy: policy.id,
                     error,
@@ -409,7 +428,7 @@ impl Scheduler {
             policy: policy.to_string(),
         })?;
         let _slot = self.manual_slot();
-        let policy = self.store.policy(policy).await?;
+        let policy = self.backups.policy(policy).await?;
         self.executor.execute(policy, RunTrigger::Manual).await
     }
 
@@ -420,7 +439,7 @@ impl Scheduler {
             policy: policy.to_string(),
         })?;
         let slot = self.manual_slot();
-        let policy = self.store.policy(policy).await?;
+        let policy = self.backups.policy(policy).await?;
         let id = policy.id;
         let (started, announced) = oneshot::channel();
         let executor = self.executor.clone();

@@ -4,21 +4,22 @@
 //! executor that records its run in the store and waits on a gate the test opens. No sleeping.
 
 mod fake_runs;
+mod store_repository;
 
 use fake_runs::success_report;
 use std::sync::Arc;
 
+use store_repository::{StoreRepository, store_id};
 use tenantlink_backup::{
     BoxFuture, Policies, PolicyExecutor, PolicyInput, RunError, RunReport, Scheduler,
 };
 use tenantlink_clock::{Clock, ManualClock};
-use tenantlink_service::fakes::MemoryRepository;
+use tenantlink_service::NewOrganization;
 use tenantlink_service::{
-    Caller, CallerVia, ConnectionState, NewOrganization, Repository, Role, ServiceError,
+    BackupPolicy, BackupRepository, BackupScope, Caller, CallerVia, ConnectionState, Repository,
+    Role, RunId, RunStatus, RunSummary, RunTrigger, ServiceError,
 };
-use tenantlink_store::{
-    BackupPolicy, BackupScope, RunId, RunStatus, RunSummary, RunTrigger, Store,
-};
+use tenantlink_store::{MasterKey, Store};
 use time::OffsetDateTime;
 use time::macros::datetime;
 use tokio::sync::{Notify, Semaphore, oneshot};
@@ -29,7 +30,7 @@ const T0: OffsetDateTime = datetime!(2026-03-02 10:00 UTC);
 /// new items.
 #[derive(Debug)]
 struct GatedExecutor {
-    store: Store,
+    store: Arc<dyn BackupRepository>,
     clock: Arc<ManualClock>,
     gate: Semaphore,
     finished: Notify,
@@ -96,7 +97,8 @@ struct Fixture {
     store: Store,
     clock: Arc<ManualClock>,
     executor: Arc<GatedExecutor>,
-    audit: Arc<MemoryRepository>,
+    /// The service's repository over the store; its audit log is in memory.
+    audit: Arc<StoreRepository>,
     policies: Policies,
     organization: tenantlink_service::OrganizationId,
     _dir: tempfile::TempDir,
@@ -125,21 +127,26 @@ impl Fixture {
             .await
             .unwrap();
         let executor = Arc::new(GatedExecutor {
-            store: store.clone(),
+            store: Arc::new(store.clone()),
             clock: clock.clone(),
             gate: Semaphore::new(0),
             finished: Notify::new(),
         });
-        let scheduler = Scheduler::new(store.clone(), clock.clone(), executor.clone());
-        let audit = Arc::new(MemoryRepository::new());
-        let policies = Policies::new(store.clone(), scheduler, audit.clone(), clock.clone());
+        let scheduler = Scheduler::new(Arc::new(store.clone()), clock.clone(), executor.clone());
+        let audit = store_repository::repository(&store, Arc::new(MasterKey::generate().unwrap()));
+        let policies = Policies::new(
+            Arc::new(store.clone()),
+            scheduler,
+            audit.clone(),
+            clock.clone(),
+        );
         Self {
             store,
             clock,
             executor,
             audit,
             policies,
-            organization: organization.id,
+            organization: store_repository::service_id(organization.id),
             _dir: dir,
         }
     }
@@ -508,8 +515,7 @@ async fn a_credential_failure_links_the_certificate_page_and_the_connection_show
         .create(&admin, f.organization, input("Mail", ""))
         .await
         .unwrap();
-    let store_org = f.organization;
-    let page = tenantlink_backup::certificate_page(store_org);
+    let page = tenantlink_backup::certificate_page(f.organization);
     assert_eq!(
         page,
         format!("/organizations/{}/settings/system", f.organization)
@@ -543,7 +549,7 @@ async fn a_credential_failure_links_the_certificate_page_and_the_connection_show
         .unwrap();
     f.store
         .set_connection_state(
-            store_org,
+            store_id(f.organization),
             ConnectionState::Broken,
             Some(&text),
             f.clock.now(),

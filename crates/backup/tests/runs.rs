@@ -10,8 +10,7 @@ use std::time::Duration as StdDuration;
 use support::{Backend, RETRIES, World};
 use tenantlink_backup::{BoxFuture, FailureStage, PageIndexed, RunObserver};
 use tenantlink_clock::Clock;
-use tenantlink_service::ConnectionState;
-use tenantlink_store::{BackupScope, RunStatus, RunTrigger};
+use tenantlink_service::{BackupScope, ConnectionState, RunStatus, RunTrigger};
 use time::Duration;
 
 /// Messages in each sandbox sample mailbox (see the sandbox's mail module).
@@ -60,11 +59,7 @@ async fn backs_up_the_sample_mail_then_only_what_changed(backend: Backend) {
                 .is_some()
         );
     }
-    let org = world
-        .store
-        .organization(world.organization.id)
-        .await
-        .unwrap();
+    let org = world.organization_now().await;
     assert_eq!(org.connection, ConnectionState::Connected);
 
     let second = world
@@ -155,11 +150,7 @@ async fn an_expired_certificate_fails_with_aadsts700027_and_a_new_one_recovers()
     let text = logged.error_text.expect("the job log keeps the error");
     assert!(text.contains("AADSTS700027") && text.contains("The key used is expired."));
     assert!(text.contains(&old.sha1_hex()) && text.contains(&link));
-    let org = world
-        .store
-        .organization(world.organization.id)
-        .await
-        .unwrap();
+    let org = world.organization_now().await;
     assert_eq!(org.connection, ConnectionState::Broken);
     assert!(org.last_error.unwrap().contains("AADSTS700027"));
 
@@ -186,11 +177,7 @@ async fn an_expired_certificate_fails_with_aadsts700027_and_a_new_one_recovers()
         (0, 0, 0),
         "only what changed since the last successful run is read"
     );
-    let org = world
-        .store
-        .organization(world.organization.id)
-        .await
-        .unwrap();
+    let org = world.organization_now().await;
     assert_eq!(org.connection, ConnectionState::Connected);
     assert_eq!(org.last_error, None);
     world.shutdown().await;
@@ -372,11 +359,7 @@ async fn a_missing_user_in_scope_is_a_warning_and_no_certificate_is_a_failure() 
         no_certificate.failure.unwrap().stage,
         FailureStage::Credential
     );
-    let org = world
-        .store
-        .organization(world.organization.id)
-        .await
-        .unwrap();
+    let org = world.organization_now().await;
     assert_eq!(org.connection, ConnectionState::Broken);
     world.shutdown().await;
 }

@@ -8,16 +8,14 @@ mod support;
 use std::sync::Arc;
 
 use support::{Backend, World};
-use tenantlink_backup::{Dispatch, RunnerExecutor, Scheduler, StoreCredentials};
+use tenantlink_backup::{Dispatch, RepositoryCredentials, RunnerExecutor, Scheduler};
 use tenantlink_certificate::Credential;
 use tenantlink_clock::Clock;
 use tenantlink_service::{
-    CertificateId, CertificateSource, ConnectionState, Operation, OperationId, OperationKind,
-    OperationStep, ProofOutcome, ProofSource,
+    BackupScope, CertificateId, CertificateSource, ConnectionState, NewBackupPolicy, Operation,
+    OperationId, OperationKind, OperationStep, ProofOutcome, ProofSource, RunStatus, RunTrigger,
 };
-use tenantlink_store::{
-    Activation, BackupScope, MasterKey, NewBackupPolicy, NewCertificate, RunStatus, RunTrigger,
-};
+use tenantlink_store::{Activation, MasterKey, NewCertificate};
 use time::Duration;
 
 async fn store_and_activate(
@@ -89,20 +87,21 @@ async fn store_and_activate(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduled_runs_fail_on_expiry_and_run_now_recovers_with_the_new_certificate() {
     let world = World::start(Backend::Sqlite).await;
-    let master_key = Arc::new(MasterKey::generate().unwrap());
+    let master_key = world.master_key.clone();
     let (old_credential, old) = world.attach_new_certificate(30).await;
     let old_id = store_and_activate(&world, &master_key, &old_credential, None).await;
 
-    let credentials = Arc::new(StoreCredentials::new(
-        world.store.clone(),
-        master_key.clone(),
-    ));
+    let credentials = Arc::new(RepositoryCredentials::new(world.repository.clone()));
     let executor = Arc::new(RunnerExecutor::new(
-        world.store.clone(),
+        world.repository.clone(),
         world.runner.clone(),
         credentials,
     ));
-    let scheduler = Scheduler::new(world.store.clone(), world.shared_clock(), executor);
+    let scheduler = Scheduler::new(
+        Arc::new(world.store.clone()),
+        world.shared_clock(),
+        executor,
+    );
     let policy = world
         .store
         .create_policy(
@@ -142,11 +141,7 @@ async fn scheduled_runs_fail_on_expiry_and_run_now_recovers_with_the_new_certifi
     assert_eq!(failure.code.as_deref(), Some("AADSTS700027"));
     assert!(failure.message.contains("The key used is expired."));
     assert_eq!(failure.client_thumbprint, Some(old.sha1_hex()));
-    let org = world
-        .store
-        .organization(world.organization.id)
-        .await
-        .unwrap();
+    let org = world.organization_now().await;
     assert_eq!(org.connection, ConnectionState::Broken);
     assert_eq!(
         proof_of(&world, old_id).await,
@@ -166,11 +161,7 @@ async fn scheduled_runs_fail_on_expiry_and_run_now_recovers_with_the_new_certifi
     assert_eq!(recovered.trigger, RunTrigger::Manual);
     assert_eq!(recovered.certificate_thumbprint, Some(new.sha1_hex()));
     assert_eq!((recovered.items_new, recovered.items_changed), (0, 0));
-    let org = world
-        .store
-        .organization(world.organization.id)
-        .await
-        .unwrap();
+    let org = world.organization_now().await;
     assert_eq!(org.connection, ConnectionState::Connected);
     assert_eq!(
         proof_of(&world, new_id).await,
@@ -212,22 +203,20 @@ async fn run_due(scheduler: &Scheduler) -> tenantlink_backup::RunReport {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runs_go_to_the_runner_of_the_organizations_cloud() {
     let world = World::start(Backend::Sqlite).await;
-    let master_key = Arc::new(MasterKey::generate().unwrap());
+    let master_key = world.master_key.clone();
     let (credential, _) = world.attach_new_certificate(30).await;
     store_and_activate(&world, &master_key, &credential, None).await;
-    let credentials = Arc::new(StoreCredentials::new(
-        world.store.clone(),
-        master_key.clone(),
-    ));
+    let credentials = Arc::new(RepositoryCredentials::new(world.repository.clone()));
     let policy = world.policy(BackupScope::AllUsers).await;
     let routed = |clouds: &[&str]| {
         let runners = clouds
             .iter()
             .map(|cloud| (cloud.to_string(), world.runner.clone()))
             .collect();
-        let executor = RunnerExecutor::by_cloud(world.store.clone(), runners, credentials.clone());
+        let executor =
+            RunnerExecutor::by_cloud(world.repository.clone(), runners, credentials.clone());
         Scheduler::new(
-            world.store.clone(),
+            Arc::new(world.store.clone()),
             world.shared_clock(),
             Arc::new(executor),
         )
@@ -262,11 +251,7 @@ async fn runs_go_to_the_runner_of_the_organizations_cloud() {
         "{failure:?}"
     );
     assert!(!failure.credential_problem, "{failure:?}");
-    let organization = world
-        .store
-        .organization(world.organization.id)
-        .await
-        .unwrap();
+    let organization = world.organization_now().await;
     assert_ne!(
         organization.connection,
         ConnectionState::Broken,

@@ -13,10 +13,11 @@ use tenantlink_backup::{
     Scheduler,
 };
 use tenantlink_clock::{Clock, ManualClock, Sleep, Sleeper};
-use tenantlink_service::{NewOrganization, OrganizationId};
-use tenantlink_store::{
-    BackupPolicy, BackupScope, NewBackupPolicy, PolicyId, RunId, RunTrigger, Store,
+use tenantlink_service::NewOrganization;
+use tenantlink_service::{
+    BackupPolicy, BackupScope, NewBackupPolicy, OrganizationId, PolicyId, RunId, RunTrigger,
 };
+use tenantlink_store::Store;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -118,7 +119,7 @@ impl Fixture {
     }
 
     fn scheduler(&self, executor: Arc<RecordingExecutor>) -> Scheduler {
-        Scheduler::new(self.store.clone(), self.clock.clone(), executor)
+        Scheduler::new(Arc::new(self.store.clone()), self.clock.clone(), executor)
     }
 
     async fn policy(&self, scheduler: &Scheduler, name: &str, schedule: &str) -> PolicyId {
@@ -372,7 +373,7 @@ async fn start_now_refuses_a_policy_already_running_and_an_unknown_one() {
     first.await.unwrap().unwrap();
     assert!(matches!(
         scheduler.start_now(PolicyId::new()).await,
-        Err(RunError::Store(_))
+        Err(RunError::Repository(_))
     ));
 }
 
@@ -451,7 +452,7 @@ impl PolicyExecutor for HeldExecutor {
 }
 
 fn limited(f: &Fixture, executor: Arc<HeldExecutor>, limit: usize) -> Scheduler {
-    Scheduler::new(f.store.clone(), f.clock.clone(), executor)
+    Scheduler::new(Arc::new(f.store.clone()), f.clock.clone(), executor)
         .with_max_concurrent_runs(NonZeroUsize::new(limit).unwrap())
 }
 

@@ -13,6 +13,7 @@
 mod accounts;
 mod assertion_profile;
 mod audit;
+pub mod backup;
 mod certificate_page;
 mod error;
 mod model;
@@ -32,6 +33,10 @@ pub use accounts::{
 };
 pub use assertion_profile::{AssertionProfile, UnknownAssertionProfile};
 pub use audit::{AuditAction, AuditEntry, AuditOutcome, NewAuditEntry};
+pub use backup::{
+    BackupPolicy, BackupRepository, BackupRun, BackupScope, DeltaLink, MailboxItem,
+    NewBackupPolicy, PolicyId, RunId, RunStatus, RunSummary, RunTrigger, UpsertOutcome,
+};
 pub use certificate_page::{
     CertificatePage, CertificateStatus, CertificateView, EXPIRING_SOON_DAYS, LastCheck,
 };

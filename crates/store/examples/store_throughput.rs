@@ -5,10 +5,8 @@
 
 use std::time::Instant;
 
-use tenantlink_service::NewOrganization;
-use tenantlink_store::{
-    BackupScope, MailboxItem, NewBackupPolicy, PasswordHash, RunTrigger, Store,
-};
+use tenantlink_service::{BackupScope, MailboxItem, NewBackupPolicy, NewOrganization, RunTrigger};
+use tenantlink_store::{PasswordHash, Store};
 use time::{Duration, OffsetDateTime};
 
 #[tokio::main]

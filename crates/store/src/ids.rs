@@ -1,65 +1,7 @@
-//! The store's own ids and text enums. Organizations, certificates, operations, users and API
-//! tokens use the service's ids (`tenantlink_service::{OrganizationId, …}`); what is left here
-//! belongs to the backup tables.
+//! The store's own ids. Every other record (organizations, certificates, operations, users, API
+//! tokens, backup policies and runs) uses the service's ids (`tenantlink_service::{…}`).
 
 use std::fmt;
-use std::str::FromStr;
-
-use uuid::Uuid;
-
-macro_rules! uuid_id {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-        #[serde(transparent)]
-        pub struct $name(Uuid);
-
-        impl $name {
-            /// A fresh random id.
-            pub fn new() -> Self {
-                Self(Uuid::new_v4())
-            }
-
-            pub fn as_uuid(&self) -> Uuid {
-                self.0
-            }
-        }
-
-        impl Default for $name {
-            fn default() -> Self {
-                Self::new()
-            }
-        }
-
-        impl From<Uuid> for $name {
-            fn from(uuid: Uuid) -> Self {
-                Self(uuid)
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = uuid::Error;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Uuid::parse_str(s).map(Self)
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Display::fmt(&self.0.hyphenated(), f)
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, concat!(stringify!($name), "({})"), self.0.hyphenated())
-            }
-        }
-    };
-}
-
-uuid_id!(PolicyId);
-uuid_id!(RunId);
 
 /// Id of an audit event: a monotonically increasing sequence number.
 #[derive(
@@ -73,45 +15,6 @@ impl fmt::Display for AuditId {
         fmt::Display::fmt(&self.0, f)
     }
 }
-
-/// Defines a text-backed enum with its database spelling in one place.
-macro_rules! text_enum {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The spelling stored in the database and used in the API.
-            pub fn as_str(&self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = $crate::ids::UnknownVariant;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s {
-                    $($text => Ok($name::$variant),)+
-                    other => Err($crate::ids::UnknownVariant {
-                        kind: stringify!($name),
-                        value: other.to_owned(),
-                    }),
-                }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-pub(crate) use text_enum;
 
 /// A string that names no variant of a text-backed enum.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -28,15 +28,11 @@ mod tokens;
 mod users;
 
 pub use audit::{AuditEvent, AuditFilter, NewAuditEvent};
-pub use backup::{
-    BackupPolicy, BackupRun, BackupScope, DeltaLink, MailboxItem, NewBackupPolicy, RunStatus,
-    RunSummary, RunTrigger, UpsertOutcome,
-};
 pub use certificates::NewCertificate;
 pub use crypto::CryptoError;
 pub use db::{BackendKind, OpenOptions};
 pub use error::{Conflict, StoreError, StoreResult};
-pub use ids::{AuditId, PolicyId, RunId, UnknownVariant};
+pub use ids::{AuditId, UnknownVariant};
 pub use master_key::{MASTER_KEY_FILE, MasterKey, MasterKeyError, MasterKeyId};
 pub use operations::{Activation, ClaimedOperation, OperationUpdate};
 pub use repository::StoreRepository;

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use tenantlink_backup::RunReport;
-use tenantlink_store::{BackupPolicy, RunId, RunStatus, RunTrigger};
+use tenantlink_service::{BackupPolicy, RunId, RunStatus, RunTrigger};
 use time::OffsetDateTime;
 
 /// A successful run of `policy` over `users` mailboxes that found `items_new` new items.

@@ -13,8 +13,16 @@ use tenantlink_entra::{
     SigningCertificate, TenantId, TokenClient, Transport, TransportConfig,
 };
 use tenantlink_sandbox::{RunningSandbox, SandboxConfig, SandboxInfo};
-use tenantlink_service::{NewOrganization, Organization};
-use tenantlink_store::{BackupPolicy, BackupScope, NewBackupPolicy, Store};
+use tenantlink_service::{
+    BackupPolicy, BackupScope, MailboxItem, NewBackupPolicy, NewOrganization, Organization,
+    Repository,
+};
+use tenantlink_store::{MasterKey, Store};
+
+#[path = "../store_repository/mod.rs"]
+mod store_repository;
+#[allow(unused_imports)] // not every test binary needs both
+pub use store_repository::{StoreRepository, store_id};
 use tenantlink_test_support::TestDatabase;
 
 pub const RETRIES: u32 = 3;
@@ -28,6 +36,10 @@ pub struct World {
     pub sandbox: RunningSandbox,
     pub clock: Arc<OffsetClock>,
     pub store: Store,
+    /// The master key the store seals private keys with.
+    pub master_key: Arc<MasterKey>,
+    /// The service's repository over the store: organizations, certificates, connection state.
+    pub repository: Arc<StoreRepository>,
     pub transport: Transport,
     pub endpoints: Endpoints,
     pub sleeper: Arc<RecordingSleeper>,
@@ -80,14 +92,17 @@ impl World {
             .unwrap()
             .with_extra_ca_file(&info.ca_file);
         let shared: SharedClock = clock.clone();
+        let master_key = Arc::new(MasterKey::generate().unwrap());
+        let repository = store_repository::repository(&store, master_key.clone());
         let runner = BackupRunner::new(
-            store.clone(),
+            Arc::new(store.clone()),
+            repository.clone(),
             TokenClient::new(transport.clone(), endpoints.clone(), shared.clone()),
             GraphReader::new(transport.clone(), endpoints.clone()),
             shared.clone(),
             RunnerConfig::default(),
         );
-        let organization = store
+        let created = store
             .create_organization(
                 NewOrganization {
                     tenant: info.tenant_id.clone(),
@@ -100,10 +115,13 @@ impl World {
             .await
             .unwrap();
         store
-            .set_app_object_id(organization.id, &info.backup_app.object_id, clock.now())
+            .set_app_object_id(created.id, &info.backup_app.object_id, clock.now())
             .await
             .unwrap();
-        let organization = store.organization(organization.id).await.unwrap();
+        let organization = repository
+            .organization(store_repository::service_id(created.id))
+            .await
+            .unwrap();
         let ca = std::fs::read(&info.ca_file).unwrap();
         let control = reqwest::Client::builder()
             .tls_certs_merge(reqwest::Certificate::from_pem_bundle(&ca).unwrap())
@@ -113,6 +131,8 @@ impl World {
             sandbox,
             clock,
             store,
+            master_key,
+            repository,
             transport,
             endpoints,
             sleeper,
@@ -130,6 +150,15 @@ impl World {
 
     pub fn shared_clock(&self) -> SharedClock {
         self.clock.clone()
+    }
+
+    /// The organization as the service reads it now (its connection state, its active
+    /// certificate).
+    pub async fn organization_now(&self) -> Organization {
+        self.repository
+            .organization(self.organization.id)
+            .await
+            .unwrap()
     }
 
     pub async fn policy(&self, scope: BackupScope) -> BackupPolicy {
@@ -261,7 +290,7 @@ impl World {
     pub async fn items_per_user(
         &self,
         signer: &SigningCertificate,
-    ) -> Vec<(String, Vec<tenantlink_store::MailboxItem>)> {
+    ) -> Vec<(String, Vec<MailboxItem>)> {
         let mut all = Vec::new();
         for user in self.user_ids(signer).await {
             let items = self

@@ -151,11 +151,10 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     }
 
     let policies = backups::start(backups::BackupSetup {
-        store: db,
-        master_key,
+        backups: Arc::new(db),
+        repository: repository.clone(),
         clouds: backups::clouds(&config.clouds, sandbox.as_ref().map(|_| &connection.target)),
         clock: shared_clock.clone(),
-        audit: repository.clone(),
         poll_every: config.backup_poll_every.unwrap_or(backups::POLL_EVERY),
     })
     .await?;

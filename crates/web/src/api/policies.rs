@@ -53,7 +53,7 @@ pub async fn get_policy(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<PolicyDto>> {
-    let overview = state.policies.policy(&caller, PolicyId::from(id)).await?;
+    let overview = state.policies.policy(&caller, PolicyId(id)).await?;
     Ok(Json(overview.into()))
 }
 
@@ -68,7 +68,7 @@ pub async fn update_policy(
     Path(id): Path<Uuid>,
     Json(request): Json<PolicyRequest>,
 ) -> ApiResult<Json<PolicyDto>> {
-    let id = PolicyId::from(id);
+    let id = PolicyId(id);
     state.policies.update(&caller, id, request.into()).await?;
     Ok(Json(state.policies.policy(&caller, id).await?.into()))
 }
@@ -83,7 +83,7 @@ pub async fn delete_policy(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<Uuid>,
 ) -> ApiResult<StatusCode> {
-    state.policies.delete(&caller, PolicyId::from(id)).await?;
+    state.policies.delete(&caller, PolicyId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -117,7 +117,7 @@ async fn set_enabled(
     Path(id): Path<Uuid>,
     enabled: bool,
 ) -> ApiResult<Json<PolicyDto>> {
-    let id = PolicyId::from(id);
+    let id = PolicyId(id);
     state.policies.set_enabled(&caller, id, enabled).await?;
     Ok(Json(state.policies.policy(&caller, id).await?.into()))
 }
@@ -135,7 +135,7 @@ pub async fn run_policy(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<Uuid>,
 ) -> ApiResult<(StatusCode, Json<RunDto>)> {
-    let run = state.policies.run_now(&caller, PolicyId::from(id)).await?;
+    let run = state.policies.run_now(&caller, PolicyId(id)).await?;
     Ok((StatusCode::ACCEPTED, Json(run.into())))
 }
 
@@ -148,7 +148,7 @@ pub async fn list_runs(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<Vec<RunDto>>> {
-    let runs = state.policies.runs(&caller, PolicyId::from(id)).await?;
+    let runs = state.policies.runs(&caller, PolicyId(id)).await?;
     Ok(Json(runs.into_iter().map(Into::into).collect()))
 }
 
@@ -160,7 +160,7 @@ pub async fn get_run(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<RunDetailDto>> {
-    let detail = state.policies.run(&caller, RunId::from(id)).await?;
+    let detail = state.policies.run(&caller, RunId(id)).await?;
     Ok(Json(detail.into()))
 }
 

@@ -71,7 +71,7 @@ impl PolicyDto {
         };
         let last_run = last_run.map(RunDto::from);
         Self {
-            id: policy.id.as_uuid(),
+            id: policy.id.0,
             organization: policy.organization_id.0,
             name: policy.name,
             schedule: policy.schedule,
@@ -118,8 +118,8 @@ pub struct RunDto {
 impl From<BackupRun> for RunDto {
     fn from(r: BackupRun) -> Self {
         Self {
-            id: r.id.as_uuid(),
-            policy: r.policy_id.as_uuid(),
+            id: r.id.0,
+            policy: r.policy_id.0,
             organization: r.organization_id.0,
             trigger: r.trigger.as_str().to_owned(),
             status: r.status.as_str().to_owned(),

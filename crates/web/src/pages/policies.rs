@@ -20,7 +20,7 @@ pub async fn page(
     PageCaller(caller): PageCaller,
     Path(id): Path<Uuid>,
 ) -> Response {
-    let id = PolicyId::from(id);
+    let id = PolicyId(id);
     let overview = match state.policies.policy(&caller, id).await {
         Ok(overview) => overview,
         Err(err) => return error_page(Some(&caller), &err),
@@ -182,7 +182,7 @@ pub async fn run_now(
     if !csrf_matches(&caller, &form.csrf) {
         return csrf_rejected(&caller);
     }
-    match state.policies.run_now(&caller, PolicyId::from(id)).await {
+    match state.policies.run_now(&caller, PolicyId(id)).await {
         Ok(run) => Redirect::to(&format!("/runs/{}", run.id)).into_response(),
         Err(err) => error_page(Some(&caller), &err),
     }
@@ -218,7 +218,7 @@ async fn set_enabled(
     }
     match state
         .policies
-        .set_enabled(&caller, PolicyId::from(id), enabled)
+        .set_enabled(&caller, PolicyId(id), enabled)
         .await
     {
         Ok(policy) => Redirect::to(&format!("/policies/{}", policy.id)).into_response(),
@@ -235,7 +235,7 @@ pub async fn delete(
     if !csrf_matches(&caller, &form.csrf) {
         return csrf_rejected(&caller);
     }
-    let id = PolicyId::from(id);
+    let id = PolicyId(id);
     let organization = match state.policies.policy(&caller, id).await {
         Ok(overview) => overview.policy.organization_id,
         Err(err) => return error_page(Some(&caller), &err),

@@ -133,7 +133,7 @@ pub async fn edit_form(
     if let Err(err) = caller.require(Permission::ManagePolicies) {
         return error_page(Some(&caller), &err);
     }
-    match state.policies.policy(&caller, PolicyId::from(id)).await {
+    match state.policies.policy(&caller, PolicyId(id)).await {
         Ok(overview) => form_page(
             &caller,
             &edit_target(overview.policy.id),
@@ -153,7 +153,7 @@ pub async fn update(
     if !csrf_matches(&caller, &form.csrf) {
         return csrf_rejected(&caller);
     }
-    let id = PolicyId::from(id);
+    let id = PolicyId(id);
     match state.policies.update(&caller, id, form.to_input()).await {
         Ok(policy) => Redirect::to(&format!("/policies/{}", policy.id)).into_response(),
         Err(err) => refused(&caller, &edit_target(id), &form, err),

@@ -17,7 +17,7 @@ pub async fn page(
     PageCaller(caller): PageCaller,
     Path(id): Path<Uuid>,
 ) -> Response {
-    let detail = match state.policies.run(&caller, RunId::from(id)).await {
+    let detail = match state.policies.run(&caller, RunId(id)).await {
         Ok(detail) => detail,
         Err(err) => return error_page(Some(&caller), &err),
     };

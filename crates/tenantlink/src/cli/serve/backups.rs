@@ -1,17 +1,17 @@
 //! Backup policies inside `tenantlink serve`: one runner (one token cache) per cloud, the
-//! active certificates from the store, the scheduler ticking in the background, and the facade
-//! the portal and the API use.
+//! active certificates through the service's repository, the scheduler ticking in the
+//! background, and the facade the portal and the API use.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tenantlink_backup::{
-    BackupRunner, GraphReader, Policies, RunnerConfig, RunnerExecutor, Scheduler, StoreCredentials,
+    BackupRunner, GraphReader, Policies, RepositoryCredentials, RunnerConfig, RunnerExecutor,
+    Scheduler,
 };
 use tenantlink_clock::SharedClock;
 use tenantlink_entra::{Endpoints, TokenClient, Transport, TransportConfig};
-use tenantlink_service::{Repository, SANDBOX_CLOUD};
-use tenantlink_store::{MasterKey, Store};
+use tenantlink_service::{BackupRepository, Repository, SANDBOX_CLOUD};
 
 use super::clouds::{CloudTarget, CloudsConfig};
 
@@ -33,13 +33,14 @@ pub struct BackupCloud {
 /// What the backups need from the rest of `serve`.
 #[derive(Debug)]
 pub struct BackupSetup {
-    pub store: Store,
-    pub master_key: Arc<MasterKey>,
+    /// Where policies, runs, the item index and delta links are kept (the store).
+    pub backups: Arc<dyn BackupRepository>,
+    /// The service's repository: organizations, their certificates and private keys, the
+    /// connection state and the audit log.
+    pub repository: Arc<dyn Repository>,
     /// Every cloud the directory knows, so each organization is backed up from its own.
     pub clouds: Vec<BackupCloud>,
     pub clock: SharedClock,
-    /// The service's repository, for the audit log.
-    pub audit: Arc<dyn Repository>,
     pub poll_every: Duration,
 }
 
@@ -60,14 +61,19 @@ pub fn clouds(clouds: &CloudsConfig, sandbox: Option<&CloudTarget>) -> Vec<Backu
 }
 
 /// One runner (connection pool, token cache) per cloud.
-fn runner(cloud: BackupCloud, store: &Store, clock: &SharedClock) -> anyhow::Result<BackupRunner> {
+fn runner(
+    cloud: BackupCloud,
+    setup: &BackupSetup,
+    clock: &SharedClock,
+) -> anyhow::Result<BackupRunner> {
     // Its own connection pool, with the same retry bounds and trusted CA as the directory's.
     let transport = Transport::new(&TransportConfig {
         extra_ca_file: cloud.endpoints.extra_ca_file.clone(),
         ..TransportConfig::default()
     })?;
     Ok(BackupRunner::new(
-        store.clone(),
+        setup.backups.clone(),
+        setup.repository.clone(),
         TokenClient::new(transport.clone(), cloud.endpoints.clone(), clock.clone()),
         GraphReader::new(transport, cloud.endpoints),
         clock.clone(),
@@ -84,22 +90,18 @@ fn runner(cloud: BackupCloud, store: &Store, clock: &SharedClock) -> anyhow::Res
 pub async fn start(setup: BackupSetup) -> anyhow::Result<Policies> {
     let runners = setup
         .clouds
-        .into_iter()
-        .map(|cloud| {
-            Ok((
-                cloud.name.clone(),
-                runner(cloud, &setup.store, &setup.clock)?,
-            ))
-        })
+        .iter()
+        .cloned()
+        .map(|cloud| Ok((cloud.name.clone(), runner(cloud, &setup, &setup.clock)?)))
         .collect::<anyhow::Result<Vec<_>>>()?;
     anyhow::ensure!(!runners.is_empty(), "no cloud to back up from");
-    let credentials = Arc::new(StoreCredentials::new(setup.store.clone(), setup.master_key));
+    let credentials = Arc::new(RepositoryCredentials::new(setup.repository.clone()));
     let executor = Arc::new(RunnerExecutor::by_cloud(
-        setup.store.clone(),
+        setup.repository.clone(),
         runners,
         credentials,
     ));
-    let scheduler = Scheduler::new(setup.store.clone(), setup.clock.clone(), executor);
+    let scheduler = Scheduler::new(setup.backups.clone(), setup.clock.clone(), executor);
     let recovered = scheduler.recover_interrupted_runs().await?;
     if recovered > 0 {
         tracing::warn!(
@@ -116,9 +118,9 @@ pub async fn start(setup: BackupSetup) -> anyhow::Result<Policies> {
             .await;
     });
     Ok(Policies::new(
-        setup.store,
+        setup.backups,
         scheduler,
-        setup.audit,
+        setup.repository,
         setup.clock,
     ))
 }

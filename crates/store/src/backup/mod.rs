@@ -1,118 +1,21 @@
 //! Backup policies, runs (the job log), the mailbox item index, and per-user delta links.
 
+//!
+//! Rows decode straight into the service's backup records; [`Store`] implements the service's
+//! `BackupRepository` port over the inherent methods below (in `port.rs`).
+
+mod port;
+
 use time::OffsetDateTime;
 
+use tenantlink_service::{
+    BackupPolicy, BackupRun, BackupScope, DeltaLink, MailboxItem, NewBackupPolicy, OrganizationId,
+    PolicyId, RunId, RunSummary, RunTrigger, UpsertOutcome,
+};
+
 use crate::Store;
-use crate::db::{Columns, opt_to_micros, to_micros, with_pool};
+use crate::db::{Columns, in_table, opt_to_micros, to_micros, with_pool};
 use crate::error::{Conflict, StoreError, StoreResult};
-use crate::ids::{PolicyId, RunId, text_enum};
-use tenantlink_service::OrganizationId;
-
-/// Which users a policy backs up.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "kind", content = "users", rename_all = "snake_case")]
-pub enum BackupScope {
-    AllUsers,
-    Users(Vec<String>),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BackupPolicy {
-    pub id: PolicyId,
-    pub organization_id: OrganizationId,
-    pub name: String,
-    /// Cron expression or interval, interpreted by the scheduler; blank means "no schedule".
-    pub schedule: String,
-    pub scope: BackupScope,
-    pub enabled: bool,
-    /// When the scheduler should next run it; `None` when it has no schedule.
-    pub next_due_at: Option<OffsetDateTime>,
-    pub created_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewBackupPolicy {
-    pub organization_id: OrganizationId,
-    pub name: String,
-    pub schedule: String,
-    pub scope: BackupScope,
-    pub enabled: bool,
-    pub next_due_at: Option<OffsetDateTime>,
-}
-
-text_enum!(
-    RunTrigger {
-        Scheduled => "scheduled",
-        Manual => "manual",
-    }
-);
-
-text_enum!(
-    RunStatus {
-        Running => "running",
-        Success => "success",
-        Warning => "warning",
-        Failed => "failed",
-    }
-);
-
-/// One run of a policy: the job log entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BackupRun {
-    pub id: RunId,
-    pub policy_id: PolicyId,
-    pub organization_id: OrganizationId,
-    pub trigger: RunTrigger,
-    pub status: RunStatus,
-    pub started_at: OffsetDateTime,
-    pub finished_at: Option<OffsetDateTime>,
-    pub users: i64,
-    pub items_new: i64,
-    pub items_changed: i64,
-    /// On failure: Entra's or Graph's message verbatim, plus the explanation.
-    pub error_text: Option<String>,
-}
-
-/// How a run ended.
-#[derive(Debug, Clone)]
-pub struct RunSummary {
-    pub status: RunStatus,
-    pub users: i64,
-    pub items_new: i64,
-    pub items_changed: i64,
-    pub error_text: Option<String>,
-}
-
-/// A backed-up message's index entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MailboxItem {
-    pub organization_id: OrganizationId,
-    pub user_id: String,
-    pub message_id: String,
-    pub subject: String,
-    pub sender: String,
-    pub received_at: OffsetDateTime,
-    pub size: i64,
-    pub content_hash: Vec<u8>,
-}
-
-/// What an upsert did, so a run can count new and changed items.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UpsertOutcome {
-    Inserted,
-    Changed,
-    Unchanged,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeltaLink {
-    pub policy_id: PolicyId,
-    pub user_id: String,
-    pub delta_link: String,
-    pub run_id: RunId,
-    pub updated_at: OffsetDateTime,
-}
 
 const POLICY_COLUMNS: &str = "id, organization_id, name, schedule, scope, enabled, next_due_at, \
                               created_at, updated_at";
@@ -607,6 +510,7 @@ impl Store {
             .map_err(StoreError::db("read the delta link"))?
             .as_ref()
             .map(|row| {
+                let row = &in_table("delta_links", row);
                 Ok(DeltaLink {
                     policy_id: row.parsed("policy_id")?,
                     user_id: row.text("user_id")?,
@@ -659,17 +563,14 @@ fn scope_json(scope: &BackupScope) -> StoreResult<String> {
 }
 
 fn decode_policy(row: &impl Columns) -> StoreResult<BackupPolicy> {
+    let row = &in_table("backup_policies", row);
     let scope_raw = row.text("scope")?;
     Ok(BackupPolicy {
         id: row.parsed("id")?,
         organization_id: row.parsed("organization_id")?,
         name: row.text("name")?,
         schedule: row.text("schedule")?,
-        scope: serde_json::from_str(&scope_raw).map_err(|_| StoreError::Corrupt {
-            table: "backup_policies",
-            column: "scope",
-            value: scope_raw.clone(),
-        })?,
+        scope: serde_json::from_str(&scope_raw).map_err(|_| row.corrupt("scope", &scope_raw))?,
         enabled: row.flag("enabled")?,
         next_due_at: row.opt_time("next_due_at")?,
         created_at: row.time("created_at")?,
@@ -678,6 +579,7 @@ fn decode_policy(row: &impl Columns) -> StoreResult<BackupPolicy> {
 }
 
 fn decode_run(row: &impl Columns) -> StoreResult<BackupRun> {
+    let row = &in_table("backup_runs", row);
     Ok(BackupRun {
         id: row.parsed("id")?,
         policy_id: row.parsed("policy_id")?,
@@ -694,6 +596,7 @@ fn decode_run(row: &impl Columns) -> StoreResult<BackupRun> {
 }
 
 fn decode_item(row: &impl Columns) -> StoreResult<MailboxItem> {
+    let row = &in_table("mailbox_items", row);
     Ok(MailboxItem {
         organization_id: row.parsed("organization_id")?,
         user_id: row.text("user_id")?,
