@@ -59,7 +59,7 @@ async fn store_and_activate(
             sign_in: None,
             signed_in_as: None,
             certificate: None,
-            thumbprint_sha1: None,
+            sha1_thumbprint: None,
             replaces: None,
             failure: None,
             sign_in_holder: None,

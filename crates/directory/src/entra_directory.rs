@@ -203,7 +203,7 @@ impl Directory for EntraDirectory {
                     .filter_map(|key| {
                         Some(ApplicationKey {
                             key_id: key.key_id.clone().unwrap_or_default(),
-                            thumbprint_sha1: key.sha1_hex()?,
+                            sha1_thumbprint: key.sha1_hex()?,
                             display_name: key.display_name.clone(),
                             end: key.end(),
                         })

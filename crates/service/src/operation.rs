@@ -162,7 +162,7 @@ pub struct Operation {
     /// Who signed in at the device page (user principal name), once known.
     pub signed_in_as: Option<String>,
     pub certificate: Option<CertificateId>,
-    pub thumbprint_sha1: Option<String>,
+    pub sha1_thumbprint: Option<String>,
     /// The active certificate when this operation started: activation swaps only from it.
     pub replaces: Option<CertificateId>,
     pub failure: Option<OperationFailure>,

@@ -100,7 +100,7 @@ pub struct Application {
 pub struct ApplicationKey {
     pub key_id: String,
     /// Upper-case hex SHA-1 thumbprint (Graph's `customKeyIdentifier`).
-    pub thumbprint_sha1: String,
+    pub sha1_thumbprint: String,
     pub display_name: Option<String>,
     pub end: Option<OffsetDateTime>,
 }

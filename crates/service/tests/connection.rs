@@ -81,7 +81,7 @@ impl World {
             .await
             .expect("generate");
         assert_eq!(done.step, OperationStep::Succeeded, "{:?}", done.failure);
-        done.thumbprint_sha1.expect("thumbprint")
+        done.sha1_thumbprint.expect("thumbprint")
     }
 
     async fn check(&self, role: Role) -> Result<tenantlink_service::CertificatePage, ServiceError> {

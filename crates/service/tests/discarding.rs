@@ -98,7 +98,7 @@ async fn a_certificate_whose_activation_lost_the_race_is_discarded() {
         step: OperationStep::Attached,
         version: op.version + 1,
         certificate: Some(mine.id),
-        thumbprint_sha1: Some(mine.sha1_thumbprint.clone()),
+        sha1_thumbprint: Some(mine.sha1_thumbprint.clone()),
         ..op
     };
     w.repository.update_operation(&attached).await.unwrap();

@@ -137,7 +137,7 @@ async fn resuming_after_the_active_certificate_changed_does_not_prove_the_key() 
         step: OperationStep::Attached,
         version: op.version + 1,
         certificate: Some(mine.id),
-        thumbprint_sha1: Some(mine.sha1_thumbprint.clone()),
+        sha1_thumbprint: Some(mine.sha1_thumbprint.clone()),
         ..op
     };
     w.repository.update_operation(&attached).await.unwrap();

@@ -152,7 +152,7 @@ async fn a_start_racing_past_the_check_is_still_refused_by_the_store() {
         }),
         signed_in_as: None,
         certificate: None,
-        thumbprint_sha1: None,
+        sha1_thumbprint: None,
         replaces: None,
         failure: None,
         sign_in_holder: None,

@@ -113,7 +113,7 @@ impl World {
             .await
             .expect("generate");
         assert_eq!(done.step, OperationStep::Succeeded, "{:?}", done.failure);
-        done.thumbprint_sha1.expect("thumbprint")
+        done.sha1_thumbprint.expect("thumbprint")
     }
 
     async fn active_thumbprint(&self) -> Option<String> {
@@ -371,7 +371,7 @@ async fn after_a_restart_attached_operations_are_proven_and_activated() {
     let mut crashed = w.repository.operation(op.id).await.unwrap();
     crashed.step = OperationStep::Attached;
     crashed.certificate = Some(stored.id);
-    crashed.thumbprint_sha1 = Some(stored.sha1_thumbprint.clone());
+    crashed.sha1_thumbprint = Some(stored.sha1_thumbprint.clone());
     crashed.version += 1;
     w.repository.update_operation(&crashed).await.unwrap();
 
@@ -393,7 +393,7 @@ async fn after_a_restart_attached_operations_are_proven_and_activated() {
     let resumed = restarted.resume_unfinished().await.unwrap();
     assert_eq!(resumed.len(), 1);
     assert_eq!(resumed[0].step, OperationStep::Succeeded);
-    assert_eq!(w.active_thumbprint().await, crashed.thumbprint_sha1);
+    assert_eq!(w.active_thumbprint().await, crashed.sha1_thumbprint);
 }
 
 #[tokio::test]

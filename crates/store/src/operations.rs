@@ -56,7 +56,7 @@ const SELECT: &str = "SELECT op.id, op.organization_id, op.kind, op.step, op.sta
                       op.failure_message, op.failure_remediation, op.owner, op.lease_expires_at, \
                       op.sign_in_holder, op.version, op.started_at, op.updated_at, \
                       (SELECT c.sha1_thumbprint FROM certificates c WHERE c.id = op.certificate_id) \
-                      AS thumbprint_sha1 \
+                      AS sha1_thumbprint \
                       FROM certificate_operations op";
 
 /// Same predicate as the partial unique index `certificate_operations_one_unfinished_per_organization`.
@@ -491,7 +491,7 @@ fn decode(row: &impl Columns) -> StoreResult<Operation> {
         sign_in,
         signed_in_as: row.opt_text("signed_in_as")?,
         certificate: row.opt_parsed("certificate_id")?,
-        thumbprint_sha1: row.opt_text("thumbprint_sha1")?,
+        sha1_thumbprint: row.opt_text("sha1_thumbprint")?,
         replaces: row.opt_parsed("replaces_id")?,
         failure,
         sign_in_holder: row.opt_text("sign_in_holder")?,

@@ -45,7 +45,7 @@ async fn unparsable_values_are_corrupt_naming_table_and_column(db: &TestDb) {
             sign_in: None,
             signed_in_as: None,
             certificate: None,
-            thumbprint_sha1: None,
+            sha1_thumbprint: None,
             replaces: None,
             failure: None,
             sign_in_holder: None,

@@ -224,7 +224,7 @@ async fn old_rows_are_unpacked_and_duplicates_resolved(kind: BackendKind) {
             sign_in: None,
             signed_in_as: None,
             certificate: None,
-            thumbprint_sha1: None,
+            sha1_thumbprint: None,
             replaces: None,
             failure: None,
             sign_in_holder: None,

@@ -327,7 +327,7 @@ async fn a_0004_database_reads_back_in_the_services_words(kind: BackendKind) {
     assert_eq!(done.updated_at, at(11));
     assert_eq!(done.version, 4);
     assert_eq!(done.certificate, Some(active));
-    assert_eq!(done.thumbprint_sha1.as_deref(), Some("AA02"));
+    assert_eq!(done.sha1_thumbprint.as_deref(), Some("AA02"));
     assert_eq!(done.replaces, Some(retired));
     assert_eq!(done.signed_in_as.as_deref(), Some("admin@contoso.example"));
     assert_eq!(done.sign_in_holder.as_deref(), Some("instance-a"));

@@ -83,7 +83,7 @@ fn new_operation(
         sign_in: None,
         signed_in_as: None,
         certificate: None,
-        thumbprint_sha1: None,
+        sha1_thumbprint: None,
         replaces: None,
         failure: None,
         sign_in_holder: None,

@@ -43,7 +43,7 @@ async fn rotation_keeps_the_active_certificate_signing_and_retires_the_old_key()
         .post(&format!("/api/v1/operations/{op}/generate"), json!({}))
         .await;
     assert_eq!(status, StatusCode::OK, "{done}");
-    let thumbprint = done["thumbprint_sha1"].as_str().unwrap().to_owned();
+    let thumbprint = done["sha1_thumbprint"].as_str().unwrap().to_owned();
     let old_text = std::fs::read_to_string(&key_file).unwrap();
     let old_copy = dir.path().join("old.key");
     std::fs::write(&old_copy, &old_text).unwrap();

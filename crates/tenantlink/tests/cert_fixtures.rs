@@ -149,8 +149,8 @@ fn every_fixture_inspects_to_its_expected_outcome_with_openssl_thumbprints() {
         }
 
         let printed = (
-            json["thumbprint_sha1"].as_str().map(str::to_owned),
-            json["thumbprint_sha256"].as_str().map(str::to_owned),
+            json["sha1_thumbprint"].as_str().map(str::to_owned),
+            json["sha256_thumbprint"].as_str().map(str::to_owned),
         );
         let (Some(sha1), Some(sha256)) = printed else {
             if CERTIFICATE_READABLE.contains(&expected) {

@@ -69,11 +69,11 @@ fn json_of_an_openssl3_pfx_has_exactly_the_documented_fields_and_openssl_thumbpr
     assert_eq!(json["chain_len"], 1);
     assert_eq!(json["problems"], serde_json::json!([]));
     assert_eq!(
-        json["thumbprint_sha1"],
+        json["sha1_thumbprint"],
         openssl_fingerprint(&made.cert_pem, "PEM", "sha1")
     );
     assert_eq!(
-        json["thumbprint_sha256"],
+        json["sha256_thumbprint"],
         openssl_fingerprint(&made.cert_pem, "PEM", "sha256")
     );
     let serial = openssl(&["x509", "-in", path_str(&made.cert_pem), "-noout", "-serial"]);
@@ -216,7 +216,7 @@ fn pem_and_der_certificates_are_acceptable_without_a_key() {
         assert_eq!(json["has_private_key"], false);
         assert_eq!(json["problems"], serde_json::json!([]));
         assert_eq!(
-            json["thumbprint_sha256"],
+            json["sha256_thumbprint"],
             openssl_fingerprint(&made.cert_der, "DER", "sha256")
         );
         outputs.push(json);

@@ -101,7 +101,7 @@ async fn generate_through_device_sign_in_activates_a_certificate_and_errors_chan
         .await;
     assert_eq!(status, StatusCode::OK, "{done}");
     assert_eq!(done["step"], "succeeded", "{done}");
-    let thumbprint = done["thumbprint_sha1"].as_str().unwrap().to_owned();
+    let thumbprint = done["sha1_thumbprint"].as_str().unwrap().to_owned();
     let (_, page) = admin
         .get(&format!("/api/v1/organizations/{org}/certificate"))
         .await;

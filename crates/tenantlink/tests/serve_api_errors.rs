@@ -231,7 +231,7 @@ async fn token_still_refused_after_attaching(backend: Backend) {
     let failure = assert_failed(&failed, "token_refused:credential_rejected:AADSTS700027");
     let message = failure["message"].as_str().unwrap();
     assert!(message.contains("after 4 attempts"), "{failed}");
-    let new_thumbprint = failed["thumbprint_sha1"].as_str().unwrap();
+    let new_thumbprint = failed["sha1_thumbprint"].as_str().unwrap();
     assert_ne!(new_thumbprint, baseline.thumbprint);
 
     // The key did reach the application (the attach worked) but was never activated.

@@ -43,7 +43,7 @@ async fn generate_certificate(admin: &Session, server: &Server) -> String {
         .await;
     assert_eq!(status, StatusCode::OK, "{done}");
     assert_eq!(done["step"], "succeeded", "{done}");
-    done["thumbprint_sha1"]
+    done["sha1_thumbprint"]
         .as_str()
         .expect("thumbprint")
         .to_owned()

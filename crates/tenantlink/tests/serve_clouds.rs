@@ -258,5 +258,5 @@ async fn generate(admin: &Session, organization: &str, sandbox: &Value) -> Strin
         .await;
     assert_eq!(status, StatusCode::OK, "{done}");
     assert_eq!(done["step"], "succeeded", "{done}");
-    done["thumbprint_sha1"].as_str().unwrap().to_owned()
+    done["sha1_thumbprint"].as_str().unwrap().to_owned()
 }

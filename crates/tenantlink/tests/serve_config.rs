@@ -144,7 +144,7 @@ ca_file = "{ca_file}"
     let done: Value = response.json().await.unwrap();
     assert_eq!(done["step"], "succeeded", "{done}");
     let page = get(format!("/api/v1/organizations/{org}/certificate")).await;
-    assert_eq!(page["active"]["sha1_thumbprint"], done["thumbprint_sha1"]);
+    assert_eq!(page["active"]["sha1_thumbprint"], done["sha1_thumbprint"]);
     assert_eq!(
         page["active"]["days_left"], 89,
         "validity_days from the file"

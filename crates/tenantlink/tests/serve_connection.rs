@@ -48,7 +48,7 @@ async fn removing_the_key_in_entra_then_check_connection_says_not_attached(backe
         (StatusCode::OK, &json!("succeeded")),
         "{done}"
     );
-    let thumbprint = done["thumbprint_sha1"]
+    let thumbprint = done["sha1_thumbprint"]
         .as_str()
         .expect("thumbprint")
         .to_owned();

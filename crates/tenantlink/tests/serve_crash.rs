@@ -29,7 +29,7 @@ async fn killed_between_attach_and_activate_the_operation_resolves_after_restart
     let path = format!("/api/v1/operations/{op}/generate");
     let generate = tokio::spawn(async move { in_flight.post(&path, json!({})).await });
     let attached = admin.wait_for(&op, |o| o["step"] == "attached").await;
-    let thumbprint = attached["thumbprint_sha1"].as_str().unwrap().to_owned();
+    let thumbprint = attached["sha1_thumbprint"].as_str().unwrap().to_owned();
     let restarted = server.restart();
     generate.abort();
 

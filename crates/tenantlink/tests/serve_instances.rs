@@ -186,7 +186,7 @@ async fn two_instances_share_one_database_and_the_sign_in_stays_with_its_instanc
             after_refusal["step"].as_str(),
             Some("awaiting_sign_in" | "signed_in")
         ) && after_refusal["failure"].is_null()
-            && after_refusal["thumbprint_sha1"].is_null(),
+            && after_refusal["sha1_thumbprint"].is_null(),
         "the refusal changed nothing: {after_refusal}"
     );
     let (_, audit_after) = b.get("/api/v1/audit").await;
@@ -224,7 +224,7 @@ async fn two_instances_share_one_database_and_the_sign_in_stays_with_its_instanc
         .await;
     assert_eq!(status, StatusCode::OK, "{done}");
     assert_eq!(done["step"], "succeeded", "{done}");
-    let thumbprint = done["thumbprint_sha1"].as_str().unwrap().to_owned();
+    let thumbprint = done["sha1_thumbprint"].as_str().unwrap().to_owned();
 
     let page_a = certificate_page(&a, &organization).await;
     let page_b = certificate_page(&b, &organization).await;

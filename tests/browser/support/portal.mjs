@@ -146,7 +146,7 @@ export async function generateThroughApi(api, sandbox, organization) {
   const done = await api.post(`/api/v1/operations/${id}/generate`, {});
   assert.equal(done.status, 200, JSON.stringify(done.body));
   assert.equal(done.body.step, 'succeeded', JSON.stringify(done.body));
-  return normalizeThumbprint(done.body.thumbprint_sha1);
+  return normalizeThumbprint(done.body.sha1_thumbprint);
 }
 
 /**

@@ -120,7 +120,7 @@ fn new_operation(organization: OrganizationId, at: OffsetDateTime) -> Operation 
         }),
         signed_in_as: None,
         certificate: None,
-        thumbprint_sha1: None,
+        sha1_thumbprint: None,
         replaces: None,
         failure: None,
         sign_in_holder: Some("instance-a".into()),
@@ -387,7 +387,7 @@ async fn operation_updates_are_compare_and_swap_on_the_version(repo: &dyn Reposi
     .await
     .unwrap();
     assert_eq!(
-        with_certificate.thumbprint_sha1.as_deref(),
+        with_certificate.sha1_thumbprint.as_deref(),
         Some(stored.sha1_thumbprint.as_str())
     );
     let forgetful = Operation {

@@ -244,7 +244,7 @@ impl Directory for FakeDirectory {
                 .enumerate()
                 .map(|(i, thumbprint)| ApplicationKey {
                     key_id: format!("key-{i}"),
-                    thumbprint_sha1: thumbprint.clone(),
+                    sha1_thumbprint: thumbprint.clone(),
                     display_name: None,
                     end: None,
                 })

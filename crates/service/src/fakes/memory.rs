@@ -398,7 +398,7 @@ impl Repository for MemoryRepository {
             .iter()
             .find(|o| o.id == operation.organization)
             .and_then(|o| o.active_certificate);
-        created.thumbprint_sha1 = thumbprint_of(&state, created.certificate);
+        created.sha1_thumbprint = thumbprint_of(&state, created.certificate);
         state.operations.insert(created.id, created.clone());
         ready(Ok(created))
     }
@@ -437,7 +437,7 @@ impl Repository for MemoryRepository {
                     stored.failure.clone_from(&operation.failure);
                 }
                 stored.certificate = certificate;
-                stored.thumbprint_sha1 = thumbprint;
+                stored.sha1_thumbprint = thumbprint;
                 Ok(())
             }
             Some(stored) if stored.version + 1 == operation.version => {

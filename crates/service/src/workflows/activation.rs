@@ -65,7 +65,7 @@ impl Workflows {
         let mut operation = operation;
         operation.step = origin.stored_step();
         operation.certificate = Some(stored.id);
-        operation.thumbprint_sha1 = Some(stored.sha1_thumbprint);
+        operation.sha1_thumbprint = Some(stored.sha1_thumbprint);
         let operation = self.save(operation).await?;
         self.audit_operation(
             &operation,

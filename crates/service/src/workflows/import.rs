@@ -56,7 +56,7 @@ impl Workflows {
         if !application
             .keys
             .iter()
-            .any(|key| key.thumbprint_sha1.eq_ignore_ascii_case(&thumbprint))
+            .any(|key| key.sha1_thumbprint.eq_ignore_ascii_case(&thumbprint))
         {
             return self
                 .fail(

@@ -178,7 +178,7 @@ impl Workflows {
         outcome: AuditOutcome,
         detail: Option<String>,
     ) {
-        let thumbprints = operation.thumbprint_sha1.iter().cloned().collect();
+        let thumbprints = operation.sha1_thumbprint.iter().cloned().collect();
         let detail = detail.or_else(|| Some(operation.kind.as_str().to_owned()));
         self.audit(
             &operation.started_by,

@@ -73,7 +73,7 @@ impl Workflows {
             sign_in: Some(sign_in.prompt),
             signed_in_as: None,
             certificate: None,
-            thumbprint_sha1: None,
+            sha1_thumbprint: None,
             replaces: org.active_certificate,
             failure: None,
             sign_in_holder: self.instance.as_deref().map(str::to_owned),

@@ -110,6 +110,6 @@ impl World {
             .await
             .expect("generate");
         assert_eq!(done.step, OperationStep::Succeeded, "{:?}", done.failure);
-        done.thumbprint_sha1.expect("thumbprint")
+        done.sha1_thumbprint.expect("thumbprint")
     }
 }

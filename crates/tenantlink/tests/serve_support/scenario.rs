@@ -26,7 +26,7 @@ pub async fn active_certificate(server: &Server, admin: &Session) -> Baseline {
     assert_eq!(page["state"], "valid", "{page}");
     Baseline {
         organization,
-        thumbprint: done["thumbprint_sha1"]
+        thumbprint: done["sha1_thumbprint"]
             .as_str()
             .expect("thumbprint")
             .to_owned(),

@@ -196,7 +196,7 @@ pub struct OperationDto {
     pub sign_in: Option<SignInPromptDto>,
     pub signed_in_as: Option<String>,
     pub certificate: Option<Uuid>,
-    pub thumbprint_sha1: Option<String>,
+    pub sha1_thumbprint: Option<String>,
     pub failure: Option<FailureDto>,
     /// The id of the tenantlink instance whose memory holds this operation's device sign-in
     /// (the id its `serve` prints at start-up). When several instances share one database,
@@ -224,7 +224,7 @@ impl From<Operation> for OperationDto {
             }),
             signed_in_as: o.signed_in_as,
             certificate: o.certificate.map(|c| c.0),
-            thumbprint_sha1: o.thumbprint_sha1,
+            sha1_thumbprint: o.sha1_thumbprint,
             failure: o.failure.map(|f| FailureDto {
                 code: f.code,
                 message: f.message,

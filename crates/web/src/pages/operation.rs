@@ -132,7 +132,7 @@ fn step_body(state: &AppState, caller: &Caller, operation: &Operation) -> Markup
         },
         OperationStep::Succeeded => html! {
             p.success role="status" { "The new certificate is active." }
-            @if let Some(t) = &operation.thumbprint_sha1 { p { "SHA-1 thumbprint: " (thumbprint(t)) } }
+            @if let Some(t) = &operation.sha1_thumbprint { p { "SHA-1 thumbprint: " (thumbprint(t)) } }
             (back)
         },
         OperationStep::Failed => html! {

@@ -36,7 +36,7 @@ fn operation(step: OperationStep) -> Operation {
         }),
         signed_in_as: None,
         certificate: None,
-        thumbprint_sha1: None,
+        sha1_thumbprint: None,
         replaces: None,
         failure: None,
         sign_in_holder: None,

@@ -48,7 +48,7 @@ pub fn run(args: ExportPublicArgs) -> anyhow::Result<ExitCode> {
     };
     write_atomically(&args.out, &contents, Visibility::Public, args.force)?;
     println!(
-        "wrote {} ({}, thumbprint_sha1 {})",
+        "wrote {} ({}, sha1_thumbprint {})",
         args.out.display(),
         if args.pem { "PEM" } else { "DER" },
         certificate.thumbprints().sha1_hex()

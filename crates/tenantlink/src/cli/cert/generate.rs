@@ -105,8 +105,8 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
         super::rfc3339(certificate.not_after())
     );
     println!("key:               RSA {} bits", key_size.bits());
-    println!("thumbprint_sha1:   {}", thumbprints.sha1_hex());
-    println!("thumbprint_sha256: {}", thumbprints.sha256_hex());
+    println!("sha1_thumbprint:   {}", thumbprints.sha1_hex());
+    println!("sha256_thumbprint: {}", thumbprints.sha256_hex());
     println!("x5t:               {}", thumbprints.x5t());
     println!("x5t_s256:          {}", thumbprints.x5t_s256());
     Ok(ExitCode::SUCCESS)

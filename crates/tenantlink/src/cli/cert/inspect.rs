@@ -15,7 +15,7 @@ pub struct InspectArgs {
     #[arg(value_name = "FILE")]
     file: PathBuf,
     /// Print one JSON object (fields subject, issuer, serial, not_before, not_after, key_type,
-    /// key_bits, thumbprint_sha1, thumbprint_sha256, x5t, x5t_s256, has_private_key, chain_len,
+    /// key_bits, sha1_thumbprint, sha256_thumbprint, x5t, x5t_s256, has_private_key, chain_len,
     /// problems) instead of text.
     #[arg(long)]
     json: bool,

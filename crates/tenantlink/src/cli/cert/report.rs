@@ -15,8 +15,8 @@ pub struct Report {
     pub not_after: Option<String>,
     pub key_type: Option<&'static str>,
     pub key_bits: Option<usize>,
-    pub thumbprint_sha1: Option<String>,
-    pub thumbprint_sha256: Option<String>,
+    pub sha1_thumbprint: Option<String>,
+    pub sha256_thumbprint: Option<String>,
     pub x5t: Option<String>,
     pub x5t_s256: Option<String>,
     pub has_private_key: bool,
@@ -40,8 +40,8 @@ impl Report {
         self.not_after = Some(super::rfc3339(certificate.not_after()));
         self.key_type = Some(certificate.key_type().as_str());
         self.key_bits = certificate.key_bits();
-        self.thumbprint_sha1 = Some(thumbprints.sha1_hex());
-        self.thumbprint_sha256 = Some(thumbprints.sha256_hex());
+        self.sha1_thumbprint = Some(thumbprints.sha1_hex());
+        self.sha256_thumbprint = Some(thumbprints.sha256_hex());
         self.x5t = Some(thumbprints.x5t());
         self.x5t_s256 = Some(thumbprints.x5t_s256());
     }
@@ -71,12 +71,12 @@ impl Report {
                 self.key_bits.map(|b| b.to_string()).unwrap_or_else(unknown),
             ),
             (
-                "thumbprint_sha1",
-                self.thumbprint_sha1.clone().unwrap_or_else(unknown),
+                "sha1_thumbprint",
+                self.sha1_thumbprint.clone().unwrap_or_else(unknown),
             ),
             (
-                "thumbprint_sha256",
-                self.thumbprint_sha256.clone().unwrap_or_else(unknown),
+                "sha256_thumbprint",
+                self.sha256_thumbprint.clone().unwrap_or_else(unknown),
             ),
             ("x5t", self.x5t.clone().unwrap_or_else(unknown)),
             ("x5t_s256", self.x5t_s256.clone().unwrap_or_else(unknown)),

@@ -97,7 +97,7 @@ mod tests {
             }),
             signed_in_as: None,
             certificate: None,
-            thumbprint_sha1: None,
+            sha1_thumbprint: None,
             replaces: None,
             failure: None,
             sign_in_holder: holder.map(str::to_owned),
