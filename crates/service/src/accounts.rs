@@ -3,6 +3,7 @@
 
 use crate::audit::{AuditAction, AuditOutcome, NewAuditEntry};
 use crate::error::{ServiceError, ServiceResult};
+use crate::heavy::HeavyWork;
 use crate::model::Role;
 use crate::ports::{AccountRepository, ApiTokenRecord, Repository};
 use crate::secret::SecretString;
@@ -146,6 +147,7 @@ pub struct Accounts {
     repository: Arc<dyn Repository>,
     clock: SharedClock,
     throttle: LoginThrottle,
+    heavy: HeavyWork,
 }
 
 impl Accounts {
@@ -160,7 +162,14 @@ impl Accounts {
             repository,
             clock,
             throttle,
+            heavy: HeavyWork::default(),
         }
+    }
+
+    /// Shares one bounded pool for Argon2 with the rest of the service.
+    pub fn with_heavy_work(mut self, heavy: HeavyWork) -> Self {
+        self.heavy = heavy;
+        self
     }
 
     /// Creates the account unless it exists. Returns whether it was created.
@@ -235,14 +244,19 @@ impl Accounts {
             });
         }
         let user = self.accounts.user_by_name(username).await?;
-        let verified = match &user {
-            Some(user) => verify_password(password, &user.password_hash),
-            // Same work for unknown names, so timing does not reveal which accounts exist.
-            None => {
-                let _ = hash_password(password);
-                false
-            }
-        };
+        let presented = password.clone();
+        let stored_hash = user.as_ref().map(|user| user.password_hash.clone());
+        let verified = self
+            .heavy
+            .run(move || match stored_hash {
+                Some(phc) => verify_password(&presented, &phc),
+                // Same work for unknown names, so timing does not reveal which accounts exist.
+                None => {
+                    let _ = hash_password(&presented);
+                    false
+                }
+            })
+            .await?;
         let Some(user) = user.filter(|_| verified) else {
             self.accounts.record_login_failure(username, now).await?;
             self.audit(

@@ -29,6 +29,9 @@ pub enum ServiceError {
     Throttled { retry_after_seconds: u64 },
     #[error("the user name or password is wrong")]
     BadCredentials,
+    /// A fault inside this process (a worker thread panicked, a pool closed); never the caller's.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl ServiceError {

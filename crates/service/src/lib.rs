@@ -16,6 +16,7 @@ mod audit;
 pub mod backup;
 mod certificate_page;
 mod error;
+mod heavy;
 mod model;
 mod operation;
 mod ports;
@@ -41,6 +42,7 @@ pub use certificate_page::{
     CertificatePage, CertificateStatus, CertificateView, EXPIRING_SOON_DAYS, LastCheck,
 };
 pub use error::{ServiceError, ServiceResult};
+pub use heavy::HeavyWork;
 pub use model::{
     ApiTokenId, CertificateId, CertificateSource, CertificateState, ConnectionState,
     NewOrganization, Organization, OrganizationId, Role, StoredCertificate, UnknownValue, UserId,

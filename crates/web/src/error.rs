@@ -87,7 +87,7 @@ pub(crate) fn classify(err: &ServiceError) -> Classified {
             "bad-credentials",
             "Sign-in failed",
         ),
-        ServiceError::Repository(_) => {
+        ServiceError::Repository(_) | ServiceError::Internal(_) => {
             let id = uuid::Uuid::new_v4().to_string();
             tracing::error!(error_id = %id, error = %err, "internal error");
             error_id = Some(id);

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use tenantlink_clock::{OffsetClock, SharedClock, TokioSleeper};
 use tenantlink_directory::CloudDirectories;
 use tenantlink_sandbox::{RunningSandbox, SandboxConfig};
-use tenantlink_service::{Accounts, LoginThrottle, Role, SecretString, Workflows};
+use tenantlink_service::{Accounts, HeavyWork, LoginThrottle, Role, SecretString, Workflows};
 
 pub(crate) use config::layers::read_secret_file;
 pub use config::{ProcessEnv, ServeConfig};
@@ -135,12 +135,15 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         config.certificates.workflows_config(),
     )
     .with_instance_id(instance.clone());
+    // One bounded pool for every CPU-heavy job of this instance (Argon2, key generation, PKCS#12).
+    let heavy = HeavyWork::sized_to_cores();
     let accounts = Accounts::new(
         repository.clone(),
         repository.clone(),
         shared_clock.clone(),
         LoginThrottle::default(),
-    );
+    )
+    .with_heavy_work(heavy.clone());
 
     organization::ensure_organization(&workflows, &connection).await?;
     bootstrap_admin(&accounts, config.admin_password.clone()).await?;
