@@ -115,6 +115,12 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
                 state_dir: config.data_dir.join("sandbox"),
                 config_file: None,
                 enable_control: true,
+                // The control API moves the clock this service reads: only holders of
+                // sandbox.json (mode 0600) may call it.
+                control_secret: Some(
+                    tenantlink_sandbox::ControlSecret::generate()
+                        .map_err(|_| anyhow::anyhow!("the system random number generator failed"))?,
+                ),
                 clock: clock.clone(),
             })
             .await
