@@ -3,7 +3,7 @@
 //! rotation writes next to the key file; and the start-up check that the key opens what the
 //! database holds.
 
-use super::config::layers::read_secret_file;
+use super::config::layers::{read_secret_file, refuse_shared_key_file};
 use anyhow::{Context as _, bail};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -53,10 +53,13 @@ impl MasterKeySource {
         }
         Ok(match self {
             Self::DataDir(dir) => MasterKey::load_or_generate(dir)?,
-            Self::File { path, origin } => MasterKey::from_base64(
-                read_secret_file(path, origin)?.expose(),
-                &format!("{} ({origin})", path.display()),
-            )?,
+            Self::File { path, origin } => {
+                refuse_shared_key_file(path, &format!("the master key file ({origin})"))?;
+                MasterKey::from_base64(
+                    read_secret_file(path, origin)?.expose(),
+                    &format!("{} ({origin})", path.display()),
+                )?
+            }
             Self::Inline { value, origin } => MasterKey::from_base64(value.expose(), origin)?,
         })
     }
