@@ -8,9 +8,11 @@ use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
-use axum_extra::extract::cookie::{Cookie, SameSite};
+use crate::cookies::{cookie_value, portal_cookie, removal_cookie};
+use axum_extra::extract::cookie::Cookie;
 use tenantlink_service::{Caller, CallerVia, SecretString, SessionIssued};
 
+/// The session cookie's base name (`__Host-tenantlink_session` when cookies are secure).
 pub const SESSION_COOKIE: &str = "tenantlink_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
@@ -29,10 +31,9 @@ async fn caller_from_parts(parts: &Parts, state: &AppState) -> Result<Option<Cal
         };
     }
     let jar = CookieJar::from_headers(&parts.headers);
-    let Some(cookie) = jar.get(SESSION_COOKIE) else {
+    let Some(token) = session_token(&jar, state.settings.secure_cookies) else {
         return Ok(None);
     };
-    let token = SecretString::new(cookie.value());
     state
         .accounts
         .session_caller(&token)
@@ -123,18 +124,16 @@ pub fn csrf_matches(caller: &Caller, presented: &str) -> bool {
     }
 }
 
+/// The session cookie, named and shaped by [`crate::cookies`] like every portal cookie.
 pub fn session_cookie(issued: &SessionIssued, secure: bool) -> Cookie<'static> {
-    let mut cookie = Cookie::new(SESSION_COOKIE, issued.token.expose().to_owned());
-    cookie.set_http_only(true);
-    cookie.set_same_site(SameSite::Strict);
-    cookie.set_secure(secure);
-    cookie.set_path("/");
-    cookie
+    portal_cookie(SESSION_COOKIE, issued.token.expose().to_owned(), secure)
 }
 
-pub fn cleared_session_cookie() -> Cookie<'static> {
-    let mut cookie = Cookie::new(SESSION_COOKIE, "");
-    cookie.set_path("/");
-    cookie.make_removal();
-    cookie
+pub fn cleared_session_cookie(secure: bool) -> Cookie<'static> {
+    removal_cookie(SESSION_COOKIE, secure)
+}
+
+/// The session token the browser sent, if any.
+pub fn session_token(jar: &CookieJar, secure: bool) -> Option<SecretString> {
+    cookie_value(jar, SESSION_COOKIE, secure).map(SecretString::new)
 }

@@ -10,6 +10,7 @@ mod clouds;
 mod config;
 mod config_file;
 mod instance_id;
+mod listener;
 pub(crate) mod master_key;
 mod organization;
 mod tls;
@@ -177,7 +178,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             accounts,
             policies,
             settings: Arc::new(tenantlink_web::WebSettings {
-                secure_cookies: tls.is_some(),
+                secure_cookies: config.http.secure_cookies,
                 sandbox_url: sandbox
                     .as_ref()
                     .map(|s| format!("{}/devicelogin", s.info().authority)),
@@ -189,6 +190,11 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .with_context(|| format!("listen on {}", config.listen))?;
     listener.set_nonblocking(true)?;
     let address = listener.local_addr()?;
+    listener::warn_if_plain_http_off_loopback(
+        address,
+        tls.is_some(),
+        config.http.secure_cookies,
+    );
     let scheme = if tls.is_some() { "https" } else { "http" };
     // The URL comes last: scripts and tests read up to it, as the sign that the service is up.
     if let Some(file) = &config.config_file {
@@ -213,26 +219,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         let _ = tokio::signal::ctrl_c().await;
         shutdown.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
     });
-    // The peer address keys the per-address sign-in throttle (tenantlink_web::AddressThrottle),
-    // over HTTPS as over HTTP.
-    let service = app.into_make_service_with_connect_info::<SocketAddr>();
-    match tls {
-        Some(tls) => {
-            axum_server::from_tcp_rustls(
-                listener,
-                axum_server::tls_rustls::RustlsConfig::from_config(tls),
-            )?
-            .handle(handle)
-            .serve(service)
-            .await?
-        }
-        None => {
-            axum_server::from_tcp(listener)?
-                .handle(handle)
-                .serve(service)
-                .await?
-        }
-    }
+    listener::serve(listener, tls, app, config.http.limits, handle).await?;
     if let Some(sandbox) = sandbox {
         sandbox.shutdown().await;
     }

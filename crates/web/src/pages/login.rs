@@ -133,11 +133,11 @@ pub async fn logout(
     if !csrf_matches(&caller, &form.csrf) {
         return csrf_rejected(&caller);
     }
-    if let Some(cookie) = jar.get(crate::auth::SESSION_COOKIE) {
-        let token = SecretString::new(cookie.value());
+    let secure = state.settings.secure_cookies;
+    if let Some(token) = crate::auth::session_token(&jar, secure) {
         if let Err(err) = state.accounts.log_out(&token, &caller).await {
             return super::layout::error_page(Some(&caller), &err);
         }
     }
-    (jar.add(cleared_session_cookie()), Redirect::to("/login")).into_response()
+    (jar.add(cleared_session_cookie(secure)), Redirect::to("/login")).into_response()
 }
