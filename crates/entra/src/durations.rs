@@ -75,7 +75,13 @@ mod tests {
 
     #[test]
     fn a_sane_lifetime_is_added_and_an_absurd_one_refused() {
-        let at = checked_after(NOW, 3600, MAX_TOKEN_LIFETIME, "expires_in", "token response");
+        let at = checked_after(
+            NOW,
+            3600,
+            MAX_TOKEN_LIFETIME,
+            "expires_in",
+            "token response",
+        );
         assert_eq!(at.unwrap(), NOW + Duration::hours(1));
         assert_eq!(
             checked_after(NOW, -5, MAX_TOKEN_LIFETIME, "expires_in", "t").unwrap(),
@@ -85,7 +91,10 @@ mod tests {
             let err = checked_after(NOW, absurd, MAX_TOKEN_LIFETIME, "expires_in", "t")
                 .unwrap_err()
                 .to_string();
-            assert!(err.contains("`expires_in`") && err.contains("172800"), "{err}");
+            assert!(
+                err.contains("`expires_in`") && err.contains("172800"),
+                "{err}"
+            );
         }
     }
 

@@ -91,5 +91,8 @@ async fn with_a_secret_the_control_api_refuses_callers_without_it() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(!format!("{:?}", sandbox.info()).contains("s3cret"), "redacted");
+    assert!(
+        !format!("{:?}", sandbox.info()).contains("s3cret"),
+        "redacted"
+    );
 }

@@ -122,7 +122,9 @@ async fn old_private_keys_are_rewrapped_and_bound_to_their_organization(kind: Ba
 
     // The wrong master key rewraps nothing.
     assert!(matches!(
-        store.upgrade_key_bindings(&MasterKey::generate().unwrap()).await,
+        store
+            .upgrade_key_bindings(&MasterKey::generate().unwrap())
+            .await,
         Err(StoreError::Crypto(CryptoError::WrongMasterKey { .. }))
     ));
     assert_eq!(binding(first.0).await, 1);

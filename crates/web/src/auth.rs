@@ -2,13 +2,13 @@
 //! Browser sessions must also present their CSRF token on every state-changing request.
 
 use crate::AppState;
+use crate::cookies::{cookie_value, portal_cookie, removal_cookie};
 use crate::error::problem_response;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
-use crate::cookies::{cookie_value, portal_cookie, removal_cookie};
 use axum_extra::extract::cookie::Cookie;
 use tenantlink_service::{Caller, CallerVia, SecretString, SessionIssued};
 

@@ -53,9 +53,15 @@ mod tests {
             "__Host-tenantlink_session=v; HttpOnly; SameSite=Strict; Secure; Path=/"
         );
         let plain = portal_cookie("tenantlink_session", "v".into(), false).to_string();
-        assert_eq!(plain, "tenantlink_session=v; HttpOnly; SameSite=Strict; Path=/");
+        assert_eq!(
+            plain,
+            "tenantlink_session=v; HttpOnly; SameSite=Strict; Path=/"
+        );
         let removal = removal_cookie("tenantlink_session", true).to_string();
-        assert!(removal.starts_with("__Host-tenantlink_session=;"), "{removal}");
+        assert!(
+            removal.starts_with("__Host-tenantlink_session=;"),
+            "{removal}"
+        );
         assert!(removal.contains("Max-Age=0"), "{removal}");
     }
 }

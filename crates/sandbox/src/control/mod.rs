@@ -18,8 +18,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
-use time::format_description::well_known::Rfc3339;
 use tenantlink_clock::{ClockOffsetOutOfRange, MAX_CLOCK_OFFSET};
+use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 pub use access::ControlSecret;

@@ -111,21 +111,21 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let (connection, directories, sandbox): (_, _, Option<RunningSandbox>) = match configured {
         Some(connection) => (connection, directories, None),
         None => {
-            let sandbox = tenantlink_sandbox::start(SandboxConfig {
-                listen: config.sandbox_listen,
-                state_dir: config.data_dir.join("sandbox"),
-                config_file: None,
-                enable_control: true,
-                // The control API moves the clock this service reads: only holders of
-                // sandbox.json (mode 0600) may call it.
-                control_secret: Some(
-                    tenantlink_sandbox::ControlSecret::generate()
-                        .map_err(|_| anyhow::anyhow!("the system random number generator failed"))?,
-                ),
-                clock: clock.clone(),
-            })
-            .await
-            .context("start the sandbox tenant")?;
+            let sandbox =
+                tenantlink_sandbox::start(SandboxConfig {
+                    listen: config.sandbox_listen,
+                    state_dir: config.data_dir.join("sandbox"),
+                    config_file: None,
+                    enable_control: true,
+                    // The control API moves the clock this service reads: only holders of
+                    // sandbox.json (mode 0600) may call it.
+                    control_secret: Some(tenantlink_sandbox::ControlSecret::generate().map_err(
+                        |_| anyhow::anyhow!("the system random number generator failed"),
+                    )?),
+                    clock: clock.clone(),
+                })
+                .await
+                .context("start the sandbox tenant")?;
             let connection = organization::sandbox_connection(sandbox.info())?;
             let directories = directories
                 .with_sandbox(&connection.target, &shared_clock)
@@ -190,11 +190,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .with_context(|| format!("listen on {}", config.listen))?;
     listener.set_nonblocking(true)?;
     let address = listener.local_addr()?;
-    listener::warn_if_plain_http_off_loopback(
-        address,
-        tls.is_some(),
-        config.http.secure_cookies,
-    );
+    listener::warn_if_plain_http_off_loopback(address, tls.is_some(), config.http.secure_cookies);
     let scheme = if tls.is_some() { "https" } else { "http" };
     // The URL comes last: scripts and tests read up to it, as the sign that the service is up.
     if let Some(file) = &config.config_file {

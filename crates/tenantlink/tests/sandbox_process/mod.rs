@@ -185,10 +185,7 @@ pub async fn control_status(info: &Value, path: &str, body: Value) -> (reqwest::
     if let Some(secret) = info["control_secret"].as_str() {
         request = request.bearer_auth(secret);
     }
-    let response = request
-        .send()
-        .await
-        .expect("control API");
+    let response = request.send().await.expect("control API");
     let status = response.status();
     (status, response.json().await.unwrap_or(Value::Null))
 }

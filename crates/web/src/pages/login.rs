@@ -139,5 +139,9 @@ pub async fn logout(
             return super::layout::error_page(Some(&caller), &err);
         }
     }
-    (jar.add(cleared_session_cookie(secure)), Redirect::to("/login")).into_response()
+    (
+        jar.add(cleared_session_cookie(secure)),
+        Redirect::to("/login"),
+    )
+        .into_response()
 }

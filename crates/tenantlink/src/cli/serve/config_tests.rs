@@ -455,7 +455,9 @@ fn the_database_url_comes_from_a_secret_file_instead_of_argv() {
 
     let toml = with_file(dir.path(), "database_url_file = \"database-url\"\n");
     assert_eq!(
-        ServeConfig::resolve(&toml, &env(&[])).unwrap().database_url(),
+        ServeConfig::resolve(&toml, &env(&[]))
+            .unwrap()
+            .database_url(),
         url
     );
     let both = env(&[

@@ -43,19 +43,24 @@ impl Default for ListenerLimits {
 /// Says so on standard error when passwords and session cookies would cross the network in
 /// clear: a non-loopback address without TLS here.
 pub fn warn_if_plain_http_off_loopback(listen: SocketAddr, tls: bool, secure_cookies: bool) {
+    if let Some(warning) = plain_http_warning(listen, tls, secure_cookies) {
+        eprintln!("{warning}");
+        tracing::warn!(%listen, "{warning}");
+    }
+}
+
+fn plain_http_warning(listen: SocketAddr, tls: bool, secure_cookies: bool) -> Option<String> {
     if tls || listen.ip().is_loopback() {
-        return;
+        return None;
     }
     let advice = if secure_cookies {
         "`secure_cookies` says a TLS-terminating proxy is in front: make sure only that proxy can reach this address"
     } else {
         "configure tls.cert and tls.key, or put a TLS-terminating proxy in front and set http.secure_cookies = true"
     };
-    let warning = format!(
+    Some(format!(
         "warning: listening on {listen} over plain HTTP: sign-in passwords and session cookies cross the network unencrypted; {advice}"
-    );
-    eprintln!("{warning}");
-    tracing::warn!(%listen, "{warning}");
+    ))
 }
 
 /// Serves `app` on `listener` until `handle` shuts it down.
@@ -88,9 +93,9 @@ pub async fn serve(
         // Also bounds HTTP/2's preface and the protocol detection, which the HTTP/1 header
         // timeout does not cover.
         .first_request_timeout(limits.header_read_timeout)
-        .accept_error_handler(|peer, error| {
-            tracing::debug!(peer = ?peer, %error, "connection not accepted")
-        });
+        .accept_error_handler(
+            |peer, error| tracing::debug!(peer = ?peer, %error, "connection not accepted"),
+        );
     server
         .http_builder()
         .http1()
@@ -185,5 +190,30 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
 
     fn is_write_vectored(&self) -> bool {
         self.inner.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_off_loopback_is_warned_about() {
+        let anywhere: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        let warning = plain_http_warning(anywhere, false, false).unwrap();
+        assert!(
+            warning.starts_with("warning: listening on 0.0.0.0:8080 over plain HTTP")
+                && warning.contains("http.secure_cookies = true"),
+            "{warning}"
+        );
+        let behind_proxy = plain_http_warning(anywhere, false, true).unwrap();
+        assert!(behind_proxy.contains("only that proxy"), "{behind_proxy}");
+        assert_eq!(plain_http_warning(anywhere, true, true), None, "TLS here");
+        for loopback in ["127.0.0.1:8080", "[::1]:8080"] {
+            assert_eq!(
+                plain_http_warning(loopback.parse().unwrap(), false, false),
+                None
+            );
+        }
     }
 }
