@@ -5,6 +5,7 @@
 
 mod openssl_support;
 mod sandbox_process;
+#[allow(unused_imports)] // the support module re-exports more than this file uses
 mod serve_support;
 
 use serde_json::json;

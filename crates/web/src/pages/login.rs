@@ -134,10 +134,10 @@ pub async fn logout(
         return csrf_rejected(&caller);
     }
     let secure = state.settings.secure_cookies;
-    if let Some(token) = crate::auth::session_token(&jar, secure) {
-        if let Err(err) = state.accounts.log_out(&token, &caller).await {
-            return super::layout::error_page(Some(&caller), &err);
-        }
+    if let Some(token) = crate::auth::session_token(&jar, secure)
+        && let Err(err) = state.accounts.log_out(&token, &caller).await
+    {
+        return super::layout::error_page(Some(&caller), &err);
     }
     (
         jar.add(cleared_session_cookie(secure)),
