@@ -428,8 +428,11 @@ pub trait AccountRepository: Send + Sync + Debug + 'static {
         token: &'a SecretString,
     ) -> BoxFuture<'a, RepoResult<Option<(ApiTokenRecord, Option<UserRecord>)>>>;
     /// Records that a token was accepted at `at`.
-    fn record_api_token_use(&self, id: ApiTokenId, at: OffsetDateTime)
-    -> BoxFuture<'_, RepoResult<()>>;
+    fn record_api_token_use(
+        &self,
+        id: ApiTokenId,
+        at: OffsetDateTime,
+    ) -> BoxFuture<'_, RepoResult<()>>;
     /// Every token (revoked ones too), oldest first.
     fn api_tokens(&self) -> BoxFuture<'_, RepoResult<Vec<ApiTokenRecord>>>;
     /// Revokes one token (revoking again keeps the first time) and returns it.

@@ -56,7 +56,11 @@ impl World {
     }
 
     async fn session_works(&self, cookie: &SecretString) -> bool {
-        self.accounts.session_caller(cookie).await.unwrap().is_some()
+        self.accounts
+            .session_caller(cookie)
+            .await
+            .unwrap()
+            .is_some()
     }
 
     async fn token_works(&self, token: &SecretString) -> bool {
@@ -323,7 +327,12 @@ async fn changing_ones_own_password_requires_the_current_one() {
         .issue_api_token(&root, "ci", Role::Viewer, None)
         .await
         .unwrap();
-    let token_caller = w.accounts.token_caller(&token.token).await.unwrap().unwrap();
+    let token_caller = w
+        .accounts
+        .token_caller(&token.token)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(matches!(
         w.accounts
             .change_own_password(&token_caller, &secret(PASSWORD), &new)
@@ -474,7 +483,10 @@ async fn only_administrators_manage_accounts_and_each_action_is_audited() {
     );
     let users = w.accounts.users(&root).await.unwrap();
     assert_eq!(
-        users.iter().map(|u| u.username.as_str()).collect::<Vec<_>>(),
+        users
+            .iter()
+            .map(|u| u.username.as_str())
+            .collect::<Vec<_>>(),
         ["bob", "carol", "root"]
     );
 }

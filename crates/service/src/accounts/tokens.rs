@@ -133,10 +133,7 @@ impl Accounts {
         id: ApiTokenId,
     ) -> ServiceResult<ApiTokenRecord> {
         caller.require(Permission::ManageUsers)?;
-        let record = self
-            .accounts
-            .revoke_api_token(id, self.clock.now())
-            .await?;
+        let record = self.accounts.revoke_api_token(id, self.clock.now()).await?;
         self.audit(
             &caller.name,
             AuditAction::ApiTokenRevoked,

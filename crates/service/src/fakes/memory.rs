@@ -5,12 +5,12 @@ use super::{lock, ready};
 use crate::accounts::random_secret;
 use crate::assertion_profile::AssertionProfile;
 use crate::audit::{AuditEntry, NewAuditEntry};
+use crate::model::ApiTokenId;
 use crate::model::Role;
 use crate::model::{
     CertificateId, CertificateSource, CertificateState, ConnectionState, NewOrganization,
     Organization, OrganizationId, StoredCertificate, UserId, UserRecord,
 };
-use crate::model::ApiTokenId;
 use crate::operation::{Operation, OperationId, OperationStep};
 use crate::ports::{
     AccountRepository, ApiTokenRecord, BoxFuture, NewApiToken, RepoResult, Repository,
