@@ -337,6 +337,13 @@ pub struct ApiTokenRecord {
     pub revoked_at: Option<OffsetDateTime>,
 }
 
+impl ApiTokenRecord {
+    /// Neither revoked nor expired at `now` (its owner's account is checked separately).
+    pub fn is_live_at(&self, now: OffsetDateTime) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|at| at > now)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewApiToken {
     pub name: String,

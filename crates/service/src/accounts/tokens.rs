@@ -33,7 +33,7 @@ pub(crate) fn token_role(
     owner: Option<&crate::model::UserRecord>,
     now: OffsetDateTime,
 ) -> Option<Role> {
-    if record.revoked_at.is_some() || record.expires_at.is_some_and(|at| at <= now) {
+    if !record.is_live_at(now) {
         return None;
     }
     let owner = owner.filter(|owner| !owner.disabled && Some(owner.id) == record.owner)?;
