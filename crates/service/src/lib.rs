@@ -55,7 +55,8 @@ pub use operation::{
 pub use ports::{
     AccountRepository, ApiTokenRecord, Application, ApplicationKey, BoxFuture, CredentialRefusal,
     DelegatedToken, DeviceCode, DeviceSignIn, Directory, DirectoryError, DirectoryErrorKind,
-    NewApiToken, RepoResult, Repository, RepositoryError, SessionRecord, SignInPoll, UserChange,
+    NewApiToken, RepoResult, Repository, RepositoryError, SessionRecord, SignInPoll,
+    TokenWithOwner, UserChange,
 };
 pub use proof::{CredentialProof, ProofOutcome, ProofSource, connection_after_proof, record_proof};
 pub use secret::SecretString;

@@ -344,6 +344,9 @@ impl ApiTokenRecord {
     }
 }
 
+/// A stored token with its owner's account (`None` when it has none, or it was deleted).
+pub type TokenWithOwner = (ApiTokenRecord, Option<UserRecord>);
+
 #[derive(Debug, Clone)]
 pub struct NewApiToken {
     pub name: String,
@@ -433,7 +436,7 @@ pub trait AccountRepository: Send + Sync + Debug + 'static {
     fn api_token<'a>(
         &'a self,
         token: &'a SecretString,
-    ) -> BoxFuture<'a, RepoResult<Option<(ApiTokenRecord, Option<UserRecord>)>>>;
+    ) -> BoxFuture<'a, RepoResult<Option<TokenWithOwner>>>;
     /// Records that a token was accepted at `at`.
     fn record_api_token_use(
         &self,

@@ -17,7 +17,7 @@ use tenantlink_service::{
     NewOrganization, Operation, OperationId, Organization, OrganizationId, RepoResult, Repository,
     RepositoryError, Role, SecretString, SessionRecord, StoredCertificate, UserId, UserRecord,
 };
-use tenantlink_service::{NewApiToken, UserChange};
+use tenantlink_service::{NewApiToken, TokenWithOwner, UserChange};
 use time::OffsetDateTime;
 
 use crate::audit::{AuditFilter, NewAuditEvent};
@@ -453,7 +453,7 @@ impl AccountRepository for StoreRepository {
     fn api_token<'a>(
         &'a self,
         token: &'a SecretString,
-    ) -> BoxFuture<'a, RepoResult<Option<(ApiTokenRecord, Option<UserRecord>)>>> {
+    ) -> BoxFuture<'a, RepoResult<Option<TokenWithOwner>>> {
         Box::pin(async move { self.store.api_token(token).await.port("read the API token") })
     }
 

@@ -14,7 +14,7 @@ use crate::model::{
 use crate::operation::{Operation, OperationId, OperationStep};
 use crate::ports::{
     AccountRepository, ApiTokenRecord, BoxFuture, NewApiToken, RepoResult, Repository,
-    RepositoryError, SessionRecord, UserChange,
+    RepositoryError, SessionRecord, TokenWithOwner, UserChange,
 };
 use crate::proof::CredentialProof;
 use crate::secret::SecretString;
@@ -711,7 +711,7 @@ impl AccountRepository for MemoryRepository {
     fn api_token<'a>(
         &'a self,
         token: &'a SecretString,
-    ) -> BoxFuture<'a, RepoResult<Option<(ApiTokenRecord, Option<UserRecord>)>>> {
+    ) -> BoxFuture<'a, RepoResult<Option<TokenWithOwner>>> {
         let state = lock(&self.state);
         let hash = digest(token);
         let found = state
