@@ -331,16 +331,24 @@ pub struct ApiTokenRecord {
     /// Who created it, as the audit log names them (`alice`, `token:ci`).
     pub created_by: String,
     pub created_at: OffsetDateTime,
-    /// `None` only for tokens from before expiries were required.
+    /// As stored; `None` only for tokens from before expiries were required, which expire a
+    /// year after their creation (see [`ApiTokenRecord::expires`]).
     pub expires_at: Option<OffsetDateTime>,
     pub last_used_at: Option<OffsetDateTime>,
     pub revoked_at: Option<OffsetDateTime>,
 }
 
 impl ApiTokenRecord {
+    /// When the token stops working: its expiry, or for a token from before expiries were
+    /// required, the longest lifetime a token may have, counted from its creation.
+    pub fn expires(&self) -> OffsetDateTime {
+        self.expires_at
+            .unwrap_or(self.created_at + crate::accounts::MAX_TOKEN_LIFETIME)
+    }
+
     /// Neither revoked nor expired at `now` (its owner's account is checked separately).
     pub fn is_live_at(&self, now: OffsetDateTime) -> bool {
-        self.revoked_at.is_none() && self.expires_at.is_none_or(|at| at > now)
+        self.revoked_at.is_none() && self.expires() > now
     }
 }
 

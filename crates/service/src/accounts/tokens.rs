@@ -62,7 +62,7 @@ impl Accounts {
             csrf_token: None,
             account: Some(CallerAccount {
                 user: owner,
-                expires_at: record.expires_at,
+                expires_at: Some(record.expires()),
             }),
         }))
     }
@@ -235,6 +235,20 @@ mod tests {
             ..live.clone()
         };
         assert_eq!(token_role(&revoked, Some(&admin), NOW), None);
+        let from_before_expiries = ApiTokenRecord {
+            expires_at: None,
+            ..live.clone()
+        };
+        assert!(token_role(&from_before_expiries, Some(&admin), NOW).is_some());
+        assert_eq!(
+            token_role(
+                &from_before_expiries,
+                Some(&admin),
+                NOW + MAX_TOKEN_LIFETIME
+            ),
+            None,
+            "a year after its creation"
+        );
         assert_eq!(
             token_role(&live, Some(&admin), NOW + Duration::days(1)),
             None,

@@ -87,8 +87,8 @@ pub struct TokenResponse {
     pub id: Uuid,
     pub name: String,
     pub role: String,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub expires_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
     /// Shown once; store it safely. Send as `Authorization: Bearer <token>`.
     pub token: String,
 }
@@ -107,14 +107,16 @@ pub struct TokenDto {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_used_at: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub expires_at: Option<OffsetDateTime>,
+    /// Every token expires (one from before expiries were required: a year after creation).
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
     pub revoked_at: Option<OffsetDateTime>,
 }
 
 impl From<ApiTokenRecord> for TokenDto {
     fn from(token: ApiTokenRecord) -> Self {
+        let expires_at = token.expires();
         Self {
             id: token.id.0,
             name: token.name,
@@ -123,7 +125,7 @@ impl From<ApiTokenRecord> for TokenDto {
             created_by: token.created_by,
             created_at: token.created_at,
             last_used_at: token.last_used_at,
-            expires_at: token.expires_at,
+            expires_at,
             revoked_at: token.revoked_at,
         }
     }

@@ -199,13 +199,14 @@ pub async fn create_token(
         .accounts
         .issue_api_token(&caller, &request.name, role, lifetime)
         .await?;
+    let expires_at = issued.record.expires();
     Ok((
         StatusCode::CREATED,
         Json(TokenResponse {
             id: issued.record.id.0,
             name: issued.record.name,
             role: role_name(issued.record.role),
-            expires_at: issued.record.expires_at,
+            expires_at,
             token: issued.token.expose().to_owned(),
         }),
     ))

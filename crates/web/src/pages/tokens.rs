@@ -58,7 +58,7 @@ async fn list(state: &AppState, caller: &Caller, issued: Option<&ApiTokenIssued>
                         td { (owner_name(token)) }
                         td { (time_text(token.created_at)) " by " (token.created_by) }
                         td { (token.last_used_at.map_or_else(|| "Never".to_owned(), time_text)) }
-                        td { (token.expires_at.map_or_else(|| "Never".to_owned(), time_text)) }
+                        td { (time_text(token.expires())) }
                         td {
                             @if token.revoked_at.is_some() { "Revoked" }
                             @else if live { "Active" }
