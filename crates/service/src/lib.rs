@@ -29,11 +29,15 @@ mod workflows;
 pub mod fakes;
 
 pub use accounts::{
-    Accounts, ApiTokenIssued, Caller, CallerVia, LoginOutcome, LoginThrottle, Permission,
-    SessionIssued, random_secret,
+    Accounts, ApiTokenIssued, Caller, CallerVia, ClientAddress, LoginOutcome, LoginThrottle,
+    MAX_PASSWORD_BYTES, MAX_USERNAME_BYTES, PRUNE_EVERY, Permission, Pruned, SessionIssued,
+    login_csrf_token_for, new_login_csrf_secret, random_secret, sign_in_username,
 };
 pub use assertion_profile::{AssertionProfile, UnknownAssertionProfile};
-pub use audit::{AuditAction, AuditEntry, AuditOutcome, NewAuditEntry};
+pub use audit::{
+    AuditAction, AuditEntry, AuditOutcome, MAX_AUDIT_ACTOR_BYTES, MAX_AUDIT_DETAIL_BYTES,
+    NewAuditEntry, TRUNCATED_MARKER, quote_bounded,
+};
 pub use backup::{
     BackupPolicy, BackupRepository, BackupRun, BackupScope, DeltaLink, MailboxItem,
     NewBackupPolicy, PolicyId, RunId, RunStatus, RunSummary, RunTrigger, UpsertOutcome,
@@ -54,7 +58,8 @@ pub use operation::{
 pub use ports::{
     AccountRepository, ApiTokenRecord, Application, ApplicationKey, BoxFuture, CredentialRefusal,
     DelegatedToken, DeviceCode, DeviceSignIn, Directory, DirectoryError, DirectoryErrorKind,
-    RepoResult, Repository, RepositoryError, SessionRecord, SignInPoll,
+    RepoResult, Repository, RepositoryError, SessionRecord, SignInFailures, SignInPoll,
+    SignInRecords,
 };
 pub use proof::{CredentialProof, ProofOutcome, ProofSource, connection_after_proof, record_proof};
 pub use secret::SecretString;
