@@ -202,7 +202,8 @@ async fn oversized_sign_in_input_is_refused_and_writes_nothing(backend: Backend)
     let server = deployment.start();
     let before = audit_len(&server).await;
     let client = client_from("127.0.0.5");
-    let huge = "a".repeat(2 * 1024 * 1024);
+    // Just under the old 2 MiB default body limit, which let it through.
+    let huge = "a".repeat(2_000_000);
     let response = sign_in(&client, &server.base, &huge, "wrong-password-123").await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let long = "a".repeat(300);

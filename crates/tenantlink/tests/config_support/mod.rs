@@ -5,6 +5,8 @@
 //! declaring `mod config_support;` declares `mod sandbox_process;` and `mod openssl_support;` too).
 #![allow(dead_code)]
 
+// The same form helper as serve_support's; a test binary may declare both support modules.
+#[allow(clippy::duplicate_mod)]
 #[path = "../serve_support/sign_in_form.rs"]
 mod sign_in_form;
 
