@@ -149,12 +149,14 @@ async fn twenty_wrong_guesses_for_admin_from_one_address_do_not_stop_admin_from_
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_wrong_passwords_are_counted_before_any_password_is_checked() {
     let w = world().await;
+    let start = Arc::new(tokio::sync::Barrier::new(12));
     let attempts: Vec<_> = (0..12)
         .map(|_| {
-            let accounts = w.accounts.clone();
-            tokio::spawn(
-                async move { accounts.log_in("admin", &wrong(), from("192.0.2.66")).await },
-            )
+            let (accounts, start) = (w.accounts.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                accounts.log_in("admin", &wrong(), from("192.0.2.66")).await
+            })
         })
         .collect();
     let (mut checked, mut throttled) = (0, 0);

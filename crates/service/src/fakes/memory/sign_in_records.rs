@@ -12,7 +12,14 @@ impl SignInRecords for MemoryRepository {
         address: &'a str,
     ) -> BoxFuture<'a, RepoResult<Option<SignInFailures>>> {
         let key = (username.to_owned(), address.to_owned());
-        ready(Ok(lock(&self.state).sign_in_failures.get(&key).copied()))
+        let read = lock(&self.state).sign_in_failures.get(&key).copied();
+        Box::pin(async move {
+            // The answer arrives after a round trip, as from a database: other attempts run
+            // between this read and the write that follows, so only the compare-and-swap keeps
+            // them from all passing.
+            tokio::task::yield_now().await;
+            Ok(read)
+        })
     }
 
     fn count_sign_in_failure<'a>(
