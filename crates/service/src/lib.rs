@@ -29,9 +29,11 @@ mod workflows;
 pub mod fakes;
 
 pub use accounts::{
-    Accounts, ApiTokenIssued, Caller, CallerVia, ClientAddress, LoginOutcome, LoginThrottle,
-    MAX_PASSWORD_BYTES, MAX_USERNAME_BYTES, PRUNE_EVERY, Permission, Pruned, SessionIssued,
-    login_csrf_token_for, new_login_csrf_secret, random_secret, sign_in_username,
+    Accounts, ApiTokenIssued, Caller, CallerAccount, CallerVia, ClientAddress,
+    DEFAULT_TOKEN_LIFETIME, LoginOutcome, LoginThrottle, MAX_PASSWORD_LEN,
+    MAX_SIGN_IN_USERNAME_BYTES, MAX_TOKEN_LIFETIME, MAX_USERNAME_LEN, MIN_PASSWORD_CHARS,
+    PRUNE_EVERY, Permission, Pruned, SessionIssued, login_csrf_token_for, new_login_csrf_secret,
+    random_secret, sign_in_username,
 };
 pub use assertion_profile::{AssertionProfile, UnknownAssertionProfile};
 pub use audit::{
@@ -58,8 +60,8 @@ pub use operation::{
 pub use ports::{
     AccountRepository, ApiTokenRecord, Application, ApplicationKey, BoxFuture, CredentialRefusal,
     DelegatedToken, DeviceCode, DeviceSignIn, Directory, DirectoryError, DirectoryErrorKind,
-    RepoResult, Repository, RepositoryError, SessionRecord, SignInFailures, SignInPoll,
-    SignInRecords,
+    NewApiToken, RepoResult, Repository, RepositoryError, SessionRecord, SignInFailures,
+    SignInPoll, SignInRecords, TokenWithOwner, UserChange,
 };
 pub use proof::{CredentialProof, ProofOutcome, ProofSource, connection_after_proof, record_proof};
 pub use secret::SecretString;

@@ -5,8 +5,8 @@
 
 use super::sign_in_delay::retry_after_seconds;
 use super::{
-    Accounts, Caller, CallerVia, SESSION_LIFETIME, SessionIssued, csrf_token_for, hash_password,
-    verify_password,
+    Accounts, Caller, CallerAccount, CallerVia, MAX_PASSWORD_LEN, SESSION_LIFETIME, SessionIssued,
+    csrf_token_for, hash_password, verify_password,
 };
 use crate::audit::{AuditAction, AuditOutcome};
 use crate::error::{ServiceError, ServiceResult};
@@ -19,11 +19,10 @@ use tenantlink_clock::SharedSleeper;
 pub use super::client_address::ClientAddress;
 pub use super::sign_in_delay::LoginThrottle;
 
-/// Longer user names are refused before anything is stored (no account can have one: accounts
-/// have at most 64 characters, which is at most 256 bytes of UTF-8).
-pub const MAX_USERNAME_BYTES: usize = 256;
-/// Longer passwords are refused before Argon2 sees them.
-pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// Longer user names are refused at sign-in before anything is stored. No account has one
+/// (accounts have at most [`crate::MAX_USERNAME_LEN`] bytes); the margin keeps the refusal about the
+/// shape of the input, not about which names exist.
+pub const MAX_SIGN_IN_USERNAME_BYTES: usize = 256;
 /// How often failure records and expired sessions are pruned.
 pub const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
@@ -41,20 +40,20 @@ pub fn sign_in_username(username: &str) -> ServiceResult<&str> {
             message: "enter your user name".into(),
         });
     }
-    if username.len() > MAX_USERNAME_BYTES {
+    if username.len() > MAX_SIGN_IN_USERNAME_BYTES {
         return Err(ServiceError::Invalid {
             field: "username".into(),
-            message: format!("a user name has at most {MAX_USERNAME_BYTES} bytes"),
+            message: format!("a user name has at most {MAX_SIGN_IN_USERNAME_BYTES} bytes"),
         });
     }
     Ok(username)
 }
 
 fn check_sign_in_password(password: &SecretString) -> ServiceResult<()> {
-    if password.expose().len() > MAX_PASSWORD_BYTES {
+    if password.expose().len() > MAX_PASSWORD_LEN {
         return Err(ServiceError::Invalid {
             field: "password".into(),
-            message: format!("a password has at most {MAX_PASSWORD_BYTES} bytes"),
+            message: format!("a password has at most {MAX_PASSWORD_LEN} bytes"),
         });
     }
     Ok(())
@@ -145,6 +144,10 @@ impl Accounts {
                 role: user.role,
                 via: CallerVia::Session,
                 csrf_token: Some(csrf_token_for(&token)),
+                account: Some(CallerAccount {
+                    user: user.id,
+                    expires_at: None,
+                }),
             },
             token,
             expires_at,

@@ -4,7 +4,6 @@
 
 use crate::model::Role;
 use crate::ports::{AccountRepository, BoxFuture, SignInFailures};
-use crate::secret::SecretString;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -29,6 +28,8 @@ cases!(
 );
 
 const T0: OffsetDateTime = datetime!(2026-12-01 09:00:00 UTC);
+/// A stored password hash; these cases never check it.
+const PHC: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
 
 async fn failures(repo: &dyn AccountRepository, name: &str, address: &str) -> Option<u32> {
     repo.sign_in_failures(name, address)
@@ -134,12 +135,7 @@ async fn pruning_drops_old_failure_records_and_expired_sessions_only(repo: &dyn 
     assert_eq!(failures(repo, "recent", "192.0.2.1").await, Some(1));
 
     let user = repo
-        .create_user(
-            "alice",
-            &SecretString::new("a long enough password"),
-            Role::Viewer,
-            T0,
-        )
+        .create_user("alice", PHC, Role::Viewer, T0)
         .await
         .expect("create a user");
     let expired = repo

@@ -16,11 +16,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tenantlink_service::{SecretString, ServiceError};
 
-/// The most a sign-in form body may have: a user name of `MAX_USERNAME_BYTES`, a password of
-/// `MAX_PASSWORD_BYTES` (both percent-encoded, up to 3 bytes per byte) and the CSRF field fit;
+/// The most a sign-in form body may have: a user name of `MAX_SIGN_IN_USERNAME_BYTES`, a password
+/// of `MAX_PASSWORD_LEN` (both percent-encoded, up to 3 bytes per byte) and the CSRF field fit;
 /// a larger body is refused with 413 before it is read further.
-pub const LOGIN_BODY_LIMIT: usize =
-    3 * (tenantlink_service::MAX_USERNAME_BYTES + tenantlink_service::MAX_PASSWORD_BYTES) + 256;
+pub const LOGIN_BODY_LIMIT: usize = 3
+    * (tenantlink_service::MAX_SIGN_IN_USERNAME_BYTES + tenantlink_service::MAX_PASSWORD_LEN)
+    + 256;
 
 /// The sign-in form, with the CSRF secret of this browser (set now when it has none).
 pub async fn form(State(state): State<AppState>, jar: CookieJar) -> Response {
@@ -58,7 +59,7 @@ fn login_page(state: &AppState, csrf: &str, error: Option<&str>, status: StatusC
             input type="hidden" name="csrf" value=(csrf);
             label for="username" { "Username" }
             input #username type="text" name="username" autocomplete="username" required autofocus
-                maxlength=(tenantlink_service::MAX_USERNAME_BYTES);
+                maxlength=(tenantlink_service::MAX_SIGN_IN_USERNAME_BYTES);
             label for="password" { "Password" }
             input #password type="password" name="password" autocomplete="current-password" required;
             button type="submit" { "Sign in" }
