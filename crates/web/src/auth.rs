@@ -15,6 +15,8 @@ use tenantlink_service::{Caller, CallerVia, SecretString, SessionIssued};
 /// The session cookie's base name (`__Host-tenantlink_session` when cookies are secure).
 pub const SESSION_COOKIE: &str = "tenantlink_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
+/// The sign-in form's own CSRF secret (login CSRF), set before there is a session.
+pub const LOGIN_CSRF_COOKIE: &str = "tenantlink_login_csrf";
 
 async fn caller_from_parts(parts: &Parts, state: &AppState) -> Result<Option<Caller>, Response> {
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
@@ -109,6 +111,17 @@ impl FromRequestParts<AppState> for PageCaller {
     }
 }
 
+/// Compares the sign-in form's CSRF field with the digest of its cookie, in constant time.
+pub fn login_csrf_matches(cookie_secret: &SecretString, presented: &str) -> bool {
+    let expected = tenantlink_service::login_csrf_token_for(cookie_secret);
+    expected.len() == presented.len()
+        && expected
+            .bytes()
+            .zip(presented.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
 /// Compares the presented CSRF token with the session's, in constant time.
 pub fn csrf_matches(caller: &Caller, presented: &str) -> bool {
     match &caller.csrf_token {
@@ -136,4 +149,20 @@ pub fn cleared_session_cookie(secure: bool) -> Cookie<'static> {
 /// The session token the browser sent, if any.
 pub fn session_token(jar: &CookieJar, secure: bool) -> Option<SecretString> {
     cookie_value(jar, SESSION_COOKIE, secure).map(SecretString::new)
+}
+
+/// The sign-in form's CSRF cookie, by the same rule as every portal cookie: HttpOnly and
+/// SameSite=Strict, so a page of another site can neither read it nor send it with a forged
+/// sign-in (and `__Host-` + Secure over HTTPS, so a sibling host cannot plant one).
+pub fn login_csrf_cookie(secret: &SecretString, secure: bool) -> Cookie<'static> {
+    portal_cookie(LOGIN_CSRF_COOKIE, secret.expose().to_owned(), secure)
+}
+
+pub fn cleared_login_csrf_cookie(secure: bool) -> Cookie<'static> {
+    removal_cookie(LOGIN_CSRF_COOKIE, secure)
+}
+
+/// The sign-in form's CSRF secret the browser sent, if any (an empty value counts as none).
+pub fn login_csrf_token<'a>(jar: &'a CookieJar, secure: bool) -> Option<&'a str> {
+    cookie_value(jar, LOGIN_CSRF_COOKIE, secure).filter(|value| !value.is_empty())
 }
