@@ -9,7 +9,7 @@ mod sandbox_process;
 mod serve_support;
 
 use serde_json::json;
-use serve_support::{ADMIN_PASSWORD, Server, ServerOptions, log_in};
+use serve_support::{ADMIN_PASSWORD, Server, ServerOptions, log_in, sign_in_form};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -184,21 +184,27 @@ async fn the_embedded_sandbox_wants_its_secret_and_refuses_an_absurd_clock_move(
 #[tokio::test(flavor = "multi_thread")]
 async fn secure_cookies_behind_a_proxy_get_the_host_prefix_and_hsts() {
     let (_dir, server) = start(&[("TENANTLINK_SECURE_COOKIES", "true")]);
-    let response = serve_support::client()
-        .post(format!("{}/login", server.base))
-        .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let client = serve_support::client();
+    // The sign-in form's CSRF cookie follows the same rule as the session cookie.
+    let form = sign_in_form::SignInForm::open(&client, &server.base).await;
+    assert!(
+        form.cookie.starts_with("__Host-tenantlink_login_csrf="),
+        "{}",
+        form.cookie
+    );
+    let response = form
+        .post(
+            &client,
+            &server.base,
+            &[("username", "admin"), ("password", ADMIN_PASSWORD)],
+        )
+        .await;
     assert_eq!(response.status(), reqwest::StatusCode::SEE_OTHER);
     assert_eq!(
         response.headers()["strict-transport-security"],
         "max-age=31536000"
     );
-    let set_cookie = response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let set_cookie = sign_in_form::session_set_cookie(&response).expect("session cookie");
     assert!(
         set_cookie.starts_with("__Host-tenantlink_session="),
         "{set_cookie}"
