@@ -163,6 +163,6 @@ pub fn cleared_login_csrf_cookie(secure: bool) -> Cookie<'static> {
 }
 
 /// The sign-in form's CSRF secret the browser sent, if any (an empty value counts as none).
-pub fn login_csrf_token<'a>(jar: &'a CookieJar, secure: bool) -> Option<&'a str> {
+pub fn login_csrf_token(jar: &CookieJar, secure: bool) -> Option<&str> {
     cookie_value(jar, LOGIN_CSRF_COOKIE, secure).filter(|value| !value.is_empty())
 }
