@@ -127,6 +127,8 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         }
     };
 
+    // One bounded pool for every CPU-heavy job of this instance (Argon2, key generation, PKCS#12).
+    let heavy = HeavyWork::sized_to_cores();
     let workflows = Workflows::new(
         repository.clone(),
         Arc::new(directories),
@@ -134,9 +136,8 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         Arc::new(TokioSleeper),
         config.certificates.workflows_config(),
     )
-    .with_instance_id(instance.clone());
-    // One bounded pool for every CPU-heavy job of this instance (Argon2, key generation, PKCS#12).
-    let heavy = HeavyWork::sized_to_cores();
+    .with_instance_id(instance.clone())
+    .with_heavy_work(heavy.clone());
     let accounts = Accounts::new(
         repository.clone(),
         repository.clone(),
