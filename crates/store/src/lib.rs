@@ -19,6 +19,7 @@ mod db;
 mod error;
 mod hex;
 mod ids;
+mod login_attempts;
 mod master_key;
 mod operations;
 mod organizations;
@@ -36,8 +37,7 @@ pub use ids::{AuditId, UnknownVariant};
 pub use master_key::{MASTER_KEY_FILE, MasterKey, MasterKeyError, MasterKeyId};
 pub use operations::{Activation, ClaimedOperation, OperationUpdate};
 pub use repository::StoreRepository;
-pub use tokens::{BearerSecret, PasswordHash, SecretHash};
-pub use users::{ApiToken, IssuedApiToken, IssuedSession, LoginFailureCounts, Session};
+pub use tokens::{BearerSecret, SecretHash};
 
 use db::{Backend, with_pool};
 
