@@ -9,6 +9,7 @@ mod backups;
 mod clouds;
 mod config;
 mod config_file;
+mod heavy_work;
 mod instance_id;
 mod listener;
 pub(crate) mod master_key;
@@ -24,7 +25,7 @@ use std::sync::Arc;
 use tenantlink_clock::{OffsetClock, SharedClock, TokioSleeper};
 use tenantlink_directory::CloudDirectories;
 use tenantlink_sandbox::{RunningSandbox, SandboxConfig};
-use tenantlink_service::{Accounts, HeavyWork, LoginThrottle, Role, SecretString, Workflows};
+use tenantlink_service::{Accounts, LoginThrottle, Role, SecretString, Workflows};
 
 pub(crate) use config::layers::read_secret_file;
 pub use config::{ProcessEnv, ServeConfig};
@@ -134,6 +135,8 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         }
     };
 
+    // One bounded pool for every CPU-heavy job of this instance (Argon2, key generation, PKCS#12).
+    let heavy = heavy_work::pool();
     let workflows = Workflows::new(
         repository.clone(),
         Arc::new(directories),
@@ -141,9 +144,8 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         Arc::new(TokioSleeper),
         config.certificates.workflows_config(),
     )
-    .with_instance_id(instance.clone());
-    // One bounded pool for every CPU-heavy job of this instance (Argon2, key generation, PKCS#12).
-    let heavy = HeavyWork::sized_to_cores();
+    .with_instance_id(instance.clone())
+    .with_heavy_work(heavy.clone());
     let accounts = Accounts::new(
         repository.clone(),
         repository.clone(),
