@@ -288,8 +288,11 @@ pub trait Repository: Send + Sync + Debug + 'static {
     fn update_operation<'a>(&'a self, operation: &'a Operation) -> BoxFuture<'a, RepoResult<()>>;
     /// Records that `holder` is alive and still carries its unfinished operations: sets their
     /// `heartbeat_at` to `now` (nothing else, not the version). Returns how many.
-    fn heartbeat<'a>(&'a self, holder: &'a str, now: OffsetDateTime)
-    -> BoxFuture<'a, RepoResult<u64>>;
+    fn heartbeat<'a>(
+        &'a self,
+        holder: &'a str,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<u64>>;
     /// Makes `new_holder` the holder of `operation`, with a heartbeat at `now`, only if the
     /// stored operation is unfinished, still at `operation.version` and still held by
     /// `operation.sign_in_holder` (else `Conflict` and nothing changes); bumps the version.

@@ -239,7 +239,10 @@ async fn an_expired_sign_in_code_ends_it_from_another_instance() {
         .start(&admin("bob"), w.org, OperationKind::Generate)
         .await
         .unwrap_err();
-    assert!(matches!(refused, ServiceError::Conflict { .. }), "{refused:?}");
+    assert!(
+        matches!(refused, ServiceError::Conflict { .. }),
+        "{refused:?}"
+    );
     assert_eq!(stored(&w, &op).await, op, "still A's, still waiting");
     // Once the code has expired, B's start ends it (a local decision) and goes ahead.
     w.clock.set(expires_at);

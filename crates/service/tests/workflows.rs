@@ -96,11 +96,7 @@ impl World {
         );
         self.directory.approve(&code);
         self.clock.advance(time::Duration::seconds(5));
-        let op = self
-            .workflows
-            .settled(&admin(), op.id)
-            .await
-            .expect("poll");
+        let op = self.workflows.settled(&admin(), op.id).await.expect("poll");
         assert_eq!(op.step, OperationStep::SignedIn);
         op
     }

@@ -731,7 +731,11 @@ async fn take_over_is_compare_and_swap_on_version_and_holder(repo: &dyn Reposito
     // A second instance acting on what it read before loses: version and holder changed.
     let late = repo.take_over(&op, "instance-c", minutes(9)).await;
     assert!(is_conflict(&late), "{late:?}");
-    assert_eq!(repo.operation(op.id).await.unwrap(), taken, "nothing changed");
+    assert_eq!(
+        repo.operation(op.id).await.unwrap(),
+        taken,
+        "nothing changed"
+    );
     // So does the old holder coming back with its last version.
     let back = advance(repo, &op, OperationStep::SignedIn, minutes(10)).await;
     assert!(is_conflict(&back), "{back:?}");

@@ -130,7 +130,8 @@ pub(super) fn holder_gone(
     };
     let stale_after = Duration::try_from(stale_after).unwrap_or(Duration::MAX);
     // Beyond the representable range means never stale.
-    beat.checked_add(stale_after).is_some_and(|until| until <= now)
+    beat.checked_add(stale_after)
+        .is_some_and(|until| until <= now)
 }
 
 /// Whether a signed-in operation has waited so long for its next step (Generate, or the upload)

@@ -33,7 +33,9 @@ impl Workflows {
             if let Err(err) = self.look_after_operations().await {
                 tracing::warn!(error = %err, "could not look after the certificate operations; will try again");
             }
-            self.sleeper.sleep(self.config.holding.heartbeat_every).await;
+            self.sleeper
+                .sleep(self.config.holding.heartbeat_every)
+                .await;
         }
     }
 

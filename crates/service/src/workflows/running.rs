@@ -52,8 +52,7 @@ impl Workflows {
         if decisions::sign_in_expired(&operation, now) {
             return self.expire_sign_in(operation).await.map(|_| true);
         }
-        if decisions::signed_in_expired(&operation, now, self.config.holding.signed_in_lifetime)
-        {
+        if decisions::signed_in_expired(&operation, now, self.config.holding.signed_in_lifetime) {
             return self.expire_signed_in(operation).await.map(|_| true);
         }
         if let Holder::Gone(_) = self.holder_of(&operation) {
@@ -124,17 +123,17 @@ impl Workflows {
             Resumption::ProveAndActivate => true,
         };
         let operation = match (&gone, self.instance.as_deref()) {
-                (Some(previous), Some(me)) => {
-                    match self.repository.take_over(&operation, me, self.now()).await {
-                        Ok(taken) => {
-                            tracing::info!(operation = %taken.id, previous, "took over an operation of a silent tenantlink instance");
-                            taken
-                        }
-                        Err(crate::ports::RepositoryError::Conflict { .. }) => return Ok(None),
-                        Err(err) => return Err(err.into()),
+            (Some(previous), Some(me)) => {
+                match self.repository.take_over(&operation, me, self.now()).await {
+                    Ok(taken) => {
+                        tracing::info!(operation = %taken.id, previous, "took over an operation of a silent tenantlink instance");
+                        taken
                     }
+                    Err(crate::ports::RepositoryError::Conflict { .. }) => return Ok(None),
+                    Err(err) => return Err(err.into()),
                 }
-                _ => operation,
+            }
+            _ => operation,
         };
         let id = operation.id;
         match prove {
@@ -142,10 +141,16 @@ impl Workflows {
                 let why = match &gone {
                     Some(previous) => failure(
                         "interrupted",
-                        format!("The tenantlink instance {previous} holding this operation's sign-in stopped; the sign-in is kept only in that instance's memory."),
+                        format!(
+                            "The tenantlink instance {previous} holding this operation's sign-in stopped; the sign-in is kept only in that instance's memory."
+                        ),
                         "Start the operation again.",
                     ),
-                    None => failure("interrupted", "The service restarted while this operation waited for the device sign-in; the sign-in is not kept across restarts.", "Start the operation again."),
+                    None => failure(
+                        "interrupted",
+                        "The service restarted while this operation waited for the device sign-in; the sign-in is not kept across restarts.",
+                        "Start the operation again.",
+                    ),
                 };
                 self.fail(operation, why).await.map(Some)
             }

@@ -172,12 +172,12 @@ impl Workflows {
         superseded_consequence: &str,
     ) -> ServiceResult<Readiness> {
         let operation = self.signed_in_operation(id, kind, action).await?;
-        if decisions::signed_in_expired(&operation, self.now(), self.config.holding.signed_in_lifetime)
-        {
-            return self
-                .expire_signed_in(operation)
-                .await
-                .map(Readiness::Ended);
+        if decisions::signed_in_expired(
+            &operation,
+            self.now(),
+            self.config.holding.signed_in_lifetime,
+        ) {
+            return self.expire_signed_in(operation).await.map(Readiness::Ended);
         }
         let Some(token) = self.delegated_token(id) else {
             return self
@@ -268,7 +268,9 @@ impl Workflows {
 
     /// How long the polling task waits before asking again; `None` once the secrets are gone.
     fn poll_interval(&self, id: OperationId) -> Option<StdDuration> {
-        self.lock_sign_ins().get(&id).map(|secrets| secrets.interval)
+        self.lock_sign_ins()
+            .get(&id)
+            .map(|secrets| secrets.interval)
     }
 
     async fn poll_sign_in(&self, operation: Operation) -> ServiceResult<Operation> {

@@ -120,7 +120,10 @@ struct Finished {
 impl Drop for Finished {
     fn drop(&mut self) {
         let mut running = self.tasks.lock();
-        if running.get(&self.id).is_some_and(|r| r.serial == self.serial) {
+        if running
+            .get(&self.id)
+            .is_some_and(|r| r.serial == self.serial)
+        {
             running.remove(&self.id);
         }
         drop(running);

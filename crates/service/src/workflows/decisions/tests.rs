@@ -363,8 +363,16 @@ fn a_gone_holders_operations_are_resumed_like_ones_own() {
 fn a_holder_is_gone_only_once_silent_for_longer_than_stale_after() {
     let beat = Some(STARTED);
     assert!(!holder_gone(beat, STARTED, STALE_AFTER));
-    assert!(!holder_gone(beat, STARTED + Duration::seconds(119), STALE_AFTER));
-    assert!(holder_gone(beat, STARTED + Duration::seconds(120), STALE_AFTER));
+    assert!(!holder_gone(
+        beat,
+        STARTED + Duration::seconds(119),
+        STALE_AFTER
+    ));
+    assert!(holder_gone(
+        beat,
+        STARTED + Duration::seconds(120),
+        STALE_AFTER
+    ));
     assert!(holder_gone(None, STARTED, STALE_AFTER), "never beat: gone");
     assert!(
         !holder_gone(beat, STARTED + Duration::days(365), StdDuration::MAX),
@@ -429,8 +437,16 @@ fn only_an_operation_nothing_carries_may_be_abandoned() {
 fn a_signed_in_operation_expires_with_its_token_lifetime() {
     let lifetime = StdDuration::from_secs(3600);
     let signed_in = operation(OperationStep::SignedIn);
-    assert!(!signed_in_expired(&signed_in, STARTED + Duration::minutes(59), lifetime));
-    assert!(signed_in_expired(&signed_in, STARTED + Duration::minutes(60), lifetime));
+    assert!(!signed_in_expired(
+        &signed_in,
+        STARTED + Duration::minutes(59),
+        lifetime
+    ));
+    assert!(signed_in_expired(
+        &signed_in,
+        STARTED + Duration::minutes(60),
+        lifetime
+    ));
     let attached = operation(OperationStep::Attached);
     assert!(
         !signed_in_expired(&attached, STARTED + Duration::days(1), lifetime),
