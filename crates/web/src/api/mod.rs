@@ -39,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/operations/{id}/generate", post(handlers::generate))
         .route("/operations/{id}/import", post(handlers::import))
         .route("/operations/{id}/cancel", post(handlers::cancel))
+        .route("/operations/{id}/abandon", post(handlers::abandon))
         .route("/audit", get(handlers::audit))
         .route("/tokens", post(handlers::create_token))
         .route("/me", get(handlers::me))
@@ -84,6 +85,7 @@ pub fn routes() -> Router<AppState> {
         handlers::generate,
         handlers::import,
         handlers::cancel,
+        handlers::abandon,
         handlers::audit,
         handlers::create_token,
         handlers::me,
