@@ -154,6 +154,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         clouds: backups::clouds(&config.clouds, sandbox.as_ref().map(|_| &connection.target)),
         clock: shared_clock.clone(),
         poll_every: config.backup_poll_every.unwrap_or(backups::POLL_EVERY),
+        instance: instance.clone(),
     })
     .await?;
 

@@ -287,7 +287,10 @@ impl Session {
     /// when the POST was refused, its problem).
     pub async fn generate(&self, operation: &str) -> (reqwest::StatusCode, Value) {
         let (status, answer) = self
-            .post(&format!("/api/v1/operations/{operation}/generate"), json!({}))
+            .post(
+                &format!("/api/v1/operations/{operation}/generate"),
+                json!({}),
+            )
             .await;
         self.outcome_of(operation, status, answer).await
     }
