@@ -1,9 +1,11 @@
 //! Test doubles: an in-memory [`Repository`](crate::Repository) +
 //! [`AccountRepository`](crate::AccountRepository) and a scripted
-//! [`Directory`](crate::Directory); and the [`contract`] every `Repository` keeps. The sleeper
+//! [`Directory`](crate::Directory); and the [`contract`] every `Repository` keeps (and the
+//! [`account_contract`] every `AccountRepository` keeps). The sleeper
 //! that advances a manual clock instead of sleeping is `tenantlink_clock::RecordingSleeper`
 //! (this feature turns on its `test-util`).
 
+pub mod account_contract;
 pub mod contract;
 mod directory;
 mod memory;

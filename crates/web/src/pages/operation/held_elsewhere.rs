@@ -152,6 +152,7 @@ mod tests {
             role,
             via: CallerVia::Session,
             csrf_token: Some("token".into()),
+            account: None,
         }
     }
 
