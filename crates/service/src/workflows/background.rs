@@ -23,7 +23,7 @@ impl Workflows {
     {
         let workflows = self.clone();
         self.tasks
-            .spawn(id, move |_stop| async move {
+            .spawn(id, what, move |_stop| async move {
                 if let Err(err) = work(workflows.clone()).await {
                     tracing::warn!(operation = %id, error = %err, what, "an operation step failed midway; resuming from what was stored");
                     workflows.finish_after_error(id).await;

@@ -16,6 +16,9 @@ use std::sync::MutexGuard;
 use std::time::Duration as StdDuration;
 use time::OffsetDateTime;
 
+/// The name of the background task that polls for the device sign-in.
+const SIGN_IN_TASK: &str = "sign-in";
+
 /// Device sign-in secrets of running operations. Kept in memory only: a delegated token must not
 /// outlive the operation, so a restart ends operations still waiting for sign-in.
 #[derive(Debug)]
@@ -104,7 +107,9 @@ impl Workflows {
         let id = operation.id;
         if self
             .tasks
-            .spawn(id, move |stop| poller.poll_until_signed_in(id, stop))
+            .spawn(id, SIGN_IN_TASK, move |stop| {
+                poller.poll_until_signed_in(id, stop)
+            })
             .is_err()
         {
             // A new id cannot have a task yet; if it ever had, that task polls already.
@@ -215,6 +220,12 @@ impl Workflows {
                     operation.kind.as_str()
                 ),
             });
+        }
+        // Signed in a moment ago: the polling task may still be recording it (the audit entry).
+        // Let it finish, so that the step it started can run next.
+        if operation.step == OperationStep::SignedIn && self.tasks.running(id) == Some(SIGN_IN_TASK)
+        {
+            self.tasks.settled(id).await;
         }
         if decisions::needs_sign_in_secrets(operation.step)
             && let Some(holder) = self.held_elsewhere(&operation)

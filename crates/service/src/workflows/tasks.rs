@@ -20,6 +20,8 @@ pub(super) struct OperationTasks {
 
 #[derive(Debug)]
 struct Running {
+    /// What the task does (`sign-in`, `generate`, …), for the callers that must tell.
+    what: &'static str,
     /// Distinguishes this task from a later one for the same operation, so a finishing task
     /// removes only its own entry.
     serial: u64,
@@ -51,7 +53,12 @@ static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(
 
 impl OperationTasks {
     /// Runs `work` on its own task for operation `id`, unless a task for `id` still runs.
-    pub(super) fn spawn<F, Fut>(&self, id: OperationId, work: F) -> Result<(), AlreadyRunning>
+    pub(super) fn spawn<F, Fut>(
+        &self,
+        id: OperationId,
+        what: &'static str,
+        work: F,
+    ) -> Result<(), AlreadyRunning>
     where
         F: FnOnce(StopSignal) -> Fut,
         Fut: Future<Output = ()> + Send + 'static,
@@ -64,7 +71,15 @@ impl OperationTasks {
             if running.contains_key(&id) {
                 return Err(AlreadyRunning);
             }
-            running.insert(id, Running { serial, stop, done });
+            running.insert(
+                id,
+                Running {
+                    what,
+                    serial,
+                    stop,
+                    done,
+                },
+            );
         }
         let future = work(StopSignal(stop_rx));
         let finished = Finished {
@@ -84,6 +99,11 @@ impl OperationTasks {
     /// Whether a task carries operation `id` on this instance now.
     pub(super) fn is_running(&self, id: OperationId) -> bool {
         self.lock().contains_key(&id)
+    }
+
+    /// What the task carrying `id` does, if one runs.
+    pub(super) fn running(&self, id: OperationId) -> Option<&'static str> {
+        self.lock().get(&id).map(|r| r.what)
     }
 
     /// Asks the task of `id`, if any, to stop at its next wait.
@@ -143,14 +163,14 @@ mod tests {
         let flag = Arc::new(Mutex::new(false));
         let seen = flag.clone();
         tasks
-            .spawn(id, move |_| async move {
+            .spawn(id, "test", move |_| async move {
                 let _ = rx.await;
                 *seen.lock().unwrap() = true;
             })
             .unwrap();
         assert!(tasks.is_running(id));
         assert_eq!(
-            tasks.spawn(id, |_| async {}),
+            tasks.spawn(id, "test", |_| async {}),
             Err(AlreadyRunning),
             "one task per operation"
         );
@@ -165,7 +185,7 @@ mod tests {
         let tasks = OperationTasks::default();
         let id = OperationId::new();
         tasks
-            .spawn(id, |mut stop| async move { stop.stopped().await })
+            .spawn(id, "test", |mut stop| async move { stop.stopped().await })
             .unwrap();
         tasks.stop(id);
         tasks.settled(id).await;
