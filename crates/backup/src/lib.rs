@@ -36,5 +36,6 @@ pub use runner::{
 };
 pub use schedule::{Schedule, ScheduleError, next_due};
 pub use scheduler::{
-    DEFAULT_MAX_CONCURRENT_RUNS, Dispatch, PolicyExecutor, RunnerExecutor, Scheduler, StartedRun,
+    DEFAULT_MAX_CONCURRENT_RUNS, DEFAULT_RUN_STALE_AFTER, Dispatch, PolicyExecutor, RunnerExecutor,
+    Scheduler, StartedRun,
 };

@@ -93,6 +93,8 @@ pub struct BackupRunner {
     clock: SharedClock,
     config: RunnerConfig,
     observer: Option<Arc<dyn RunObserver>>,
+    /// This instance's id, recorded on the runs it starts (see [`BackupRunner::with_instance_id`]).
+    instance: Option<Arc<str>>,
 }
 
 /// Counts of one run so far.
@@ -124,7 +126,15 @@ impl BackupRunner {
             clock,
             config,
             observer: None,
+            instance: None,
         }
+    }
+
+    /// Records `id` as the holder of the runs this runner starts, so that another instance's
+    /// start-up recovery leaves them alone while this one's heartbeat is fresh.
+    pub fn with_instance_id(mut self, id: impl Into<String>) -> Self {
+        self.instance = Some(Arc::from(id.into()));
+        self
     }
 
     pub fn with_observer(mut self, observer: Arc<dyn RunObserver>) -> Self {
@@ -160,7 +170,12 @@ impl BackupRunner {
     ) -> Result<BackupRun, RunError> {
         // The port's one conflict on starting a run: the policy has one in progress.
         self.backups
-            .start_run(policy.id, trigger, self.clock.now())
+            .start_run(
+                policy.id,
+                trigger,
+                self.instance.as_deref(),
+                self.clock.now(),
+            )
             .await
             .map_err(|e| match e {
                 RepositoryError::Conflict { .. } => RunError::AlreadyRunning {

@@ -241,7 +241,14 @@ pub struct Scheduler {
     /// One permit per run slot; a run holds one for as long as it is in flight.
     slots: Arc<Semaphore>,
     max_concurrent_runs: NonZeroUsize,
+    /// This instance's id and how long another instance's silence means it is gone.
+    instance: Option<Arc<str>>,
+    stale_after: time::Duration,
 }
+
+/// A holder whose runs' heartbeat is older than this is gone (its runs may be recovered by
+/// another instance), unless [`Scheduler::with_instance_id`] is given another time.
+pub const DEFAULT_RUN_STALE_AFTER: time::Duration = time::Duration::minutes(2);
 
 /// Runs in flight at once in one process unless [`Scheduler::with_max_concurrent_runs`] says
 /// otherwise: enough to keep Graph busy, few enough that memory stays flat with 10,000 policies.
@@ -261,7 +268,19 @@ impl Scheduler {
             running: Arc::default(),
             slots: Arc::new(Semaphore::new(DEFAULT_MAX_CONCURRENT_RUNS.get())),
             max_concurrent_runs: DEFAULT_MAX_CONCURRENT_RUNS,
+            instance: None,
+            stale_after: DEFAULT_RUN_STALE_AFTER,
         }
+    }
+
+    /// Names this instance among those sharing the database: its runs carry a heartbeat
+    /// refreshed by every tick, and [`Scheduler::recover_interrupted_runs`] fails only its own
+    /// runs and those of instances silent for longer than `stale_after` (the executor's
+    /// runner must record the same id, [`BackupRunner::with_instance_id`]).
+    pub fn with_instance_id(mut self, id: impl Into<String>, stale_after: time::Duration) -> Self {
+        self.instance = Some(Arc::from(id.into()));
+        self.stale_after = stale_after;
+        self
     }
 
     /// Sets how many runs may be in flight at once in this process. Call before the first
@@ -292,12 +311,18 @@ impl Scheduler {
     }
 
     /// Marks runs left `running` by a process that died as failed, so that their policies can
-    /// run again. Call once at start-up (with one instance per database).
+    /// run again. Call once at start-up. With an instance id, only this instance's own runs
+    /// (its previous process's), runs without a holder and runs of instances silent for longer
+    /// than `stale_after` are failed: another live instance's run is still being carried.
     pub async fn recover_interrupted_runs(&self) -> Result<u64, RepositoryError> {
+        let now = self.clock.now();
+        let silent_since = now.checked_sub(self.stale_after).unwrap_or(now);
         self.backups
             .fail_interrupted_runs(
+                self.instance.as_deref(),
+                silent_since,
                 "The service stopped while this run was in progress. The next run resumes from the last completed mailbox read.",
-                self.clock.now(),
+                now,
             )
             .await
     }
@@ -326,6 +351,12 @@ impl Scheduler {
             .iter()
             .copied()
             .collect();
+        if !running.is_empty()
+            && let Some(me) = self.instance.as_deref()
+        {
+            // This instance still carries its runs: other instances' recovery leaves them alone.
+            self.backups.heartbeat_runs(me, now).await?;
+        }
         if !running.is_empty() {
             for policy in self.backups.due_policies_among(now, &running).await? {
                 let Some(next) = self

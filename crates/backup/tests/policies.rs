@@ -45,7 +45,7 @@ impl GatedExecutor {
     ) -> Result<RunReport, RunError> {
         let run = self
             .store
-            .start_run(policy.id, trigger, self.clock.now())
+            .start_run(policy.id, trigger, None, self.clock.now())
             .await?;
         if let Some(started) = started {
             let _ = started.send(run.id);

@@ -63,6 +63,7 @@ async fn store_and_activate(
             replaces: None,
             failure: None,
             sign_in_holder: None,
+            heartbeat_at: None,
         })
         .await
         .unwrap();

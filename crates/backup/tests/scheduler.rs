@@ -774,3 +774,87 @@ async fn serve_waits_through_the_injected_sleeper_and_ticks_after_each_wait() {
     stop.send(()).unwrap();
     serving.await.unwrap();
 }
+
+// --- start-up recovery with several instances on one database -------------------------------
+
+#[tokio::test]
+async fn recovery_fails_only_this_instances_runs_and_those_of_a_silent_instance() {
+    let f = Fixture::new().await;
+    let b = f
+        .scheduler(RecordingExecutor::open(f.clock.clone()))
+        .with_instance_id("instance-b", Duration::minutes(2));
+    let live_a = f.policy(&b, "carried by A", "").await;
+    let previous_b = f.policy(&b, "left by B's previous process", "").await;
+    let unheld = f.policy(&b, "from before holders were recorded", "").await;
+    let started = f.clock.now();
+    let run_a = f
+        .store
+        .start_held_run(live_a, RunTrigger::Scheduled, Some("instance-a"), started)
+        .await
+        .unwrap();
+    let run_b = f
+        .store
+        .start_held_run(previous_b, RunTrigger::Manual, Some("instance-b"), started)
+        .await
+        .unwrap();
+    let run_old = f
+        .store
+        .start_run(unheld, RunTrigger::Manual, started)
+        .await
+        .unwrap();
+
+    // B restarts 30 s later while A is alive (its heartbeat is fresh).
+    f.clock.advance(Duration::seconds(30));
+    f.store
+        .heartbeat_runs("instance-a", f.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(b.recover_interrupted_runs().await.unwrap(), 2);
+    let status = |run: RunId| {
+        let store = f.store.clone();
+        async move { store.run(run).await.unwrap().status.as_str().to_owned() }
+    };
+    assert_eq!(
+        status(run_a.id).await,
+        "running",
+        "A's live run is left alone"
+    );
+    assert_eq!(status(run_b.id).await, "failed", "B's own previous run");
+    assert_eq!(status(run_old.id).await, "failed", "a run nobody holds");
+
+    // A goes silent for longer than stale_after: its run is recovered too.
+    f.clock.advance(Duration::minutes(3));
+    assert_eq!(b.recover_interrupted_runs().await.unwrap(), 1);
+    assert_eq!(status(run_a.id).await, "failed");
+}
+
+#[tokio::test]
+async fn a_tick_keeps_this_instances_runs_alive_for_the_others() {
+    let f = Fixture::new().await;
+    let executor = RecordingExecutor::closed(f.clock.clone());
+    let a = f
+        .scheduler(executor.clone())
+        .with_instance_id("instance-a", Duration::minutes(2));
+    let policy = f.policy_due("hourly", "every 1h", T0).await;
+    // The executor stands in for the runner: the run row is A's, held open by the gate.
+    let run = f
+        .store
+        .start_held_run(policy, RunTrigger::Scheduled, Some("instance-a"), T0)
+        .await
+        .unwrap();
+    a.tick().await.unwrap();
+    for _ in 0..5 {
+        f.clock.advance(Duration::minutes(1));
+        a.tick().await.unwrap();
+    }
+    let b = f
+        .scheduler(RecordingExecutor::open(f.clock.clone()))
+        .with_instance_id("instance-b", Duration::minutes(2));
+    assert_eq!(b.recover_interrupted_runs().await.unwrap(), 0);
+    assert_eq!(
+        f.store.run(run.id).await.unwrap().status.as_str(),
+        "running",
+        "five minutes in, A's heartbeat still says it carries the run"
+    );
+    executor.gate.add_permits(1);
+}

@@ -66,6 +66,6 @@ pub use ports::{
 pub use proof::{CredentialProof, ProofOutcome, ProofSource, connection_after_proof, record_proof};
 pub use secret::SecretString;
 pub use workflows::{
-    ProofPolicy, SANDBOX_CLOUD, Workflows, WorkflowsConfig, is_configured_organization,
-    is_tenant_reference,
+    HoldingPolicy, ProofPolicy, SANDBOX_CLOUD, Workflows, WorkflowsConfig,
+    is_configured_organization, is_tenant_reference,
 };

@@ -166,13 +166,19 @@ pub struct Operation {
     /// The active certificate when this operation started: activation swaps only from it.
     pub replaces: Option<CertificateId>,
     pub failure: Option<OperationFailure>,
-    /// The tenantlink instance (its stable id) whose memory holds this operation's device code
-    /// and delegated token, which are never stored. Other instances sharing the database show
-    /// the operation as stored and refuse the steps that need those secrets, instead of ending
-    /// it as lost. `None`: started by a `Workflows` without an instance id, or before the store
-    /// recorded holders; any instance then treats missing secrets as lost (a restart).
+    /// The tenantlink instance (its stable id) holding this operation: its memory holds the
+    /// device code and delegated token (never stored) and its background task carries the
+    /// operation's steps. Other instances sharing the database show the operation as stored and
+    /// refuse the steps that need those secrets, instead of ending it as lost, until the holder
+    /// stops sending heartbeats (then they may take it over, or an administrator abandon it).
+    /// `None`: started by a `Workflows` without an instance id, or before the store recorded
+    /// holders; any instance then treats missing secrets as lost (a restart).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_in_holder: Option<String>,
+    /// When the holder last said it is alive (it refreshes this while it runs); `None` before
+    /// heartbeats were recorded. A holder silent for longer than the configured time is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat_at: Option<OffsetDateTime>,
 }
 
 impl Operation {

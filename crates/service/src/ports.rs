@@ -286,6 +286,23 @@ pub trait Repository: Send + Sync + Debug + 'static {
     /// `Conflict`). The sign-in prompt and holder are kept as stored, and a field set once
     /// (who signed in, the certificate, the failure) is never cleared.
     fn update_operation<'a>(&'a self, operation: &'a Operation) -> BoxFuture<'a, RepoResult<()>>;
+    /// Records that `holder` is alive and still carries its unfinished operations: sets their
+    /// `heartbeat_at` to `now` (nothing else, not the version). Returns how many.
+    fn heartbeat<'a>(
+        &'a self,
+        holder: &'a str,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<u64>>;
+    /// Makes `new_holder` the holder of `operation`, with a heartbeat at `now`, only if the
+    /// stored operation is unfinished, still at `operation.version` and still held by
+    /// `operation.sign_in_holder` (else `Conflict` and nothing changes); bumps the version.
+    /// Of two instances taking over the same operation, exactly one wins.
+    fn take_over<'a>(
+        &'a self,
+        operation: &'a Operation,
+        new_holder: &'a str,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<Operation>>;
     /// Oldest first.
     fn unfinished_operations(&self) -> BoxFuture<'_, RepoResult<Vec<Operation>>>;
     /// Newest first.

@@ -75,7 +75,7 @@ impl World {
             .expect("start");
         self.directory
             .approve(&op.sign_in.as_ref().expect("prompt").user_code);
-        self.workflows.operation(&admin, op.id).await.expect("poll");
+        self.workflows.settled(&admin, op.id).await.expect("poll");
         let done = self
             .workflows
             .generate(&admin, op.id)

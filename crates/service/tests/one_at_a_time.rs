@@ -156,6 +156,7 @@ async fn a_start_racing_past_the_check_is_still_refused_by_the_store() {
         replaces: None,
         failure: None,
         sign_in_holder: None,
+        heartbeat_at: None,
     };
     let repository = w.repository.clone();
     let racing = elsewhere.clone();

@@ -58,7 +58,7 @@ async fn workflows_holding_a_device_code_and_a_delegated_token_hide_them() {
     w.directory
         .approve(&waiting.sign_in.as_ref().unwrap().user_code);
     w.workflows
-        .operation(&admin("alice"), waiting.id)
+        .settled(&admin("alice"), waiting.id)
         .await
         .unwrap();
     let tokens = w.directory.tokens_issued();

@@ -75,7 +75,7 @@ async fn another_instance_shows_the_operation_unchanged_instead_of_failing_it() 
 
     // Still A's to finish: the person signs in, A sees it, B then shows it signed in.
     w.directory.approve(&op.sign_in.as_ref().unwrap().user_code);
-    let signed_in = a.operation(&admin("alice"), op.id).await.unwrap();
+    let signed_in = a.settled(&admin("alice"), op.id).await.unwrap();
     assert_eq!(signed_in.step, OperationStep::SignedIn);
     let seen = b.operation(&admin("bob"), op.id).await.unwrap();
     assert_eq!(seen, signed_in);
@@ -105,7 +105,7 @@ async fn another_instance_refuses_generate_and_import_naming_the_holder_and_chan
 
     // Signed in (on A): B still cannot generate, and nothing is created or attached.
     w.directory.approve(&op.sign_in.as_ref().unwrap().user_code);
-    let signed_in = a.operation(&admin("alice"), op.id).await.unwrap();
+    let signed_in = a.settled(&admin("alice"), op.id).await.unwrap();
     assert_eq!(signed_in.step, OperationStep::SignedIn);
     let detail = conflict_detail(b.generate(&admin("bob"), op.id).await.unwrap_err());
     assert!(detail.contains(A), "{detail}");
@@ -185,14 +185,20 @@ async fn the_same_instance_restarted_ends_its_lost_sign_in() {
     assert_eq!(resumed[0].step, OperationStep::Failed);
     assert_eq!(resumed[0].failure.as_ref().unwrap().code, "interrupted");
 
-    // Without the start-up pass (a request reaching the new process first) it is lost too.
+    // Before the start-up pass (a request reaching the new process first), reading it
+    // changes nothing; a Generate cannot use the lost sign-in and is refused.
     let w = world().await;
     let (a, op2) = started_on_a(&w).await;
     drop(a);
     let restarted = instance(&w, A);
     let seen = restarted.operation(&admin("alice"), op2.id).await.unwrap();
-    assert_eq!(seen.step, OperationStep::Failed);
-    assert_eq!(seen.failure.as_ref().unwrap().code, "sign_in_lost");
+    assert_eq!(seen, op2, "reading has no side effects");
+    let err = restarted
+        .generate(&admin("alice"), op2.id)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ServiceError::WrongStep { .. }), "{err:?}");
+    assert_eq!(stored(&w, &op2).await, op2);
     let _ = op;
 }
 
@@ -222,16 +228,30 @@ async fn another_instance_can_cancel_it() {
 #[tokio::test]
 async fn an_expired_sign_in_code_ends_it_from_another_instance() {
     let w = world().await;
-    let (_a, op) = started_on_a(&w).await;
+    let (a, op) = started_on_a(&w).await;
     let b = instance(&w, B);
     let expires_at = op.sign_in.as_ref().unwrap().expires_at;
     w.clock.set(expires_at - Duration::seconds(1));
-    assert_eq!(
-        b.operation(&admin("bob"), op.id).await.unwrap().step,
-        OperationStep::AwaitingSignIn
+    // A is alive: its heartbeat says so (else B would take the operation over).
+    a.look_after_operations().await.unwrap();
+    let op = stored(&w, &op).await;
+    let refused = b
+        .start(&admin("bob"), w.org, OperationKind::Generate)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, ServiceError::Conflict { .. }),
+        "{refused:?}"
     );
+    assert_eq!(stored(&w, &op).await, op, "still A's, still waiting");
+    // Once the code has expired, B's start ends it (a local decision) and goes ahead.
     w.clock.set(expires_at);
-    let ended = b.operation(&admin("bob"), op.id).await.unwrap();
+    let mine = b
+        .start(&admin("bob"), w.org, OperationKind::Generate)
+        .await
+        .unwrap();
+    assert_eq!(mine.sign_in_holder.as_deref(), Some(B));
+    let ended = stored(&w, &op).await;
     assert_eq!(ended.step, OperationStep::Failed);
     assert_eq!(ended.failure.as_ref().unwrap().code, "sign_in_expired");
     assert!(w.now() >= START);
@@ -245,6 +265,9 @@ async fn operations_without_a_recorded_holder_keep_the_single_instance_behaviour
     assert_eq!(op.sign_in_holder, None);
     let b = instance(&w, B);
     let seen = b.operation(&admin("bob"), op.id).await.unwrap();
-    assert_eq!(seen.step, OperationStep::Failed);
-    assert_eq!(seen.failure.as_ref().unwrap().code, "sign_in_lost");
+    assert_eq!(seen, op, "reading has no side effects");
+    // B's start-up pass treats it as its own lost sign-in, as before holders were recorded.
+    let resumed = b.resume_unfinished().await.unwrap();
+    assert_eq!(resumed.len(), 1);
+    assert_eq!(resumed[0].failure.as_ref().unwrap().code, "interrupted");
 }

@@ -97,11 +97,7 @@ impl World {
         );
         self.directory.approve(&code);
         self.clock.advance(time::Duration::seconds(5));
-        let op = self
-            .workflows
-            .operation(&admin(), op.id)
-            .await
-            .expect("poll");
+        let op = self.workflows.settled(&admin(), op.id).await.expect("poll");
         assert_eq!(op.step, OperationStep::SignedIn);
         op
     }
@@ -186,7 +182,7 @@ async fn declined_sign_in_ends_the_operation() {
         .await
         .unwrap();
     w.directory.decline(&op.sign_in.unwrap().user_code);
-    let op = w.workflows.operation(&admin(), op.id).await.unwrap();
+    let op = w.workflows.settled(&admin(), op.id).await.unwrap();
     assert_eq!(op.step, OperationStep::Failed);
     assert!(op.failure.unwrap().code.starts_with("sign_in_declined"));
     assert_eq!(w.active_thumbprint().await, None);
@@ -201,7 +197,7 @@ async fn expired_sign_in_code_ends_the_operation() {
         .await
         .unwrap();
     w.clock.advance(time::Duration::minutes(16));
-    let op = w.workflows.operation(&admin(), op.id).await.unwrap();
+    let op = w.workflows.settled(&admin(), op.id).await.unwrap();
     assert_eq!(op.step, OperationStep::Failed);
     assert_eq!(op.failure.unwrap().code, "sign_in_expired");
 }

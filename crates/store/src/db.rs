@@ -124,7 +124,7 @@ async fn connect_sqlite(
 /// Migrations are embedded at compile time so the binary needs no migrations folder.
 /// Never edit an applied migration (sqlx refuses a changed checksum): add the next one.
 fn migrator(kind: BackendKind) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 9] = match kind {
+    let files: [(i64, &'static str, &'static str); 10] = match kind {
         BackendKind::Sqlite => [
             (
                 1,
@@ -165,6 +165,11 @@ fn migrator(kind: BackendKind) -> Migrator {
                 8,
                 "api token owner",
                 include_str!("../migrations/sqlite/0008_api_token_owner.sql"),
+            ),
+            (
+                9,
+                "operation heartbeat",
+                include_str!("../migrations/sqlite/0009_operation_heartbeat.sql"),
             ),
             (
                 10,
@@ -212,6 +217,11 @@ fn migrator(kind: BackendKind) -> Migrator {
                 8,
                 "api token owner",
                 include_str!("../migrations/postgres/0008_api_token_owner.sql"),
+            ),
+            (
+                9,
+                "operation heartbeat",
+                include_str!("../migrations/postgres/0009_operation_heartbeat.sql"),
             ),
             (
                 10,

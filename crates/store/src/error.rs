@@ -105,8 +105,8 @@ pub enum Conflict {
         operation: String,
         started_by: String,
     },
-    #[error("operation {operation} is leased by another worker until its lease expires")]
-    OperationLeased { operation: String },
+    #[error("operation {operation} changed, ended or was taken over by another instance meanwhile")]
+    OperationTakenOver { operation: String },
     #[error(
         "certificate {certificate} is not pending (it was already activated, retired or discarded)"
     )]

@@ -37,7 +37,7 @@ pub use db::{BackendKind, OpenOptions};
 pub use error::{Conflict, StoreError, StoreResult};
 pub use ids::{AuditId, UnknownVariant};
 pub use master_key::{MASTER_KEY_FILE, MasterKey, MasterKeyError, MasterKeyId};
-pub use operations::{Activation, ClaimedOperation, OperationUpdate};
+pub use operations::{Activation, OperationUpdate};
 pub use repository::StoreRepository;
 pub use tokens::{BearerSecret, SecretHash};
 

@@ -4,7 +4,9 @@
 //! The store guarantees that every change is a compare-and-swap on the row's `version`, that
 //! only the steps of [`OperationStep::reachable_from`] follow each other (finished operations
 //! never change again), that an organization has at most one unfinished operation (a partial
-//! unique index), and that activation is all-or-nothing.
+//! unique index), and that activation is all-or-nothing. Holding an operation (its holder's
+//! heartbeat, and taking it over from a holder that went silent) is recorded here; deciding when
+//! a holder is gone is the service's (`workflows::decisions::holder_gone`).
 
 use tenantlink_service::{
     CertificateId, Operation, OperationFailure, OperationId, OperationStep, OrganizationId,
@@ -41,20 +43,12 @@ pub struct Activation {
     pub expected_active: Option<CertificateId>,
 }
 
-/// An operation claimed by a worker, and until when its claim holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClaimedOperation {
-    pub operation: Operation,
-    pub owner: Option<String>,
-    pub lease_expires_at: Option<OffsetDateTime>,
-}
-
 /// The operation's columns plus the SHA-1 thumbprint of its certificate.
 const SELECT: &str = "SELECT op.id, op.organization_id, op.kind, op.step, op.started_by, \
                       op.signed_in_as, op.replaces_id, op.certificate_id, op.user_code, \
                       op.verification_uri, op.device_code_expires_at, op.failure_code, \
-                      op.failure_message, op.failure_remediation, op.owner, op.lease_expires_at, \
-                      op.sign_in_holder, op.version, op.started_at, op.updated_at, \
+                      op.failure_message, op.failure_remediation, \
+                      op.sign_in_holder, op.heartbeat_at, op.version, op.started_at, op.updated_at, \
                       (SELECT c.sha1_thumbprint FROM certificates c WHERE c.id = op.certificate_id) \
                       AS sha1_thumbprint \
                       FROM certificate_operations op";
@@ -78,15 +72,17 @@ impl Store {
             to_micros(operation.updated_at)?,
         );
         let version = version_column(operation.version)?;
+        let heartbeat = opt_to_micros(operation.heartbeat_at)?;
         let inserted = with_pool!(self, |pool| {
             sqlx::query(
                 "INSERT INTO certificate_operations (id, organization_id, kind, step, \
                  started_by, signed_in_as, replaces_id, certificate_id, user_code, \
                  verification_uri, device_code_expires_at, failure_code, failure_message, \
-                 failure_remediation, sign_in_holder, version, started_at, updated_at) \
+                 failure_remediation, sign_in_holder, heartbeat_at, version, started_at, \
+                 updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, \
                  (SELECT id FROM certificates WHERE organization_id = $2 AND state = 'active'), \
-                 $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                 $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
             )
             .bind(operation.id.to_string())
             .bind(organization.to_string())
@@ -102,6 +98,7 @@ impl Store {
             .bind(failure.map(|f| f.message.as_str()))
             .bind(failure.and_then(|f| remediation(f)))
             .bind(operation.sign_in_holder.as_deref())
+            .bind(heartbeat)
             .bind(version)
             .bind(started)
             .bind(updated)
@@ -166,25 +163,80 @@ impl Store {
         })
     }
 
-    /// Unfinished operations nobody holds a live lease on: what a restarted service must
-    /// resume or fail.
-    pub async fn resumable_operations(&self, now: OffsetDateTime) -> StoreResult<Vec<Operation>> {
-        let sql = format!(
-            "{SELECT} WHERE op.{NOT_FINAL} \
-             AND (op.owner IS NULL OR op.lease_expires_at IS NULL OR op.lease_expires_at <= $1) \
-             ORDER BY op.started_at, op.id"
-        );
-        let now = to_micros(now)?;
+    /// Unfinished operations, oldest first: what a starting service resumes or leaves to
+    /// their holders.
+    pub async fn unfinished_operations(&self) -> StoreResult<Vec<Operation>> {
+        let sql = format!("{SELECT} WHERE op.{NOT_FINAL} ORDER BY op.started_at, op.id");
         with_pool!(self, |pool| {
             sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(now)
                 .fetch_all(pool)
                 .await
-                .map_err(StoreError::db("list resumable operations"))?
+                .map_err(StoreError::db("list unfinished operations"))?
                 .iter()
                 .map(decode)
                 .collect()
         })
+    }
+
+    /// Sets `heartbeat_at` of `holder`'s unfinished operations to `at` (not the version: a
+    /// heartbeat is not a change of the operation). Returns how many.
+    pub async fn heartbeat_operations(&self, holder: &str, at: OffsetDateTime) -> StoreResult<u64> {
+        let sql = format!(
+            "UPDATE certificate_operations SET heartbeat_at = $2 \
+             WHERE sign_in_holder = $1 AND {NOT_FINAL}"
+        );
+        let at = to_micros(at)?;
+        Ok(with_pool!(self, |pool| {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(holder)
+                .bind(at)
+                .execute(pool)
+                .await
+                .map_err(StoreError::db("record the operations' heartbeat"))?
+                .rows_affected()
+        }))
+    }
+
+    /// Makes `new_holder` the holder of operation `id` with a heartbeat at `at`, only if it is
+    /// unfinished, at `expected_version` and held by `expected_holder` (`None`: no holder);
+    /// bumps the version. Otherwise [`Conflict::OperationTakenOver`] and nothing changes, so of
+    /// two instances taking over one operation exactly one wins.
+    pub async fn take_over_operation(
+        &self,
+        id: OperationId,
+        expected_version: u64,
+        expected_holder: Option<&str>,
+        new_holder: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<Operation> {
+        let sql = format!(
+            "UPDATE certificate_operations SET sign_in_holder = $4, heartbeat_at = $5, \
+             version = version + 1 \
+             WHERE id = $1 AND version = $2 AND {NOT_FINAL} \
+             AND (sign_in_holder = $3 OR (sign_in_holder IS NULL AND $3 IS NULL))"
+        );
+        let expected = version_column(expected_version)?;
+        let at = to_micros(at)?;
+        let affected = with_pool!(self, |pool| {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(id.to_string())
+                .bind(expected)
+                .bind(expected_holder)
+                .bind(new_holder)
+                .bind(at)
+                .execute(pool)
+                .await
+                .map_err(StoreError::db("take the operation over"))?
+                .rows_affected()
+        });
+        let current = self.operation(id).await?;
+        if affected == 0 {
+            return Err(Conflict::OperationTakenOver {
+                operation: id.to_string(),
+            }
+            .into());
+        }
+        Ok(current)
     }
 
     /// Applies `update` if the operation is still at `expected_version` and the change of
@@ -262,66 +314,6 @@ impl Store {
             });
         }
         Ok(current)
-    }
-
-    /// Claims an unfinished operation for `owner` until `lease_until`. Succeeds when nobody
-    /// holds it, when `owner` already does, or when the previous holder's lease ran out
-    /// (its process died); this is how a restarted service takes an operation over.
-    pub async fn claim_operation(
-        &self,
-        id: OperationId,
-        owner: &str,
-        now: OffsetDateTime,
-        lease_until: OffsetDateTime,
-    ) -> StoreResult<ClaimedOperation> {
-        let sql = format!(
-            "UPDATE certificate_operations SET owner = $2, lease_expires_at = $3, \
-             version = version + 1 \
-             WHERE id = $1 AND {NOT_FINAL} \
-             AND (owner IS NULL OR owner = $2 OR lease_expires_at IS NULL OR lease_expires_at <= $4)"
-        );
-        let (lease_until, now) = (to_micros(lease_until)?, to_micros(now)?);
-        let affected = with_pool!(self, |pool| {
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(id.to_string())
-                .bind(owner)
-                .bind(lease_until)
-                .bind(now)
-                .execute(pool)
-                .await
-                .map_err(StoreError::db("claim the operation"))?
-                .rows_affected()
-        });
-        let current = self.operation(id).await?;
-        if affected == 0 {
-            return Err(if current.is_finished() {
-                Conflict::OperationStepChanged {
-                    operation: id.to_string(),
-                    expected: "an unfinished step".into(),
-                }
-            } else {
-                Conflict::OperationLeased {
-                    operation: id.to_string(),
-                }
-            }
-            .into());
-        }
-        let lease = with_pool!(self, |pool| {
-            let row = sqlx::query(
-                "SELECT owner, lease_expires_at FROM certificate_operations WHERE id = $1",
-            )
-            .bind(id.to_string())
-            .fetch_one(pool)
-            .await
-            .map_err(StoreError::db("read the operation's lease"))?;
-            let row = in_table("certificate_operations", &row);
-            (row.opt_text("owner")?, row.opt_time("lease_expires_at")?)
-        });
-        Ok(ClaimedOperation {
-            operation: current,
-            owner: lease.0,
-            lease_expires_at: lease.1,
-        })
     }
 
     /// Activates a pending certificate and finishes its operation, atomically:
@@ -495,6 +487,7 @@ fn decode(row: &impl Columns) -> StoreResult<Operation> {
         replaces: row.opt_parsed("replaces_id")?,
         failure,
         sign_in_holder: row.opt_text("sign_in_holder")?,
+        heartbeat_at: row.opt_time("heartbeat_at")?,
     })
 }
 

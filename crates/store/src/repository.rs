@@ -285,11 +285,43 @@ impl Repository for StoreRepository {
         })
     }
 
+    fn heartbeat<'a>(
+        &'a self,
+        holder: &'a str,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<u64>> {
+        Box::pin(async move {
+            self.store
+                .heartbeat_operations(holder, now)
+                .await
+                .port("record the operations' heartbeat")
+        })
+    }
+
+    fn take_over<'a>(
+        &'a self,
+        operation: &'a Operation,
+        new_holder: &'a str,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<Operation>> {
+        Box::pin(async move {
+            self.store
+                .take_over_operation(
+                    operation.id,
+                    operation.version,
+                    operation.sign_in_holder.as_deref(),
+                    new_holder,
+                    now,
+                )
+                .await
+                .port("take the operation over")
+        })
+    }
+
     fn unfinished_operations(&self) -> BoxFuture<'_, RepoResult<Vec<Operation>>> {
         Box::pin(async move {
-            // Leases are not used by the service: every unfinished operation is listed.
             self.store
-                .resumable_operations(OffsetDateTime::UNIX_EPOCH)
+                .unfinished_operations()
                 .await
                 .port("list unfinished operations")
         })

@@ -334,6 +334,8 @@ async fn one_running_backup_per_policy_and_due_policies(db: &TestDb) {
     assert_eq!(
         store
             .fail_interrupted_runs(
+                None,
+                T0,
                 "the service stopped during this run",
                 T0 + Duration::hours(2)
             )

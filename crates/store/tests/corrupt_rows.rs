@@ -49,6 +49,7 @@ async fn unparsable_values_are_corrupt_naming_table_and_column(db: &TestDb) {
             replaces: None,
             failure: None,
             sign_in_holder: None,
+            heartbeat_at: None,
         })
         .await
         .unwrap();

@@ -228,6 +228,7 @@ async fn old_rows_are_unpacked_and_duplicates_resolved(kind: BackendKind) {
             replaces: None,
             failure: None,
             sign_in_holder: None,
+            heartbeat_at: None,
         })
         .await
         .unwrap_err();

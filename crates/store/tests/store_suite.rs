@@ -37,7 +37,7 @@ backend_tests!(
     operation_fields_round_trip,
     operation_sign_in_holder_is_kept_once_recorded,
     certificate_proofs_keep_the_latest_answer,
-    operation_leases_allow_takeover_only_after_expiry,
+    operation_take_over_needs_the_version_and_holder_read,
     operation_interrupted_before_activation_is_resumed_after_restart,
     users_sessions_and_api_tokens,
     two_administrators_disabling_each_other_at_once_leave_one,
@@ -90,6 +90,7 @@ fn new_operation(
         replaces: None,
         failure: None,
         sign_in_holder: None,
+        heartbeat_at: None,
     }
 }
 
@@ -874,7 +875,7 @@ async fn operation_updates_are_compare_and_swap(db: &TestDb) {
     assert_eq!(store.operation(op.id).await.unwrap(), failed);
 }
 
-async fn operation_leases_allow_takeover_only_after_expiry(db: &TestDb) {
+async fn operation_take_over_needs_the_version_and_holder_read(db: &TestDb) {
     let store = &db.store;
     let org = organization(store, "contoso.example").await;
     let op = store
@@ -885,64 +886,65 @@ async fn operation_leases_allow_takeover_only_after_expiry(db: &TestDb) {
         ))
         .await
         .unwrap();
-    assert_eq!(
-        store.resumable_operations(T0).await.unwrap().len(),
-        1,
-        "unclaimed is resumable"
-    );
+    assert_eq!(store.unfinished_operations().await.unwrap().len(), 1);
 
-    let lease_end = T0 + Duration::seconds(30);
-    let claimed = store
-        .claim_operation(op.id, "worker-1", T0, lease_end)
+    let later = T0 + Duration::seconds(30);
+    assert_eq!(
+        store.heartbeat_operations("worker-1", later).await.unwrap(),
+        0
+    );
+    let taken = store
+        .take_over_operation(
+            op.id,
+            op.version,
+            op.sign_in_holder.as_deref(),
+            "worker-1",
+            later,
+        )
         .await
         .unwrap();
-    assert_eq!(claimed.owner.as_deref(), Some("worker-1"));
-    assert!(
+    assert_eq!(taken.sign_in_holder.as_deref(), Some("worker-1"));
+    assert_eq!(taken.heartbeat_at, Some(later));
+    assert_eq!(taken.version, op.version + 1);
+    assert_eq!(
         store
-            .resumable_operations(T0 + Duration::seconds(10))
+            .heartbeat_operations("worker-1", later + Duration::seconds(20))
             .await
-            .unwrap()
-            .is_empty()
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store.operation(op.id).await.unwrap().version,
+        taken.version,
+        "a heartbeat is not a change"
     );
 
+    // worker-2 acting on what it read before worker-1 took over loses.
     let refused = store
-        .claim_operation(
+        .take_over_operation(
             op.id,
+            op.version,
+            op.sign_in_holder.as_deref(),
             "worker-2",
-            T0 + Duration::seconds(10),
-            T0 + Duration::seconds(40),
+            later,
         )
         .await
         .unwrap_err();
     assert!(
         matches!(
             refused,
-            StoreError::Conflict(Conflict::OperationLeased { .. })
+            StoreError::Conflict(Conflict::OperationTakenOver { .. })
         ),
         "{refused:?}"
     );
-    store
-        .claim_operation(
-            op.id,
-            "worker-1",
-            T0 + Duration::seconds(10),
-            T0 + Duration::seconds(40),
-        )
-        .await
-        .expect("renewal");
-
-    // worker-1 died; after its lease ran out a restarted service takes over.
-    let after = T0 + Duration::seconds(41);
-    let resumable = store.resumable_operations(after).await.unwrap();
-    assert_eq!(
-        resumable.iter().map(|o| o.id).collect::<Vec<_>>(),
-        vec![op.id]
-    );
+    let current = store.operation(op.id).await.unwrap();
+    assert_eq!(current.sign_in_holder.as_deref(), Some("worker-1"));
+    // With the current version and holder it wins.
     let taken = store
-        .claim_operation(op.id, "worker-2", after, after + Duration::seconds(30))
+        .take_over_operation(op.id, current.version, Some("worker-1"), "worker-2", later)
         .await
         .unwrap();
-    assert_eq!(taken.owner.as_deref(), Some("worker-2"));
+    assert_eq!(taken.sign_in_holder.as_deref(), Some("worker-2"));
 }
 
 /// The partial unique index decides: of concurrent starts for one organization exactly one
@@ -1104,13 +1106,7 @@ async fn operation_state_transitions_are_checked(db: &TestDb) {
         OperationStep::Cancelled,
         OperationStep::SignedIn,
     );
-    assert!(
-        store
-            .resumable_operations(T0 + Duration::hours(1))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(store.unfinished_operations().await.unwrap().is_empty());
     start_operation(store, org.id, "admin")
         .await
         .expect("a cancelled operation does not block a new one");
@@ -1851,10 +1847,15 @@ async fn operation_interrupted_before_activation_is_resumed_after_restart(db: &T
         .unwrap();
     let op = db
         .store
-        .claim_operation(op.id, "process-1", T0, T0 + Duration::minutes(1))
+        .take_over_operation(
+            op.id,
+            op.version,
+            op.sign_in_holder.as_deref(),
+            "process-1",
+            T0,
+        )
         .await
-        .unwrap()
-        .operation;
+        .unwrap();
     let op = advance(&db.store, &op, OperationStep::SignedIn).await;
     db.store
         .update_operation(
@@ -1872,18 +1873,18 @@ async fn operation_interrupted_before_activation_is_resumed_after_restart(db: &T
     // process-1 is killed here. A new process opens the same database.
     let restarted = Store::open(&db.url).await.unwrap();
     let after = T0 + Duration::minutes(2);
-    let pending = restarted.resumable_operations(after).await.unwrap();
+    let pending = restarted.unfinished_operations().await.unwrap();
     assert_eq!(pending.len(), 1);
     let resumed = restarted
-        .claim_operation(
+        .take_over_operation(
             pending[0].id,
+            pending[0].version,
+            Some("process-1"),
             "process-2",
             after,
-            after + Duration::minutes(1),
         )
         .await
-        .unwrap()
-        .operation;
+        .unwrap();
     assert_eq!(resumed.step, OperationStep::Attached);
     assert_eq!(resumed.certificate, Some(cert.id));
     assert_eq!(resumed.replaces, Some(previous.id));
@@ -1918,12 +1919,6 @@ async fn operation_interrupted_before_activation_is_resumed_after_restart(db: &T
         restarted.operation(op.id).await.unwrap().step,
         OperationStep::Succeeded
     );
-    assert!(
-        restarted
-            .resumable_operations(after)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(restarted.unfinished_operations().await.unwrap().is_empty());
     restarted.close().await;
 }

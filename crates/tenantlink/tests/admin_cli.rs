@@ -12,7 +12,6 @@ mod serve_support;
 
 use config_support::{app_only_proof, run, serve_refuses};
 use reqwest::StatusCode;
-use serde_json::json;
 use serve_support::{ADMIN_PASSWORD, Server, log_in};
 use tenantlink_store::MasterKey;
 
@@ -39,10 +38,8 @@ async fn rotation_keeps_the_active_certificate_signing_and_retires_the_old_key()
     let server = Server::start(&data);
     let admin = log_in(&server.base, "admin", ADMIN_PASSWORD).await.unwrap();
     let op = admin.signed_in_operation(&server, "generate").await;
-    let (status, done) = admin
-        .post(&format!("/api/v1/operations/{op}/generate"), json!({}))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{done}");
+    let (status, done) = admin.generate(&op).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{done}");
     let thumbprint = done["sha1_thumbprint"].as_str().unwrap().to_owned();
     let old_text = std::fs::read_to_string(&key_file).unwrap();
     let old_copy = dir.path().join("old.key");

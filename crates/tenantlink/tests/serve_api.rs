@@ -96,10 +96,8 @@ async fn generate_through_device_sign_in_activates_a_certificate_and_errors_chan
 
     // Generate: device sign-in approved on the sandbox, then Generate.
     let op = admin.signed_in_operation(&server, "generate").await;
-    let (status, done) = admin
-        .post(&format!("/api/v1/operations/{op}/generate"), json!({}))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{done}");
+    let (status, done) = admin.generate(&op).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{done}");
     assert_eq!(done["step"], "succeeded", "{done}");
     let thumbprint = done["sha1_thumbprint"].as_str().unwrap().to_owned();
     let (_, page) = admin
@@ -127,7 +125,7 @@ async fn generate_through_device_sign_in_activates_a_certificate_and_errors_chan
     let (status, failed) = admin
         .import(&op, pfx.clone(), Some("not-the-password"))
         .await;
-    assert_eq!(status, StatusCode::OK, "{failed}");
+    assert_eq!(status, StatusCode::ACCEPTED, "{failed}");
     assert_eq!(failed["step"], "failed");
     assert_eq!(failed["failure"]["code"], "bad_file:wrong_password");
 

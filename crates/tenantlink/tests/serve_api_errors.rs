@@ -128,10 +128,8 @@ async fn insufficient_privileges(backend: Backend) {
         "{signed_in}"
     );
 
-    let (status, failed) = admin
-        .post(&format!("/api/v1/operations/{op}/generate"), json!({}))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{failed}");
+    let (status, failed) = admin.generate(&op).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{failed}");
     let failure = assert_failed(
         &failed,
         "insufficient_privileges:Authorization_RequestDenied",
@@ -172,10 +170,8 @@ async fn tenant_policy_rejects_the_certificate(backend: Backend) {
     assert_eq!(keys_before, vec![baseline.thumbprint.clone()]);
 
     let op = admin.signed_in_operation(&server, "generate").await;
-    let (status, failed) = admin
-        .post(&format!("/api/v1/operations/{op}/generate"), json!({}))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{failed}");
+    let (status, failed) = admin.generate(&op).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{failed}");
     let failure = assert_failed(&failed, "policy_rejected");
     let message = failure["message"].as_str().unwrap();
     assert!(
@@ -224,10 +220,8 @@ async fn token_still_refused_after_attaching(backend: Backend) {
         )
         .await;
     let op = admin.signed_in_operation(&server, "generate").await;
-    let (status, failed) = admin
-        .post(&format!("/api/v1/operations/{op}/generate"), json!({}))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{failed}");
+    let (status, failed) = admin.generate(&op).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{failed}");
     let failure = assert_failed(&failed, "token_refused:credential_rejected:AADSTS700027");
     let message = failure["message"].as_str().unwrap();
     assert!(message.contains("after 4 attempts"), "{failed}");
@@ -275,7 +269,7 @@ async fn bad_files(backend: Backend) {
     for (case, file, password, code) in cases {
         let op = admin.signed_in_operation(&server, "upload").await;
         let (status, failed) = admin.import(&op, file, password).await;
-        assert_eq!(status, StatusCode::OK, "{case}: {failed}");
+        assert_eq!(status, StatusCode::ACCEPTED, "{case}: {failed}");
         let failure = assert_failed(&failed, code);
         assert_eq!(failure["code"], code, "{case}");
         assert!(
@@ -300,7 +294,7 @@ async fn certificate_not_attached(backend: Backend) {
 
     let op = admin.signed_in_operation(&server, "upload").await;
     let (status, failed) = admin.import(&op, pfx, Some("pfx-pass-4711")).await;
-    assert_eq!(status, StatusCode::OK, "{failed}");
+    assert_eq!(status, StatusCode::ACCEPTED, "{failed}");
     let failure = assert_failed(&failed, "not_attached");
     let message = failure["message"].as_str().unwrap();
     let app_id = server.sandbox["backup_app"]["app_id"].as_str().unwrap();

@@ -253,10 +253,8 @@ async fn generate(admin: &Session, organization: &str, sandbox: &Value) -> Strin
         .wait_for(id, |o| o["step"] != "awaiting_sign_in")
         .await;
     assert_eq!(signed_in["step"], "signed_in", "{signed_in}");
-    let (status, done) = admin
-        .post(&format!("/api/v1/operations/{id}/generate"), json!({}))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{done}");
+    let (status, done) = admin.generate(id).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{done}");
     assert_eq!(done["step"], "succeeded", "{done}");
     done["sha1_thumbprint"].as_str().unwrap().to_owned()
 }

@@ -141,7 +141,17 @@ ca_file = "{ca_file}"
         .send()
         .await
         .unwrap();
-    let done: Value = response.json().await.unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::ACCEPTED);
+    // Generate runs in the background: follow the operation to its outcome.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let done = loop {
+        let op = get(format!("/api/v1/operations/{id}")).await;
+        if op["step"] == "succeeded" || op["step"] == "failed" {
+            break op;
+        }
+        assert!(Instant::now() < deadline, "generate never finished: {op}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     assert_eq!(done["step"], "succeeded", "{done}");
     let page = get(format!("/api/v1/organizations/{org}/certificate")).await;
     assert_eq!(page["active"]["sha1_thumbprint"], done["sha1_thumbprint"]);

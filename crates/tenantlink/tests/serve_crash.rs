@@ -5,7 +5,6 @@ mod openssl_support;
 mod sandbox_process;
 mod serve_support;
 
-use reqwest::StatusCode;
 use serde_json::json;
 use serve_support::{ADMIN_PASSWORD, Backend, Deployment, log_in};
 
@@ -36,8 +35,10 @@ async fn killed_between_attach_and_activate_the_operation_resolves_after_restart
     let admin = log_in(&restarted.base, "admin", ADMIN_PASSWORD)
         .await
         .unwrap();
-    let (status, op) = admin.get(&format!("/api/v1/operations/{op}")).await;
-    assert_eq!(status, StatusCode::OK);
+    // The restarted process listens first and resumes the operation in the background.
+    let op = admin
+        .wait_for(&op, |o| o["step"] == "succeeded" || o["step"] == "failed")
+        .await;
     assert_eq!(op["step"], "succeeded", "{op}");
     let (_, page) = admin
         .get(&format!("/api/v1/organizations/{org}/certificate"))

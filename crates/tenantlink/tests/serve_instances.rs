@@ -169,9 +169,7 @@ async fn two_instances_share_one_database_and_the_sign_in_stays_with_its_instanc
 
     // Whether or not A has seen the approval yet, B cannot continue: the sign-in is A's.
     let (_, audit_before) = b.get("/api/v1/audit").await;
-    let (status, problem) = b
-        .post(&format!("{operation_path}/generate"), json!({}))
-        .await;
+    let (status, problem) = b.generate(&id).await;
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
     let detail = problem["detail"].as_str().unwrap_or_default();
     assert!(
@@ -209,9 +207,7 @@ async fn two_instances_share_one_database_and_the_sign_in_stays_with_its_instanc
             && !html_b.contains(&format!("action=\"/operations/{id}/generate\"")),
         "signed in on A, B still names A and offers no Generate: {html_b}"
     );
-    let (status, problem) = b
-        .post(&format!("{operation_path}/generate"), json!({}))
-        .await;
+    let (status, problem) = b.generate(&id).await;
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
     assert!(
         problem["detail"]
@@ -219,10 +215,8 @@ async fn two_instances_share_one_database_and_the_sign_in_stays_with_its_instanc
             .is_some_and(|d| d.contains(&format!("held by tenantlink instance {instance_a},"))),
         "{problem}"
     );
-    let (status, done) = a
-        .post(&format!("{operation_path}/generate"), json!({}))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{done}");
+    let (status, done) = a.generate(&id).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{done}");
     assert_eq!(done["step"], "succeeded", "{done}");
     let thumbprint = done["sha1_thumbprint"].as_str().unwrap().to_owned();
 

@@ -80,7 +80,7 @@ async fn upload_of_an_attached_pfx_activates_it_and_no_secret_is_left_behind(bac
     let (status, done) = admin
         .import(&op, upload.pfx.clone(), Some(PFX_PASSWORD))
         .await;
-    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(status, StatusCode::ACCEPTED, "{done}");
     assert_eq!(done["step"], "succeeded", "{done}");
     assert_eq!(done["sha1_thumbprint"], upload.sha1.as_str(), "{done}");
     answers.push(("import answer".into(), done.to_string().into_bytes()));

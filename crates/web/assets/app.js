@@ -29,7 +29,8 @@ document.addEventListener("DOMContentLoaded", () => {
 
   const operation = document.getElementById("operation");
   const liveSteps = ["awaiting_sign_in", "certificate_stored", "attached"];
-  if (operation && liveSteps.includes(operation.dataset.step)) {
+  // `data-working`: signed in, and Generate / Import running on the service's background task.
+  if (operation && (liveSteps.includes(operation.dataset.step) || operation.dataset.working === "true")) {
     const status = document.getElementById("sign-in-status");
     const poll = async () => {
       try {

@@ -53,14 +53,22 @@ pub trait BackupRepository: Send + Sync + Debug + 'static {
         at: OffsetDateTime,
     ) -> BoxFuture<'_, RepoResult<()>>;
 
-    /// Records the start of a run (status `running`); `Conflict` while the policy has a run in
+    /// Records the start of a run (status `running`) by `holder` (the instance running it, if
+    /// it has an id), with a first heartbeat at `at`; `Conflict` while the policy has a run in
     /// progress (here or in another instance sharing the database).
-    fn start_run(
-        &self,
+    fn start_run<'a>(
+        &'a self,
         policy: PolicyId,
         trigger: RunTrigger,
+        holder: Option<&'a str>,
         at: OffsetDateTime,
-    ) -> BoxFuture<'_, RepoResult<BackupRun>>;
+    ) -> BoxFuture<'a, RepoResult<BackupRun>>;
+    /// Records that `holder` still carries its running runs (their heartbeat becomes `at`).
+    fn heartbeat_runs<'a>(
+        &'a self,
+        holder: &'a str,
+        at: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<u64>>;
     /// Records how a running run ended; `Conflict` when it has already ended.
     fn finish_run<'a>(
         &'a self,
@@ -68,10 +76,13 @@ pub trait BackupRepository: Send + Sync + Debug + 'static {
         summary: &'a RunSummary,
         at: OffsetDateTime,
     ) -> BoxFuture<'a, RepoResult<BackupRun>>;
-    /// Fails every run still `running` (left by a process that died) with `message`; returns
-    /// how many.
+    /// Fails with `message` the runs still `running` that no live instance carries: `holder`'s
+    /// own (its previous process), those without a holder, and those whose holder's heartbeat
+    /// is at or before `silent_since` (`holder` `None`: every running run). Returns how many.
     fn fail_interrupted_runs<'a>(
         &'a self,
+        holder: Option<&'a str>,
+        silent_since: OffsetDateTime,
         message: &'a str,
         at: OffsetDateTime,
     ) -> BoxFuture<'a, RepoResult<u64>>;

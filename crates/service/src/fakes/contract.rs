@@ -45,6 +45,8 @@ cases!(
     the_service_rule_sets_the_connection_from_the_active_certificates_proof,
     only_pending_certificates_are_discarded,
     operations_are_listed_newest_first_and_unfinished_ones_oldest_first,
+    heartbeats_touch_only_the_holders_unfinished_operations,
+    take_over_is_compare_and_swap_on_version_and_holder,
     audit_is_newest_first_up_to_the_limit,
 );
 
@@ -124,6 +126,7 @@ fn new_operation(organization: OrganizationId, at: OffsetDateTime) -> Operation 
         replaces: None,
         failure: None,
         sign_in_holder: Some("instance-a".into()),
+        heartbeat_at: Some(at),
     }
 }
 
@@ -672,6 +675,77 @@ async fn operations_are_listed_newest_first_and_unfinished_ones_oldest_first(
         repo.unfinished_operations().await.unwrap(),
         vec![early, late]
     );
+}
+
+async fn heartbeats_touch_only_the_holders_unfinished_operations(repo: &dyn Repository) {
+    let contoso = organization(repo, "Contoso").await;
+    let fabrikam = organization(repo, "Fabrikam").await;
+    let northwind = organization(repo, "Northwind").await;
+    let mine = repo
+        .create_operation(&new_operation(contoso.id, minutes(1)))
+        .await
+        .unwrap();
+    assert_eq!(mine.heartbeat_at, Some(minutes(1)), "stored as created");
+    let theirs = repo
+        .create_operation(&Operation {
+            sign_in_holder: Some("instance-b".into()),
+            ..new_operation(fabrikam.id, minutes(1))
+        })
+        .await
+        .unwrap();
+    let ended = repo
+        .create_operation(&new_operation(northwind.id, minutes(1)))
+        .await
+        .unwrap();
+    let ended = advance(repo, &ended, OperationStep::Cancelled, minutes(2))
+        .await
+        .unwrap();
+
+    assert_eq!(repo.heartbeat("instance-a", minutes(5)).await.unwrap(), 1);
+    let beaten = repo.operation(mine.id).await.unwrap();
+    assert_eq!(beaten.heartbeat_at, Some(minutes(5)));
+    assert_eq!(beaten.version, mine.version, "a heartbeat is not a change");
+    assert_eq!(repo.operation(theirs.id).await.unwrap(), theirs);
+    assert_eq!(repo.operation(ended.id).await.unwrap(), ended);
+
+    // The heartbeat survives updates of the operation, which keep it as stored.
+    let signed_in = advance(repo, &beaten, OperationStep::SignedIn, minutes(6))
+        .await
+        .unwrap();
+    assert_eq!(signed_in.heartbeat_at, Some(minutes(5)));
+}
+
+async fn take_over_is_compare_and_swap_on_version_and_holder(repo: &dyn Repository) {
+    let org = organization(repo, "Contoso").await;
+    let op = repo
+        .create_operation(&new_operation(org.id, minutes(1)))
+        .await
+        .unwrap();
+
+    let taken = repo.take_over(&op, "instance-b", minutes(9)).await.unwrap();
+    assert_eq!(taken.sign_in_holder.as_deref(), Some("instance-b"));
+    assert_eq!(taken.heartbeat_at, Some(minutes(9)));
+    assert_eq!(taken.version, op.version + 1);
+    assert_eq!(repo.operation(op.id).await.unwrap(), taken);
+
+    // A second instance acting on what it read before loses: version and holder changed.
+    let late = repo.take_over(&op, "instance-c", minutes(9)).await;
+    assert!(is_conflict(&late), "{late:?}");
+    assert_eq!(
+        repo.operation(op.id).await.unwrap(),
+        taken,
+        "nothing changed"
+    );
+    // So does the old holder coming back with its last version.
+    let back = advance(repo, &op, OperationStep::SignedIn, minutes(10)).await;
+    assert!(is_conflict(&back), "{back:?}");
+
+    // A finished operation is never taken over.
+    let cancelled = advance(repo, &taken, OperationStep::Cancelled, minutes(11))
+        .await
+        .unwrap();
+    let after_end = repo.take_over(&cancelled, "instance-c", minutes(12)).await;
+    assert!(is_conflict(&after_end), "{after_end:?}");
 }
 
 async fn audit_is_newest_first_up_to_the_limit(repo: &dyn Repository) {

@@ -48,6 +48,8 @@ struct MemoryState {
     /// Certificates discarded (pending → discarded), in order; their state says so too, this
     /// keeps the order for tests.
     discarded: Vec<CertificateId>,
+    /// The next operation update to this step fails as a storage error (a database hiccup).
+    fail_update_to: Option<OperationStep>,
 }
 
 /// Everything in one mutex; the same invariants the SQL store enforces (one unfinished operation
@@ -149,6 +151,12 @@ impl MemoryRepository {
     /// instance winning a race against this one's start would have.
     pub fn insert_operation_elsewhere(&self, operation: Operation) {
         lock(&self.state).operations.insert(operation.id, operation);
+    }
+
+    /// The next [`Repository::update_operation`] that moves an operation to `step` fails with a
+    /// storage error and changes nothing, as a database write that failed would.
+    pub fn fail_next_update_to(&self, step: OperationStep) {
+        lock(&self.state).fail_update_to = Some(step);
     }
 
     /// The certificates [`Repository::discard_certificate`] discarded, in order.
@@ -419,6 +427,13 @@ impl Repository for MemoryRepository {
 
     fn update_operation<'a>(&'a self, operation: &'a Operation) -> BoxFuture<'a, RepoResult<()>> {
         let mut state = lock(&self.state);
+        if state.fail_update_to == Some(operation.step) {
+            state.fail_update_to = None;
+            return ready(Err(RepositoryError::storage(
+                "update the operation",
+                "the test made this write fail",
+            )));
+        }
         let certificate = operation.certificate.or_else(|| {
             state
                 .operations
@@ -455,6 +470,52 @@ impl Repository for MemoryRepository {
             }
             Some(_) => Err(RepositoryError::conflict(format!(
                 "operation {} was changed by another request",
+                operation.id
+            ))),
+            None => Err(RepositoryError::not_found(format!(
+                "operation {}",
+                operation.id
+            ))),
+        };
+        ready(result)
+    }
+
+    fn heartbeat<'a>(
+        &'a self,
+        holder: &'a str,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<u64>> {
+        let mut state = lock(&self.state);
+        let mut count = 0;
+        for operation in state.operations.values_mut() {
+            if !operation.is_finished() && operation.sign_in_holder.as_deref() == Some(holder) {
+                operation.heartbeat_at = Some(now);
+                count += 1;
+            }
+        }
+        ready(Ok(count))
+    }
+
+    fn take_over<'a>(
+        &'a self,
+        operation: &'a Operation,
+        new_holder: &'a str,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<Operation>> {
+        let mut state = lock(&self.state);
+        let result = match state.operations.get_mut(&operation.id) {
+            Some(stored)
+                if !stored.is_finished()
+                    && stored.version == operation.version
+                    && stored.sign_in_holder == operation.sign_in_holder =>
+            {
+                stored.sign_in_holder = Some(new_holder.to_owned());
+                stored.heartbeat_at = Some(now);
+                stored.version += 1;
+                Ok(stored.clone())
+            }
+            Some(_) => Err(RepositoryError::conflict(format!(
+                "operation {} changed or was taken over meanwhile",
                 operation.id
             ))),
             None => Err(RepositoryError::not_found(format!(

@@ -92,12 +92,98 @@ pub(super) fn proof_retry_delay(
     )
 }
 
-/// What a starting instance does with an operation it finds unfinished.
+/// Who carries an unfinished operation, as seen from `this_instance` at `now`.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Holder<'a> {
+    /// This instance (or nobody recorded: the single-instance behaviour).
+    ThisInstance,
+    /// Another instance that sent a heartbeat within `stale_after`.
+    Live(&'a str),
+    /// Another instance silent for longer than `stale_after`: killed, or cut off from the
+    /// database. Its operation may be taken over or abandoned.
+    Gone(&'a str),
+}
+
+pub(super) fn holder<'a>(
+    operation: &'a Operation,
+    this_instance: Option<&str>,
+    now: OffsetDateTime,
+    stale_after: StdDuration,
+) -> Holder<'a> {
+    match held_elsewhere(operation, this_instance) {
+        None => Holder::ThisInstance,
+        Some(other) if holder_gone(operation.heartbeat_at, now, stale_after) => Holder::Gone(other),
+        Some(other) => Holder::Live(other),
+    }
+}
+
+/// Whether a holder whose last heartbeat was at `heartbeat_at` is gone at `now`. No heartbeat
+/// at all (an operation recorded before heartbeats existed) counts as gone: no running
+/// instance would leave its operation without one for long.
+pub(super) fn holder_gone(
+    heartbeat_at: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+    stale_after: StdDuration,
+) -> bool {
+    let Some(beat) = heartbeat_at else {
+        return true;
+    };
+    let stale_after = Duration::try_from(stale_after).unwrap_or(Duration::MAX);
+    // Beyond the representable range means never stale.
+    beat.checked_add(stale_after)
+        .is_some_and(|until| until <= now)
+}
+
+/// Whether a signed-in operation has waited so long for its next step (Generate, or the upload)
+/// that its delegated token must not be used any more: the token expires with the operation.
+pub(super) fn signed_in_expired(
+    operation: &Operation,
+    now: OffsetDateTime,
+    lifetime: StdDuration,
+) -> bool {
+    let lifetime = Duration::try_from(lifetime).unwrap_or(Duration::MAX);
+    operation.step == OperationStep::SignedIn
+        && operation
+            .updated_at
+            .checked_add(lifetime)
+            .is_some_and(|until| until <= now)
+}
+
+/// Why an administrator may not abandon an operation, if they may not.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum AbandonRefusal<'a> {
+    Finished,
+    /// Its holder is alive and carries it: cancel it there, or wait.
+    Carried(&'a str),
+    /// A task of this instance carries it right now.
+    RunningHere,
+}
+
+/// Whether an administrator may end `operation` as abandoned: only when nothing carries it any
+/// more (its holder is gone, or it is this instance's and no task of ours runs it). Safe even
+/// against a holder that comes back: the activation is a compare-and-swap on the version,
+/// which abandoning changes.
+pub(super) fn may_abandon<'a>(
+    operation: &'a Operation,
+    holder: Holder<'a>,
+    running_here: bool,
+) -> Result<(), AbandonRefusal<'a>> {
+    if operation.is_finished() {
+        return Err(AbandonRefusal::Finished);
+    }
+    match holder {
+        Holder::Live(other) => Err(AbandonRefusal::Carried(other)),
+        Holder::ThisInstance if running_here => Err(AbandonRefusal::RunningHere),
+        Holder::ThisInstance | Holder::Gone(_) => Ok(()),
+    }
+}
+
+/// What an instance does with an unfinished operation it finds at start-up or in its sweep.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Resumption<'a> {
     /// Another live instance carries it, sign-in secrets and all.
     LeaveToHolder(&'a str),
-    /// It waited for the sign-in, whose secrets died with the previous process.
+    /// It waited for the sign-in, whose secrets died with the process holding them.
     EndInterrupted,
     /// Its certificate may be on the application: a successful token proof shows it is (the
     /// attach may or may not have reached Graph), a refused one fails it cleanly.
@@ -106,12 +192,11 @@ pub(super) enum Resumption<'a> {
     Nothing,
 }
 
-pub(super) fn resumption<'a>(
-    operation: &'a Operation,
-    this_instance: Option<&str>,
-) -> Resumption<'a> {
-    if let Some(holder) = held_elsewhere(operation, this_instance) {
-        return Resumption::LeaveToHolder(holder);
+/// What to do with `operation` given who holds it. An operation of a gone holder is treated
+/// like this instance's own (after the caller took it over by compare-and-swap).
+pub(super) fn resumption<'a>(operation: &'a Operation, holder: Holder<'a>) -> Resumption<'a> {
+    if let Holder::Live(other) = holder {
+        return Resumption::LeaveToHolder(other);
     }
     match operation.step {
         OperationStep::AwaitingSignIn | OperationStep::SignedIn => Resumption::EndInterrupted,

@@ -1,5 +1,6 @@
 //! **Generate a new certificate**: after the device sign-in, create the key and a self-signed
 //! certificate here, then attach, prove and activate it (the shared tail in `activation`).
+//! The request only checks and starts; the work runs on the operation's background task.
 
 use super::activation::Origin;
 use super::sign_in::{Readiness, ReadyToRun};
@@ -10,14 +11,23 @@ use crate::operation::{Operation, OperationId, OperationKind};
 use tenantlink_certificate::{GenerateOptions, generate};
 
 impl Workflows {
-    /// "Generate": create the key and certificate, attach, prove, activate.
+    /// "Generate" and wait for the outcome: [`Workflows::start_generate`], then
+    /// [`Workflows::settled`].
     pub async fn generate(&self, caller: &Caller, id: OperationId) -> ServiceResult<Operation> {
+        self.start_generate(caller, id).await?;
+        self.settled(caller, id).await
+    }
+
+    /// "Generate": checks that the operation may generate now, then creates the key and
+    /// certificate, attaches, proves and activates on the operation's background task. Returns
+    /// the operation as it stands when the task starts (or as it ended, if it could not go on).
+    pub async fn start_generate(
+        &self,
+        caller: &Caller,
+        id: OperationId,
+    ) -> ServiceResult<Operation> {
         caller.require(Permission::ManageCertificates)?;
-        let ReadyToRun {
-            operation,
-            token,
-            organization,
-        } = match self
+        let ready = match self
             .ready_to_run(
                 id,
                 OperationKind::Generate,
@@ -29,6 +39,19 @@ impl Workflows {
             Readiness::Ready(ready) => ready,
             Readiness::Ended(operation) => return Ok(operation),
         };
+        let operation = ready.operation.clone();
+        self.run_in_background(id, "generate", move |workflows| async move {
+            workflows.generate_signed_in(ready).await
+        })?;
+        Ok(operation)
+    }
+
+    async fn generate_signed_in(&self, ready: ReadyToRun) -> ServiceResult<Operation> {
+        let ReadyToRun {
+            operation,
+            token,
+            organization,
+        } = ready;
         let options = GenerateOptions {
             subject_cn: format!("tenantlink {}", organization.name),
             validity_days: self.config.validity_days,

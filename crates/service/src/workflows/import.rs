@@ -1,6 +1,7 @@
 //! **Upload a custom certificate**: after the device sign-in, read the .pfx, confirm through
 //! Graph that the application already lists its key, then prove and activate it (the shared
-//! tail in `activation`). The file's password is used for this call only.
+//! tail in `activation`). The request only checks and starts; reading the file and the rest run
+//! on the operation's background task. The file's password lives only until the file is read.
 
 use super::activation::Origin;
 use super::sign_in::{Readiness, ReadyToRun};
@@ -12,8 +13,8 @@ use crate::secret::SecretString;
 use tenantlink_certificate::import_pkcs12;
 
 impl Workflows {
-    /// "Import": validate the file, confirm through Graph that it is attached, prove, activate.
-    /// The password is used for this call only.
+    /// "Import" and wait for the outcome: [`Workflows::start_import`], then
+    /// [`Workflows::settled`].
     pub async fn import(
         &self,
         caller: &Caller,
@@ -21,12 +22,23 @@ impl Workflows {
         pfx: &[u8],
         password: Option<SecretString>,
     ) -> ServiceResult<Operation> {
+        self.start_import(caller, id, pfx.to_vec(), password)
+            .await?;
+        self.settled(caller, id).await
+    }
+
+    /// "Import": checks that the operation may import now, then validates the file, confirms
+    /// through Graph that it is attached, proves and activates on the operation's background
+    /// task. Returns the operation as it stands when the task starts.
+    pub async fn start_import(
+        &self,
+        caller: &Caller,
+        id: OperationId,
+        pfx: Vec<u8>,
+        password: Option<SecretString>,
+    ) -> ServiceResult<Operation> {
         caller.require(Permission::ManageCertificates)?;
-        let ReadyToRun {
-            operation,
-            token,
-            organization,
-        } = match self
+        let ready = match self
             .ready_to_run(
                 id,
                 OperationKind::Upload,
@@ -38,6 +50,24 @@ impl Workflows {
             Readiness::Ready(ready) => ready,
             Readiness::Ended(operation) => return Ok(operation),
         };
+        let operation = ready.operation.clone();
+        self.run_in_background(id, "import", move |workflows| async move {
+            workflows.import_signed_in(ready, &pfx, password).await
+        })?;
+        Ok(operation)
+    }
+
+    async fn import_signed_in(
+        &self,
+        ready: ReadyToRun,
+        pfx: &[u8],
+        password: Option<SecretString>,
+    ) -> ServiceResult<Operation> {
+        let ReadyToRun {
+            operation,
+            token,
+            organization,
+        } = ready;
         let password = password.filter(|p| !p.is_empty());
         let (file, now) = (pfx.to_vec(), self.now());
         // The password moves into the job and is dropped there, when the derivation is done.

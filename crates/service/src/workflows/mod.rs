@@ -5,6 +5,11 @@
 //! and the organization a service is started with (`configured_organization`).
 //! The small decisions they take are pure functions in `decisions`.
 //!
+//! Operations run on background tasks the service owns (`tasks`): a request starts a step and
+//! returns; the step ends on its own even if the request is gone. The holder of an operation
+//! proves it is alive by heartbeats; another instance takes over or an administrator abandons
+//! the operations of a holder that went silent (`holding`).
+//!
 //! This file holds what every workflow shares: the [`Workflows`] handle, its configuration,
 //! and failing, saving and auditing an operation.
 
@@ -23,14 +28,17 @@ use time::OffsetDateTime;
 
 mod activation;
 mod assertion_profile;
+mod background;
 mod configured_organization;
 mod connection;
 mod decisions;
 mod generate;
+mod holding;
 mod import;
 mod organizations;
 mod running;
 mod sign_in;
+mod tasks;
 
 pub use configured_organization::{SANDBOX_CLOUD, is_configured_organization};
 pub use organizations::is_tenant_reference;
@@ -62,6 +70,7 @@ pub struct WorkflowsConfig {
     /// Warning window: certificates ending within this many days are shown as expiring soon.
     pub expiring_soon_days: u32,
     pub proof: ProofPolicy,
+    pub holding: HoldingPolicy,
 }
 
 impl Default for WorkflowsConfig {
@@ -71,6 +80,33 @@ impl Default for WorkflowsConfig {
             validity_days: 365,
             expiring_soon_days: crate::certificate_page::EXPIRING_SOON_DAYS,
             proof: ProofPolicy::default(),
+            holding: HoldingPolicy::default(),
+        }
+    }
+}
+
+/// How an instance shows that it still carries its operations, and when the others stop
+/// believing it.
+#[derive(Debug, Clone, Copy)]
+pub struct HoldingPolicy {
+    /// How often the holding instance refreshes the heartbeat of the operations it carries.
+    pub heartbeat_every: StdDuration,
+    /// A holder silent for this long is gone: its operations may be taken over by another
+    /// instance or abandoned by an administrator. Several heartbeats long, so one slow
+    /// database write does not make a live instance look dead.
+    pub stale_after: StdDuration,
+    /// How long a signed-in operation keeps its delegated token waiting for Generate or the
+    /// upload; then it ends and the token is dropped (Entra's delegated tokens last about an
+    /// hour).
+    pub signed_in_lifetime: StdDuration,
+}
+
+impl Default for HoldingPolicy {
+    fn default() -> Self {
+        Self {
+            heartbeat_every: StdDuration::from_secs(20),
+            stale_after: StdDuration::from_secs(120),
+            signed_in_lifetime: StdDuration::from_secs(3600),
         }
     }
 }
@@ -83,6 +119,8 @@ pub struct Workflows {
     sleeper: SharedSleeper,
     config: WorkflowsConfig,
     sign_ins: Arc<Mutex<HashMap<OperationId, SignInSecrets>>>,
+    /// The background tasks carrying this instance's operations.
+    tasks: tasks::OperationTasks,
     /// This process's stable identity among the instances sharing the repository (see
     /// [`Workflows::with_instance_id`]); `None` keeps the single-instance behaviour.
     instance: Option<Arc<str>>,
@@ -105,6 +143,7 @@ impl Workflows {
             sleeper,
             config,
             sign_ins: Arc::default(),
+            tasks: tasks::OperationTasks::default(),
             instance: None,
             heavy: HeavyWork::default(),
         }

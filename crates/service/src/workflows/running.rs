@@ -5,7 +5,7 @@
 //! logs and hands out a code nobody will use). The store's partial unique index stays the guard
 //! against two starts racing past this check.
 
-use super::decisions::{self, Resumption};
+use super::decisions::{self, Holder, Resumption};
 use super::{Workflows, failure};
 use crate::error::{ServiceError, ServiceResult};
 use crate::model::Organization;
@@ -20,29 +20,48 @@ impl Workflows {
         &self,
         organization: &Organization,
     ) -> ServiceResult<()> {
-        let now = self.now();
         for operation in self.repository.unfinished_operations().await? {
             if operation.organization != organization.id {
                 continue;
             }
-            if !decisions::sign_in_expired(&operation, now) {
-                return Err(running_conflict(organization, &operation));
-            }
             let id = operation.id;
-            match self.expire_sign_in(operation).await {
-                Ok(_) => {}
+            let ended = match self.end_if_stuck(operation).await {
+                Ok(ended) => ended,
                 // Someone else changed it meanwhile (e.g. another request expired it too):
                 // decide on what is stored now.
-                Err(ServiceError::Conflict { .. }) => {
-                    let current = self.repository.operation(id).await?;
-                    if !current.is_finished() {
-                        return Err(running_conflict(organization, &current));
-                    }
-                }
+                Err(ServiceError::Conflict { .. }) => false,
                 Err(err) => return Err(err),
+            };
+            if !ended {
+                let current = self.repository.operation(id).await?;
+                if !current.is_finished() {
+                    return Err(running_conflict(organization, &current));
+                }
             }
         }
         Ok(())
+    }
+
+    /// Ends `operation` if it can never finish as it is (local decisions, no call to Entra):
+    /// its sign-in code expired, its sign-in outlived the token's lifetime, or its holder is
+    /// gone and it waited for a sign-in only that holder had. A gone holder's operation past the
+    /// sign-in is taken over and resumed here instead (it then still blocks until it ends).
+    /// Returns whether it ended.
+    async fn end_if_stuck(&self, operation: Operation) -> ServiceResult<bool> {
+        let now = self.now();
+        if decisions::sign_in_expired(&operation, now) {
+            return self.expire_sign_in(operation).await.map(|_| true);
+        }
+        if decisions::signed_in_expired(&operation, now, self.config.holding.signed_in_lifetime) {
+            return self.expire_signed_in(operation).await.map(|_| true);
+        }
+        if let Holder::Gone(_) = self.holder_of(&operation) {
+            return self
+                .resume(operation, false)
+                .await
+                .map(|resumed| resumed.is_some_and(|op| op.is_finished()));
+        }
+        Ok(false)
     }
 
     /// Ends an operation whose device sign-in code expired before anyone used it.
@@ -61,32 +80,91 @@ impl Workflows {
 
     /// After a restart: operations that had their certificate on the application are proven and
     /// activated (or failed cleanly); those still needing the lost delegated token end.
-    /// Only this instance's own operations (its previous incarnation's) and those started before
-    /// holders were recorded are touched: another live instance's operation is still being
-    /// carried there, sign-in secrets and all.
+    /// Only this instance's own operations (its previous incarnation's), those started before
+    /// holders were recorded, and those of instances that stopped sending heartbeats (taken over
+    /// first) are touched: another live instance's operation is still being carried there,
+    /// sign-in secrets and all. Waits for the proofs; `serve` calls this after it listens.
     pub async fn resume_unfinished(&self) -> ServiceResult<Vec<Operation>> {
         let mut resumed = Vec::new();
         for operation in self.repository.unfinished_operations().await? {
             let id = operation.id;
-            let outcome = match decisions::resumption(&operation, self.instance.as_deref()) {
-                Resumption::LeaveToHolder(holder) => {
-                    tracing::info!(operation = %id, holder, "left an operation of another tenantlink instance alone");
-                    continue;
-                }
-                Resumption::EndInterrupted => {
-                    self.fail(operation, failure("interrupted", "The service restarted while this operation waited for the device sign-in; the sign-in is not kept across restarts.", "Start the operation again.")).await
-                }
-                Resumption::ProveAndActivate => self.prove_and_activate(operation).await,
-                Resumption::Nothing => continue,
-            };
-            match outcome {
-                Ok(operation) => resumed.push(operation),
+            match self.resume(operation, true).await {
+                Ok(Some(operation)) => resumed.push(operation),
+                Ok(None) => {}
                 Err(err) => {
                     tracing::error!(operation = %id, error = %err, "could not resume an operation")
                 }
             }
         }
         Ok(resumed)
+    }
+
+    /// Resumes one unfinished operation this instance finds: its own, or (taken over by
+    /// compare-and-swap on version and holder) one whose holder is gone. The proof runs on the
+    /// operation's background task; `wait` says whether to wait for its outcome. `None` when
+    /// the operation was left alone (another live holder, or another instance took it first).
+    pub(super) async fn resume(
+        &self,
+        operation: Operation,
+        wait: bool,
+    ) -> ServiceResult<Option<Operation>> {
+        let holder = self.holder_of(&operation);
+        let gone = match holder {
+            Holder::Gone(previous) => Some(previous.to_owned()),
+            _ => None,
+        };
+        let prove = match decisions::resumption(&operation, holder) {
+            Resumption::LeaveToHolder(holder) => {
+                tracing::info!(operation = %operation.id, holder, "left an operation of another tenantlink instance alone");
+                return Ok(None);
+            }
+            Resumption::Nothing => return Ok(None),
+            Resumption::EndInterrupted => false,
+            Resumption::ProveAndActivate => true,
+        };
+        let operation = match (&gone, self.instance.as_deref()) {
+            (Some(previous), Some(me)) => {
+                match self.repository.take_over(&operation, me, self.now()).await {
+                    Ok(taken) => {
+                        tracing::info!(operation = %taken.id, previous, "took over an operation of a silent tenantlink instance");
+                        taken
+                    }
+                    Err(crate::ports::RepositoryError::Conflict { .. }) => return Ok(None),
+                    Err(err) => return Err(err.into()),
+                }
+            }
+            _ => operation,
+        };
+        let id = operation.id;
+        match prove {
+            false => {
+                let why = match &gone {
+                    Some(previous) => failure(
+                        "interrupted",
+                        format!(
+                            "The tenantlink instance {previous} holding this operation's sign-in stopped; the sign-in is kept only in that instance's memory."
+                        ),
+                        "Start the operation again.",
+                    ),
+                    None => failure(
+                        "interrupted",
+                        "The service restarted while this operation waited for the device sign-in; the sign-in is not kept across restarts.",
+                        "Start the operation again.",
+                    ),
+                };
+                self.fail(operation, why).await.map(Some)
+            }
+            true => {
+                self.run_in_background(id, "resume", move |workflows| async move {
+                    workflows.prove_and_activate(operation).await
+                })?;
+                if !wait {
+                    return Ok(None);
+                }
+                self.tasks.settled(id).await;
+                Ok(Some(self.repository.operation(id).await?))
+            }
+        }
     }
 }
 

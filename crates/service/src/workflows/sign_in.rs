@@ -1,7 +1,9 @@
 //! The device sign-in every certificate operation begins with: starting it, polling the token
-//! endpoint while the person signs in, cancelling, and the in-memory secrets (device code,
-//! delegated token) that only the instance holding them can use.
+//! endpoint on a background task while the person signs in (reading an operation never polls),
+//! cancelling (which stops that task and drops the secrets), and the in-memory secrets (device
+//! code, delegated token) that only the instance holding them can use.
 
+use super::tasks::StopSignal;
 use super::{Workflows, decisions, directory_failure, failure};
 use crate::accounts::{Caller, Permission};
 use crate::audit::{AuditAction, AuditOutcome};
@@ -13,6 +15,9 @@ use std::collections::HashMap;
 use std::sync::MutexGuard;
 use std::time::Duration as StdDuration;
 use time::OffsetDateTime;
+
+/// The name of the background task that polls for the device sign-in.
+const SIGN_IN_TASK: &str = "sign-in";
 
 /// Device sign-in secrets of running operations. Kept in memory only: a delegated token must not
 /// outlive the operation, so a restart ends operations still waiting for sign-in.
@@ -77,6 +82,7 @@ impl Workflows {
             replaces: org.active_certificate,
             failure: None,
             sign_in_holder: self.instance.as_deref().map(str::to_owned),
+            heartbeat_at: Some(now),
         };
         // The store's unique index still decides between two starts that both passed the check
         // above (e.g. on two instances): the loser gets its Conflict here.
@@ -97,22 +103,46 @@ impl Workflows {
             None,
         )
         .await;
+        let poller = self.clone();
+        let id = operation.id;
+        if self
+            .tasks
+            .spawn(id, SIGN_IN_TASK, move |stop| {
+                poller.poll_until_signed_in(id, stop)
+            })
+            .is_err()
+        {
+            // A new id cannot have a task yet; if it ever had, that task polls already.
+            tracing::warn!(operation = %id, "a task already carried a new operation");
+        }
         Ok(operation)
     }
 
-    /// The operation as it stands; while waiting for the device sign-in, asks the token endpoint
-    /// (no more often than it allows) whether the person has signed in.
+    /// The operation as stored. Reading has no side effects: the sign-in is noticed by the
+    /// holder's background task, so a page view (a Viewer's too) never advances or fails it.
     pub async fn operation(&self, caller: &Caller, id: OperationId) -> ServiceResult<Operation> {
         caller.require(Permission::View)?;
-        let operation = self.repository.operation(id).await?;
-        if operation.is_finished() {
-            // It may have ended on another instance (cancel, expiry): drop our copy of its secrets.
-            self.forget_sign_in(id);
-        }
-        if operation.step != OperationStep::AwaitingSignIn {
-            return Ok(operation);
-        }
-        self.poll_sign_in(operation).await
+        Ok(self.repository.operation(id).await?)
+    }
+
+    /// Waits until no background task of this instance carries operation `id` (at once when
+    /// none does), then returns it as stored: the outcome of a Generate or Import, or the
+    /// operation signed in or ended after its sign-in. For tests, the CLI and callers that want
+    /// the outcome; the API and portal return at once and show the step instead.
+    pub async fn settled(&self, caller: &Caller, id: OperationId) -> ServiceResult<Operation> {
+        caller.require(Permission::View)?;
+        self.tasks.settled(id).await;
+        Ok(self.repository.operation(id).await?)
+    }
+
+    /// Whether a background task of this instance carries operation `id` right now.
+    pub fn is_carried_here(&self, id: OperationId) -> bool {
+        self.tasks.is_running(id)
+    }
+
+    /// Whether this instance still holds secrets (device code, delegated token) of `id`.
+    pub fn holds_sign_in_secrets(&self, id: OperationId) -> bool {
+        self.lock_sign_ins().contains_key(&id)
     }
 
     pub async fn cancel(&self, caller: &Caller, id: OperationId) -> ServiceResult<Operation> {
@@ -121,7 +151,9 @@ impl Workflows {
         if !decisions::may_cancel(operation.step) {
             return Err(ServiceError::wrong_step(id, operation.step, "be cancelled"));
         }
+        // Secrets first, then the polling task: nothing may use the token after a cancel.
         self.forget_sign_in(id);
+        self.tasks.stop(id);
         operation.step = OperationStep::Cancelled;
         let operation = self.save(operation).await?;
         self.audit_operation(
@@ -145,6 +177,13 @@ impl Workflows {
         superseded_consequence: &str,
     ) -> ServiceResult<Readiness> {
         let operation = self.signed_in_operation(id, kind, action).await?;
+        if decisions::signed_in_expired(
+            &operation,
+            self.now(),
+            self.config.holding.signed_in_lifetime,
+        ) {
+            return self.expire_signed_in(operation).await.map(Readiness::Ended);
+        }
         let Some(token) = self.delegated_token(id) else {
             return self
                 .fail_lost_sign_in(operation)
@@ -182,11 +221,12 @@ impl Workflows {
                 ),
             });
         }
-        let operation = if operation.step == OperationStep::AwaitingSignIn {
-            self.poll_sign_in(operation).await?
-        } else {
-            operation
-        };
+        // Signed in a moment ago: the polling task may still be recording it (the audit entry).
+        // Let it finish, so that the step it started can run next.
+        if operation.step == OperationStep::SignedIn && self.tasks.running(id) == Some(SIGN_IN_TASK)
+        {
+            self.tasks.settled(id).await;
+        }
         if decisions::needs_sign_in_secrets(operation.step)
             && let Some(holder) = self.held_elsewhere(&operation)
         {
@@ -196,6 +236,52 @@ impl Workflows {
             return Err(ServiceError::wrong_step(id, operation.step, action));
         }
         Ok(operation)
+    }
+
+    /// The background task of a new operation: asks the token endpoint every interval until
+    /// the person signs in, the sign-in is refused or expires, or the operation is cancelled
+    /// (here or on another instance). A failed read or poll is retried at the next interval.
+    async fn poll_until_signed_in(self, id: OperationId, mut stop: StopSignal) {
+        loop {
+            if stop.is_stopped() {
+                return;
+            }
+            match self.repository.operation(id).await {
+                Ok(operation) if operation.step != OperationStep::AwaitingSignIn => {
+                    if operation.is_finished() {
+                        // Ended elsewhere (e.g. cancelled on another instance): drop our copy.
+                        self.forget_sign_in(id);
+                    }
+                    return;
+                }
+                Ok(operation) => match self.poll_sign_in(operation).await {
+                    Ok(operation) if operation.step != OperationStep::AwaitingSignIn => return,
+                    Ok(_) => {}
+                    Err(err) => {
+                        tracing::warn!(operation = %id, error = %err, "device sign-in poll could not be recorded; will try again");
+                    }
+                },
+                Err(err) => {
+                    tracing::warn!(operation = %id, error = %err, "could not read an operation waiting for its sign-in; will try again");
+                }
+            }
+            let Some(wait) = self.poll_interval(id) else {
+                return;
+            };
+            tokio::select! {
+                () = stop.stopped() => return,
+                () = self.sleeper.sleep(wait) => {}
+            }
+            // A sleeper that returns at once (tests) must not starve the other tasks.
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// How long the polling task waits before asking again; `None` once the secrets are gone.
+    fn poll_interval(&self, id: OperationId) -> Option<StdDuration> {
+        self.lock_sign_ins()
+            .get(&id)
+            .map(|secrets| secrets.interval)
     }
 
     async fn poll_sign_in(&self, operation: Operation) -> ServiceResult<Operation> {
@@ -280,10 +366,24 @@ impl Workflows {
         self.lock_sign_ins().remove(&id);
     }
 
-    fn lock_sign_ins(&self) -> MutexGuard<'_, HashMap<OperationId, SignInSecrets>> {
+    pub(super) fn lock_sign_ins(&self) -> MutexGuard<'_, HashMap<OperationId, SignInSecrets>> {
         // A poisoned map only means another request panicked mid-update; its entries are still
         // whole values, so keep using it.
         self.sign_ins.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Ends a signed-in operation that waited past its token's lifetime; the token goes.
+    pub(super) async fn expire_signed_in(&self, operation: Operation) -> ServiceResult<Operation> {
+        self.forget_sign_in(operation.id);
+        self.fail(
+            operation,
+            failure(
+                "signed_in_expired",
+                "The sign-in of this operation is no longer valid: nobody generated or uploaded a certificate while it lasted.",
+                "Start the operation again and continue right after signing in.",
+            ),
+        )
+        .await
     }
 
     async fn fail_lost_sign_in(&self, operation: Operation) -> ServiceResult<Operation> {

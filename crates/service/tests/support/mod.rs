@@ -93,9 +93,10 @@ impl World {
         let op = self.start(who, kind).await;
         self.directory
             .approve(&op.sign_in.as_ref().expect("prompt").user_code);
+        // The sign-in is noticed by the operation's background task: wait for it.
         let op = self
             .workflows
-            .operation(&admin(who), op.id)
+            .settled(&admin(who), op.id)
             .await
             .expect("poll");
         assert_eq!(op.step, OperationStep::SignedIn);

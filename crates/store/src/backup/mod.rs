@@ -254,19 +254,31 @@ impl Store {
         trigger: RunTrigger,
         at: OffsetDateTime,
     ) -> StoreResult<BackupRun> {
+        self.start_held_run(policy, trigger, None, at).await
+    }
+
+    /// [`Store::start_run`], recording `holder` (the instance running it) and a first heartbeat.
+    pub async fn start_held_run(
+        &self,
+        policy: PolicyId,
+        trigger: RunTrigger,
+        holder: Option<&str>,
+        at: OffsetDateTime,
+    ) -> StoreResult<BackupRun> {
         let id = RunId::new();
         let at = to_micros(at)?;
         let inserted = with_pool!(self, |pool| {
             sqlx::query(
                 "INSERT INTO backup_runs (id, policy_id, organization_id, trigger_kind, status, \
-                 started_at, users, items_new, items_changed) \
-                 SELECT $1, id, organization_id, $3, 'running', $4, 0, 0, 0 \
+                 started_at, users, items_new, items_changed, held_by, heartbeat_at) \
+                 SELECT $1, id, organization_id, $3, 'running', $4, 0, 0, 0, $5, $4 \
                  FROM backup_policies WHERE id = $2",
             )
             .bind(id.to_string())
             .bind(policy.to_string())
             .bind(trigger.as_str())
             .bind(at)
+            .bind(holder)
             .execute(pool)
             .await
             .map_err(|e| match StoreError::db("start the backup run")(e) {
@@ -320,20 +332,46 @@ impl Store {
         Ok(run)
     }
 
-    /// Marks runs still `running` (left behind by a process that died) as failed.
+    /// Sets the heartbeat of `holder`'s running runs to `at`. Returns how many.
+    pub async fn heartbeat_runs(&self, holder: &str, at: OffsetDateTime) -> StoreResult<u64> {
+        let at = to_micros(at)?;
+        Ok(with_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE backup_runs SET heartbeat_at = $2 \
+                 WHERE held_by = $1 AND status = 'running'",
+            )
+            .bind(holder)
+            .bind(at)
+            .execute(pool)
+            .await
+            .map_err(StoreError::db("record the runs' heartbeat"))?
+            .rows_affected()
+        }))
+    }
+
+    /// Marks runs still `running` that no live process carries as failed: those of `holder`
+    /// (this instance's previous process), those without a holder (recorded before 0009, or by
+    /// a process without an id; `holder` `None` means every run, the single-instance
+    /// behaviour), and those whose holder's last heartbeat is at or before `silent_since`.
     pub async fn fail_interrupted_runs(
         &self,
+        holder: Option<&str>,
+        silent_since: OffsetDateTime,
         message: &str,
         at: OffsetDateTime,
     ) -> StoreResult<u64> {
         let at = to_micros(at)?;
+        let silent_since = to_micros(silent_since)?;
         Ok(with_pool!(self, |pool| {
             sqlx::query(
                 "UPDATE backup_runs SET status = 'failed', finished_at = $1, error_text = $2 \
-                 WHERE status = 'running'",
+                 WHERE status = 'running' AND ($3 IS NULL OR held_by IS NULL OR held_by = $3 \
+                 OR heartbeat_at IS NULL OR heartbeat_at <= $4)",
             )
             .bind(at)
             .bind(message)
+            .bind(holder)
+            .bind(silent_since)
             .execute(pool)
             .await
             .map_err(StoreError::db("fail interrupted runs"))?

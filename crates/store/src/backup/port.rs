@@ -111,14 +111,15 @@ impl BackupRepository for Store {
         })
     }
 
-    fn start_run(
-        &self,
+    fn start_run<'a>(
+        &'a self,
         policy: PolicyId,
         trigger: RunTrigger,
+        holder: Option<&'a str>,
         at: OffsetDateTime,
-    ) -> BoxFuture<'_, RepoResult<BackupRun>> {
+    ) -> BoxFuture<'a, RepoResult<BackupRun>> {
         Box::pin(async move {
-            Store::start_run(self, policy, trigger, at)
+            Store::start_held_run(self, policy, trigger, holder, at)
                 .await
                 .map_err(port_error("start the backup run"))
         })
@@ -137,13 +138,27 @@ impl BackupRepository for Store {
         })
     }
 
+    fn heartbeat_runs<'a>(
+        &'a self,
+        holder: &'a str,
+        at: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<u64>> {
+        Box::pin(async move {
+            Store::heartbeat_runs(self, holder, at)
+                .await
+                .map_err(port_error("record the runs' heartbeat"))
+        })
+    }
+
     fn fail_interrupted_runs<'a>(
         &'a self,
+        holder: Option<&'a str>,
+        silent_since: OffsetDateTime,
         message: &'a str,
         at: OffsetDateTime,
     ) -> BoxFuture<'a, RepoResult<u64>> {
         Box::pin(async move {
-            Store::fail_interrupted_runs(self, message, at)
+            Store::fail_interrupted_runs(self, holder, silent_since, message, at)
                 .await
                 .map_err(port_error("fail interrupted runs"))
         })

@@ -166,17 +166,13 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             .await;
     });
 
-    let resumed = workflows.resume_unfinished().await?;
-    for operation in &resumed {
-        tracing::info!(operation = %operation.id, step = operation.step.as_str(), "resumed an interrupted operation");
-    }
-
     let policies = backups::start(backups::BackupSetup {
         backups: Arc::new(db),
         repository: repository.clone(),
         clouds: backups::clouds(&config.clouds, sandbox.as_ref().map(|_| &connection.target)),
         clock: shared_clock.clone(),
         poll_every: config.backup_poll_every.unwrap_or(backups::POLL_EVERY),
+        instance: instance.clone(),
     })
     .await?;
 
@@ -185,7 +181,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     ));
     let app = tenantlink_web::router_with_address_throttle(
         tenantlink_web::AppState {
-            workflows,
+            workflows: workflows.clone(),
             accounts,
             policies,
             settings: Arc::new(tenantlink_web::WebSettings {
@@ -220,6 +216,10 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         }
     }
     println!("tenantlink is serving at {scheme}://{address}/");
+    // Only now, with the listener bound (connections queue until `serve` below accepts them):
+    // resuming an interrupted operation may wait on Entra for a minute (the token proof's
+    // retries), which must not keep the portal and API from answering.
+    start_operation_tasks(workflows);
     let handle = axum_server::Handle::new();
     let shutdown = handle.clone();
     tokio::spawn(async move {
@@ -231,6 +231,23 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         sandbox.shutdown().await;
     }
     Ok(())
+}
+
+/// Resumes the operations a previous process left unfinished, and keeps this instance's
+/// heartbeat (and the take-over of silent instances' operations) going, both in the background.
+fn start_operation_tasks(workflows: Workflows) {
+    let resuming = workflows.clone();
+    tokio::spawn(async move {
+        match resuming.resume_unfinished().await {
+            Ok(resumed) => {
+                for operation in &resumed {
+                    tracing::info!(operation = %operation.id, step = operation.step.as_str(), "resumed an interrupted operation");
+                }
+            }
+            Err(err) => tracing::error!(error = %err, "could not list the operations to resume"),
+        }
+    });
+    tokio::spawn(workflows.keep_looking_after_operations());
 }
 
 /// Creates `admin` on first start. The password comes from the configuration, or is generated

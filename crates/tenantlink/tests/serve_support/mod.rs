@@ -273,6 +273,40 @@ impl Session {
             .status()
     }
 
+    /// Presses Generate: the API answers 202 at once and the work runs in the background, so
+    /// this follows the operation to its outcome. Returns the POST's status and the outcome (or,
+    /// when the POST was refused, its problem).
+    pub async fn generate(&self, operation: &str) -> (reqwest::StatusCode, Value) {
+        let (status, answer) = self
+            .post(
+                &format!("/api/v1/operations/{operation}/generate"),
+                json!({}),
+            )
+            .await;
+        self.outcome_of(operation, status, answer).await
+    }
+
+    async fn outcome_of(
+        &self,
+        operation: &str,
+        status: reqwest::StatusCode,
+        answer: Value,
+    ) -> (reqwest::StatusCode, Value) {
+        if status != reqwest::StatusCode::ACCEPTED {
+            return (status, answer);
+        }
+        let finished = self
+            .wait_for(operation, |op| {
+                matches!(
+                    op["step"].as_str(),
+                    Some("succeeded" | "failed" | "cancelled")
+                )
+            })
+            .await;
+        (status, finished)
+    }
+
+    /// Imports a .pfx (202, then followed to the outcome like [`Session::generate`]).
     pub async fn import(
         &self,
         operation: &str,
@@ -299,7 +333,8 @@ impl Session {
             .await
             .expect("import");
         let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
+        let answer = response.json().await.unwrap_or(Value::Null);
+        self.outcome_of(operation, status, answer).await
     }
 
     pub async fn first_organization(&self) -> String {

@@ -17,10 +17,8 @@ pub struct Baseline {
 pub async fn active_certificate(server: &Server, admin: &Session) -> Baseline {
     let organization = admin.first_organization().await;
     let op = admin.signed_in_operation(server, "generate").await;
-    let (status, done) = admin
-        .post(&format!("/api/v1/operations/{op}/generate"), json!({}))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{done}");
+    let (status, done) = admin.generate(&op).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{done}");
     assert_eq!(done["step"], "succeeded", "{done}");
     let page = certificate_page(admin, &organization).await;
     assert_eq!(page["state"], "valid", "{page}");

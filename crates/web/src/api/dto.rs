@@ -205,6 +205,12 @@ pub struct OperationDto {
     /// before holders were recorded. An identifier, not a secret; set by the server only.
     #[schema(read_only, example = "5f0c2d9e-8a41-4c7b-9e0f-3b6d1a2c4e5f")]
     pub sign_in_holder: Option<String>,
+    /// When the holding instance last said it still carries this operation. A holder silent
+    /// for longer than the configured time is gone: another instance takes the operation over,
+    /// or an administrator may abandon it (`POST /api/v1/operations/{id}/abandon`).
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(read_only)]
+    pub heartbeat_at: Option<OffsetDateTime>,
 }
 
 impl From<Operation> for OperationDto {
@@ -231,6 +237,7 @@ impl From<Operation> for OperationDto {
                 remediation: f.remediation,
             }),
             sign_in_holder: o.sign_in_holder,
+            heartbeat_at: o.heartbeat_at,
         }
     }
 }

@@ -190,7 +190,8 @@ pub async fn start_operation(
     Ok((StatusCode::CREATED, Json(operation.into())))
 }
 
-/// The operation; while it waits for the device sign-in, reading it checks the sign-in.
+/// The operation as stored. Reading has no side effects: the holding instance notices the
+/// device sign-in and runs Generate / Import on its own; poll this to follow the `step`.
 #[utoipa::path(get, path = "/api/v1/operations/{id}", tag = "operations",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = OperationDto), (status = 404, body = Problem)))]
@@ -203,34 +204,58 @@ pub async fn get_operation(
     Ok(Json(operation.into()))
 }
 
-/// "Generate": creates the key and certificate, attaches it, proves it with an app-only token and
-/// activates it. Failures end the operation (`step` = `failed`, see `failure`).
+/// "Generate": starts creating the key and certificate, attaching it, proving it with an
+/// app-only token and activating it, on a background task of the service, and answers at once
+/// with 202 and the operation's `Location`. Follow the `step` there until it is `succeeded` or
+/// `failed` (see `failure`); the work goes on if this request is dropped.
 #[utoipa::path(post, path = "/api/v1/operations/{id}/generate", tag = "operations",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = OperationDto), (status = 403, body = Problem),
+    responses((status = 202, body = OperationDto, headers(("Location" = String, description = "the operation"))),
+        (status = 403, body = Problem),
         (status = 409, description = "not signed in yet, or already past this step", body = Problem)))]
 pub async fn generate(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(id): Path<Uuid>,
-) -> ApiResult<Json<OperationDto>> {
-    let operation = state.workflows.generate(&caller, OperationId(id)).await?;
-    Ok(Json(operation.into()))
+) -> ApiResult<Accepted> {
+    let operation = state
+        .workflows
+        .start_generate(&caller, OperationId(id))
+        .await?;
+    Ok(accepted(operation))
 }
 
-/// "Import": validates the .pfx, checks through Graph that it is attached to the application,
-/// proves it and activates it. The password is used once and not kept.
+/// 202 with the operation and where to follow it.
+type Accepted = (
+    StatusCode,
+    [(header::HeaderName, String); 1],
+    Json<OperationDto>,
+);
+
+fn accepted(operation: tenantlink_service::Operation) -> Accepted {
+    let location = format!("/api/v1/operations/{}", operation.id);
+    (
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, location)],
+        Json(operation.into()),
+    )
+}
+
+/// "Import": starts validating the .pfx, checking through Graph that it is attached to the
+/// application, proving and activating it on a background task, and answers at once with 202
+/// and the operation's `Location` (follow its `step`). The password is used once and not kept.
 #[utoipa::path(post, path = "/api/v1/operations/{id}/import", tag = "operations",
     params(("id" = Uuid, Path)),
     request_body(content = ImportForm, content_type = "multipart/form-data"),
-    responses((status = 200, body = OperationDto), (status = 403, body = Problem),
+    responses((status = 202, body = OperationDto, headers(("Location" = String, description = "the operation"))),
+        (status = 403, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn import(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(id): Path<Uuid>,
     multipart: Multipart,
-) -> ApiResult<Json<OperationDto>> {
+) -> ApiResult<Accepted> {
     let fields = crate::pages::read_import_fields(multipart)
         .await
         .map_err(|detail| invalid("file", format!("the upload could not be read: {detail}")))?;
@@ -242,9 +267,9 @@ pub async fn import(
     }
     let operation = state
         .workflows
-        .import(&caller, OperationId(id), &fields.file, fields.password)
+        .start_import(&caller, OperationId(id), fields.file, fields.password)
         .await?;
-    Ok(Json(operation.into()))
+    Ok(accepted(operation))
 }
 
 #[utoipa::path(post, path = "/api/v1/operations/{id}/cancel", tag = "operations",
@@ -256,6 +281,23 @@ pub async fn cancel(
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<OperationDto>> {
     let operation = state.workflows.cancel(&caller, OperationId(id)).await?;
+    Ok(Json(operation.into()))
+}
+
+/// Ends an operation that no tenantlink instance carries any more (its holder stopped sending
+/// heartbeats, or its task here ended without finishing it) as failed with code `abandoned`,
+/// so its organization can start again. Administrators only; 409 while a live instance carries
+/// it.
+#[utoipa::path(post, path = "/api/v1/operations/{id}/abandon", tag = "operations",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = OperationDto), (status = 403, body = Problem),
+        (status = 409, description = "a live instance still carries it, or it has finished", body = Problem)))]
+pub async fn abandon(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<OperationDto>> {
+    let operation = state.workflows.abandon(&caller, OperationId(id)).await?;
     Ok(Json(operation.into()))
 }
 

@@ -42,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/operations/{id}/generate", post(handlers::generate))
         .route("/operations/{id}/import", post(handlers::import))
         .route("/operations/{id}/cancel", post(handlers::cancel))
+        .route("/operations/{id}/abandon", post(handlers::abandon))
         .route("/audit", get(handlers::audit))
         .route("/tokens", get(a::list_tokens).post(a::create_token))
         .route("/tokens/{id}", delete(a::revoke_token))
@@ -92,6 +93,7 @@ pub fn routes() -> Router<AppState> {
         handlers::generate,
         handlers::import,
         handlers::cancel,
+        handlers::abandon,
         handlers::audit,
         handlers::me,
         a::list_users,

@@ -66,6 +66,7 @@ pub fn routes() -> Router<AppState> {
         .route("/operations/{id}/generate", post(operation::generate))
         .route("/operations/{id}/import", post(operation::import))
         .route("/operations/{id}/cancel", post(operation::cancel))
+        .route("/operations/{id}/abandon", post(operation::abandon))
         .route("/audit", get(audit::page))
         .route(
             "/organizations/{id}/policies/new",

@@ -25,14 +25,20 @@ pub async fn page(
         Err(err) => return error_page(Some(&caller), &err),
     };
     let holder = held_elsewhere::holder_elsewhere(&operation, state.workflows.instance_id());
+    // Signed in and already generating or importing on this instance's background task.
+    let working =
+        operation.step == OperationStep::SignedIn && state.workflows.is_carried_here(operation.id);
+    let abandonable =
+        caller.may(Permission::ManageCertificates) && state.workflows.may_abandon(&operation);
     // Held elsewhere, the stored step cannot change here, so nothing reloads or polls.
     let waiting = holder.is_none()
-        && matches!(
-            operation.step,
-            OperationStep::AwaitingSignIn
-                | OperationStep::CertificateStored
-                | OperationStep::Attached
-        );
+        && (working
+            || matches!(
+                operation.step,
+                OperationStep::AwaitingSignIn
+                    | OperationStep::CertificateStored
+                    | OperationStep::Attached
+            ));
     let title = match operation.kind {
         OperationKind::Generate => "Generate a new certificate",
         OperationKind::Upload => "Upload a custom certificate",
@@ -45,11 +51,20 @@ pub async fn page(
             // `data-step` is a live step, and here the answer would never change.
             div #operation data-operation-id=(operation.id) data-stored-step=(operation.step.as_str())
                 data-held-elsewhere="true" {
-                (held_elsewhere::notice(&caller, &operation, holder))
+                (held_elsewhere::notice(&caller, &operation, holder, abandonable))
             }
         } @else {
-            div #operation data-operation-id=(operation.id) data-step=(operation.step.as_str()) {
-                (step_body(&state, &caller, &operation))
+            // `data-working`: app.js follows the step while the background task runs.
+            div #operation data-operation-id=(operation.id) data-step=(operation.step.as_str())
+                data-working=[working.then_some("true")] {
+                @if working {
+                    p #sign-in-status role="status" { "Working: the certificate is being created or read, then attached and checked with Entra ID…" }
+                } @else {
+                    (step_body(&state, &caller, &operation))
+                }
+                @if abandonable && matches!(operation.step, OperationStep::CertificateStored | OperationStep::Attached) {
+                    (abandon_notice(&caller, &operation))
+                }
             }
         }
     };
@@ -153,6 +168,27 @@ fn step_body(state: &AppState, caller: &Caller, operation: &Operation) -> Markup
     }
 }
 
+/// For an operation past its sign-in that nothing carries any more (its task here ended without
+/// finishing it, e.g. after repeated database failures): the way out.
+fn abandon_notice(caller: &Caller, operation: &Operation) -> Markup {
+    html! {
+        div #abandon .notice role="status" {
+            p { "No task of tenantlink carries this operation any more, so it will not finish by itself." }
+            p { "Abandon it to end it as failed (the previous certificate stays active) and start again:" }
+            (abandon_form(caller, operation))
+        }
+    }
+}
+
+fn abandon_form(caller: &Caller, operation: &Operation) -> Markup {
+    html! {
+        form method="post" action={ "/operations/" (operation.id) "/abandon" } {
+            (csrf_field(caller))
+            button.secondary type="submit" { "Abandon" }
+        }
+    }
+}
+
 fn cancel_form(caller: &Caller, operation: &Operation) -> Markup {
     html! {
         form method="post" action={ "/operations/" (operation.id) "/cancel" } {
@@ -177,7 +213,23 @@ pub async fn generate(
     if !csrf_matches(&caller, &form.csrf) {
         return csrf_rejected(&caller);
     }
-    match state.workflows.generate(&caller, id).await {
+    // Starts the background task and shows the operation page, which follows its step.
+    match state.workflows.start_generate(&caller, id).await {
+        Ok(_) => Redirect::to(&format!("/operations/{id}")).into_response(),
+        Err(err) => error_page(Some(&caller), &err),
+    }
+}
+
+pub async fn abandon(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    Path(id): Path<OperationId>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !csrf_matches(&caller, &form.csrf) {
+        return csrf_rejected(&caller);
+    }
+    match state.workflows.abandon(&caller, id).await {
         Ok(_) => Redirect::to(&format!("/operations/{id}")).into_response(),
         Err(err) => error_page(Some(&caller), &err),
     }
@@ -248,7 +300,7 @@ pub async fn import(
     }
     match state
         .workflows
-        .import(&caller, id, &fields.file, fields.password)
+        .start_import(&caller, id, fields.file, fields.password)
         .await
     {
         Ok(_) => Redirect::to(&format!("/operations/{id}")).into_response(),

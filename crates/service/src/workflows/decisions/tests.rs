@@ -40,14 +40,23 @@ fn operation(step: OperationStep) -> Operation {
         replaces: None,
         failure: None,
         sign_in_holder: None,
+        heartbeat_at: None,
     }
 }
 
 fn held_by(holder: &str, step: OperationStep) -> Operation {
     Operation {
         sign_in_holder: Some(holder.into()),
+        heartbeat_at: Some(STARTED),
         ..operation(step)
     }
+}
+
+/// How long a holder may be silent before it counts as gone, in these tests.
+const STALE_AFTER: StdDuration = StdDuration::from_secs(120);
+
+fn holder_at<'a>(op: &'a Operation, this: Option<&str>, now: OffsetDateTime) -> Holder<'a> {
+    holder(op, this, now, STALE_AFTER)
 }
 
 fn organization(active: Option<CertificateId>) -> Organization {
@@ -305,10 +314,14 @@ fn after_a_restart_sign_ins_end_and_stored_or_attached_certificates_are_proven()
     ];
     for (step, resumption_expected) in expected {
         let op = operation(step);
-        assert_eq!(resumption(&op, None), resumption_expected, "{step:?}");
+        assert_eq!(
+            resumption(&op, holder_at(&op, None, STARTED)),
+            resumption_expected,
+            "{step:?}"
+        );
         let mine = held_by("instance-a", step);
         assert_eq!(
-            resumption(&mine, Some("instance-a")),
+            resumption(&mine, holder_at(&mine, Some("instance-a"), STARTED)),
             resumption_expected,
             "{step:?}, this instance's previous incarnation"
         );
@@ -320,11 +333,125 @@ fn after_a_restart_another_live_instances_operations_are_left_alone() {
     for step in ALL_STEPS {
         let theirs = held_by("instance-a", step);
         assert_eq!(
-            resumption(&theirs, Some("instance-b")),
+            resumption(&theirs, holder_at(&theirs, Some("instance-b"), STARTED)),
             Resumption::LeaveToHolder("instance-a"),
             "{step:?}"
         );
     }
+}
+
+#[test]
+fn a_gone_holders_operations_are_resumed_like_ones_own() {
+    let later = STARTED + Duration::minutes(5);
+    for (step, expected) in [
+        (OperationStep::AwaitingSignIn, Resumption::EndInterrupted),
+        (OperationStep::SignedIn, Resumption::EndInterrupted),
+        (OperationStep::Attached, Resumption::ProveAndActivate),
+    ] {
+        let theirs = held_by("instance-a", step);
+        assert_eq!(
+            resumption(&theirs, holder_at(&theirs, Some("instance-b"), later)),
+            expected,
+            "{step:?}"
+        );
+    }
+}
+
+// --- heartbeats: is the holder gone? -----------------------------------------------------------
+
+#[test]
+fn a_holder_is_gone_only_once_silent_for_longer_than_stale_after() {
+    let beat = Some(STARTED);
+    assert!(!holder_gone(beat, STARTED, STALE_AFTER));
+    assert!(!holder_gone(
+        beat,
+        STARTED + Duration::seconds(119),
+        STALE_AFTER
+    ));
+    assert!(holder_gone(
+        beat,
+        STARTED + Duration::seconds(120),
+        STALE_AFTER
+    ));
+    assert!(holder_gone(None, STARTED, STALE_AFTER), "never beat: gone");
+    assert!(
+        !holder_gone(beat, STARTED + Duration::days(365), StdDuration::MAX),
+        "an absurd setting means never stale, not a panic"
+    );
+}
+
+#[test]
+fn holder_names_this_instance_a_live_other_or_a_gone_one() {
+    let theirs = held_by("instance-a", OperationStep::Attached);
+    assert_eq!(
+        holder_at(&theirs, Some("instance-a"), STARTED + Duration::hours(1)),
+        Holder::ThisInstance
+    );
+    assert_eq!(
+        holder_at(&theirs, Some("instance-b"), STARTED + Duration::seconds(30)),
+        Holder::Live("instance-a")
+    );
+    assert_eq!(
+        holder_at(&theirs, Some("instance-b"), STARTED + Duration::minutes(3)),
+        Holder::Gone("instance-a")
+    );
+    let nobodys = operation(OperationStep::Attached);
+    assert_eq!(
+        holder_at(&nobodys, Some("instance-b"), STARTED),
+        Holder::ThisInstance
+    );
+}
+
+// --- abandoning and the signed-in lifetime ------------------------------------------------------
+
+#[test]
+fn only_an_operation_nothing_carries_may_be_abandoned() {
+    let theirs = held_by("instance-a", OperationStep::Attached);
+    let soon = STARTED + Duration::seconds(30);
+    let later = STARTED + Duration::minutes(3);
+    assert_eq!(
+        may_abandon(&theirs, holder_at(&theirs, Some("b"), soon), false),
+        Err(AbandonRefusal::Carried("instance-a"))
+    );
+    assert_eq!(
+        may_abandon(&theirs, holder_at(&theirs, Some("b"), later), false),
+        Ok(())
+    );
+    assert_eq!(
+        may_abandon(&theirs, holder_at(&theirs, Some("instance-a"), soon), true),
+        Err(AbandonRefusal::RunningHere)
+    );
+    assert_eq!(
+        may_abandon(&theirs, holder_at(&theirs, Some("instance-a"), soon), false),
+        Ok(()),
+        "ours, but no task carries it any more"
+    );
+    let done = held_by("instance-a", OperationStep::Succeeded);
+    assert_eq!(
+        may_abandon(&done, holder_at(&done, Some("b"), later), false),
+        Err(AbandonRefusal::Finished)
+    );
+}
+
+#[test]
+fn a_signed_in_operation_expires_with_its_token_lifetime() {
+    let lifetime = StdDuration::from_secs(3600);
+    let signed_in = operation(OperationStep::SignedIn);
+    assert!(!signed_in_expired(
+        &signed_in,
+        STARTED + Duration::minutes(59),
+        lifetime
+    ));
+    assert!(signed_in_expired(
+        &signed_in,
+        STARTED + Duration::minutes(60),
+        lifetime
+    ));
+    let attached = operation(OperationStep::Attached);
+    assert!(
+        !signed_in_expired(&attached, STARTED + Duration::days(1), lifetime),
+        "past the sign-in, the token is no longer needed"
+    );
 }
 
 // --- which certificate a failure discards -----------------------------------------------------

@@ -42,6 +42,8 @@ pub struct BackupSetup {
     pub clouds: Vec<BackupCloud>,
     pub clock: SharedClock,
     pub poll_every: Duration,
+    /// This instance's id (DATA_DIR/instance-id), recorded on the runs it starts.
+    pub instance: String,
 }
 
 /// The clouds to back up from: the same endpoints and Graph resource as the directory of each
@@ -81,7 +83,8 @@ fn runner(
             graph_scope: cloud.graph_scope,
             ..RunnerConfig::default()
         },
-    ))
+    )
+    .with_instance_id(setup.instance.clone()))
 }
 
 /// Recovers runs a previous process left `running`, starts the scheduler and returns the
@@ -101,7 +104,11 @@ pub async fn start(setup: BackupSetup) -> anyhow::Result<Policies> {
         runners,
         credentials,
     ));
-    let scheduler = Scheduler::new(setup.backups.clone(), setup.clock.clone(), executor);
+    let scheduler = Scheduler::new(setup.backups.clone(), setup.clock.clone(), executor)
+        .with_instance_id(
+            setup.instance.clone(),
+            tenantlink_backup::DEFAULT_RUN_STALE_AFTER,
+        );
     let recovered = scheduler.recover_interrupted_runs().await?;
     if recovered > 0 {
         tracing::warn!(

@@ -27,7 +27,12 @@ pub(super) fn holder_elsewhere<'a>(
 
 /// The notice in place of the code, countdown and live status (nothing here polls: the stored
 /// step only changes on the holder, or by a Cancel made here, which reloads the page).
-pub(super) fn notice(caller: &Caller, operation: &Operation, holder: &str) -> Markup {
+pub(super) fn notice(
+    caller: &Caller,
+    operation: &Operation,
+    holder: &str,
+    abandonable: bool,
+) -> Markup {
     let check_again = html! { a href={ "/operations/" (operation.id) } { "Check again" } };
     let cancellable = matches!(
         operation.step,
@@ -37,6 +42,14 @@ pub(super) fn notice(caller: &Caller, operation: &Operation, holder: &str) -> Ma
         div #held-elsewhere .notice role="status" data-holder=(holder) {
             p {
                 strong { "This operation is being handled by tenantlink instance " code #holder-instance { (holder) } "." }
+            }
+            @if abandonable {
+                div #abandon {
+                    p { "That instance has stopped sending heartbeats"
+                        @if let Some(beat) = operation.heartbeat_at { " (last at " (beat.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()) ")" }
+                        ": it seems to have stopped. Another running instance takes such an operation over by itself; or abandon it here to end it as failed and start again:" }
+                    (super::abandon_form(caller, operation))
+                }
             }
             p { (stored_step(operation)) }
             @if cancellable {
@@ -101,6 +114,7 @@ mod tests {
             replaces: None,
             failure: None,
             sign_in_holder: holder.map(str::to_owned),
+            heartbeat_at: None,
         }
     }
 
@@ -145,7 +159,7 @@ mod tests {
     #[test]
     fn the_notice_names_the_holder_never_the_code_and_offers_cancel_to_who_may() {
         let op = operation(OperationStep::AwaitingSignIn, Some(A));
-        let html = notice(&caller(Role::Administrator), &op, A).into_string();
+        let html = notice(&caller(Role::Administrator), &op, A, false).into_string();
         assert!(
             html.contains(&format!(
                 "tenantlink instance <code id=\"holder-instance\">{A}</code>"
@@ -162,7 +176,7 @@ mod tests {
             "{html}"
         );
 
-        let viewer = notice(&caller(Role::Viewer), &op, A).into_string();
+        let viewer = notice(&caller(Role::Viewer), &op, A, false).into_string();
         assert!(!viewer.contains("/cancel\""), "{viewer}");
         assert!(
             viewer.contains("ask an administrator to cancel"),
@@ -173,8 +187,21 @@ mod tests {
     #[test]
     fn past_the_sign_in_the_notice_offers_no_cancel() {
         let op = operation(OperationStep::Attached, Some(A));
-        let html = notice(&caller(Role::Administrator), &op, A).into_string();
+        let html = notice(&caller(Role::Administrator), &op, A, false).into_string();
         assert!(!html.contains("/cancel\""), "{html}");
         assert!(html.contains("cannot be cancelled"), "{html}");
+    }
+
+    #[test]
+    fn a_silent_holders_operation_offers_abandon_only_when_abandonable() {
+        let op = operation(OperationStep::Attached, Some(A));
+        let stale = notice(&caller(Role::Administrator), &op, A, true).into_string();
+        assert!(
+            stale.contains("/abandon\"") && stale.contains(">Abandon</button>"),
+            "{stale}"
+        );
+        assert!(stale.contains("stopped sending heartbeats"), "{stale}");
+        let live = notice(&caller(Role::Administrator), &op, A, false).into_string();
+        assert!(!live.contains("/abandon\""), "{live}");
     }
 }

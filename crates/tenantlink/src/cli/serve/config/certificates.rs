@@ -51,6 +51,8 @@ impl CertificateSettings {
                 first_delay: self.proof_first_delay,
                 max_delay: self.proof_max_delay,
             },
+            // Heartbeat, stale-holder and signed-in times: the service's defaults.
+            ..WorkflowsConfig::default()
         }
     }
 }
