@@ -33,7 +33,7 @@ async fn queued_or_finished(heavy: &HeavyWork, task: &JoinHandle<ServiceResult<O
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn generate_creates_its_key_on_the_heavy_work_pool() {
     let w = world().await;
     let heavy = HeavyWork::new(1);
@@ -55,7 +55,7 @@ async fn generate_creates_its_key_on_the_heavy_work_pool() {
     assert_eq!(done.step, OperationStep::Succeeded, "{:?}", done.failure);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn import_reads_the_pfx_on_the_heavy_work_pool() {
     let w = world().await;
     let credential =

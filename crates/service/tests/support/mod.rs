@@ -99,7 +99,7 @@ impl World {
             .settled(&admin(who), op.id)
             .await
             .expect("poll");
-        assert_eq!(op.step, OperationStep::SignedIn);
+        assert_eq!(op.step, OperationStep::SignedIn, "{:?}", op.failure);
         op
     }
 
