@@ -88,6 +88,10 @@ impl Workflows {
         let mut resumed = Vec::new();
         for operation in self.repository.unfinished_operations().await? {
             let id = operation.id;
+            if self.is_carried_here(id) || self.holds_sign_in_secrets(id) {
+                // Started by this process after it began to listen: not a restart's leftover.
+                continue;
+            }
             match self.resume(operation, true).await {
                 Ok(Some(operation)) => resumed.push(operation),
                 Ok(None) => {}

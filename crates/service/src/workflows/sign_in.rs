@@ -86,7 +86,9 @@ impl Workflows {
         };
         // The store's unique index still decides between two starts that both passed the check
         // above (e.g. on two instances): the loser gets its Conflict here.
-        let operation = self.repository.create_operation(&operation).await?;
+        // The secrets are in memory before the row exists, so a resume pass running beside this
+        // start (serve listens before it resumes) sees the operation as carried here, never as
+        // one a restart left behind.
         self.lock_sign_ins().insert(
             operation.id,
             SignInSecrets {
@@ -96,6 +98,13 @@ impl Workflows {
                 token: None,
             },
         );
+        let operation = match self.repository.create_operation(&operation).await {
+            Ok(created) => created,
+            Err(err) => {
+                self.forget_sign_in(operation.id);
+                return Err(err.into());
+            }
+        };
         self.audit_operation(
             &operation,
             AuditAction::OperationStarted,
