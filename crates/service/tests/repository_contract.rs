@@ -21,3 +21,12 @@ async fn the_memory_repository_keeps_the_account_contract() {
         case(&repository).await;
     }
 }
+
+#[tokio::test]
+async fn the_memory_repository_keeps_the_renewal_contract() {
+    for (name, case) in tenantlink_service::fakes::renewal_contract::RENEWAL_CASES {
+        let repository = MemoryRepository::new();
+        eprintln!("renewal contract case: {name}");
+        case(&repository).await;
+    }
+}

@@ -124,7 +124,7 @@ async fn connect_sqlite(
 /// Migrations are embedded at compile time so the binary needs no migrations folder.
 /// Never edit an applied migration (sqlx refuses a changed checksum): add the next one.
 fn migrator(kind: BackendKind) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 7] = match kind {
+    let files: [(i64, &'static str, &'static str); 8] = match kind {
         BackendKind::Sqlite => [
             (
                 1,
@@ -160,6 +160,11 @@ fn migrator(kind: BackendKind) -> Migrator {
                 8,
                 "api token owner",
                 include_str!("../migrations/sqlite/0008_api_token_owner.sql"),
+            ),
+            (
+                11,
+                "renewal",
+                include_str!("../migrations/sqlite/0011_renewal.sql"),
             ),
         ],
         BackendKind::Postgres => [
@@ -197,6 +202,11 @@ fn migrator(kind: BackendKind) -> Migrator {
                 8,
                 "api token owner",
                 include_str!("../migrations/postgres/0008_api_token_owner.sql"),
+            ),
+            (
+                11,
+                "renewal",
+                include_str!("../migrations/postgres/0011_renewal.sql"),
             ),
         ],
     };

@@ -23,6 +23,7 @@ mod master_key;
 mod operations;
 mod organizations;
 mod proofs;
+mod renewal;
 mod repository;
 mod tokens;
 mod users;
