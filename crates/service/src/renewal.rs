@@ -5,6 +5,7 @@
 
 mod decision;
 mod policy;
+mod service;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -17,4 +18,5 @@ pub use policy::{
     DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_CAP, DEFAULT_JITTER, PolicyError, RenewAtFraction,
     RenewalPolicy, UploadedCertificates,
 };
+pub use service::{RenewalPolicyChange, RenewalStatus, active_certificate, status_at};
 pub use state::{RenewalFailure, RenewalRecord, RenewalState};
