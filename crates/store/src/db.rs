@@ -124,7 +124,7 @@ async fn connect_sqlite(
 /// Migrations are embedded at compile time so the binary needs no migrations folder.
 /// Never edit an applied migration (sqlx refuses a changed checksum): add the next one.
 fn migrator(kind: BackendKind) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 8] = match kind {
+    let files: [(i64, &'static str, &'static str); 10] = match kind {
         BackendKind::Sqlite => [
             (
                 1,
@@ -157,9 +157,19 @@ fn migrator(kind: BackendKind) -> Migrator {
                 include_str!("../migrations/sqlite/0006_organization_assertion_profile.sql"),
             ),
             (
+                7,
+                "sign-in failures per user name and address",
+                include_str!("../migrations/sqlite/0007_sign_in_failures.sql"),
+            ),
+            (
                 8,
                 "api token owner",
                 include_str!("../migrations/sqlite/0008_api_token_owner.sql"),
+            ),
+            (
+                10,
+                "private key binding",
+                include_str!("../migrations/sqlite/0010_key_binding.sql"),
             ),
             (
                 11,
@@ -199,9 +209,19 @@ fn migrator(kind: BackendKind) -> Migrator {
                 include_str!("../migrations/postgres/0006_organization_assertion_profile.sql"),
             ),
             (
+                7,
+                "sign-in failures per user name and address",
+                include_str!("../migrations/postgres/0007_sign_in_failures.sql"),
+            ),
+            (
                 8,
                 "api token owner",
                 include_str!("../migrations/postgres/0008_api_token_owner.sql"),
+            ),
+            (
+                10,
+                "private key binding",
+                include_str!("../migrations/postgres/0010_key_binding.sql"),
             ),
             (
                 11,

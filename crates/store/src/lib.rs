@@ -19,9 +19,12 @@ mod db;
 mod error;
 mod hex;
 mod ids;
+mod key_binding;
+mod login_attempts;
 mod master_key;
 mod operations;
 mod organizations;
+mod private_keys;
 mod proofs;
 mod renewal;
 mod repository;
@@ -38,7 +41,6 @@ pub use master_key::{MASTER_KEY_FILE, MasterKey, MasterKeyError, MasterKeyId};
 pub use operations::{Activation, ClaimedOperation, OperationUpdate};
 pub use repository::StoreRepository;
 pub use tokens::{BearerSecret, SecretHash};
-pub use users::LoginFailureCounts;
 
 use db::{Backend, with_pool};
 
