@@ -88,6 +88,16 @@ async fn the_renewal_policy_is_read_changed_and_shown_with_the_certificate(backe
         "{next} against {planned}"
     );
 
+    // The certificate page shows the same plan.
+    let (_, html) = admin
+        .get_text(&format!("/organizations/{org}/settings/system"))
+        .await;
+    assert!(
+        html.contains(r#"id="renewal-state" data-state="not_due""#),
+        "{html}"
+    );
+    assert!(html.contains("Planned for"), "{html}");
+
     // Bad values: 422 naming the field, and nothing changes.
     for (body, field) in [
         (
