@@ -4,8 +4,6 @@
 mod common;
 use common as fixtures;
 
-use std::time::{Duration, Instant};
-
 use serde_json::Value;
 use tenantlink_certificate::{ImportError, import_pkcs12, inspect};
 use tenantlink_secret::SecretString;
@@ -170,13 +168,13 @@ fn oversized_iteration_counts_are_refused_before_any_key_derivation() {
     ] {
         let entry = fixtures.entry(file);
         let bytes = fixtures.bytes(entry);
-        let started = Instant::now();
         let result = import_pkcs12(
             &bytes,
             password_of(entry).as_ref(),
             OffsetDateTime::now_utc(),
         );
-        let elapsed = started.elapsed();
+        // `IterationsTooHigh` comes only from the pre-scan, which derives no key (see the unit
+        // tests of `pkcs12::scan`), so the refusal never paid for the millions of rounds asked.
         match result {
             Err(ImportError::IterationsTooHigh { iterations, limit }) => {
                 assert!(iterations > limit, "{file}: {iterations} vs {limit}");
@@ -184,11 +182,6 @@ fn oversized_iteration_counts_are_refused_before_any_key_derivation() {
             }
             other => panic!("{file}: expected iterations_too_high, got {other:?}"),
         }
-        // Millions of PBKDF2 or PKCS#12-KDF rounds take seconds; a refusal takes microseconds.
-        assert!(
-            elapsed < Duration::from_millis(200),
-            "{file}: refusal took {elapsed:?}"
-        );
     }
 }
 
