@@ -12,6 +12,7 @@ pub enum AuditAction {
     SignOut,
     OrganizationAdded,
     AssertionProfileChanged,
+    RenewalPolicyChanged,
     OperationStarted,
     DeviceSignInCompleted,
     CertificateGenerated,
@@ -45,6 +46,7 @@ impl AuditAction {
             Self::SignOut => "sign_out",
             Self::OrganizationAdded => "organization_added",
             Self::AssertionProfileChanged => "assertion_profile_changed",
+            Self::RenewalPolicyChanged => "renewal_policy_changed",
             Self::OperationStarted => "operation_started",
             Self::DeviceSignInCompleted => "device_sign_in_completed",
             Self::CertificateGenerated => "certificate_generated",
@@ -77,11 +79,12 @@ impl AuditAction {
     }
 }
 
-const ALL_ACTIONS: [AuditAction; 28] = [
+const ALL_ACTIONS: [AuditAction; 29] = [
     AuditAction::SignIn,
     AuditAction::SignOut,
     AuditAction::OrganizationAdded,
     AuditAction::AssertionProfileChanged,
+    AuditAction::RenewalPolicyChanged,
     AuditAction::OperationStarted,
     AuditAction::DeviceSignInCompleted,
     AuditAction::CertificateGenerated,

@@ -9,6 +9,7 @@ pub mod account_contract;
 pub mod contract;
 mod directory;
 mod memory;
+pub mod renewal_contract;
 pub mod sign_in_contract;
 
 pub use directory::{FAKE_APP_NAME, FAKE_APP_OBJECT_ID, FakeDirectory};

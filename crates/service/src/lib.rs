@@ -22,6 +22,7 @@ mod operation;
 mod ports;
 mod proof;
 pub mod remediation;
+pub mod renewal;
 mod secret;
 mod workflows;
 

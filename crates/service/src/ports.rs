@@ -9,6 +9,7 @@ use crate::model::{
 };
 use crate::operation::{Operation, OperationId, SignInPrompt};
 use crate::proof::CredentialProof;
+use crate::renewal::{RenewalPolicy, RenewalRecord, RenewalState};
 use crate::secret::SecretString;
 use std::fmt::Debug;
 use std::future::Future;
@@ -321,6 +322,25 @@ pub trait Repository: Send + Sync + Debug + 'static {
     fn append_audit(&self, entry: NewAuditEntry) -> BoxFuture<'_, RepoResult<()>>;
     /// Newest first.
     fn audit(&self, limit: u32) -> BoxFuture<'_, RepoResult<Vec<AuditEntry>>>;
+
+    /// The organization's renewal policy and state: the default policy and an empty state until
+    /// either is first set. `NotFound` for an unknown organization.
+    fn renewal(&self, organization: OrganizationId) -> BoxFuture<'_, RepoResult<RenewalRecord>>;
+    /// Replaces the organization's renewal policy (already validated by the service), keeping
+    /// its state; returns both.
+    fn set_renewal_policy<'a>(
+        &'a self,
+        organization: OrganizationId,
+        policy: &'a RenewalPolicy,
+        at: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<RenewalRecord>>;
+    /// Replaces the organization's renewal state, keeping its policy.
+    fn set_renewal_state<'a>(
+        &'a self,
+        organization: OrganizationId,
+        state: &'a RenewalState,
+        at: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<()>>;
 }
 
 // ---------------------------------------------------------------------------------------------

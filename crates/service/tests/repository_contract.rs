@@ -23,6 +23,15 @@ async fn the_memory_repository_keeps_the_account_contract() {
 }
 
 #[tokio::test]
+async fn the_memory_repository_keeps_the_renewal_contract() {
+    for (name, case) in tenantlink_service::fakes::renewal_contract::RENEWAL_CASES {
+        let repository = MemoryRepository::new();
+        eprintln!("renewal contract case: {name}");
+        case(&repository).await;
+    }
+}
+
+#[tokio::test]
 async fn the_memory_repository_keeps_the_sign_in_records_contract() {
     for (name, case) in tenantlink_service::fakes::sign_in_contract::SIGN_IN_CASES {
         let repository = MemoryRepository::new();

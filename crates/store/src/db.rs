@@ -176,6 +176,11 @@ fn migrator(kind: BackendKind) -> Migrator {
                 "private key binding",
                 include_str!("../migrations/sqlite/0010_key_binding.sql"),
             ),
+            (
+                11,
+                "renewal",
+                include_str!("../migrations/sqlite/0011_renewal.sql"),
+            ),
         ],
         BackendKind::Postgres => [
             (
@@ -227,6 +232,11 @@ fn migrator(kind: BackendKind) -> Migrator {
                 10,
                 "private key binding",
                 include_str!("../migrations/postgres/0010_key_binding.sql"),
+            ),
+            (
+                11,
+                "renewal",
+                include_str!("../migrations/postgres/0011_renewal.sql"),
             ),
         ],
     };

@@ -26,6 +26,7 @@ mod operations;
 mod organizations;
 mod private_keys;
 mod proofs;
+mod renewal;
 mod repository;
 mod tokens;
 mod users;

@@ -11,6 +11,7 @@
 use std::sync::Arc;
 
 use tenantlink_certificate::{Credential, PrivateKey};
+use tenantlink_service::renewal::{RenewalPolicy, RenewalRecord, RenewalState};
 use tenantlink_service::{
     AccountRepository, ApiTokenId, ApiTokenRecord, AssertionProfile, AuditEntry, BoxFuture,
     CertificateId, CertificateSource, ConnectionState, CredentialProof, NewAuditEntry,
@@ -373,6 +374,43 @@ impl Repository for StoreRepository {
                 .await
                 .port("read the audit log")?;
             Ok(events.into_iter().map(|e| e.into_entry()).collect())
+        })
+    }
+
+    fn renewal(&self, organization: OrganizationId) -> BoxFuture<'_, RepoResult<RenewalRecord>> {
+        Box::pin(async move {
+            self.store
+                .renewal(organization)
+                .await
+                .port("read the renewal policy")
+        })
+    }
+
+    fn set_renewal_policy<'a>(
+        &'a self,
+        organization: OrganizationId,
+        policy: &'a RenewalPolicy,
+        at: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<RenewalRecord>> {
+        Box::pin(async move {
+            self.store
+                .set_renewal_policy(organization, policy, at)
+                .await
+                .port("change the renewal policy")
+        })
+    }
+
+    fn set_renewal_state<'a>(
+        &'a self,
+        organization: OrganizationId,
+        state: &'a RenewalState,
+        at: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<()>> {
+        Box::pin(async move {
+            self.store
+                .set_renewal_state(organization, state, at)
+                .await
+                .port("record the renewal state")
         })
     }
 }

@@ -17,6 +17,7 @@ use crate::ports::{
     RepositoryError, SessionRecord, SignInFailures, TokenWithOwner, UserChange,
 };
 use crate::proof::CredentialProof;
+use crate::renewal::{RenewalPolicy, RenewalRecord, RenewalState};
 use crate::secret::SecretString;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -50,6 +51,7 @@ struct MemoryState {
     discarded: Vec<CertificateId>,
     /// The next operation update to this step fails as a storage error (a database hiccup).
     fail_update_to: Option<OperationStep>,
+    renewals: HashMap<OrganizationId, RenewalRecord>,
 }
 
 /// Everything in one mutex; the same invariants the SQL store enforces (one unfinished operation
@@ -605,6 +607,54 @@ impl Repository for MemoryRepository {
             .cloned()
             .collect()))
     }
+
+    fn renewal(&self, organization: OrganizationId) -> BoxFuture<'_, RepoResult<RenewalRecord>> {
+        let state = lock(&self.state);
+        ready(renewal_of(&state, organization))
+    }
+
+    fn set_renewal_policy<'a>(
+        &'a self,
+        organization: OrganizationId,
+        policy: &'a RenewalPolicy,
+        _at: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<RenewalRecord>> {
+        let mut state = lock(&self.state);
+        let result = renewal_of(&state, organization).map(|mut record| {
+            record.policy = policy.clone();
+            state.renewals.insert(organization, record.clone());
+            record
+        });
+        ready(result)
+    }
+
+    fn set_renewal_state<'a>(
+        &'a self,
+        organization: OrganizationId,
+        renewal: &'a RenewalState,
+        _at: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<()>> {
+        let mut state = lock(&self.state);
+        let result = renewal_of(&state, organization).map(|mut record| {
+            record.state = renewal.clone();
+            state.renewals.insert(organization, record);
+        });
+        ready(result)
+    }
+}
+
+/// The stored record, or the defaults for a known organization without one.
+fn renewal_of(state: &MemoryState, organization: OrganizationId) -> RepoResult<RenewalRecord> {
+    if !state.organizations.iter().any(|o| o.id == organization) {
+        return Err(RepositoryError::not_found(format!(
+            "organization {organization}"
+        )));
+    }
+    Ok(state
+        .renewals
+        .get(&organization)
+        .cloned()
+        .unwrap_or_default())
 }
 
 fn thumbprint_of(state: &MemoryState, certificate: Option<CertificateId>) -> Option<String> {

@@ -30,6 +30,9 @@ pub struct OrganizationDto {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "connected")]
     pub connection: Option<String>,
+    /// How its certificate is renewed; given where `connection` is, changed with PATCH.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renewal_policy: Option<super::renewal_dto::RenewalPolicyDto>,
 }
 
 impl From<Organization> for OrganizationDto {
@@ -45,6 +48,7 @@ impl From<Organization> for OrganizationDto {
             assertion_profile: o.assertion_profile,
             created_at: o.created_at,
             connection: None,
+            renewal_policy: None,
         }
     }
 }
@@ -58,6 +62,11 @@ pub struct OrganizationChange {
     #[serde(default)]
     #[schema(value_type = Option<String>, example = "ps256")]
     pub assertion_profile: Option<AssertionProfile>,
+    /// Some of the renewal policy's settings (those of `renewal_policy` in the answer); a left
+    /// out setting stays as it is, `null` lifetimes return to the default.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub renewal_policy: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -117,6 +126,8 @@ pub struct CertificatePageDto {
     /// What Entra said at the active certificate's latest app-only proof, and when.
     pub last_check: Option<LastCheckDto>,
     pub previous: Vec<CertificateDto>,
+    /// When the certificate is renewed and what renewal is doing now.
+    pub renewal: Option<super::renewal_dto::RenewalDto>,
 }
 
 /// The latest app-only token request made with the active certificate.
@@ -155,6 +166,7 @@ impl From<CertificatePage> for CertificatePageDto {
             last_check: p.last_check.as_ref().map(LastCheckDto::from),
             previous: p.previous.iter().map(CertificateDto::from).collect(),
             organization: p.organization.into(),
+            renewal: None,
         }
     }
 }

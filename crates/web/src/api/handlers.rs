@@ -2,6 +2,7 @@ use super::dto::{
     AuditEntryDto, CertificatePageDto, ImportForm, MeDto, NewOrganizationRequest, OperationDto,
     OrganizationChange, OrganizationDto, StartOperationRequest, role_name,
 };
+use super::renewal_dto::{RenewalDto, RenewalPolicyDto, renewal_policy_change};
 use crate::AppState;
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, Problem};
@@ -46,8 +47,13 @@ async fn with_connection(
     organization: tenantlink_service::Organization,
 ) -> ApiResult<OrganizationDto> {
     let connection = state.policies.connection(caller, organization.id).await?;
+    let renewal_policy = state
+        .workflows
+        .renewal_policy(caller, organization.id)
+        .await?;
     let mut dto = OrganizationDto::from(organization);
     dto.connection = Some(connection.state.as_str().to_owned());
+    dto.renewal_policy = Some(RenewalPolicyDto::from(&renewal_policy));
     Ok(dto)
 }
 
@@ -101,6 +107,21 @@ pub async fn update_organization(
 ) -> Result<Json<OrganizationDto>, Response> {
     let change: OrganizationChange = serde_json::from_slice(&body).map_err(change_refused)?;
     let id = OrganizationId(id);
+    // Parsed before anything changes, so a bad renewal setting leaves the profile alone too.
+    let renewal_change = change
+        .renewal_policy
+        .as_ref()
+        .map(renewal_policy_change)
+        .transpose()
+        .map_err(|r| invalid(&r.field, r.message).into_response())?;
+    if let Some(renewal_change) = &renewal_change {
+        // Validated (and refused naming the field) before the profile is touched.
+        state
+            .workflows
+            .set_renewal_policy(&caller, id, renewal_change)
+            .await
+            .map_err(|e| ApiError(e).into_response())?;
+    }
     let organization = match change.assertion_profile {
         Some(profile) => {
             state
@@ -124,6 +145,8 @@ fn change_refused(err: serde_json::Error) -> Response {
         let message = err.to_string();
         let field = if message.starts_with("unknown field") {
             "body"
+        } else if message.contains("renewal_policy") {
+            "renewal_policy"
         } else {
             "assertion_profile"
         };
@@ -146,11 +169,12 @@ pub async fn certificate_page(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<CertificatePageDto>> {
-    let page = state
-        .workflows
-        .certificate_page(&caller, OrganizationId(id))
-        .await?;
-    Ok(Json(page.into()))
+    let id = OrganizationId(id);
+    let page = state.workflows.certificate_page(&caller, id).await?;
+    let renewal = state.workflows.renewal_status(&caller, id).await?;
+    let mut dto = CertificatePageDto::from(page);
+    dto.renewal = Some(RenewalDto::from(&renewal));
+    Ok(Json(dto))
 }
 
 #[utoipa::path(get, path = "/api/v1/organizations/{id}/operations", tag = "operations",

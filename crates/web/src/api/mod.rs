@@ -8,6 +8,7 @@ mod dto;
 mod handlers;
 mod policies;
 mod policy_dto;
+mod renewal_dto;
 
 use self::accounts as a;
 use self::policies as p;

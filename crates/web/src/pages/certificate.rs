@@ -37,6 +37,7 @@ pub async fn page(
         .await
         .unwrap_or_default();
     let running = operations.iter().find(|o| !o.is_finished());
+    let renewal = state.workflows.renewal_status(&caller, id).await.ok();
     let body = html! {
         p.breadcrumb {
             a href="/organizations" { "Organizations" } " › "
@@ -76,6 +77,9 @@ pub async fn page(
                     }
                 }
             }
+        }
+        @if let Some(renewal) = &renewal {
+            (super::renewal::renewal_section(renewal))
         }
         @if !page.previous.is_empty() {
             section aria-labelledby="previous-heading" {

@@ -15,6 +15,7 @@ mod organization;
 mod organizations;
 mod policies;
 mod policy_form;
+mod renewal;
 mod runs;
 mod tokens;
 mod users;
