@@ -33,7 +33,7 @@ pub use accounts::{
     SessionIssued, random_secret,
 };
 pub use assertion_profile::{AssertionProfile, UnknownAssertionProfile};
-pub use audit::{AuditAction, AuditEntry, AuditOutcome, NewAuditEntry};
+pub use audit::{AuditAction, AuditEntry, AuditFilter, AuditOutcome, NewAuditEntry};
 pub use backup::{
     BackupPolicy, BackupRepository, BackupRun, BackupScope, DeltaLink, MailboxItem,
     NewBackupPolicy, PolicyId, RunId, RunStatus, RunSummary, RunTrigger, UpsertOutcome,

@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use harness::{RawParam, TestDb};
 use tenantlink_service::{
-    NewOrganization, Operation, OperationId, OperationKind, OperationStep, Repository,
-    RepositoryError,
+    AuditAction, AuditFilter, AuditOutcome, NewAuditEntry, NewOrganization, Operation, OperationId,
+    OperationKind, OperationStep, Repository, RepositoryError,
 };
-use tenantlink_store::{AuditFilter, MasterKey, NewAuditEvent, StoreError, StoreRepository};
+use tenantlink_store::{MasterKey, StoreError, StoreRepository};
 use time::macros::datetime;
 
 backend_tests!(unparsable_values_are_corrupt_naming_table_and_column);
@@ -123,14 +123,14 @@ async fn unparsable_values_are_corrupt_naming_table_and_column(db: &TestDb) {
 
     // An id that is not a UUID (the audit log's organization has no foreign key).
     db.store
-        .append_audit(NewAuditEvent {
+        .append_audit(&NewAuditEntry {
             at,
             actor: "alice".into(),
-            organization_id: Some(org.id),
-            action: "organization_added".into(),
-            outcome: tenantlink_service::AuditOutcome::Success,
+            organization: Some(org.id),
+            action: AuditAction::OrganizationAdded,
+            outcome: AuditOutcome::Success,
             thumbprints: vec![],
-            details: serde_json::json!({}),
+            detail: None,
         })
         .await
         .unwrap();
@@ -142,7 +142,7 @@ async fn unparsable_values_are_corrupt_naming_table_and_column(db: &TestDb) {
     )
     .await
     .unwrap();
-    match db.store.audit_events(&AuditFilter::default()).await {
+    match db.store.audit_entries(&AuditFilter::default()).await {
         Err(StoreError::Corrupt {
             table,
             column,

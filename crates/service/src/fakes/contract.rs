@@ -701,7 +701,7 @@ async fn audit_is_newest_first_up_to_the_limit(repo: &dyn Repository) {
     assert_eq!(newest.actor, "alice");
     assert_eq!(newest.organization, Some(org.id));
     assert_eq!(newest.thumbprints, ["AB12"]);
-    assert_eq!(newest.outcome, "success");
+    assert_eq!(newest.outcome, AuditOutcome::Success);
     assert_eq!(newest.detail.as_deref(), Some("minute 3"));
     assert!(entries[0].id > entries[1].id);
 }

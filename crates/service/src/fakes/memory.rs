@@ -524,7 +524,7 @@ impl Repository for MemoryRepository {
             action: entry.action.as_str().to_owned(),
             organization: entry.organization,
             thumbprints: entry.thumbprints,
-            outcome: entry.outcome.as_str().to_owned(),
+            outcome: entry.outcome,
             detail: entry.detail,
         });
         ready(Ok(()))

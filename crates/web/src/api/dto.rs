@@ -255,7 +255,7 @@ pub struct AuditEntryDto {
     pub action: String,
     pub organization: Option<Uuid>,
     pub thumbprints: Vec<String>,
-    /// `success` or `failure`.
+    /// `success`, `failure` or `denied`.
     pub outcome: String,
     pub detail: Option<String>,
 }
@@ -269,7 +269,7 @@ impl From<AuditEntry> for AuditEntryDto {
             action: e.action,
             organization: e.organization.map(|o| o.0),
             thumbprints: e.thumbprints,
-            outcome: e.outcome,
+            outcome: e.outcome.as_str().to_owned(),
             detail: e.detail,
         }
     }
