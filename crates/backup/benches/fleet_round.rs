@@ -143,7 +143,7 @@ async fn bench() {
             .create_organization(
                 NewOrganization {
                     tenant: info.tenant_id.clone(),
-                    cloud: "sandbox".into(),
+                    cloud: tenantlink_service::Cloud::Sandbox,
                     app_id: app_id.clone(),
                     name: format!("Fleet organization {i:05}"),
                 },

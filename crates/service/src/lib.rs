@@ -15,6 +15,7 @@ mod assertion_profile;
 mod audit;
 pub mod backup;
 mod certificate_page;
+mod cloud;
 mod error;
 mod heavy;
 mod model;
@@ -41,6 +42,7 @@ pub use backup::{
 pub use certificate_page::{
     CertificatePage, CertificateStatus, CertificateView, EXPIRING_SOON_DAYS, LastCheck,
 };
+pub use cloud::Cloud;
 pub use error::{ServiceError, ServiceResult};
 pub use heavy::HeavyWork;
 pub use model::{
@@ -59,6 +61,5 @@ pub use ports::{
 pub use proof::{CredentialProof, ProofOutcome, ProofSource, connection_after_proof, record_proof};
 pub use secret::SecretString;
 pub use workflows::{
-    ProofPolicy, SANDBOX_CLOUD, Workflows, WorkflowsConfig, is_configured_organization,
-    is_tenant_reference,
+    ProofPolicy, Workflows, WorkflowsConfig, is_configured_organization, is_tenant_reference,
 };

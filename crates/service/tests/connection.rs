@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use tenantlink_clock::{Clock, ManualClock, RecordingSleeper};
-use tenantlink_service::fakes::{FakeDirectory, MemoryRepository};
+use tenantlink_service::fakes::{self, FakeDirectory, MemoryRepository};
 use tenantlink_service::{
     AuditAction, Caller, CallerVia, CertificateStatus, CredentialRefusal, DirectoryError,
     DirectoryErrorKind, NewOrganization, OperationKind, OperationStep, OrganizationId,
@@ -45,10 +45,8 @@ async fn world() -> World {
         .add_organization(
             &caller(Role::Administrator),
             NewOrganization {
-                name: "Contoso".into(),
-                tenant: "contoso.onmicrosoft.com".into(),
-                cloud: "sandbox".into(),
                 app_id: APP_ID.into(),
+                ..fakes::new_organization()
             },
         )
         .await

@@ -5,7 +5,7 @@
 mod harness;
 
 use harness::{RawParam, TestDb};
-use tenantlink_service::{AssertionProfile, NewOrganization, OrganizationId};
+use tenantlink_service::{AssertionProfile, OrganizationId, fakes};
 use tenantlink_store::StoreError;
 use time::{Duration, OffsetDateTime, macros::datetime};
 
@@ -18,15 +18,7 @@ backend_tests!(
 
 async fn organization(db: &TestDb) -> OrganizationId {
     db.store
-        .create_organization(
-            NewOrganization {
-                tenant: "contoso.onmicrosoft.com".into(),
-                cloud: "sandbox".into(),
-                app_id: "11111111-2222-3333-4444-555555555555".into(),
-                name: "Contoso".into(),
-            },
-            T0,
-        )
+        .create_organization(fakes::new_organization(), T0)
         .await
         .expect("create organization")
         .id

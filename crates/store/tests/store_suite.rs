@@ -2,21 +2,21 @@
 
 mod harness;
 
+use harness::fixtures::{self, T0, item, policy};
 use harness::{RawParam, TestDb};
+use tenantlink_service::RunTrigger;
+use tenantlink_service::fakes;
 use tenantlink_service::{
     AuditAction, AuditFilter, AuditOutcome, CertificateId, CertificateSource, CertificateState,
     ConnectionState, CredentialProof, NewAuditEntry, NewOrganization, Operation, OperationFailure,
-    OperationId, OperationKind, OperationStep, Organization, OrganizationId, ProofOutcome,
-    ProofSource, Role, SignInPrompt, StoredCertificate,
+    OperationKind, OperationStep, Organization, OrganizationId, ProofOutcome, ProofSource, Role,
+    SignInPrompt, StoredCertificate,
 };
-use tenantlink_service::{BackupPolicy, BackupScope, MailboxItem, NewBackupPolicy, RunTrigger};
 use tenantlink_store::{
     Activation, BearerSecret, Conflict, CryptoError, MasterKey, NewCertificate, OperationUpdate,
     PasswordHash, Store, StoreError,
 };
-use time::{Duration, OffsetDateTime, macros::datetime};
-
-const T0: OffsetDateTime = datetime!(2026-11-27 09:00:00 UTC);
+use time::Duration;
 
 backend_tests!(
     migrations_are_idempotent,
@@ -45,19 +45,9 @@ backend_tests!(
 
 // ---------------------------------------------------------------- fixtures
 
+/// The harness's organization, its application object id recorded.
 async fn organization(store: &Store, tenant: &str) -> Organization {
-    let created = store
-        .create_organization(
-            NewOrganization {
-                tenant: tenant.to_owned(),
-                cloud: "sandbox".into(),
-                app_id: "11111111-2222-3333-4444-555555555555".into(),
-                name: format!("Org {tenant}"),
-            },
-            T0,
-        )
-        .await
-        .expect("create organization");
+    let created = fixtures::organization(store, tenant).await;
     store
         .set_app_object_id(created.id, "object-1", T0)
         .await
@@ -72,21 +62,9 @@ fn new_operation(
     started_by: String,
 ) -> Operation {
     Operation {
-        id: OperationId::new(),
-        organization,
         kind,
-        step: OperationStep::AwaitingSignIn,
         started_by,
-        started_at: T0,
-        updated_at: T0,
-        version: 1,
-        sign_in: None,
-        signed_in_as: None,
-        certificate: None,
-        sha1_thumbprint: None,
-        replaces: None,
-        failure: None,
-        sign_in_holder: None,
+        ..fakes::operation(organization, T0)
     }
 }
 
@@ -1634,40 +1612,6 @@ async fn audit_log_appends_filters_and_refuses_changes(db: &TestDb) {
 }
 
 // ---------------------------------------------------------------- backups
-
-fn item(org: OrganizationId, user: &str, message: &str, hash: &[u8]) -> MailboxItem {
-    MailboxItem {
-        organization_id: org,
-        user_id: user.into(),
-        message_id: message.into(),
-        subject: format!("Subject of {message}"),
-        sender: "ceo@contoso.example".into(),
-        received_at: T0 - Duration::days(1),
-        size: 2048,
-        content_hash: hash.to_vec(),
-    }
-}
-
-async fn policy(
-    store: &Store,
-    org: OrganizationId,
-    next_due: Option<OffsetDateTime>,
-) -> BackupPolicy {
-    store
-        .create_policy(
-            NewBackupPolicy {
-                organization_id: org,
-                name: format!("Mailboxes {}", uuid::Uuid::new_v4().simple()),
-                schedule: "0 2 * * *".into(),
-                scope: BackupScope::Users(vec!["adele@contoso.example".into()]),
-                enabled: true,
-                next_due_at: next_due,
-            },
-            T0,
-        )
-        .await
-        .unwrap()
-}
 
 async fn deleting_an_organization_removes_its_data_but_keeps_the_audit_log(db: &TestDb) {
     let store = &db.store;

@@ -106,7 +106,7 @@ impl World {
             .create_organization(
                 NewOrganization {
                     tenant: info.tenant_id.clone(),
-                    cloud: "sandbox".into(),
+                    cloud: tenantlink_service::Cloud::Sandbox,
                     app_id: info.backup_app.app_id.clone(),
                     name: "Sandbox".into(),
                 },

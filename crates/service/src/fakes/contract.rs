@@ -78,8 +78,7 @@ async fn organization(repo: &dyn Repository, name: &str) -> Organization {
         NewOrganization {
             name: name.to_owned(),
             tenant: format!("{}.example", name.to_ascii_lowercase()),
-            cloud: "sandbox".into(),
-            app_id: "11111111-2222-3333-4444-555555555555".into(),
+            ..super::fixtures::new_organization()
         },
         T0,
     )
@@ -226,7 +225,7 @@ async fn a_duplicate_organization_is_a_conflict(repo: &dyn Repository) {
             NewOrganization {
                 name: "Contoso again".into(),
                 tenant: first.tenant.clone(),
-                cloud: first.cloud.clone(),
+                cloud: first.cloud,
                 app_id: first.app_id.clone(),
             },
             T0,

@@ -31,7 +31,7 @@ mod organizations;
 mod running;
 mod sign_in;
 
-pub use configured_organization::{SANDBOX_CLOUD, is_configured_organization};
+pub use configured_organization::is_configured_organization;
 pub use organizations::is_tenant_reference;
 use sign_in::SignInSecrets;
 

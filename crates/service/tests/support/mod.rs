@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 use tenantlink_clock::{Clock, ManualClock, RecordingSleeper};
-use tenantlink_service::fakes::{FakeDirectory, MemoryRepository};
+use tenantlink_service::fakes::{self, FakeDirectory, MemoryRepository};
 use tenantlink_service::{
-    Caller, CallerVia, NewOrganization, Operation, OperationKind, OperationStep, OrganizationId,
-    Role, Workflows, WorkflowsConfig,
+    Caller, CallerVia, Operation, OperationKind, OperationStep, OrganizationId, Role, Workflows,
+    WorkflowsConfig,
 };
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -51,15 +51,7 @@ pub async fn world() -> World {
         WorkflowsConfig::default(),
     );
     let org = workflows
-        .add_organization(
-            &admin("setup"),
-            NewOrganization {
-                name: "Contoso".into(),
-                tenant: "contoso.onmicrosoft.com".into(),
-                cloud: "sandbox".into(),
-                app_id: "11111111-2222-4333-8444-555555555555".into(),
-            },
-        )
+        .add_organization(&admin("setup"), fakes::new_organization())
         .await
         .expect("organization")
         .id;

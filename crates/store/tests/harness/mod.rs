@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod fixtures;
+
 use std::path::PathBuf;
 
 use sqlx::Connection as _;

@@ -38,7 +38,7 @@ impl From<Organization> for OrganizationDto {
             id: o.id.0,
             name: o.name,
             tenant: o.tenant,
-            cloud: o.cloud,
+            cloud: o.cloud.as_str().to_owned(),
             app_id: o.app_id,
             app_object_id: o.app_object_id,
             active_certificate: o.active_certificate.map(|c| c.0),
