@@ -6,8 +6,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
-use tenantlink_backup::policies::ConnectionState;
-use tenantlink_service::{CertificatePage, Cloud, NewOrganization, Permission};
+use tenantlink_service::{CertificatePage, Cloud, ConnectionState, NewOrganization, Permission};
 
 pub async fn list(State(state): State<AppState>, PageCaller(caller): PageCaller) -> Response {
     let organizations = match state.workflows.organizations(&caller).await {
