@@ -37,7 +37,7 @@ async fn organizations_start_with_rs256_and_keep_a_changed_profile(db: &TestDb) 
         .unwrap();
     assert_eq!(changed.assertion_profile, AssertionProfile::Ps256X5tS256);
     assert_eq!(
-        db.raw_int(
+        db.raw_value::<i64>(
             "SELECT updated_at FROM organizations WHERE id = $1",
             &id.to_string()
         )

@@ -252,7 +252,7 @@ async fn organizations_round_trip_and_duplicates_are_refused(db: &TestDb) {
         Some("AADSTS700027: The key used is expired.")
     );
     assert_eq!(
-        db.raw_int(
+        db.raw_value::<i64>(
             "SELECT updated_at FROM organizations WHERE id = $1",
             &org.id.to_string()
         )
@@ -322,7 +322,7 @@ async fn private_key_round_trips_and_rejects_wrong_key_and_tampering(db: &TestDb
 
     // A ciphertext moved onto another certificate's row fails: it is bound to its id.
     let sealed = db
-        .raw_blob(
+        .raw_value::<Vec<u8>>(
             "SELECT encrypted_private_key FROM certificates WHERE id = $1",
             &cert.id.to_string(),
         )
