@@ -223,7 +223,7 @@ async fn organizations_round_trip_and_duplicates_are_refused(db: &TestDb) {
         .create_organization(
             NewOrganization {
                 tenant: org.tenant.clone(),
-                cloud: org.cloud.clone(),
+                cloud: org.cloud,
                 app_id: org.app_id.clone(),
                 name: "again".into(),
             },
