@@ -165,6 +165,7 @@ fn caller(role: Role) -> Caller {
         role,
         via: CallerVia::ApiToken,
         csrf_token: None,
+        account: None,
     }
 }
 

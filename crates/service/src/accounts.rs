@@ -1,11 +1,17 @@
 //! Portal accounts: password sign-in with throttling, sessions, API tokens, and the permission
-//! check every route makes.
+//! check every route makes. Managing accounts is in [`users`], API tokens in [`tokens`].
+
+mod tokens;
+mod users;
+
+pub use tokens::{ApiTokenIssued, DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME};
+pub use users::{MAX_PASSWORD_LEN, MAX_USERNAME_LEN, MIN_PASSWORD_CHARS};
 
 use crate::audit::{AuditAction, AuditOutcome, NewAuditEntry};
 use crate::error::{ServiceError, ServiceResult};
 use crate::heavy::HeavyWork;
-use crate::model::Role;
-use crate::ports::{AccountRepository, ApiTokenRecord, Repository};
+use crate::model::{Role, UserId};
+use crate::ports::{AccountRepository, Repository};
 use crate::secret::SecretString;
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use base64::Engine;
@@ -87,6 +93,16 @@ pub struct Caller {
     pub via: CallerVia,
     /// The session's CSRF token (derived from the session id, so nothing extra is stored).
     pub csrf_token: Option<String>,
+    /// The account the caller acts for; `None` for the service's own work.
+    pub account: Option<CallerAccount>,
+}
+
+/// The account behind a caller, and for an API token its own limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallerAccount {
+    pub user: UserId,
+    /// For an API token: when it expires, so that a token it creates cannot outlive it.
+    pub expires_at: Option<OffsetDateTime>,
 }
 
 /// Without the CSRF token: with the session cookie it would let a forged request through, so it
@@ -101,6 +117,7 @@ impl std::fmt::Debug for Caller {
                 "csrf_token",
                 &self.csrf_token.as_ref().map(|_| "<redacted>"),
             )
+            .field("account", &self.account)
             .finish()
     }
 }
@@ -127,13 +144,6 @@ pub struct SessionIssued {
     pub token: SecretString,
     pub expires_at: OffsetDateTime,
     pub caller: Caller,
-}
-
-#[derive(Debug)]
-pub struct ApiTokenIssued {
-    pub token: SecretString,
-    pub name: String,
-    pub role: Role,
 }
 
 #[derive(Debug)]
@@ -170,54 +180,6 @@ impl Accounts {
     pub fn with_heavy_work(mut self, heavy: HeavyWork) -> Self {
         self.heavy = heavy;
         self
-    }
-
-    /// Creates the account unless it exists. Returns whether it was created.
-    pub async fn ensure_user(
-        &self,
-        username: &str,
-        password: &SecretString,
-        role: Role,
-    ) -> ServiceResult<bool> {
-        if self.accounts.user_by_name(username).await?.is_some() {
-            return Ok(false);
-        }
-        self.create_user(username, password, role, "system").await?;
-        Ok(true)
-    }
-
-    pub async fn create_user(
-        &self,
-        username: &str,
-        password: &SecretString,
-        role: Role,
-        actor: &str,
-    ) -> ServiceResult<()> {
-        let username = username.trim();
-        if username.is_empty() || username.len() > 64 {
-            return Err(ServiceError::Invalid {
-                field: "username".into(),
-                message: "a user name has 1 to 64 characters".into(),
-            });
-        }
-        if password.expose().chars().count() < 12 {
-            return Err(ServiceError::Invalid {
-                field: "password".into(),
-                message: "a password has at least 12 characters".into(),
-            });
-        }
-        let now = self.clock.now();
-        self.accounts
-            .create_user(username, password, role, now)
-            .await?;
-        self.audit(
-            actor,
-            AuditAction::UserCreated,
-            AuditOutcome::Success,
-            Some(username.to_owned()),
-        )
-        .await;
-        Ok(())
     }
 
     /// Checks the password, honouring the throttle, and opens a session.
@@ -287,6 +249,10 @@ impl Accounts {
                 role: user.role,
                 via: CallerVia::Session,
                 csrf_token: Some(csrf_token_for(&token)),
+                account: Some(CallerAccount {
+                    user: user.id,
+                    expires_at: None,
+                }),
             },
             token,
             expires_at,
@@ -309,7 +275,7 @@ impl Accounts {
         Ok(())
     }
 
-    /// The caller behind a session cookie, if the session is live.
+    /// The caller behind a session cookie, if the session is live and its user enabled.
     pub async fn session_caller(
         &self,
         session_token: &SecretString,
@@ -318,7 +284,7 @@ impl Accounts {
         let Some(session) = self.accounts.session(session_token, now).await? else {
             return Ok(None);
         };
-        if session.expires_at <= now {
+        if session.expires_at <= now || session.user.disabled {
             self.accounts.delete_session(session_token).await?;
             return Ok(None);
         }
@@ -327,70 +293,14 @@ impl Accounts {
             role: session.user.role,
             via: CallerVia::Session,
             csrf_token: Some(csrf_token_for(session_token)),
+            account: Some(CallerAccount {
+                user: session.user.id,
+                expires_at: None,
+            }),
         }))
     }
 
-    /// The caller behind an `Authorization: Bearer` API token.
-    pub async fn token_caller(&self, token: &SecretString) -> ServiceResult<Option<Caller>> {
-        let Some(record) = self.accounts.api_token(token, self.clock.now()).await? else {
-            return Ok(None);
-        };
-        if record.expires_at.is_some_and(|at| at <= self.clock.now()) {
-            return Ok(None);
-        }
-        Ok(Some(Caller {
-            name: format!("token:{}", record.name),
-            role: record.role,
-            via: CallerVia::ApiToken,
-            csrf_token: None,
-        }))
-    }
-
-    /// Issues an API token bound to `role` (no higher than the caller's own).
-    pub async fn issue_api_token(
-        &self,
-        caller: &Caller,
-        name: &str,
-        role: Role,
-    ) -> ServiceResult<ApiTokenIssued> {
-        caller.require(Permission::ManageUsers)?;
-        let name = name.trim();
-        if name.is_empty() || name.len() > 64 {
-            return Err(ServiceError::Invalid {
-                field: "name".into(),
-                message: "a token name has 1 to 64 characters".into(),
-            });
-        }
-        if role > caller.role {
-            return Err(ServiceError::Forbidden {
-                action: "issue a token with a higher role than your own".into(),
-            });
-        }
-        let record = ApiTokenRecord {
-            name: name.to_owned(),
-            role,
-            created_by: caller.name.clone(),
-            expires_at: None,
-        };
-        let token = self
-            .accounts
-            .create_api_token(&record, self.clock.now())
-            .await?;
-        self.audit(
-            &caller.name,
-            AuditAction::ApiTokenCreated,
-            AuditOutcome::Success,
-            Some(format!("{name} ({})", role.as_str())),
-        )
-        .await;
-        Ok(ApiTokenIssued {
-            token,
-            name: name.to_owned(),
-            role,
-        })
-    }
-
-    async fn audit(
+    pub(crate) async fn audit(
         &self,
         actor: &str,
         action: AuditAction,
@@ -433,6 +343,8 @@ pub fn random_secret(prefix: &str) -> SecretString {
     ))
 }
 
+/// Argon2id with the crate's default (OWASP-recommended) parameters, as a PHC string. CPU-heavy:
+/// call it through [`HeavyWork`].
 pub fn hash_password(password: &SecretString) -> ServiceResult<String> {
     Argon2::default()
         .hash_password(password.expose().as_bytes())

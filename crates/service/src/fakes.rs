@@ -1,10 +1,12 @@
 //! Test doubles: an in-memory [`Repository`](crate::Repository) +
 //! [`AccountRepository`](crate::AccountRepository) and a scripted
-//! [`Directory`](crate::Directory); the [`contract`] every `Repository` keeps; and the
-//! [`fixtures`] every crate's tests start from. The sleeper
+//! [`Directory`](crate::Directory); the [`contract`] every `Repository` keeps (and the
+//! [`account_contract`] every `AccountRepository` keeps); and the [`fixtures`] every crate's
+//! tests start from. The sleeper
 //! that advances a manual clock instead of sleeping is `tenantlink_clock::RecordingSleeper`
 //! (this feature turns on its `test-util`).
 
+pub mod account_contract;
 pub mod contract;
 mod directory;
 pub mod fixtures;

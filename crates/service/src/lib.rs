@@ -30,8 +30,9 @@ mod workflows;
 pub mod fakes;
 
 pub use accounts::{
-    Accounts, ApiTokenIssued, Caller, CallerVia, LoginOutcome, LoginThrottle, Permission,
-    SessionIssued, random_secret,
+    Accounts, ApiTokenIssued, Caller, CallerAccount, CallerVia, DEFAULT_TOKEN_LIFETIME,
+    LoginOutcome, LoginThrottle, MAX_PASSWORD_LEN, MAX_TOKEN_LIFETIME, MAX_USERNAME_LEN,
+    MIN_PASSWORD_CHARS, Permission, SessionIssued, random_secret,
 };
 pub use assertion_profile::{AssertionProfile, UnknownAssertionProfile};
 pub use audit::{AuditAction, AuditEntry, AuditFilter, AuditOutcome, NewAuditEntry};
@@ -56,7 +57,8 @@ pub use operation::{
 pub use ports::{
     AccountRepository, ApiTokenRecord, Application, ApplicationKey, BoxFuture, CredentialRefusal,
     DelegatedToken, DeviceCode, DeviceSignIn, Directory, DirectoryError, DirectoryErrorKind,
-    RepoResult, Repository, RepositoryError, SessionRecord, SignInPoll,
+    NewApiToken, RepoResult, Repository, RepositoryError, SessionRecord, SignInPoll,
+    TokenWithOwner, UserChange,
 };
 pub use proof::{CredentialProof, ProofOutcome, ProofSource, connection_after_proof, record_proof};
 pub use secret::SecretString;

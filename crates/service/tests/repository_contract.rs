@@ -12,3 +12,12 @@ async fn the_memory_repository_keeps_the_repository_contract() {
         case(&repository).await;
     }
 }
+
+#[tokio::test]
+async fn the_memory_repository_keeps_the_account_contract() {
+    for (name, case) in tenantlink_service::fakes::account_contract::ACCOUNT_CASES {
+        let repository = MemoryRepository::new();
+        eprintln!("account contract case: {name}");
+        case(&repository).await;
+    }
+}

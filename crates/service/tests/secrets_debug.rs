@@ -104,7 +104,7 @@ async fn sessions_api_tokens_callers_and_users_hide_their_secrets() {
     assert!(debug.contains("alice"), "{debug}");
 
     let issued = accounts
-        .issue_api_token(&caller, "ci", Role::Viewer)
+        .issue_api_token(&caller, "ci", Role::Viewer, None)
         .await
         .unwrap();
     assert_hidden(format!("{issued:?}"), issued.token.expose());

@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use tenantlink_service::{BackupScope, MailboxItem, NewBackupPolicy, NewOrganization, RunTrigger};
-use tenantlink_store::{PasswordHash, Store};
+use tenantlink_store::Store;
 use time::{Duration, OffsetDateTime};
 
 #[tokio::main]
@@ -116,12 +116,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     report("upsert_mailbox_items (new, pages of 50)", items, started);
 
-    let started = Instant::now();
-    let hashes = 5;
-    for _ in 0..hashes {
-        PasswordHash::new("correct horse battery staple")?;
-    }
-    report("Argon2id hash (default params)", hashes, started);
     store.close().await;
     Ok(())
 }

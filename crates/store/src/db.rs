@@ -124,7 +124,7 @@ async fn connect_sqlite(
 /// Migrations are embedded at compile time so the binary needs no migrations folder.
 /// Never edit an applied migration (sqlx refuses a changed checksum): add the next one.
 fn migrator(kind: BackendKind) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 6] = match kind {
+    let files: [(i64, &'static str, &'static str); 7] = match kind {
         BackendKind::Sqlite => [
             (
                 1,
@@ -155,6 +155,11 @@ fn migrator(kind: BackendKind) -> Migrator {
                 6,
                 "organization assertion profile",
                 include_str!("../migrations/sqlite/0006_organization_assertion_profile.sql"),
+            ),
+            (
+                8,
+                "api token owner",
+                include_str!("../migrations/sqlite/0008_api_token_owner.sql"),
             ),
         ],
         BackendKind::Postgres => [
@@ -187,6 +192,11 @@ fn migrator(kind: BackendKind) -> Migrator {
                 6,
                 "organization assertion profile",
                 include_str!("../migrations/postgres/0006_organization_assertion_profile.sql"),
+            ),
+            (
+                8,
+                "api token owner",
+                include_str!("../migrations/postgres/0008_api_token_owner.sql"),
             ),
         ],
     };

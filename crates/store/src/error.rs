@@ -75,8 +75,6 @@ pub enum StoreError {
     Crypto(#[from] CryptoError),
     #[error(transparent)]
     MasterKey(#[from] MasterKeyError),
-    #[error("cannot hash the password: {0}")]
-    PasswordHash(String),
     #[error("the system random number generator failed")]
     Random,
     #[error("cannot encode {what} as JSON: {source}")]
@@ -113,6 +111,8 @@ pub enum Conflict {
         "certificate {certificate} is not pending (it was already activated, retired or discarded)"
     )]
     CertificateNotPending { certificate: String },
+    #[error("no enabled administrator would remain; make another account an administrator first")]
+    LastAdministrator,
     #[error("policy {policy} already has a run in progress")]
     RunInProgress { policy: String },
     #[error("run {run} is already finished")]

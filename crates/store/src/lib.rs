@@ -33,8 +33,8 @@ pub use error::{Conflict, StoreError, StoreResult};
 pub use master_key::{MASTER_KEY_FILE, MasterKey, MasterKeyError, MasterKeyId};
 pub use operations::{Activation, ClaimedOperation, OperationUpdate};
 pub use repository::StoreRepository;
-pub use tokens::{BearerSecret, PasswordHash, SecretHash};
-pub use users::{ApiToken, IssuedApiToken, IssuedSession, LoginFailureCounts, Session};
+pub use tokens::{BearerSecret, SecretHash};
+pub use users::LoginFailureCounts;
 
 use db::{Backend, with_pool};
 

@@ -12,18 +12,18 @@ use std::sync::Arc;
 
 use tenantlink_certificate::{Credential, PrivateKey};
 use tenantlink_service::{
-    AccountRepository, ApiTokenRecord, AssertionProfile, AuditEntry, AuditFilter, BoxFuture,
-    CertificateId, CertificateSource, ConnectionState, CredentialProof, NewAuditEntry,
+    AccountRepository, ApiTokenId, ApiTokenRecord, AssertionProfile, AuditEntry, AuditFilter,
+    BoxFuture, CertificateId, CertificateSource, ConnectionState, CredentialProof, NewAuditEntry,
     NewOrganization, Operation, OperationId, Organization, OrganizationId, RepoResult, Repository,
     RepositoryError, Role, SecretString, SessionRecord, StoredCertificate, UserId, UserRecord,
 };
+use tenantlink_service::{NewApiToken, TokenWithOwner, UserChange};
 use time::OffsetDateTime;
 
 use crate::certificates::NewCertificate;
 use crate::error::StoreError;
 use crate::master_key::MasterKey;
 use crate::operations::{Activation, OperationUpdate};
-use crate::tokens::{BearerSecret, PasswordHash};
 use crate::{Store, StoreResult};
 
 /// The store with the master key that seals its private keys: what the service runs on.
@@ -354,6 +354,10 @@ impl AccountRepository for StoreRepository {
         })
     }
 
+    fn user(&self, id: UserId) -> BoxFuture<'_, RepoResult<Option<UserRecord>>> {
+        Box::pin(async move { self.store.user(id).await.port("read the user") })
+    }
+
     fn users(&self) -> BoxFuture<'_, RepoResult<Vec<UserRecord>>> {
         Box::pin(async move { self.store.users().await.port("list users") })
     }
@@ -361,16 +365,29 @@ impl AccountRepository for StoreRepository {
     fn create_user<'a>(
         &'a self,
         username: &'a str,
-        password: &'a SecretString,
+        password_hash: &'a str,
         role: Role,
         now: OffsetDateTime,
     ) -> BoxFuture<'a, RepoResult<UserRecord>> {
         Box::pin(async move {
-            let hash = PasswordHash::new(password.expose()).port("hash the password")?;
             self.store
-                .create_user(username, &hash, role, now)
+                .create_user(username, password_hash, role, now)
                 .await
                 .port("create the user")
+        })
+    }
+
+    fn update_user<'a>(
+        &'a self,
+        id: UserId,
+        change: &'a UserChange,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<UserRecord>> {
+        Box::pin(async move {
+            self.store
+                .update_user(id, change, now)
+                .await
+                .port("change the user")
         })
     }
 
@@ -381,83 +398,99 @@ impl AccountRepository for StoreRepository {
         expires_at: OffsetDateTime,
     ) -> BoxFuture<'_, RepoResult<SecretString>> {
         Box::pin(async move {
-            let issued = self
-                .store
+            self.store
                 .create_session(user, now, expires_at)
                 .await
-                .port("create the session")?;
-            Ok(SecretString::new(issued.session_secret.expose()))
+                .port("create the session")
         })
     }
 
     fn session<'a>(
         &'a self,
         token: &'a SecretString,
-        now: OffsetDateTime,
+        _now: OffsetDateTime,
     ) -> BoxFuture<'a, RepoResult<Option<SessionRecord>>> {
-        Box::pin(async move {
-            let presented = BearerSecret::from_presented(token.expose());
-            Ok(self
-                .store
-                .session(&presented, now)
-                .await
-                .port("read the session")?
-                .map(|(session, user)| SessionRecord {
-                    user,
-                    expires_at: session.expires_at,
-                }))
-        })
+        Box::pin(async move { self.store.session(token).await.port("read the session") })
     }
 
     fn delete_session<'a>(&'a self, token: &'a SecretString) -> BoxFuture<'a, RepoResult<()>> {
         Box::pin(async move {
-            let presented = BearerSecret::from_presented(token.expose());
             self.store
-                .delete_session(&presented)
+                .delete_session(token)
                 .await
                 .port("end the session")
         })
     }
 
+    fn delete_sessions_of(&self, user: UserId) -> BoxFuture<'_, RepoResult<u64>> {
+        Box::pin(async move {
+            self.store
+                .delete_sessions_of(user)
+                .await
+                .port("end the user's sessions")
+        })
+    }
+
     fn create_api_token<'a>(
         &'a self,
-        record: &'a ApiTokenRecord,
+        new: &'a NewApiToken,
         now: OffsetDateTime,
-    ) -> BoxFuture<'a, RepoResult<SecretString>> {
+    ) -> BoxFuture<'a, RepoResult<(SecretString, ApiTokenRecord)>> {
         Box::pin(async move {
-            let issued = self
-                .store
-                .create_api_token(
-                    &record.name,
-                    record.role,
-                    &record.created_by,
-                    now,
-                    record.expires_at,
-                )
+            self.store
+                .create_api_token(new, now)
                 .await
-                .port("create the API token")?;
-            Ok(SecretString::new(issued.secret.expose()))
+                .port("create the API token")
         })
     }
 
     fn api_token<'a>(
         &'a self,
         token: &'a SecretString,
-        now: OffsetDateTime,
-    ) -> BoxFuture<'a, RepoResult<Option<ApiTokenRecord>>> {
+    ) -> BoxFuture<'a, RepoResult<Option<TokenWithOwner>>> {
+        Box::pin(async move { self.store.api_token(token).await.port("read the API token") })
+    }
+
+    fn record_api_token_use(
+        &self,
+        id: ApiTokenId,
+        at: OffsetDateTime,
+    ) -> BoxFuture<'_, RepoResult<()>> {
         Box::pin(async move {
-            let presented = BearerSecret::from_presented(token.expose());
-            Ok(self
-                .store
-                .authenticate_api_token(&presented, now)
+            self.store
+                .record_api_token_use(id, at)
                 .await
-                .port("check the API token")?
-                .map(|t| ApiTokenRecord {
-                    name: t.name,
-                    role: t.role,
-                    created_by: t.created_by,
-                    expires_at: t.expires_at,
-                }))
+                .port("record the API token's use")
+        })
+    }
+
+    fn api_tokens(&self) -> BoxFuture<'_, RepoResult<Vec<ApiTokenRecord>>> {
+        Box::pin(async move { self.store.api_tokens().await.port("list API tokens") })
+    }
+
+    fn revoke_api_token(
+        &self,
+        id: ApiTokenId,
+        at: OffsetDateTime,
+    ) -> BoxFuture<'_, RepoResult<ApiTokenRecord>> {
+        Box::pin(async move {
+            self.store
+                .revoke_api_token(id, at)
+                .await
+                .port("revoke the API token")
+        })
+    }
+
+    fn revoke_api_tokens_of(
+        &self,
+        owner: UserId,
+        at: OffsetDateTime,
+    ) -> BoxFuture<'_, RepoResult<u64>> {
+        Box::pin(async move {
+            self.store
+                .revoke_api_tokens_of(owner, at)
+                .await
+                .port("revoke the user's API tokens")
         })
     }
 

@@ -1,49 +1,15 @@
-//! Portal accounts: users, sessions, API tokens, and login throttling.
+//! Portal accounts as stored: users and sessions (rows decode straight into the service's
+//! `UserRecord` and `SessionRecord`), and login throttling. API tokens are in [`crate::tokens`].
+//! Passwords arrive hashed (Argon2id PHC strings made by the service); session ids are kept only
+//! as SHA-256 hashes.
 
-use tenantlink_service::{ApiTokenId, Role, UserId, UserRecord};
+use tenantlink_service::{Role, SecretString, SessionRecord, UserChange, UserId, UserRecord};
 use time::OffsetDateTime;
 
 use crate::Store;
-use crate::db::{Columns, in_table, opt_to_micros, to_micros, with_pool};
-use crate::error::{StoreError, StoreResult};
-use crate::tokens::{BearerSecret, PasswordHash, SecretHash};
-
-/// A session as stored: only hashes of its two secrets.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Session {
-    pub id_hash: SecretHash,
-    pub user_id: UserId,
-    pub csrf_hash: SecretHash,
-    pub created_at: OffsetDateTime,
-    pub expires_at: OffsetDateTime,
-}
-
-/// A new session: the secrets to hand to the browser (once) and the stored record.
-#[derive(Debug)]
-pub struct IssuedSession {
-    pub session_secret: BearerSecret,
-    pub csrf_secret: BearerSecret,
-    pub session: Session,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiToken {
-    pub id: ApiTokenId,
-    pub name: String,
-    pub role: Role,
-    pub created_by: String,
-    pub created_at: OffsetDateTime,
-    pub expires_at: Option<OffsetDateTime>,
-    pub last_used_at: Option<OffsetDateTime>,
-    pub revoked_at: Option<OffsetDateTime>,
-}
-
-#[derive(Debug)]
-pub struct IssuedApiToken {
-    /// Shown to the creator once; only its hash is stored.
-    pub secret: BearerSecret,
-    pub token: ApiToken,
-}
+use crate::db::{BackendKind, Columns, in_table, to_micros, with_pool};
+use crate::error::{Conflict, StoreError, StoreResult};
+use crate::tokens::BearerSecret;
 
 /// Failed sign-ins within a window, by username and by client address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,15 +18,15 @@ pub struct LoginFailureCounts {
     pub for_ip: u64,
 }
 
-const USER_COLUMNS: &str = "id, username, password_hash, role, disabled, created_at, updated_at";
-const TOKEN_COLUMNS: &str =
-    "id, name, role, created_by, created_at, expires_at, last_used_at, revoked_at";
+pub(crate) const USER_COLUMNS: &str =
+    "id, username, password_hash, role, disabled, created_at, updated_at";
 
 impl Store {
+    /// Creates a user with an Argon2id PHC string. A taken name is `AlreadyExists`.
     pub async fn create_user(
         &self,
         username: &str,
-        password_hash: &PasswordHash,
+        password_hash: &str,
         role: Role,
         at: OffsetDateTime,
     ) -> StoreResult<UserRecord> {
@@ -68,7 +34,7 @@ impl Store {
             id: UserId::new(),
             username: username.to_owned(),
             role,
-            password_hash: password_hash.as_str().to_owned(),
+            password_hash: password_hash.to_owned(),
             disabled: false,
             created_at: at,
         };
@@ -105,16 +71,17 @@ impl Store {
         })
     }
 
-    pub async fn user(&self, id: UserId) -> StoreResult<UserRecord> {
+    pub async fn user(&self, id: UserId) -> StoreResult<Option<UserRecord>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
         with_pool!(self, |pool| {
-            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(id.to_string())
                 .fetch_optional(pool)
                 .await
                 .map_err(StoreError::db("read the user"))?
-                .ok_or_else(|| StoreError::not_found("user", id))?;
-            decode_user(&row)
+                .as_ref()
+                .map(decode_user)
+                .transpose()
         })
     }
 
@@ -131,51 +98,72 @@ impl Store {
         })
     }
 
-    /// Changes a user's password, role or disabled flag (`None` keeps the value). Disabling
-    /// a user or changing the password ends all of their sessions.
+    /// Applies `change` (`None` keeps a value) and returns the user as it is now. Refused with
+    /// [`Conflict::LastAdministrator`], changing nothing, when no enabled administrator would
+    /// remain. On PostgreSQL the enabled administrators' rows are locked first, so two
+    /// transactions demoting each other's accounts run one after the other and the second sees
+    /// the first's result; SQLite has one writer at a time anyway (the UPDATE comes first so the
+    /// transaction holds the write lock before it counts).
     pub async fn update_user(
         &self,
         id: UserId,
-        password_hash: Option<&PasswordHash>,
-        role: Option<Role>,
-        disabled: Option<bool>,
+        change: &UserChange,
         at: OffsetDateTime,
     ) -> StoreResult<UserRecord> {
-        let ends_sessions = password_hash.is_some() || disabled == Some(true);
         let at = to_micros(at)?;
-        let affected = with_pool!(self, |pool| {
+        let lock_administrators = self.backend_kind() == BackendKind::Postgres;
+        let (affected, administrators) = with_pool!(self, |pool| {
             let mut tx = pool
                 .begin()
                 .await
                 .map_err(StoreError::db("begin a transaction"))?;
+            if lock_administrators {
+                sqlx::query(
+                    "SELECT id FROM users WHERE role = 'administrator' AND disabled = $1 \
+                     ORDER BY id FOR UPDATE",
+                )
+                .bind(false)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(StoreError::db("lock the administrators"))?;
+            }
             let affected = sqlx::query(
                 "UPDATE users SET password_hash = COALESCE($2, password_hash), \
                  role = COALESCE($3, role), disabled = COALESCE($4, disabled), updated_at = $5 \
                  WHERE id = $1",
             )
             .bind(id.to_string())
-            .bind(password_hash.map(PasswordHash::as_str))
-            .bind(role.map(|r| r.as_str()))
-            .bind(disabled)
+            .bind(change.password_hash.as_deref())
+            .bind(change.role.map(|r| r.as_str()))
+            .bind(change.disabled)
             .bind(at)
             .execute(&mut *tx)
             .await
             .map_err(StoreError::db("update the user"))?
             .rows_affected();
-            if ends_sessions {
-                sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                    .bind(id.to_string())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(StoreError::db("end the user's sessions"))?;
+            let row = sqlx::query(
+                "SELECT COUNT(*) AS administrators FROM users \
+                 WHERE role = 'administrator' AND disabled = $1",
+            )
+            .bind(false)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(StoreError::db("count the administrators"))?;
+            let administrators = in_table("users", &row).int("administrators")?;
+            if affected == 1 && administrators > 0 {
+                tx.commit().await.map_err(StoreError::db("commit"))?;
             }
-            tx.commit().await.map_err(StoreError::db("commit"))?;
-            affected
+            (affected, administrators)
         });
         if affected == 0 {
             return Err(StoreError::not_found("user", id));
         }
-        self.user(id).await
+        if administrators == 0 {
+            return Err(StoreError::Conflict(Conflict::LastAdministrator));
+        }
+        self.user(id)
+            .await?
+            .ok_or_else(|| StoreError::not_found("user", id))
     }
 
     pub async fn delete_user(&self, id: UserId) -> StoreResult<()> {
@@ -193,99 +181,81 @@ impl Store {
         Ok(())
     }
 
-    /// Starts a session. The returned secrets are the only copies; the store keeps hashes.
+    /// Starts a session. The returned secret is the only copy; the store keeps its hash.
     pub async fn create_session(
         &self,
         user: UserId,
         at: OffsetDateTime,
         expires_at: OffsetDateTime,
-    ) -> StoreResult<IssuedSession> {
-        let session_secret = BearerSecret::generate()?;
-        let csrf_secret = BearerSecret::generate()?;
-        let session = Session {
-            id_hash: session_secret.hash(),
-            user_id: user,
-            csrf_hash: csrf_secret.hash(),
-            created_at: at,
-            expires_at,
-        };
+    ) -> StoreResult<SecretString> {
+        let secret = BearerSecret::generate()?;
         let (at, expires) = (to_micros(at)?, to_micros(expires_at)?);
         with_pool!(self, |pool| {
             sqlx::query(
-                "INSERT INTO sessions (id_hash, user_id, csrf_hash, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO sessions (id_hash, user_id, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4)",
             )
-            .bind(session.id_hash.0.to_vec())
+            .bind(secret.hash().as_bytes().to_vec())
             .bind(user.to_string())
-            .bind(session.csrf_hash.0.to_vec())
             .bind(at)
             .bind(expires)
             .execute(pool)
             .await
             .map_err(StoreError::db("create the session"))?;
         });
-        Ok(IssuedSession {
-            session_secret,
-            csrf_secret,
-            session,
-        })
+        Ok(secret.into_secret())
     }
 
-    /// The unexpired session for a presented session secret, with its user, if the user is
-    /// not disabled.
-    pub async fn session(
-        &self,
-        presented: &BearerSecret,
-        now: OffsetDateTime,
-    ) -> StoreResult<Option<(Session, UserRecord)>> {
+    /// The session for a presented secret with its user, expired or not, whatever the user's
+    /// state: whether it still counts is the service's decision.
+    pub async fn session(&self, presented: &SecretString) -> StoreResult<Option<SessionRecord>> {
         let sql = format!(
-            "SELECT s.id_hash, s.user_id, s.csrf_hash, s.created_at AS session_created_at, \
-             s.expires_at, {} FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.id_hash = $1 AND s.expires_at > $2 AND u.disabled = $3",
+            "SELECT s.expires_at AS session_expires_at, {} FROM sessions s \
+             JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1",
             USER_COLUMNS
                 .split(", ")
                 .map(|c| format!("u.{c}"))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        let now = to_micros(now)?;
         with_pool!(self, |pool| {
             let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(presented.hash().0.to_vec())
-                .bind(now)
-                .bind(false)
+                .bind(BearerSecret::hash_of(presented).as_bytes().to_vec())
                 .fetch_optional(pool)
                 .await
                 .map_err(StoreError::db("read the session"))?
             else {
                 return Ok(None);
             };
-            let row = in_table("sessions", &row);
-            let session = Session {
-                id_hash: SecretHash::from_stored("sessions", "id_hash", row.blob("id_hash")?)?,
-                user_id: row.parsed("user_id")?,
-                csrf_hash: SecretHash::from_stored(
-                    "sessions",
-                    "csrf_hash",
-                    row.blob("csrf_hash")?,
-                )?,
-                created_at: row.time("session_created_at")?,
-                expires_at: row.time("expires_at")?,
-            };
-            Ok(Some((session, decode_user(&row)?)))
+            Ok(Some(SessionRecord {
+                expires_at: in_table("sessions", &row).time("session_expires_at")?,
+                user: decode_user(&row)?,
+            }))
         })
     }
 
     /// Ends one session (sign-out). Ending an unknown session is not an error.
-    pub async fn delete_session(&self, presented: &BearerSecret) -> StoreResult<()> {
+    pub async fn delete_session(&self, presented: &SecretString) -> StoreResult<()> {
         with_pool!(self, |pool| {
             sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
-                .bind(presented.hash().0.to_vec())
+                .bind(BearerSecret::hash_of(presented).as_bytes().to_vec())
                 .execute(pool)
                 .await
                 .map_err(StoreError::db("end the session"))?;
         });
         Ok(())
+    }
+
+    /// Ends every session of `user`; returns how many.
+    pub async fn delete_sessions_of(&self, user: UserId) -> StoreResult<u64> {
+        Ok(with_pool!(self, |pool| {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user.to_string())
+                .execute(pool)
+                .await
+                .map_err(StoreError::db("end the user's sessions"))?
+                .rows_affected()
+        }))
     }
 
     /// Removes sessions that expired at or before `now`; returns how many.
@@ -299,102 +269,6 @@ impl Store {
                 .map_err(StoreError::db("remove expired sessions"))?
                 .rows_affected()
         }))
-    }
-
-    /// Creates an API token bound to `role`. The secret is returned once; only its hash is
-    /// stored.
-    pub async fn create_api_token(
-        &self,
-        name: &str,
-        role: Role,
-        created_by: &str,
-        at: OffsetDateTime,
-        expires_at: Option<OffsetDateTime>,
-    ) -> StoreResult<IssuedApiToken> {
-        let secret = BearerSecret::generate()?;
-        let token = ApiToken {
-            id: ApiTokenId::new(),
-            name: name.to_owned(),
-            role,
-            created_by: created_by.to_owned(),
-            created_at: at,
-            expires_at,
-            last_used_at: None,
-            revoked_at: None,
-        };
-        let (at, expires) = (to_micros(at)?, opt_to_micros(expires_at)?);
-        with_pool!(self, |pool| {
-            sqlx::query(
-                "INSERT INTO api_tokens (id, token_hash, name, role, created_by, created_at, \
-                 expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(token.id.to_string())
-            .bind(secret.hash().0.to_vec())
-            .bind(&token.name)
-            .bind(role.as_str())
-            .bind(&token.created_by)
-            .bind(at)
-            .bind(expires)
-            .execute(pool)
-            .await
-            .map_err(StoreError::db("create the API token"))?;
-        });
-        Ok(IssuedApiToken { secret, token })
-    }
-
-    /// The live (unrevoked, unexpired) token for a presented secret; records its use.
-    pub async fn authenticate_api_token(
-        &self,
-        presented: &BearerSecret,
-        now: OffsetDateTime,
-    ) -> StoreResult<Option<ApiToken>> {
-        let sql = format!(
-            "UPDATE api_tokens SET last_used_at = $2 WHERE token_hash = $1 \
-             AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2) \
-             RETURNING {TOKEN_COLUMNS}"
-        );
-        let now = to_micros(now)?;
-        with_pool!(self, |pool| {
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(presented.hash().0.to_vec())
-                .bind(now)
-                .fetch_optional(pool)
-                .await
-                .map_err(StoreError::db("check the API token"))?
-                .as_ref()
-                .map(decode_token)
-                .transpose()
-        })
-    }
-
-    pub async fn api_tokens(&self) -> StoreResult<Vec<ApiToken>> {
-        let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY created_at, id");
-        with_pool!(self, |pool| {
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .fetch_all(pool)
-                .await
-                .map_err(StoreError::db("list API tokens"))?
-                .iter()
-                .map(decode_token)
-                .collect()
-        })
-    }
-
-    pub async fn revoke_api_token(&self, id: ApiTokenId, at: OffsetDateTime) -> StoreResult<()> {
-        let at = to_micros(at)?;
-        let affected = with_pool!(self, |pool| {
-            sqlx::query("UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1")
-                .bind(id.to_string())
-                .bind(at)
-                .execute(pool)
-                .await
-                .map_err(StoreError::db("revoke the API token"))?
-                .rows_affected()
-        });
-        if affected == 0 {
-            return Err(StoreError::not_found("API token", id));
-        }
-        Ok(())
     }
 
     /// Records a failed sign-in.
@@ -474,7 +348,7 @@ fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-fn decode_user(row: &impl Columns) -> StoreResult<UserRecord> {
+pub(crate) fn decode_user(row: &impl Columns) -> StoreResult<UserRecord> {
     let row = &in_table("users", row);
     Ok(UserRecord {
         id: row.parsed("id")?,
@@ -483,19 +357,5 @@ fn decode_user(row: &impl Columns) -> StoreResult<UserRecord> {
         password_hash: row.text("password_hash")?,
         disabled: row.flag("disabled")?,
         created_at: row.time("created_at")?,
-    })
-}
-
-fn decode_token(row: &impl Columns) -> StoreResult<ApiToken> {
-    let row = &in_table("api_tokens", row);
-    Ok(ApiToken {
-        id: row.parsed("id")?,
-        name: row.text("name")?,
-        role: row.parsed("role")?,
-        created_by: row.text("created_by")?,
-        created_at: row.time("created_at")?,
-        expires_at: row.opt_time("expires_at")?,
-        last_used_at: row.opt_time("last_used_at")?,
-        revoked_at: row.opt_time("revoked_at")?,
     })
 }

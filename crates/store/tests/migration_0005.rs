@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use harness::{EmptyDb, RawParam};
 use tenantlink_service::{
-    AccountRepository, ApiTokenRecord, CertificateId, CertificateSource, CertificateState,
-    ConnectionState, OperationFailure, OperationId, OperationKind, OperationStep, OrganizationId,
+    AccountRepository, CertificateId, CertificateSource, CertificateState, ConnectionState,
+    NewApiToken, OperationFailure, OperationId, OperationKind, OperationStep, OrganizationId,
     ProofOutcome, ProofSource, Repository, Role,
 };
 use tenantlink_store::{BackendKind, MasterKey, StoreRepository};
@@ -393,29 +393,40 @@ async fn a_0004_database_reads_back_in_the_services_words(kind: BackendKind) {
         OperationStep::SignedIn
     );
 
-    // The API token is found under its name (was label).
-    let issued = repo
+    // The API token is found under its name (was label). Its creator `alice` is no account
+    // here, so migration 0008 revoked it (a token acts for an account or not at all).
+    let alice = repo
+        .create_user(
+            "alice",
+            "$argon2id$v=19$stored",
+            Role::Administrator,
+            at(60),
+        )
+        .await
+        .unwrap();
+    let (issued, _) = repo
         .create_api_token(
-            &ApiTokenRecord {
+            &NewApiToken {
                 name: "deploy".into(),
                 role: Role::Viewer,
+                owner: alice.id,
                 created_by: "alice".into(),
-                expires_at: None,
+                expires_at: at(60 * 24),
             },
             at(61),
         )
         .await
         .unwrap();
-    let found = repo
-        .api_token(&issued, at(62))
+    let (found, _) = repo
+        .api_token(&issued)
         .await
         .unwrap()
         .expect("the new token is found");
     assert_eq!(found.name, "deploy");
     let old = db.store.api_tokens().await.unwrap();
-    assert!(
-        old.iter()
-            .any(|t| t.name == "ci" && t.role == Role::Operator)
-    );
+    assert!(old.iter().any(|t| t.name == "ci"
+        && t.role == Role::Operator
+        && t.owner.is_none()
+        && t.revoked_at.is_some()));
     db.store.close().await;
 }

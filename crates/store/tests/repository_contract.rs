@@ -29,3 +29,24 @@ async fn sqlite_keeps_the_repository_contract() {
 async fn postgres_keeps_the_repository_contract() {
     keeps_the_contract(BackendKind::Postgres).await;
 }
+
+async fn keeps_the_account_contract(kind: BackendKind) {
+    let key = Arc::new(MasterKey::generate().expect("generate a master key"));
+    for (name, case) in tenantlink_service::fakes::account_contract::ACCOUNT_CASES {
+        let db = TestDb::new(kind).await;
+        let repository = StoreRepository::new(db.store.clone(), key.clone());
+        eprintln!("account contract case on {kind:?}: {name}");
+        case(&repository).await;
+        db.store.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_keeps_the_account_contract() {
+    keeps_the_account_contract(BackendKind::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_keeps_the_account_contract() {
+    keeps_the_account_contract(BackendKind::Postgres).await;
+}

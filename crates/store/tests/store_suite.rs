@@ -12,9 +12,10 @@ use tenantlink_service::{
     OperationKind, OperationStep, Organization, OrganizationId, ProofOutcome, ProofSource, Role,
     SignInPrompt, StoredCertificate,
 };
+use tenantlink_service::{NewApiToken, SecretString, UserChange};
 use tenantlink_store::{
     Activation, BearerSecret, Conflict, CryptoError, MasterKey, NewCertificate, OperationUpdate,
-    PasswordHash, Store, StoreError,
+    Store, StoreError,
 };
 use time::Duration;
 
@@ -38,6 +39,7 @@ backend_tests!(
     operation_leases_allow_takeover_only_after_expiry,
     operation_interrupted_before_activation_is_resumed_after_restart,
     users_sessions_and_api_tokens,
+    two_administrators_disabling_each_other_at_once_leave_one,
     login_throttling_counts_failures_per_window,
     audit_log_appends_filters_and_refuses_changes,
     deleting_an_organization_removes_its_data_but_keeps_the_audit_log,
@@ -1256,21 +1258,19 @@ async fn certificate_proofs_keep_the_latest_answer(db: &TestDb) {
 
 async fn users_sessions_and_api_tokens(db: &TestDb) {
     let store = &db.store;
-    let hash = PasswordHash::new("correct horse battery staple").unwrap();
-    assert!(hash.as_str().starts_with("$argon2id$"));
-    assert!(hash.verify("correct horse battery staple"));
-    assert!(!hash.verify("Correct horse battery staple"));
+    // The service hashes; the store keeps the PHC string it is given.
+    let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
 
     let alice = store
-        .create_user("alice", &hash, Role::Administrator, T0)
+        .create_user("alice", hash, Role::Administrator, T0)
         .await
         .unwrap();
     let debug = format!("{alice:?}");
     assert!(
-        !debug.contains(hash.as_str()) && debug.contains("$argon2id$"),
+        !debug.contains(hash) && debug.contains("$argon2id$"),
         "{debug}"
     );
-    let duplicate = store.create_user("alice", &hash, Role::Viewer, T0).await;
+    let duplicate = store.create_user("alice", hash, Role::Viewer, T0).await;
     assert!(
         matches!(duplicate, Err(StoreError::AlreadyExists { .. })),
         "{duplicate:?}"
@@ -1281,70 +1281,53 @@ async fn users_sessions_and_api_tokens(db: &TestDb) {
     );
     assert_eq!(store.user_by_username("bob").await.unwrap(), None);
 
-    let issued = store
+    let session_secret = store
         .create_session(alice.id, T0, T0 + Duration::hours(8))
         .await
         .unwrap();
-    assert_ne!(issued.session_secret.expose(), issued.csrf_secret.expose());
     assert!(
-        !format!("{issued:?}").contains(issued.session_secret.expose()),
+        !format!("{session_secret:?}").contains(session_secret.expose()),
         "Debug redacts"
     );
-    let (session, user) = store
-        .session(
-            &BearerSecret::from_presented(issued.session_secret.expose()),
-            T0 + Duration::hours(1),
-        )
+    let session = store
+        .session(&SecretString::new(session_secret.expose()))
         .await
         .unwrap()
-        .expect("live session");
-    assert_eq!(user.id, alice.id);
-    assert!(
-        session
-            .csrf_hash
-            .matches(&BearerSecret::from_presented(issued.csrf_secret.expose()))
-    );
-    assert!(
-        !session
-            .csrf_hash
-            .matches(&BearerSecret::from_presented("forged"))
-    );
+        .expect("the session");
+    assert_eq!(session.user.id, alice.id);
+    assert_eq!(session.expires_at, T0 + Duration::hours(8));
     assert!(
         store
-            .session(&BearerSecret::from_presented("forged"), T0)
+            .session(&SecretString::new("forged"))
             .await
             .unwrap()
             .is_none()
-    );
-    assert!(
-        store
-            .session(&issued.session_secret, T0 + Duration::hours(8))
-            .await
-            .unwrap()
-            .is_none(),
-        "expired at expires_at"
     );
 
-    // Disabling the user ends the session.
+    // A second administrator, so alice may be disabled; her sessions are the service's to end.
     store
-        .update_user(alice.id, None, None, Some(true), T0 + Duration::minutes(1))
+        .create_user("root", hash, Role::Administrator, T0)
         .await
         .unwrap();
-    assert!(
-        store
-            .session(&issued.session_secret, T0 + Duration::hours(1))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    let change = UserChange {
+        disabled: Some(true),
+        ..UserChange::default()
+    };
+    store
+        .update_user(alice.id, &change, T0 + Duration::minutes(1))
+        .await
+        .unwrap();
+    let read = store.session(&session_secret).await.unwrap().unwrap();
+    assert!(read.user.disabled);
+    assert_eq!(store.delete_sessions_of(alice.id).await.unwrap(), 1);
+    assert!(store.session(&session_secret).await.unwrap().is_none());
+    let change = UserChange {
+        role: Some(Role::Operator),
+        disabled: Some(false),
+        ..UserChange::default()
+    };
     let reenabled = store
-        .update_user(
-            alice.id,
-            None,
-            Some(Role::Operator),
-            Some(false),
-            T0 + Duration::minutes(2),
-        )
+        .update_user(alice.id, &change, T0 + Duration::minutes(2))
         .await
         .unwrap();
     assert_eq!(
@@ -1352,52 +1335,97 @@ async fn users_sessions_and_api_tokens(db: &TestDb) {
         (Role::Operator, false)
     );
 
-    let token = store
+    let (secret, token) = store
         .create_api_token(
-            "ci",
-            Role::Viewer,
-            "alice",
+            &NewApiToken {
+                name: "ci".into(),
+                role: Role::Viewer,
+                owner: alice.id,
+                created_by: "alice".into(),
+                expires_at: T0 + Duration::days(30),
+            },
             T0,
-            Some(T0 + Duration::days(30)),
         )
         .await
         .unwrap();
     let used_at = T0 + Duration::days(1);
-    let found = store
-        .authenticate_api_token(
-            &BearerSecret::from_presented(token.secret.expose()),
-            used_at,
-        )
+    store.record_api_token_use(token.id, used_at).await.unwrap();
+    let (found, owner) = store
+        .api_token(&SecretString::new(secret.expose()))
         .await
-        .unwrap();
+        .unwrap()
+        .expect("the token");
     assert_eq!(
-        found.as_ref().map(|t| (t.role, t.last_used_at)),
-        Some((Role::Viewer, Some(used_at)))
+        (found.role, found.last_used_at, owner.map(|o| o.id)),
+        (Role::Viewer, Some(used_at), Some(alice.id))
     );
-    assert!(
-        store
-            .authenticate_api_token(&token.secret, T0 + Duration::days(30))
-            .await
-            .unwrap()
-            .is_none(),
-        "expired"
-    );
-    store
-        .revoke_api_token(token.token.id, used_at)
-        .await
-        .unwrap();
-    assert!(
-        store
-            .authenticate_api_token(&token.secret, used_at)
-            .await
-            .unwrap()
-            .is_none(),
-        "revoked"
-    );
+    let revoked = store.revoke_api_token(token.id, used_at).await.unwrap();
+    assert_eq!(revoked.revoked_at, Some(used_at));
 
     // Only hashes are stored.
     let hashes = db.raw_all_blobs("SELECT token_hash FROM api_tokens").await;
-    assert_eq!(hashes, vec![token.secret.hash().as_bytes().to_vec()]);
+    assert_eq!(
+        hashes,
+        vec![BearerSecret::hash_of(&secret).as_bytes().to_vec()]
+    );
+    let sessions = db.raw_all_blobs("SELECT id_hash FROM sessions").await;
+    assert!(sessions.is_empty());
+}
+
+/// Locking everyone out must not be possible by racing: of two administrators disabling each
+/// other at the same moment, exactly one succeeds.
+async fn two_administrators_disabling_each_other_at_once_leave_one(db: &TestDb) {
+    let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
+    for round in 0..10 {
+        let mut ids = Vec::new();
+        for name in ["a", "b"] {
+            let user = db
+                .store
+                .create_user(&format!("{name}{round}"), hash, Role::Administrator, T0)
+                .await
+                .unwrap();
+            ids.push(user.id);
+        }
+        // Earlier rounds' administrators are deleted, so these two are the only ones.
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let handles: Vec<_> = ids
+            .iter()
+            .map(|&id| {
+                let store = db.store.clone();
+                let start = start.clone();
+                tokio::spawn(async move {
+                    let change = UserChange {
+                        disabled: Some(true),
+                        ..UserChange::default()
+                    };
+                    start.wait().await;
+                    store.update_user(id, &change, T0).await
+                })
+            })
+            .collect();
+        let mut ok = 0;
+        for handle in handles {
+            match handle.await.expect("task") {
+                Ok(_) => ok += 1,
+                Err(StoreError::Conflict(Conflict::LastAdministrator)) => {}
+                Err(other) => panic!("round {round}: unexpected {other:?}"),
+            }
+        }
+        assert_eq!(ok, 1, "round {round}");
+        let enabled = db
+            .store
+            .users()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|u| u.role == Role::Administrator && !u.disabled)
+            .count();
+        assert_eq!(enabled, 1, "round {round}");
+        // Deleting is not guarded (nothing offers it); it clears the way for the next pair.
+        for id in ids {
+            db.store.delete_user(id).await.unwrap();
+        }
+    }
 }
 
 async fn login_throttling_counts_failures_per_window(db: &TestDb) {

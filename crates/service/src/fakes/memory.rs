@@ -5,6 +5,7 @@ use super::{lock, ready};
 use crate::accounts::random_secret;
 use crate::assertion_profile::AssertionProfile;
 use crate::audit::{AuditEntry, NewAuditEntry};
+use crate::model::ApiTokenId;
 use crate::model::Role;
 use crate::model::{
     CertificateId, CertificateSource, CertificateState, ConnectionState, NewOrganization,
@@ -12,8 +13,8 @@ use crate::model::{
 };
 use crate::operation::{Operation, OperationId, OperationStep};
 use crate::ports::{
-    AccountRepository, ApiTokenRecord, BoxFuture, RepoResult, Repository, RepositoryError,
-    SessionRecord,
+    AccountRepository, ApiTokenRecord, BoxFuture, NewApiToken, RepoResult, Repository,
+    RepositoryError, SessionRecord, TokenWithOwner, UserChange,
 };
 use crate::proof::CredentialProof;
 use crate::secret::SecretString;
@@ -38,7 +39,8 @@ struct MemoryState {
     audit: Vec<AuditEntry>,
     users: Vec<UserRecord>,
     sessions: HashMap<[u8; 32], (UserId, OffsetDateTime)>,
-    api_tokens: HashMap<[u8; 32], ApiTokenRecord>,
+    /// By the digest of the secret, in creation order.
+    api_tokens: Vec<([u8; 32], ApiTokenRecord)>,
     login_failures: Vec<(String, OffsetDateTime)>,
     /// Certificates discarded (pending → discarded), in order; their state says so too, this
     /// keeps the order for tests.
@@ -550,6 +552,14 @@ impl AccountRepository for MemoryRepository {
             .cloned()))
     }
 
+    fn user(&self, id: UserId) -> BoxFuture<'_, RepoResult<Option<UserRecord>>> {
+        ready(Ok(lock(&self.state)
+            .users
+            .iter()
+            .find(|u| u.id == id)
+            .cloned()))
+    }
+
     fn users(&self) -> BoxFuture<'_, RepoResult<Vec<UserRecord>>> {
         let mut list = lock(&self.state).users.clone();
         list.sort_by(|a, b| a.username.cmp(&b.username));
@@ -559,14 +569,10 @@ impl AccountRepository for MemoryRepository {
     fn create_user<'a>(
         &'a self,
         username: &'a str,
-        password: &'a SecretString,
+        password_hash: &'a str,
         role: Role,
         now: OffsetDateTime,
     ) -> BoxFuture<'a, RepoResult<UserRecord>> {
-        let hash = match crate::accounts::hash_password(password) {
-            Ok(hash) => hash,
-            Err(err) => return ready(Err(RepositoryError::storage("hash the password", err))),
-        };
         let mut state = lock(&self.state);
         if state.users.iter().any(|u| u.username == username) {
             return ready(Err(RepositoryError::conflict(format!(
@@ -577,12 +583,47 @@ impl AccountRepository for MemoryRepository {
             id: UserId::new(),
             username: username.to_owned(),
             role,
-            password_hash: hash,
+            password_hash: password_hash.to_owned(),
             disabled: false,
             created_at: now,
         };
         state.users.push(user.clone());
         ready(Ok(user))
+    }
+
+    fn update_user<'a>(
+        &'a self,
+        id: UserId,
+        change: &'a UserChange,
+        _now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<UserRecord>> {
+        let mut state = lock(&self.state);
+        let Some(index) = state.users.iter().position(|u| u.id == id) else {
+            return ready(Err(RepositoryError::not_found(format!("user {id}"))));
+        };
+        let mut changed = state.users[index].clone();
+        if let Some(role) = change.role {
+            changed.role = role;
+        }
+        if let Some(disabled) = change.disabled {
+            changed.disabled = disabled;
+        }
+        if let Some(hash) = &change.password_hash {
+            changed.password_hash = hash.clone();
+        }
+        let administrators = state
+            .users
+            .iter()
+            .map(|u| if u.id == id { &changed } else { u })
+            .filter(|u| u.role == Role::Administrator && !u.disabled)
+            .count();
+        if administrators == 0 {
+            return ready(Err(RepositoryError::conflict(
+                "no enabled administrator would remain",
+            )));
+        }
+        state.users[index] = changed.clone();
+        ready(Ok(changed))
     }
 
     fn create_session(
@@ -601,13 +642,12 @@ impl AccountRepository for MemoryRepository {
     fn session<'a>(
         &'a self,
         token: &'a SecretString,
-        now: OffsetDateTime,
+        _now: OffsetDateTime,
     ) -> BoxFuture<'a, RepoResult<Option<SessionRecord>>> {
         let state = lock(&self.state);
         let found = state
             .sessions
             .get(&digest(token))
-            .filter(|(_, expires_at)| *expires_at > now)
             .and_then(|(user, expires_at)| {
                 state
                     .users
@@ -626,27 +666,110 @@ impl AccountRepository for MemoryRepository {
         ready(Ok(()))
     }
 
+    fn delete_sessions_of(&self, user: UserId) -> BoxFuture<'_, RepoResult<u64>> {
+        let mut state = lock(&self.state);
+        let before = state.sessions.len();
+        state.sessions.retain(|_, (owner, _)| *owner != user);
+        ready(Ok(count(before - state.sessions.len())))
+    }
+
     fn create_api_token<'a>(
         &'a self,
-        record: &'a ApiTokenRecord,
-        _now: OffsetDateTime,
-    ) -> BoxFuture<'a, RepoResult<SecretString>> {
-        let token = random_secret("tl_");
+        new: &'a NewApiToken,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<(SecretString, ApiTokenRecord)>> {
+        let token = random_secret("");
+        let record = ApiTokenRecord {
+            id: ApiTokenId::new(),
+            name: new.name.clone(),
+            role: new.role,
+            owner: Some(new.owner),
+            created_by: new.created_by.clone(),
+            created_at: now,
+            expires_at: Some(new.expires_at),
+            last_used_at: None,
+            revoked_at: None,
+        };
         lock(&self.state)
             .api_tokens
-            .insert(digest(&token), record.clone());
-        ready(Ok(token))
+            .push((digest(&token), record.clone()));
+        ready(Ok((token, record)))
     }
 
     fn api_token<'a>(
         &'a self,
         token: &'a SecretString,
-        _now: OffsetDateTime,
-    ) -> BoxFuture<'a, RepoResult<Option<ApiTokenRecord>>> {
-        ready(Ok(lock(&self.state)
+    ) -> BoxFuture<'a, RepoResult<Option<TokenWithOwner>>> {
+        let state = lock(&self.state);
+        let hash = digest(token);
+        let found = state
             .api_tokens
-            .get(&digest(token))
-            .cloned()))
+            .iter()
+            .find(|(h, _)| *h == hash)
+            .map(|(_, record)| {
+                let owner = state
+                    .users
+                    .iter()
+                    .find(|u| Some(u.id) == record.owner)
+                    .cloned();
+                (record.clone(), owner)
+            });
+        ready(Ok(found))
+    }
+
+    fn record_api_token_use(
+        &self,
+        id: ApiTokenId,
+        at: OffsetDateTime,
+    ) -> BoxFuture<'_, RepoResult<()>> {
+        if let Some((_, record)) = lock(&self.state)
+            .api_tokens
+            .iter_mut()
+            .find(|(_, r)| r.id == id)
+        {
+            record.last_used_at = Some(at);
+        }
+        ready(Ok(()))
+    }
+
+    fn api_tokens(&self) -> BoxFuture<'_, RepoResult<Vec<ApiTokenRecord>>> {
+        let mut list: Vec<ApiTokenRecord> = lock(&self.state)
+            .api_tokens
+            .iter()
+            .map(|(_, r)| r.clone())
+            .collect();
+        list.sort_by(|a, b| {
+            (a.created_at, a.id.to_string()).cmp(&(b.created_at, b.id.to_string()))
+        });
+        ready(Ok(list))
+    }
+
+    fn revoke_api_token(
+        &self,
+        id: ApiTokenId,
+        at: OffsetDateTime,
+    ) -> BoxFuture<'_, RepoResult<ApiTokenRecord>> {
+        let mut state = lock(&self.state);
+        let Some((_, record)) = state.api_tokens.iter_mut().find(|(_, r)| r.id == id) else {
+            return ready(Err(RepositoryError::not_found(format!("API token {id}"))));
+        };
+        record.revoked_at = record.revoked_at.or(Some(at));
+        ready(Ok(record.clone()))
+    }
+
+    fn revoke_api_tokens_of(
+        &self,
+        owner: UserId,
+        at: OffsetDateTime,
+    ) -> BoxFuture<'_, RepoResult<u64>> {
+        let mut revoked = 0;
+        for (_, record) in lock(&self.state).api_tokens.iter_mut() {
+            if record.owner == Some(owner) && record.revoked_at.is_none() {
+                record.revoked_at = Some(at);
+                revoked += 1;
+            }
+        }
+        ready(Ok(revoked))
     }
 
     fn record_login_failure<'a>(
@@ -679,4 +802,8 @@ impl AccountRepository for MemoryRepository {
             .retain(|(name, _)| name != username);
         ready(Ok(()))
     }
+}
+
+fn count(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
 }

@@ -29,6 +29,7 @@ impl Workflows {
             role: Role::Administrator,
             via: CallerVia::ApiToken,
             csrf_token: None,
+            account: None,
         };
         let organization = self.add_organization(&system, wanted).await?;
         if let Some(object_id) = app_object_id {

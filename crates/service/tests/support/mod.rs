@@ -31,6 +31,7 @@ pub fn admin(name: &str) -> Caller {
         role: Role::Administrator,
         via: CallerVia::ApiToken,
         csrf_token: None,
+        account: None,
     }
 }
 

@@ -83,6 +83,14 @@ impl EmptyDb {
                 "operation sign-in holder",
                 include_str!("../../migrations/sqlite/0004_operation_sign_in_holder.sql"),
             ),
+            (
+                "the service's words",
+                include_str!("../../migrations/sqlite/0005_service_words.sql"),
+            ),
+            (
+                "organization assertion profile",
+                include_str!("../../migrations/sqlite/0006_organization_assertion_profile.sql"),
+            ),
         ];
         let postgres = [
             (
@@ -100,6 +108,14 @@ impl EmptyDb {
             (
                 "operation sign-in holder",
                 include_str!("../../migrations/postgres/0004_operation_sign_in_holder.sql"),
+            ),
+            (
+                "the service's words",
+                include_str!("../../migrations/postgres/0005_service_words.sql"),
+            ),
+            (
+                "organization assertion profile",
+                include_str!("../../migrations/postgres/0006_organization_assertion_profile.sql"),
             ),
         ];
         let files = match self.kind {

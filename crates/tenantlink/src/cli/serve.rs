@@ -247,7 +247,7 @@ async fn bootstrap_admin(
         && generated
     {
         println!(
-            "created administrator `admin` with password {} (shown once; change it or set TENANTLINK_ADMIN_PASSWORD)",
+            "created administrator `admin` with password {} (shown once; change it after signing in, under Change password, or set TENANTLINK_ADMIN_PASSWORD before the first start)",
             password.expose()
         );
     }

@@ -275,21 +275,6 @@ impl From<AuditEntry> for AuditEntryDto {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct TokenRequest {
-    pub name: String,
-    /// `viewer`, `operator` or `administrator`; at most the caller's own role.
-    pub role: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TokenResponse {
-    pub name: String,
-    pub role: String,
-    /// Shown once; store it safely. Send as `Authorization: Bearer <token>`.
-    pub token: String,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeDto {
     pub name: String,

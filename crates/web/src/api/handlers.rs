@@ -1,7 +1,6 @@
 use super::dto::{
     AuditEntryDto, CertificatePageDto, ImportForm, MeDto, NewOrganizationRequest, OperationDto,
-    OrganizationChange, OrganizationDto, StartOperationRequest, TokenRequest, TokenResponse,
-    role_name,
+    OrganizationChange, OrganizationDto, StartOperationRequest, role_name,
 };
 use crate::AppState;
 use crate::auth::ApiCaller;
@@ -13,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tenantlink_service::{
     CertificateId, Cloud, NewOrganization, OperationId, OperationKind, OrganizationId, Permission,
-    Role, ServiceError,
+    ServiceError,
 };
 use uuid::Uuid;
 
@@ -314,30 +313,6 @@ pub async fn audit(
     Ok(Json(entries.into_iter().map(Into::into).collect()))
 }
 
-/// Issues an API token for automation, bound to a role no higher than the caller's.
-#[utoipa::path(post, path = "/api/v1/tokens", tag = "accounts", request_body = TokenRequest,
-    responses((status = 201, body = TokenResponse), (status = 403, body = Problem)))]
-pub async fn create_token(
-    State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
-    Json(request): Json<TokenRequest>,
-) -> ApiResult<(StatusCode, Json<TokenResponse>)> {
-    let role = Role::parse(&request.role)
-        .ok_or_else(|| invalid("role", "role is viewer, operator or administrator"))?;
-    let issued = state
-        .accounts
-        .issue_api_token(&caller, &request.name, role)
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(TokenResponse {
-            name: issued.name,
-            role: role_name(issued.role),
-            token: issued.token.expose().to_owned(),
-        }),
-    ))
-}
-
 /// Who is calling, and (for cookie sessions) the CSRF token to send as `X-CSRF-Token`.
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts",
     responses((status = 200, body = MeDto), (status = 401, body = Problem)))]
@@ -347,49 +322,4 @@ pub async fn me(ApiCaller(caller): ApiCaller) -> Json<MeDto> {
         role: role_name(caller.role),
         csrf_token: caller.csrf_token,
     })
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct NewUserRequest {
-    pub username: String,
-    /// At least 12 characters; stored only as an Argon2id hash.
-    pub password: String,
-    /// `viewer`, `operator` or `administrator`.
-    pub role: String,
-}
-
-impl std::fmt::Debug for NewUserRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewUserRequest")
-            .field("username", &self.username)
-            .field("role", &self.role)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Creates a portal account (administrators only).
-#[utoipa::path(post, path = "/api/v1/users", tag = "accounts", request_body = NewUserRequest,
-    responses((status = 201, body = MeDto), (status = 403, body = Problem),
-        (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_user(
-    State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
-    Json(request): Json<NewUserRequest>,
-) -> ApiResult<(StatusCode, Json<MeDto>)> {
-    caller.require(Permission::ManageUsers)?;
-    let role = Role::parse(&request.role)
-        .ok_or_else(|| invalid("role", "role is viewer, operator or administrator"))?;
-    let password = tenantlink_service::SecretString::new(request.password);
-    state
-        .accounts
-        .create_user(&request.username, &password, role, &caller.name)
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(MeDto {
-            name: request.username.trim().to_owned(),
-            role: role_name(role),
-            csrf_token: None,
-        }),
-    ))
 }

@@ -1,17 +1,20 @@
 //! REST API under `/api/v1`: JSON in and out, problem details on error, OpenAPI 3.1 generated
 //! from these handlers.
 
+mod account_dto;
+mod accounts;
 mod connection;
 mod dto;
 mod handlers;
 mod policies;
 mod policy_dto;
 
+use self::accounts as a;
 use self::policies as p;
 use crate::AppState;
 use axum::Json;
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
@@ -40,9 +43,14 @@ pub fn routes() -> Router<AppState> {
         .route("/operations/{id}/import", post(handlers::import))
         .route("/operations/{id}/cancel", post(handlers::cancel))
         .route("/audit", get(handlers::audit))
-        .route("/tokens", post(handlers::create_token))
+        .route("/tokens", get(a::list_tokens).post(a::create_token))
+        .route("/tokens/{id}", delete(a::revoke_token))
         .route("/me", get(handlers::me))
-        .route("/users", post(handlers::create_user))
+        .route("/me/password", post(a::change_own_password))
+        .route("/users", get(a::list_users).post(a::create_user))
+        .route("/users/{id}", get(a::get_user).patch(a::update_user))
+        .route("/users/{id}/password", post(a::reset_password))
+        .route("/users/{id}/sessions", delete(a::end_sessions))
         .route(
             "/organizations/{id}/policies",
             get(p::list_policies).post(p::create_policy),
@@ -69,7 +77,7 @@ pub fn routes() -> Router<AppState> {
 #[openapi(
     info(
         title = "tenantlink API",
-        description = "Organizations, their certificate credential, the Generate / Upload workflows, backup policies with their job log, and the audit log. Errors are RFC 9457 problem details.",
+        description = "Organizations, their certificate credential, the Generate / Upload workflows, backup policies with their job log, accounts and API tokens, and the audit log. Errors are RFC 9457 problem details.",
     ),
     paths(
         handlers::list_organizations,
@@ -85,9 +93,17 @@ pub fn routes() -> Router<AppState> {
         handlers::import,
         handlers::cancel,
         handlers::audit,
-        handlers::create_token,
         handlers::me,
-        handlers::create_user,
+        a::list_users,
+        a::create_user,
+        a::get_user,
+        a::update_user,
+        a::reset_password,
+        a::end_sessions,
+        a::change_own_password,
+        a::list_tokens,
+        a::create_token,
+        a::revoke_token,
         p::list_policies,
         p::create_policy,
         p::get_policy,

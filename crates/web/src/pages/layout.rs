@@ -2,7 +2,7 @@ use crate::error::classify;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
-use tenantlink_service::{Caller, ServiceError};
+use tenantlink_service::{Caller, Permission, ServiceError};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -34,9 +34,14 @@ pub fn render(page: Page<'_>, body: Markup) -> Html<String> {
                         nav aria-label="Main menu" {
                             a href="/organizations" { "Organizations" }
                             a href="/audit" { "Audit log" }
+                            @if caller.may(Permission::ManageUsers) {
+                                a href="/users" { "Users" }
+                                a href="/tokens" { "API tokens" }
+                            }
                         }
                         div.account {
                             span { (caller.name) " (" (caller.role.label()) ")" }
+                            a href="/account/password" { "Change password" }
                             form method="post" action="/logout" {
                                 (csrf_field(caller))
                                 button type="submit" { "Sign out" }

@@ -1,6 +1,7 @@
 //! Server-rendered portal pages. Forms post back with the session's CSRF token; everything works
 //! without JavaScript except the copy button and the live sign-in status.
 
+mod account;
 mod assertion_profile;
 mod audit;
 mod banner;
@@ -15,6 +16,8 @@ mod organizations;
 mod policies;
 mod policy_form;
 mod runs;
+mod tokens;
+mod users;
 
 use crate::AppState;
 use axum::Router;
@@ -72,4 +75,16 @@ pub fn routes() -> Router<AppState> {
         .route("/policies/{id}/disable", post(policies::disable))
         .route("/policies/{id}/delete", post(policies::delete))
         .route("/runs/{id}", get(runs::page))
+        .route("/users", get(users::page).post(users::add))
+        .route("/users/{id}/role", post(users::change_role))
+        .route("/users/{id}/disable", post(users::disable))
+        .route("/users/{id}/enable", post(users::enable))
+        .route("/users/{id}/password", post(users::reset_password))
+        .route("/users/{id}/sessions/end", post(users::end_sessions))
+        .route("/tokens", get(tokens::page).post(tokens::issue))
+        .route("/tokens/{id}/revoke", post(tokens::revoke))
+        .route(
+            "/account/password",
+            get(account::form).post(account::change),
+        )
 }

@@ -138,6 +138,7 @@ mod tests {
             role,
             via: CallerVia::Session,
             csrf_token: Some("token".into()),
+            account: None,
         }
     }
 
