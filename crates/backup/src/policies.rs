@@ -338,7 +338,8 @@ impl Policies {
                     "disabled"
                 },
             )),
-        };
+        }
+        .capped();
         if let Err(error) = self.repository.append_audit(entry).await {
             tracing::error!(%error, action = action.as_str(), "could not write the audit log");
         }

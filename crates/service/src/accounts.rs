@@ -20,25 +20,17 @@ use std::sync::Arc;
 use tenantlink_clock::SharedClock;
 use time::{Duration, OffsetDateTime};
 
+mod client_address;
+mod sign_in;
+mod sign_in_delay;
+
+pub use sign_in::{
+    ClientAddress, LoginThrottle, MAX_SIGN_IN_USERNAME_BYTES, PRUNE_EVERY, Pruned,
+    login_csrf_token_for, new_login_csrf_secret, sign_in_username,
+};
+
 /// Session lifetime; a sign-in is needed again afterwards.
 const SESSION_LIFETIME: Duration = Duration::hours(8);
-
-/// After `max_failures` wrong passwords within `window`, the account refuses sign-ins until the
-/// window has passed since the last failure.
-#[derive(Debug, Clone, Copy)]
-pub struct LoginThrottle {
-    pub max_failures: u32,
-    pub window: Duration,
-}
-
-impl Default for LoginThrottle {
-    fn default() -> Self {
-        Self {
-            max_failures: 5,
-            window: Duration::minutes(15),
-        }
-    }
-}
 
 /// What a caller may do. Each route names the permission it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,83 +174,6 @@ impl Accounts {
         self
     }
 
-    /// Checks the password, honouring the throttle, and opens a session.
-    pub async fn log_in(
-        &self,
-        username: &str,
-        password: &SecretString,
-    ) -> ServiceResult<SessionIssued> {
-        let now = self.clock.now();
-        let failures = self
-            .accounts
-            .login_failures_since(username, now - self.throttle.window)
-            .await?;
-        if failures >= self.throttle.max_failures {
-            self.audit(
-                username,
-                AuditAction::SignIn,
-                AuditOutcome::Failure,
-                Some("throttled".into()),
-            )
-            .await;
-            return Err(ServiceError::Throttled {
-                retry_after_seconds: self.throttle.window.whole_seconds().unsigned_abs(),
-            });
-        }
-        let user = self.accounts.user_by_name(username).await?;
-        let presented = password.clone();
-        let stored_hash = user.as_ref().map(|user| user.password_hash.clone());
-        let verified = self
-            .heavy
-            .run(move || match stored_hash {
-                Some(phc) => verify_password(&presented, &phc),
-                // Same work for unknown names, so timing does not reveal which accounts exist.
-                None => {
-                    let _ = hash_password(&presented);
-                    false
-                }
-            })
-            .await?;
-        let Some(user) = user.filter(|_| verified) else {
-            self.accounts.record_login_failure(username, now).await?;
-            self.audit(
-                username,
-                AuditAction::SignIn,
-                AuditOutcome::Failure,
-                Some("wrong user name or password".into()),
-            )
-            .await;
-            return Err(ServiceError::BadCredentials);
-        };
-        self.accounts.clear_login_failures(username).await?;
-        let expires_at = now + SESSION_LIFETIME;
-        let token = self
-            .accounts
-            .create_session(user.id, now, expires_at)
-            .await?;
-        self.audit(
-            &user.username,
-            AuditAction::SignIn,
-            AuditOutcome::Success,
-            None,
-        )
-        .await;
-        Ok(SessionIssued {
-            caller: Caller {
-                name: user.username,
-                role: user.role,
-                via: CallerVia::Session,
-                csrf_token: Some(csrf_token_for(&token)),
-                account: Some(CallerAccount {
-                    user: user.id,
-                    expires_at: None,
-                }),
-            },
-            token,
-            expires_at,
-        })
-    }
-
     pub async fn log_out(
         &self,
         session_token: &SecretString,
@@ -315,7 +230,8 @@ impl Accounts {
             thumbprints: Vec::new(),
             outcome,
             detail,
-        };
+        }
+        .capped();
         if let Err(err) = self.repository.append_audit(entry).await {
             tracing::error!(error = %err, action = action.as_str(), "could not write the audit log");
         }

@@ -145,6 +145,50 @@ pub struct NewAuditEntry {
     pub detail: Option<String>,
 }
 
+/// The most of an actor (a user name as typed at sign-in, a token's name) an entry quotes.
+pub const MAX_AUDIT_ACTOR_BYTES: usize = 256;
+/// The most of a detail an entry quotes.
+pub const MAX_AUDIT_DETAIL_BYTES: usize = 1024;
+/// The most thumbprints an entry lists, and the most of each it quotes.
+const MAX_AUDIT_THUMBPRINTS: usize = 8;
+const MAX_AUDIT_THUMBPRINT_BYTES: usize = 128;
+/// Ends a quote that was cut, so a reader knows the text went on.
+pub const TRUNCATED_MARKER: &str = "…[truncated]";
+
+impl NewAuditEntry {
+    /// The entry with every quoted text within its cap: what an outsider typed (a user name at
+    /// sign-in) or what a remote answered (an error text) cannot make the audit log grow by more
+    /// than a bounded row. Every audit helper applies this before appending.
+    pub fn capped(mut self) -> Self {
+        self.actor = quote_bounded(self.actor, MAX_AUDIT_ACTOR_BYTES);
+        self.detail = self
+            .detail
+            .map(|detail| quote_bounded(detail, MAX_AUDIT_DETAIL_BYTES));
+        self.thumbprints.truncate(MAX_AUDIT_THUMBPRINTS);
+        self.thumbprints = std::mem::take(&mut self.thumbprints)
+            .into_iter()
+            .map(|t| quote_bounded(t, MAX_AUDIT_THUMBPRINT_BYTES))
+            .collect();
+        self
+    }
+}
+
+/// `text` if it has at most `max_bytes` bytes; else its start, cut on a character boundary, and
+/// [`TRUNCATED_MARKER`], together at most `max_bytes` bytes.
+pub fn quote_bounded(text: String, max_bytes: usize) -> String {
+    if text.len() <= max_bytes {
+        return text;
+    }
+    let mut cut = max_bytes.saturating_sub(TRUNCATED_MARKER.len());
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let mut quoted = text;
+    quoted.truncate(cut);
+    quoted.push_str(TRUNCATED_MARKER);
+    quoted
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditEntry {
     pub id: i64,

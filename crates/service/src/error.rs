@@ -24,7 +24,7 @@ pub enum ServiceError {
     #[error("{0}")]
     Repository(RepositoryError),
     #[error(
-        "too many failed sign-ins for this account; try again in {retry_after_seconds} seconds"
+        "too many failed sign-ins for this account from your address; try again in {retry_after_seconds} seconds"
     )]
     Throttled { retry_after_seconds: u64 },
     #[error("the user name or password is wrong")]

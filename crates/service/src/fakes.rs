@@ -11,6 +11,7 @@ pub mod contract;
 mod directory;
 pub mod fixtures;
 mod memory;
+pub mod sign_in_contract;
 
 pub use directory::{FAKE_APP_NAME, FAKE_APP_OBJECT_ID, FakeDirectory};
 pub use fixtures::{new_organization, operation, organization};

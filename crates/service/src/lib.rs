@@ -30,12 +30,17 @@ mod workflows;
 pub mod fakes;
 
 pub use accounts::{
-    Accounts, ApiTokenIssued, Caller, CallerAccount, CallerVia, DEFAULT_TOKEN_LIFETIME,
-    LoginOutcome, LoginThrottle, MAX_PASSWORD_LEN, MAX_TOKEN_LIFETIME, MAX_USERNAME_LEN,
-    MIN_PASSWORD_CHARS, Permission, SessionIssued, random_secret,
+    Accounts, ApiTokenIssued, Caller, CallerAccount, CallerVia, ClientAddress,
+    DEFAULT_TOKEN_LIFETIME, LoginOutcome, LoginThrottle, MAX_PASSWORD_LEN,
+    MAX_SIGN_IN_USERNAME_BYTES, MAX_TOKEN_LIFETIME, MAX_USERNAME_LEN, MIN_PASSWORD_CHARS,
+    PRUNE_EVERY, Permission, Pruned, SessionIssued, login_csrf_token_for, new_login_csrf_secret,
+    random_secret, sign_in_username,
 };
 pub use assertion_profile::{AssertionProfile, UnknownAssertionProfile};
-pub use audit::{AuditAction, AuditEntry, AuditFilter, AuditOutcome, NewAuditEntry};
+pub use audit::{
+    AuditAction, AuditEntry, AuditFilter, AuditOutcome, MAX_AUDIT_ACTOR_BYTES,
+    MAX_AUDIT_DETAIL_BYTES, NewAuditEntry, TRUNCATED_MARKER, quote_bounded,
+};
 pub use backup::{
     BackupPolicy, BackupRepository, BackupRun, BackupScope, DeltaLink, MailboxItem,
     NewBackupPolicy, PolicyId, RunId, RunStatus, RunSummary, RunTrigger, UpsertOutcome,
@@ -57,8 +62,8 @@ pub use operation::{
 pub use ports::{
     AccountRepository, ApiTokenRecord, Application, ApplicationKey, BoxFuture, CredentialRefusal,
     DelegatedToken, DeviceCode, DeviceSignIn, Directory, DirectoryError, DirectoryErrorKind,
-    NewApiToken, RepoResult, Repository, RepositoryError, SessionRecord, SignInPoll,
-    TokenWithOwner, UserChange,
+    NewApiToken, RepoResult, Repository, RepositoryError, SessionRecord, SignInFailures,
+    SignInPoll, SignInRecords, TokenWithOwner, UserChange,
 };
 pub use proof::{CredentialProof, ProofOutcome, ProofSource, connection_after_proof, record_proof};
 pub use secret::SecretString;

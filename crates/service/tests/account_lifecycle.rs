@@ -6,7 +6,8 @@ use std::sync::Arc;
 use tenantlink_clock::ManualClock;
 use tenantlink_service::fakes::MemoryRepository;
 use tenantlink_service::{
-    Accounts, Caller, LoginThrottle, Repository, Role, SecretString, ServiceError, UserRecord,
+    Accounts, Caller, ClientAddress, LoginThrottle, Repository, Role, SecretString, ServiceError,
+    UserRecord,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -51,7 +52,15 @@ impl World {
 
     /// Signs in and returns the session cookie with its caller.
     async fn sign_in(&self, name: &str, password: &str) -> (SecretString, Caller) {
-        let issued = self.accounts.log_in(name, &secret(password)).await.unwrap();
+        let issued = self
+            .accounts
+            .log_in(
+                name,
+                &secret(password),
+                tenantlink_service::ClientAddress::Unknown,
+            )
+            .await
+            .unwrap();
         (issued.token, issued.caller)
     }
 
@@ -133,7 +142,9 @@ async fn a_disabled_users_session_and_tokens_stop_working_at_once() {
     }
     assert!(w.session_works(&root_cookie).await, "others are untouched");
     assert!(matches!(
-        w.accounts.log_in("alice", &secret(PASSWORD)).await,
+        w.accounts
+            .log_in("alice", &secret(PASSWORD), ClientAddress::Unknown)
+            .await,
         Err(ServiceError::BadCredentials)
     ));
 
@@ -317,7 +328,12 @@ async fn changing_ones_own_password_requires_the_current_one() {
         ("bob".into(), "password_changed".into(), "success".into())
     );
     assert!(!w.session_works(&bob_cookie).await, "sessions end");
-    assert!(w.accounts.log_in("bob", &secret(PASSWORD)).await.is_err());
+    assert!(
+        w.accounts
+            .log_in("bob", &secret(PASSWORD), ClientAddress::Unknown)
+            .await
+            .is_err()
+    );
     w.sign_in("bob", "a brand new password").await;
 
     // An API token knows no password and cannot change one.

@@ -21,3 +21,12 @@ async fn the_memory_repository_keeps_the_account_contract() {
         case(&repository).await;
     }
 }
+
+#[tokio::test]
+async fn the_memory_repository_keeps_the_sign_in_records_contract() {
+    for (name, case) in tenantlink_service::fakes::sign_in_contract::SIGN_IN_CASES {
+        let repository = MemoryRepository::new();
+        eprintln!("sign-in contract case: {name}");
+        case(&repository).await;
+    }
+}

@@ -9,8 +9,8 @@ use std::time::Duration as StdDuration;
 use support::{START, admin, world};
 use tenantlink_service::fakes::MemoryRepository;
 use tenantlink_service::{
-    Accounts, DelegatedToken, DeviceCode, DeviceSignIn, LoginOutcome, LoginThrottle, OperationKind,
-    Role, SecretString, SignInPoll, SignInPrompt,
+    Accounts, ClientAddress, DelegatedToken, DeviceCode, DeviceSignIn, LoginOutcome, LoginThrottle,
+    OperationKind, Role, SecretString, SignInPoll, SignInPrompt,
 };
 
 const SECRET: &str = "s3cr3t-value-that-must-not-show";
@@ -83,7 +83,10 @@ async fn sessions_api_tokens_callers_and_users_hide_their_secrets() {
         .ensure_user("alice", &password, Role::Administrator)
         .await
         .unwrap();
-    let session = accounts.log_in("alice", &password).await.unwrap();
+    let session = accounts
+        .log_in("alice", &password, ClientAddress::Unknown)
+        .await
+        .unwrap();
     let cookie = session.token.expose().to_owned();
     let csrf = session.caller.csrf_token.clone().expect("csrf token");
     for debug in [

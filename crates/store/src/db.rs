@@ -124,7 +124,7 @@ async fn connect_sqlite(
 /// Migrations are embedded at compile time so the binary needs no migrations folder.
 /// Never edit an applied migration (sqlx refuses a changed checksum): add the next one.
 fn migrator(kind: BackendKind) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 7] = match kind {
+    let files: [(i64, &'static str, &'static str); 8] = match kind {
         BackendKind::Sqlite => [
             (
                 1,
@@ -155,6 +155,11 @@ fn migrator(kind: BackendKind) -> Migrator {
                 6,
                 "organization assertion profile",
                 include_str!("../migrations/sqlite/0006_organization_assertion_profile.sql"),
+            ),
+            (
+                7,
+                "sign-in failures per user name and address",
+                include_str!("../migrations/sqlite/0007_sign_in_failures.sql"),
             ),
             (
                 8,
@@ -192,6 +197,11 @@ fn migrator(kind: BackendKind) -> Migrator {
                 6,
                 "organization assertion profile",
                 include_str!("../migrations/postgres/0006_organization_assertion_profile.sql"),
+            ),
+            (
+                7,
+                "sign-in failures per user name and address",
+                include_str!("../migrations/postgres/0007_sign_in_failures.sql"),
             ),
             (
                 8,

@@ -18,6 +18,7 @@ mod crypto;
 mod db;
 mod error;
 mod hex;
+mod login_attempts;
 mod master_key;
 mod operations;
 mod organizations;
@@ -34,7 +35,6 @@ pub use master_key::{MASTER_KEY_FILE, MasterKey, MasterKeyError, MasterKeyId};
 pub use operations::{Activation, ClaimedOperation, OperationUpdate};
 pub use repository::StoreRepository;
 pub use tokens::{BearerSecret, SecretHash};
-pub use users::LoginFailureCounts;
 
 use db::{Backend, with_pool};
 

@@ -56,7 +56,7 @@ fn port_error(action: &'static str) -> impl Fn(StoreError) -> RepositoryError {
     }
 }
 
-trait InPort<T> {
+pub(crate) trait InPort<T> {
     fn port(self, action: &'static str) -> RepoResult<T>;
 }
 
@@ -491,43 +491,6 @@ impl AccountRepository for StoreRepository {
                 .revoke_api_tokens_of(owner, at)
                 .await
                 .port("revoke the user's API tokens")
-        })
-    }
-
-    fn record_login_failure<'a>(
-        &'a self,
-        username: &'a str,
-        at: OffsetDateTime,
-    ) -> BoxFuture<'a, RepoResult<()>> {
-        Box::pin(async move {
-            self.store
-                .record_login_failure(username, "", at)
-                .await
-                .port("record a failed sign-in")
-        })
-    }
-
-    fn login_failures_since<'a>(
-        &'a self,
-        username: &'a str,
-        since: OffsetDateTime,
-    ) -> BoxFuture<'a, RepoResult<u32>> {
-        Box::pin(async move {
-            let counts = self
-                .store
-                .login_failures(username, "", since)
-                .await
-                .port("count failed sign-ins")?;
-            Ok(u32::try_from(counts.for_username).unwrap_or(u32::MAX))
-        })
-    }
-
-    fn clear_login_failures<'a>(&'a self, username: &'a str) -> BoxFuture<'a, RepoResult<()>> {
-        Box::pin(async move {
-            self.store
-                .clear_login_failures(username)
-                .await
-                .port("clear failed sign-ins")
         })
     }
 }

@@ -1,5 +1,6 @@
 //! Portal accounts as stored: users and sessions (rows decode straight into the service's
-//! `UserRecord` and `SessionRecord`), and login throttling. API tokens are in [`crate::tokens`].
+//! `UserRecord` and `SessionRecord`). API tokens are in [`crate::tokens`], failed sign-ins in
+//! `login_attempts.rs`.
 //! Passwords arrive hashed (Argon2id PHC strings made by the service); session ids are kept only
 //! as SHA-256 hashes.
 
@@ -10,13 +11,6 @@ use crate::Store;
 use crate::db::{BackendKind, Columns, in_table, to_micros, with_pool};
 use crate::error::{Conflict, StoreError, StoreResult};
 use crate::tokens::BearerSecret;
-
-/// Failed sign-ins within a window, by username and by client address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LoginFailureCounts {
-    pub for_username: u64,
-    pub for_ip: u64,
-}
 
 pub(crate) const USER_COLUMNS: &str =
     "id, username, password_hash, role, disabled, created_at, updated_at";
@@ -270,82 +264,6 @@ impl Store {
                 .rows_affected()
         }))
     }
-
-    /// Records a failed sign-in.
-    pub async fn record_login_failure(
-        &self,
-        username: &str,
-        ip: &str,
-        at: OffsetDateTime,
-    ) -> StoreResult<()> {
-        let at = to_micros(at)?;
-        with_pool!(self, |pool| {
-            sqlx::query("INSERT INTO login_failures (username, ip, at) VALUES ($1, $2, $3)")
-                .bind(username)
-                .bind(ip)
-                .bind(at)
-                .execute(pool)
-                .await
-                .map_err(StoreError::db("record the failed sign-in"))?;
-        });
-        Ok(())
-    }
-
-    /// Failed sign-ins at or after `since`, for this username and for this address.
-    pub async fn login_failures(
-        &self,
-        username: &str,
-        ip: &str,
-        since: OffsetDateTime,
-    ) -> StoreResult<LoginFailureCounts> {
-        let since = to_micros(since)?;
-        with_pool!(self, |pool| {
-            let row = sqlx::query(
-                "SELECT \
-                 (SELECT COUNT(*) FROM login_failures WHERE username = $1 AND at >= $3) AS for_username, \
-                 (SELECT COUNT(*) FROM login_failures WHERE ip = $2 AND at >= $3) AS for_ip",
-            )
-            .bind(username)
-            .bind(ip)
-            .bind(since)
-            .fetch_one(pool)
-            .await
-            .map_err(StoreError::db("count failed sign-ins"))?;
-            Ok(LoginFailureCounts {
-                for_username: count(row.int("for_username")?),
-                for_ip: count(row.int("for_ip")?),
-            })
-        })
-    }
-
-    /// Forgets a username's failures (after a successful sign-in).
-    pub async fn clear_login_failures(&self, username: &str) -> StoreResult<()> {
-        with_pool!(self, |pool| {
-            sqlx::query("DELETE FROM login_failures WHERE username = $1")
-                .bind(username)
-                .execute(pool)
-                .await
-                .map_err(StoreError::db("clear failed sign-ins"))?;
-        });
-        Ok(())
-    }
-
-    /// Drops failures older than `before`, which no window looks at any more.
-    pub async fn prune_login_failures(&self, before: OffsetDateTime) -> StoreResult<u64> {
-        let before = to_micros(before)?;
-        Ok(with_pool!(self, |pool| {
-            sqlx::query("DELETE FROM login_failures WHERE at < $1")
-                .bind(before)
-                .execute(pool)
-                .await
-                .map_err(StoreError::db("prune failed sign-ins"))?
-                .rows_affected()
-        }))
-    }
-}
-
-fn count(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or(0)
 }
 
 pub(crate) fn decode_user(row: &impl Columns) -> StoreResult<UserRecord> {

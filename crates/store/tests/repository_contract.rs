@@ -41,6 +41,17 @@ async fn keeps_the_account_contract(kind: BackendKind) {
     }
 }
 
+async fn keeps_the_sign_in_contract(kind: BackendKind) {
+    let key = Arc::new(MasterKey::generate().expect("generate a master key"));
+    for (name, case) in tenantlink_service::fakes::sign_in_contract::SIGN_IN_CASES {
+        let db = TestDb::new(kind).await;
+        let repository = StoreRepository::new(db.store.clone(), key.clone());
+        eprintln!("sign-in contract case on {kind:?}: {name}");
+        case(&repository).await;
+        db.store.close().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_keeps_the_account_contract() {
     keeps_the_account_contract(BackendKind::Sqlite).await;
@@ -49,4 +60,14 @@ async fn sqlite_keeps_the_account_contract() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_keeps_the_account_contract() {
     keeps_the_account_contract(BackendKind::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_keeps_the_sign_in_records_contract() {
+    keeps_the_sign_in_contract(BackendKind::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_keeps_the_sign_in_records_contract() {
+    keeps_the_sign_in_contract(BackendKind::Postgres).await;
 }

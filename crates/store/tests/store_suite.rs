@@ -40,7 +40,7 @@ backend_tests!(
     operation_interrupted_before_activation_is_resumed_after_restart,
     users_sessions_and_api_tokens,
     two_administrators_disabling_each_other_at_once_leave_one,
-    login_throttling_counts_failures_per_window,
+    concurrent_sign_in_failure_counts_lose_no_update,
     audit_log_appends_filters_and_refuses_changes,
     deleting_an_organization_removes_its_data_but_keeps_the_audit_log,
 );
@@ -1428,49 +1428,62 @@ async fn two_administrators_disabling_each_other_at_once_leave_one(db: &TestDb) 
     }
 }
 
-async fn login_throttling_counts_failures_per_window(db: &TestDb) {
-    let store = &db.store;
-    for minute in [0, 1, 2] {
-        store
-            .record_login_failure("alice", "10.0.0.1", T0 + Duration::minutes(minute))
-            .await
-            .unwrap();
+/// The sign-in failure count is a compare-and-swap: of contenders that saw the same count one
+/// wins, and contenders that read again after losing lose no count.
+async fn concurrent_sign_in_failure_counts_lose_no_update(db: &TestDb) {
+    let contenders = 8;
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(contenders));
+    let first: Vec<_> = (0..contenders)
+        .map(|_| {
+            let (store, start) = (db.store.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                store
+                    .count_sign_in_failure("admin", "192.0.2.1", 0, 1, T0)
+                    .await
+                    .expect("count")
+            })
+        })
+        .collect();
+    let mut winners = 0;
+    for handle in first {
+        winners += usize::from(handle.await.expect("task"));
     }
-    store
-        .record_login_failure("bob", "10.0.0.1", T0 + Duration::minutes(3))
-        .await
-        .unwrap();
-    store
-        .record_login_failure("alice", "10.0.0.2", T0 + Duration::minutes(20))
-        .await
-        .unwrap();
+    assert_eq!(winners, 1, "one of those that saw no record creates it");
 
-    let all = store.login_failures("alice", "10.0.0.1", T0).await.unwrap();
-    assert_eq!((all.for_username, all.for_ip), (4, 4));
-    let window = store
-        .login_failures("alice", "10.0.0.1", T0 + Duration::minutes(2))
+    let counting: Vec<_> = (0..contenders)
+        .map(|_| {
+            let (store, start) = (db.store.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                loop {
+                    let seen = store
+                        .sign_in_failures("admin", "192.0.2.1")
+                        .await
+                        .expect("read")
+                        .map_or(0, |r| r.failures);
+                    if store
+                        .count_sign_in_failure("admin", "192.0.2.1", seen, seen + 1, T0)
+                        .await
+                        .expect("count")
+                    {
+                        break;
+                    }
+                }
+            })
+        })
+        .collect();
+    for handle in counting {
+        handle.await.expect("task");
+    }
+    let record = db
+        .store
+        .sign_in_failures("admin", "192.0.2.1")
         .await
-        .unwrap();
-    assert_eq!((window.for_username, window.for_ip), (2, 2));
-
-    store.clear_login_failures("alice").await.unwrap();
-    let cleared = store.login_failures("alice", "10.0.0.1", T0).await.unwrap();
-    assert_eq!((cleared.for_username, cleared.for_ip), (0, 1));
-    assert_eq!(
-        store
-            .prune_login_failures(T0 + Duration::minutes(10))
-            .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(
-        store
-            .login_failures("bob", "10.0.0.1", T0)
-            .await
-            .unwrap()
-            .for_username,
-        0
-    );
+        .unwrap()
+        .expect("record");
+    assert_eq!(record.failures, 1 + contenders as u32);
+    assert_eq!(record.last_failure_at, T0);
 }
 
 // ---------------------------------------------------------------- audit

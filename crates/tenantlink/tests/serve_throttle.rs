@@ -1,8 +1,8 @@
-//! Sign-in throttling per client address through the real binary: failed sign-ins from one
-//! address — each for a different user name, so the per-name lockout never triggers — end in a
-//! 429 sign-in page with Retry-After for that address only, even with the right password; another
-//! address signs in normally; the per-name lockout still applies on its own; both windows are
-//! measured on the service's clock.
+//! Sign-in that cannot be used against the service, through the real binary: failed sign-ins
+//! from one address end in a 429 sign-in page with Retry-After for that address only; wrong
+//! guesses for `admin` from one address never stop the administrator signing in from another;
+//! parallel guesses are all counted; oversized input and a form without its CSRF field are
+//! refused and write nothing; windows are measured on the service's clock.
 
 mod openssl_support;
 mod sandbox_process;
@@ -10,17 +10,24 @@ mod serve_support;
 
 use reqwest::StatusCode;
 use serde_json::json;
-use serve_support::{ADMIN_PASSWORD, Backend, Deployment, Server};
+use serve_support::sign_in_form::{SignInForm, sign_in};
+use serve_support::{ADMIN_PASSWORD, Backend, Deployment, Server, log_in};
 use std::net::IpAddr;
 
 on_both_backends!(
     failed_sign_ins_from_one_address_throttle_that_address_only,
+    wrong_guesses_for_admin_from_one_address_do_not_stop_admin_from_another,
+    parallel_wrong_passwords_are_all_counted_and_few_reach_the_password_check,
+    oversized_sign_in_input_is_refused_and_writes_nothing,
+    a_sign_in_without_its_csrf_field_is_refused_and_writes_nothing,
     configured_limits_replace_the_defaults,
 );
 
 /// The default limit of `tenantlink_web::AddressThrottleConfig`.
 const MAX_FAILURES_PER_ADDRESS: usize = 20;
 const WINDOW_SECONDS: u64 = 15 * 60;
+/// `tenantlink_service::LoginThrottle::default().free_failures`.
+const FREE_FAILURES_PER_PAIR: usize = 3;
 
 fn client_from(address: &str) -> reqwest::Client {
     reqwest::Client::builder()
@@ -30,18 +37,13 @@ fn client_from(address: &str) -> reqwest::Client {
         .expect("client")
 }
 
-async fn sign_in(
-    client: &reqwest::Client,
-    base: &str,
-    username: &str,
-    password: &str,
-) -> reqwest::Response {
-    client
-        .post(format!("{base}/login"))
-        .form(&[("username", username), ("password", password)])
-        .send()
+async fn audit_len(server: &Server) -> usize {
+    let admin = log_in(&server.base, "admin", ADMIN_PASSWORD)
         .await
-        .expect("POST /login")
+        .expect("admin signs in");
+    let (status, entries) = admin.get("/api/v1/audit?limit=1000").await;
+    assert_eq!(status, StatusCode::OK);
+    entries.as_array().expect("audit entries").len()
 }
 
 async fn failed_sign_ins_from_one_address_throttle_that_address_only(backend: Backend) {
@@ -76,7 +78,14 @@ async fn failed_sign_ins_from_one_address_throttle_that_address_only(backend: Ba
         (1..=WINDOW_SECONDS).contains(&retry_after),
         "Retry-After {retry_after}"
     );
-    assert!(refused.headers().get("set-cookie").is_none(), "no session");
+    assert!(
+        !refused
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("tenantlink_session=")),
+        "no session"
+    );
     let page = refused.text().await.unwrap();
     assert!(
         page.contains("role=\"alert\"")
@@ -84,35 +93,9 @@ async fn failed_sign_ins_from_one_address_throttle_that_address_only(backend: Ba
         "{page}"
     );
 
-    // Another address is not affected, and `admin` was never locked by name.
+    // Another address is not affected.
     let accepted = sign_in(&colleague, &base, "admin", ADMIN_PASSWORD).await;
     assert_eq!(accepted.status(), StatusCode::SEE_OTHER);
-    assert!(accepted.headers().get("set-cookie").is_some());
-
-    // The per-name lockout is its own rule: five wrong passwords for `admin` from a third
-    // address lock the name (for every address), long before that address's own limit.
-    let typo = client_from("127.0.0.3");
-    for attempt in 0..5 {
-        let response = sign_in(&typo, &base, "admin", "wrong-password-123").await;
-        assert_eq!(
-            response.status(),
-            StatusCode::UNAUTHORIZED,
-            "attempt {attempt}"
-        );
-    }
-    let locked = sign_in(&colleague, &base, "admin", ADMIN_PASSWORD).await;
-    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(
-        locked.headers()["retry-after"],
-        WINDOW_SECONDS.to_string().as_str()
-    );
-    assert!(
-        locked
-            .text()
-            .await
-            .unwrap()
-            .contains("too many failed sign-ins for this account")
-    );
 
     // The window runs on the service's clock (shared with the sandbox): once it has passed, the
     // address may sign in again.
@@ -121,6 +104,183 @@ async fn failed_sign_ins_from_one_address_throttle_that_address_only(backend: Ba
         .await;
     let after_window = sign_in(&guesser, &base, "admin", ADMIN_PASSWORD).await;
     assert_eq!(after_window.status(), StatusCode::SEE_OTHER);
+}
+
+/// The old per-name lockout (5 failures locked `admin` for everyone) let anyone keep the
+/// administrator out; the delay is per (user name, address) now.
+async fn wrong_guesses_for_admin_from_one_address_do_not_stop_admin_from_another(backend: Backend) {
+    let Some(deployment) = Deployment::new(backend) else {
+        return;
+    };
+    let server = deployment.start();
+    let stranger = client_from("127.0.0.3");
+    let mut statuses = Vec::new();
+    for _ in 0..20 {
+        let response = sign_in(&stranger, &server.base, "admin", "wrong-password-123").await;
+        statuses.push(response.status());
+    }
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert_eq!(checked, FREE_FAILURES_PER_PAIR, "{statuses:?}");
+    assert!(
+        statuses[FREE_FAILURES_PER_PAIR..]
+            .iter()
+            .all(|s| *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+
+    let administrator = client_from("127.0.0.2");
+    let accepted = sign_in(&administrator, &server.base, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(
+        accepted.status(),
+        StatusCode::SEE_OTHER,
+        "the administrator signs in from their own address"
+    );
+}
+
+async fn parallel_wrong_passwords_are_all_counted_and_few_reach_the_password_check(
+    backend: Backend,
+) {
+    let Some(deployment) = Deployment::new(backend) else {
+        return;
+    };
+    let server = deployment.start();
+    let guesser = client_from("127.0.0.4");
+    let form = SignInForm::open(&guesser, &server.base).await;
+    let attempts: Vec<_> = (0..MAX_FAILURES_PER_ADDRESS)
+        .map(|_| {
+            let (client, base, form) = (guesser.clone(), server.base.clone(), form.clone());
+            tokio::spawn(async move {
+                form.post(
+                    &client,
+                    &base,
+                    &[("username", "admin"), ("password", "wrong-password-123")],
+                )
+                .await
+                .status()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for attempt in attempts {
+        statuses.push(attempt.await.unwrap());
+    }
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert_eq!(
+        checked, FREE_FAILURES_PER_PAIR,
+        "only the free tries reached the password check: {statuses:?}"
+    );
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+            .count(),
+        MAX_FAILURES_PER_ADDRESS - FREE_FAILURES_PER_PAIR
+    );
+    // All of them counted against the address: it has used up its limit, so even another
+    // name with its right password is refused there now.
+    let refused = sign_in(&guesser, &server.base, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("from your network address")
+    );
+}
+
+async fn oversized_sign_in_input_is_refused_and_writes_nothing(backend: Backend) {
+    let Some(deployment) = Deployment::new(backend) else {
+        return;
+    };
+    let server = deployment.start();
+    let before = audit_len(&server).await;
+    let client = client_from("127.0.0.5");
+    // Just under the old 2 MiB default body limit, which let it through.
+    let huge = "a".repeat(2_000_000);
+    let response = sign_in(&client, &server.base, &huge, "wrong-password-123").await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let long = "a".repeat(300);
+    let response = sign_in(&client, &server.base, &long, "wrong-password-123").await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        response.text().await.unwrap().contains("at most 256 bytes"),
+        "the page says why"
+    );
+    // `audit_len` itself signs in once: that row is the only new one.
+    assert_eq!(
+        audit_len(&server).await,
+        before + 1,
+        "no row for the refusals"
+    );
+}
+
+async fn a_sign_in_without_its_csrf_field_is_refused_and_writes_nothing(backend: Backend) {
+    let Some(deployment) = Deployment::new(backend) else {
+        return;
+    };
+    let server = deployment.start();
+    let before = audit_len(&server).await;
+    let client = client_from("127.0.0.6");
+    let credentials = [("username", "admin"), ("password", ADMIN_PASSWORD)];
+    let login = format!("{}/login", server.base);
+
+    // A forged form from another site: no cookie, no field.
+    let forged = client.post(&login).form(&credentials).send().await.unwrap();
+    // The cookie without the field, and the field without the cookie.
+    let form = SignInForm::open(&client, &server.base).await;
+    let no_field = client
+        .post(&login)
+        .header("cookie", &form.cookie)
+        .form(&credentials)
+        .send()
+        .await
+        .unwrap();
+    let no_cookie = client
+        .post(&login)
+        .form(&[("csrf", form.csrf.as_str()), credentials[0], credentials[1]])
+        .send()
+        .await
+        .unwrap();
+    let other = SignInForm::open(&client, &server.base).await;
+    let mismatched = client
+        .post(&login)
+        .header("cookie", &form.cookie)
+        .form(&[
+            ("csrf", other.csrf.as_str()),
+            credentials[0],
+            credentials[1],
+        ])
+        .send()
+        .await
+        .unwrap();
+    for (what, response) in [
+        ("forged", forged),
+        ("no field", no_field),
+        ("no cookie", no_cookie),
+        ("mismatched", mismatched),
+    ] {
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{what}");
+        assert!(
+            !response
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .any(|c| c.to_str().unwrap().starts_with("tenantlink_session=")),
+            "{what}: no session"
+        );
+    }
+    // The form's own field and cookie sign in.
+    let accepted = form.post(&client, &server.base, &credentials).await;
+    assert_eq!(accepted.status(), StatusCode::SEE_OTHER);
+    // That sign-in and `audit_len`'s are the only new rows.
+    assert_eq!(audit_len(&server).await, before + 2);
 }
 
 /// `TENANTLINK_SIGN_IN_MAX_FAILURES` and `TENANTLINK_SIGN_IN_WINDOW_MINUTES` reach the running

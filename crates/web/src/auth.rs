@@ -13,6 +13,8 @@ use tenantlink_service::{Caller, CallerVia, SecretString, SessionIssued};
 
 pub const SESSION_COOKIE: &str = "tenantlink_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
+/// The sign-in form's own CSRF secret (login CSRF), set before there is a session.
+pub const LOGIN_CSRF_COOKIE: &str = "tenantlink_login_csrf";
 
 async fn caller_from_parts(parts: &Parts, state: &AppState) -> Result<Option<Caller>, Response> {
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
@@ -108,6 +110,17 @@ impl FromRequestParts<AppState> for PageCaller {
     }
 }
 
+/// Compares the sign-in form's CSRF field with the digest of its cookie, in constant time.
+pub fn login_csrf_matches(cookie_secret: &SecretString, presented: &str) -> bool {
+    let expected = tenantlink_service::login_csrf_token_for(cookie_secret);
+    expected.len() == presented.len()
+        && expected
+            .bytes()
+            .zip(presented.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
 /// Compares the presented CSRF token with the session's, in constant time.
 pub fn csrf_matches(caller: &Caller, presented: &str) -> bool {
     match &caller.csrf_token {
@@ -129,6 +142,24 @@ pub fn session_cookie(issued: &SessionIssued, secure: bool) -> Cookie<'static> {
     cookie.set_same_site(SameSite::Strict);
     cookie.set_secure(secure);
     cookie.set_path("/");
+    cookie
+}
+
+/// The sign-in form's CSRF cookie: like the session cookie HttpOnly and SameSite=Strict, so a page
+/// of another site can neither read it nor send it with a forged sign-in.
+pub fn login_csrf_cookie(secret: &SecretString, secure: bool) -> Cookie<'static> {
+    let mut cookie = Cookie::new(LOGIN_CSRF_COOKIE, secret.expose().to_owned());
+    cookie.set_http_only(true);
+    cookie.set_same_site(SameSite::Strict);
+    cookie.set_secure(secure);
+    cookie.set_path("/");
+    cookie
+}
+
+pub fn cleared_login_csrf_cookie() -> Cookie<'static> {
+    let mut cookie = Cookie::new(LOGIN_CSRF_COOKIE, "");
+    cookie.set_path("/");
+    cookie.make_removal();
     cookie
 }
 

@@ -14,7 +14,7 @@ use crate::model::{
 use crate::operation::{Operation, OperationId, OperationStep};
 use crate::ports::{
     AccountRepository, ApiTokenRecord, BoxFuture, NewApiToken, RepoResult, Repository,
-    RepositoryError, SessionRecord, TokenWithOwner, UserChange,
+    RepositoryError, SessionRecord, SignInFailures, TokenWithOwner, UserChange,
 };
 use crate::proof::CredentialProof;
 use crate::secret::SecretString;
@@ -22,6 +22,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tenantlink_certificate::{Credential, PrivateKey};
 use time::OffsetDateTime;
+
+mod sign_in_records;
 
 /// Secrets are kept only as SHA-256 digests, like the SQL store does.
 fn digest(secret: &SecretString) -> [u8; 32] {
@@ -41,7 +43,8 @@ struct MemoryState {
     sessions: HashMap<[u8; 32], (UserId, OffsetDateTime)>,
     /// By the digest of the secret, in creation order.
     api_tokens: Vec<([u8; 32], ApiTokenRecord)>,
-    login_failures: Vec<(String, OffsetDateTime)>,
+    /// By (user name, client address).
+    sign_in_failures: HashMap<(String, String), SignInFailures>,
     /// Certificates discarded (pending → discarded), in order; their state says so too, this
     /// keeps the order for tests.
     discarded: Vec<CertificateId>,
@@ -770,37 +773,6 @@ impl AccountRepository for MemoryRepository {
             }
         }
         ready(Ok(revoked))
-    }
-
-    fn record_login_failure<'a>(
-        &'a self,
-        username: &'a str,
-        at: OffsetDateTime,
-    ) -> BoxFuture<'a, RepoResult<()>> {
-        lock(&self.state)
-            .login_failures
-            .push((username.to_owned(), at));
-        ready(Ok(()))
-    }
-
-    fn login_failures_since<'a>(
-        &'a self,
-        username: &'a str,
-        since: OffsetDateTime,
-    ) -> BoxFuture<'a, RepoResult<u32>> {
-        let count = lock(&self.state)
-            .login_failures
-            .iter()
-            .filter(|(name, at)| name == username && *at > since)
-            .count();
-        ready(Ok(u32::try_from(count).unwrap_or(u32::MAX)))
-    }
-
-    fn clear_login_failures<'a>(&'a self, username: &'a str) -> BoxFuture<'a, RepoResult<()>> {
-        lock(&self.state)
-            .login_failures
-            .retain(|(name, _)| name != username);
-        ready(Ok(()))
     }
 }
 

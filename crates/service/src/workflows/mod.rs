@@ -210,7 +210,8 @@ impl Workflows {
             thumbprints,
             outcome,
             detail,
-        };
+        }
+        .capped();
         if let Err(err) = self.repository.append_audit(entry).await {
             tracing::error!(error = %err, action = action.as_str(), "could not write the audit log");
         }

@@ -147,6 +147,15 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
 
     organization::ensure_organization(&workflows, &connection).await?;
     bootstrap_admin(&accounts, config.admin_password.clone()).await?;
+    // What sign-ins leave behind (failure records, expired sessions) is pruned for as long as
+    // the process runs, on the service's clock.
+    let pruning = accounts.clone();
+    tokio::spawn(async move {
+        let every = tenantlink_service::PRUNE_EVERY;
+        pruning
+            .keep_pruning(Arc::new(TokioSleeper), every, std::future::pending())
+            .await;
+    });
 
     let resumed = workflows.resume_unfinished().await?;
     for operation in &resumed {

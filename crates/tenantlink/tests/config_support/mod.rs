@@ -5,6 +5,11 @@
 //! declaring `mod config_support;` declares `mod sandbox_process;` and `mod openssl_support;` too).
 #![allow(dead_code)]
 
+// The same form helper as serve_support's; a test binary may declare both support modules.
+#[allow(clippy::duplicate_mod)]
+#[path = "../serve_support/sign_in_form.rs"]
+mod sign_in_form;
+
 use crate::openssl_support::{TestCert, openssl, path};
 use crate::sandbox_process::tenantlink_command;
 use serde_json::Value;
@@ -101,17 +106,9 @@ pub fn serve_refuses(args: &[&str], env: &[(&str, &str)]) -> String {
 /// Signs in to the portal; returns the full `Set-Cookie` header, the cookie pair and the CSRF
 /// token of the session.
 pub async fn log_in(client: &reqwest::Client, base: &str) -> (String, String, String) {
-    let response = client
-        .post(format!("{base}/login"))
-        .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
-        .send()
-        .await
-        .expect("login");
+    let response = sign_in_form::sign_in(client, base, "admin", ADMIN_PASSWORD).await;
     assert_eq!(response.status(), reqwest::StatusCode::SEE_OTHER);
-    let set_cookie = response.headers()["set-cookie"]
-        .to_str()
-        .expect("ascii")
-        .to_owned();
+    let set_cookie = sign_in_form::session_set_cookie(&response).expect("session cookie");
     let cookie = set_cookie.split(';').next().expect("pair").to_owned();
     let me: Value = client
         .get(format!("{base}/api/v1/me"))

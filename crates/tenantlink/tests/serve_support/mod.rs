@@ -10,6 +10,7 @@ pub mod pfx;
 pub mod postgres;
 pub mod scan;
 pub mod scenario;
+pub mod sign_in_form;
 
 pub use backend::{Backend, Deployment};
 
@@ -193,21 +194,11 @@ pub async fn log_in(
     password: &str,
 ) -> Result<Session, reqwest::StatusCode> {
     let client = client();
-    let response = client
-        .post(format!("{base}/login"))
-        .form(&[("username", username), ("password", password)])
-        .send()
-        .await
-        .expect("login");
+    let response = sign_in_form::sign_in(&client, base, username, password).await;
     if response.status() != reqwest::StatusCode::SEE_OTHER {
         return Err(response.status());
     }
-    let set_cookie = response
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .expect("session cookie")
-        .to_owned();
+    let set_cookie = sign_in_form::session_set_cookie(&response).expect("session cookie");
     assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
     assert!(set_cookie.contains("SameSite=Strict"), "{set_cookie}");
     let cookie = set_cookie

@@ -27,7 +27,14 @@ use axum::routing::{get, post};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/organizations") }))
-        .route("/login", get(login::form).post(login::submit))
+        .route(
+            "/login",
+            get(login::form)
+                .post(login::submit)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    login::LOGIN_BODY_LIMIT,
+                )),
+        )
         .route("/logout", post(login::logout))
         .route(
             "/organizations",
