@@ -224,6 +224,7 @@ OID_PBES2 = "1.2.840.113549.1.5.13"
 OID_PBKDF2 = "1.2.840.113549.1.5.12"
 OID_HMAC_SHA256 = "1.2.840.113549.2.9"
 OID_AES256_CBC = "2.16.840.1.101.3.4.1.42"
+OID_SCRYPT = "1.3.6.1.4.1.11591.4.11"
 MAC_DIGESTS = {"sha1": "1.3.14.3.2.26", "sha256": "2.16.840.1.101.3.4.2.1"}
 
 
@@ -381,6 +382,32 @@ def pbe_shrouded_key(algorithm: str, password: str | None, pkcs8_der: bytes) -> 
 
 
 # ---------------------------------------------------------------- the fixtures
+
+def scrypt_algorithm(salt: bytes, iv: bytes, n: int, r: int, p: int) -> bytes:
+    """PBES2 with scrypt (RFC 7914 scrypt-params, with the 32-byte key length) and AES-256-CBC."""
+    kdf = seq(oid(OID_SCRYPT), seq(octets(salt), integer(n), integer(r), integer(p), integer(32)))
+    return seq(oid(OID_PBES2), seq(kdf, seq(oid(OID_AES256_CBC), octets(iv))))
+
+
+def scrypt_shrouded_key(password: str, pkcs8_der: bytes, n: int, r: int, p: int) -> bytes:
+    """A shrouded key bag really encrypted with scrypt and AES-256-CBC."""
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    salt, iv = os.urandom(16), os.urandom(16)
+    key = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=256 * n * r * p + (1 << 20), dklen=32)
+    padder = padding.PKCS7(128).padder()
+    plaintext = padder.update(pkcs8_der) + padder.finalize()
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+    ciphertext = encryptor.update(plaintext) + encryptor.finalize()
+    return shrouded_key_bag(seq(scrypt_algorithm(salt, iv, n, r, p), octets(ciphertext)))
+
+
+def hostile_scrypt_key(n: int, r: int, p: int) -> bytes:
+    """A shrouded key bag whose scrypt parameters are refused before anything derives a key:
+    the ciphertext is random, as nothing ever decrypts it."""
+    return shrouded_key_bag(seq(scrypt_algorithm(os.urandom(16), os.urandom(16), n, r, p), octets(os.urandom(1232))))
+
 
 def main(out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -619,6 +646,37 @@ def main(out_dir: Path) -> None:
             description="six derivations of 900,000 iterations each: every one under the per-part limit, "
                         "together over the per-file budget; refused before deriving",
             password=PASSWORD, expect="iterations_too_high", leaf=None)
+        # ---- scrypt (PBES2 with RFC 7914 parameters): a typical file imports; costly ones are
+        # refused by the pre-scan, each with its own kind. No tool writes N above 2^20 with r = 8.
+        add("scrypt_n16384.pfx",
+            pfx([data_safe(scrypt_shrouded_key(PASSWORD, der_key(key), 1 << 14, 8, 1), cert_bag(der_cert(cert)))],
+                {"digest": "sha256", "password": PASSWORD, "iterations": 2048}),
+            description="key under PBES2 scrypt N=2^14 r=8 p=1 (OpenSSL's -scrypt default) with AES-256-CBC",
+            password=PASSWORD, expect="ok")
+        add("scrypt_memory.pfx",
+            pfx([data_safe(hostile_scrypt_key(1 << 21, 8, 1)), data_safe(cert_bag(der_cert(cert)))], None),
+            description="scrypt N=2^21 r=8: 2 GiB for one derivation; refused before deriving",
+            password=PASSWORD, expect="scrypt_memory_too_high", leaf=None)
+        add("scrypt_parallel.pfx",
+            pfx([data_safe(hostile_scrypt_key(1 << 20, 8, 16)), data_safe(cert_bag(der_cert(cert)))], None),
+            description="scrypt N=2^20 r=8 p=16: 1 GiB at a time, sixteen times over; refused before deriving",
+            password=PASSWORD, expect="scrypt_work_too_high", leaf=None)
+        add("scrypt_many_parts.pfx",
+            pfx([data_safe(*[hostile_scrypt_key(1 << 20, 8, 1) for _ in range(3)]), data_safe(cert_bag(der_cert(cert)))],
+                None),
+            description="three scrypt parts at N=2^20 r=8 p=1: each at the per-part limit, together over "
+                        "the per-file budget; refused before deriving",
+            password=PASSWORD, expect="scrypt_total_too_high", leaf=None)
+        add("too_many_parts.pfx",
+            pfx([data_safe(*[pbes2_shrouded(1) for _ in range(17)]), data_safe(cert_bag(der_cert(cert)))], None),
+            description="seventeen encrypted parts, each cheap: more than any export has; refused before deriving",
+            password=PASSWORD, expect="too_many_encrypted_parts", leaf=None)
+        flood_part = hostile_scrypt_key(1 << 20, 8, 1)
+        add("scrypt_flood.pfx",
+            pfx([data_safe(*[flood_part] * ((1000 * 1000) // len(flood_part)))], None),
+            description="1 MB of scrypt parts at N=2^20 r=8 p=1 (1 GiB and seconds each, hours together); "
+                        "refused before deriving",
+            password=PASSWORD, expect="too_many_encrypted_parts", leaf=None)
         add("too_large.pfx", good + os.urandom(1024 * 1024 + 1 - len(good)),
             description="1 MiB + 1 byte: refused before parsing",
             password=PASSWORD, expect="too_large", leaf=None, chain_len=None, key_type=None, key_bits=None)

@@ -39,6 +39,37 @@ pub enum ImportError {
     )]
     IterationsTooHigh { iterations: u64, limit: u64 },
 
+    #[error(
+        "a part of the PKCS#12 file asks scrypt for {memory_bytes} bytes of memory (N = {n}, r = {r}; 128·N·r), above the limit of {limit_bytes} bytes (N = 2^20 with r = 8); re-export it with AES-256-CBC and PBKDF2 (the OpenSSL 3 and Windows default), or with scrypt N at most 2^20 and r = 8"
+    )]
+    ScryptMemoryTooHigh {
+        n: u64,
+        r: u64,
+        memory_bytes: u64,
+        limit_bytes: u64,
+    },
+
+    #[error(
+        "a part of the PKCS#12 file asks scrypt for N·r·p = {work} (N = {n}, r = {r}, p = {p}), above the limit of {limit} (N = 2^20, r = 8, p = 1); re-export it with AES-256-CBC and PBKDF2 (the OpenSSL 3 and Windows default), or with scrypt p = 1"
+    )]
+    ScryptWorkTooHigh {
+        n: u64,
+        r: u64,
+        p: u64,
+        work: u64,
+        limit: u64,
+    },
+
+    #[error(
+        "the {parts} scrypt-encrypted parts of the PKCS#12 file together ask for N·r·p = {work}, above the per-file limit of {limit} (two parts at N = 2^20, r = 8, p = 1); re-export the certificate and its key alone with AES-256-CBC and PBKDF2 (the OpenSSL 3 and Windows default)"
+    )]
+    ScryptTotalTooHigh { parts: usize, work: u64, limit: u64 },
+
+    #[error(
+        "the PKCS#12 file has {parts} password-encrypted parts, above the limit of {limit}; a certificate with its key and chain needs two, so export only the certificate tenantlink should use, with its private key"
+    )]
+    TooManyEncryptedParts { parts: usize, limit: usize },
+
     #[error("the PKCS#12 file is damaged: {detail}")]
     Malformed { detail: String },
 
@@ -91,6 +122,10 @@ impl ImportError {
             ImportError::MacMismatch => "mac_mismatch",
             ImportError::UnsupportedAlgorithm { .. } => "unsupported_algorithm",
             ImportError::IterationsTooHigh { .. } => "iterations_too_high",
+            ImportError::ScryptMemoryTooHigh { .. } => "scrypt_memory_too_high",
+            ImportError::ScryptWorkTooHigh { .. } => "scrypt_work_too_high",
+            ImportError::ScryptTotalTooHigh { .. } => "scrypt_total_too_high",
+            ImportError::TooManyEncryptedParts { .. } => "too_many_encrypted_parts",
             ImportError::Malformed { .. } => "malformed",
             ImportError::NoPrivateKey => "no_private_key",
             ImportError::NoCertificate => "no_certificate",
@@ -113,6 +148,10 @@ impl ImportError {
         "mac_mismatch",
         "unsupported_algorithm",
         "iterations_too_high",
+        "scrypt_memory_too_high",
+        "scrypt_work_too_high",
+        "scrypt_total_too_high",
+        "too_many_encrypted_parts",
         "malformed",
         "no_private_key",
         "no_certificate",

@@ -26,8 +26,9 @@ pub use generate::{GenerateError, GenerateOptions, MAX_VALIDITY_DAYS, RsaKeySize
 pub use inspect::{InputFormat, Inspection, inspect};
 pub use key::PrivateKey;
 pub use pkcs12::{
-    EXPORT_ITERATIONS, ExportError, MAX_INPUT_BYTES, MAX_KDF_ITERATIONS, MAX_TOTAL_KDF_ITERATIONS,
-    export_pkcs12, import_pkcs12,
+    EXPORT_ITERATIONS, ExportError, MAX_ENCRYPTED_PARTS, MAX_INPUT_BYTES, MAX_KDF_ITERATIONS,
+    MAX_SCRYPT_MEMORY_BYTES, MAX_SCRYPT_PARALLELISM, MAX_SCRYPT_WORK, MAX_TOTAL_KDF_ITERATIONS,
+    MAX_TOTAL_SCRYPT_WORK, export_pkcs12, import_pkcs12,
 };
 pub use policy::{MIN_RSA_BITS, certificate_problems};
 pub use thumbprint::Thumbprints;

@@ -43,6 +43,21 @@ fn corrupting_a_protected_pfx_never_panics() {
 }
 
 #[test]
+fn corrupting_a_hostile_pfx_never_panics_nor_makes_it_costly() {
+    // Every flip of N, r or p leaves it not a power of two, negative or larger: still refused.
+    // (Not `scrypt_many_parts.pfx`: a flip that hides one of its three parts leaves two at the
+    // per-file limit, which is allowed and takes seconds by design.)
+    for (file, stride) in [
+        ("scrypt_memory.pfx", 7),
+        ("scrypt_parallel.pfx", 7),
+        ("too_many_parts.pfx", 211),
+        ("scrypt_flood.pfx", 49_999),
+    ] {
+        assert!(exercise(file, stride) > 0, "{file}");
+    }
+}
+
+#[test]
 fn corrupting_pem_and_der_certificates_never_panics() {
     // These are never PKCS#12, so every import is refused; inspect parses them as certificates.
     assert!(exercise("pem_as_pfx.pfx", 3) > 0);

@@ -69,7 +69,50 @@ impl<C: Clock> OffsetClock<C> {
         let base_now = self.base.now();
         *self.offset.lock().expect("clock lock poisoned") = at - base_now;
     }
+
+    /// [`advance`](Self::advance) for a value from outside (the sandbox's control API): refused,
+    /// changing nothing, when the offset would leave ±[`MAX_CLOCK_OFFSET`], so `now()` can never
+    /// overflow and no panic can poison the lock every reader of the clock shares.
+    pub fn try_advance(&self, by: Duration) -> Result<(), ClockOffsetOutOfRange> {
+        let mut offset = self.offset.lock().expect("clock lock poisoned");
+        let moved = offset
+            .checked_add(by)
+            .filter(|moved| moved.abs() <= MAX_CLOCK_OFFSET)
+            .ok_or(ClockOffsetOutOfRange)?;
+        *offset = moved;
+        Ok(())
+    }
+
+    /// [`set`](Self::set) for a value from outside, with the same bound as
+    /// [`try_advance`](Self::try_advance).
+    pub fn try_set(&self, at: OffsetDateTime) -> Result<(), ClockOffsetOutOfRange> {
+        let offset = at - self.base.now();
+        if offset.abs() > MAX_CLOCK_OFFSET {
+            return Err(ClockOffsetOutOfRange);
+        }
+        *self.offset.lock().expect("clock lock poisoned") = offset;
+        Ok(())
+    }
 }
+
+/// How far an [`OffsetClock`] may be moved from real time: a century either way, far more than
+/// any certificate lifetime a test or demonstration needs to reach.
+pub const MAX_CLOCK_OFFSET: Duration = Duration::days(36_525);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClockOffsetOutOfRange;
+
+impl std::fmt::Display for ClockOffsetOutOfRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the clock may be moved at most {} days from real time",
+            MAX_CLOCK_OFFSET.whole_days()
+        )
+    }
+}
+
+impl std::error::Error for ClockOffsetOutOfRange {}
 
 impl<C: Clock> Clock for OffsetClock<C> {
     fn now(&self) -> OffsetDateTime {

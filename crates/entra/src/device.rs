@@ -7,10 +7,14 @@ use std::time::Duration as StdDuration;
 
 use reqwest::Method;
 use serde::Deserialize;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use tenantlink_clock::SharedClock;
 
+use crate::durations::{
+    MAX_DEVICE_CODE_LIFETIME, MAX_POLL_INTERVAL, MAX_TOKEN_LIFETIME, checked_after, slowed_down,
+    within,
+};
 use crate::endpoints::{Endpoints, TenantId};
 use crate::error::{AadstsKind, DeviceFlowError, EntraError, Error};
 use crate::token::{post_token_form, token_claims};
@@ -139,8 +143,17 @@ impl DeviceFlowClient {
                 context: "device code response",
                 detail: e.to_string(),
             })?;
+        let context = "device code response";
         let expires_in = seconds(&body.expires_in).unwrap_or(900);
+        let expires_at = checked_after(
+            self.clock.now(),
+            i64::try_from(expires_in).unwrap_or(i64::MAX),
+            MAX_DEVICE_CODE_LIFETIME,
+            "expires_in",
+            context,
+        )?;
         let interval = seconds(&body.interval).filter(|s| *s > 0).unwrap_or(5);
+        let interval = within(interval, MAX_POLL_INTERVAL, "interval", context)?;
         let message = body.message.unwrap_or_else(|| {
             format!(
                 "To sign in, use a web browser to open the page {} and enter the code {} to authenticate.",
@@ -151,8 +164,8 @@ impl DeviceFlowClient {
             user_code: body.user_code,
             verification_uri: body.verification_uri,
             message,
-            expires_at: self.clock.now() + Duration::seconds(expires_in as i64),
-            interval: StdDuration::from_secs(interval),
+            expires_at,
+            interval,
             device_code: SecretString::new(body.device_code),
             tenant: tenant.clone(),
             client_id: client_id.to_owned(),
@@ -191,8 +204,15 @@ impl DeviceFlowClient {
             match post_token_form(&self.transport, url, form).await {
                 Ok(token) => {
                     let account = account_from(token.id_token.as_deref(), &token.access_token);
+                    let expires_at = checked_after(
+                        self.clock.now(),
+                        token.expires_in,
+                        MAX_TOKEN_LIFETIME,
+                        "expires_in",
+                        "token response",
+                    )?;
                     return Ok(DelegatedSignIn {
-                        expires_at: self.clock.now() + Duration::seconds(token.expires_in.max(0)),
+                        expires_at,
                         scope: token.scope,
                         account,
                         access_token: SecretString::new(token.access_token),
@@ -202,7 +222,7 @@ impl DeviceFlowClient {
                     AadstsKind::AuthorizationPending => {
                         tracing::debug!(user_code = %code.user_code, "device sign-in pending")
                     }
-                    AadstsKind::SlowDown => interval += SLOW_DOWN_STEP,
+                    AadstsKind::SlowDown => interval = slowed_down(interval, SLOW_DOWN_STEP),
                     AadstsKind::AuthorizationDeclined => {
                         return Err(DeviceFlowError::Declined(e).into());
                     }

@@ -7,6 +7,7 @@
 
 pub mod assertion;
 pub mod device;
+pub mod durations;
 pub mod endpoints;
 pub mod error;
 pub mod graph;

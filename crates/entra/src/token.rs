@@ -16,6 +16,7 @@ use tenantlink_clock::SharedClock;
 use tenantlink_jose::UnverifiedJws;
 
 use crate::assertion::{AssertionOptions, client_assertion};
+use crate::durations::{MAX_TOKEN_LIFETIME, checked_after};
 use crate::endpoints::{Endpoints, TenantId};
 use crate::error::{EntraError, Error};
 use crate::signer::SigningCertificate;
@@ -245,7 +246,7 @@ impl TokenClient {
             ("client_assertion", assertion.expose().to_owned()),
         ];
         let response = post_token_form(&self.transport, token_endpoint, form).await?;
-        Ok(app_token_from(response, self.clock.now()))
+        app_token_from(response, self.clock.now())
     }
 }
 
@@ -261,18 +262,26 @@ pub(crate) struct TokenResponse {
     pub scope: Option<String>,
 }
 
-fn app_token_from(response: TokenResponse, now: OffsetDateTime) -> AppToken {
-    let lifetime = Duration::seconds(response.expires_in.max(0));
-    let expires_at = now + lifetime;
+fn app_token_from(response: TokenResponse, now: OffsetDateTime) -> Result<AppToken, Error> {
+    let expires_at = checked_after(
+        now,
+        response.expires_in,
+        MAX_TOKEN_LIFETIME,
+        "expires_in",
+        "token response",
+    )?;
+    let lifetime = expires_at - now;
     let refresh_at = match response.refresh_in {
-        Some(seconds) if seconds > 0 => now + Duration::seconds(seconds),
+        // Refreshing later than the token expires makes no sense: an absurd `refresh_in` is
+        // capped at the lifetime rather than refused.
+        Some(seconds) if seconds > 0 => now + Duration::seconds(seconds).min(lifetime),
         _ => expires_at - REFRESH_AHEAD.min(lifetime / 2),
     };
-    AppToken {
+    Ok(AppToken {
         access_token: SecretString::new(response.access_token),
         expires_at,
         refresh_at,
-    }
+    })
 }
 
 /// POSTs a form to a token endpoint and reads either a token or Entra's error body.

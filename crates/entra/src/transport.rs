@@ -2,6 +2,8 @@
 //! connect and total timeouts, retries with exponential backoff and jitter on 429, 503, 504 and
 //! connection failures (honouring `Retry-After`), and a `client-request-id` on every call that is
 //! logged with the outcome. Bodies are never logged: they carry assertions, tokens and keys.
+//! Bodies are read with a size cap ([`TransportConfig::max_response_bytes`]), so a broken or
+//! hostile endpoint cannot make the service buffer an unbounded answer.
 //!
 //! Writes are retried only when the failure proves the request was not processed (a refused
 //! connection, a 429). Anything else returns [`TransportError::WriteOutcomeUnknown`] so that the
@@ -83,7 +85,14 @@ pub struct TransportConfig {
     pub total_timeout: Duration,
     pub retry: RetryPolicy,
     pub extra_ca_file: Option<PathBuf>,
+    /// Largest response body read; a longer one is refused with
+    /// [`TransportError::ResponseTooLarge`].
+    pub max_response_bytes: usize,
 }
+
+/// Default cap of a response body: Entra's answers are a few kilobytes, Graph's pages of
+/// mailbox items a few megabytes.
+pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 
 impl Default for TransportConfig {
     fn default() -> Self {
@@ -92,6 +101,7 @@ impl Default for TransportConfig {
             total_timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
             extra_ca_file: None,
+            max_response_bytes: MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -122,6 +132,15 @@ pub enum TransportError {
         url: String,
         client_request_id: Uuid,
         detail: String,
+    },
+    #[error(
+        "{method} {url} answered with a body larger than {limit} bytes (client-request-id {client_request_id}); tenantlink does not read it"
+    )]
+    ResponseTooLarge {
+        method: Method,
+        url: String,
+        limit: usize,
+        client_request_id: Uuid,
     },
     #[error("{method} {url} failed: {detail}")]
     Http {
@@ -184,6 +203,21 @@ pub struct Transport {
     retry: RetryPolicy,
     sleeper: SharedSleeper,
     jitter: Arc<dyn Jitter>,
+    max_response_bytes: usize,
+}
+
+/// Why one attempt produced no response.
+#[derive(Debug)]
+enum AttemptError {
+    Http(reqwest::Error),
+    /// The body passed the cap; reading stopped there.
+    TooLarge,
+}
+
+impl From<reqwest::Error> for AttemptError {
+    fn from(error: reqwest::Error) -> Self {
+        Self::Http(error)
+    }
 }
 
 impl Transport {
@@ -212,6 +246,7 @@ impl Transport {
             retry: config.retry.clone(),
             sleeper,
             jitter,
+            max_response_bytes: config.max_response_bytes,
         })
     }
 
@@ -250,7 +285,10 @@ impl Transport {
                     attempt,
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     retrying = delay.is_some(),
-                    error = %error,
+                    error = %match error {
+                        AttemptError::Http(error) => error.to_string(),
+                        AttemptError::TooLarge => format!("body over {} bytes", self.max_response_bytes),
+                    },
                     "http call failed"
                 ),
             }
@@ -268,7 +306,7 @@ impl Transport {
         &self,
         request: &Request<'_>,
         client_request_id: Uuid,
-    ) -> Result<Response, reqwest::Error> {
+    ) -> Result<Response, AttemptError> {
         let mut builder = self
             .client
             .request(request.method.clone(), request.url.clone())
@@ -283,10 +321,23 @@ impl Transport {
             Body::Form(fields) => builder.form(fields),
             Body::Json(value) => builder.json(value),
         };
-        let response = builder.send().await?;
+        let mut response = builder.send().await?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.bytes().await?.to_vec();
+        let limit = self.max_response_bytes;
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit as u64)
+        {
+            return Err(AttemptError::TooLarge);
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await? {
+            if body.len() + chunk.len() > limit {
+                return Err(AttemptError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
         Ok(Response {
             status,
             headers,
@@ -323,9 +374,13 @@ impl Transport {
     fn retry_delay_for_error(
         &self,
         request: &Request<'_>,
-        error: &reqwest::Error,
+        error: &AttemptError,
         retry: u32,
     ) -> Option<Duration> {
+        // An oversized answer would be oversized again.
+        let AttemptError::Http(error) = error else {
+            return None;
+        };
         if retry >= self.retry.max_retries {
             return None;
         }
@@ -339,11 +394,23 @@ impl Transport {
     fn finish(
         &self,
         request: &Request<'_>,
-        outcome: Result<Response, reqwest::Error>,
+        outcome: Result<Response, AttemptError>,
         client_request_id: Uuid,
         attempts: u32,
     ) -> Result<Response, TransportError> {
         let url = request.url.to_string();
+        let outcome = match outcome {
+            Err(AttemptError::TooLarge) => {
+                return Err(TransportError::ResponseTooLarge {
+                    method: request.method.clone(),
+                    url,
+                    limit: self.max_response_bytes,
+                    client_request_id,
+                });
+            }
+            Err(AttemptError::Http(error)) => Err(error),
+            Ok(response) => Ok(response),
+        };
         match outcome {
             Ok(response) => {
                 let ambiguous_write_failure = request.idempotency == Idempotency::Write

@@ -18,6 +18,9 @@ pub struct SandboxInfo {
     pub public_client_id: String,
     /// `https://127.0.0.1:PORT/_sandbox`, or null when the control API is off.
     pub control_base: Option<String>,
+    /// The bearer secret the control API wants, when it wants one (see `ControlSecret`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control_secret: Option<crate::ControlSecret>,
     pub users: Vec<PublishedUser>,
 }
 

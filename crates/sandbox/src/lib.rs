@@ -23,6 +23,7 @@ mod stats;
 mod tenants;
 mod tls;
 
+pub use control::ControlSecret;
 pub use error::SandboxError;
 pub use info::{PublishedApp, PublishedUser, SandboxInfo};
 pub use server::{RunningSandbox, start};
@@ -44,6 +45,9 @@ pub struct SandboxConfig {
     pub config_file: Option<PathBuf>,
     /// Serves the `/_sandbox/` control API (clock, faults, scripted sign-in).
     pub enable_control: bool,
+    /// With a secret, every control API call must carry `Authorization: Bearer <secret>`; the
+    /// secret is published in `sandbox.json` (mode 0600). `tenantlink serve` always sets one.
+    pub control_secret: Option<ControlSecret>,
     /// The sandbox's notion of "now": real time plus an offset the control API can move.
     pub clock: Arc<OffsetClock>,
 }
@@ -56,6 +60,7 @@ impl SandboxConfig {
             state_dir: state_dir.into(),
             config_file: None,
             enable_control: true,
+            control_secret: None,
             clock: Arc::new(OffsetClock::system()),
         }
     }

@@ -103,7 +103,10 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, SandboxError
     hosts.dedup();
     let tls = ca.server_config(&hosts)?;
 
-    let info = describe(&registry, &base_url, &ca.cert_path, config.enable_control)?;
+    let mut info = describe(&registry, &base_url, &ca.cert_path, config.enable_control)?;
+    if config.enable_control {
+        info.control_secret = config.control_secret.clone();
+    }
     let info_path = dir.join("sandbox.json");
     let info_json =
         serde_json::to_vec_pretty(&info).map_err(|e| SandboxError::Tls(e.to_string()))?;
@@ -126,7 +129,7 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, SandboxError
     let server = axum_server::from_tcp_rustls(listener, RustlsConfig::from_config(tls))
         .map_err(bind_error)?
         .handle(handle.clone());
-    let app = router(state);
+    let app = router(state, config.control_secret.clone());
     let task = tokio::spawn(async move { server.serve(app.into_make_service()).await });
     Ok(RunningSandbox {
         info,
@@ -136,12 +139,12 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, SandboxError
     })
 }
 
-fn router(state: SharedState) -> Router {
+fn router(state: SharedState, control_secret: Option<control::ControlSecret>) -> Router {
     let mut router = identity::routes()
         .merge(pages::routes())
         .merge(graph::routes());
     if state.enable_control {
-        router = router.merge(control::routes());
+        router = router.merge(control::routes(control_secret));
     }
     router
         .layer(middleware::from_fn_with_state(state.clone(), observe))
@@ -216,6 +219,7 @@ fn describe(
         },
         public_client_id: public_client.app_id.to_string(),
         control_base: enable_control.then(|| format!("{base_url}/_sandbox")),
+        control_secret: None,
         users: registry
             .tenants
             .iter()

@@ -5,13 +5,13 @@ use tenantlink_service::{
     CertificateId, CertificateSource, CertificateState, OrganizationId, StoredCertificate,
 };
 use time::OffsetDateTime;
-use zeroize::Zeroizing;
 
 use crate::Store;
 use crate::crypto;
-use crate::db::{BackendKind, Columns, in_table, to_micros, with_pool};
+use crate::db::{Columns, in_table, to_micros, with_pool};
 use crate::error::{Conflict, StoreError, StoreResult};
 use crate::hex;
+use crate::key_binding::{KeyBinding, KeyOwner};
 use crate::master_key::MasterKey;
 use crate::proofs;
 
@@ -48,7 +48,7 @@ pub(crate) const COLUMNS: &str = "id, organization_id, sha1_thumbprint, sha256_t
 
 impl Store {
     /// Stores a certificate in state `pending`, its private key encrypted under `key` and
-    /// bound to the new certificate's id.
+    /// bound to the new certificate, its organization and its thumbprint.
     pub async fn insert_certificate(
         &self,
         key: &MasterKey,
@@ -71,7 +71,16 @@ impl Store {
             retired_at: None,
             last_proof: None,
         };
-        let sealed = crypto::seal(key, record.id.to_string().as_bytes(), new.private_key_pkcs8)?;
+        let owner = KeyOwner {
+            certificate: record.id,
+            organization: record.organization,
+            sha256_thumbprint: record.sha256_thumbprint.clone(),
+        };
+        let sealed = crypto::seal(
+            key,
+            &KeyBinding::CURRENT.context(&owner),
+            new.private_key_pkcs8,
+        )?;
         let (not_before, not_after, at) = (
             to_micros(record.not_before)?,
             to_micros(record.not_after)?,
@@ -81,8 +90,8 @@ impl Store {
             sqlx::query(
                 "INSERT INTO certificates (id, organization_id, sha1_thumbprint, \
                  sha256_thumbprint, subject, not_before, not_after, source, der, \
-                 encrypted_private_key, state, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                 encrypted_private_key, state, created_at, key_binding) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             )
             .bind(record.id.to_string())
             .bind(record.organization.to_string())
@@ -96,6 +105,7 @@ impl Store {
             .bind(&sealed)
             .bind(record.state.as_str())
             .bind(at)
+            .bind(KeyBinding::CURRENT.column_value())
             .execute(pool)
             .await
             .map_err(StoreError::db("store the certificate"))?;
@@ -157,25 +167,6 @@ impl Store {
         })
     }
 
-    /// Decrypts a certificate's private key (PKCS#8 DER). The caller must keep it in a
-    /// zeroizing, redacting type and never log it.
-    pub async fn certificate_private_key(
-        &self,
-        key: &MasterKey,
-        id: CertificateId,
-    ) -> StoreResult<Zeroizing<Vec<u8>>> {
-        let sealed = with_pool!(self, |pool| {
-            let row = sqlx::query("SELECT encrypted_private_key FROM certificates WHERE id = $1")
-                .bind(id.to_string())
-                .fetch_optional(pool)
-                .await
-                .map_err(StoreError::db("read the encrypted private key"))?
-                .ok_or_else(|| StoreError::not_found("certificate", id))?;
-            in_table("certificates", &row).blob("encrypted_private_key")?
-        });
-        Ok(crypto::open(key, id.to_string().as_bytes(), &sealed)?)
-    }
-
     /// Marks a pending certificate as discarded (its operation failed). Active, retired and
     /// already-discarded certificates are left alone and reported as a conflict.
     pub async fn discard_certificate(&self, id: CertificateId) -> StoreResult<()> {
@@ -197,59 +188,6 @@ impl Store {
             .into());
         }
         Ok(())
-    }
-
-    /// Re-encrypts every stored private key from `old` to `new` in one transaction: either
-    /// all rows move to the new key or none do. Rows already under `new` are left as they
-    /// are, so an interrupted rotation can simply be run again. Returns how many rows were
-    /// re-encrypted.
-    pub async fn rotate_master_key(&self, old: &MasterKey, new: &MasterKey) -> StoreResult<u64> {
-        // Lock out concurrent writers for the whole rotation, so no certificate can be
-        // inserted under the old key after it was scanned. SQLite: a write statement takes
-        // the database write lock now (instead of failing to upgrade a read lock later).
-        let lock = match self.backend_kind() {
-            BackendKind::Sqlite => {
-                "UPDATE certificates SET encrypted_private_key = encrypted_private_key WHERE 1 = 0"
-            }
-            BackendKind::Postgres => "LOCK TABLE certificates IN SHARE ROW EXCLUSIVE MODE",
-        };
-        with_pool!(self, |pool| {
-            let mut tx = pool
-                .begin()
-                .await
-                .map_err(StoreError::db("begin a transaction"))?;
-            sqlx::query(lock)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::db("lock the certificates"))?;
-            let rows = sqlx::query("SELECT id, encrypted_private_key FROM certificates")
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(StoreError::db("read the encrypted private keys"))?;
-            let mut rotated = 0;
-            for row in &rows {
-                let row = &in_table("certificates", row);
-                let id: CertificateId = row.parsed("id")?;
-                let sealed = row.blob("encrypted_private_key")?;
-                if crypto::stored_key_id(&sealed)? == new.id() {
-                    continue;
-                }
-                let context = id.to_string();
-                let plaintext = crypto::open(old, context.as_bytes(), &sealed)?;
-                let resealed = crypto::seal(new, context.as_bytes(), &plaintext)?;
-                sqlx::query("UPDATE certificates SET encrypted_private_key = $2 WHERE id = $1")
-                    .bind(&context)
-                    .bind(&resealed)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(StoreError::db("store the re-encrypted private key"))?;
-                rotated += 1;
-            }
-            tx.commit()
-                .await
-                .map_err(StoreError::db("commit the key rotation"))?;
-            Ok(rotated)
-        })
     }
 }
 

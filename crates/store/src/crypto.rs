@@ -1,8 +1,10 @@
 //! Authenticated encryption of secrets at rest (AES-256-GCM, random 96-bit nonce).
 //!
 //! Blob layout: `version (1) || master key id (8) || nonce (12) || ciphertext || tag (16)`.
-//! The associated data binds the header and the owning record's id, so a ciphertext copied
-//! onto another row, or a header edited to claim another key, fails authentication.
+//! The associated data binds the header and the owning record (see `key_binding.rs`: the
+//! certificate, its organization and thumbprint), so a ciphertext copied onto another row, a
+//! row moved to another organization, or a header edited to claim another key, fails
+//! authentication.
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
 use zeroize::Zeroizing;
@@ -26,13 +28,19 @@ pub enum CryptoError {
         "the encrypted secret failed authentication: it was modified or moved to another record"
     )]
     Tampered,
+    #[error(
+        "the private key of certificate {certificate} is still bound to its id only (written before migration 0010); restart `tenantlink serve` with the master key, which rewraps it"
+    )]
+    OutdatedBinding { certificate: String },
+    #[error("certificate row has an unknown key binding {value}")]
+    UnknownBinding { value: i64 },
     #[error("the encrypted secret is malformed: {reason}")]
     Malformed { reason: &'static str },
     #[error("encryption failed")]
     Seal,
 }
 
-/// Encrypts `plaintext` under `key`, bound to `context` (the owning record's id).
+/// Encrypts `plaintext` under `key`, bound to `context` (the owning record, see `KeyBinding::context`).
 pub(crate) fn seal(
     key: &MasterKey,
     context: &[u8],

@@ -124,7 +124,7 @@ async fn connect_sqlite(
 /// Migrations are embedded at compile time so the binary needs no migrations folder.
 /// Never edit an applied migration (sqlx refuses a changed checksum): add the next one.
 fn migrator(kind: BackendKind) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 8] = match kind {
+    let files: [(i64, &'static str, &'static str); 9] = match kind {
         BackendKind::Sqlite => [
             (
                 1,
@@ -165,6 +165,11 @@ fn migrator(kind: BackendKind) -> Migrator {
                 8,
                 "api token owner",
                 include_str!("../migrations/sqlite/0008_api_token_owner.sql"),
+            ),
+            (
+                10,
+                "private key binding",
+                include_str!("../migrations/sqlite/0010_key_binding.sql"),
             ),
         ],
         BackendKind::Postgres => [
@@ -207,6 +212,11 @@ fn migrator(kind: BackendKind) -> Migrator {
                 8,
                 "api token owner",
                 include_str!("../migrations/postgres/0008_api_token_owner.sql"),
+            ),
+            (
+                10,
+                "private key binding",
+                include_str!("../migrations/postgres/0010_key_binding.sql"),
             ),
         ],
     };

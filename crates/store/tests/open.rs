@@ -55,3 +55,28 @@ async fn sqlite_file_path_with_url_metacharacters_opens_and_persists() {
     reopened.migrate().await.unwrap();
     reopened.close().await;
 }
+
+/// `sslmode` (and `sslrootcert`) in a PostgreSQL URL are the connection's TLS settings: a URL
+/// that demands a verified server certificate against a CA the client cannot load fails to
+/// open, where the same URL without them opens.
+#[tokio::test]
+async fn postgres_sslmode_in_the_url_is_honoured() {
+    if tenantlink_test_support::postgres::required_server_url().is_none() {
+        return;
+    }
+    let database = tenantlink_test_support::TestDatabase::create();
+    let url = database.url();
+    let plain = Store::open(url).await.expect("opens without TLS demands");
+    plain.close().await;
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let demanding = format!(
+        "{url}{separator}sslmode=verify-full&sslrootcert=/nonexistent/tenantlink-db-ca.pem"
+    );
+    let err = Store::open(&demanding)
+        .await
+        .expect_err("verify-full with an unreadable CA must not connect");
+    assert!(
+        matches!(err, StoreError::Connect(_)),
+        "expected a connection error, got {err:?}"
+    );
+}

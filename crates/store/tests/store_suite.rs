@@ -24,6 +24,7 @@ backend_tests!(
     organizations_round_trip_and_duplicates_are_refused,
     foreign_keys_are_enforced,
     private_key_round_trips_and_rejects_wrong_key_and_tampering,
+    private_key_moved_to_another_organization_or_thumbprint_fails_to_decrypt,
     rotate_master_key_re_encrypts_every_row,
     private_key_plaintext_never_reaches_the_database,
     database_refuses_a_second_active_certificate,
@@ -358,6 +359,46 @@ async fn private_key_round_trips_and_rejects_wrong_key_and_tampering(db: &TestDb
     .unwrap();
     assert!(matches!(
         store.certificate_private_key(&key, cert.id).await,
+        Err(StoreError::Crypto(CryptoError::Tampered))
+    ));
+}
+
+async fn private_key_moved_to_another_organization_or_thumbprint_fails_to_decrypt(db: &TestDb) {
+    let store = &db.store;
+    let key = master_key();
+    let contoso = organization(store, "contoso.example").await;
+    let fabrikam = organization(store, "fabrikam.example").await;
+    let cert = pending_certificate(store, &key, contoso.id, &fake_private_key()).await;
+    let other = pending_certificate(store, &key, contoso.id, &fake_private_key()).await;
+    store.certificate_private_key(&key, cert.id).await.unwrap();
+
+    // The whole row moves to another organization, with its id: the key no longer decrypts.
+    db.raw_execute(
+        "UPDATE certificates SET organization_id = $1 WHERE id = $2",
+        &[
+            RawParam::Text(fabrikam.id.to_string()),
+            RawParam::Text(cert.id.to_string()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        store.certificate_private_key(&key, cert.id).await,
+        Err(StoreError::Crypto(CryptoError::Tampered))
+    ));
+
+    // A key kept in place but claimed by another certificate's thumbprint fails too.
+    db.raw_execute(
+        "UPDATE certificates SET sha256_thumbprint = $1 WHERE id = $2",
+        &[
+            RawParam::Text("00".repeat(32)),
+            RawParam::Text(other.id.to_string()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        store.certificate_private_key(&key, other.id).await,
         Err(StoreError::Crypto(CryptoError::Tampered))
     ));
 }

@@ -47,6 +47,10 @@ async fn rotation_keeps_the_active_certificate_signing_and_retires_the_old_key()
     let old_text = std::fs::read_to_string(&key_file).unwrap();
     let old_copy = dir.path().join("old.key");
     std::fs::write(&old_copy, &old_text).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&old_copy, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
 
     // Not while the service runs: it would keep sealing new keys with the old master key.
     let (code, _, stderr) = rotate(&data);

@@ -29,7 +29,21 @@ async fn https_sign_in_sets_a_secure_session_cookie_and_plain_http_does_not() {
 
     let (set_cookie, _, _) = log_in(&trusting(&ca), &tls.base).await;
     let attributes: Vec<&str> = set_cookie.split(';').map(str::trim).collect();
+    assert!(
+        set_cookie.starts_with("__Host-tenantlink_session="),
+        "{set_cookie}"
+    );
+    assert!(attributes.contains(&"Path=/"), "{set_cookie}");
     assert!(attributes.contains(&"Secure"), "{set_cookie}");
+    let page = trusting(&ca)
+        .get(format!("{}/login", tls.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        page.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
     assert!(attributes.contains(&"HttpOnly"), "{set_cookie}");
     assert!(attributes.contains(&"SameSite=Strict"), "{set_cookie}");
 
@@ -68,6 +82,10 @@ async fn https_sign_in_sets_a_secure_session_cookie_and_plain_http_does_not() {
     let (set_cookie, _, _) = log_in(&no_redirects, &plain.base).await;
     let attributes: Vec<&str> = set_cookie.split(';').map(str::trim).collect();
     assert!(!attributes.contains(&"Secure"), "{set_cookie}");
+    assert!(
+        set_cookie.starts_with("tenantlink_session="),
+        "{set_cookie}"
+    );
     assert!(attributes.contains(&"HttpOnly"), "{set_cookie}");
 }
 
@@ -101,11 +119,27 @@ fn bad_certificate_or_key_files_are_named_and_nothing_listens() {
         )),
         "{stderr}"
     );
+    // A key file others may read is refused before its content is looked at (the
+    // certificate, mode 0644, given as the key).
     let stderr = start(&cert, &cert);
+    assert!(
+        stderr.starts_with(&format!(
+            "error: config: the TLS private key file {path} is readable or writable by group or others (mode 644); run `chmod 600 {path}`",
+            path = cert.display()
+        )),
+        "{stderr}"
+    );
+    let cert_as_key = dir.path().join("cert-as-key.pem");
+    std::fs::copy(&cert, &cert_as_key).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&cert_as_key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let stderr = start(&cert, &cert_as_key);
     assert!(
         stderr.contains(&format!(
             "the TLS private key file {} holds no usable private key",
-            cert.display()
+            cert_as_key.display()
         )),
         "{stderr}"
     );

@@ -6,6 +6,7 @@
 
 mod api;
 mod auth;
+mod cookies;
 mod error;
 mod pages;
 mod throttle;
@@ -32,7 +33,8 @@ pub struct AppState {
 
 #[derive(Debug, Clone, Default)]
 pub struct WebSettings {
-    /// Set the `Secure` attribute on cookies: true whenever the portal is served over TLS.
+    /// Clients reach the portal over HTTPS (TLS here, or at a proxy in front): cookies are
+    /// `Secure` with the `__Host-` prefix ([`cookies`]) and responses carry HSTS.
     pub secure_cookies: bool,
     /// Shown on the sign-in screen of a sandbox deployment (link to the sandbox's own pages).
     pub sandbox_url: Option<String>,
@@ -54,7 +56,10 @@ pub fn router_with_address_throttle(state: AppState, throttle: Arc<AddressThrott
         .route("/readyz", get(readyz))
         .route("/static/app.js", get(app_js))
         .route("/static/style.css", get(style_css))
-        .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::map_response_with_state(
+            state.settings.clone(),
+            security_headers,
+        ))
         .layer(axum::Extension(throttle))
         .with_state(state)
 }
@@ -91,8 +96,16 @@ async fn style_css() -> impl IntoResponse {
     )
 }
 
-/// Scripts only from our own origin (no inline script), no framing, no referrer leaks.
-async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
+/// How long browsers keep to HTTPS after one HSTS answer: a year, without `includeSubDomains`
+/// (other hosts of the domain are not ours to commit) or `preload`.
+const HSTS: &str = "max-age=31536000";
+
+/// Scripts only from our own origin (no inline script), no framing, no referrer leaks; HSTS
+/// when the portal is reached over HTTPS.
+async fn security_headers(
+    axum::extract::State(settings): axum::extract::State<Arc<WebSettings>>,
+    mut response: axum::response::Response,
+) -> axum::response::Response {
     let headers = response.headers_mut();
     let set = |headers: &mut axum::http::HeaderMap, name: HeaderName, value: &'static str| {
         headers
@@ -108,5 +121,8 @@ async fn security_headers(mut response: axum::response::Response) -> axum::respo
     set(headers, header::REFERRER_POLICY, "no-referrer");
     set(headers, header::X_FRAME_OPTIONS, "DENY");
     set(headers, header::CACHE_CONTROL, "no-store");
+    if settings.secure_cookies {
+        set(headers, header::STRICT_TRANSPORT_SECURITY, HSTS);
+    }
     response
 }

@@ -40,9 +40,12 @@ export function sandboxRequest(sandbox, url, { method = 'GET', json, form, heade
 
 /** POST to the control API (`/_sandbox/...`); fails the test on a non-2xx answer. */
 export async function control(sandbox, path, body) {
+  // The sandbox embedded in `serve` publishes a control secret in sandbox.json.
+  const headers = sandbox.control_secret ? { authorization: `Bearer ${sandbox.control_secret}` } : {};
   const { status, body: answer } = await sandboxRequest(sandbox, `${sandbox.control_base}${path}`, {
     method: 'POST',
     json: body,
+    headers,
   });
   if (status < 200 || status > 299) {
     throw new Error(`sandbox control ${path}: ${status} ${JSON.stringify(answer)}`);

@@ -41,6 +41,10 @@ class Sandbox:
         self.ca_file = info["ca_file"]
         self.http = requests.Session()
         self.http.verify = self.ca_file
+        # The sandbox embedded in `serve` publishes a control secret in sandbox.json.
+        self.control_headers = (
+            {"Authorization": f"Bearer {info['control_secret']}"} if info.get("control_secret") else {}
+        )
 
     def user(self, role):
         for user in self.info["users"]:
@@ -49,7 +53,9 @@ class Sandbox:
         raise AssertionError(f"no published user with role {role!r}")
 
     def control(self, path, body=None, method="POST"):
-        response = self.http.request(method, f"{self.info['control_base']}{path}", json=body)
+        response = self.http.request(
+            method, f"{self.info['control_base']}{path}", json=body, headers=self.control_headers
+        )
         assert response.status_code < 300, response.text
         return response.json() if response.content else None
 

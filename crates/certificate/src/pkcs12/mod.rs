@@ -34,6 +34,27 @@ pub const MAX_KDF_ITERATIONS: u64 = 1_000_000;
 /// encrypted part), so many parts each under the per-part limit cannot add up to minutes of work.
 pub const MAX_TOTAL_KDF_ITERATIONS: u64 = 4 * MAX_KDF_ITERATIONS;
 
+/// Password-encrypted parts (encrypted safes and shrouded key bags) in one file. A certificate
+/// with its key and chain has two (OpenSSL, Windows, macOS); each part is one key derivation.
+pub const MAX_ENCRYPTED_PARTS: usize = 16;
+
+/// scrypt's memory for one part, 128·N·r bytes, at most 1 GiB: N = 2^20 with r = 8, the top of
+/// what tools write (OpenSSL's `-scrypt` and RustCrypto default to N = 2^14, 16 MiB). It is also
+/// the bound p12-keystore enforces itself, so larger values could not be read anyway.
+pub const MAX_SCRYPT_MEMORY_BYTES: u64 = 1 << 30;
+
+/// scrypt's work for one part, N·r·p (block mixes of 128 bytes): N = 2^20, r = 8, p = 1, a few
+/// seconds of one core. A large p needs no memory but multiplies the time.
+pub const MAX_SCRYPT_WORK: u64 = 1 << 23;
+
+/// scrypt's work for all parts of one file together: two parts (key and certificates) at the
+/// per-part limit. It bounds the memory written over the whole file too: Σ 128·N·r ≤
+/// 128·Σ N·r·p ≤ 2 GiB, and at most 1 GiB of it at once.
+pub const MAX_TOTAL_SCRYPT_WORK: u64 = 2 * MAX_SCRYPT_WORK;
+
+/// scrypt's parallelism p above this is refused by p12-keystore; the scan names it first.
+pub const MAX_SCRYPT_PARALLELISM: u64 = 16;
+
 /// Imports a PKCS#12 file as the app credential: decrypts it, finds the leaf certificate (the one
 /// matching the private key), and checks what Entra ID requires (RSA ≥ 2048 bits, valid at `now`).
 ///

@@ -1,8 +1,10 @@
 //! Structural pre-scan of untrusted PKCS#12 input.
 //!
-//! Runs before any password-based key derivation so that an oversized iteration count or an
-//! algorithm we cannot process is refused cheaply and named precisely, and so that garbage,
-//! truncation and PEM text are told apart from a wrong password.
+//! Runs before any password-based key derivation so that an oversized iteration count, costly
+//! scrypt parameters, too many encrypted parts or an algorithm we cannot process are refused
+//! cheaply and named precisely, and so that garbage, truncation and PEM text are told apart from
+//! a wrong password. Every derivation the reader will run is priced here: PBKDF2 and PKCS#12-KDF
+//! by their iteration counts, scrypt by N·r·p and 128·N·r bytes of memory.
 
 use der::asn1::OctetString;
 use der::{Decode, Encode, ErrorKind};
@@ -17,7 +19,10 @@ use pkcs12::safe_bag::SafeContents;
 use super::algorithms::{
     self, DATA, ENCRYPTED_DATA, PBE_SHA1_3DES, PBE_SHA1_RC2_40, PBES2, SHROUDED_KEY_BAG,
 };
-use super::{MAX_INPUT_BYTES, MAX_KDF_ITERATIONS, MAX_TOTAL_KDF_ITERATIONS};
+use super::{
+    MAX_ENCRYPTED_PARTS, MAX_INPUT_BYTES, MAX_KDF_ITERATIONS, MAX_SCRYPT_MEMORY_BYTES,
+    MAX_SCRYPT_PARALLELISM, MAX_SCRYPT_WORK, MAX_TOTAL_KDF_ITERATIONS, MAX_TOTAL_SCRYPT_WORK,
+};
 use crate::certificate::Certificate;
 use crate::error::ImportError;
 
@@ -76,10 +81,24 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<Scanned, ImportError> {
     let safes: Vec<ContentInfo> = Vec::from_der(&auth_safe_data).map_err(malformed)?;
 
     let mut encrypted_parts = 0;
+    let mut scrypt_parts = 0;
+    let mut total_scrypt_work: u64 = 0;
     let mut uses_pkcs12_kdf_encryption = false;
     let mut note = |algorithm: &AlgorithmIdentifierOwned| -> Result<(), ImportError> {
-        total_iterations += check_encryption(algorithm)?;
         encrypted_parts += 1;
+        if encrypted_parts > MAX_ENCRYPTED_PARTS {
+            return Err(ImportError::TooManyEncryptedParts {
+                parts: encrypted_parts,
+                limit: MAX_ENCRYPTED_PARTS,
+            });
+        }
+        match check_encryption(algorithm)? {
+            Cost::Iterations(iterations) => total_iterations += iterations,
+            Cost::Scrypt { work } => {
+                scrypt_parts += 1;
+                total_scrypt_work = total_scrypt_work.saturating_add(work);
+            }
+        }
         uses_pkcs12_kdf_encryption |= algorithm.oid != PBES2;
         Ok(())
     };
@@ -110,6 +129,13 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<Scanned, ImportError> {
             }
         }
     }
+    if total_scrypt_work > MAX_TOTAL_SCRYPT_WORK {
+        return Err(ImportError::ScryptTotalTooHigh {
+            parts: scrypt_parts,
+            work: total_scrypt_work,
+            limit: MAX_TOTAL_SCRYPT_WORK,
+        });
+    }
     if total_iterations > MAX_TOTAL_KDF_ITERATIONS {
         return Err(ImportError::IterationsTooHigh {
             iterations: total_iterations,
@@ -124,10 +150,17 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<Scanned, ImportError> {
     })
 }
 
+/// What one part's key derivation will cost, in the unit of its KDF.
+enum Cost {
+    /// PBKDF2 or PKCS#12-KDF rounds.
+    Iterations(u64),
+    /// scrypt's N·r·p.
+    Scrypt { work: u64 },
+}
+
 /// Encryption algorithms p12-keystore decrypts (with pkcs5's `sha1-insecure`, `3des` and
-/// `des-insecure` features), with their iteration counts bounded.
-/// Returns the iteration count the part's key derivation will run.
-fn check_encryption(algorithm: &AlgorithmIdentifierOwned) -> Result<u64, ImportError> {
+/// `des-insecure` features), with their iteration counts and scrypt parameters bounded.
+fn check_encryption(algorithm: &AlgorithmIdentifierOwned) -> Result<Cost, ImportError> {
     let params = algorithm
         .parameters
         .as_ref()
@@ -138,13 +171,20 @@ fn check_encryption(algorithm: &AlgorithmIdentifierOwned) -> Result<u64, ImportE
     match algorithm.oid {
         PBE_SHA1_3DES | PBE_SHA1_RC2_40 => {
             let params = Pkcs12PbeParams::from_der(&params).map_err(malformed)?;
-            check_iterations(i64::from(params.iterations))
+            check_iterations(i64::from(params.iterations)).map(Cost::Iterations)
         }
         PBES2 => match pbes2::Parameters::from_der(&params) {
             Ok(parsed) => match &parsed.kdf {
-                pbes2::Kdf::Pbkdf2(pbkdf2) => check_iterations(i64::from(pbkdf2.iteration_count)),
-                // p12-keystore bounds scrypt's memory and parallelism itself.
-                _ => Ok(1),
+                pbes2::Kdf::Pbkdf2(pbkdf2) => {
+                    check_iterations(i64::from(pbkdf2.iteration_count)).map(Cost::Iterations)
+                }
+                pbes2::Kdf::Scrypt(scrypt) => {
+                    check_scrypt(scrypt).map(|work| Cost::Scrypt { work })
+                }
+                // A KDF a later pkcs5 learns: refused until it is priced here.
+                _ => Err(ImportError::UnsupportedAlgorithm {
+                    algorithm: describe_pbes2(&params),
+                }),
             },
             Err(_) => Err(ImportError::UnsupportedAlgorithm {
                 algorithm: describe_pbes2(&params),
@@ -177,6 +217,56 @@ fn describe_pbes2(params: &[u8]) -> String {
         description.push_str(&format!(" (PRF {})", algorithms::name(&prf.prf.oid)));
     }
     description
+}
+
+/// Bounds one scrypt derivation's memory (128·N·r bytes) and work (N·r·p). Returns the work.
+fn check_scrypt(params: &pbes2::ScryptParams) -> Result<u64, ImportError> {
+    let n = params.cost_parameter;
+    let r = u64::from(params.block_size);
+    let p = u64::from(params.parallelization);
+    if n < 2 || !n.is_power_of_two() {
+        return Err(ImportError::Malformed {
+            detail: format!("the scrypt cost N = {n} is not a power of two above 1"),
+        });
+    }
+    if r == 0 || p == 0 {
+        return Err(ImportError::Malformed {
+            detail: format!(
+                "the scrypt block size r = {r} and parallelism p = {p} must be positive"
+            ),
+        });
+    }
+    let memory_bytes = 128u64
+        .checked_mul(n)
+        .and_then(|bytes| bytes.checked_mul(r))
+        .unwrap_or(u64::MAX);
+    if memory_bytes > MAX_SCRYPT_MEMORY_BYTES {
+        return Err(ImportError::ScryptMemoryTooHigh {
+            n,
+            r,
+            memory_bytes,
+            limit_bytes: MAX_SCRYPT_MEMORY_BYTES,
+        });
+    }
+    if p > MAX_SCRYPT_PARALLELISM {
+        return Err(ImportError::UnsupportedAlgorithm {
+            algorithm: format!(
+                "scrypt with parallelism p = {p} (at most {MAX_SCRYPT_PARALLELISM} can be read)"
+            ),
+        });
+    }
+    // n·r ≤ 2^23 and p ≤ 16 here, so this cannot overflow.
+    let work = n * r * p;
+    if work > MAX_SCRYPT_WORK {
+        return Err(ImportError::ScryptWorkTooHigh {
+            n,
+            r,
+            p,
+            work,
+            limit: MAX_SCRYPT_WORK,
+        });
+    }
+    Ok(work)
 }
 
 fn check_iterations(iterations: i64) -> Result<u64, ImportError> {
@@ -220,3 +310,7 @@ fn not_pkcs12(bytes: &[u8], error: &der::Error) -> ImportError {
     };
     ImportError::NotPkcs12 { detail }
 }
+
+#[cfg(test)]
+#[path = "scan_tests.rs"]
+mod tests;

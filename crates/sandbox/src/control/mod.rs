@@ -1,6 +1,7 @@
 //! The control API under `/_sandbox/` (JSON in and out): scripted device sign-in, the clock,
-//! faults, settings, an application's accepted assertion shape ([`assertion_shape`]), the tenant's policy ([`policy`]), the request log and mail ([`mail`]). Mounted only with `enable_control`.
+//! faults, settings, an application's accepted assertion shape ([`assertion_shape`]), the tenant's policy ([`policy`]), the request log and mail ([`mail`]). Mounted only with `enable_control`, behind a secret when one is configured ([`access`]).
 
+mod access;
 mod applications;
 mod assertion_shape;
 mod mail;
@@ -17,10 +18,25 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
+use tenantlink_clock::{ClockOffsetOutOfRange, MAX_CLOCK_OFFSET};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-pub(crate) fn routes() -> Router<SharedState> {
+pub use access::ControlSecret;
+
+/// The control routes; with a secret, each call must present it (see [`access`]).
+pub(crate) fn routes(secret: Option<ControlSecret>) -> Router<SharedState> {
+    let routes = all_routes();
+    match secret {
+        Some(secret) => routes.route_layer(axum::middleware::from_fn_with_state(
+            secret,
+            access::require_secret,
+        )),
+        None => routes,
+    }
+}
+
+fn all_routes() -> Router<SharedState> {
     Router::new()
         .route("/_sandbox/device/approve", post(approve))
         .route("/_sandbox/device/decline", post(decline))
@@ -153,9 +169,9 @@ async fn set_clock(State(state): State<SharedState>, body: axum::body::Bytes) ->
         Ok(r) => r,
         Err(err) => return err.into_response(),
     };
-    match (request.now, request.advance_seconds) {
+    let moved = match (request.now, request.advance_seconds) {
         (Some(now), None) => match OffsetDateTime::parse(&now, &Rfc3339) {
-            Ok(at) => state.clock.set(at),
+            Ok(at) => state.clock.try_set(at),
             Err(_) => {
                 return error(
                     StatusCode::BAD_REQUEST,
@@ -164,9 +180,13 @@ async fn set_clock(State(state): State<SharedState>, body: axum::body::Bytes) ->
                 );
             }
         },
-        (None, Some(seconds)) if seconds.is_finite() => {
-            state.clock.advance(Duration::seconds_f64(seconds))
+        // Bounded before it becomes a Duration: `seconds_f64` panics past i64 seconds.
+        (None, Some(seconds))
+            if seconds.is_finite() && seconds.abs() <= MAX_CLOCK_OFFSET.as_seconds_f64() =>
+        {
+            state.clock.try_advance(Duration::seconds_f64(seconds))
         }
+        (None, Some(seconds)) if seconds.is_finite() => Err(ClockOffsetOutOfRange),
         _ => {
             return error(
                 StatusCode::BAD_REQUEST,
@@ -174,6 +194,13 @@ async fn set_clock(State(state): State<SharedState>, body: axum::body::Bytes) ->
                 "give exactly one of 'now' (RFC 3339) or 'advance_seconds' (a number)",
             );
         }
+    };
+    if let Err(out_of_range) = moved {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "clock_out_of_range",
+            format!("{out_of_range}; the clock was not changed"),
+        );
     }
     clock_body(&state).into_response()
 }

@@ -34,7 +34,9 @@ impl Workflows {
             validity_days: self.config.validity_days,
             key_size: self.config.key_size,
         };
-        let credential = match generate(&options, self.now()) {
+        let now = self.now();
+        let generated = self.heavy.run(move || generate(&options, now)).await?;
+        let credential = match generated {
             Ok(credential) => credential,
             Err(err) => {
                 return self

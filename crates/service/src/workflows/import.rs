@@ -39,7 +39,13 @@ impl Workflows {
             Readiness::Ended(operation) => return Ok(operation),
         };
         let password = password.filter(|p| !p.is_empty());
-        let credential = match import_pkcs12(pfx, password.as_ref(), self.now()) {
+        let (file, now) = (pfx.to_vec(), self.now());
+        // The password moves into the job and is dropped there, when the derivation is done.
+        let imported = self
+            .heavy
+            .run(move || import_pkcs12(&file, password.as_ref(), now))
+            .await?;
+        let credential = match imported {
             Ok(credential) => credential,
             Err(err) => {
                 return self
@@ -47,7 +53,6 @@ impl Workflows {
                     .await;
             }
         };
-        drop(password);
         let thumbprint = credential.certificate().thumbprints().sha1_hex();
         let application = match self.directory.application(&organization, &token).await {
             Ok(application) => application,

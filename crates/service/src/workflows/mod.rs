@@ -10,6 +10,7 @@
 
 use crate::audit::{AuditAction, AuditOutcome, NewAuditEntry};
 use crate::error::ServiceResult;
+use crate::heavy::HeavyWork;
 use crate::model::OrganizationId;
 use crate::operation::{Operation, OperationFailure, OperationId, OperationStep};
 use crate::ports::{Directory, DirectoryError, DirectoryErrorKind, Repository};
@@ -85,6 +86,8 @@ pub struct Workflows {
     /// This process's stable identity among the instances sharing the repository (see
     /// [`Workflows::with_instance_id`]); `None` keeps the single-instance behaviour.
     instance: Option<Arc<str>>,
+    /// RSA key generation and PKCS#12 key derivation run here, off the async threads.
+    heavy: HeavyWork,
 }
 
 impl Workflows {
@@ -103,7 +106,15 @@ impl Workflows {
             config,
             sign_ins: Arc::default(),
             instance: None,
+            heavy: HeavyWork::default(),
         }
+    }
+
+    /// Shares one bounded pool for key generation and PKCS#12 derivation with the rest of the
+    /// service (serve passes the pool sign-in's Argon2 uses).
+    pub fn with_heavy_work(mut self, heavy: HeavyWork) -> Self {
+        self.heavy = heavy;
+        self
     }
 
     /// Names this instance among several sharing one repository. The id must be stable across

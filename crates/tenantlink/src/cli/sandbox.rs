@@ -34,6 +34,7 @@ pub fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
             state_dir: args.state_dir.clone(),
             config_file: args.config,
             enable_control: args.enable_control,
+            control_secret: None,
             clock: Arc::new(OffsetClock::system()),
         })
         .await

@@ -9,7 +9,9 @@ mod backups;
 mod clouds;
 mod config;
 mod config_file;
+mod heavy_work;
 mod instance_id;
+mod listener;
 pub(crate) mod master_key;
 mod organization;
 mod tls;
@@ -23,7 +25,7 @@ use std::sync::Arc;
 use tenantlink_clock::{OffsetClock, SharedClock, TokioSleeper};
 use tenantlink_directory::CloudDirectories;
 use tenantlink_sandbox::{RunningSandbox, SandboxConfig};
-use tenantlink_service::{Accounts, HeavyWork, LoginThrottle, Role, SecretString, Workflows};
+use tenantlink_service::{Accounts, LoginThrottle, Role, SecretString, Workflows};
 
 pub(crate) use config::layers::read_secret_file;
 pub use config::{ProcessEnv, ServeConfig};
@@ -110,15 +112,21 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let (connection, directories, sandbox): (_, _, Option<RunningSandbox>) = match configured {
         Some(connection) => (connection, directories, None),
         None => {
-            let sandbox = tenantlink_sandbox::start(SandboxConfig {
-                listen: config.sandbox_listen,
-                state_dir: config.data_dir.join("sandbox"),
-                config_file: None,
-                enable_control: true,
-                clock: clock.clone(),
-            })
-            .await
-            .context("start the sandbox tenant")?;
+            let sandbox =
+                tenantlink_sandbox::start(SandboxConfig {
+                    listen: config.sandbox_listen,
+                    state_dir: config.data_dir.join("sandbox"),
+                    config_file: None,
+                    enable_control: true,
+                    // The control API moves the clock this service reads: only holders of
+                    // sandbox.json (mode 0600) may call it.
+                    control_secret: Some(tenantlink_sandbox::ControlSecret::generate().map_err(
+                        |_| anyhow::anyhow!("the system random number generator failed"),
+                    )?),
+                    clock: clock.clone(),
+                })
+                .await
+                .context("start the sandbox tenant")?;
             let connection = organization::sandbox_connection(sandbox.info())?;
             let directories = directories
                 .with_sandbox(&connection.target, &shared_clock)
@@ -127,6 +135,8 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         }
     };
 
+    // One bounded pool for every CPU-heavy job of this instance (Argon2, key generation, PKCS#12).
+    let heavy = heavy_work::pool();
     let workflows = Workflows::new(
         repository.clone(),
         Arc::new(directories),
@@ -134,9 +144,8 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         Arc::new(TokioSleeper),
         config.certificates.workflows_config(),
     )
-    .with_instance_id(instance.clone());
-    // One bounded pool for every CPU-heavy job of this instance (Argon2, key generation, PKCS#12).
-    let heavy = HeavyWork::sized_to_cores();
+    .with_instance_id(instance.clone())
+    .with_heavy_work(heavy.clone());
     let accounts = Accounts::new(
         repository.clone(),
         repository.clone(),
@@ -180,7 +189,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             accounts,
             policies,
             settings: Arc::new(tenantlink_web::WebSettings {
-                secure_cookies: tls.is_some(),
+                secure_cookies: config.http.secure_cookies,
                 sandbox_url: sandbox
                     .as_ref()
                     .map(|s| format!("{}/devicelogin", s.info().authority)),
@@ -192,6 +201,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .with_context(|| format!("listen on {}", config.listen))?;
     listener.set_nonblocking(true)?;
     let address = listener.local_addr()?;
+    listener::warn_if_plain_http_off_loopback(address, tls.is_some(), config.http.secure_cookies);
     let scheme = if tls.is_some() { "https" } else { "http" };
     // The URL comes last: scripts and tests read up to it, as the sign that the service is up.
     if let Some(file) = &config.config_file {
@@ -216,26 +226,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         let _ = tokio::signal::ctrl_c().await;
         shutdown.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
     });
-    // The peer address keys the per-address sign-in throttle (tenantlink_web::AddressThrottle),
-    // over HTTPS as over HTTP.
-    let service = app.into_make_service_with_connect_info::<SocketAddr>();
-    match tls {
-        Some(tls) => {
-            axum_server::from_tcp_rustls(
-                listener,
-                axum_server::tls_rustls::RustlsConfig::from_config(tls),
-            )?
-            .handle(handle)
-            .serve(service)
-            .await?
-        }
-        None => {
-            axum_server::from_tcp(listener)?
-                .handle(handle)
-                .serve(service)
-                .await?
-        }
-    }
+    listener::serve(listener, tls, app, config.http.limits, handle).await?;
     if let Some(sandbox) = sandbox {
         sandbox.shutdown().await;
     }

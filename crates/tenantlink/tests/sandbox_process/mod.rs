@@ -178,12 +178,14 @@ pub fn admin(info: &Value) -> String {
 
 /// A control-API call whose refusal is part of the test: status and JSON body.
 pub async fn control_status(info: &Value, path: &str, body: Value) -> (reqwest::StatusCode, Value) {
-    let response = client(info)
+    let mut request = client(info)
         .post(format!("{}{path}", text(info, "/control_base")))
-        .json(&body)
-        .send()
-        .await
-        .expect("control API");
+        .json(&body);
+    // The sandbox embedded in `serve` publishes a control secret in sandbox.json.
+    if let Some(secret) = info["control_secret"].as_str() {
+        request = request.bearer_auth(secret);
+    }
+    let response = request.send().await.expect("control API");
     let status = response.status();
     (status, response.json().await.unwrap_or(Value::Null))
 }

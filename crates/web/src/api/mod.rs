@@ -137,7 +137,7 @@ impl utoipa::Modify for SecuritySchemes {
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
                 crate::auth::SESSION_COOKIE,
-                "Portal session; state-changing requests must also send X-CSRF-Token.",
+                "Portal session (`__Host-tenantlink_session` when the portal is reached over HTTPS); state-changing requests must also send X-CSRF-Token.",
             ))),
         );
     }

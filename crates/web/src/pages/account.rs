@@ -58,7 +58,11 @@ pub async fn change(
         .change_own_password(&caller, &current, &new)
         .await
     {
-        Ok(()) => (jar.add(cleared_session_cookie()), Redirect::to("/login")).into_response(),
+        Ok(()) => (
+            jar.add(cleared_session_cookie(state.settings.secure_cookies)),
+            Redirect::to("/login"),
+        )
+            .into_response(),
         Err(err) => error_page(Some(&caller), &err),
     }
 }

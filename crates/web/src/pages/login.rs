@@ -1,8 +1,8 @@
 use super::layout::{Page, csrf_rejected, render};
 use crate::AppState;
 use crate::auth::{
-    LOGIN_CSRF_COOKIE, PageCaller, cleared_login_csrf_cookie, cleared_session_cookie, csrf_matches,
-    login_csrf_cookie, login_csrf_matches, session_cookie,
+    PageCaller, cleared_login_csrf_cookie, cleared_session_cookie, csrf_matches, login_csrf_cookie,
+    login_csrf_matches, login_csrf_token, session_cookie,
 };
 use crate::throttle::{AddressThrottle, ClientKey, RetryAfter};
 use axum::extract::{ConnectInfo, State};
@@ -32,8 +32,8 @@ pub async fn form(State(state): State<AppState>, jar: CookieJar) -> Response {
 /// The browser's login-CSRF secret if it sent one, else a fresh one set as a cookie; and the
 /// form field that goes with it.
 fn login_csrf(jar: CookieJar, state: &AppState) -> (CookieJar, String) {
-    if let Some(cookie) = jar.get(LOGIN_CSRF_COOKIE).filter(|c| !c.value().is_empty()) {
-        let field = tenantlink_service::login_csrf_token_for(&SecretString::new(cookie.value()));
+    if let Some(secret) = login_csrf_token(&jar, state.settings.secure_cookies) {
+        let field = tenantlink_service::login_csrf_token_for(&SecretString::new(secret));
         return (jar, field);
     }
     fresh_login_csrf(jar, state)
@@ -109,9 +109,8 @@ pub async fn submit(
     jar: CookieJar,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let csrf_ok = jar
-        .get(LOGIN_CSRF_COOKIE)
-        .is_some_and(|cookie| login_csrf_matches(&SecretString::new(cookie.value()), &form.csrf));
+    let csrf_ok = login_csrf_token(&jar, state.settings.secure_cookies)
+        .is_some_and(|secret| login_csrf_matches(&SecretString::new(secret), &form.csrf));
     if !csrf_ok {
         tracing::warn!("sign-in refused: the form's CSRF field does not match its cookie");
         // A fresh secret, so reloading is not needed to try again from this page.
@@ -151,7 +150,7 @@ pub async fn submit(
         Ok(issued) => {
             throttle.forgive(client, state.workflows.now());
             let jar = jar
-                .remove(cleared_login_csrf_cookie())
+                .remove(cleared_login_csrf_cookie(state.settings.secure_cookies))
                 .add(session_cookie(&issued, state.settings.secure_cookies));
             return (jar, Redirect::to("/organizations")).into_response();
         }
@@ -210,11 +209,15 @@ pub async fn logout(
     if !csrf_matches(&caller, &form.csrf) {
         return csrf_rejected(&caller);
     }
-    if let Some(cookie) = jar.get(crate::auth::SESSION_COOKIE) {
-        let token = SecretString::new(cookie.value());
-        if let Err(err) = state.accounts.log_out(&token, &caller).await {
-            return super::layout::error_page(Some(&caller), &err);
-        }
+    let secure = state.settings.secure_cookies;
+    if let Some(token) = crate::auth::session_token(&jar, secure)
+        && let Err(err) = state.accounts.log_out(&token, &caller).await
+    {
+        return super::layout::error_page(Some(&caller), &err);
     }
-    (jar.add(cleared_session_cookie()), Redirect::to("/login")).into_response()
+    (
+        jar.add(cleared_session_cookie(secure)),
+        Redirect::to("/login"),
+    )
+        .into_response()
 }

@@ -3,12 +3,13 @@
 //! (secrets also as `*_FILE`) → flags. Every value remembers where it came from, so a bad one is
 //! reported with its flag, variable or file key.
 //!
-//! The layering itself is `config/layers.rs`; the bounds of `[certificates]`, `[backups]` and
-//! `[sign_in]` are in `config/` under those names, `[organization]` in `organization.rs` and
+//! The layering itself is `config/layers.rs`; the bounds of `[certificates]`, `[backups]`,
+//! `[sign_in]` and `[http]` are in `config/` under those names, `[organization]` in `organization.rs` and
 //! `[clouds.NAME]` in `clouds.rs`.
 
 mod backups;
 mod certificates;
+mod http;
 pub mod layers;
 mod sign_in;
 
@@ -22,6 +23,8 @@ use anyhow::bail;
 use backups::resolve_backup_poll;
 pub use certificates::CertificateSettings;
 use certificates::resolve_certificates;
+pub use http::HttpSettings;
+use http::resolve_http;
 pub use layers::{Env, ProcessEnv};
 use layers::{Layers, Secret};
 use sign_in::resolve_sign_in_throttle;
@@ -46,6 +49,8 @@ pub struct ServeConfig {
     pub backup_poll_every: Option<std::time::Duration>,
     /// Limits of the per-address sign-in throttle.
     pub sign_in_throttle: AddressThrottleConfig,
+    /// Secure cookies and HSTS, and the listener's timeouts and connection limit.
+    pub http: HttpSettings,
     /// A real tenant instead of the embedded sandbox.
     pub organization: Option<OrganizationConfig>,
     /// Where each named cloud's directory is (the configured organization's settings included).
@@ -148,6 +153,7 @@ impl ServeConfig {
         let certificates = resolve_certificates(&layers, &file)?;
         let backup_poll_every = resolve_backup_poll(&layers, &file)?;
         let sign_in_throttle = resolve_sign_in_throttle(&layers, &file)?;
+        let http = resolve_http(&layers, &file, tls.is_some())?;
         let organization = OrganizationConfig::resolve(&layers, file.organization.as_ref())?;
         let clouds = CloudsConfig::resolve(
             &layers,
@@ -166,6 +172,7 @@ impl ServeConfig {
             certificates,
             backup_poll_every,
             sign_in_throttle,
+            http,
             organization,
             clouds,
             config_file: file_path,

@@ -31,6 +31,8 @@ pub struct FileConfig {
     pub backups: BackupsSection,
     #[serde(default)]
     pub sign_in: SignInSection,
+    #[serde(default)]
+    pub http: HttpSection,
     pub organization: Option<OrganizationSection>,
     /// `[clouds.global]`, `[clouds.usgov]`, `[clouds.china]`: another place for that cloud's
     /// directory (checked against the known names when resolved).
@@ -75,6 +77,16 @@ pub struct SignInSection {
     pub max_failures_per_address: Option<u32>,
     pub address_window_minutes: Option<u32>,
     pub max_tracked_addresses: Option<u32>,
+}
+
+/// How clients reach the portal, and the listener's limits.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSection {
+    pub secure_cookies: Option<bool>,
+    pub header_read_timeout_seconds: Option<u32>,
+    pub request_timeout_seconds: Option<u32>,
+    pub max_connections: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -438,3 +438,55 @@ fn the_proof_retry_budget_comes_from_the_file_or_environment_and_is_bounded() {
         "{e}"
     );
 }
+
+#[test]
+fn the_database_url_comes_from_a_secret_file_instead_of_argv() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("database-url");
+    let url = "postgres://tenantlink:pa55@db.internal/tenantlink?sslmode=verify-full";
+    std::fs::write(&file, format!("{url}\n")).unwrap();
+    let vars = env(&[("TENANTLINK_DATABASE_URL_FILE", file.to_str().unwrap())]);
+    let config = ServeConfig::resolve(&args(), &vars).unwrap();
+    assert_eq!(config.database_url(), url);
+    assert!(
+        !format!("{config:?}").contains("pa55"),
+        "the URL is redacted"
+    );
+
+    let toml = with_file(dir.path(), "database_url_file = \"database-url\"\n");
+    assert_eq!(
+        ServeConfig::resolve(&toml, &env(&[]))
+            .unwrap()
+            .database_url(),
+        url
+    );
+    let both = env(&[
+        ("TENANTLINK_DATABASE_URL_FILE", file.to_str().unwrap()),
+        ("TENANTLINK_DATABASE_URL", "sqlite://x"),
+    ]);
+    assert!(error(&args(), &both).contains("not both"));
+}
+
+#[test]
+fn a_master_key_file_readable_by_group_or_others_is_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("master.key");
+    let key = tenantlink_store::MasterKey::generate().unwrap();
+    std::fs::write(&file, key.to_base64().as_bytes()).unwrap();
+    let vars = env(&[("TENANTLINK_MASTER_KEY_FILE", file.to_str().unwrap())]);
+    let config = ServeConfig::resolve(&args(), &vars).unwrap();
+    for mode in [0o644, 0o640, 0o604] {
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+        let e = format!("{:#}", config.master_key.load().unwrap_err());
+        assert_eq!(
+            e,
+            format!(
+                "the master key file (TENANTLINK_MASTER_KEY_FILE) {path} is readable or writable by group or others (mode {mode:o}); run `chmod 600 {path}`",
+                path = file.display()
+            )
+        );
+    }
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert_eq!(config.master_key.load().unwrap().id(), key.id());
+}

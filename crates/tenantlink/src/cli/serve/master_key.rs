@@ -3,7 +3,7 @@
 //! rotation writes next to the key file; and the start-up check that the key opens what the
 //! database holds.
 
-use super::config::layers::read_secret_file;
+use super::config::layers::{read_secret_file, refuse_shared_key_file};
 use anyhow::{Context as _, bail};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -53,10 +53,13 @@ impl MasterKeySource {
         }
         Ok(match self {
             Self::DataDir(dir) => MasterKey::load_or_generate(dir)?,
-            Self::File { path, origin } => MasterKey::from_base64(
-                read_secret_file(path, origin)?.expose(),
-                &format!("{} ({origin})", path.display()),
-            )?,
+            Self::File { path, origin } => {
+                refuse_shared_key_file(path, &format!("the master key file ({origin})"))?;
+                MasterKey::from_base64(
+                    read_secret_file(path, origin)?.expose(),
+                    &format!("{} ({origin})", path.display()),
+                )?
+            }
             Self::Inline { value, origin } => MasterKey::from_base64(value.expose(), origin)?,
         })
     }
@@ -64,12 +67,33 @@ impl MasterKeySource {
 
 /// Fails unless `key` opens the stored private keys (one per organization is enough: a rotation
 /// moves all of them at once). Run before serving, so a wrong or superseded key is reported at
-/// start rather than at the first signature.
+/// start rather than at the first signature. First rewraps the keys written before migration
+/// 0010 (bound to their certificate id only) so they name their organization and thumbprint:
+/// that needs the master key, so it happens here rather than in SQL.
 pub async fn check_opens_stored_keys(
     store: &Store,
     key: &MasterKey,
     source: &MasterKeySource,
 ) -> anyhow::Result<()> {
+    match store.upgrade_key_bindings(key).await {
+        Ok(0) => {}
+        Ok(rewrapped) => tracing::info!(
+            rewrapped,
+            "bound the stored private keys to their organization and thumbprint"
+        ),
+        Err(StoreError::Crypto(CryptoError::WrongMasterKey { stored, configured })) => bail!(
+            "the master key from {} (id {configured}) does not open the stored private keys, which are encrypted under master key {stored}; configure that key (after `tenantlink admin rotate-master-key` only the new key works)",
+            source.describe()
+        ),
+        Err(err) => {
+            return Err(err).with_context(|| {
+                format!(
+                    "rewrap the stored private keys with the master key from {}",
+                    source.describe()
+                )
+            });
+        }
+    }
     for organization in store.organizations().await? {
         let Some(certificate) = store
             .certificates(organization.id)

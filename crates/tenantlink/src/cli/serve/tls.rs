@@ -56,6 +56,7 @@ fn certificates(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
 }
 
 fn private_key(path: &Path) -> anyhow::Result<PrivateKeyDer<'static>> {
+    super::config::layers::refuse_shared_key_file(path, "the TLS private key file")?;
     let pem = zeroize::Zeroizing::new(read(path, "private key")?);
     PrivateKeyDer::from_pem_slice(&pem).map_err(|e| {
         anyhow::anyhow!(
@@ -73,6 +74,7 @@ fn read(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
     use std::process::Command;
 
     /// A self-signed certificate and its key made by the `openssl` CLI, plus a second key.
@@ -154,15 +156,18 @@ mod tests {
             "{e}"
         );
 
-        // The certificate given as the key.
+        // The certificate given as the key (private to the owner, so its content is judged).
+        let cert_as_key = dir.path().join("cert-as-key.pem");
+        std::fs::copy(&cert, &cert_as_key).unwrap();
+        std::fs::set_permissions(&cert_as_key, std::fs::Permissions::from_mode(0o600)).unwrap();
         let e = error(&TlsFiles {
             cert: cert.clone(),
-            key: cert.clone(),
+            key: cert_as_key.clone(),
         });
         assert!(
             e.contains(&format!(
                 "private key file {} holds no usable private key",
-                cert.display()
+                cert_as_key.display()
             )),
             "{e}"
         );
@@ -179,5 +184,28 @@ mod tests {
             )),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_private_key_readable_by_group_or_others_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key, _) = pem_files(dir.path());
+        let files = TlsFiles {
+            cert,
+            key: key.clone(),
+        };
+        for mode in [0o640, 0o604, 0o620] {
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(mode)).unwrap();
+            let e = error(&files);
+            assert_eq!(
+                e,
+                format!(
+                    "the TLS private key file {path} is readable or writable by group or others (mode {mode:o}); run `chmod 600 {path}`",
+                    path = key.display()
+                )
+            );
+        }
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o400)).unwrap();
+        assert!(files.server_config().is_ok());
     }
 }

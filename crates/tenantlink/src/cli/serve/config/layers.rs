@@ -78,6 +78,28 @@ pub fn read_secret_file(path: &Path, origin: &str) -> anyhow::Result<SecretStrin
     Ok(SecretString::new(text))
 }
 
+/// Refuses a private key file (the master key, the portal's TLS key) that group or others may
+/// read or write, as `DATA_DIR/master.key` is refused: a key file is for the service's account
+/// alone. Container secrets can be mounted with mode 0400 (`defaultMode`, compose `mode`).
+pub fn refuse_shared_key_file(path: &Path, what: &str) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(path)
+            .with_context(|| format!("read {what} {}", path.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            anyhow::bail!(
+                "{what} {path} is readable or writable by group or others (mode {mode:o}); run `chmod 600 {path}`",
+                path = path.display(),
+                mode = mode & 0o7777
+            );
+        }
+    }
+    Ok(())
+}
+
 /// The environment and the configuration file, looked up in that order.
 pub struct Layers<'a> {
     pub env: &'a dyn Env,
