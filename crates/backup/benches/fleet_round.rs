@@ -38,11 +38,7 @@ use tenantlink_service::NewOrganization;
 use tenantlink_service::{
     BackupPolicy, BackupScope, NewBackupPolicy, Organization, Repository, RunStatus, RunTrigger,
 };
-use tenantlink_store::{MasterKey, Store};
-
-#[path = "../tests/store_repository/mod.rs"]
-mod store_repository;
-use store_repository::StoreRepository;
+use tenantlink_store::{MasterKey, Store, StoreRepository};
 
 struct Member {
     organization: Organization,
@@ -135,7 +131,10 @@ async fn bench() {
     ))
     .await
     .expect("store");
-    let repository = store_repository::repository(&store, Arc::new(MasterKey::generate().unwrap()));
+    let repository = Arc::new(StoreRepository::new(
+        store.clone(),
+        Arc::new(MasterKey::generate().unwrap()),
+    ));
     let mailbox_owner = format!("user@{}", info.tenant_domain);
     let mut members = Vec::with_capacity(orgs);
     for (i, (der, app_id)) in certificates.into_iter().zip(&app_ids).enumerate() {
@@ -143,7 +142,7 @@ async fn bench() {
             .create_organization(
                 NewOrganization {
                     tenant: info.tenant_id.clone(),
-                    cloud: "sandbox".into(),
+                    cloud: tenantlink_service::Cloud::Sandbox,
                     app_id: app_id.clone(),
                     name: format!("Fleet organization {i:05}"),
                 },
@@ -152,7 +151,7 @@ async fn bench() {
             .await
             .expect("organization");
         let organization = repository
-            .organization(store_repository::service_id(created.id))
+            .organization(created.id)
             .await
             .expect("organization");
         let policy = store

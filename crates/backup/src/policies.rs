@@ -7,12 +7,9 @@ use std::sync::Arc;
 
 use tenantlink_clock::SharedClock;
 use tenantlink_service::{
-    AuditAction, AuditOutcome, BackupRepository, Caller, NewAuditEntry, NewBackupPolicy,
-    OrganizationId, Permission, Repository, RepositoryError, ServiceError, ServiceResult,
-};
-
-pub use tenantlink_service::{
-    BackupPolicy, BackupRun, BackupScope, ConnectionState, PolicyId, RunId, RunStatus, RunTrigger,
+    AuditAction, AuditOutcome, BackupPolicy, BackupRepository, BackupRun, BackupScope, Caller,
+    ConnectionState, NewAuditEntry, NewBackupPolicy, OrganizationId, Permission, PolicyId,
+    Repository, RepositoryError, RunId, RunStatus, ServiceError, ServiceResult,
 };
 
 use crate::report::certificate_page;

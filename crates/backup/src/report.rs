@@ -5,7 +5,7 @@
 use time::OffsetDateTime;
 
 use tenantlink_entra::{AadstsKind, Error as EntraClientError, GraphErrorKind};
-use tenantlink_service::{OrganizationId, PolicyId, RunId, RunStatus, RunTrigger};
+use tenantlink_service::{Cloud, OrganizationId, PolicyId, RunId, RunStatus, RunTrigger};
 
 /// The page where an administrator replaces the organization's certificate.
 pub fn certificate_page(organization: OrganizationId) -> String {
@@ -112,7 +112,7 @@ impl RunFailure {
 
     /// The organization's cloud has no endpoints in this tenantlink (e.g. `sandbox` on a service
     /// running without the sandbox tenant): a configuration problem, not the certificate's.
-    pub fn cloud_unavailable(cloud: &str) -> Self {
+    pub fn cloud_unavailable(cloud: Cloud) -> Self {
         Self {
             stage: FailureStage::Authentication,
             service: "tenantlink",

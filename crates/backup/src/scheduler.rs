@@ -32,8 +32,8 @@ use tokio::task::JoinHandle;
 
 use tenantlink_clock::{SharedClock, SharedSleeper, TokioSleeper};
 use tenantlink_service::{
-    BackupPolicy, BackupRepository, Organization, PolicyId, Repository, RepositoryError, RunId,
-    RunTrigger,
+    BackupPolicy, BackupRepository, Cloud, Organization, PolicyId, Repository, RepositoryError,
+    RunId, RunTrigger,
 };
 
 use crate::credentials::CredentialSource;
@@ -84,8 +84,8 @@ pub struct RunnerExecutor {
 enum Runners {
     /// One runner for every organization, whatever its cloud.
     One(Box<BackupRunner>),
-    /// One per cloud name (`global`, `usgov`, `china`, `sandbox`…); never empty.
-    ByCloud(Vec<(String, BackupRunner)>),
+    /// One per cloud; never empty.
+    ByCloud(Vec<(Cloud, BackupRunner)>),
 }
 
 impl RunnerExecutor {
@@ -101,25 +101,20 @@ impl RunnerExecutor {
         }
     }
 
-    /// Each organization is backed up by the runner of its cloud (matched case-insensitively);
-    /// a policy of an organization whose cloud has none fails with
+    /// Each organization is backed up by the runner of its cloud; a policy of an organization whose cloud has none fails with
     /// [`RunFailure::cloud_unavailable`] in its job log.
     ///
     /// # Panics
     /// When `runners` is empty: there would be nothing to record even that failure with.
     pub fn by_cloud(
         repository: Arc<dyn Repository>,
-        runners: Vec<(String, BackupRunner)>,
+        runners: Vec<(Cloud, BackupRunner)>,
         credentials: Arc<dyn CredentialSource>,
     ) -> Self {
         assert!(
             !runners.is_empty(),
             "RunnerExecutor::by_cloud needs a runner"
         );
-        let runners = runners
-            .into_iter()
-            .map(|(cloud, runner)| (cloud.to_ascii_lowercase(), runner))
-            .collect();
         Self {
             repository,
             runners: Runners::ByCloud(runners),
@@ -132,10 +127,15 @@ impl RunnerExecutor {
         match &self.runners {
             Runners::One(runner) => (runner, None),
             Runners::ByCloud(runners) => {
-                let cloud = organization.cloud.trim().to_ascii_lowercase();
-                match runners.iter().find(|(name, _)| *name == cloud) {
+                match runners
+                    .iter()
+                    .find(|(cloud, _)| *cloud == organization.cloud)
+                {
                     Some((_, runner)) => (runner, None),
-                    None => (&runners[0].1, Some(RunFailure::cloud_unavailable(&cloud))),
+                    None => (
+                        &runners[0].1,
+                        Some(RunFailure::cloud_unavailable(organization.cloud)),
+                    ),
                 }
             }
         }

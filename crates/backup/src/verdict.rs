@@ -142,7 +142,7 @@ mod tests {
 
     #[test]
     fn a_configuration_gap_says_nothing_about_the_credential() {
-        let gap = RunFailure::cloud_unavailable("sandbox");
+        let gap = RunFailure::cloud_unavailable(tenantlink_service::Cloud::Sandbox);
         assert_eq!(
             verdict(Some(&gap), false, NOW),
             Verdict {

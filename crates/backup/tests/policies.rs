@@ -4,12 +4,10 @@
 //! executor that records its run in the store and waits on a gate the test opens. No sleeping.
 
 mod fake_runs;
-mod store_repository;
 
 use fake_runs::success_report;
 use std::sync::Arc;
 
-use store_repository::{StoreRepository, store_id};
 use tenantlink_backup::{
     BoxFuture, Policies, PolicyExecutor, PolicyInput, RunError, RunReport, Scheduler,
 };
@@ -19,7 +17,7 @@ use tenantlink_service::{
     BackupPolicy, BackupRepository, BackupScope, Caller, CallerVia, ConnectionState, Repository,
     Role, RunId, RunStatus, RunSummary, RunTrigger, ServiceError,
 };
-use tenantlink_store::{MasterKey, Store};
+use tenantlink_store::{MasterKey, Store, StoreRepository};
 use time::OffsetDateTime;
 use time::macros::datetime;
 use tokio::sync::{Notify, Semaphore, oneshot};
@@ -118,7 +116,7 @@ impl Fixture {
             .create_organization(
                 NewOrganization {
                     tenant: "contoso.onmicrosoft.com".into(),
-                    cloud: "global".into(),
+                    cloud: tenantlink_service::Cloud::Global,
                     app_id: "11111111-1111-4111-8111-111111111111".into(),
                     name: "Contoso".into(),
                 },
@@ -133,7 +131,10 @@ impl Fixture {
             finished: Notify::new(),
         });
         let scheduler = Scheduler::new(Arc::new(store.clone()), clock.clone(), executor.clone());
-        let audit = store_repository::repository(&store, Arc::new(MasterKey::generate().unwrap()));
+        let audit = Arc::new(StoreRepository::new(
+            store.clone(),
+            Arc::new(MasterKey::generate().unwrap()),
+        ));
         let policies = Policies::new(
             Arc::new(store.clone()),
             scheduler,
@@ -146,7 +147,7 @@ impl Fixture {
             executor,
             audit,
             policies,
-            organization: store_repository::service_id(organization.id),
+            organization: organization.id,
             _dir: dir,
         }
     }
@@ -550,7 +551,7 @@ async fn a_credential_failure_links_the_certificate_page_and_the_connection_show
         .unwrap();
     f.store
         .set_connection_state(
-            store_id(f.organization),
+            f.organization,
             ConnectionState::Broken,
             Some(&text),
             f.clock.now(),

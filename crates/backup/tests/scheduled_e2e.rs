@@ -11,9 +11,10 @@ use support::{Backend, World};
 use tenantlink_backup::{Dispatch, RepositoryCredentials, RunnerExecutor, Scheduler};
 use tenantlink_certificate::Credential;
 use tenantlink_clock::Clock;
+use tenantlink_service::fakes;
 use tenantlink_service::{
-    BackupScope, CertificateId, CertificateSource, ConnectionState, NewBackupPolicy, Operation,
-    OperationId, OperationKind, OperationStep, ProofOutcome, ProofSource, RunStatus, RunTrigger,
+    BackupScope, CertificateId, CertificateSource, Cloud, ConnectionState, NewBackupPolicy,
+    Operation, OperationStep, ProofOutcome, ProofSource, RunStatus, RunTrigger,
 };
 use tenantlink_store::{Activation, MasterKey, NewCertificate};
 use time::Duration;
@@ -48,22 +49,8 @@ async fn store_and_activate(
     let operation = world
         .store
         .create_operation(&Operation {
-            id: OperationId::new(),
-            organization: world.organization.id,
-            kind: OperationKind::Generate,
-            step: OperationStep::AwaitingSignIn,
             started_by: "admin".into(),
-            started_at: now,
-            updated_at: now,
-            version: 1,
-            sign_in: None,
-            signed_in_as: None,
-            certificate: None,
-            sha1_thumbprint: None,
-            replaces: None,
-            failure: None,
-            sign_in_holder: None,
-            heartbeat_at: None,
+            ..fakes::operation(world.organization.id, now)
         })
         .await
         .unwrap();
@@ -199,7 +186,7 @@ async fn run_due(scheduler: &Scheduler) -> tenantlink_backup::RunReport {
 }
 
 /// `serve` backs up each organization from its own cloud: the runner is chosen by the
-/// organization's cloud name, and an organization of a cloud without one gets a job-log entry
+/// organization's cloud, and an organization of a cloud without one gets a job-log entry
 /// saying so, without blaming its certificate.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runs_go_to_the_runner_of_the_organizations_cloud() {
@@ -209,10 +196,10 @@ async fn runs_go_to_the_runner_of_the_organizations_cloud() {
     store_and_activate(&world, &master_key, &credential, None).await;
     let credentials = Arc::new(RepositoryCredentials::new(world.repository.clone()));
     let policy = world.policy(BackupScope::AllUsers).await;
-    let routed = |clouds: &[&str]| {
+    let routed = |clouds: &[Cloud]| {
         let runners = clouds
             .iter()
-            .map(|cloud| (cloud.to_string(), world.runner.clone()))
+            .map(|cloud| (*cloud, world.runner.clone()))
             .collect();
         let executor =
             RunnerExecutor::by_cloud(world.repository.clone(), runners, credentials.clone());
@@ -223,8 +210,8 @@ async fn runs_go_to_the_runner_of_the_organizations_cloud() {
         )
     };
 
-    // The world's organization is of the `sandbox` cloud; names match case-insensitively.
-    let report = routed(&["global", "Sandbox"])
+    // The world's organization is of the sandbox cloud.
+    let report = routed(&[Cloud::Global, Cloud::Sandbox])
         .start_now(policy.id)
         .await
         .unwrap()
@@ -235,7 +222,7 @@ async fn runs_go_to_the_runner_of_the_organizations_cloud() {
     assert_eq!(report.status, RunStatus::Success, "{:?}", report.failure);
     assert!(report.items_new > 0);
 
-    let report = routed(&["global", "usgov"])
+    let report = routed(&[Cloud::Global, Cloud::UsGov])
         .start_now(policy.id)
         .await
         .unwrap()

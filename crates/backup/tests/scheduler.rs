@@ -101,7 +101,7 @@ impl Fixture {
             .create_organization(
                 NewOrganization {
                     tenant: "contoso.onmicrosoft.com".into(),
-                    cloud: "global".into(),
+                    cloud: tenantlink_service::Cloud::Global,
                     app_id: "11111111-1111-4111-8111-111111111111".into(),
                     name: "Contoso".into(),
                 },

@@ -16,7 +16,7 @@ fn directory() -> EntraDirectory {
 }
 
 fn organization(tenant: &str) -> Organization {
-    fixtures::organization("usgov", tenant)
+    fixtures::organization(tenantlink_service::Cloud::UsGov, tenant)
 }
 
 #[test]

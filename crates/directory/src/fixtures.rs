@@ -1,21 +1,13 @@
 //! Test fixtures shared by this crate's tests.
 
-use tenantlink_service::{ConnectionState, Organization, OrganizationId};
+use tenantlink_service::{Cloud, Organization, fakes};
 
-/// Contoso in `cloud`, its tenant given by `tenant`.
-pub(crate) fn organization(cloud: &str, tenant: &str) -> Organization {
+/// Contoso (the service's fixture) in `cloud`, its tenant given by `tenant`.
+pub(crate) fn organization(cloud: Cloud, tenant: &str) -> Organization {
     Organization {
-        id: OrganizationId::new(),
-        name: "Contoso".into(),
+        cloud,
         tenant: tenant.into(),
-        cloud: cloud.into(),
-        app_id: "11111111-2222-3333-4444-555555555555".into(),
-        app_object_id: None,
-        active_certificate: None,
-        connection: ConnectionState::Unknown,
-        last_error: None,
-        assertion_profile: Default::default(),
-        created_at: time::OffsetDateTime::UNIX_EPOCH,
+        ..fakes::organization()
     }
 }
 

@@ -7,7 +7,7 @@ use tenantlink_clock::SharedClock;
 use tenantlink_entra::{Cloud, TransportError};
 use tenantlink_service::{
     Application, BoxFuture, DelegatedToken, DeviceCode, DeviceSignIn, Directory, DirectoryError,
-    DirectoryErrorKind, Organization, SANDBOX_CLOUD, SignInPoll,
+    DirectoryErrorKind, Organization, SignInPoll,
 };
 
 #[derive(Debug)]
@@ -35,7 +35,7 @@ impl CloudDirectories {
         })
     }
 
-    /// Organizations of the `sandbox` cloud go to the in-process sandbox at `target`.
+    /// Organizations of the sandbox cloud go to the in-process sandbox at `target`.
     pub fn with_sandbox(
         mut self,
         target: &CloudTarget,
@@ -47,8 +47,7 @@ impl CloudDirectories {
 
     /// The directory of `organization`'s cloud, or why there is none.
     pub fn route(&self, organization: &Organization) -> Result<&EntraDirectory, DirectoryError> {
-        let name = organization.cloud.trim().to_ascii_lowercase();
-        if name == SANDBOX_CLOUD {
+        let Some(cloud) = organization.cloud.microsoft() else {
             return self.sandbox.as_ref().ok_or_else(|| {
                 unavailable(
                     organization,
@@ -56,17 +55,15 @@ impl CloudDirectories {
                     "Start tenantlink serve without [organization] / TENANTLINK_TENANT to use the sandbox tenant, or add the organization again with its real cloud (global, usgov or china).",
                 )
             });
-        }
-        let cloud = Cloud::from_name(&name).ok();
-        let found = cloud.and_then(|cloud| {
-            self.clouds
-                .iter()
-                .find(|(c, _)| *c == cloud)
-                .map(|(_, d)| d)
-        });
+        };
+        let found = self
+            .clouds
+            .iter()
+            .find(|(c, _)| *c == cloud)
+            .map(|(_, d)| d);
         if let Some(directory) = found {
             // Which hosts an organization talks to, for an operator tracing a wrong cloud.
-            tracing::debug!(organization = %organization.id, cloud = %name,
+            tracing::debug!(organization = %organization.id, cloud = %organization.cloud,
                 authority = %directory.endpoints.authority(), "directory of the organization's cloud");
         }
         found.ok_or_else(|| {

@@ -2,10 +2,11 @@ use super::*;
 use crate::fixtures::{self, clock};
 use crate::graph_resource;
 use tenantlink_entra::{Endpoints, TenantId};
+use tenantlink_service::Cloud as OrganizationCloud;
 
 const SANDBOX_CLIENT: &str = "99999999-2222-3333-4444-555555555555";
 
-fn organization(cloud: &str) -> Organization {
+fn organization(cloud: OrganizationCloud) -> Organization {
     fixtures::organization(cloud, "contoso.onmicrosoft.com")
 }
 
@@ -50,27 +51,22 @@ fn each_organization_goes_to_its_own_clouds_hosts_and_graph_resource() {
         .unwrap();
     let cases = [
         (
-            "global",
+            OrganizationCloud::Global,
             "https://login.microsoftonline.com",
             "https://graph.microsoft.com",
         ),
         (
-            "usgov",
+            OrganizationCloud::UsGov,
             "https://login.microsoftonline.us",
             "https://graph.microsoft.us",
         ),
         (
-            "UsGov",
-            "https://login.microsoftonline.us",
-            "https://graph.microsoft.us",
-        ),
-        (
-            "china",
+            OrganizationCloud::China,
             "https://login.chinacloudapi.cn",
             "https://microsoftgraph.chinacloudapi.cn",
         ),
         (
-            "sandbox",
+            OrganizationCloud::Sandbox,
             "https://127.0.0.1:9443",
             "https://graph.microsoft.com",
         ),
@@ -82,7 +78,7 @@ fn each_organization_goes_to_its_own_clouds_hosts_and_graph_resource() {
     }
     assert_eq!(
         directories
-            .route(&organization("sandbox"))
+            .route(&organization(OrganizationCloud::Sandbox))
             .unwrap()
             .device_client_id
             .as_deref(),
@@ -91,7 +87,7 @@ fn each_organization_goes_to_its_own_clouds_hosts_and_graph_resource() {
     );
     assert_eq!(
         directories
-            .route(&organization("usgov"))
+            .route(&organization(OrganizationCloud::UsGov))
             .unwrap()
             .device_client_id,
         None,
@@ -99,8 +95,12 @@ fn each_organization_goes_to_its_own_clouds_hosts_and_graph_resource() {
     );
     // Built once: every call for a cloud gets the same clients.
     assert!(std::ptr::eq(
-        directories.route(&organization("usgov")).unwrap(),
-        directories.route(&organization("usgov")).unwrap()
+        directories
+            .route(&organization(OrganizationCloud::UsGov))
+            .unwrap(),
+        directories
+            .route(&organization(OrganizationCloud::UsGov))
+            .unwrap()
     ));
 }
 
@@ -118,11 +118,17 @@ fn an_overridden_cloud_goes_to_its_configured_endpoints_only() {
         device_client_id: None,
     };
     let directories = directories(&clouds);
-    let usgov = directories.route(&organization("usgov")).unwrap();
+    let usgov = directories
+        .route(&organization(OrganizationCloud::UsGov))
+        .unwrap();
     assert_eq!(token_host(usgov), "https://127.0.0.1:9555");
     assert_eq!(usgov.graph_resource, "https://graph.microsoft.com");
     assert_eq!(
-        token_host(directories.route(&organization("global")).unwrap()),
+        token_host(
+            directories
+                .route(&organization(OrganizationCloud::Global))
+                .unwrap()
+        ),
         "https://login.microsoftonline.com"
     );
 }
@@ -131,7 +137,7 @@ fn an_overridden_cloud_goes_to_its_configured_endpoints_only() {
 async fn a_cloud_without_a_directory_is_refused_before_anything_is_asked() {
     let directories = directories(&microsoft());
     let err = directories
-        .start_device_sign_in(&organization("sandbox"))
+        .start_device_sign_in(&organization(OrganizationCloud::Sandbox))
         .await
         .unwrap_err();
     assert_eq!(
@@ -146,10 +152,14 @@ async fn a_cloud_without_a_directory_is_refused_before_anything_is_asked() {
         ) && err.message.contains("add the organization again with its real cloud"),
         "{err:?}"
     );
-    let err = directories.route(&organization("mars")).unwrap_err();
+    let only_global = self::directories(&microsoft()[..1]);
+    let err = only_global
+        .route(&organization(OrganizationCloud::China))
+        .unwrap_err();
+    assert_eq!(err.kind, DirectoryErrorKind::Unavailable);
     assert!(
         err.message
-            .contains("cloud \"mars\", but tenantlink knows no endpoints for that cloud"),
+            .contains("cloud \"china\", but tenantlink knows no endpoints for that cloud"),
         "{err:?}"
     );
 }

@@ -12,6 +12,8 @@ pub mod endpoints;
 pub mod error;
 pub mod graph;
 pub mod signer;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 pub mod token;
 pub mod transport;
 

@@ -5,25 +5,8 @@
 mod support;
 
 use support::{Fault, Harness};
-use tenantlink_entra::{
-    AadstsKind, AppTokenRequest, AssertionOptions, AssertionProfile, EntraError, Error,
-};
-
-/// An Entra error body in the layout of the reference (§0.1): `AADSTSn: text` + CRLF trailer.
-fn body(error: &str, code: u64, text: &str) -> serde_json::Value {
-    serde_json::json!({
-        "error": error,
-        "error_description": format!("AADSTS{code}: {text}\r\nTrace ID: 6f6c4645-0202-4486-b625-fa957dfc4700\r\nCorrelation ID: 5fc87507-4086-4e77-b415-cee677eb232e\r\nTimestamp: 2026-11-27 09:00:00Z"),
-        "error_codes": [code],
-        "timestamp": "2026-11-27 09:00:00Z",
-        "trace_id": "6f6c4645-0202-4486-b625-fa957dfc4700",
-        "correlation_id": "5fc87507-4086-4e77-b415-cee677eb232e",
-    })
-}
-
-fn parse(status: u16, error: &str, code: u64, text: &str) -> EntraError {
-    EntraError::parse(status, body(error, code, text).to_string().as_bytes()).unwrap()
-}
+use tenantlink_entra::test_util::{error_body as body, parse_error as parse};
+use tenantlink_entra::{AadstsKind, AppTokenRequest, AssertionOptions, AssertionProfile, Error};
 
 const CONSENT_TEXT: &str = "The user or administrator has not consented to use the application with ID '11111111-2222-3333-4444-555555555555' named 'tenantlink'. Send an interactive authorization request for this user and resource.";
 const BLOCKED_TEXT: &str = "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.";

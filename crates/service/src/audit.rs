@@ -202,7 +202,54 @@ pub struct AuditEntry {
     pub action: String,
     pub organization: Option<OrganizationId>,
     pub thumbprints: Vec<String>,
-    /// `success`, `failure` or `denied`.
-    pub outcome: String,
+    pub outcome: AuditOutcome,
     pub detail: Option<String>,
+}
+
+/// Which entries to list, newest first; page with `before`. Every field left `None` matches all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub organization: Option<OrganizationId>,
+    pub actor: Option<String>,
+    /// An exact action name, or a prefix ending in `_` (`certificate_` for every certificate
+    /// action). Matched literally and case-sensitively.
+    pub action: Option<String>,
+    pub outcome: Option<AuditOutcome>,
+    pub since: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
+    /// Only entries with an id below this one (the previous page's last id).
+    pub before: Option<i64>,
+    /// At most this many entries; 0 means [`AuditFilter::DEFAULT_LIMIT`].
+    pub limit: u32,
+}
+
+impl AuditFilter {
+    pub const DEFAULT_LIMIT: u32 = 100;
+
+    /// The newest `limit` entries.
+    pub fn newest(limit: u32) -> Self {
+        Self {
+            limit,
+            ..Self::default()
+        }
+    }
+
+    /// The action prefix (an `action` ending in `_`), or `None` for an exact action.
+    pub fn action_prefix(&self) -> Option<&str> {
+        self.action.as_deref().filter(|a| a.ends_with('_'))
+    }
+
+    /// The exact action (an `action` not ending in `_`).
+    pub fn exact_action(&self) -> Option<&str> {
+        self.action.as_deref().filter(|a| !a.ends_with('_'))
+    }
+
+    /// `limit`, with 0 meaning the default.
+    pub fn effective_limit(&self) -> u32 {
+        if self.limit == 0 {
+            Self::DEFAULT_LIMIT
+        } else {
+            self.limit
+        }
+    }
 }

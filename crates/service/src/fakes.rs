@@ -1,18 +1,21 @@
 //! Test doubles: an in-memory [`Repository`](crate::Repository) +
 //! [`AccountRepository`](crate::AccountRepository) and a scripted
-//! [`Directory`](crate::Directory); and the [`contract`] every `Repository` keeps (and the
-//! [`account_contract`] every `AccountRepository` keeps). The sleeper
+//! [`Directory`](crate::Directory); the [`contract`] every `Repository` keeps (and the
+//! [`account_contract`] every `AccountRepository` keeps); and the [`fixtures`] every crate's
+//! tests start from. The sleeper
 //! that advances a manual clock instead of sleeping is `tenantlink_clock::RecordingSleeper`
 //! (this feature turns on its `test-util`).
 
 pub mod account_contract;
 pub mod contract;
 mod directory;
+pub mod fixtures;
 mod memory;
 pub mod renewal_contract;
 pub mod sign_in_contract;
 
 pub use directory::{FAKE_APP_NAME, FAKE_APP_OBJECT_ID, FakeDirectory};
+pub use fixtures::{new_organization, operation, organization};
 pub use memory::MemoryRepository;
 
 use crate::ports::BoxFuture;

@@ -15,6 +15,7 @@ mod assertion_profile;
 mod audit;
 pub mod backup;
 mod certificate_page;
+mod cloud;
 mod error;
 mod heavy;
 mod model;
@@ -38,8 +39,8 @@ pub use accounts::{
 };
 pub use assertion_profile::{AssertionProfile, UnknownAssertionProfile};
 pub use audit::{
-    AuditAction, AuditEntry, AuditOutcome, MAX_AUDIT_ACTOR_BYTES, MAX_AUDIT_DETAIL_BYTES,
-    NewAuditEntry, TRUNCATED_MARKER, quote_bounded,
+    AuditAction, AuditEntry, AuditFilter, AuditOutcome, MAX_AUDIT_ACTOR_BYTES,
+    MAX_AUDIT_DETAIL_BYTES, NewAuditEntry, TRUNCATED_MARKER, quote_bounded,
 };
 pub use backup::{
     BackupPolicy, BackupRepository, BackupRun, BackupScope, DeltaLink, MailboxItem,
@@ -48,6 +49,7 @@ pub use backup::{
 pub use certificate_page::{
     CertificatePage, CertificateStatus, CertificateView, EXPIRING_SOON_DAYS, LastCheck,
 };
+pub use cloud::Cloud;
 pub use error::{ServiceError, ServiceResult};
 pub use heavy::HeavyWork;
 pub use model::{
@@ -67,6 +69,6 @@ pub use ports::{
 pub use proof::{CredentialProof, ProofOutcome, ProofSource, connection_after_proof, record_proof};
 pub use secret::SecretString;
 pub use workflows::{
-    HoldingPolicy, ProofPolicy, SANDBOX_CLOUD, Workflows, WorkflowsConfig,
-    is_configured_organization, is_tenant_reference,
+    HoldingPolicy, ProofPolicy, Workflows, WorkflowsConfig, is_configured_organization,
+    is_tenant_reference,
 };

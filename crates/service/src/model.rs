@@ -1,6 +1,7 @@
 //! Domain records shared by the workflows, the repository and the web front end.
 
 use crate::assertion_profile::AssertionProfile;
+use crate::cloud::Cloud;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -101,8 +102,7 @@ pub struct Organization {
     pub name: String,
     /// Tenant GUID or `*.onmicrosoft.com` name.
     pub tenant: String,
-    /// `global`, `usgov`, `china` or `sandbox`.
-    pub cloud: String,
+    pub cloud: Cloud,
     /// The backup app registration's `appId` (client id).
     pub app_id: String,
     /// The app registration's object id, looked up through Graph at the first sign-in.
@@ -148,8 +148,28 @@ parse_as_str!(ConnectionState {
 pub struct NewOrganization {
     pub name: String,
     pub tenant: String,
-    pub cloud: String,
+    pub cloud: Cloud,
     pub app_id: String,
+}
+
+impl NewOrganization {
+    /// The organization this becomes when it is added as `id` at `at`: no certificate yet, its
+    /// connection unknown until first used, the default assertion profile.
+    pub fn added(self, id: OrganizationId, at: OffsetDateTime) -> Organization {
+        Organization {
+            id,
+            name: self.name,
+            tenant: self.tenant,
+            cloud: self.cloud,
+            app_id: self.app_id,
+            app_object_id: None,
+            active_certificate: None,
+            connection: ConnectionState::Unknown,
+            last_error: None,
+            assertion_profile: AssertionProfile::default(),
+            created_at: at,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

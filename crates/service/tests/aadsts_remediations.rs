@@ -4,24 +4,9 @@
 //! job log to support" of unknown codes. Entra's own text is kept verbatim whatever we add.
 //! Moved here from tenantlink-entra with the texts.
 
-use tenantlink_entra::{AadstsKind, DeviceFlowError, EntraError, Error, KeyRejectionReason};
+use tenantlink_entra::test_util::parse_error as parse;
+use tenantlink_entra::{AadstsKind, DeviceFlowError, Error, KeyRejectionReason};
 use tenantlink_service::remediation::{explain, explain_entra};
-
-/// An Entra error body in the layout of the reference (§0.1): `AADSTSn: text` + CRLF trailer.
-fn body(error: &str, code: u64, text: &str) -> serde_json::Value {
-    serde_json::json!({
-        "error": error,
-        "error_description": format!("AADSTS{code}: {text}\r\nTrace ID: 6f6c4645-0202-4486-b625-fa957dfc4700\r\nCorrelation ID: 5fc87507-4086-4e77-b415-cee677eb232e\r\nTimestamp: 2026-11-27 09:00:00Z"),
-        "error_codes": [code],
-        "timestamp": "2026-11-27 09:00:00Z",
-        "trace_id": "6f6c4645-0202-4486-b625-fa957dfc4700",
-        "correlation_id": "5fc87507-4086-4e77-b415-cee677eb232e",
-    })
-}
-
-fn parse(status: u16, error: &str, code: u64, text: &str) -> EntraError {
-    EntraError::parse(status, body(error, code, text).to_string().as_bytes()).unwrap()
-}
 
 /// What an unknown code is told: the fallback the codes below must not get.
 fn generic_remediation() -> &'static str {

@@ -81,7 +81,7 @@ impl World {
         entries.reverse();
         entries
             .into_iter()
-            .map(|e| (e.actor, e.action, e.outcome))
+            .map(|e| (e.actor, e.action, e.outcome.as_str().to_owned()))
             .collect()
     }
 

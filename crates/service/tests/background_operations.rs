@@ -145,7 +145,7 @@ async fn world() -> World {
             NewOrganization {
                 name: "Contoso".into(),
                 tenant: "contoso.onmicrosoft.com".into(),
-                cloud: "sandbox".into(),
+                cloud: tenantlink_service::Cloud::Sandbox,
                 app_id: "11111111-2222-4333-8444-555555555555".into(),
             },
         )

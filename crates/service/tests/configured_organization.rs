@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use tenantlink_clock::{ManualClock, RecordingSleeper};
 use tenantlink_service::fakes::{FakeDirectory, MemoryRepository};
-use tenantlink_service::{AuditAction, NewOrganization, Repository, Workflows, WorkflowsConfig};
+use tenantlink_service::{
+    AuditAction, Cloud, NewOrganization, Repository, Workflows, WorkflowsConfig,
+};
 use time::macros::datetime;
 
 const APP_ID: &str = "11111111-2222-4333-8444-555555555555";
@@ -24,7 +26,7 @@ fn sandbox(tenant: &str) -> NewOrganization {
     NewOrganization {
         name: "Sandbox (contoso.example)".into(),
         tenant: tenant.into(),
-        cloud: "sandbox".into(),
+        cloud: Cloud::Sandbox,
         app_id: APP_ID.into(),
     }
 }

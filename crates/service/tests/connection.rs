@@ -1,101 +1,20 @@
 //! "Not attached" and **Check connection**: the certificate page reports what Entra said at the
 //! active certificate's latest app-only proof (activation, Check connection), and when.
 
-use std::sync::Arc;
-use tenantlink_clock::{Clock, ManualClock, RecordingSleeper};
-use tenantlink_service::fakes::{FakeDirectory, MemoryRepository};
+mod support;
+
+use support::{caller, world};
+use tenantlink_clock::Clock;
+use tenantlink_service::fakes::fixtures::CONTOSO_APP_ID as APP_ID;
 use tenantlink_service::{
-    AuditAction, Caller, CallerVia, CertificateStatus, CredentialRefusal, DirectoryError,
-    DirectoryErrorKind, NewOrganization, OperationKind, OperationStep, OrganizationId,
-    ProofOutcome, ProofSource, Repository, Role, ServiceError, Workflows, WorkflowsConfig,
+    AuditAction, CertificateStatus, CredentialRefusal, DirectoryError, DirectoryErrorKind,
+    ProofOutcome, ProofSource, Repository, Role, ServiceError,
 };
-use time::macros::datetime;
-
-const APP_ID: &str = "11111111-2222-4333-8444-555555555555";
-
-struct World {
-    clock: Arc<ManualClock>,
-    repository: MemoryRepository,
-    directory: FakeDirectory,
-    workflows: Workflows,
-    org: OrganizationId,
-}
-
-fn caller(role: Role) -> Caller {
-    Caller {
-        name: format!("{}-user", role.as_str()),
-        role,
-        via: CallerVia::ApiToken,
-        csrf_token: None,
-        account: None,
-    }
-}
-
-async fn world() -> World {
-    let clock = Arc::new(ManualClock::at(datetime!(2026-03-01 10:00 UTC)));
-    let repository = MemoryRepository::new();
-    let directory = FakeDirectory::new(clock.clone());
-    let workflows = Workflows::new(
-        Arc::new(repository.clone()),
-        Arc::new(directory.clone()),
-        clock.clone(),
-        Arc::new(RecordingSleeper::advancing(clock.clone())),
-        WorkflowsConfig::default(),
-    );
-    let org = workflows
-        .add_organization(
-            &caller(Role::Administrator),
-            NewOrganization {
-                name: "Contoso".into(),
-                tenant: "contoso.onmicrosoft.com".into(),
-                cloud: "sandbox".into(),
-                app_id: APP_ID.into(),
-            },
-        )
-        .await
-        .expect("organization")
-        .id;
-    World {
-        clock,
-        repository,
-        directory,
-        workflows,
-        org,
-    }
-}
-
-impl World {
-    /// Generates and activates a certificate; returns its SHA-1 thumbprint.
-    async fn generate_active(&self) -> String {
-        let admin = caller(Role::Administrator);
-        let op = self
-            .workflows
-            .start(&admin, self.org, OperationKind::Generate)
-            .await
-            .expect("start");
-        self.directory
-            .approve(&op.sign_in.as_ref().expect("prompt").user_code);
-        self.workflows.settled(&admin, op.id).await.expect("poll");
-        let done = self
-            .workflows
-            .generate(&admin, op.id)
-            .await
-            .expect("generate");
-        assert_eq!(done.step, OperationStep::Succeeded, "{:?}", done.failure);
-        done.sha1_thumbprint.expect("thumbprint")
-    }
-
-    async fn check(&self, role: Role) -> Result<tenantlink_service::CertificatePage, ServiceError> {
-        self.workflows
-            .check_connection(&caller(role), self.org)
-            .await
-    }
-}
 
 #[tokio::test]
 async fn activation_records_an_accepted_proof_shown_on_the_page() {
     let w = world().await;
-    w.generate_active().await;
+    w.generate_active("admin").await;
     let activated_at = w.clock.now();
     let page = w
         .workflows
@@ -118,14 +37,14 @@ async fn activation_records_an_accepted_proof_shown_on_the_page() {
 #[tokio::test]
 async fn check_connection_after_the_key_was_removed_says_not_attached_and_what_to_do() {
     let w = world().await;
-    let thumbprint = w.generate_active().await;
+    let thumbprint = w.generate_active("admin").await;
     w.clock.advance(time::Duration::hours(3));
     // Someone deletes the key from the application in Entra ID.
     w.directory.detach_thumbprint(&thumbprint);
     let attempts = w.directory.proof_attempts();
 
     let page = w
-        .check(Role::Operator)
+        .check_connection(Role::Operator)
         .await
         .expect("an operator may check");
     assert_eq!(
@@ -193,7 +112,7 @@ async fn check_connection_after_the_key_was_removed_says_not_attached_and_what_t
     // Re-attached in Entra ID: the next check says so (the latest answer wins).
     w.clock.advance(time::Duration::minutes(5));
     w.directory.attach_thumbprint(&thumbprint);
-    let page = w.check(Role::Administrator).await.unwrap();
+    let page = w.check_connection(Role::Administrator).await.unwrap();
     assert_eq!(page.status, CertificateStatus::Valid);
     assert_eq!(
         page.last_check.map(|c| c.outcome),
@@ -204,14 +123,14 @@ async fn check_connection_after_the_key_was_removed_says_not_attached_and_what_t
 #[tokio::test]
 async fn a_new_certificate_replaces_the_not_attached_state() {
     let w = world().await;
-    let old = w.generate_active().await;
+    let old = w.generate_active("admin").await;
     w.directory.detach_thumbprint(&old);
     assert_eq!(
-        w.check(Role::Operator).await.unwrap().status,
+        w.check_connection(Role::Operator).await.unwrap().status,
         CertificateStatus::NotAttached
     );
     w.clock.advance(time::Duration::minutes(1));
-    let new = w.generate_active().await;
+    let new = w.generate_active("admin").await;
     let page = w
         .workflows
         .certificate_page(&caller(Role::Viewer), w.org)
@@ -234,7 +153,7 @@ async fn a_new_certificate_replaces_the_not_attached_state() {
 #[tokio::test]
 async fn a_key_entra_calls_expired_is_shown_as_expired() {
     let w = world().await;
-    w.generate_active().await;
+    w.generate_active("admin").await;
     w.directory.fail_next_proof(
         DirectoryError::new(
             DirectoryErrorKind::CredentialRejected,
@@ -244,7 +163,7 @@ async fn a_key_entra_calls_expired_is_shown_as_expired() {
         )
         .with_refusal(CredentialRefusal::KeyExpired),
     );
-    let page = w.check(Role::Operator).await.unwrap();
+    let page = w.check_connection(Role::Operator).await.unwrap();
     assert_eq!(page.status, CertificateStatus::Expired);
     let check = page.last_check.unwrap();
     assert_eq!(check.outcome, ProofOutcome::KeyExpired);
@@ -259,11 +178,11 @@ async fn a_key_entra_calls_expired_is_shown_as_expired() {
 #[tokio::test]
 async fn check_connection_needs_an_operator_and_an_active_certificate() {
     let w = world().await;
-    match w.check(Role::Viewer).await {
+    match w.check_connection(Role::Viewer).await {
         Err(ServiceError::Forbidden { action }) => assert!(action.contains("check the connection")),
         other => panic!("a viewer must be refused: {other:?}"),
     }
-    match w.check(Role::Operator).await {
+    match w.check_connection(Role::Operator).await {
         Err(ServiceError::Conflict { detail }) => {
             assert!(detail.contains("no active certificate"), "{detail}");
             assert!(detail.contains("Generate a new certificate"), "{detail}");
@@ -276,7 +195,7 @@ async fn check_connection_needs_an_operator_and_an_active_certificate() {
 #[tokio::test]
 async fn when_entra_cannot_be_reached_nothing_is_recorded() {
     let w = world().await;
-    w.generate_active().await;
+    w.generate_active("admin").await;
     let before = w
         .workflows
         .certificate_page(&caller(Role::Viewer), w.org)
@@ -291,7 +210,7 @@ async fn when_entra_cannot_be_reached_nothing_is_recorded() {
         "The sign-in service could not be reached.",
         "Try again later.",
     ));
-    match w.check(Role::Operator).await {
+    match w.check_connection(Role::Operator).await {
         Err(ServiceError::Directory(err)) => assert_eq!(err.kind, DirectoryErrorKind::Unavailable),
         other => panic!("the error must be returned: {other:?}"),
     }

@@ -3,26 +3,14 @@
 
 mod support;
 
-use std::sync::Arc;
 use support::{admin, world};
-use tenantlink_certificate::{GenerateOptions, export_pkcs12, generate};
-use tenantlink_clock::RecordingSleeper;
 use tenantlink_service::{
-    CertificateSource, DirectoryError, DirectoryErrorKind, Operation, OperationKind, OperationStep,
-    Repository, SecretString, Workflows, WorkflowsConfig,
+    DirectoryError, DirectoryErrorKind, Operation, OperationKind, OperationStep, SecretString,
 };
 
 fn held_certificate(done: &Operation) -> tenantlink_service::CertificateId {
     assert_eq!(done.step, OperationStep::Failed, "{done:?}");
     done.certificate.expect("the operation holds a certificate")
-}
-
-/// A .pfx whose key the application already lists.
-fn attached_pfx(w: &support::World) -> Vec<u8> {
-    let credential = generate(&GenerateOptions::default(), w.now()).unwrap();
-    w.directory
-        .attach_thumbprint(&credential.certificate().thumbprints().sha1_hex());
-    export_pkcs12(&credential, &SecretString::from("pw")).unwrap()
 }
 
 #[tokio::test]
@@ -68,7 +56,7 @@ async fn a_generated_certificate_entra_kept_refusing_is_discarded() {
 #[tokio::test]
 async fn an_uploaded_certificate_entra_kept_refusing_is_discarded() {
     let w = world().await;
-    let pfx = attached_pfx(&w);
+    let pfx = w.attached_pfx();
     let op = w.signed_in("alice", OperationKind::Upload).await;
     w.directory.refuse_proofs(100);
     let done = w
@@ -87,37 +75,10 @@ async fn a_certificate_whose_activation_lost_the_race_is_discarded() {
     let w = world().await;
     let op = w.signed_in("alice", OperationKind::Generate).await;
     // The process stopped right after attaching; meanwhile another certificate became active.
-    let mine = generate(&GenerateOptions::default(), w.now()).unwrap();
-    let mine = w
-        .repository
-        .save_certificate(w.org, &mine, CertificateSource::Generated, w.now())
-        .await
-        .unwrap();
-    w.directory.attach_thumbprint(&mine.sha1_thumbprint);
-    let attached = Operation {
-        step: OperationStep::Attached,
-        version: op.version + 1,
-        certificate: Some(mine.id),
-        sha1_thumbprint: Some(mine.sha1_thumbprint.clone()),
-        ..op
-    };
-    w.repository.update_operation(&attached).await.unwrap();
-    let other = generate(&GenerateOptions::default(), w.now()).unwrap();
-    let other = w
-        .repository
-        .save_certificate(w.org, &other, CertificateSource::Uploaded, w.now())
-        .await
-        .unwrap();
-    w.repository.force_activate(w.org, other.id, w.now());
+    let mine = w.stopped_after_attaching(op).await;
+    w.activate_elsewhere().await;
 
-    let restarted = Workflows::new(
-        Arc::new(w.repository.clone()),
-        Arc::new(w.directory.clone()),
-        w.clock.clone(),
-        Arc::new(RecordingSleeper::advancing(w.clock.clone())),
-        WorkflowsConfig::default(),
-    );
-    let resumed = restarted.resume_unfinished().await.unwrap();
+    let resumed = w.restarted().resume_unfinished().await.unwrap();
     assert_eq!(
         resumed[0].failure.as_ref().unwrap().code,
         "concurrent_change"
@@ -129,7 +90,7 @@ async fn a_certificate_whose_activation_lost_the_race_is_discarded() {
 async fn nothing_is_discarded_when_the_operation_succeeds() {
     let w = world().await;
     w.generate_active("alice").await;
-    let pfx = attached_pfx(&w);
+    let pfx = w.attached_pfx();
     let op = w.signed_in("alice", OperationKind::Upload).await;
     let done = w
         .workflows
@@ -144,7 +105,7 @@ async fn nothing_is_discarded_when_the_operation_succeeds() {
 async fn nothing_is_discarded_when_the_failure_came_before_any_certificate() {
     let w = world().await;
     // A file that does not open: the operation fails before storing anything.
-    let pfx = attached_pfx(&w);
+    let pfx = w.attached_pfx();
     let op = w.signed_in("alice", OperationKind::Upload).await;
     let done = w
         .workflows

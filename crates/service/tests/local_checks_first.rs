@@ -4,13 +4,9 @@
 
 mod support;
 
-use std::sync::Arc;
 use support::{admin, caller, world};
-use tenantlink_certificate::{GenerateOptions, export_pkcs12, generate};
-use tenantlink_clock::RecordingSleeper;
 use tenantlink_service::{
-    CertificateSource, OperationKind, OperationStep, Repository, Role, SecretString, ServiceError,
-    Workflows, WorkflowsConfig,
+    OperationKind, OperationStep, Repository, Role, SecretString, ServiceError,
 };
 
 #[tokio::test]
@@ -53,23 +49,11 @@ async fn the_wrong_kind_is_refused_before_polling_the_sign_in() {
     assert_eq!(stored.version, upload.version);
 }
 
-/// Makes another certificate active, as an operation on another instance would have.
-async fn activate_elsewhere(w: &support::World) -> String {
-    let other = generate(&GenerateOptions::default(), w.now()).unwrap();
-    let stored = w
-        .repository
-        .save_certificate(w.org, &other, CertificateSource::Uploaded, w.now())
-        .await
-        .unwrap();
-    w.repository.force_activate(w.org, stored.id, w.now());
-    stored.sha1_thumbprint
-}
-
 #[tokio::test]
 async fn generate_after_the_active_certificate_changed_attaches_nothing() {
     let w = world().await;
     let op = w.signed_in("alice", OperationKind::Generate).await;
-    let other = activate_elsewhere(&w).await;
+    let other = w.activate_elsewhere().await.sha1_thumbprint;
 
     let done = w.workflows.generate(&admin("alice"), op.id).await.unwrap();
     assert_eq!(done.step, OperationStep::Failed);
@@ -97,12 +81,9 @@ async fn generate_after_the_active_certificate_changed_attaches_nothing() {
 #[tokio::test]
 async fn import_after_the_active_certificate_changed_asks_graph_nothing() {
     let w = world().await;
-    let credential = generate(&GenerateOptions::default(), w.now()).unwrap();
-    let pfx = export_pkcs12(&credential, &SecretString::from("pw")).unwrap();
-    w.directory
-        .attach_thumbprint(&credential.certificate().thumbprints().sha1_hex());
+    let pfx = w.attached_pfx();
     let op = w.signed_in("alice", OperationKind::Upload).await;
-    activate_elsewhere(&w).await;
+    w.activate_elsewhere().await;
     let reads = w.directory.application_reads();
 
     let done = w
@@ -126,31 +107,10 @@ async fn resuming_after_the_active_certificate_changed_does_not_prove_the_key() 
     let w = world().await;
     let op = w.signed_in("alice", OperationKind::Generate).await;
     // The process stopped right after attaching: the operation is at `attached`.
-    let mine = generate(&GenerateOptions::default(), w.now()).unwrap();
-    let mine = w
-        .repository
-        .save_certificate(w.org, &mine, CertificateSource::Generated, w.now())
-        .await
-        .unwrap();
-    w.directory.attach_thumbprint(&mine.sha1_thumbprint);
-    let attached = tenantlink_service::Operation {
-        step: OperationStep::Attached,
-        version: op.version + 1,
-        certificate: Some(mine.id),
-        sha1_thumbprint: Some(mine.sha1_thumbprint.clone()),
-        ..op
-    };
-    w.repository.update_operation(&attached).await.unwrap();
-    let other = activate_elsewhere(&w).await;
+    w.stopped_after_attaching(op).await;
+    let other = w.activate_elsewhere().await.sha1_thumbprint;
 
-    let restarted = Workflows::new(
-        Arc::new(w.repository.clone()),
-        Arc::new(w.directory.clone()),
-        w.clock.clone(),
-        Arc::new(RecordingSleeper::advancing(w.clock.clone())),
-        WorkflowsConfig::default(),
-    );
-    let resumed = restarted.resume_unfinished().await.unwrap();
+    let resumed = w.restarted().resume_unfinished().await.unwrap();
     assert_eq!(resumed.len(), 1);
     assert_eq!(resumed[0].step, OperationStep::Failed);
     assert_eq!(

@@ -5,8 +5,9 @@
 mod support;
 
 use support::{START, admin, world};
+use tenantlink_service::fakes;
 use tenantlink_service::{
-    Operation, OperationId, OperationKind, OperationStep, Repository, ServiceError, SignInPrompt,
+    Operation, OperationKind, OperationStep, Repository, ServiceError, SignInPrompt,
 };
 
 fn conflict_detail(err: ServiceError) -> String {
@@ -137,26 +138,14 @@ async fn a_start_racing_past_the_check_is_still_refused_by_the_store() {
     // Another instance inserts its operation while this one asks Entra for a device code,
     // i.e. after this start's check found nothing running.
     let elsewhere = Operation {
-        id: OperationId::new(),
-        organization: w.org,
         kind: OperationKind::Upload,
-        step: OperationStep::AwaitingSignIn,
         started_by: "carol".into(),
-        started_at: START,
-        updated_at: START,
-        version: 1,
         sign_in: Some(SignInPrompt {
             user_code: "OTHER001".into(),
             verification_uri: "https://login.example.test/device".into(),
             expires_at: START + time::Duration::minutes(15),
         }),
-        signed_in_as: None,
-        certificate: None,
-        sha1_thumbprint: None,
-        replaces: None,
-        failure: None,
-        sign_in_holder: None,
-        heartbeat_at: None,
+        ..fakes::operation(w.org, START)
     };
     let repository = w.repository.clone();
     let racing = elsewhere.clone();

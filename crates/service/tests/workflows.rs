@@ -4,11 +4,11 @@
 use std::sync::Arc;
 use tenantlink_certificate::{GenerateOptions, export_pkcs12, generate};
 use tenantlink_clock::{ManualClock, RecordingSleeper};
-use tenantlink_service::fakes::{FakeDirectory, MemoryRepository};
+use tenantlink_service::fakes::{self, FakeDirectory, MemoryRepository};
 use tenantlink_service::{
-    Caller, CallerVia, CertificateStatus, DirectoryError, DirectoryErrorKind, NewOrganization,
-    OperationKind, OperationStep, OrganizationId, ProofPolicy, Repository, Role, SecretString,
-    ServiceError, Workflows, WorkflowsConfig,
+    Caller, CallerVia, CertificateStatus, DirectoryError, DirectoryErrorKind, OperationKind,
+    OperationStep, OrganizationId, ProofPolicy, Repository, Role, SecretString, ServiceError,
+    Workflows, WorkflowsConfig,
 };
 use time::macros::datetime;
 
@@ -54,15 +54,7 @@ async fn world() -> World {
         },
     );
     let org = workflows
-        .add_organization(
-            &admin(),
-            NewOrganization {
-                name: "Contoso".into(),
-                tenant: "contoso.onmicrosoft.com".into(),
-                cloud: "sandbox".into(),
-                app_id: "11111111-2222-4333-8444-555555555555".into(),
-            },
-        )
+        .add_organization(&admin(), fakes::new_organization())
         .await
         .expect("organization")
         .id;

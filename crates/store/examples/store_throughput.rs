@@ -31,7 +31,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .create_organization(
                 NewOrganization {
                     tenant: format!("tenant{i}.example"),
-                    cloud: "sandbox".into(),
+                    cloud: tenantlink_service::Cloud::Sandbox,
                     app_id: "app".into(),
                     name: format!("Org {i}"),
                 },

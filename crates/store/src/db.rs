@@ -124,7 +124,7 @@ async fn connect_sqlite(
 /// Migrations are embedded at compile time so the binary needs no migrations folder.
 /// Never edit an applied migration (sqlx refuses a changed checksum): add the next one.
 fn migrator(kind: BackendKind) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 10] = match kind {
+    let files: [(i64, &'static str, &'static str); 11] = match kind {
         BackendKind::Sqlite => [
             (
                 1,

@@ -25,20 +25,8 @@ impl Store {
         new: NewOrganization,
         at: OffsetDateTime,
     ) -> StoreResult<Organization> {
-        let org = Organization {
-            id: OrganizationId::new(),
-            name: new.name,
-            tenant: new.tenant,
-            cloud: new.cloud,
-            app_id: new.app_id,
-            app_object_id: None,
-            active_certificate: None,
-            connection: ConnectionState::Unknown,
-            last_error: None,
-            // The column's default; set_assertion_profile changes it.
-            assertion_profile: AssertionProfile::default(),
-            created_at: at,
-        };
+        // Its assertion profile is the column's default; set_assertion_profile changes it.
+        let org = new.added(OrganizationId::new(), at);
         let at = to_micros(at)?;
         with_pool!(self, |pool| {
             sqlx::query(
@@ -48,7 +36,7 @@ impl Store {
             )
             .bind(org.id.to_string())
             .bind(&org.tenant)
-            .bind(&org.cloud)
+            .bind(org.cloud.as_str())
             .bind(&org.app_id)
             .bind(&org.name)
             .bind(org.connection.as_str())
@@ -199,7 +187,7 @@ fn decode(row: &impl Columns) -> StoreResult<Organization> {
         id: row.parsed("id")?,
         name: row.text("name")?,
         tenant: row.text("tenant")?,
-        cloud: row.text("cloud")?,
+        cloud: row.parsed("cloud")?,
         app_id: row.text("app_id")?,
         app_object_id: row.opt_text("app_object_id")?,
         active_certificate: row.opt_parsed("active_certificate")?,

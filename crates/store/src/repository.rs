@@ -13,15 +13,14 @@ use std::sync::Arc;
 use tenantlink_certificate::{Credential, PrivateKey};
 use tenantlink_service::renewal::{RenewalPolicy, RenewalRecord, RenewalState};
 use tenantlink_service::{
-    AccountRepository, ApiTokenId, ApiTokenRecord, AssertionProfile, AuditEntry, BoxFuture,
-    CertificateId, CertificateSource, ConnectionState, CredentialProof, NewAuditEntry,
+    AccountRepository, ApiTokenId, ApiTokenRecord, AssertionProfile, AuditEntry, AuditFilter,
+    BoxFuture, CertificateId, CertificateSource, ConnectionState, CredentialProof, NewAuditEntry,
     NewOrganization, Operation, OperationId, Organization, OrganizationId, RepoResult, Repository,
     RepositoryError, Role, SecretString, SessionRecord, StoredCertificate, UserId, UserRecord,
 };
 use tenantlink_service::{NewApiToken, TokenWithOwner, UserChange};
 use time::OffsetDateTime;
 
-use crate::audit::{AuditFilter, NewAuditEvent};
 use crate::certificates::NewCertificate;
 use crate::error::StoreError;
 use crate::master_key::MasterKey;
@@ -356,7 +355,7 @@ impl Repository for StoreRepository {
     fn append_audit(&self, entry: NewAuditEntry) -> BoxFuture<'_, RepoResult<()>> {
         Box::pin(async move {
             self.store
-                .append_audit(NewAuditEvent::from_entry(entry))
+                .append_audit(&entry)
                 .await
                 .port("append to the audit log")?;
             Ok(())
@@ -365,15 +364,10 @@ impl Repository for StoreRepository {
 
     fn audit(&self, limit: u32) -> BoxFuture<'_, RepoResult<Vec<AuditEntry>>> {
         Box::pin(async move {
-            let events = self
-                .store
-                .audit_events(&AuditFilter {
-                    limit,
-                    ..Default::default()
-                })
+            self.store
+                .audit_entries(&AuditFilter::newest(limit))
                 .await
-                .port("read the audit log")?;
-            Ok(events.into_iter().map(|e| e.into_entry()).collect())
+                .port("read the audit log")
         })
     }
 

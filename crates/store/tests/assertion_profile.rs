@@ -5,7 +5,7 @@
 mod harness;
 
 use harness::{RawParam, TestDb};
-use tenantlink_service::{AssertionProfile, NewOrganization, OrganizationId};
+use tenantlink_service::{AssertionProfile, OrganizationId, fakes};
 use tenantlink_store::StoreError;
 use time::{Duration, OffsetDateTime, macros::datetime};
 
@@ -18,15 +18,7 @@ backend_tests!(
 
 async fn organization(db: &TestDb) -> OrganizationId {
     db.store
-        .create_organization(
-            NewOrganization {
-                tenant: "contoso.onmicrosoft.com".into(),
-                cloud: "sandbox".into(),
-                app_id: "11111111-2222-3333-4444-555555555555".into(),
-                name: "Contoso".into(),
-            },
-            T0,
-        )
+        .create_organization(fakes::new_organization(), T0)
         .await
         .expect("create organization")
         .id
@@ -45,7 +37,7 @@ async fn organizations_start_with_rs256_and_keep_a_changed_profile(db: &TestDb) 
         .unwrap();
     assert_eq!(changed.assertion_profile, AssertionProfile::Ps256X5tS256);
     assert_eq!(
-        db.raw_int(
+        db.raw_value::<i64>(
             "SELECT updated_at FROM organizations WHERE id = $1",
             &id.to_string()
         )

@@ -3,16 +3,14 @@
 
 mod harness;
 
+use harness::fixtures::{T0, item, organization, policy};
 use harness::{RawParam, TestDb};
 use tenantlink_service::{
-    BackupPolicy, BackupRepository, BackupScope, MailboxItem, NewBackupPolicy, OrganizationId,
-    PolicyId, RepositoryError, RunStatus, RunSummary, RunTrigger, UpsertOutcome,
+    BackupPolicy, BackupRepository, BackupScope, MailboxItem, PolicyId, RepositoryError, RunStatus,
+    RunSummary, RunTrigger, UpsertOutcome,
 };
-use tenantlink_service::{NewOrganization, Organization};
-use tenantlink_store::{Conflict, Store, StoreError};
-use time::{Duration, OffsetDateTime, macros::datetime};
-
-const T0: OffsetDateTime = datetime!(2026-11-27 09:00:00 UTC);
+use tenantlink_store::{Conflict, StoreError};
+use time::Duration;
 
 backend_tests!(
     mailbox_items_upsert_without_duplicates,
@@ -22,57 +20,6 @@ backend_tests!(
     due_policies_among_reads_only_the_ids_asked,
     backup_values_that_do_not_parse_are_corrupt_not_defaulted,
 );
-
-// ---------------------------------------------------------------- fixtures
-
-async fn organization(store: &Store, tenant: &str) -> Organization {
-    store
-        .create_organization(
-            NewOrganization {
-                tenant: tenant.to_owned(),
-                cloud: "sandbox".into(),
-                app_id: "11111111-2222-3333-4444-555555555555".into(),
-                name: format!("Org {tenant}"),
-            },
-            T0,
-        )
-        .await
-        .expect("create organization")
-}
-
-fn item(org: OrganizationId, user: &str, message: &str, hash: &[u8]) -> MailboxItem {
-    MailboxItem {
-        organization_id: org,
-        user_id: user.into(),
-        message_id: message.into(),
-        subject: format!("Subject of {message}"),
-        sender: "ceo@contoso.example".into(),
-        received_at: T0 - Duration::days(1),
-        size: 2048,
-        content_hash: hash.to_vec(),
-    }
-}
-
-async fn policy(
-    store: &Store,
-    org: OrganizationId,
-    next_due: Option<OffsetDateTime>,
-) -> BackupPolicy {
-    store
-        .create_policy(
-            NewBackupPolicy {
-                organization_id: org,
-                name: format!("Mailboxes {}", uuid::Uuid::new_v4().simple()),
-                schedule: "0 2 * * *".into(),
-                scope: BackupScope::Users(vec!["adele@contoso.example".into()]),
-                enabled: true,
-                next_due_at: next_due,
-            },
-            T0,
-        )
-        .await
-        .unwrap()
-}
 
 // ---------------------------------------------------------------- backups
 

@@ -8,49 +8,26 @@ use std::sync::Arc;
 
 use harness::{RawParam, TestDb};
 use tenantlink_service::{
-    NewOrganization, Operation, OperationId, OperationKind, OperationStep, Repository,
-    RepositoryError,
+    AuditAction, AuditFilter, AuditOutcome, NewAuditEntry, Repository, RepositoryError, fakes,
 };
-use tenantlink_store::{AuditFilter, MasterKey, NewAuditEvent, StoreError, StoreRepository};
+use tenantlink_store::{MasterKey, StoreError, StoreRepository};
 use time::macros::datetime;
 
-backend_tests!(unparsable_values_are_corrupt_naming_table_and_column);
+backend_tests!(
+    unparsable_values_are_corrupt_naming_table_and_column,
+    a_cloud_no_variant_names_is_corrupt,
+);
 
 async fn unparsable_values_are_corrupt_naming_table_and_column(db: &TestDb) {
     let at = datetime!(2026-12-01 09:00 UTC);
     let org = db
         .store
-        .create_organization(
-            NewOrganization {
-                name: "Contoso".into(),
-                tenant: "contoso.example".into(),
-                cloud: "sandbox".into(),
-                app_id: "app".into(),
-            },
-            at,
-        )
+        .create_organization(fakes::new_organization(), at)
         .await
         .unwrap();
     let op = db
         .store
-        .create_operation(&Operation {
-            id: OperationId::new(),
-            organization: org.id,
-            kind: OperationKind::Generate,
-            step: OperationStep::AwaitingSignIn,
-            started_by: "alice".into(),
-            started_at: at,
-            updated_at: at,
-            version: 1,
-            sign_in: None,
-            signed_in_as: None,
-            certificate: None,
-            sha1_thumbprint: None,
-            replaces: None,
-            failure: None,
-            sign_in_holder: None,
-            heartbeat_at: None,
-        })
+        .create_operation(&fakes::operation(org.id, at))
         .await
         .unwrap();
 
@@ -124,14 +101,14 @@ async fn unparsable_values_are_corrupt_naming_table_and_column(db: &TestDb) {
 
     // An id that is not a UUID (the audit log's organization has no foreign key).
     db.store
-        .append_audit(NewAuditEvent {
+        .append_audit(&NewAuditEntry {
             at,
             actor: "alice".into(),
-            organization_id: Some(org.id),
-            action: "organization_added".into(),
-            outcome: tenantlink_service::AuditOutcome::Success,
+            organization: Some(org.id),
+            action: AuditAction::OrganizationAdded,
+            outcome: AuditOutcome::Success,
             thumbprints: vec![],
-            details: serde_json::json!({}),
+            detail: None,
         })
         .await
         .unwrap();
@@ -143,7 +120,7 @@ async fn unparsable_values_are_corrupt_naming_table_and_column(db: &TestDb) {
     )
     .await
     .unwrap();
-    match db.store.audit_events(&AuditFilter::default()).await {
+    match db.store.audit_entries(&AuditFilter::default()).await {
         Err(StoreError::Corrupt {
             table,
             column,
@@ -187,4 +164,47 @@ async fn unparsable_values_are_corrupt_naming_table_and_column(db: &TestDb) {
         Err(RepositoryError::Storage { .. }) => {}
         other => panic!("listed as {other:?}"),
     }
+}
+
+/// The `cloud` column decodes into the service's `Cloud`: a name that is none of its variants
+/// (nor a near miss in case or spacing) is corrupt, never routed to some default cloud.
+async fn a_cloud_no_variant_names_is_corrupt(db: &TestDb) {
+    let at = datetime!(2026-12-01 09:00 UTC);
+    let org = db
+        .store
+        .create_organization(fakes::new_organization(), at)
+        .await
+        .unwrap();
+    for bad in ["mars", "Global", " usgov"] {
+        db.raw_execute(
+            "UPDATE organizations SET cloud = $1 WHERE id = $2",
+            &[
+                RawParam::Text(bad.into()),
+                RawParam::Text(org.id.to_string()),
+            ],
+        )
+        .await
+        .unwrap();
+        match db.store.organization(org.id).await {
+            Err(StoreError::Corrupt {
+                table,
+                column,
+                value,
+            }) => assert_eq!(
+                (table, column, value.as_str()),
+                ("organizations", "cloud", bad)
+            ),
+            other => panic!("cloud {bad:?} read as {other:?}"),
+        }
+    }
+    db.raw_execute(
+        "UPDATE organizations SET cloud = 'china' WHERE id = $1",
+        &[RawParam::Text(org.id.to_string())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        db.store.organization(org.id).await.unwrap().cloud,
+        tenantlink_service::Cloud::China
+    );
 }

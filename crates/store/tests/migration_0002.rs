@@ -5,6 +5,7 @@
 mod harness;
 
 use harness::{EmptyDb, RawParam};
+use tenantlink_service::fakes;
 use tenantlink_service::{
     CertificateId, CertificateState, Operation, OperationId, OperationKind, OperationStep,
     OrganizationId,
@@ -213,22 +214,9 @@ async fn old_rows_are_unpacked_and_duplicates_resolved(kind: BackendKind) {
     // The index is in place: the kept operation blocks a new one for its organization.
     let err = store
         .create_operation(&Operation {
-            id: OperationId::new(),
-            organization: second,
             kind: OperationKind::Upload,
-            step: OperationStep::AwaitingSignIn,
             started_by: "bob".into(),
-            started_at: T0,
-            updated_at: T0,
-            version: 1,
-            sign_in: None,
-            signed_in_as: None,
-            certificate: None,
-            sha1_thumbprint: None,
-            replaces: None,
-            failure: None,
-            sign_in_holder: None,
-            heartbeat_at: None,
+            ..fakes::operation(second, T0)
         })
         .await
         .unwrap_err();

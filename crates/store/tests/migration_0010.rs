@@ -103,7 +103,7 @@ async fn old_private_keys_are_rewrapped_and_bound_to_their_organization(kind: Ba
     let binding = |id: CertificateId| {
         let db = &db;
         async move {
-            db.raw_int(
+            db.raw_value::<i64>(
                 "SELECT key_binding FROM certificates WHERE id = $1",
                 &id.to_string(),
             )

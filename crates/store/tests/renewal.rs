@@ -7,7 +7,6 @@ mod harness;
 use std::sync::Arc;
 
 use harness::{RawParam, TestDb};
-use tenantlink_service::NewOrganization;
 use tenantlink_service::fakes::renewal_contract::RENEWAL_CASES;
 use tenantlink_service::renewal::{RenewalFailure, RenewalPolicy, RenewalState};
 use tenantlink_store::{BackendKind, MasterKey, StoreError, StoreRepository};
@@ -40,15 +39,7 @@ async fn unknown_renewal_values_are_corrupt_naming_table_and_column(db: &TestDb)
     let at = datetime!(2026-12-02 09:00 UTC);
     let org = db
         .store
-        .create_organization(
-            NewOrganization {
-                name: "Contoso".into(),
-                tenant: "contoso.example".into(),
-                cloud: "sandbox".into(),
-                app_id: "app".into(),
-            },
-            at,
-        )
+        .create_organization(tenantlink_service::fakes::new_organization(), at)
         .await
         .unwrap();
     let failing = RenewalState {

@@ -17,12 +17,9 @@ use tenantlink_service::{
     BackupPolicy, BackupScope, MailboxItem, NewBackupPolicy, NewOrganization, Organization,
     Repository,
 };
-use tenantlink_store::{MasterKey, Store};
+use tenantlink_store::{MasterKey, Store, StoreRepository};
 
-#[path = "../store_repository/mod.rs"]
-mod store_repository;
 #[allow(unused_imports)] // not every test binary needs both
-pub use store_repository::{StoreRepository, store_id};
 use tenantlink_test_support::TestDatabase;
 
 pub const RETRIES: u32 = 3;
@@ -93,7 +90,7 @@ impl World {
             .with_extra_ca_file(&info.ca_file);
         let shared: SharedClock = clock.clone();
         let master_key = Arc::new(MasterKey::generate().unwrap());
-        let repository = store_repository::repository(&store, master_key.clone());
+        let repository = Arc::new(StoreRepository::new(store.clone(), master_key.clone()));
         let runner = BackupRunner::new(
             Arc::new(store.clone()),
             repository.clone(),
@@ -106,7 +103,7 @@ impl World {
             .create_organization(
                 NewOrganization {
                     tenant: info.tenant_id.clone(),
-                    cloud: "sandbox".into(),
+                    cloud: tenantlink_service::Cloud::Sandbox,
                     app_id: info.backup_app.app_id.clone(),
                     name: "Sandbox".into(),
                 },
@@ -118,10 +115,7 @@ impl World {
             .set_app_object_id(created.id, &info.backup_app.object_id, clock.now())
             .await
             .unwrap();
-        let organization = repository
-            .organization(store_repository::service_id(created.id))
-            .await
-            .unwrap();
+        let organization = repository.organization(created.id).await.unwrap();
         let ca = std::fs::read(&info.ca_file).unwrap();
         let control = reqwest::Client::builder()
             .tls_certs_merge(reqwest::Certificate::from_pem_bundle(&ca).unwrap())

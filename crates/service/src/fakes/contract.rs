@@ -80,8 +80,7 @@ async fn organization(repo: &dyn Repository, name: &str) -> Organization {
         NewOrganization {
             name: name.to_owned(),
             tenant: format!("{}.example", name.to_ascii_lowercase()),
-            cloud: "sandbox".into(),
-            app_id: "11111111-2222-3333-4444-555555555555".into(),
+            ..super::fixtures::new_organization()
         },
         T0,
     )
@@ -229,7 +228,7 @@ async fn a_duplicate_organization_is_a_conflict(repo: &dyn Repository) {
             NewOrganization {
                 name: "Contoso again".into(),
                 tenant: first.tenant.clone(),
-                cloud: first.cloud.clone(),
+                cloud: first.cloud,
                 app_id: first.app_id.clone(),
             },
             T0,
@@ -775,7 +774,7 @@ async fn audit_is_newest_first_up_to_the_limit(repo: &dyn Repository) {
     assert_eq!(newest.actor, "alice");
     assert_eq!(newest.organization, Some(org.id));
     assert_eq!(newest.thumbprints, ["AB12"]);
-    assert_eq!(newest.outcome, "success");
+    assert_eq!(newest.outcome, AuditOutcome::Success);
     assert_eq!(newest.detail.as_deref(), Some("minute 3"));
     assert!(entries[0].id > entries[1].id);
 }

@@ -209,19 +209,7 @@ impl Repository for MemoryRepository {
                 new.tenant, new.app_id
             ))));
         }
-        let organization = Organization {
-            id: OrganizationId::new(),
-            name: new.name,
-            tenant: new.tenant,
-            cloud: new.cloud,
-            app_id: new.app_id,
-            app_object_id: None,
-            active_certificate: None,
-            connection: ConnectionState::Unknown,
-            last_error: None,
-            assertion_profile: AssertionProfile::default(),
-            created_at: now,
-        };
+        let organization = new.added(OrganizationId::new(), now);
         state.organizations.push(organization.clone());
         ready(Ok(organization))
     }
@@ -592,7 +580,7 @@ impl Repository for MemoryRepository {
             action: entry.action.as_str().to_owned(),
             organization: entry.organization,
             thumbprints: entry.thumbprints,
-            outcome: entry.outcome.as_str().to_owned(),
+            outcome: entry.outcome,
             detail: entry.detail,
         });
         ready(Ok(()))

@@ -36,8 +36,7 @@ async fn organization(repo: &dyn Repository, name: &str) -> Organization {
         NewOrganization {
             name: name.to_owned(),
             tenant: format!("{}.example", name.to_ascii_lowercase()),
-            cloud: "sandbox".into(),
-            app_id: "11111111-2222-3333-4444-555555555555".into(),
+            ..super::fixtures::new_organization()
         },
         datetime!(2026-12-01 09:00 UTC),
     )

@@ -3,12 +3,9 @@
 
 use super::Workflows;
 use crate::accounts::{Caller, CallerVia};
+use crate::cloud::Cloud;
 use crate::error::ServiceResult;
 use crate::model::{NewOrganization, Organization, Role};
-
-/// The cloud name of organizations in the sandbox tenant (the others name one of Microsoft's
-/// clouds).
-pub const SANDBOX_CLOUD: &str = "sandbox";
 
 impl Workflows {
     /// Adds `wanted` unless an organization it describes is already there
@@ -51,58 +48,55 @@ impl Workflows {
 pub fn is_configured_organization(existing: &Organization, wanted: &NewOrganization) -> bool {
     existing.app_id.eq_ignore_ascii_case(&wanted.app_id)
         && existing.cloud == wanted.cloud
-        && (wanted.cloud == SANDBOX_CLOUD || existing.tenant.eq_ignore_ascii_case(&wanted.tenant))
+        && (wanted.cloud == Cloud::Sandbox || existing.tenant.eq_ignore_ascii_case(&wanted.tenant))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::OrganizationId;
+    use crate::fakes;
 
     const APP: &str = "11111111-2222-3333-4444-555555555555";
 
-    fn existing(cloud: &str, tenant: &str, app_id: &str) -> Organization {
+    fn existing(cloud: Cloud, tenant: &str, app_id: &str) -> Organization {
         Organization {
-            id: OrganizationId::new(),
-            name: "Contoso".into(),
             tenant: tenant.into(),
-            cloud: cloud.into(),
+            cloud,
             app_id: app_id.into(),
-            app_object_id: None,
-            active_certificate: None,
-            connection: crate::model::ConnectionState::Unknown,
-            last_error: None,
-            assertion_profile: Default::default(),
-            created_at: time::OffsetDateTime::UNIX_EPOCH,
+            ..fakes::organization()
         }
     }
 
-    fn wanted(cloud: &str, tenant: &str, app_id: &str) -> NewOrganization {
+    fn wanted(cloud: Cloud, tenant: &str, app_id: &str) -> NewOrganization {
         NewOrganization {
             name: String::new(),
             tenant: tenant.into(),
-            cloud: cloud.into(),
+            cloud,
             app_id: app_id.into(),
         }
     }
 
     #[test]
     fn the_same_application_tenant_and_cloud_is_the_configured_organization_whatever_the_case() {
-        let stored = existing("global", "contoso.onmicrosoft.com", APP);
+        let stored = existing(Cloud::Global, "contoso.onmicrosoft.com", APP);
         assert!(is_configured_organization(
             &stored,
-            &wanted("global", "Contoso.OnMicrosoft.com", &APP.to_uppercase())
+            &wanted(
+                Cloud::Global,
+                "Contoso.OnMicrosoft.com",
+                &APP.to_uppercase()
+            )
         ));
     }
 
     #[test]
     fn another_application_cloud_or_tenant_is_another_organization() {
-        let stored = existing("global", "contoso.onmicrosoft.com", APP);
+        let stored = existing(Cloud::Global, "contoso.onmicrosoft.com", APP);
         let other_app = "99999999-2222-3333-4444-555555555555";
         for different in [
-            wanted("global", "contoso.onmicrosoft.com", other_app),
-            wanted("usgov", "contoso.onmicrosoft.com", APP),
-            wanted("global", "fabrikam.onmicrosoft.com", APP),
+            wanted(Cloud::Global, "contoso.onmicrosoft.com", other_app),
+            wanted(Cloud::UsGov, "contoso.onmicrosoft.com", APP),
+            wanted(Cloud::Global, "fabrikam.onmicrosoft.com", APP),
         ] {
             assert!(
                 !is_configured_organization(&stored, &different),
@@ -113,14 +107,18 @@ mod tests {
 
     #[test]
     fn in_the_sandbox_cloud_the_application_alone_names_the_organization() {
-        let stored = existing("sandbox", "0c1e3b3e-1111-4222-8333-444455556666", APP);
+        let stored = existing(Cloud::Sandbox, "0c1e3b3e-1111-4222-8333-444455556666", APP);
         assert!(is_configured_organization(
             &stored,
-            &wanted("sandbox", "7d2f4c4f-1111-4222-8333-444455556666", APP)
+            &wanted(Cloud::Sandbox, "7d2f4c4f-1111-4222-8333-444455556666", APP)
         ));
         assert!(!is_configured_organization(
             &stored,
-            &wanted("sandbox", "0c1e3b3e-1111-4222-8333-444455556666", "other")
+            &wanted(
+                Cloud::Sandbox,
+                "0c1e3b3e-1111-4222-8333-444455556666",
+                "other"
+            )
         ));
     }
 }

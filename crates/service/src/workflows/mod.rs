@@ -40,7 +40,7 @@ mod running;
 mod sign_in;
 mod tasks;
 
-pub use configured_organization::{SANDBOX_CLOUD, is_configured_organization};
+pub use configured_organization::is_configured_organization;
 pub use organizations::is_tenant_reference;
 use sign_in::SignInSecrets;
 

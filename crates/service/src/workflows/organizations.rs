@@ -113,13 +113,6 @@ fn validate_new_organization(new: NewOrganization) -> ServiceResult<NewOrganizat
             "the application (client) id is a GUID, shown on the app registration's overview page",
         ));
     }
-    let cloud = new.cloud.trim().to_ascii_lowercase();
-    if !["global", "usgov", "china", "sandbox"].contains(&cloud.as_str()) {
-        return Err(invalid(
-            "cloud",
-            "the cloud is one of global, usgov, china or sandbox",
-        ));
-    }
     let name = if new.name.trim().is_empty() {
         tenant.clone()
     } else {
@@ -128,7 +121,7 @@ fn validate_new_organization(new: NewOrganization) -> ServiceResult<NewOrganizat
     Ok(NewOrganization {
         name,
         tenant,
-        cloud,
+        cloud: new.cloud,
         app_id,
     })
 }

@@ -4,11 +4,13 @@
 #![allow(dead_code)] // each test file uses a different part
 
 use std::sync::Arc;
+use tenantlink_certificate::{GenerateOptions, export_pkcs12, generate};
 use tenantlink_clock::{Clock, ManualClock, RecordingSleeper};
-use tenantlink_service::fakes::{FakeDirectory, MemoryRepository};
+use tenantlink_service::fakes::{self, FakeDirectory, MemoryRepository};
 use tenantlink_service::{
-    Caller, CallerVia, NewOrganization, Operation, OperationKind, OperationStep, OrganizationId,
-    Role, Workflows, WorkflowsConfig,
+    Caller, CallerVia, CertificatePage, CertificateSource, Operation, OperationKind, OperationStep,
+    OrganizationId, Repository, Role, SecretString, ServiceResult, StoredCertificate, Workflows,
+    WorkflowsConfig,
 };
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -52,15 +54,7 @@ pub async fn world() -> World {
         WorkflowsConfig::default(),
     );
     let org = workflows
-        .add_organization(
-            &admin("setup"),
-            NewOrganization {
-                name: "Contoso".into(),
-                tenant: "contoso.onmicrosoft.com".into(),
-                cloud: "sandbox".into(),
-                app_id: "11111111-2222-4333-8444-555555555555".into(),
-            },
-        )
+        .add_organization(&admin("setup"), fakes::new_organization())
         .await
         .expect("organization")
         .id;
@@ -101,6 +95,66 @@ impl World {
             .expect("poll");
         assert_eq!(op.step, OperationStep::SignedIn, "{:?}", op.failure);
         op
+    }
+
+    /// **Check connection** as a caller with `role`.
+    pub async fn check_connection(&self, role: Role) -> ServiceResult<CertificatePage> {
+        self.workflows
+            .check_connection(&caller(role), self.org)
+            .await
+    }
+
+    /// Makes another certificate active, as an operation on another instance would have.
+    pub async fn activate_elsewhere(&self) -> StoredCertificate {
+        let other = generate(&GenerateOptions::default(), self.now()).unwrap();
+        let stored = self
+            .repository
+            .save_certificate(self.org, &other, CertificateSource::Uploaded, self.now())
+            .await
+            .unwrap();
+        self.repository
+            .force_activate(self.org, stored.id, self.now());
+        stored
+    }
+
+    /// As if the process stopped right after attaching `op`'s new certificate: saved, listed
+    /// on the application, and the operation at `attached`. Returns the certificate.
+    pub async fn stopped_after_attaching(&self, op: Operation) -> StoredCertificate {
+        let mine = generate(&GenerateOptions::default(), self.now()).unwrap();
+        let mine = self
+            .repository
+            .save_certificate(self.org, &mine, CertificateSource::Generated, self.now())
+            .await
+            .unwrap();
+        self.directory.attach_thumbprint(&mine.sha1_thumbprint);
+        let attached = Operation {
+            step: OperationStep::Attached,
+            version: op.version + 1,
+            certificate: Some(mine.id),
+            sha1_thumbprint: Some(mine.sha1_thumbprint.clone()),
+            ..op
+        };
+        self.repository.update_operation(&attached).await.unwrap();
+        mine
+    }
+
+    /// A .pfx (password `pw`) whose key the application already lists.
+    pub fn attached_pfx(&self) -> Vec<u8> {
+        let credential = generate(&GenerateOptions::default(), self.now()).unwrap();
+        self.directory
+            .attach_thumbprint(&credential.certificate().thumbprints().sha1_hex());
+        export_pkcs12(&credential, &SecretString::from("pw")).unwrap()
+    }
+
+    /// The service as a fresh process starts it over the same repository, directory and clock.
+    pub fn restarted(&self) -> Workflows {
+        Workflows::new(
+            Arc::new(self.repository.clone()),
+            Arc::new(self.directory.clone()),
+            self.clock.clone(),
+            Arc::new(RecordingSleeper::advancing(self.clock.clone())),
+            WorkflowsConfig::default(),
+        )
     }
 
     /// Generates and activates a certificate; returns its SHA-1 thumbprint.

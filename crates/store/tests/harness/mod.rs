@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod fixtures;
+
 use std::path::PathBuf;
 
 use sqlx::Connection as _;
@@ -194,8 +196,13 @@ impl TestDb {
         raw_execute(self.kind(), &self.url, sql, params).await
     }
 
-    /// Reads one blob column of one row.
-    pub async fn raw_blob(&self, sql: &str, id: &str) -> Vec<u8> {
+    /// Reads the first column of the row `sql` selects with `$1` = `id` (a blob, an integer…).
+    pub async fn raw_value<T>(&self, sql: &str, id: &str) -> T
+    where
+        T: Send + Unpin,
+        T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+        T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+    {
         use sqlx::Row as _;
         match self.kind() {
             BackendKind::Sqlite => {
@@ -206,7 +213,7 @@ impl TestDb {
                     .bind(id.to_owned())
                     .fetch_one(&mut conn)
                     .await
-                    .expect("read blob");
+                    .expect("read the value");
                 row.get(0)
             }
             BackendKind::Postgres => {
@@ -215,34 +222,7 @@ impl TestDb {
                     .bind(id.to_owned())
                     .fetch_one(&mut conn)
                     .await
-                    .expect("read blob");
-                row.get(0)
-            }
-        }
-    }
-
-    /// Reads one integer column of one row.
-    pub async fn raw_int(&self, sql: &str, id: &str) -> i64 {
-        use sqlx::Row as _;
-        match self.kind() {
-            BackendKind::Sqlite => {
-                let mut conn = sqlx::SqliteConnection::connect(&self.url)
-                    .await
-                    .expect("connect");
-                let row = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
-                    .bind(id.to_owned())
-                    .fetch_one(&mut conn)
-                    .await
-                    .expect("read integer");
-                row.get(0)
-            }
-            BackendKind::Postgres => {
-                let mut conn = PgConnection::connect(&self.url).await.expect("connect");
-                let row = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
-                    .bind(id.to_owned())
-                    .fetch_one(&mut conn)
-                    .await
-                    .expect("read integer");
+                    .expect("read the value");
                 row.get(0)
             }
         }

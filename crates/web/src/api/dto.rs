@@ -41,7 +41,7 @@ impl From<Organization> for OrganizationDto {
             id: o.id.0,
             name: o.name,
             tenant: o.tenant,
-            cloud: o.cloud,
+            cloud: o.cloud.as_str().to_owned(),
             app_id: o.app_id,
             app_object_id: o.app_object_id,
             active_certificate: o.active_certificate.map(|c| c.0),
@@ -274,7 +274,7 @@ pub struct AuditEntryDto {
     pub action: String,
     pub organization: Option<Uuid>,
     pub thumbprints: Vec<String>,
-    /// `success` or `failure`.
+    /// `success`, `failure` or `denied`.
     pub outcome: String,
     pub detail: Option<String>,
 }
@@ -288,7 +288,7 @@ impl From<AuditEntry> for AuditEntryDto {
             action: e.action,
             organization: e.organization.map(|o| o.0),
             thumbprints: e.thumbprints,
-            outcome: e.outcome,
+            outcome: e.outcome.as_str().to_owned(),
             detail: e.detail,
         }
     }

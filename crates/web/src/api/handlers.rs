@@ -12,7 +12,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tenantlink_service::{
-    CertificateId, NewOrganization, OperationId, OperationKind, OrganizationId, Permission,
+    CertificateId, Cloud, NewOrganization, OperationId, OperationKind, OrganizationId, Permission,
     ServiceError,
 };
 use uuid::Uuid;
@@ -69,7 +69,7 @@ pub async fn add_organization(
     let new = NewOrganization {
         name: request.name,
         tenant: request.tenant,
-        cloud: request.cloud,
+        cloud: Cloud::from_input(&request.cloud)?,
         app_id: request.app_id,
     };
     let organization = state.workflows.add_organization(&caller, new).await?;

@@ -8,8 +8,8 @@ use crate::error::{ApiError, Problem};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use tenantlink_backup::policies::{PolicyId, RunId};
 use tenantlink_service::OrganizationId;
+use tenantlink_service::{PolicyId, RunId};
 use uuid::Uuid;
 
 type ApiResult<T> = Result<T, ApiError>;

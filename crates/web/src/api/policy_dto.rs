@@ -1,8 +1,8 @@
 //! JSON shapes of backup policies, their runs (the job log) and the organization's connection.
 
 use serde::{Deserialize, Serialize};
-use tenantlink_backup::policies::{BackupRun, BackupScope, Connection, PolicyOverview, RunDetail};
-use tenantlink_backup::{PolicyInput, policies::BackupPolicy};
+use tenantlink_backup::{Connection, PolicyInput, PolicyOverview, RunDetail};
+use tenantlink_service::{BackupPolicy, BackupRun, BackupScope};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;

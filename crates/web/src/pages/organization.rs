@@ -10,8 +10,8 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use tenantlink_backup::Connection;
-use tenantlink_backup::policies::{ConnectionState, scope_text};
-use tenantlink_service::{OrganizationId, Permission};
+use tenantlink_backup::policies::scope_text;
+use tenantlink_service::{ConnectionState, OrganizationId, Permission};
 
 pub async fn page(
     State(state): State<AppState>,

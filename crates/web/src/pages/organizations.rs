@@ -6,8 +6,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
-use tenantlink_backup::policies::ConnectionState;
-use tenantlink_service::{CertificatePage, NewOrganization, Permission};
+use tenantlink_service::{CertificatePage, Cloud, ConnectionState, NewOrganization, Permission};
 
 pub async fn list(State(state): State<AppState>, PageCaller(caller): PageCaller) -> Response {
     let organizations = match state.workflows.organizations(&caller).await {
@@ -93,10 +92,14 @@ pub async fn add(
     if !csrf_matches(&caller, &form.csrf) {
         return csrf_rejected(&caller);
     }
+    let cloud = match Cloud::from_input(&form.cloud) {
+        Ok(cloud) => cloud,
+        Err(err) => return error_page(Some(&caller), &err),
+    };
     let new = NewOrganization {
         name: form.name,
         tenant: form.tenant,
-        cloud: form.cloud,
+        cloud,
         app_id: form.app_id,
     };
     match state.workflows.add_organization(&caller, new).await {

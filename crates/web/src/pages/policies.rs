@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 use tenantlink_backup::PolicyOverview;
-use tenantlink_backup::policies::{BackupRun, PolicyId, RunStatus, scope_text};
+use tenantlink_backup::policies::scope_text;
+use tenantlink_service::{BackupRun, PolicyId, RunStatus, RunTrigger};
 use tenantlink_service::{Caller, Permission};
 use uuid::Uuid;
 
@@ -162,8 +163,8 @@ pub fn run_status(status: RunStatus) -> Markup {
 
 pub fn trigger_label(run: &BackupRun) -> &'static str {
     match run.trigger {
-        tenantlink_backup::policies::RunTrigger::Scheduled => "Scheduled",
-        tenantlink_backup::policies::RunTrigger::Manual => "Run now",
+        RunTrigger::Scheduled => "Scheduled",
+        RunTrigger::Manual => "Run now",
     }
 }
 

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 use tenantlink_backup::PolicyInput;
-use tenantlink_backup::policies::{BackupPolicy, BackupScope, PolicyId};
+use tenantlink_service::{BackupPolicy, BackupScope, PolicyId};
 use tenantlink_service::{Caller, OrganizationId, Permission, ServiceError};
 use uuid::Uuid;
 

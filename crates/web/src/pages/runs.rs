@@ -9,7 +9,7 @@ use crate::auth::PageCaller;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use maud::html;
-use tenantlink_backup::policies::{RunId, RunStatus};
+use tenantlink_service::{RunId, RunStatus};
 use uuid::Uuid;
 
 pub async fn page(

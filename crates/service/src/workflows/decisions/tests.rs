@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::model::OrganizationId;
-use crate::operation::{OperationId, OperationKind, SignInPrompt};
+use crate::operation::SignInPrompt;
 use crate::ports::DirectoryErrorKind;
 use time::macros::datetime;
 
@@ -21,26 +21,13 @@ const ALL_STEPS: [OperationStep; 7] = [
 
 fn operation(step: OperationStep) -> Operation {
     Operation {
-        id: OperationId::new(),
-        organization: OrganizationId::new(),
-        kind: OperationKind::Generate,
         step,
-        started_by: "alice".into(),
-        started_at: STARTED,
-        updated_at: STARTED,
-        version: 1,
         sign_in: Some(SignInPrompt {
             user_code: "FAKE0001".into(),
             verification_uri: "https://login.example.test/device".into(),
             expires_at: CODE_EXPIRES,
         }),
-        signed_in_as: None,
-        certificate: None,
-        sha1_thumbprint: None,
-        replaces: None,
-        failure: None,
-        sign_in_holder: None,
-        heartbeat_at: None,
+        ..crate::fakes::operation(OrganizationId::new(), STARTED)
     }
 }
 
@@ -61,17 +48,9 @@ fn holder_at<'a>(op: &'a Operation, this: Option<&str>, now: OffsetDateTime) -> 
 
 fn organization(active: Option<CertificateId>) -> Organization {
     Organization {
-        id: OrganizationId::new(),
-        name: "Contoso".into(),
-        tenant: "contoso.onmicrosoft.com".into(),
-        cloud: "sandbox".into(),
-        app_id: "11111111-2222-4333-8444-555555555555".into(),
-        app_object_id: None,
         active_certificate: active,
-        connection: crate::model::ConnectionState::Unknown,
-        last_error: None,
-        assertion_profile: Default::default(),
         created_at: STARTED,
+        ..crate::fakes::organization()
     }
 }
 

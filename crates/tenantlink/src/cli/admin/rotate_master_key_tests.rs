@@ -80,7 +80,7 @@ impl Fixture {
                 .create_organization(
                     NewOrganization {
                         tenant: tenant.into(),
-                        cloud: "global".into(),
+                        cloud: tenantlink_service::Cloud::Global,
                         app_id: "11111111-2222-3333-4444-555555555555".into(),
                         name: tenant.into(),
                     },

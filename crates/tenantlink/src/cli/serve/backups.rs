@@ -11,7 +11,7 @@ use tenantlink_backup::{
 };
 use tenantlink_clock::SharedClock;
 use tenantlink_entra::{Endpoints, TokenClient, Transport, TransportConfig};
-use tenantlink_service::{BackupRepository, Repository, SANDBOX_CLOUD};
+use tenantlink_service::{BackupRepository, Cloud, Repository};
 
 use super::clouds::{CloudTarget, CloudsConfig};
 
@@ -22,8 +22,8 @@ pub const POLL_EVERY: Duration = Duration::from_secs(2);
 /// Where one cloud's organizations are backed up from.
 #[derive(Debug, Clone)]
 pub struct BackupCloud {
-    /// The organizations' cloud name (`global`, `usgov`, `china`, `sandbox`).
-    pub name: String,
+    /// The organizations' cloud.
+    pub cloud: Cloud,
     /// The cloud's endpoints (with the sandbox's or the configured CA).
     pub endpoints: Endpoints,
     /// Scope of app-only tokens: `{graph resource}/.default`.
@@ -51,11 +51,11 @@ pub struct BackupSetup {
 pub fn clouds(clouds: &CloudsConfig, sandbox: Option<&CloudTarget>) -> Vec<BackupCloud> {
     let named = clouds
         .targets()
-        .map(|(cloud, target)| (cloud.name().to_owned(), target));
+        .map(|(cloud, target)| (Cloud::from(cloud), target));
     named
-        .chain(sandbox.map(|target| (SANDBOX_CLOUD.to_owned(), target)))
-        .map(|(name, target)| BackupCloud {
-            name,
+        .chain(sandbox.map(|target| (Cloud::Sandbox, target)))
+        .map(|(cloud, target)| BackupCloud {
+            cloud,
             endpoints: target.endpoints.clone(),
             graph_scope: format!("{}/.default", target.graph_resource),
         })
@@ -95,7 +95,7 @@ pub async fn start(setup: BackupSetup) -> anyhow::Result<Policies> {
         .clouds
         .iter()
         .cloned()
-        .map(|cloud| Ok((cloud.name.clone(), runner(cloud, &setup, &setup.clock)?)))
+        .map(|cloud| Ok((cloud.cloud, runner(cloud, &setup, &setup.clock)?)))
         .collect::<anyhow::Result<Vec<_>>>()?;
     anyhow::ensure!(!runners.is_empty(), "no cloud to back up from");
     let credentials = Arc::new(RepositoryCredentials::new(setup.repository.clone()));

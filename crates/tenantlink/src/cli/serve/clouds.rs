@@ -12,7 +12,6 @@ use std::path::PathBuf;
 pub use tenantlink_directory::CloudTarget;
 use tenantlink_directory::graph_resource;
 use tenantlink_entra::{Cloud, Endpoints};
-use tenantlink_service::SANDBOX_CLOUD;
 
 /// The clouds a `[clouds.NAME]` section may name; `sandbox` is the in-process sandbox's.
 pub const NAMED_CLOUDS: [Cloud; 3] = [Cloud::Global, Cloud::UsGov, Cloud::China];
@@ -184,7 +183,7 @@ impl CloudsConfig {
         for name in sections.keys() {
             let known = NAMED_CLOUDS.iter().any(|c| c.name() == name);
             if !known {
-                let hint = if name == SANDBOX_CLOUD {
+                let hint = if name == tenantlink_service::Cloud::Sandbox.as_str() {
                     "the sandbox cloud is always the in-process sandbox tenant"
                 } else {
                     "name one of global, usgov or china"

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use tenantlink_directory::graph_resource;
 use tenantlink_entra::{Cloud, Endpoints, TenantId};
 use tenantlink_sandbox::SandboxInfo;
-use tenantlink_service::{NewOrganization, Organization, SANDBOX_CLOUD, Workflows};
+use tenantlink_service::{NewOrganization, Organization, Workflows};
 
 /// A real tenant, as configured (`[organization]` or `TENANTLINK_TENANT` / `TENANTLINK_APP_ID` …).
 #[derive(Debug, Clone)]
@@ -122,7 +122,7 @@ impl OrganizationConfig {
             organization: NewOrganization {
                 name: self.name.clone().unwrap_or_default(),
                 tenant: self.tenant.as_str().to_owned(),
-                cloud: self.cloud.name().to_owned(),
+                cloud: self.cloud.into(),
                 app_id: self.app_id.clone(),
             },
             app_object_id: None,
@@ -150,7 +150,7 @@ pub fn sandbox_connection(info: &SandboxInfo) -> anyhow::Result<Connection> {
         organization: NewOrganization {
             name: format!("Sandbox ({})", info.tenant_domain),
             tenant: info.tenant_id.clone(),
-            cloud: SANDBOX_CLOUD.into(),
+            cloud: tenantlink_service::Cloud::Sandbox,
             app_id: info.backup_app.app_id.clone(),
         },
         app_object_id: Some(info.backup_app.object_id.clone()),

@@ -62,7 +62,7 @@ fn named_clouds_resolve_to_microsofts_hosts() {
         assert_eq!(target.endpoints.token_endpoint(&tenant).as_str(), token);
         assert_eq!(target.endpoints.graph_url("applications").as_str(), graph);
         assert_eq!(target.graph_resource, resource, "{name}");
-        assert_eq!(connection.organization.cloud, name);
+        assert_eq!(connection.organization.cloud.as_str(), name);
         assert_eq!(target.endpoints.extra_ca_file, None);
         assert_eq!(configured(name).overrides.overridden_by(), None);
         assert_eq!(connection.app_object_id, None, "looked up at sign-in");
