@@ -173,6 +173,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         clock: shared_clock.clone(),
         poll_every: config.backup_poll_every.unwrap_or(backups::POLL_EVERY),
         instance: instance.clone(),
+        stale_after: config.certificates.holder_stale_after,
     })
     .await?;
 

@@ -44,6 +44,8 @@ pub struct BackupSetup {
     pub poll_every: Duration,
     /// This instance's id (DATA_DIR/instance-id), recorded on the runs it starts.
     pub instance: String,
+    /// Another instance silent for this long is gone, and its interrupted runs are failed.
+    pub stale_after: Duration,
 }
 
 /// The clouds to back up from: the same endpoints and Graph resource as the directory of each
@@ -107,7 +109,8 @@ pub async fn start(setup: BackupSetup) -> anyhow::Result<Policies> {
     let scheduler = Scheduler::new(setup.backups.clone(), setup.clock.clone(), executor)
         .with_instance_id(
             setup.instance.clone(),
-            tenantlink_backup::DEFAULT_RUN_STALE_AFTER,
+            time::Duration::try_from(setup.stale_after)
+                .unwrap_or(tenantlink_backup::DEFAULT_RUN_STALE_AFTER),
         );
     let recovered = scheduler.recover_interrupted_runs().await?;
     if recovered > 0 {

@@ -62,6 +62,7 @@ pub struct CertificatesSection {
     pub proof_attempts: Option<u32>,
     pub proof_first_delay_ms: Option<u32>,
     pub proof_max_delay_ms: Option<u32>,
+    pub holder_stale_after_seconds: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -490,3 +490,53 @@ fn a_master_key_file_readable_by_group_or_others_is_refused() {
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
     assert_eq!(config.master_key.load().unwrap().id(), key.id());
 }
+
+#[test]
+fn the_silence_after_which_an_instance_is_gone_is_configurable_and_bounded() {
+    let defaults = ServeConfig::resolve(&args(), &env(&[]))
+        .unwrap()
+        .certificates
+        .workflows_config()
+        .holding;
+    assert_eq!(defaults.stale_after, std::time::Duration::from_secs(120));
+    assert_eq!(defaults.heartbeat_every, std::time::Duration::from_secs(20));
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = with_file(
+        dir.path(),
+        "[certificates]\nholder_stale_after_seconds = 600\n",
+    );
+    let from_file = ServeConfig::resolve(&file, &env(&[])).unwrap().certificates;
+    assert_eq!(
+        from_file.holder_stale_after,
+        std::time::Duration::from_secs(600)
+    );
+    let holding = from_file.workflows_config().holding;
+    assert_eq!(holding.stale_after, std::time::Duration::from_secs(600));
+    assert_eq!(
+        holding.heartbeat_every,
+        std::time::Duration::from_secs(100),
+        "several heartbeats per stale period"
+    );
+
+    let overridden = ServeConfig::resolve(
+        &file,
+        &env(&[("TENANTLINK_HOLDER_STALE_AFTER_SECONDS", "45")]),
+    )
+    .unwrap()
+    .certificates;
+    assert_eq!(
+        overridden.holder_stale_after,
+        std::time::Duration::from_secs(45),
+        "the environment wins"
+    );
+
+    let e = error(
+        &args(),
+        &env(&[("TENANTLINK_HOLDER_STALE_AFTER_SECONDS", "5")]),
+    );
+    assert!(
+        e.contains("(TENANTLINK_HOLDER_STALE_AFTER_SECONDS) is out of range: use 30 to 3600"),
+        "{e}"
+    );
+}

@@ -5,7 +5,7 @@ use super::layers::Layers;
 use crate::cli::serve::config_file::FileConfig;
 use anyhow::{anyhow, bail};
 use tenantlink_certificate::RsaKeySize;
-use tenantlink_service::{ProofPolicy, WorkflowsConfig};
+use tenantlink_service::{HoldingPolicy, ProofPolicy, WorkflowsConfig};
 
 /// Longest certificate lifetime tenantlink will generate. Entra has no fixed maximum
 /// (entra-protocol.md §keyCredentialConfiguration) but a tenant policy may refuse long ones; the
@@ -24,6 +24,9 @@ pub struct CertificateSettings {
     /// Wait after the first refusal; doubled after each further one, up to `proof_max_delay`.
     pub proof_first_delay: std::time::Duration,
     pub proof_max_delay: std::time::Duration,
+    /// An instance silent for this long is gone: its operations and backup runs may be taken
+    /// over by another instance or abandoned by an administrator.
+    pub holder_stale_after: std::time::Duration,
 }
 
 impl Default for CertificateSettings {
@@ -36,6 +39,7 @@ impl Default for CertificateSettings {
             proof_attempts: defaults.proof.attempts,
             proof_first_delay: defaults.proof.first_delay,
             proof_max_delay: defaults.proof.max_delay,
+            holder_stale_after: defaults.holding.stale_after,
         }
     }
 }
@@ -51,7 +55,13 @@ impl CertificateSettings {
                 first_delay: self.proof_first_delay,
                 max_delay: self.proof_max_delay,
             },
-            // Heartbeat, stale-holder and signed-in times: the service's defaults.
+            holding: HoldingPolicy {
+                // Six heartbeats per stale period, so one slow database write does not make a
+                // live instance look gone.
+                heartbeat_every: self.holder_stale_after / 6,
+                stale_after: self.holder_stale_after,
+                ..HoldingPolicy::default()
+            },
             ..WorkflowsConfig::default()
         }
     }
@@ -63,6 +73,12 @@ impl CertificateSettings {
 /// administrator retry (the generate request waits for the whole budget).
 pub const PROOF_ATTEMPTS: std::ops::RangeInclusive<u32> = 1..=20;
 pub const PROOF_DELAY_MS: std::ops::RangeInclusive<u32> = 10..=600_000;
+
+/// Bounds of the silence after which an instance counts as gone. Under 30 s, a pause of the
+/// database or a long garbage-collecting neighbour would let two instances carry one operation's
+/// task; over an hour, an organization waits that long after a crash before another instance
+/// (or an administrator's Abandon) can unblock it.
+pub const HOLDER_STALE_AFTER_SECONDS: std::ops::RangeInclusive<u32> = 30..=3600;
 
 pub(super) fn resolve_certificates(
     layers: &Layers<'_>,
@@ -122,10 +138,22 @@ pub(super) fn resolve_certificates(
         );
     }
     let proof = resolve_proof(layers, file, defaults)?;
+    let holder_stale_after = layers
+        .bounded(
+            "TENANTLINK_HOLDER_STALE_AFTER_SECONDS",
+            section.holder_stale_after_seconds,
+            "certificates.holder_stale_after_seconds",
+            &HOLDER_STALE_AFTER_SECONDS,
+            "the silence after which an instance counts as gone, in seconds,",
+        )?
+        .map_or(defaults.holder_stale_after, |seconds| {
+            std::time::Duration::from_secs(u64::from(seconds))
+        });
     Ok(CertificateSettings {
         key_size,
         validity_days,
         expiring_soon_days,
+        holder_stale_after,
         ..proof
     })
 }
