@@ -62,7 +62,6 @@ impl CertificateSettings {
                 stale_after: self.holder_stale_after,
                 ..HoldingPolicy::default()
             },
-            ..WorkflowsConfig::default()
         }
     }
 }
