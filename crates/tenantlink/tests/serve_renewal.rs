@@ -68,10 +68,8 @@ async fn the_renewal_policy_is_read_changed_and_shown_with_the_certificate(backe
 
     // A certificate: renewal is planned at two thirds of its life, up to a day earlier.
     let op = admin.signed_in_operation(&server, "generate").await;
-    let (status, done) = admin
-        .post(&format!("/api/v1/operations/{op}/generate"), json!({}))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{done}");
+    let (status, done) = admin.generate(&op).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{done}");
     assert_eq!(done["step"], "succeeded", "{done}");
     let (_, page) = admin.get(&certificate_path).await;
     let renewal = &page["renewal"];
