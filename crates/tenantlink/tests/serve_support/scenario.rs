@@ -89,22 +89,34 @@ pub fn assert_failed(operation: &Value, code_prefix: &str) -> Value {
     failure
 }
 
-/// The audit log records the failure with its code, as a failure, by the administrator.
+/// The audit log records the failure with its code, as a failure, by the administrator. The
+/// operation's task writes the entry just after it stores the failed step (which is what the
+/// caller waited for), so the log is read again until the entry is there, within a deadline.
 pub async fn assert_failure_audited(admin: &Session, actor: &str, code: &str) -> Value {
-    let (status, audit) = admin.get("/api/v1/audit").await;
-    assert_eq!(status, StatusCode::OK, "{audit}");
-    audit
-        .as_array()
-        .expect("audit entries")
-        .iter()
-        .find(|e| {
-            e["action"] == "operation_failed"
-                && e["outcome"] == "failure"
-                && e["actor"] == actor
-                && e["detail"].as_str().is_some_and(|d| d.starts_with(code))
-        })
-        .cloned()
-        .unwrap_or_else(|| panic!("no audited failure {code:?} by {actor}: {audit}"))
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (status, audit) = admin.get("/api/v1/audit").await;
+        assert_eq!(status, StatusCode::OK, "{audit}");
+        let found = audit
+            .as_array()
+            .expect("audit entries")
+            .iter()
+            .find(|e| {
+                e["action"] == "operation_failed"
+                    && e["outcome"] == "failure"
+                    && e["actor"] == actor
+                    && e["detail"].as_str().is_some_and(|d| d.starts_with(code))
+            })
+            .cloned();
+        if let Some(entry) = found {
+            return entry;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no audited failure {code:?} by {actor}: {audit}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 /// A finished operation cannot be continued: the API answers 409 with a problem document.
