@@ -41,6 +41,20 @@ impl SignInForm {
         base: &str,
         fields: &[(&str, &str)],
     ) -> reqwest::Response {
+        self.try_post(client, base, fields)
+            .await
+            .expect("POST /login")
+    }
+
+    /// As [`Self::post`], but a transport error is the caller's to judge: a server that refuses
+    /// an oversized body may answer and close before the client has finished sending it, and
+    /// the client then sees a broken pipe instead of the status.
+    pub async fn try_post(
+        &self,
+        client: &reqwest::Client,
+        base: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Result<reqwest::Response> {
         let mut form: Vec<(&str, &str)> = vec![("csrf", &self.csrf)];
         form.extend_from_slice(fields);
         client
@@ -49,7 +63,6 @@ impl SignInForm {
             .form(&form)
             .send()
             .await
-            .expect("POST /login")
     }
 }
 
