@@ -69,6 +69,6 @@ pub use ports::{
 pub use proof::{CredentialProof, ProofOutcome, ProofSource, connection_after_proof, record_proof};
 pub use secret::SecretString;
 pub use workflows::{
-    HoldingPolicy, ProofPolicy, Workflows, WorkflowsConfig, is_configured_organization,
-    is_tenant_reference,
+    HoldingPolicy, KeyRemovalReport, ProofPolicy, RENEWAL_ACTOR, Workflows, WorkflowsConfig,
+    is_configured_organization, is_tenant_reference,
 };

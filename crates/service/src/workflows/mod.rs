@@ -36,12 +36,14 @@ mod generate;
 mod holding;
 mod import;
 mod organizations;
+mod rotation;
 mod running;
 mod sign_in;
 mod tasks;
 
 pub use configured_organization::is_configured_organization;
 pub use organizations::is_tenant_reference;
+pub use rotation::{KeyRemovalReport, RENEWAL_ACTOR};
 use sign_in::SignInSecrets;
 
 /// How long the token proof keeps trying while Entra propagates a new key: bounded exponential
