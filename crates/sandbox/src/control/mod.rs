@@ -236,6 +236,9 @@ async fn change_settings(State(state): State<SharedState>, body: axum::body::Byt
         Ok(r) => r,
         Err(err) => return err.into_response(),
     };
+    if let Err(message) = changed.validate() {
+        return error(StatusCode::BAD_REQUEST, "invalid_request", message);
+    }
     *lock(&state.settings) = changed.clone();
     Json(changed).into_response()
 }
