@@ -129,8 +129,11 @@ impl Settings {
 
     pub(crate) fn propagation_delay(&self) -> time::Duration {
         time::Duration::seconds(
-            i64::try_from(self.key_propagation_delay_seconds.min(MAX_PROPAGATION_DELAY_SECONDS))
-                .unwrap_or_default(),
+            i64::try_from(
+                self.key_propagation_delay_seconds
+                    .min(MAX_PROPAGATION_DELAY_SECONDS),
+            )
+            .unwrap_or_default(),
         )
     }
 }

@@ -146,7 +146,11 @@ mod tests {
         assert_eq!(stats.key_changes_of(Uuid::new_v4()), KeyChanges::default());
         let total = stats.snapshot().key_changes;
         assert_eq!(
-            (total.keys_added, total.keys_removed, total.key_credential_patches),
+            (
+                total.keys_added,
+                total.keys_removed,
+                total.key_credential_patches
+            ),
             (2, 1, 1)
         );
     }

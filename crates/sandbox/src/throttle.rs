@@ -87,7 +87,10 @@ mod tests {
         let tenant = Uuid::new_v4();
         let start = datetime!(2026-12-02 10:00:00 UTC);
         assert_eq!(windows.admit(tenant, BUDGET, start), Ok(()));
-        assert_eq!(windows.admit(tenant, BUDGET, start + Duration::seconds(10)), Ok(()));
+        assert_eq!(
+            windows.admit(tenant, BUDGET, start + Duration::seconds(10)),
+            Ok(())
+        );
         assert_eq!(
             windows.admit(tenant, BUDGET, start + Duration::milliseconds(20_500)),
             Err(40),
@@ -124,10 +127,7 @@ mod tests {
             window_seconds: 600,
         };
         assert_eq!(windows.admit(tenant, one, now), Ok(()));
-        assert_eq!(
-            windows.admit(tenant, one, now - Duration::hours(1)),
-            Ok(())
-        );
+        assert_eq!(windows.admit(tenant, one, now - Duration::hours(1)), Ok(()));
     }
 
     #[test]

@@ -60,7 +60,9 @@ pub(crate) enum GraphError {
     )]
     ResourceSizeExceeded,
     /// The tenant's budget of application requests is spent until the window ends.
-    #[error("Your request is throttled temporarily. Please try after {retry_after_seconds} seconds.")]
+    #[error(
+        "Your request is throttled temporarily. Please try after {retry_after_seconds} seconds."
+    )]
     Throttled { retry_after_seconds: u64 },
     /// A status the fault control injected instead of serving the request.
     #[error("Injected by the sandbox fault control.")]
@@ -198,7 +200,10 @@ mod tests {
     async fn lifetime_refusal_names_the_policy_and_the_end_date() {
         let (status, _, body) = rendered(GraphError::LifetimePolicy { max_days: 30 }).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert_eq!(body["error"]["code"], "CredentialInvalidLifetimeAsPerAppPolicy");
+        assert_eq!(
+            body["error"]["code"],
+            "CredentialInvalidLifetimeAsPerAppPolicy"
+        );
         let message = body["error"]["message"].as_str().unwrap();
         assert!(message.starts_with(
             "Credential lifetime exceeds the max value allowed as per assigned policy '"
