@@ -344,7 +344,10 @@ async fn a_0011_database_keeps_its_operations_and_certificates(kind: BackendKind
         .create_operation(&fakes::fixtures::operation(fabrikam, at(40)))
         .await
         .expect_err("Fabrikam already has an unfinished operation");
-    assert!(matches!(second, RepositoryError::Conflict { .. }), "{second:?}");
+    assert!(
+        matches!(second, RepositoryError::Conflict { .. }),
+        "{second:?}"
+    );
     let raw = |kind, step, organization, certificate| OldOperation {
         organization,
         kind,
