@@ -1,4 +1,4 @@
-//! Certificate operations (Generate / Upload) as durable state machines, read and written as
+//! Certificate operations (Generate / Upload / Rotate) as durable state machines, read and written as
 //! the service's [`Operation`], and the atomic activation that ends them.
 //!
 //! The store guarantees that every change is a compare-and-swap on the row's `version`, that
