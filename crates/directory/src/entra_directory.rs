@@ -268,6 +268,42 @@ impl Directory for EntraDirectory {
             Ok(())
         })
     }
+
+    // Placeholders until h12-entra lands the app-only Graph calls: they refuse, never pretend.
+    fn application_app_only<'a>(
+        &'a self,
+        _organization: &'a Organization,
+        _credential: &'a tenantlink_certificate::Credential,
+    ) -> BoxFuture<'a, Result<Application, DirectoryError>> {
+        Box::pin(std::future::ready(Err(not_built_yet())))
+    }
+
+    fn add_key<'a>(
+        &'a self,
+        _organization: &'a Organization,
+        _signer: &'a tenantlink_certificate::Credential,
+        _certificate: &'a tenantlink_certificate::Certificate,
+    ) -> BoxFuture<'a, Result<ApplicationKey, DirectoryError>> {
+        Box::pin(std::future::ready(Err(not_built_yet())))
+    }
+
+    fn remove_key<'a>(
+        &'a self,
+        _organization: &'a Organization,
+        _signer: &'a tenantlink_certificate::Credential,
+        _key_id: &'a str,
+    ) -> BoxFuture<'a, Result<(), DirectoryError>> {
+        Box::pin(std::future::ready(Err(not_built_yet())))
+    }
+}
+
+fn not_built_yet() -> DirectoryError {
+    DirectoryError::new(
+        DirectoryErrorKind::Other,
+        None,
+        "Rotation through Graph addKey is not built into this directory yet.",
+        "Generate or upload a certificate.",
+    )
 }
 
 /// The organization's assertion profile, in the entra client's terms.

@@ -6,8 +6,8 @@ use crate::{CloudTarget, EntraDirectory};
 use tenantlink_clock::SharedClock;
 use tenantlink_entra::{Cloud, TransportError};
 use tenantlink_service::{
-    Application, BoxFuture, DelegatedToken, DeviceCode, DeviceSignIn, Directory, DirectoryError,
-    DirectoryErrorKind, Organization, SignInPoll,
+    Application, ApplicationKey, BoxFuture, DelegatedToken, DeviceCode, DeviceSignIn, Directory,
+    DirectoryError, DirectoryErrorKind, Organization, SignInPoll,
 };
 
 #[derive(Debug)]
@@ -143,6 +143,41 @@ impl Directory for CloudDirectories {
     ) -> BoxFuture<'a, Result<(), DirectoryError>> {
         match self.route(organization) {
             Ok(directory) => directory.prove_app_only(organization, credential),
+            Err(err) => Box::pin(std::future::ready(Err(err))),
+        }
+    }
+
+    fn application_app_only<'a>(
+        &'a self,
+        organization: &'a Organization,
+        credential: &'a tenantlink_certificate::Credential,
+    ) -> BoxFuture<'a, Result<Application, DirectoryError>> {
+        match self.route(organization) {
+            Ok(directory) => directory.application_app_only(organization, credential),
+            Err(err) => Box::pin(std::future::ready(Err(err))),
+        }
+    }
+
+    fn add_key<'a>(
+        &'a self,
+        organization: &'a Organization,
+        signer: &'a tenantlink_certificate::Credential,
+        certificate: &'a tenantlink_certificate::Certificate,
+    ) -> BoxFuture<'a, Result<ApplicationKey, DirectoryError>> {
+        match self.route(organization) {
+            Ok(directory) => directory.add_key(organization, signer, certificate),
+            Err(err) => Box::pin(std::future::ready(Err(err))),
+        }
+    }
+
+    fn remove_key<'a>(
+        &'a self,
+        organization: &'a Organization,
+        signer: &'a tenantlink_certificate::Credential,
+        key_id: &'a str,
+    ) -> BoxFuture<'a, Result<(), DirectoryError>> {
+        match self.route(organization) {
+            Ok(directory) => directory.remove_key(organization, signer, key_id),
             Err(err) => Box::pin(std::future::ready(Err(err))),
         }
     }

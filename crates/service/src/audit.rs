@@ -19,6 +19,12 @@ pub enum AuditAction {
     CertificateAttached,
     CertificateUploaded,
     CertificateActivated,
+    /// A rotation activated its new certificate (thumbprints: new, then old).
+    CertificateRotated,
+    /// A rotation took a retired key off the application (thumbprint: the removed one).
+    KeyRemoved,
+    /// A rotation attempt failed (detail: Graph's or Entra's code and message).
+    RotationFailed,
     ConnectionChecked,
     OperationFailed,
     OperationCancelled,
@@ -53,6 +59,9 @@ impl AuditAction {
             Self::CertificateAttached => "certificate_attached",
             Self::CertificateUploaded => "certificate_uploaded",
             Self::CertificateActivated => "certificate_activated",
+            Self::CertificateRotated => "certificate_rotated",
+            Self::KeyRemoved => "key_removed",
+            Self::RotationFailed => "rotation_failed",
             Self::ConnectionChecked => "connection_checked",
             Self::OperationFailed => "operation_failed",
             Self::OperationCancelled => "operation_cancelled",
@@ -79,7 +88,7 @@ impl AuditAction {
     }
 }
 
-const ALL_ACTIONS: [AuditAction; 29] = [
+const ALL_ACTIONS: [AuditAction; 32] = [
     AuditAction::SignIn,
     AuditAction::SignOut,
     AuditAction::OrganizationAdded,
@@ -91,6 +100,9 @@ const ALL_ACTIONS: [AuditAction; 29] = [
     AuditAction::CertificateAttached,
     AuditAction::CertificateUploaded,
     AuditAction::CertificateActivated,
+    AuditAction::CertificateRotated,
+    AuditAction::KeyRemoved,
+    AuditAction::RotationFailed,
     AuditAction::ConnectionChecked,
     AuditAction::OperationFailed,
     AuditAction::OperationCancelled,

@@ -244,6 +244,9 @@ pub struct StoredCertificate {
     pub activated_at: Option<OffsetDateTime>,
     /// When another certificate replaced it as the active one.
     pub retired_at: Option<OffsetDateTime>,
+    /// When tenantlink took its key off the application (Graph `removeKey`) after a rotation
+    /// replaced it; `None` while the application may still list it.
+    pub key_removed_at: Option<OffsetDateTime>,
     /// What Entra said the last time an app-only token was requested with it.
     pub last_proof: Option<crate::proof::CredentialProof>,
 }

@@ -9,6 +9,8 @@
 //! Generate: `CertificateStored` = key and certificate created (not yet on the application).
 //! Upload: the file is validated and Graph has confirmed the key is attached, so it goes straight
 //! to `Attached`. Only `Attached` → `Succeeded` changes the active certificate, after a token proof.
+//! Rotate (no sign-in, app-only through Graph `addKey`): `CertificateStored` → `KeyAdded` (addKey
+//! answered, proven by the active certificate) → `Attached` (read back: the application lists it).
 
 use crate::model::{CertificateId, OrganizationId, model_id, parse_as_str};
 use serde::{Deserialize, Serialize};
@@ -24,6 +26,9 @@ model_id!(
 pub enum OperationKind {
     Generate,
     Upload,
+    /// Renewal without an administrator: a new certificate added through Graph `addKey`,
+    /// proven by the active one.
+    Rotate,
 }
 
 impl OperationKind {
@@ -31,6 +36,7 @@ impl OperationKind {
         match self {
             Self::Generate => "generate",
             Self::Upload => "upload",
+            Self::Rotate => "rotate",
         }
     }
 
@@ -38,12 +44,17 @@ impl OperationKind {
         match text {
             "generate" => Some(Self::Generate),
             "upload" => Some(Self::Upload),
+            "rotate" => Some(Self::Rotate),
             _ => None,
         }
     }
 }
 
-parse_as_str!(OperationKind { Generate, Upload });
+parse_as_str!(OperationKind {
+    Generate,
+    Upload,
+    Rotate
+});
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -52,6 +63,9 @@ pub enum OperationStep {
     SignedIn,
     /// Generate only: key and certificate exist (encrypted in the repository), not yet attached.
     CertificateStored,
+    /// Rotate only: Graph's addKey answered for the new certificate; reading the application
+    /// back to see it listed remains.
+    KeyAdded,
     /// The certificate is on the application; the token proof and activation remain.
     Attached,
     Succeeded,
@@ -65,6 +79,7 @@ impl OperationStep {
             Self::AwaitingSignIn => "awaiting_sign_in",
             Self::SignedIn => "signed_in",
             Self::CertificateStored => "certificate_stored",
+            Self::KeyAdded => "key_added",
             Self::Attached => "attached",
             Self::Succeeded => "succeeded",
             Self::Failed => "failed",
@@ -77,6 +92,7 @@ impl OperationStep {
             Self::AwaitingSignIn,
             Self::SignedIn,
             Self::CertificateStored,
+            Self::KeyAdded,
             Self::Attached,
             Self::Succeeded,
             Self::Failed,
@@ -95,6 +111,7 @@ impl OperationStep {
     /// ```text
     /// awaiting_sign_in ─► signed_in ─► certificate_stored ─► attached ─► (activate) succeeded
     ///                        └─────────────────────────────► attached
+    /// (rotate, created at certificate_stored) certificate_stored ─► key_added ─► attached
     /// any unfinished ─► failed;   awaiting_sign_in / signed_in ─► cancelled
     /// ```
     ///
@@ -107,8 +124,15 @@ impl OperationStep {
             AwaitingSignIn => &[AwaitingSignIn],
             SignedIn => &[AwaitingSignIn, SignedIn],
             CertificateStored => &[SignedIn, CertificateStored],
-            Attached => &[SignedIn, CertificateStored, Attached],
-            Failed => &[AwaitingSignIn, SignedIn, CertificateStored, Attached],
+            KeyAdded => &[CertificateStored, KeyAdded],
+            Attached => &[SignedIn, CertificateStored, KeyAdded, Attached],
+            Failed => &[
+                AwaitingSignIn,
+                SignedIn,
+                CertificateStored,
+                KeyAdded,
+                Attached,
+            ],
             Cancelled => &[AwaitingSignIn, SignedIn],
             Succeeded => &[],
         }
@@ -124,6 +148,7 @@ parse_as_str!(OperationStep {
     AwaitingSignIn,
     SignedIn,
     CertificateStored,
+    KeyAdded,
     Attached,
     Succeeded,
     Failed,
@@ -202,6 +227,10 @@ mod tests {
             (SignedIn, Attached),
             (CertificateStored, CertificateStored),
             (CertificateStored, Attached),
+            (CertificateStored, KeyAdded),
+            (KeyAdded, KeyAdded),
+            (KeyAdded, Attached),
+            (KeyAdded, Failed),
             (Attached, Attached),
             (AwaitingSignIn, Failed),
             (SignedIn, Failed),

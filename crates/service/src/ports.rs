@@ -62,6 +62,33 @@ pub trait Directory: Send + Sync + Debug + 'static {
         organization: &'a Organization,
         credential: &'a Credential,
     ) -> BoxFuture<'a, Result<(), DirectoryError>>;
+
+    /// Reads the backup application, keys included, app-only: the token is obtained with
+    /// `credential` (no delegated sign-in). Rotation uses it to verify an added key and to find
+    /// the key id of the one it removes.
+    fn application_app_only<'a>(
+        &'a self,
+        organization: &'a Organization,
+        credential: &'a Credential,
+    ) -> BoxFuture<'a, Result<Application, DirectoryError>>;
+
+    /// Graph `addKey`: adds `certificate` to the application's keys, proven by `signer` (a
+    /// currently valid certificate the application lists; its app-only token too). Returns the
+    /// key Graph added.
+    fn add_key<'a>(
+        &'a self,
+        organization: &'a Organization,
+        signer: &'a Credential,
+        certificate: &'a Certificate,
+    ) -> BoxFuture<'a, Result<ApplicationKey, DirectoryError>>;
+
+    /// Graph `removeKey`: takes the key `key_id` off the application, proven by `signer`.
+    fn remove_key<'a>(
+        &'a self,
+        organization: &'a Organization,
+        signer: &'a Credential,
+        key_id: &'a str,
+    ) -> BoxFuture<'a, Result<(), DirectoryError>>;
 }
 
 /// The secret device code of a device sign-in; only the token endpoint sees it.
@@ -116,8 +143,16 @@ pub enum DirectoryErrorKind {
     /// Entra refused the credential; may be propagation delay right after attaching.
     CredentialRejected,
     ApplicationNotFound,
-    /// Throttled, 5xx, network: worth retrying.
+    /// 5xx, network: worth retrying.
     Unavailable,
+    /// 429: the directory asks to slow down (see [`DirectoryError::retry_after`]).
+    Throttled,
+    /// Graph `Directory_ResourceSizeExceeded`: the application holds too many keys.
+    QuotaExceeded,
+    /// Graph refused the proof of possession of addKey/removeKey
+    /// (`Authentication_MissingOrMalformed`): the signing certificate is not a valid key of
+    /// the application, or the proof is malformed.
+    ProofRejected,
     Other,
 }
 
@@ -143,6 +178,8 @@ pub struct DirectoryError {
     pub remediation: String,
     /// For a refused client assertion: why Entra refused the key.
     pub refusal: Option<CredentialRefusal>,
+    /// How long the directory asked to wait before the next request (`Retry-After`).
+    pub retry_after: Option<StdDuration>,
 }
 
 impl DirectoryError {
@@ -158,7 +195,13 @@ impl DirectoryError {
             message: message.into(),
             remediation: remediation.into(),
             refusal: None,
+            retry_after: None,
         }
+    }
+
+    pub fn with_retry_after(mut self, wait: StdDuration) -> Self {
+        self.retry_after = Some(wait);
+        self
     }
 
     pub fn with_refusal(mut self, refusal: CredentialRefusal) -> Self {
@@ -171,7 +214,9 @@ impl DirectoryError {
     pub fn is_retryable_proof_failure(&self) -> bool {
         matches!(
             self.kind,
-            DirectoryErrorKind::CredentialRejected | DirectoryErrorKind::Unavailable
+            DirectoryErrorKind::CredentialRejected
+                | DirectoryErrorKind::Unavailable
+                | DirectoryErrorKind::Throttled
         )
     }
 }
@@ -341,6 +386,34 @@ pub trait Repository: Send + Sync + Debug + 'static {
         state: &'a RenewalState,
         at: OffsetDateTime,
     ) -> BoxFuture<'a, RepoResult<()>>;
+
+    /// Claims the organization's renewal for `holder` until `until`: `true` when it was free,
+    /// its claim had expired (before `now`), or `holder` already held it; `false` while another
+    /// holder's claim runs. Atomic in the database, so of several instances exactly one wins.
+    fn claim_renewal<'a>(
+        &'a self,
+        organization: OrganizationId,
+        holder: &'a str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<bool>>;
+    /// Gives up `holder`'s claim (nothing when another holder has it).
+    fn release_renewal<'a>(
+        &'a self,
+        organization: OrganizationId,
+        holder: &'a str,
+    ) -> BoxFuture<'a, RepoResult<()>>;
+
+    /// Retired certificates whose key tenantlink may still have to take off the application:
+    /// replaced by a succeeded `rotate` operation and not yet marked removed. Only these are
+    /// ever removed; keys of the application tenantlink did not rotate out are never touched.
+    fn keys_to_remove(&self) -> BoxFuture<'_, RepoResult<Vec<StoredCertificate>>>;
+    /// Records that the certificate's key is off the application (removed, or found absent).
+    fn mark_key_removed(
+        &self,
+        certificate: CertificateId,
+        at: OffsetDateTime,
+    ) -> BoxFuture<'_, RepoResult<()>>;
 }
 
 // ---------------------------------------------------------------------------------------------

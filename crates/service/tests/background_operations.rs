@@ -107,6 +107,32 @@ impl Directory for GatedDirectory {
             self.inner.prove_app_only(organization, credential).await
         })
     }
+
+    fn application_app_only<'a>(
+        &'a self,
+        organization: &'a Organization,
+        credential: &'a Credential,
+    ) -> BoxFuture<'a, Result<tenantlink_service::Application, DirectoryError>> {
+        self.inner.application_app_only(organization, credential)
+    }
+
+    fn add_key<'a>(
+        &'a self,
+        organization: &'a Organization,
+        signer: &'a Credential,
+        certificate: &'a Certificate,
+    ) -> BoxFuture<'a, Result<tenantlink_service::ApplicationKey, DirectoryError>> {
+        self.inner.add_key(organization, signer, certificate)
+    }
+
+    fn remove_key<'a>(
+        &'a self,
+        organization: &'a Organization,
+        signer: &'a Credential,
+        key_id: &'a str,
+    ) -> BoxFuture<'a, Result<(), DirectoryError>> {
+        self.inner.remove_key(organization, signer, key_id)
+    }
 }
 
 /// Advances the clock by each wait like [`RecordingSleeper::advancing`], but returns only once

@@ -69,6 +69,7 @@ impl Store {
             created_at: at,
             activated_at: None,
             retired_at: None,
+            key_removed_at: None,
             last_proof: None,
         };
         let owner = KeyOwner {
@@ -207,6 +208,8 @@ pub(crate) fn decode(row: &impl Columns) -> StoreResult<StoredCertificate> {
         created_at: row.time("created_at")?,
         activated_at: row.opt_time("activated_at")?,
         retired_at: row.opt_time("retired_at")?,
+        // Placeholder until migration 0012 adds the column (h12-store).
+        key_removed_at: None,
         last_proof: proofs::decode(row)?,
     })
 }

@@ -202,6 +202,8 @@ fn decode(row: &impl Columns) -> StoreResult<RenewalRecord> {
             last_attempt_at: row.opt_time("last_attempt_at")?,
             last_failure,
             next_renewal_at: row.opt_time("next_renewal_at")?,
+            // Placeholder until migration 0012 adds the column (h12-store).
+            retry_not_before: None,
         },
     })
 }

@@ -407,6 +407,53 @@ impl Repository for StoreRepository {
                 .port("record the renewal state")
         })
     }
+
+    // Placeholders until migration 0012 and their queries land (h12-store): they refuse
+    // rather than pretend.
+    fn claim_renewal<'a>(
+        &'a self,
+        _organization: OrganizationId,
+        _holder: &'a str,
+        _now: OffsetDateTime,
+        _until: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<bool>> {
+        Box::pin(async { Err(RepositoryError::storage("claim a renewal", "not built yet")) })
+    }
+
+    fn release_renewal<'a>(
+        &'a self,
+        _organization: OrganizationId,
+        _holder: &'a str,
+    ) -> BoxFuture<'a, RepoResult<()>> {
+        Box::pin(async {
+            Err(RepositoryError::storage(
+                "release a renewal",
+                "not built yet",
+            ))
+        })
+    }
+
+    fn keys_to_remove(&self) -> BoxFuture<'_, RepoResult<Vec<StoredCertificate>>> {
+        Box::pin(async {
+            Err(RepositoryError::storage(
+                "list keys to remove",
+                "not built yet",
+            ))
+        })
+    }
+
+    fn mark_key_removed(
+        &self,
+        _certificate: CertificateId,
+        _at: OffsetDateTime,
+    ) -> BoxFuture<'_, RepoResult<()>> {
+        Box::pin(async {
+            Err(RepositoryError::storage(
+                "mark a key removed",
+                "not built yet",
+            ))
+        })
+    }
 }
 
 impl AccountRepository for StoreRepository {

@@ -52,6 +52,7 @@ async fn unknown_renewal_values_are_corrupt_naming_table_and_column(db: &TestDb)
             retryable: true,
         }),
         next_renewal_at: None,
+        retry_not_before: None,
     };
     db.store
         .set_renewal_state(org.id, &failing, at)

@@ -48,6 +48,8 @@ cases!(
     heartbeats_touch_only_the_holders_unfinished_operations,
     take_over_is_compare_and_swap_on_version_and_holder,
     audit_is_newest_first_up_to_the_limit,
+    a_rotation_is_created_with_its_certificate_and_walks_key_added_to_activation,
+    keys_to_remove_are_those_a_rotation_retired_until_marked_removed,
 );
 
 const T0: OffsetDateTime = datetime!(2026-12-01 09:00:00 UTC);
@@ -173,6 +175,33 @@ async fn attached(
     .await
     .expect("certificate stored");
     let op = advance(repo, &op, OperationStep::Attached, minutes(4))
+        .await
+        .expect("attached");
+    (op, stored)
+}
+
+/// A rotation of `organization` as the workflow creates it: at `certificate_stored`, with a
+/// fresh pending certificate `index`, then walked to `attached`.
+async fn rotation_attached(
+    repo: &dyn Repository,
+    organization: OrganizationId,
+    index: usize,
+    at: OffsetDateTime,
+) -> (Operation, StoredCertificate) {
+    let stored = certificate(repo, organization, index, at).await;
+    let rotation = Operation {
+        kind: OperationKind::Rotate,
+        step: OperationStep::CertificateStored,
+        started_by: "renewal".into(),
+        sign_in: None,
+        certificate: Some(stored.id),
+        ..new_operation(organization, at)
+    };
+    let op = repo.create_operation(&rotation).await.expect("create");
+    let op = advance(repo, &op, OperationStep::KeyAdded, at)
+        .await
+        .expect("key added");
+    let op = advance(repo, &op, OperationStep::Attached, at)
         .await
         .expect("attached");
     (op, stored)
@@ -777,4 +806,123 @@ async fn audit_is_newest_first_up_to_the_limit(repo: &dyn Repository) {
     assert_eq!(newest.outcome, AuditOutcome::Success);
     assert_eq!(newest.detail.as_deref(), Some("minute 3"));
     assert!(entries[0].id > entries[1].id);
+}
+
+async fn a_rotation_is_created_with_its_certificate_and_walks_key_added_to_activation(
+    repo: &dyn Repository,
+) {
+    let org = organization(repo, "Contoso").await;
+    let (op, first) = attached(repo, org.id, 0).await;
+    repo.activate(&op, minutes(5)).await.unwrap();
+
+    let stored = certificate(repo, org.id, 1, minutes(10)).await;
+    let rotation = Operation {
+        kind: OperationKind::Rotate,
+        step: OperationStep::CertificateStored,
+        started_by: "renewal".into(),
+        sign_in: None,
+        certificate: Some(stored.id),
+        ..new_operation(org.id, minutes(10))
+    };
+    let created = repo.create_operation(&rotation).await.unwrap();
+    assert_eq!(created.kind, OperationKind::Rotate);
+    assert_eq!(created.step, OperationStep::CertificateStored);
+    assert_eq!(created.certificate, Some(stored.id));
+    assert_eq!(
+        created.replaces,
+        Some(first.id),
+        "the active one it replaces"
+    );
+    assert_eq!(
+        created.sha1_thumbprint.as_deref(),
+        Some(stored.sha1_thumbprint.as_str())
+    );
+    assert_eq!(repo.operation(created.id).await.unwrap(), created);
+    // It holds the organization's one unfinished slot like any other operation.
+    assert!(is_conflict(
+        &repo
+            .create_operation(&new_operation(org.id, minutes(11)))
+            .await
+    ));
+    // Signed-in steps are not part of a rotation's way, but key_added is.
+    assert!(is_conflict(
+        &advance(repo, &created, OperationStep::SignedIn, minutes(11)).await
+    ));
+    let key_added = advance(repo, &created, OperationStep::KeyAdded, minutes(11))
+        .await
+        .unwrap();
+    assert_eq!(key_added.step, OperationStep::KeyAdded);
+    let attached = advance(repo, &key_added, OperationStep::Attached, minutes(12))
+        .await
+        .unwrap();
+    let done = repo.activate(&attached, minutes(13)).await.unwrap();
+    assert_eq!(done.step, OperationStep::Succeeded);
+    assert_eq!(
+        repo.organization(org.id).await.unwrap().active_certificate,
+        Some(stored.id)
+    );
+}
+
+async fn keys_to_remove_are_those_a_rotation_retired_until_marked_removed(repo: &dyn Repository) {
+    let org = organization(repo, "Contoso").await;
+    let other = organization(repo, "Fabrikam").await;
+    assert!(repo.keys_to_remove().await.unwrap().is_empty());
+
+    // Generate replaces the first certificate: an administrator's choice, not a rotation's,
+    // so its key stays on the application.
+    let (op, first) = attached(repo, org.id, 0).await;
+    repo.activate(&op, minutes(5)).await.unwrap();
+    let (op, second) = attached(repo, org.id, 1).await;
+    repo.activate(&op, minutes(6)).await.unwrap();
+    assert_eq!(
+        repo.certificate(first.id).await.unwrap().state,
+        CertificateState::Retired
+    );
+    assert!(repo.keys_to_remove().await.unwrap().is_empty());
+
+    // A rotation replaces the second: its key is to be removed.
+    let (op, third) = rotation_attached(repo, org.id, 2, minutes(20)).await;
+    // Not before the rotation has succeeded.
+    assert!(repo.keys_to_remove().await.unwrap().is_empty());
+    repo.activate(&op, minutes(21)).await.unwrap();
+    let listed = repo.keys_to_remove().await.unwrap();
+    assert_eq!(
+        listed.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![second.id]
+    );
+    assert_eq!(listed[0].state, CertificateState::Retired);
+    assert_eq!(listed[0].retired_at, Some(minutes(21)));
+    assert_eq!(listed[0].key_removed_at, None);
+
+    // A failed rotation of another organization lists nothing.
+    let (op, _) = attached(repo, other.id, 0).await;
+    repo.activate(&op, minutes(5)).await.unwrap();
+    let (op, _) = rotation_attached(repo, other.id, 1, minutes(22)).await;
+    advance(repo, &op, OperationStep::Failed, minutes(23))
+        .await
+        .unwrap();
+    assert_eq!(repo.keys_to_remove().await.unwrap().len(), 1);
+
+    repo.mark_key_removed(second.id, minutes(30)).await.unwrap();
+    assert!(repo.keys_to_remove().await.unwrap().is_empty());
+    assert_eq!(
+        repo.certificate(second.id).await.unwrap().key_removed_at,
+        Some(minutes(30))
+    );
+    // Marking again keeps the first time.
+    repo.mark_key_removed(second.id, minutes(40)).await.unwrap();
+    assert_eq!(
+        repo.certificate(second.id).await.unwrap().key_removed_at,
+        Some(minutes(30))
+    );
+    assert_eq!(
+        repo.certificate(third.id).await.unwrap().key_removed_at,
+        None,
+        "the active one is untouched"
+    );
+    assert!(is_not_found(
+        &repo
+            .mark_key_removed(CertificateId::new(), minutes(40))
+            .await
+    ));
 }

@@ -161,6 +161,36 @@ impl FakeDirectory {
     }
 }
 
+/// The application as the fake holds it; key ids are stable (`key-{thumbprint}`), so removing
+/// one key does not rename the others.
+fn fake_application(state: &FakeDirectoryState, organization: &Organization) -> Application {
+    Application {
+        object_id: FAKE_APP_OBJECT_ID.into(),
+        app_id: organization.app_id.clone(),
+        display_name: FAKE_APP_NAME.into(),
+        keys: state
+            .attached
+            .iter()
+            .map(|thumbprint| ApplicationKey {
+                key_id: format!("key-{thumbprint}"),
+                sha1_thumbprint: thumbprint.clone(),
+                display_name: None,
+                end: None,
+            })
+            .collect(),
+    }
+}
+
+/// Graph's refusal of a proof signed by a certificate the application does not list.
+fn proof_rejected() -> DirectoryError {
+    DirectoryError::new(
+        DirectoryErrorKind::ProofRejected,
+        Some("Authentication_MissingOrMalformed".into()),
+        "Access Token missing or malformed.",
+        "The certificate signing the proof must be a currently valid key of the application.",
+    )
+}
+
 fn key_not_found() -> DirectoryError {
     DirectoryError::new(
         DirectoryErrorKind::CredentialRejected,
@@ -234,22 +264,7 @@ impl Directory for FakeDirectory {
     ) -> BoxFuture<'a, Result<Application, DirectoryError>> {
         let mut state = lock(&self.state);
         state.application_reads += 1;
-        ready(Ok(Application {
-            object_id: FAKE_APP_OBJECT_ID.into(),
-            app_id: organization.app_id.clone(),
-            display_name: FAKE_APP_NAME.into(),
-            keys: state
-                .attached
-                .iter()
-                .enumerate()
-                .map(|(i, thumbprint)| ApplicationKey {
-                    key_id: format!("key-{i}"),
-                    sha1_thumbprint: thumbprint.clone(),
-                    display_name: None,
-                    end: None,
-                })
-                .collect(),
-        }))
+        ready(Ok(fake_application(&state, organization)))
     }
 
     fn attach_certificate<'a>(
@@ -282,6 +297,78 @@ impl Directory for FakeDirectory {
         } else {
             ready(Err(key_not_found()))
         }
+    }
+
+    fn application_app_only<'a>(
+        &'a self,
+        organization: &'a Organization,
+        credential: &'a Credential,
+    ) -> BoxFuture<'a, Result<Application, DirectoryError>> {
+        let mut state = lock(&self.state);
+        state.application_reads += 1;
+        let thumbprint = credential.certificate().thumbprints().sha1_hex();
+        if !state.attached.contains(&thumbprint) {
+            return ready(Err(key_not_found()));
+        }
+        ready(Ok(fake_application(&state, organization)))
+    }
+
+    fn add_key<'a>(
+        &'a self,
+        _organization: &'a Organization,
+        signer: &'a Credential,
+        certificate: &'a Certificate,
+    ) -> BoxFuture<'a, Result<ApplicationKey, DirectoryError>> {
+        let mut state = lock(&self.state);
+        if let Some(err) = state.attach_error.take() {
+            return ready(Err(err));
+        }
+        if !state
+            .attached
+            .contains(&signer.certificate().thumbprints().sha1_hex())
+        {
+            return ready(Err(proof_rejected()));
+        }
+        let thumbprint = certificate.thumbprints().sha1_hex();
+        if !state.attached.contains(&thumbprint) {
+            state.attached.push(thumbprint.clone());
+        }
+        ready(Ok(ApplicationKey {
+            key_id: format!("key-{thumbprint}"),
+            sha1_thumbprint: thumbprint,
+            display_name: None,
+            end: Some(certificate.not_after()),
+        }))
+    }
+
+    fn remove_key<'a>(
+        &'a self,
+        _organization: &'a Organization,
+        signer: &'a Credential,
+        key_id: &'a str,
+    ) -> BoxFuture<'a, Result<(), DirectoryError>> {
+        let mut state = lock(&self.state);
+        if !state
+            .attached
+            .contains(&signer.certificate().thumbprints().sha1_hex())
+        {
+            return ready(Err(proof_rejected()));
+        }
+        let before = state.attached.len();
+        state
+            .attached
+            .retain(|thumbprint| format!("key-{thumbprint}") != key_id);
+        if state.attached.len() == before {
+            return ready(Err(DirectoryError::new(
+                DirectoryErrorKind::Other,
+                Some("Request_ResourceNotFound".into()),
+                format!(
+                    "Resource '{key_id}' does not exist or one of its queried reference-property objects are not present."
+                ),
+                "The key is no longer on the application.",
+            )));
+        }
+        ready(Ok(()))
     }
 }
 

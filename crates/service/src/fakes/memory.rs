@@ -11,7 +11,7 @@ use crate::model::{
     CertificateId, CertificateSource, CertificateState, ConnectionState, NewOrganization,
     Organization, OrganizationId, StoredCertificate, UserId, UserRecord,
 };
-use crate::operation::{Operation, OperationId, OperationStep};
+use crate::operation::{Operation, OperationId, OperationKind, OperationStep};
 use crate::ports::{
     AccountRepository, ApiTokenRecord, BoxFuture, NewApiToken, RepoResult, Repository,
     RepositoryError, SessionRecord, SignInFailures, TokenWithOwner, UserChange,
@@ -52,6 +52,8 @@ struct MemoryState {
     /// The next operation update to this step fails as a storage error (a database hiccup).
     fail_update_to: Option<OperationStep>,
     renewals: HashMap<OrganizationId, RenewalRecord>,
+    /// Renewal claims: organization → (holder, until).
+    renewal_claims: HashMap<OrganizationId, (String, OffsetDateTime)>,
 }
 
 /// Everything in one mutex; the same invariants the SQL store enforces (one unfinished operation
@@ -325,6 +327,7 @@ impl Repository for MemoryRepository {
             created_at: now,
             activated_at: None,
             retired_at: None,
+            key_removed_at: None,
             last_proof: None,
         };
         lock(&self.state).certificates.push((
@@ -627,6 +630,90 @@ impl Repository for MemoryRepository {
             record.state = renewal.clone();
             state.renewals.insert(organization, record);
         });
+        ready(result)
+    }
+
+    fn claim_renewal<'a>(
+        &'a self,
+        organization: OrganizationId,
+        holder: &'a str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<bool>> {
+        let mut state = lock(&self.state);
+        if let Err(err) = renewal_of(&state, organization) {
+            return ready(Err(err));
+        }
+        let free = match state.renewal_claims.get(&organization) {
+            None => true,
+            Some((current, expires)) => current == holder || *expires < now,
+        };
+        if free {
+            state
+                .renewal_claims
+                .insert(organization, (holder.to_owned(), until));
+        }
+        ready(Ok(free))
+    }
+
+    fn release_renewal<'a>(
+        &'a self,
+        organization: OrganizationId,
+        holder: &'a str,
+    ) -> BoxFuture<'a, RepoResult<()>> {
+        let mut state = lock(&self.state);
+        if state
+            .renewal_claims
+            .get(&organization)
+            .is_some_and(|(current, _)| current == holder)
+        {
+            state.renewal_claims.remove(&organization);
+        }
+        ready(Ok(()))
+    }
+
+    fn keys_to_remove(&self) -> BoxFuture<'_, RepoResult<Vec<StoredCertificate>>> {
+        let state = lock(&self.state);
+        let rotated_out: Vec<CertificateId> = state
+            .operations
+            .values()
+            .filter(|o| o.kind == OperationKind::Rotate && o.step == OperationStep::Succeeded)
+            .filter_map(|o| o.replaces)
+            .collect();
+        let mut found: Vec<StoredCertificate> = state
+            .certificates
+            .iter()
+            .map(|(c, _)| c)
+            .filter(|c| {
+                c.state == CertificateState::Retired
+                    && c.key_removed_at.is_none()
+                    && rotated_out.contains(&c.id)
+            })
+            .cloned()
+            .collect();
+        found.sort_by_key(|c| (c.retired_at, c.created_at));
+        ready(Ok(found))
+    }
+
+    fn mark_key_removed(
+        &self,
+        certificate: CertificateId,
+        at: OffsetDateTime,
+    ) -> BoxFuture<'_, RepoResult<()>> {
+        let mut state = lock(&self.state);
+        let result = match state
+            .certificates
+            .iter_mut()
+            .find(|(c, _)| c.id == certificate)
+        {
+            Some((cert, _)) => {
+                cert.key_removed_at.get_or_insert(at);
+                Ok(())
+            }
+            None => Err(RepositoryError::not_found(format!(
+                "certificate {certificate}"
+            ))),
+        };
         ready(result)
     }
 }

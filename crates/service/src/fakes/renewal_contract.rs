@@ -29,6 +29,7 @@ cases!(
     an_organization_starts_with_the_default_policy_and_an_empty_state,
     policy_and_state_are_written_and_read_back_each_keeping_the_other,
     renewal_of_an_unknown_organization_is_not_found,
+    a_renewal_claim_has_one_holder_until_it_expires_or_is_released,
 );
 
 async fn organization(repo: &dyn Repository, name: &str) -> Organization {
@@ -68,6 +69,7 @@ fn failing_state() -> RenewalState {
             retryable: false,
         }),
         next_renewal_at: Some(datetime!(2026-12-02 10:20 UTC)),
+        retry_not_before: Some(datetime!(2026-12-02 10:15 UTC)),
     }
 }
 
@@ -147,6 +149,51 @@ async fn renewal_of_an_unknown_organization_is_not_found(repo: &dyn Repository) 
     ));
     assert!(matches!(
         repo.set_renewal_state(unknown, &failing_state(), at).await,
+        Err(RepositoryError::NotFound { .. })
+    ));
+}
+
+async fn a_renewal_claim_has_one_holder_until_it_expires_or_is_released(repo: &dyn Repository) {
+    let org = organization(repo, "Contoso").await;
+    let other = organization(repo, "Fabrikam").await;
+    let now = datetime!(2026-12-02 11:00 UTC);
+    let until = now + Duration::minutes(10);
+
+    assert!(repo.claim_renewal(org.id, "a", now, until).await.unwrap());
+    assert!(
+        !repo.claim_renewal(org.id, "b", now, until).await.unwrap(),
+        "another holder's claim runs"
+    );
+    assert!(
+        repo.claim_renewal(org.id, "a", now, until).await.unwrap(),
+        "the holder may renew its own claim"
+    );
+    assert!(
+        repo.claim_renewal(other.id, "b", now, until).await.unwrap(),
+        "claims are per organization"
+    );
+    // Releasing someone else's claim does nothing.
+    repo.release_renewal(org.id, "b").await.unwrap();
+    assert!(!repo.claim_renewal(org.id, "b", now, until).await.unwrap());
+    // An expired claim may be taken.
+    let later = until + Duration::seconds(1);
+    assert!(
+        repo.claim_renewal(org.id, "b", later, later + Duration::minutes(10))
+            .await
+            .unwrap()
+    );
+    assert!(!repo.claim_renewal(org.id, "a", later, later).await.unwrap());
+    // Released, it is free again.
+    repo.release_renewal(org.id, "b").await.unwrap();
+    assert!(repo.claim_renewal(org.id, "a", later, later).await.unwrap());
+    // A claim leaves the policy and state alone.
+    assert_eq!(
+        repo.renewal(org.id).await.unwrap(),
+        RenewalRecord::default()
+    );
+    assert!(matches!(
+        repo.claim_renewal(OrganizationId::new(), "a", now, until)
+            .await,
         Err(RepositoryError::NotFound { .. })
     ));
 }

@@ -21,6 +21,8 @@ pub struct RenewalState {
     /// When the scheduler planned the next renewal, written when it plans; the API and page show
     /// what [`super::renewal_decision`] computes now, not this.
     pub next_renewal_at: Option<OffsetDateTime>,
+    /// Graph or Entra asked to wait (`Retry-After`) until then before the next attempt.
+    pub retry_not_before: Option<OffsetDateTime>,
 }
 
 /// The last failed attempt: Entra's or Graph's code and message, verbatim (never a secret).

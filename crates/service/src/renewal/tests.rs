@@ -60,6 +60,7 @@ fn failed(attempts: u32, at: OffsetDateTime, retryable: bool) -> RenewalState {
             retryable,
         }),
         next_renewal_at: None,
+        retry_not_before: None,
     }
 }
 

@@ -58,9 +58,9 @@ impl Workflows {
                 OperationStep::Succeeded | OperationStep::Failed | OperationStep::Cancelled => {
                     return;
                 }
-                OperationStep::CertificateStored | OperationStep::Attached => {
-                    self.prove_and_activate(operation).await
-                }
+                OperationStep::CertificateStored
+                | OperationStep::KeyAdded
+                | OperationStep::Attached => self.prove_and_activate(operation).await,
                 OperationStep::AwaitingSignIn | OperationStep::SignedIn => {
                     self.fail(operation, interrupted_by_error()).await
                 }

@@ -200,7 +200,9 @@ pub(super) fn resumption<'a>(operation: &'a Operation, holder: Holder<'a>) -> Re
     }
     match operation.step {
         OperationStep::AwaitingSignIn | OperationStep::SignedIn => Resumption::EndInterrupted,
-        OperationStep::CertificateStored | OperationStep::Attached => Resumption::ProveAndActivate,
+        OperationStep::CertificateStored | OperationStep::KeyAdded | OperationStep::Attached => {
+            Resumption::ProveAndActivate
+        }
         OperationStep::Succeeded | OperationStep::Failed | OperationStep::Cancelled => {
             Resumption::Nothing
         }

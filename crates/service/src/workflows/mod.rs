@@ -291,6 +291,9 @@ fn directory_failure(err: &DirectoryError) -> OperationFailure {
         DirectoryErrorKind::CredentialRejected => "credential_rejected",
         DirectoryErrorKind::ApplicationNotFound => "application_not_found",
         DirectoryErrorKind::Unavailable => "directory_unavailable",
+        DirectoryErrorKind::Throttled => "directory_throttled",
+        DirectoryErrorKind::QuotaExceeded => "directory_quota_exceeded",
+        DirectoryErrorKind::ProofRejected => "proof_rejected",
         DirectoryErrorKind::Other => "directory_error",
     };
     let code = match &err.code {

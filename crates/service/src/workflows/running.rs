@@ -178,6 +178,7 @@ fn running_conflict(organization: &Organization, running: &Operation) -> Service
     let what = match running.kind {
         OperationKind::Generate => "Generate a new certificate",
         OperationKind::Upload => "Upload a custom certificate",
+        OperationKind::Rotate => "Rotate the certificate",
     };
     let (stands, todo) = match running.step {
         OperationStep::AwaitingSignIn => (

@@ -37,11 +37,13 @@ pub async fn page(
                 operation.step,
                 OperationStep::AwaitingSignIn
                     | OperationStep::CertificateStored
+                    | OperationStep::KeyAdded
                     | OperationStep::Attached
             ));
     let title = match operation.kind {
         OperationKind::Generate => "Generate a new certificate",
         OperationKind::Upload => "Upload a custom certificate",
+        OperationKind::Rotate => "Rotate the certificate",
     };
     let body = html! {
         p.breadcrumb { a href={ "/organizations/" (operation.organization) "/settings/system" } { "SSL Certificate" } " › " (title) }
@@ -62,7 +64,7 @@ pub async fn page(
                 } @else {
                     (step_body(&state, &caller, &operation))
                 }
-                @if abandonable && matches!(operation.step, OperationStep::CertificateStored | OperationStep::Attached) {
+                @if abandonable && matches!(operation.step, OperationStep::CertificateStored | OperationStep::KeyAdded | OperationStep::Attached) {
                     (abandon_notice(&caller, &operation))
                 }
             }
@@ -137,14 +139,18 @@ fn step_body(state: &AppState, caller: &Caller, operation: &Operation) -> Markup
                                 button type="submit" { "Import" }
                             }
                         }
+                        // A rotation never waits for a sign-in.
+                        OperationKind::Rotate => {}
                     }
                     (cancel_form(caller, operation))
                 }
             }
         }
-        OperationStep::CertificateStored | OperationStep::Attached => html! {
-            p #sign-in-status role="status" { "Working: the certificate is being attached and checked with Entra ID…" }
-        },
+        OperationStep::CertificateStored | OperationStep::KeyAdded | OperationStep::Attached => {
+            html! {
+                p #sign-in-status role="status" { "Working: the certificate is being attached and checked with Entra ID…" }
+            }
+        }
         OperationStep::Succeeded => html! {
             p.success role="status" { "The new certificate is active." }
             @if let Some(t) = &operation.sha1_thumbprint { p { "SHA-1 thumbprint: " (thumbprint(t)) } }
