@@ -38,7 +38,7 @@ pub(crate) fn explain_call(err: EntraClientError, call: Call) -> DirectoryError 
         EntraClientError::Graph(e) => {
             let kind = graph_kind(e, call);
             let code = (!e.code.is_empty()).then(|| e.code.clone());
-            let remediation = rotation_remediation(e, kind, call);
+            let remediation = rotation_remediation(e, kind);
             (kind, code, e.retry_after, remediation)
         }
         EntraClientError::Entra(e) => {
@@ -61,10 +61,13 @@ pub(crate) fn explain_call(err: EntraClientError, call: Call) -> DirectoryError 
             DirectoryErrorKind::Unavailable,
             None,
             None,
-            (call != Call::Delegated).then_some(remediations::UNAVAILABLE),
+            Some(remediations::UNAVAILABLE),
         ),
         _ => (DirectoryErrorKind::Other, None, None, None),
     };
+    // An administrator at the Generate workflow gets the service's texts, which name that
+    // workflow's screens; the rotation's remedies are for the calls nobody is watching.
+    let remediation = remediation.filter(|_| call != Call::Delegated);
     let mut explained = DirectoryError::new(
         kind,
         code,
@@ -102,17 +105,12 @@ fn graph_kind(e: &GraphError, call: Call) -> DirectoryErrorKind {
 
 /// The rotation's own remedy where the general one (written for an administrator at the
 /// Generate workflow) would point the wrong way; `None` keeps the general one.
-fn rotation_remediation(
-    e: &GraphError,
-    kind: DirectoryErrorKind,
-    call: Call,
-) -> Option<&'static str> {
+fn rotation_remediation(e: &GraphError, kind: DirectoryErrorKind) -> Option<&'static str> {
     match kind {
         DirectoryErrorKind::Throttled => Some(remediations::THROTTLED),
         DirectoryErrorKind::Unavailable => Some(remediations::UNAVAILABLE),
         DirectoryErrorKind::QuotaExceeded => Some(remediations::QUOTA_EXCEEDED),
         DirectoryErrorKind::ProofRejected => Some(remediations::PROOF_REJECTED),
-        _ if call == Call::Delegated => None,
         DirectoryErrorKind::PolicyRejected => Some(match e.policy_restriction() {
             Some(PolicyRestriction::KeyLifetime) => remediations::POLICY_KEY_LIFETIME,
             Some(PolicyRestriction::TrustedCertificateAuthority) => remediations::POLICY_TRUSTED_CA,

@@ -264,6 +264,18 @@ fn a_refused_token_on_a_read_is_not_a_refused_proof() {
 }
 
 #[test]
+fn delegated_calls_keep_the_generate_workflows_remedies() {
+    let throttled = || graph_waiting(429, "TooManyRequests", "Too many requests.", 10);
+    let delegated = explain_call(throttled(), Call::Delegated);
+    assert_eq!(delegated.kind, DirectoryErrorKind::Throttled);
+    assert_eq!(delegated.retry_after, Some(Duration::from_secs(10)));
+    assert_eq!(
+        delegated.remediation,
+        tenantlink_service::remediation::explain(&throttled()).remediation
+    );
+}
+
+#[test]
 fn a_delegated_policy_refusal_keeps_the_generate_workflows_remedy() {
     let error = || {
         graph(
