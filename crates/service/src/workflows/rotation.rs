@@ -171,7 +171,7 @@ impl Workflows {
         let started = operation.clone();
         self.run_in_background(operation.id, ROTATE_TASK, move |workflows| async move {
             workflows
-                .roll_rotation_forward(operation, Progress::Fresh(credential))
+                .roll_rotation_forward(operation, Progress::Fresh(Box::new(credential)))
                 .await
         })?;
         Ok(started)

@@ -23,7 +23,7 @@ use tenantlink_certificate::Credential;
 /// Where the steps start from.
 pub(in crate::workflows) enum Progress {
     /// Just created here, with the new credential in hand: addKey cannot have happened yet.
-    Fresh(Credential),
+    Fresh(Box<Credential>),
     /// Found unfinished (a restart, a takeover, a failed write): what Graph holds is unknown.
     Resumed,
 }
@@ -200,7 +200,7 @@ impl Workflows {
             }
         };
         let new = match progress {
-            Progress::Fresh(new) => new,
+            Progress::Fresh(new) => *new,
             Progress::Resumed => match self.signing_credential(new_id).await? {
                 Ok(new) => new,
                 Err(detail) => {
