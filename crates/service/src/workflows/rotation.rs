@@ -6,6 +6,7 @@
 //! operation's background task (`rotation/steps.rs`) and the start returns at once. The active
 //! certificate is never touched before the new one is proven and activated by compare-and-swap.
 
+mod aftermath;
 mod decide;
 mod steps;
 

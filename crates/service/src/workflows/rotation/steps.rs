@@ -10,10 +10,10 @@
 //! A failure fails the operation and, when the key may be on the application, takes it off again
 //! with a proof signed by the still-active certificate. Each attempt ends in the renewal state.
 
-use super::decide::{self, AttemptFailure};
+use super::decide;
 use crate::audit::{AuditAction, AuditOutcome};
 use crate::error::ServiceResult;
-use crate::model::{CertificateState, Organization};
+use crate::model::Organization;
 use crate::operation::{Operation, OperationFailure, OperationStep};
 use crate::ports::{DirectoryError, DirectoryErrorKind};
 use crate::renewal::catalogue_entry;
@@ -29,27 +29,27 @@ pub(in crate::workflows) enum Progress {
 }
 
 /// What the steps need besides the operation.
-struct Rotating {
-    organization: Organization,
+pub(super) struct Rotating {
+    pub(super) organization: Organization,
     /// The active certificate the rotation started from: it signs every proof and reads.
-    signer: Credential,
-    new: Credential,
-    new_thumbprint: String,
+    pub(super) signer: Credential,
+    pub(super) new: Credential,
+    pub(super) new_thumbprint: String,
 }
 
 /// Whether the new key may be on the application when the rotation fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum KeyOnApplication {
+pub(super) enum KeyOnApplication {
     No,
     Maybe,
 }
 
 /// How the steps ended: the operation as stored (succeeded or failed), Graph's or Entra's
 /// refusal when one ended it, and whether the new key may need taking off again.
-struct Ended {
-    operation: Operation,
-    cause: Option<DirectoryError>,
-    key: KeyOnApplication,
+pub(super) struct Ended {
+    pub(super) operation: Operation,
+    pub(super) cause: Option<DirectoryError>,
+    pub(super) key: KeyOnApplication,
 }
 
 impl Workflows {
@@ -290,103 +290,6 @@ impl Workflows {
             cause,
             key,
         })
-    }
-
-    /// Best effort: takes the failed rotation's new key off the application, proven by the
-    /// still-active certificate, so failed attempts do not pile keys up against Graph's limit.
-    /// Never a key that is active (the guard re-reads it); a failure is logged and left.
-    async fn take_new_key_off(&self, operation: &Operation, rotating: &Rotating) {
-        let Some(new_id) = operation.certificate else {
-            return;
-        };
-        match self.repository.certificate(new_id).await {
-            Ok(stored) if stored.state != CertificateState::Active => {}
-            Ok(_) => return,
-            Err(err) => {
-                tracing::warn!(operation = %operation.id, error = %err, "could not read the failed rotation's certificate; its key stays on the application");
-                return;
-            }
-        }
-        let organization = &rotating.organization;
-        let listed = match self
-            .directory
-            .application_app_only(organization, &rotating.signer)
-            .await
-        {
-            Ok(application) => application.keys.into_iter().find(|key| {
-                key.sha1_thumbprint
-                    .eq_ignore_ascii_case(&rotating.new_thumbprint)
-            }),
-            Err(err) => {
-                tracing::warn!(operation = %operation.id, code = ?err.code, "could not read the application to remove the failed rotation's key; it may stay there");
-                return;
-            }
-        };
-        let Some(key) = listed else {
-            return;
-        };
-        match self
-            .directory
-            .remove_key(organization, &rotating.signer, &key.key_id)
-            .await
-        {
-            Ok(()) => {
-                self.audit(
-                    &operation.started_by,
-                    AuditAction::KeyRemoved,
-                    Some(organization.id),
-                    vec![rotating.new_thumbprint.clone()],
-                    AuditOutcome::Success,
-                    Some(format!("the failed rotation's new key {}", key.key_id)),
-                )
-                .await;
-            }
-            Err(err) => {
-                tracing::warn!(operation = %operation.id, code = ?err.code, key = %key.key_id, "could not remove the failed rotation's key; it stays on the application unused");
-            }
-        }
-    }
-
-    /// Writes the attempt into the organization's renewal state and audits a failure.
-    async fn record_attempt(&self, ended: &Ended) {
-        let operation = &ended.operation;
-        let now = self.now();
-        let record = match self.repository.renewal(operation.organization).await {
-            Ok(record) => record,
-            Err(err) => {
-                tracing::warn!(operation = %operation.id, error = %err, "could not read the renewal state to record the rotation");
-                return;
-            }
-        };
-        let state = match (operation.step, &operation.failure) {
-            (OperationStep::Succeeded, _) => decide::state_after_success(&record.state, now),
-            // Another operation replaced the certificate meanwhile: not a failure of renewal,
-            // and the next decision is about that certificate anyway.
-            (OperationStep::Failed, Some(why)) if why.code == "concurrent_change" => return,
-            (OperationStep::Failed, Some(why)) => {
-                self.audit_operation(
-                    operation,
-                    AuditAction::RotationFailed,
-                    AuditOutcome::Failure,
-                    Some(format!("{}: {}", why.code, why.message)),
-                )
-                .await;
-                let failed = AttemptFailure {
-                    code: &why.code,
-                    message: &why.message,
-                    cause: ended.cause.as_ref(),
-                };
-                decide::state_after_failure(&record.state, failed, now)
-            }
-            _ => return,
-        };
-        if let Err(err) = self
-            .repository
-            .set_renewal_state(operation.organization, &state, now)
-            .await
-        {
-            tracing::warn!(operation = %operation.id, error = %err, "could not record the rotation in the renewal state");
-        }
     }
 }
 
