@@ -3,6 +3,7 @@
 //! functions of both and the injected clock's `now` that decide when to renew and whether to act.
 //! No I/O here: the scheduler and the rotation workflow call these functions.
 
+mod catalogue;
 mod decision;
 mod policy;
 mod service;
@@ -10,6 +11,10 @@ mod state;
 #[cfg(test)]
 mod tests;
 
+pub use catalogue::{
+    CREDENTIAL_REJECTED_ATTEMPTS, CatalogueEntry, catalogue_entry, entry_for, kind_word,
+    what_to_do_for_recorded,
+};
 pub use decision::{
     ActiveCertificate, AdministratorReason, RenewalDecision, RenewalSituation, jitter_seed,
     next_attempt_after_failure, renewal_decision, renewal_due_at,
