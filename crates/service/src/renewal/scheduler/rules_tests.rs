@@ -1,8 +1,10 @@
-//! The scheduler's pure rules on fixed times. Its passes over a repository are tested in
-//! `tests/renewal_scheduler.rs`.
+//! The scheduler's pure rules (and its settings' floor) on fixed times. Its passes over a
+//! repository are tested in `tests/renewal_scheduler.rs`.
 
+use super::super::RenewalSchedulerConfig;
 use super::*;
 use crate::renewal::AdministratorReason;
+use std::time::Duration as StdDuration;
 use time::Duration;
 use time::macros::datetime;
 
