@@ -6,6 +6,7 @@
 mod catalogue;
 mod decision;
 mod policy;
+mod scheduler;
 mod service;
 mod state;
 #[cfg(test)]
@@ -22,6 +23,10 @@ pub use decision::{
 pub use policy::{
     DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_CAP, DEFAULT_JITTER, PolicyError, RenewAtFraction,
     RenewalPolicy, UploadedCertificates,
+};
+pub use scheduler::{
+    DEFAULT_CHECK_EVERY, DEFAULT_LEASE_FOR, DEFAULT_MAX_IN_FLIGHT, MAX_PAUSE, RenewalScheduler,
+    RenewalSchedulerConfig, ScheduledRotations, TickReport,
 };
 pub use service::{RenewalPolicyChange, RenewalStatus, active_certificate, status_at};
 pub use state::{RenewalFailure, RenewalRecord, RenewalState};
