@@ -78,6 +78,15 @@ fn assert_renewal_fields(page: &Value) {
     assert!(renewal["failed_attempts"].is_u64(), "{page}");
 }
 
+/// The service on `backend` with the administrator signed in; `None` when the backend is skipped.
+async fn started(backend: Backend) -> Option<(serve_support::Server, Session)> {
+    let server = Deployment::new(backend)?.start();
+    let admin = log_in(&server.base, "admin", ADMIN_PASSWORD)
+        .await
+        .expect("admin signs in");
+    Some((server, admin))
+}
+
 async fn new_session(server: &serve_support::Server, admin: &Session, role: &str) -> Session {
     let name = format!("{role}-account");
     let password = format!("{role}-password-2718");
@@ -94,13 +103,9 @@ async fn new_session(server: &serve_support::Server, admin: &Session, role: &str
 }
 
 async fn rotate_now_is_refused_without_an_active_certificate_and_for_other_roles(backend: Backend) {
-    let Some(deployment) = Deployment::new(backend) else {
+    let Some((server, admin)) = started(backend).await else {
         return;
     };
-    let server = deployment.start();
-    let admin = log_in(&server.base, "admin", ADMIN_PASSWORD)
-        .await
-        .expect("admin signs in");
     let org = admin.first_organization().await;
 
     // No active certificate: addKey has nothing to prove possession with.
@@ -145,13 +150,9 @@ async fn rotate_now_is_refused_without_an_active_certificate_and_for_other_roles
 async fn rotate_now_answers_202_and_the_rotation_replaces_the_key_with_an_overlap(
     backend: Backend,
 ) {
-    let Some(deployment) = Deployment::new(backend) else {
+    let Some((server, admin)) = started(backend).await else {
         return;
     };
-    let server = deployment.start();
-    let admin = log_in(&server.base, "admin", ADMIN_PASSWORD)
-        .await
-        .expect("admin signs in");
     let baseline = active_certificate(&server, &admin).await;
     let org = baseline.organization.clone();
     let before = certificate_page(&admin, &org).await;

@@ -232,9 +232,17 @@ pub async fn rotate_now(
     if !csrf_matches(&caller, &form.csrf) {
         return csrf_rejected(&caller);
     }
-    match state.workflows.rotate_now(&caller, id).await {
+    operation_page(&caller, state.workflows.rotate_now(&caller, id).await)
+}
+
+/// The started operation's page, or the explained refusal.
+fn operation_page(
+    caller: &tenantlink_service::Caller,
+    started: tenantlink_service::ServiceResult<tenantlink_service::Operation>,
+) -> Response {
+    match started {
         Ok(operation) => Redirect::to(&format!("/operations/{}", operation.id)).into_response(),
-        Err(err) => error_page(Some(&caller), &err),
+        Err(err) => error_page(Some(caller), &err),
     }
 }
 
@@ -248,10 +256,7 @@ async fn start(
     if !csrf_matches(&caller, &form.csrf) {
         return csrf_rejected(&caller);
     }
-    match state.workflows.start(&caller, id, kind).await {
-        Ok(operation) => Redirect::to(&format!("/operations/{}", operation.id)).into_response(),
-        Err(err) => error_page(Some(&caller), &err),
-    }
+    operation_page(&caller, state.workflows.start(&caller, id, kind).await)
 }
 
 /// The public part only, DER-encoded, as Entra ID's "Upload certificate" accepts it.
