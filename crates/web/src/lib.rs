@@ -9,9 +9,11 @@ mod auth;
 mod cookies;
 mod error;
 mod pages;
+mod renewal_view;
 mod throttle;
 
 pub use api::ApiDoc;
+pub use renewal_view::DEFAULT_OVERLAP_GRACE;
 pub use throttle::{AddressThrottle, AddressThrottleConfig, ClientKey, RetryAfter};
 
 use axum::Router;
@@ -31,13 +33,26 @@ pub struct AppState {
     pub settings: Arc<WebSettings>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct WebSettings {
     /// Clients reach the portal over HTTPS (TLS here, or at a proxy in front): cookies are
     /// `Secure` with the `__Host-` prefix ([`cookies`]) and responses carry HSTS.
     pub secure_cookies: bool,
     /// Shown on the sign-in screen of a sandbox deployment (link to the sandbox's own pages).
     pub sandbox_url: Option<String>,
+    /// How long a key a rotation retired stays on the application (`[renewal]
+    /// overlap_grace_hours`), for the previous key's planned removal shown in page and API.
+    pub overlap_grace: time::Duration,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        Self {
+            secure_cookies: false,
+            sandbox_url: None,
+            overlap_grace: DEFAULT_OVERLAP_GRACE,
+        }
+    }
 }
 
 /// The whole application: pages, API, health probes and static assets. Sign-ins are throttled

@@ -190,6 +190,9 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
                 sandbox_url: sandbox
                     .as_ref()
                     .map(|s| format!("{}/devicelogin", s.info().authority)),
+                overlap_grace: time::Duration::try_from(config.renewal.overlap_grace).map_err(
+                    |e| config_error(anyhow::anyhow!("renewal.overlap_grace_hours: {e}")),
+                )?,
             }),
         },
         address_throttle,
@@ -220,7 +223,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     // Only now, with the listener bound (connections queue until `serve` below accepts them):
     // resuming an interrupted operation may wait on Entra for a minute (the token proof's
     // retries), which must not keep the portal and API from answering.
-    start_operation_tasks(workflows);
+    start_operation_tasks(workflows, config.renewal);
     let handle = axum_server::Handle::new();
     let shutdown = handle.clone();
     tokio::spawn(async move {
@@ -235,8 +238,9 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
 }
 
 /// Resumes the operations a previous process left unfinished, and keeps this instance's
-/// heartbeat (and the take-over of silent instances' operations) going, both in the background.
-fn start_operation_tasks(workflows: Workflows) {
+/// heartbeat (and the take-over of silent instances' operations) going, both in the background;
+/// the renewal scheduler (with `renewal`'s pace, limit and lease) starts beside them.
+fn start_operation_tasks(workflows: Workflows, renewal: config::RenewalSettings) {
     let resuming = workflows.clone();
     tokio::spawn(async move {
         match resuming.resume_unfinished().await {
@@ -248,7 +252,10 @@ fn start_operation_tasks(workflows: Workflows) {
             Err(err) => tracing::error!(error = %err, "could not list the operations to resume"),
         }
     });
-    tokio::spawn(workflows.keep_looking_after_operations());
+    tokio::spawn(workflows.clone().keep_looking_after_operations());
+    // The renewal scheduler is spawned here, on `workflows` with `renewal.check_every`,
+    // `renewal.max_in_flight` and `renewal.lease`, when its API lands (renewal/scheduler.rs).
+    let _ = (workflows, renewal);
 }
 
 /// Creates `admin` on first start. The password comes from the configuration, or is generated
