@@ -13,7 +13,6 @@ mod renewal_view;
 mod throttle;
 
 pub use api::ApiDoc;
-pub use renewal_view::DEFAULT_OVERLAP_GRACE;
 pub use throttle::{AddressThrottle, AddressThrottleConfig, ClientKey, RetryAfter};
 
 use axum::Router;
@@ -40,9 +39,6 @@ pub struct WebSettings {
     pub secure_cookies: bool,
     /// Shown on the sign-in screen of a sandbox deployment (link to the sandbox's own pages).
     pub sandbox_url: Option<String>,
-    /// How long a key a rotation retired stays on the application (`[renewal]
-    /// overlap_grace_hours`), for the previous key's planned removal shown in page and API.
-    pub overlap_grace: time::Duration,
 }
 
 impl Default for WebSettings {
@@ -50,7 +46,6 @@ impl Default for WebSettings {
         Self {
             secure_cookies: false,
             sandbox_url: None,
-            overlap_grace: DEFAULT_OVERLAP_GRACE,
         }
     }
 }

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use tenantlink_clock::{OffsetClock, SharedClock, TokioSleeper};
 use tenantlink_directory::CloudDirectories;
 use tenantlink_sandbox::{RunningSandbox, SandboxConfig};
+use tenantlink_service::renewal::{RenewalScheduler, RenewalSchedulerConfig};
 use tenantlink_service::{Accounts, LoginThrottle, Role, SecretString, Workflows};
 
 pub(crate) use config::layers::read_secret_file;
@@ -142,7 +143,9 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         Arc::new(directories),
         shared_clock.clone(),
         Arc::new(TokioSleeper),
-        config.certificates.workflows_config(),
+        config
+            .certificates
+            .workflows_config(config.renewal.overlap_grace),
     )
     .with_instance_id(instance.clone())
     .with_heavy_work(heavy.clone());
@@ -190,9 +193,6 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
                 sandbox_url: sandbox
                     .as_ref()
                     .map(|s| format!("{}/devicelogin", s.info().authority)),
-                overlap_grace: time::Duration::try_from(config.renewal.overlap_grace).map_err(
-                    |e| config_error(anyhow::anyhow!("renewal.overlap_grace_hours: {e}")),
-                )?,
             }),
         },
         address_throttle,
@@ -253,9 +253,16 @@ fn start_operation_tasks(workflows: Workflows, renewal: config::RenewalSettings)
         }
     });
     tokio::spawn(workflows.clone().keep_looking_after_operations());
-    // The renewal scheduler is spawned here, on `workflows` with `renewal.check_every`,
-    // `renewal.max_in_flight` and `renewal.lease`, when its API lands (renewal/scheduler.rs).
-    let _ = (workflows, renewal);
+    let scheduler = RenewalScheduler::new(
+        workflows,
+        RenewalSchedulerConfig {
+            check_every: renewal.check_every,
+            max_in_flight: renewal.max_in_flight as usize,
+            lease_for: renewal.lease,
+        },
+    )
+    .with_sleeper(Arc::new(TokioSleeper));
+    tokio::spawn(scheduler.keep_renewing());
 }
 
 /// Creates `admin` on first start. The password comes from the configuration, or is generated
