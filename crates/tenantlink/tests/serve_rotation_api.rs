@@ -79,12 +79,15 @@ fn assert_renewal_fields(page: &Value) {
 }
 
 /// The service on `backend` with the administrator signed in; `None` when the backend is skipped.
-async fn started(backend: Backend) -> Option<(serve_support::Server, Session)> {
-    let server = Deployment::new(backend)?.start();
+/// The deployment is returned too: it owns the data directory (and database), which must
+/// outlive the server.
+async fn started(backend: Backend) -> Option<(Deployment, serve_support::Server, Session)> {
+    let deployment = Deployment::new(backend)?;
+    let server = deployment.start();
     let admin = log_in(&server.base, "admin", ADMIN_PASSWORD)
         .await
         .expect("admin signs in");
-    Some((server, admin))
+    Some((deployment, server, admin))
 }
 
 async fn new_session(server: &serve_support::Server, admin: &Session, role: &str) -> Session {
@@ -103,7 +106,7 @@ async fn new_session(server: &serve_support::Server, admin: &Session, role: &str
 }
 
 async fn rotate_now_is_refused_without_an_active_certificate_and_for_other_roles(backend: Backend) {
-    let Some((server, admin)) = started(backend).await else {
+    let Some((_deployment, server, admin)) = started(backend).await else {
         return;
     };
     let org = admin.first_organization().await;
@@ -150,7 +153,7 @@ async fn rotate_now_is_refused_without_an_active_certificate_and_for_other_roles
 async fn rotate_now_answers_202_and_the_rotation_replaces_the_key_with_an_overlap(
     backend: Backend,
 ) {
-    let Some((server, admin)) = started(backend).await else {
+    let Some((_deployment, server, admin)) = started(backend).await else {
         return;
     };
     let baseline = active_certificate(&server, &admin).await;
