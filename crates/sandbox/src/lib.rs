@@ -17,6 +17,8 @@ mod mailbox;
 mod pages;
 mod requestlog;
 mod secrets;
+#[doc(hidden)]
+pub mod bench_support;
 mod server;
 mod state;
 mod stats;

@@ -226,3 +226,44 @@ impl Tenant {
         self.users.iter().find(|u| u.id == id)
     }
 }
+
+/// The old update path, for the "before" measurement only (temporary).
+pub(crate) struct BenchCell {
+    current: std::sync::RwLock<Arc<TenantRegistry>>,
+    store: store::TenantStore,
+}
+
+pub(crate) fn bench_cell(
+    dir: &std::path::Path,
+    mut registry: TenantRegistry,
+) -> Result<BenchCell, crate::SandboxError> {
+    let store = store::TenantStore::in_state_dir(dir);
+    store.save(&registry)?;
+    registry.reindex();
+    Ok(BenchCell {
+        current: std::sync::RwLock::new(Arc::new(registry)),
+        store,
+    })
+}
+
+impl BenchCell {
+    pub(crate) fn update<R, E: From<crate::SandboxError>>(
+        &self,
+        f: impl FnOnce(&mut TenantRegistry) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let mut copy = TenantRegistry::clone(&self.current.read().unwrap());
+        let result = f(&mut copy)?;
+        self.store.save(&copy)?;
+        copy.reindex();
+        *self.current.write().unwrap() = Arc::new(copy);
+        Ok(result)
+    }
+}
+
+pub(crate) fn application_for_bench(
+    d: &mut TenantRegistry,
+    t: usize,
+    a: usize,
+) -> &mut Application {
+    &mut d.tenants[t].applications[a]
+}
