@@ -5,7 +5,10 @@
 use crate::SandboxError;
 use crate::tenants::seed::new_application;
 use crate::tenants::{ParsedKey, StoredKeyCredential, Tenant, TenantRegistry, User};
+use crate::tenants::shared::SharedRegistry;
+use crate::tenants::store::TenantStore;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -28,14 +31,18 @@ pub fn time_key_additions(
 ) -> Result<Vec<Duration>, SandboxError> {
     let registry = fleet(shape);
     let total = shape.tenants * shape.applications;
-    let cell = crate::tenants::bench_cell(state_dir, registry)?;
+    let mut store = TenantStore::in_state_dir(state_dir);
+    let mut registry = registry;
+    store.save(&mut registry)?;
+    let cell = SharedRegistry::new(registry, store);
     let mut timings = Vec::with_capacity(updates);
     for n in 0..updates {
         let slot = (n * 7919) % total.max(1);
         let (t, a) = (slot / shape.applications, slot % shape.applications);
         let started = Instant::now();
         cell.update(|d| {
-            crate::tenants::application_for_bench(d, t, a)
+            Arc::make_mut(&mut d.tenants[t])
+                .application_mut(a)
                 .key_credentials
                 .push(key_credential());
             Ok::<_, SandboxError>(())
@@ -45,7 +52,7 @@ pub fn time_key_additions(
     Ok(timings)
 }
 
-fn fleet(shape: Shape) -> TenantRegistry {
+pub(crate) fn fleet(shape: Shape) -> TenantRegistry {
     let mut registry = TenantRegistry::default();
     for t in 0..shape.tenants {
         let domain = format!("org{t}.onmicrosoft.com");
@@ -82,7 +89,7 @@ fn fleet(shape: Shape) -> TenantRegistry {
 }
 
 /// A key credential the size of an RSA-2048 certificate's (≈1,000 DER bytes, base64).
-fn key_credential() -> StoredKeyCredential {
+pub(crate) fn key_credential() -> StoredKeyCredential {
     use base64::Engine;
     let der = crate::secrets::random_bytes::<1000>();
     let now = OffsetDateTime::now_utc();

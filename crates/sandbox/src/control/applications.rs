@@ -99,12 +99,14 @@ fn try_register(state: &SharedState, body: &[u8]) -> Result<Response, ControlErr
         .update(|d| {
             let tenant = match &tenant_ref {
                 Some(reference) => d.tenant_mut(reference),
-                None => d.tenants.first_mut(),
+                None => d.first_tenant_mut(),
             }
             .ok_or_else(|| {
                 RegisterFailure::UnknownTenant(tenant_ref.clone().unwrap_or_default())
             })?;
-            tenant.applications.extend(applications);
+            tenant
+                .applications
+                .extend(applications.into_iter().map(std::sync::Arc::new));
             Ok::<_, RegisterFailure>(())
         })
         .map_err(|failure| match failure {

@@ -72,7 +72,7 @@ pub(super) async fn show(
     state.read(|registry| {
         let tenant = match &query.tenant {
             Some(reference) => registry.tenant(reference),
-            None => registry.tenants.first(),
+            None => registry.tenants.first().map(|t| &**t),
         };
         match tenant {
             Some(tenant) => body(tenant),
@@ -112,7 +112,7 @@ fn try_change(state: &SharedState, bytes: &[u8]) -> Result<Response, ControlErro
         .update(|d| {
             let tenant = match &reference {
                 Some(reference) => d.tenant_mut(reference),
-                None => d.tenants.first_mut(),
+                None => d.first_tenant_mut(),
             }
             .ok_or(PolicyFailure::UnknownTenant)?;
             tenant.max_certificate_lifetime_days = days;

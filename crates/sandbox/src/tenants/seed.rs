@@ -40,8 +40,9 @@ pub(crate) fn default_registry() -> TenantRegistry {
             display_name: "Sandbox Tenant".to_owned(),
             max_certificate_lifetime_days: None,
             users: vec![admin, plain],
-            applications: vec![backup, public_client],
-        }],
+            applications: vec![backup.into(), public_client.into()],
+        }
+        .into()],
         ..TenantRegistry::default()
     }
 }
@@ -242,7 +243,9 @@ impl ConfigFile {
                     max_certificate_lifetime_days: configured.max_certificate_lifetime_days,
                     users: Vec::new(),
                     applications: Vec::new(),
-                });
+                }
+                .into(),
+                );
                 changed = true;
             }
             let Some(tenant) = registry.tenant_mut(&configured.domain) else {
@@ -298,7 +301,7 @@ impl ConfigFile {
                     .filter_map(|alias| tenant.user_by_upn(&format!("{alias}@{}", tenant.domain)))
                     .map(|u| u.id)
                     .collect();
-                tenant.applications.push(created);
+                tenant.applications.push(created.into());
                 changed = true;
             }
         }
