@@ -14,11 +14,19 @@ fn main() {
     for (name, shape) in [
         (
             "1 tenant x {fleet} applications",
-            Shape { tenants: 1, applications: fleet, keys: 2 },
+            Shape {
+                tenants: 1,
+                applications: fleet,
+                keys: 2,
+            },
         ),
         (
             "{fleet} tenants x 1 application",
-            Shape { tenants: fleet, applications: 1, keys: 2 },
+            Shape {
+                tenants: fleet,
+                applications: 1,
+                keys: 2,
+            },
         ),
     ] {
         let dir = tempfile::tempdir().expect("temporary state directory");

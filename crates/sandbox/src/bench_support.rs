@@ -4,9 +4,9 @@
 
 use crate::SandboxError;
 use crate::tenants::seed::new_application;
-use crate::tenants::{ParsedKey, StoredKeyCredential, Tenant, TenantRegistry, User};
 use crate::tenants::shared::SharedRegistry;
 use crate::tenants::store::TenantStore;
+use crate::tenants::{ParsedKey, StoredKeyCredential, Tenant, TenantRegistry, User};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

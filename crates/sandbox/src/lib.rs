@@ -6,6 +6,8 @@
 //! One entry point, [`start`], serves the CLI (`tenantlink sandbox`), the embedded sandbox of
 //! `tenantlink serve` (which passes its own clock) and tests (ephemeral port, temporary state dir).
 
+#[doc(hidden)]
+pub mod bench_support;
 mod control;
 mod error;
 mod faults;
@@ -17,8 +19,6 @@ mod mailbox;
 mod pages;
 mod requestlog;
 mod secrets;
-#[doc(hidden)]
-pub mod bench_support;
 mod server;
 mod state;
 mod stats;

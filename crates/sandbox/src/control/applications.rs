@@ -1,7 +1,7 @@
 //! `POST /_sandbox/applications`: registers many confidential client applications at once, each
-//! with its application permissions and certificates, in one tenant registry change (one write of
-//! `directory.json`). Benchmarks register fleets of thousands this way; through Graph each key
-//! would be its own change and file write.
+//! with its application permissions and certificates, in one tenant registry change (one journal
+//! record). Benchmarks register fleets of thousands this way; through Graph each key would be its
+//! own change and journal record.
 
 use super::{ControlError, parse};
 use crate::keys::{CertificateKey, hex_upper};

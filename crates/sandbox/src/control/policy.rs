@@ -1,6 +1,6 @@
 //! `GET` and `POST` (or `PUT`) `/_sandbox/tenant/policy`: the tenant's app-management policy, today only the
 //! longest certificate lifetime Graph accepts (`max_certificate_lifetime_days`, `null` = none).
-//! Changed like every tenant registry change (one write of `directory.json`), so it survives a restart
+//! Changed like every tenant registry change (one journal record, see `tenants::store`), so it survives a restart
 //! and tests need not stop the sandbox to edit that file.
 
 use super::{ControlError, parse};

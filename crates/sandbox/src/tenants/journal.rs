@@ -42,7 +42,11 @@ struct TenantChange {
 
 impl Record {
     /// What turned `before` into `after`, or `None` when `after` shares every tenant with it.
-    pub(crate) fn between(before: &TenantRegistry, after: &TenantRegistry, seq: u64) -> Option<Self> {
+    pub(crate) fn between(
+        before: &TenantRegistry,
+        after: &TenantRegistry,
+        seq: u64,
+    ) -> Option<Self> {
         let same_order = before.tenants.len() == after.tenants.len()
             && before
                 .tenants
@@ -95,14 +99,15 @@ impl Record {
             }
         }
         if let Some(order) = self.tenant_order {
-            let mut by_id: HashMap<Uuid, Arc<Tenant>> = registry
-                .tenants
-                .drain(..)
-                .map(|t| (t.id, t))
-                .collect();
+            let mut by_id: HashMap<Uuid, Arc<Tenant>> =
+                registry.tenants.drain(..).map(|t| (t.id, t)).collect();
             registry.tenants = order
                 .iter()
-                .map(|id| by_id.remove(id).ok_or_else(|| broken(format!("tenant {id}"))))
+                .map(|id| {
+                    by_id
+                        .remove(id)
+                        .ok_or_else(|| broken(format!("tenant {id}")))
+                })
                 .collect::<Result<_, _>>()?;
         }
         Ok(())

@@ -193,7 +193,10 @@ impl TenantRegistry {
     /// Copies the tenant out of the registry it shares with readers (`Arc::make_mut`), once.
     pub(crate) fn tenant_mut(&mut self, reference: &str) -> Option<&mut Tenant> {
         let position = match self.tenant(reference) {
-            Some(found) => self.tenants.iter().position(|t| std::ptr::eq(&**t, found))?,
+            Some(found) => self
+                .tenants
+                .iter()
+                .position(|t| std::ptr::eq(&**t, found))?,
             None => return None,
         };
         self.tenants.get_mut(position).map(Arc::make_mut)
@@ -271,4 +274,3 @@ impl Tenant {
         self.users.iter().find(|u| u.id == id)
     }
 }
-

@@ -34,15 +34,17 @@ pub(crate) fn default_registry() -> TenantRegistry {
     backup.owners.push(backup.id);
     let public_client = new_application(PUBLIC_CLIENT_NAME, true, &[]);
     TenantRegistry {
-        tenants: vec![Tenant {
-            id: Uuid::new_v4(),
-            domain: DEFAULT_DOMAIN.to_owned(),
-            display_name: "Sandbox Tenant".to_owned(),
-            max_certificate_lifetime_days: None,
-            users: vec![admin, plain],
-            applications: vec![backup.into(), public_client.into()],
-        }
-        .into()],
+        tenants: vec![
+            Tenant {
+                id: Uuid::new_v4(),
+                domain: DEFAULT_DOMAIN.to_owned(),
+                display_name: "Sandbox Tenant".to_owned(),
+                max_certificate_lifetime_days: None,
+                users: vec![admin, plain],
+                applications: vec![backup.into(), public_client.into()],
+            }
+            .into(),
+        ],
         ..TenantRegistry::default()
     }
 }
@@ -233,18 +235,19 @@ impl ConfigFile {
         let mut changed = false;
         for configured in &self.tenants {
             if registry.tenant(&configured.domain).is_none() {
-                registry.tenants.push(Tenant {
-                    id: Uuid::new_v4(),
-                    domain: configured.domain.clone(),
-                    display_name: configured
-                        .display_name
-                        .clone()
-                        .unwrap_or_else(|| configured.domain.clone()),
-                    max_certificate_lifetime_days: configured.max_certificate_lifetime_days,
-                    users: Vec::new(),
-                    applications: Vec::new(),
-                }
-                .into(),
+                registry.tenants.push(
+                    Tenant {
+                        id: Uuid::new_v4(),
+                        domain: configured.domain.clone(),
+                        display_name: configured
+                            .display_name
+                            .clone()
+                            .unwrap_or_else(|| configured.domain.clone()),
+                        max_certificate_lifetime_days: configured.max_certificate_lifetime_days,
+                        users: Vec::new(),
+                        applications: Vec::new(),
+                    }
+                    .into(),
                 );
                 changed = true;
             }

@@ -63,7 +63,9 @@ fn every_kind_of_change_survives_a_restart_and_only_the_journal_grows() {
     shared
         .update(|d| {
             let tenant = Arc::make_mut(&mut d.tenants[2]);
-            tenant.applications.insert(0, new_application("new", false, &[]).into());
+            tenant
+                .applications
+                .insert(0, new_application("new", false, &[]).into());
             tenant.max_certificate_lifetime_days = Some(90);
             tenant.applications.pop(); // a removal too
             Ok::<_, SandboxError>(())
@@ -101,7 +103,10 @@ fn a_failing_edit_changes_nothing_in_memory_or_on_disk() {
     let before = shared.snapshot();
     let on_disk = files(dir.path());
     let result = shared.update(|d| {
-        Arc::make_mut(&mut d.tenants[0]).application_mut(0).key_credentials.clear();
+        Arc::make_mut(&mut d.tenants[0])
+            .application_mut(0)
+            .key_credentials
+            .clear();
         Err::<(), _>(SandboxError::Tls("refused".to_owned()))
     });
     assert!(result.is_err());
@@ -118,7 +123,10 @@ fn a_change_that_cannot_be_written_is_not_made() {
     std::fs::create_dir(dir.path().join("directory.journal")).unwrap();
     let before = shared.snapshot();
     let result = shared.update(|d| {
-        Arc::make_mut(&mut d.tenants[0]).application_mut(0).key_credentials.clear();
+        Arc::make_mut(&mut d.tenants[0])
+            .application_mut(0)
+            .key_credentials
+            .clear();
         Ok::<_, SandboxError>(())
     });
     assert!(matches!(result, Err(SandboxError::Io { .. })), "{result:?}");
@@ -191,8 +199,16 @@ fn compaction_folds_the_journal_into_the_snapshot_and_a_crash_midway_replays_not
         assert!(n < 100, "never compacted");
     };
     let current = shared.snapshot();
-    assert_eq!(std::fs::read(&journal).unwrap(), b"", "the journal was emptied");
-    assert_eq!(current.generation, (n - 1) as u64, "the snapshot holds every record");
+    assert_eq!(
+        std::fs::read(&journal).unwrap(),
+        b"",
+        "the journal was emptied"
+    );
+    assert_eq!(
+        current.generation,
+        (n - 1) as u64,
+        "the snapshot holds every record"
+    );
     assert_eq!(tenants(&reloaded(dir.path())), tenants(&current));
     // A crash after the snapshot's rename but before the journal was emptied: the records it
     // holds are still there, and must not be applied again.
