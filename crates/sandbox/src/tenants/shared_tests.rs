@@ -263,3 +263,17 @@ fn readers_see_the_old_or_the_new_registry_never_half_a_change() {
     }
     assert_eq!(tenants(&reloaded(dir.path())), tenants(&shared.snapshot()));
 }
+
+#[test]
+fn a_journal_left_without_its_snapshot_is_not_replayed_onto_a_new_registry() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = started(dir.path(), fleet(SHAPE));
+    add_key(&shared, 0, 0);
+    drop(shared);
+    std::fs::remove_file(dir.path().join("directory.json")).unwrap();
+    let mut store = TenantStore::in_state_dir(dir.path());
+    assert!(store.load().unwrap().is_none());
+    let mut fresh = fleet(SHAPE);
+    store.save(&mut fresh).unwrap();
+    assert_eq!(tenants(&reloaded(dir.path())), tenants(&fresh));
+}

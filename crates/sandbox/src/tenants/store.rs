@@ -186,8 +186,10 @@ impl TenantStore {
         self.snapshot_len = len;
         self.must_compact = false;
         // The snapshot holds every record now; emptying the journal is only housekeeping (load
-        // skips records the snapshot holds), so a failure here is logged, not returned.
-        if self.journal_len > 0 || self.file.is_some() {
+        // skips records the snapshot holds), so a failure here is logged, not returned. A journal
+        // left without its snapshot (someone deleted directory.json to start afresh) belongs to
+        // the old registry and is emptied too.
+        if self.journal_len > 0 || self.file.is_some() || self.journal.exists() {
             let emptied = self.open_journal().and_then(|file| {
                 file.set_len(0)
                     .and_then(|()| file.sync_data())
