@@ -6,6 +6,8 @@
 //! One entry point, [`start`], serves the CLI (`tenantlink sandbox`), the embedded sandbox of
 //! `tenantlink serve` (which passes its own clock) and tests (ephemeral port, temporary state dir).
 
+#[doc(hidden)]
+pub mod bench_support;
 mod control;
 mod error;
 mod faults;

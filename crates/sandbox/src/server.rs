@@ -68,7 +68,7 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, SandboxError
     let dir = &config.state_dir;
     create_private_dir(dir)?;
     let ca = LocalCa::load_or_create(dir)?;
-    let store = TenantStore::in_state_dir(dir);
+    let mut store = TenantStore::in_state_dir(dir);
     let (mut registry, mut changed) = match store.load()? {
         Some(registry) => (registry, false),
         None => (default_registry(), true),
@@ -77,7 +77,7 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, SandboxError
         changed |= ConfigFile::load(path)?.apply(&mut registry);
     }
     if changed {
-        store.save(&registry)?;
+        store.save(&mut registry)?;
     }
     let issuer = TokenIssuer::load_or_create(dir)?;
     let mail_store = MailStore::in_state_dir(dir);

@@ -13,11 +13,12 @@ use crate::mailbox::store::MailStore;
 use crate::requestlog::RequestLog;
 use crate::stats::Stats;
 use crate::tenants::TenantRegistry;
+use crate::tenants::shared::SharedRegistry;
 use crate::tenants::store::TenantStore;
 use crate::throttle::{GraphThrottle, ThrottleWindows};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use tenantlink_clock::{Clock, OffsetClock};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -33,10 +34,7 @@ pub(crate) struct SandboxState {
     pub issuer: TokenIssuer,
     /// The current tenant registry. Readers take a snapshot (an `Arc` clone) and work without any
     /// lock, so verifying an assertion and signing a token never hold up other requests.
-    registry: RwLock<Arc<TenantRegistry>>,
-    /// Serialises changes to the tenant registry (copy, change, save, swap).
-    registry_writer: Mutex<()>,
-    store: TenantStore,
+    registry: SharedRegistry,
     mailboxes: Mutex<Mailboxes>,
     mail_store: MailStore,
     pub devices: Mutex<DeviceFlows>,
@@ -157,9 +155,7 @@ impl SandboxState {
             base_url,
             enable_control,
             issuer,
-            registry: RwLock::new(Arc::new(indexed(registry))),
-            registry_writer: Mutex::default(),
-            store,
+            registry: SharedRegistry::new(registry, store),
             mailboxes: Mutex::new(mailboxes),
             mail_store,
             devices: Mutex::default(),
@@ -179,33 +175,17 @@ impl SandboxState {
 
     /// Reads a snapshot of the tenant registry; changes made meanwhile are not seen by `f`.
     pub(crate) fn read<R>(&self, f: impl FnOnce(&TenantRegistry) -> R) -> R {
-        f(&self.snapshot())
+        f(&self.registry.snapshot())
     }
 
-    fn snapshot(&self) -> Arc<TenantRegistry> {
-        let current = self
-            .registry
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        Arc::clone(&current)
-    }
-
-    /// Changes the tenant registry all-or-nothing: `f` edits a copy, which replaces the tenant registry only
-    /// once `f` succeeded and the copy is on disk. Changes run one at a time.
+    /// Changes the tenant registry all-or-nothing: `f` edits a copy, which replaces the tenant
+    /// registry only once `f` succeeded and the change is on disk. Changes run one at a time; see
+    /// [`SharedRegistry::update`].
     pub(crate) fn update<R, E: From<SandboxError>>(
         &self,
         f: impl FnOnce(&mut TenantRegistry) -> Result<R, E>,
     ) -> Result<R, E> {
-        let _writer = lock(&self.registry_writer);
-        let mut copy = TenantRegistry::clone(&self.snapshot());
-        let result = f(&mut copy)?;
-        self.store.save(&copy)?;
-        let copy = Arc::new(indexed(copy));
-        *self
-            .registry
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = copy;
-        Ok(result)
+        self.registry.update(f)
     }
 
     /// Reads the mailboxes under their lock (separate from the tenant registry's).
@@ -251,11 +231,6 @@ impl SandboxState {
         self.stats.rsa_signature();
         self.issuer.sign(claims)
     }
-}
-
-fn indexed(mut registry: TenantRegistry) -> TenantRegistry {
-    registry.reindex();
-    registry
 }
 
 /// A poisoned lock means a handler panicked mid-update; the data is still the last consistent

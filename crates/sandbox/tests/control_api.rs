@@ -248,6 +248,7 @@ async fn state_survives_a_restart() {
             "ca-key.pem",
             "token-signing-key.der",
             "directory.json",
+            "directory.journal",
             "sandbox.json",
         ] {
             let mode = std::fs::metadata(state.join(private))

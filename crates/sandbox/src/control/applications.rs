@@ -1,7 +1,7 @@
 //! `POST /_sandbox/applications`: registers many confidential client applications at once, each
-//! with its application permissions and certificates, in one tenant registry change (one write of
-//! `directory.json`). Benchmarks register fleets of thousands this way; through Graph each key
-//! would be its own change and file write.
+//! with its application permissions and certificates, in one tenant registry change (one journal
+//! record). Benchmarks register fleets of thousands this way; through Graph each key would be its
+//! own change and journal record.
 
 use super::{ControlError, parse};
 use crate::keys::{CertificateKey, hex_upper};
@@ -99,12 +99,14 @@ fn try_register(state: &SharedState, body: &[u8]) -> Result<Response, ControlErr
         .update(|d| {
             let tenant = match &tenant_ref {
                 Some(reference) => d.tenant_mut(reference),
-                None => d.tenants.first_mut(),
+                None => d.first_tenant_mut(),
             }
             .ok_or_else(|| {
                 RegisterFailure::UnknownTenant(tenant_ref.clone().unwrap_or_default())
             })?;
-            tenant.applications.extend(applications);
+            tenant
+                .applications
+                .extend(applications.into_iter().map(std::sync::Arc::new));
             Ok::<_, RegisterFailure>(())
         })
         .map_err(|failure| match failure {

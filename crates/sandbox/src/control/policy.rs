@@ -1,6 +1,6 @@
 //! `GET` and `POST` (or `PUT`) `/_sandbox/tenant/policy`: the tenant's app-management policy, today only the
 //! longest certificate lifetime Graph accepts (`max_certificate_lifetime_days`, `null` = none).
-//! Changed like every tenant registry change (one write of `directory.json`), so it survives a restart
+//! Changed like every tenant registry change (one journal record, see `tenants::store`), so it survives a restart
 //! and tests need not stop the sandbox to edit that file.
 
 use super::{ControlError, parse};
@@ -72,7 +72,7 @@ pub(super) async fn show(
     state.read(|registry| {
         let tenant = match &query.tenant {
             Some(reference) => registry.tenant(reference),
-            None => registry.tenants.first(),
+            None => registry.tenants.first().map(|t| &**t),
         };
         match tenant {
             Some(tenant) => body(tenant),
@@ -112,7 +112,7 @@ fn try_change(state: &SharedState, bytes: &[u8]) -> Result<Response, ControlErro
         .update(|d| {
             let tenant = match &reference {
                 Some(reference) => d.tenant_mut(reference),
-                None => d.tenants.first_mut(),
+                None => d.first_tenant_mut(),
             }
             .ok_or(PolicyFailure::UnknownTenant)?;
             tenant.max_certificate_lifetime_days = days;

@@ -70,7 +70,9 @@ impl AppRef {
             AppKey::AppId(id) => tenant.applications.iter().find(|a| a.app_id == id),
             AppKey::Unparsable => None,
         };
-        found.ok_or_else(|| GraphError::NotFound(self.raw.clone()))
+        found
+            .map(|a| &**a)
+            .ok_or_else(|| GraphError::NotFound(self.raw.clone()))
     }
 
     fn index(&self, tenant: &Tenant) -> Result<usize, GraphError> {
@@ -199,10 +201,10 @@ pub(crate) fn patch(
                 .map(|input| input.into_stored(&existing, tenant, now))
                 .collect::<Result<Vec<_>, _>>()?;
             check_key_count(replaced.len(), max_keys)?;
-            tenant.applications[index].key_credentials = replaced;
+            tenant.application_mut(index).key_credentials = replaced;
         }
         if let Some(name) = body.display_name {
-            tenant.applications[index].display_name = name;
+            tenant.application_mut(index).display_name = name;
         }
         Ok(tenant.applications[index].id)
     })?;
@@ -283,7 +285,7 @@ pub(crate) fn add_key(
         }
         let stored = input.into_stored(&existing, tenant, now)?;
         check_key_count(existing.len() + 1, max_keys)?;
-        let app = &mut tenant.applications[index];
+        let app = tenant.application_mut(index);
         app.key_credentials.push(stored.clone());
         Ok((app.id, stored))
     })?;
@@ -327,7 +329,7 @@ pub(crate) fn remove_key(
         // Removing the key that signed the proof (or the last key) is allowed: Graph's docs do
         // not say it is refused (UNCONFIRMED), so the lenient behaviour. An unknown keyId is
         // Graph's 404, checked after the proof (the order Graph checks them in is UNCONFIRMED).
-        let app = &mut tenant.applications[index];
+        let app = tenant.application_mut(index);
         let before = app.key_credentials.len();
         app.key_credentials.retain(|k| k.key_id != body.key_id);
         if app.key_credentials.len() == before {

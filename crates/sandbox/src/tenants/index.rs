@@ -3,6 +3,7 @@
 
 use super::Tenant;
 use std::collections::HashMap;
+use std::sync::Arc;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Default)]
@@ -15,7 +16,7 @@ pub(super) struct TenantIndex {
 }
 
 impl TenantIndex {
-    pub(super) fn build(tenants: &[Tenant]) -> Self {
+    pub(super) fn build(tenants: &[Arc<Tenant>]) -> Self {
         let mut index = Self::default();
         for (ti, tenant) in tenants.iter().enumerate() {
             index.tenants_by_id.entry(tenant.id).or_insert(ti);
@@ -46,4 +47,23 @@ impl TenantIndex {
     pub(super) fn application(&self, app_id: Uuid) -> Option<(usize, usize)> {
         self.applications.get(&app_id).copied()
     }
+}
+
+/// Whether an index of `before` still points right in `after`: same tenants (id, domain) at the
+/// same positions, each with the same appIds at the same positions. Tenants that were not copied
+/// (the same `Arc`) are the same by construction, so a change that touched one tenant costs one
+/// pointer comparison per tenant plus that tenant's applications.
+pub(super) fn same_positions(before: &[Arc<Tenant>], after: &[Arc<Tenant>]) -> bool {
+    before.len() == after.len()
+        && before.iter().zip(after).all(|(old, new)| {
+            Arc::ptr_eq(old, new)
+                || (old.id == new.id
+                    && old.domain.eq_ignore_ascii_case(&new.domain)
+                    && old.applications.len() == new.applications.len()
+                    && old
+                        .applications
+                        .iter()
+                        .zip(&new.applications)
+                        .all(|(a, b)| Arc::ptr_eq(a, b) || a.app_id == b.app_id))
+        })
 }

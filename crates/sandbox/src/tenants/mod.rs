@@ -1,9 +1,17 @@
 //! The tenant registry: tenants, their users, applications and credentials. Plain data with lookups;
-//! persistence lives in [`store`], the first-start contents and the config file in [`seed`], the
-//! lookup index in [`index`].
+//! persistence lives in [`store`] (snapshot + [`journal`]), the first-start contents and the config
+//! file in [`seed`], the lookup index in [`index`], the copy-on-write cell handlers share in
+//! [`shared`].
+//!
+//! Tenants and applications sit behind `Arc`: a change copies the registry as a vector of
+//! pointers and `Arc::make_mut` copies only the tenant and application it edits, so a change
+//! costs what it touches, not the fleet's size; pointer inequality afterwards tells the store
+//! what to write.
 
 mod index;
+pub(crate) mod journal;
 pub(crate) mod seed;
+pub(crate) mod shared;
 pub(crate) mod store;
 
 use crate::keys::CertificateKey;
@@ -19,12 +27,16 @@ pub(crate) const GRAPH_RESOURCE: &str = "https://graph.microsoft.com";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct TenantRegistry {
-    pub tenants: Vec<Tenant>,
+    pub tenants: Vec<Arc<Tenant>>,
     /// Tenants by id and domain, applications by appId: the token endpoint's lookups are
     /// O(1) in fleets of thousands of applications. Rebuilt by [`TenantRegistry::reindex`] after every
     /// change; a stale entry is detected and falls back to a scan, so it can never mislead.
     #[serde(skip)]
-    index: TenantIndex,
+    index: Arc<TenantIndex>,
+    /// The last journal record folded into this registry when it was saved as a snapshot; the
+    /// journal's records up to it are already in the snapshot (see [`store`]).
+    #[serde(default)]
+    pub(crate) generation: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -36,10 +48,10 @@ pub(crate) struct Tenant {
     #[serde(default)]
     pub max_certificate_lifetime_days: Option<u32>,
     pub users: Vec<User>,
-    pub applications: Vec<Application>,
+    pub applications: Vec<Arc<Application>>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct User {
     pub id: Uuid,
     pub user_principal_name: String,
@@ -146,7 +158,23 @@ impl StoredKeyCredential {
 impl TenantRegistry {
     /// Rebuilds the lookup index; call after changing tenants or applications.
     pub(crate) fn reindex(&mut self) {
-        self.index = TenantIndex::build(&self.tenants);
+        self.index = Arc::new(TenantIndex::build(&self.tenants));
+    }
+
+    /// Keeps `before`'s index when this registry, a changed copy of it, still has every tenant
+    /// and application where `before` had them (a key added, a policy set), else rebuilds it:
+    /// the check is a pointer comparison per tenant, the rebuild hashes the whole fleet.
+    pub(crate) fn reindex_after(&mut self, before: &TenantRegistry) {
+        if index::same_positions(&before.tenants, &self.tenants) {
+            self.index = Arc::clone(&before.index);
+        } else {
+            self.reindex();
+        }
+    }
+
+    /// The first tenant (the default one), copied out of the shared registry for editing.
+    pub(crate) fn first_tenant_mut(&mut self) -> Option<&mut Tenant> {
+        self.tenants.first_mut().map(Arc::make_mut)
     }
 
     /// Finds a tenant by id (GUID) or by domain name, as Entra's `{tenant}` path segment does.
@@ -159,10 +187,19 @@ impl TenantRegistry {
             .and_then(|i| self.tenants.get(i))
             .filter(|t| t.matches(reference))
             .or_else(|| self.tenants.iter().find(|t| t.matches(reference)))
+            .map(|t| &**t)
     }
 
+    /// Copies the tenant out of the registry it shares with readers (`Arc::make_mut`), once.
     pub(crate) fn tenant_mut(&mut self, reference: &str) -> Option<&mut Tenant> {
-        self.tenants.iter_mut().find(|t| t.matches(reference))
+        let position = match self.tenant(reference) {
+            Some(found) => self
+                .tenants
+                .iter()
+                .position(|t| std::ptr::eq(&**t, found))?,
+            None => return None,
+        };
+        self.tenants.get_mut(position).map(Arc::make_mut)
     }
 
     pub(crate) fn tenant_by_id(&self, id: Uuid) -> Option<&Tenant> {
@@ -171,6 +208,7 @@ impl TenantRegistry {
             .and_then(|i| self.tenants.get(i))
             .filter(|t| t.id == id)
             .or_else(|| self.tenants.iter().find(|t| t.id == id))
+            .map(|t| &**t)
     }
 
     /// The application with this appId, in `tenant` if given, with its tenant.
@@ -183,24 +221,34 @@ impl TenantRegistry {
         let indexed = self.index.application(app_id).and_then(|(ti, ai)| {
             let t = self.tenants.get(ti)?;
             let a = t.applications.get(ai)?;
-            (a.app_id == app_id && in_scope(t)).then_some((t, a))
+            (a.app_id == app_id && in_scope(t)).then_some((&**t, &**a))
         });
         indexed.or_else(|| {
             self.tenants.iter().filter(|t| in_scope(t)).find_map(|t| {
                 t.applications
                     .iter()
                     .find(|a| a.app_id == app_id)
-                    .map(|a| (t, a))
+                    .map(|a| (&**t, &**a))
             })
         })
     }
 
     pub(crate) fn tenant_by_id_mut(&mut self, id: Uuid) -> Option<&mut Tenant> {
-        self.tenants.iter_mut().find(|t| t.id == id)
+        let position = self
+            .index
+            .tenant_by_id(id)
+            .filter(|&i| self.tenants.get(i).is_some_and(|t| t.id == id))
+            .or_else(|| self.tenants.iter().position(|t| t.id == id))?;
+        self.tenants.get_mut(position).map(Arc::make_mut)
     }
 }
 
 impl Tenant {
+    /// The application at `index`, copied out of the registry it shares with readers.
+    pub(crate) fn application_mut(&mut self, index: usize) -> &mut Application {
+        Arc::make_mut(&mut self.applications[index])
+    }
+
     fn matches(&self, reference: &str) -> bool {
         match Uuid::parse_str(reference) {
             Ok(id) => id == self.id,

@@ -34,14 +34,17 @@ pub(crate) fn default_registry() -> TenantRegistry {
     backup.owners.push(backup.id);
     let public_client = new_application(PUBLIC_CLIENT_NAME, true, &[]);
     TenantRegistry {
-        tenants: vec![Tenant {
-            id: Uuid::new_v4(),
-            domain: DEFAULT_DOMAIN.to_owned(),
-            display_name: "Sandbox Tenant".to_owned(),
-            max_certificate_lifetime_days: None,
-            users: vec![admin, plain],
-            applications: vec![backup, public_client],
-        }],
+        tenants: vec![
+            Tenant {
+                id: Uuid::new_v4(),
+                domain: DEFAULT_DOMAIN.to_owned(),
+                display_name: "Sandbox Tenant".to_owned(),
+                max_certificate_lifetime_days: None,
+                users: vec![admin, plain],
+                applications: vec![backup.into(), public_client.into()],
+            }
+            .into(),
+        ],
         ..TenantRegistry::default()
     }
 }
@@ -232,17 +235,20 @@ impl ConfigFile {
         let mut changed = false;
         for configured in &self.tenants {
             if registry.tenant(&configured.domain).is_none() {
-                registry.tenants.push(Tenant {
-                    id: Uuid::new_v4(),
-                    domain: configured.domain.clone(),
-                    display_name: configured
-                        .display_name
-                        .clone()
-                        .unwrap_or_else(|| configured.domain.clone()),
-                    max_certificate_lifetime_days: configured.max_certificate_lifetime_days,
-                    users: Vec::new(),
-                    applications: Vec::new(),
-                });
+                registry.tenants.push(
+                    Tenant {
+                        id: Uuid::new_v4(),
+                        domain: configured.domain.clone(),
+                        display_name: configured
+                            .display_name
+                            .clone()
+                            .unwrap_or_else(|| configured.domain.clone()),
+                        max_certificate_lifetime_days: configured.max_certificate_lifetime_days,
+                        users: Vec::new(),
+                        applications: Vec::new(),
+                    }
+                    .into(),
+                );
                 changed = true;
             }
             let Some(tenant) = registry.tenant_mut(&configured.domain) else {
@@ -298,7 +304,7 @@ impl ConfigFile {
                     .filter_map(|alias| tenant.user_by_upn(&format!("{alias}@{}", tenant.domain)))
                     .map(|u| u.id)
                     .collect();
-                tenant.applications.push(created);
+                tenant.applications.push(created.into());
                 changed = true;
             }
         }
