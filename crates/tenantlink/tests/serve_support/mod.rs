@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod pfx;
 pub mod postgres;
+pub mod rotation;
 pub mod scan;
 pub mod scenario;
 pub mod sign_in_form;
