@@ -91,7 +91,7 @@ async fn a_throttled_add_key_backs_off_until_retry_after_and_then_rotates() {
     let on_app = key_thumbprints(&sandbox.backup_application().await);
     assert_eq!(
         on_app,
-        [rotating.baseline.thumbprint.clone()],
+        std::slice::from_ref(&rotating.baseline.thumbprint),
         "nothing added"
     );
 
@@ -145,7 +145,7 @@ async fn an_unavailable_graph_fails_the_attempt_as_retryable_and_the_next_one_ro
     assert_still_active(admin, &rotating.baseline).await;
     assert_eq!(
         key_thumbprints(&sandbox.backup_application().await),
-        [rotating.baseline.thumbprint.clone()],
+        std::slice::from_ref(&rotating.baseline.thumbprint),
         "nothing added"
     );
     let failures = audited(admin, "rotation_failed").await;
@@ -248,7 +248,7 @@ async fn a_tenant_lifetime_cap_needs_an_administrator_with_the_code() {
     assert_still_active(admin, &rotating.baseline).await;
     assert_eq!(
         key_thumbprints(&sandbox.backup_application().await),
-        [rotating.baseline.thumbprint.clone()]
+        std::slice::from_ref(&rotating.baseline.thumbprint)
     );
     let failures = audited(admin, "rotation_failed").await;
     assert!(
