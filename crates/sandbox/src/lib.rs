@@ -21,6 +21,7 @@ mod server;
 mod state;
 mod stats;
 mod tenants;
+mod throttle;
 mod tls;
 
 pub use control::ControlSecret;

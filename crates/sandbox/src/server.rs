@@ -15,7 +15,7 @@ use crate::{SandboxConfig, SandboxError, control, graph, identity, pages};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum_server::Handle;
@@ -247,6 +247,7 @@ async fn observe(State(state): State<SharedState>, request: Request, next: Next)
     };
     let mut fault = None;
     let mut injected = None;
+    let headers = request.headers().clone();
     for action in actions {
         fault = Some(action.describe());
         match action {
@@ -255,7 +256,13 @@ async fn observe(State(state): State<SharedState>, request: Request, next: Next)
                 status,
                 retry_after_seconds,
             } => {
-                injected = Some(fault_response(&path, status, retry_after_seconds));
+                injected = Some(fault_response(
+                    &state,
+                    &path,
+                    &headers,
+                    status,
+                    retry_after_seconds,
+                ));
                 break;
             }
             FaultAction::Drop => {
@@ -280,22 +287,28 @@ async fn observe(State(state): State<SharedState>, request: Request, next: Next)
     response
 }
 
-fn fault_response(path: &str, status: u16, retry_after_seconds: Option<u64>) -> Response {
+/// Graph routes answer in Graph's error shape (with `innerError`, and `Retry-After` when the
+/// fault gives one), identity routes in Entra's.
+fn fault_response(
+    state: &SandboxState,
+    path: &str,
+    headers: &HeaderMap,
+    status: u16,
+    retry_after_seconds: Option<u64>,
+) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-    let body = if path.starts_with("/v1.0/") {
-        let code = match status {
-            StatusCode::TOO_MANY_REQUESTS => "TooManyRequests",
-            StatusCode::SERVICE_UNAVAILABLE => "ServiceUnavailable",
-            _ => "InternalServerError",
-        };
-        serde_json::json!({"error": {"code": code, "message": "Injected by the sandbox fault control."}})
-    } else {
-        serde_json::json!({
-            "error": "temporarily_unavailable",
-            "error_description": "AADSTS90033: A transient error has occurred. Please try again.",
-            "error_codes": [90033],
-        })
-    };
+    if path.starts_with("/v1.0/") {
+        return graph::GraphError::Injected {
+            status,
+            retry_after_seconds,
+        }
+        .render(state.now(), headers);
+    }
+    let body = serde_json::json!({
+        "error": "temporarily_unavailable",
+        "error_description": "AADSTS90033: A transient error has occurred. Please try again.",
+        "error_codes": [90033],
+    });
     let mut response = (status, axum::Json(body)).into_response();
     if let Some(seconds) = retry_after_seconds {
         response

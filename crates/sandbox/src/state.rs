@@ -14,6 +14,7 @@ use crate::requestlog::RequestLog;
 use crate::stats::Stats;
 use crate::tenants::TenantRegistry;
 use crate::tenants::store::TenantStore;
+use crate::throttle::{GraphThrottle, ThrottleWindows};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -47,6 +48,8 @@ pub(crate) struct SandboxState {
     pub assertion_shapes: Mutex<HashMap<Uuid, AssertionShape>>,
     pub log: Mutex<RequestLog>,
     pub stats: Stats,
+    /// Each tenant's current window of the `graph_throttle` budget.
+    pub throttle: Mutex<ThrottleWindows>,
 }
 
 /// The state kept on disk, as loaded at start, with where each part is saved.
@@ -58,17 +61,81 @@ pub(crate) struct Persisted {
     pub mail_store: MailStore,
 }
 
-/// Behaviour switches of the control API.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// Behaviour switches of the control API. A POST replaces them all: omitted ones take their
+/// defaults.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Settings {
-    /// A newly attached key stays invisible to the token endpoint for this long (Entra replication).
+    /// A key attached through addKey or PATCH stays invisible to the token endpoint for this long
+    /// of sandbox time (Entra replication: 4–18 s were observed).
     #[serde(default)]
     pub key_propagation_delay_seconds: u64,
     /// How Graph access tokens are signed: `RS256` (default, as Entra) or `HS256` (a keyed MAC
     /// only this sandbox's Graph can check; no RSA operation per token — see docs/sandbox.md).
     #[serde(default)]
     pub access_token_signing: AccessTokenSigning,
+    /// Per-tenant budget of Graph application requests; `None` (default) never throttles.
+    #[serde(default)]
+    pub graph_throttle: Option<GraphThrottle>,
+    /// addKey or PATCH that would leave an application with more keyCredentials than this is
+    /// refused with `Directory_ResourceSizeExceeded`. Graph's own limit is the object's size
+    /// (about 600 certificates were seen to fit); the default is lower so that a client that
+    /// leaks keys trips it in tests long before production would.
+    #[serde(default = "default_max_key_credentials")]
+    pub max_key_credentials: u32,
+}
+
+pub(crate) const DEFAULT_MAX_KEY_CREDENTIALS: u32 = 100;
+
+/// A delay beyond the clock's own range (a century) is a typing mistake, and adding it to a
+/// key's attach time must not overflow.
+const MAX_PROPAGATION_DELAY_SECONDS: u64 = 100 * 365 * 86_400;
+
+fn default_max_key_credentials() -> u32 {
+    DEFAULT_MAX_KEY_CREDENTIALS
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            key_propagation_delay_seconds: 0,
+            access_token_signing: AccessTokenSigning::default(),
+            graph_throttle: None,
+            max_key_credentials: DEFAULT_MAX_KEY_CREDENTIALS,
+        }
+    }
+}
+
+impl Settings {
+    /// What the control API refuses, with what to send instead.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if self.key_propagation_delay_seconds > MAX_PROPAGATION_DELAY_SECONDS {
+            return Err(format!(
+                "'key_propagation_delay_seconds' must be at most {MAX_PROPAGATION_DELAY_SECONDS} (a century); got {}",
+                self.key_propagation_delay_seconds
+            ));
+        }
+        if self.max_key_credentials == 0 {
+            return Err(
+                "'max_key_credentials' must be at least 1 (an application needs one key to sign in)"
+                    .to_owned(),
+            );
+        }
+        if let Some(throttle) = &self.graph_throttle {
+            throttle.validate()?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn propagation_delay(&self) -> time::Duration {
+        time::Duration::seconds(
+            i64::try_from(
+                self.key_propagation_delay_seconds
+                    .min(MAX_PROPAGATION_DELAY_SECONDS),
+            )
+            .unwrap_or_default(),
+        )
+    }
 }
 
 impl SandboxState {
@@ -102,6 +169,7 @@ impl SandboxState {
             assertion_shapes: Mutex::default(),
             log: Mutex::default(),
             stats: Stats::default(),
+            throttle: Mutex::default(),
         }
     }
 

@@ -166,10 +166,13 @@ async fn tenant_lifetime_policy_rejects_long_certificates() {
         .graph(Method::PATCH, &app_path(&fx), &token, Some(body))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (code, message) = graph_error(&response);
+    assert_eq!(code, "CredentialInvalidLifetimeAsPerAppPolicy");
     assert!(
-        graph_error(&response).1.starts_with(
-            "Credential lifetime exceeds the max value allowed as per assigned policy."
-        )
+        message.starts_with(
+            "Credential lifetime exceeds the max value allowed as per assigned policy '"
+        ) && message.contains("at most 365 days"),
+        "{response}"
     );
     let short = TestCertificate::valid_for_days(fx.now(), 300);
     fx.attach(&[&short]).await;

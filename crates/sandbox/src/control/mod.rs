@@ -1,7 +1,11 @@
 //! The control API under `/_sandbox/` (JSON in and out): scripted device sign-in, the clock,
-//! faults, settings, an application's accepted assertion shape ([`assertion_shape`]), the tenant's policy ([`policy`]), the request log and mail ([`mail`]). Mounted only with `enable_control`, behind a secret when one is configured ([`access`]).
+//! faults, settings (propagation delay, access-token signing, the `graph_throttle` budget, the
+//! `max_key_credentials` limit: [`crate::state::Settings`]), an application's keys and key
+//! changes ([`application_view`]), an application's accepted assertion shape
+//! ([`assertion_shape`]), the tenant's policy ([`policy`]), the request log and mail ([`mail`]). Mounted only with `enable_control`, behind a secret when one is configured ([`access`]).
 
 mod access;
+mod application_view;
 mod applications;
 mod assertion_shape;
 mod mail;
@@ -51,6 +55,10 @@ fn all_routes() -> Router<SharedState> {
         .route(
             "/_sandbox/applications",
             post(applications::register).layer(DefaultBodyLimit::max(applications::BODY_LIMIT)),
+        )
+        .route(
+            "/_sandbox/applications/{app_id}",
+            get(application_view::show),
         )
         .route(
             "/_sandbox/applications/{app_id}/assertion_shape",
@@ -236,6 +244,9 @@ async fn change_settings(State(state): State<SharedState>, body: axum::body::Byt
         Ok(r) => r,
         Err(err) => return err.into_response(),
     };
+    if let Err(message) = changed.validate() {
+        return error(StatusCode::BAD_REQUEST, "invalid_request", message);
+    }
     *lock(&state.settings) = changed.clone();
     Json(changed).into_response()
 }

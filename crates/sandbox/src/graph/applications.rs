@@ -180,7 +180,9 @@ pub(crate) fn patch(
         )));
     }
     let now = request.state.now();
-    request.state.update(|d| {
+    let max_keys = request.state.settings().max_key_credentials;
+    let patched_keys = body.key_credentials.is_some();
+    let object_id = request.state.update(|d| {
         let tenant_id = caller_tenant(request, d)?.id;
         let tenant = d.tenant_by_id_mut(tenant_id).ok_or(GraphError::Forbidden)?;
         let index = reference.index(tenant)?;
@@ -196,13 +198,17 @@ pub(crate) fn patch(
                 .into_iter()
                 .map(|input| input.into_stored(&existing, tenant, now))
                 .collect::<Result<Vec<_>, _>>()?;
+            check_key_count(replaced.len(), max_keys)?;
             tenant.applications[index].key_credentials = replaced;
         }
         if let Some(name) = body.display_name {
             tenant.applications[index].display_name = name;
         }
-        Ok(())
+        Ok(tenant.applications[index].id)
     })?;
+    if patched_keys {
+        request.state.stats.key_credentials_patched(object_id);
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -216,7 +222,19 @@ struct AddKeyBody {
     proof: Option<String>,
 }
 
-/// Who may roll keys: the application itself without any permission, others as for PATCH.
+/// Graph refuses a write that makes the application object too large; the sandbox counts keys.
+fn check_key_count(keys: usize, max_keys: u32) -> Result<(), GraphError> {
+    if keys > usize::try_from(max_keys).unwrap_or(usize::MAX) {
+        return Err(GraphError::ResourceSizeExceeded);
+    }
+    Ok(())
+}
+
+/// Who may roll keys: the application itself — app-only, with a token it obtained with its own
+/// certificate — without any permission ("An application does not need any specific permission
+/// to roll its own keys"), others as for PATCH. Delegated callers are allowed as for PATCH too,
+/// although a Microsoft engineer wrote that addKey works only app-only (microsoft-graph-docs
+/// #14626): UNCONFIRMED, so the lenient behaviour.
 fn may_roll_keys(request: &GraphRequest<'_>, tenant: &Tenant, app: &Application) -> bool {
     request.caller.is_application(app) || request.caller.can_write_application(tenant, app)
 }
@@ -236,7 +254,8 @@ pub(crate) fn add_key(
         ));
     }
     let now = request.state.now();
-    let added = request.state.update(|d| {
+    let max_keys = request.state.settings().max_key_credentials;
+    let (object_id, added) = request.state.update(|d| {
         let tenant_id = caller_tenant(request, d)?.id;
         let tenant = d.tenant_by_id_mut(tenant_id).ok_or(GraphError::Forbidden)?;
         let index = reference.index(tenant)?;
@@ -263,17 +282,20 @@ pub(crate) fn add_key(
             ));
         }
         let stored = input.into_stored(&existing, tenant, now)?;
-        tenant.applications[index]
-            .key_credentials
-            .push(stored.clone());
-        Ok(stored)
+        check_key_count(existing.len() + 1, max_keys)?;
+        let app = &mut tenant.applications[index];
+        app.key_credentials.push(stored.clone());
+        Ok((app.id, stored))
     })?;
+    request.state.stats.key_added(object_id);
     let mut body = keycredentials::render(&added, false);
     body["@odata.context"] = Value::String(format!(
         "{}/$metadata#microsoft.graph.keyCredential",
         request.graph_base()
     ));
-    Ok(Json(body).into_response())
+    let mut response = Json(body).into_response();
+    response.extensions_mut().insert(Outcome("added".into()));
+    Ok(response)
 }
 
 #[derive(Debug, Deserialize)]
@@ -290,7 +312,7 @@ pub(crate) fn remove_key(
 ) -> Result<Response, GraphError> {
     let body: RemoveKeyBody = request.json_body()?;
     let now = request.state.now();
-    request.state.update(|d| {
+    let object_id = request.state.update(|d| {
         let tenant_id = caller_tenant(request, d)?.id;
         let tenant = d.tenant_by_id_mut(tenant_id).ok_or(GraphError::Forbidden)?;
         let index = reference.index(tenant)?;
@@ -302,14 +324,18 @@ pub(crate) fn remove_key(
             .as_deref()
             .ok_or(GraphError::MissingOrMalformed)?;
         proof::verify(proof_token, &tenant.applications[index], now)?;
-        let keys = &mut tenant.applications[index].key_credentials;
-        let before = keys.len();
-        keys.retain(|k| k.key_id != body.key_id);
-        if keys.len() == before {
+        // Removing the key that signed the proof (or the last key) is allowed: Graph's docs do
+        // not say it is refused (UNCONFIRMED), so the lenient behaviour. An unknown keyId is
+        // Graph's 404, checked after the proof (the order Graph checks them in is UNCONFIRMED).
+        let app = &mut tenant.applications[index];
+        let before = app.key_credentials.len();
+        app.key_credentials.retain(|k| k.key_id != body.key_id);
+        if app.key_credentials.len() == before {
             return Err(GraphError::NotFound(body.key_id.to_string()));
         }
-        Ok(())
+        Ok(app.id)
     })?;
+    request.state.stats.key_removed(object_id);
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.extensions_mut().insert(Outcome("removed".into()));
     Ok(response)

@@ -101,12 +101,12 @@ impl KeyCredentialInput {
                 "Key credential start and end dates must lie within the certificate's validity period.",
             ));
         }
-        if let Some(days) = tenant.max_certificate_lifetime_days
-            && end - start > time::Duration::days(i64::from(days))
+        // The policy's `asymmetricKeyLifetime` restriction measures the keyCredential's own
+        // window, which defaults to the certificate's validity.
+        if let Some(max_days) = tenant.max_certificate_lifetime_days
+            && end - start > time::Duration::days(i64::from(max_days))
         {
-            return Err(bad(format!(
-                "Credential lifetime exceeds the max value allowed as per assigned policy. The tenant allows certificates valid for at most {days} days."
-            )));
+            return Err(GraphError::LifetimePolicy { max_days });
         }
         Ok(StoredKeyCredential {
             key_id: self.key_id.unwrap_or_else(Uuid::new_v4),

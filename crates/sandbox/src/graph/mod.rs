@@ -1,6 +1,13 @@
 //! Microsoft Graph under `/v1.0`: applications (read, PATCH of keyCredentials, addKey, removeKey),
 //! users, and generated mailboxes. One catch-all route parses Graph's URL forms (including
 //! `applications(appId='…')`) and dispatches.
+//!
+//! Rotation rules emulated (issue #12; settings in [`crate::state::Settings`]): the addKey/removeKey
+//! proof ([`proof`]), the tenant lifetime policy (`CredentialInvalidLifetimeAsPerAppPolicy`), a
+//! key-count limit per application (`max_key_credentials` → `Directory_ResourceSizeExceeded`), a
+//! per-tenant request budget on application requests (`graph_throttle` → 429 `TooManyRequests`
+//! with `Retry-After`), and the propagation delay of new keys at the token endpoint
+//! (`key_propagation_delay_seconds`). Codes, texts and what is UNCONFIRMED: [`error`].
 
 mod applications;
 mod auth;
@@ -10,7 +17,7 @@ mod mail;
 mod proof;
 mod users;
 
-use crate::state::SharedState;
+use crate::state::{SharedState, lock};
 use auth::Caller;
 use axum::Router;
 use axum::body::Bytes;
@@ -57,6 +64,7 @@ async fn dispatch(
 ) -> Response {
     let now = state.now();
     let result = Caller::from_headers(&state, &headers).and_then(|caller| {
+        admit(&state, &caller, &path)?;
         let request = GraphRequest {
             state: &state,
             caller,
@@ -67,6 +75,26 @@ async fn dispatch(
         route(&request, &method, &path)
     });
     result.unwrap_or_else(|err| err.render(now, &headers))
+}
+
+/// The `graph_throttle` budget, per tenant, over application requests (reads and writes): the
+/// ones a rotation makes. Counted after authentication, as Graph's budgets belong to the
+/// caller's tenant and application.
+fn admit(state: &SharedState, caller: &Caller, path: &str) -> Result<(), GraphError> {
+    if !path.starts_with("applications") {
+        return Ok(());
+    }
+    let Some(budget) = state.settings().graph_throttle else {
+        return Ok(());
+    };
+    lock(&state.throttle)
+        .admit(caller.tenant, budget, state.now())
+        .map_err(|retry_after_seconds| {
+            state.stats.graph_throttled();
+            GraphError::Throttled {
+                retry_after_seconds,
+            }
+        })
 }
 
 fn route(request: &GraphRequest<'_>, method: &Method, path: &str) -> Result<Response, GraphError> {

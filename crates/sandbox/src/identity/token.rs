@@ -13,7 +13,6 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use std::collections::HashMap;
-use time::Duration;
 use uuid::Uuid;
 
 const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -207,10 +206,7 @@ fn client_credentials(
                         app,
                         audiences: &audiences,
                         now,
-                        propagation_delay: Duration::seconds(
-                            i64::try_from(settings.key_propagation_delay_seconds)
-                                .unwrap_or(i64::MAX),
-                        ),
+                        propagation_delay: settings.propagation_delay(),
                         required_shape: state.required_assertion_shape(&app.app_id),
                     },
                 )?;

@@ -97,6 +97,18 @@ impl Fixture {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// `GET /_sandbox{path}`: status and JSON body.
+    pub async fn control_get(&self, path: &str) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .get(self.url(&format!("/_sandbox{path}")))
+            .send()
+            .await
+            .expect("control request");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn start_device_flow(&self, scope: &str) -> Value {
         let url = self.url(&format!(
             "/{}/oauth2/v2.0/devicecode",
@@ -374,11 +386,16 @@ impl TestCertificate {
 
     /// An addKey/removeKey proof: aud 00000002-…, iss = the application's object id.
     pub fn proof(&self, object_id: &str, now: OffsetDateTime) -> String {
+        self.proof_for(object_id, now, "00000002-0000-0000-c000-000000000000")
+    }
+
+    /// A proof with another `aud` (Graph's docs name two).
+    pub fn proof_for(&self, object_id: &str, now: OffsetDateTime, audience: &str) -> String {
         let mut header = Map::new();
         header.insert("typ".into(), json!("JWT"));
         header.insert("x5t".into(), json!(b64url(&self.sha1())));
         let claims = json!({
-            "aud": "00000002-0000-0000-c000-000000000000",
+            "aud": audience,
             "iss": object_id,
             "nbf": now.unix_timestamp(),
             "exp": (now + Duration::minutes(10)).unix_timestamp(),
