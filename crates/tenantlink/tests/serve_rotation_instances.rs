@@ -66,6 +66,7 @@ fn start_instance(
             ("TENANTLINK_DEVICE_CLIENT_ID", client.as_str()),
             ("TENANTLINK_RENEWAL_CHECK_EVERY_SECONDS", "1"),
             ("TENANTLINK_VALIDITY_DAYS", "30"),
+            ("TENANTLINK_EXPIRING_SOON_DAYS", "7"),
         ],
     )
 }

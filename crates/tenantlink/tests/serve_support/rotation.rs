@@ -26,6 +26,8 @@ pub fn rotation_env() -> Vec<(String, String)> {
         ("TENANTLINK_RENEWAL_CHECK_EVERY_SECONDS", "1".to_owned()),
         ("TENANTLINK_BACKUP_POLL_SECONDS", "1".to_owned()),
         ("TENANTLINK_VALIDITY_DAYS", LIFETIME_DAYS.to_string()),
+        // Shorter than the lifetime, as the configuration requires.
+        ("TENANTLINK_EXPIRING_SOON_DAYS", "7".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
