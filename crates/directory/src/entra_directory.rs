@@ -1,14 +1,17 @@
 //! One cloud's [`Directory`]: the device sign-in, the application's keys and the app-only token
 //! proof, through tenantlink-entra's clients at that cloud's endpoints.
 
+mod app_only;
+
 use crate::CloudTarget;
 use crate::explain::explain;
+use app_only::signer_of;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tenantlink_clock::SharedClock;
 use tenantlink_entra::{
     AppTokenRequest, AssertionOptions, DeviceFlowClient, Endpoints, GraphClient, KeyCredential,
-    SigningCertificate, TenantId, TokenClient, Transport, TransportConfig, TransportError,
+    ProofAudience, TenantId, TokenClient, Transport, TransportConfig, TransportError,
 };
 use tenantlink_service::{
     Application, ApplicationKey, BoxFuture, DelegatedToken, DeviceCode, DeviceSignIn, Directory,
@@ -73,6 +76,13 @@ impl EntraDirectory {
             graph_resource: GLOBAL_GRAPH_RESOURCE.to_owned(),
             sign_ins: Arc::default(),
         }
+    }
+
+    /// Signs addKey/removeKey proofs with this `aud` (the two documented values differ; default
+    /// `00000002-0000-0000-c000-000000000000`).
+    pub fn with_proof_audience(mut self, audience: ProofAudience) -> Self {
+        self.graph = self.graph.with_proof_audience(audience);
+        self
     }
 
     /// The cloud's Graph resource identifier (e.g. `https://graph.microsoft.us`), used in scopes.
@@ -192,26 +202,7 @@ impl Directory for EntraDirectory {
                 .application_by_app_id(token.0.expose(), &organization.app_id)
                 .await
                 .map_err(explain)?;
-            Ok(Application {
-                display_name: app
-                    .display_name
-                    .clone()
-                    .unwrap_or_else(|| app.app_id.clone()),
-                keys: app
-                    .key_credentials
-                    .iter()
-                    .filter_map(|key| {
-                        Some(ApplicationKey {
-                            key_id: key.key_id.clone().unwrap_or_default(),
-                            sha1_thumbprint: key.sha1_hex()?,
-                            display_name: key.display_name.clone(),
-                            end: key.end(),
-                        })
-                    })
-                    .collect(),
-                object_id: app.id,
-                app_id: app.app_id,
-            })
+            Ok(service_application(app))
         })
     }
 
@@ -243,15 +234,7 @@ impl Directory for EntraDirectory {
     ) -> BoxFuture<'a, Result<(), DirectoryError>> {
         Box::pin(async move {
             let tenant = tenant(organization)?;
-            let certificate = credential.certificate();
-            let signer = SigningCertificate::from_parts(
-                certificate.der().to_vec(),
-                Vec::new(),
-                credential.private_key().pkcs8_der(),
-                certificate.not_before(),
-                certificate.not_after(),
-            )
-            .map_err(|e| explain(e.into()))?;
+            let signer = signer_of(credential)?;
             // `fetch`, not the cached `app_token`: the proof must reach Entra every time.
             self.tokens
                 .fetch(
@@ -269,41 +252,55 @@ impl Directory for EntraDirectory {
         })
     }
 
-    // Placeholders until h12-entra lands the app-only Graph calls: they refuse, never pretend.
     fn application_app_only<'a>(
         &'a self,
-        _organization: &'a Organization,
-        _credential: &'a tenantlink_certificate::Credential,
+        organization: &'a Organization,
+        credential: &'a tenantlink_certificate::Credential,
     ) -> BoxFuture<'a, Result<Application, DirectoryError>> {
-        Box::pin(std::future::ready(Err(not_built_yet())))
+        Box::pin(self.read_application_app_only(organization, credential))
     }
 
     fn add_key<'a>(
         &'a self,
-        _organization: &'a Organization,
-        _signer: &'a tenantlink_certificate::Credential,
-        _certificate: &'a tenantlink_certificate::Certificate,
+        organization: &'a Organization,
+        signer: &'a tenantlink_certificate::Credential,
+        certificate: &'a tenantlink_certificate::Certificate,
     ) -> BoxFuture<'a, Result<ApplicationKey, DirectoryError>> {
-        Box::pin(std::future::ready(Err(not_built_yet())))
+        Box::pin(self.add_key_app_only(organization, signer, certificate))
     }
 
     fn remove_key<'a>(
         &'a self,
-        _organization: &'a Organization,
-        _signer: &'a tenantlink_certificate::Credential,
-        _key_id: &'a str,
+        organization: &'a Organization,
+        signer: &'a tenantlink_certificate::Credential,
+        key_id: &'a str,
     ) -> BoxFuture<'a, Result<(), DirectoryError>> {
-        Box::pin(std::future::ready(Err(not_built_yet())))
+        Box::pin(self.remove_key_app_only(organization, signer, key_id))
     }
 }
 
-fn not_built_yet() -> DirectoryError {
-    DirectoryError::new(
-        DirectoryErrorKind::Other,
-        None,
-        "Rotation through Graph addKey is not built into this directory yet.",
-        "Generate or upload a certificate.",
-    )
+/// The application as the service sees it: keys matched by the thumbprint computed from `key`.
+fn service_application(app: tenantlink_entra::Application) -> Application {
+    Application {
+        display_name: app
+            .display_name
+            .clone()
+            .unwrap_or_else(|| app.app_id.clone()),
+        keys: app
+            .key_credentials
+            .iter()
+            .filter_map(|key| {
+                Some(ApplicationKey {
+                    key_id: key.key_id.clone().unwrap_or_default(),
+                    sha1_thumbprint: key.sha1_hex()?,
+                    display_name: key.display_name.clone(),
+                    end: key.end(),
+                })
+            })
+            .collect(),
+        object_id: app.id,
+        app_id: app.app_id,
+    }
 }
 
 /// The organization's assertion profile, in the entra client's terms.

@@ -14,6 +14,7 @@ mod entra_directory;
 mod explain;
 #[cfg(test)]
 mod fixtures;
+mod remediations;
 mod routing;
 
 pub use entra_directory::EntraDirectory;

@@ -4,7 +4,7 @@
 
 use crate::{CloudTarget, EntraDirectory};
 use tenantlink_clock::SharedClock;
-use tenantlink_entra::{Cloud, TransportError};
+use tenantlink_entra::{Cloud, ProofAudience, TransportError};
 use tenantlink_service::{
     Application, ApplicationKey, BoxFuture, DelegatedToken, DeviceCode, DeviceSignIn, Directory,
     DirectoryError, DirectoryErrorKind, Organization, SignInPoll,
@@ -16,6 +16,8 @@ pub struct CloudDirectories {
     clouds: Vec<(Cloud, EntraDirectory)>,
     /// The in-process sandbox's, when it runs.
     sandbox: Option<EntraDirectory>,
+    /// The `aud` of addKey/removeKey proofs, for every directory (also one added later).
+    proof_audience: ProofAudience,
 }
 
 impl CloudDirectories {
@@ -32,6 +34,7 @@ impl CloudDirectories {
         Ok(Self {
             clouds,
             sandbox: None,
+            proof_audience: ProofAudience::default(),
         })
     }
 
@@ -41,8 +44,25 @@ impl CloudDirectories {
         target: &CloudTarget,
         clock: &SharedClock,
     ) -> Result<Self, TransportError> {
-        self.sandbox = Some(EntraDirectory::for_target(target, clock.clone())?);
+        self.sandbox = Some(
+            EntraDirectory::for_target(target, clock.clone())?
+                .with_proof_audience(self.proof_audience),
+        );
         Ok(self)
+    }
+
+    /// Every cloud's directory signs addKey/removeKey proofs with this `aud`.
+    pub fn with_proof_audience(mut self, audience: ProofAudience) -> Self {
+        self.clouds = self
+            .clouds
+            .into_iter()
+            .map(|(cloud, directory)| (cloud, directory.with_proof_audience(audience)))
+            .collect();
+        self.sandbox = self
+            .sandbox
+            .map(|directory| directory.with_proof_audience(audience));
+        self.proof_audience = audience;
+        self
     }
 
     /// The directory of `organization`'s cloud, or why there is none.

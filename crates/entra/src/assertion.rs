@@ -97,38 +97,3 @@ pub fn client_assertion(
         .map(SecretString::new)
         .map_err(|e| CredentialError::Signing(e.to_string()))
 }
-
-/// Microsoft Graph's audience for `addKey`/`removeKey` proofs (the legacy AAD Graph app id).
-pub const PROOF_AUDIENCE: &str = "00000002-0000-0000-c000-000000000000";
-
-/// How long a proof of possession is valid: Graph refuses exp − nbf above 10 minutes.
-pub const PROOF_LIFETIME: Duration = Duration::minutes(10);
-
-/// The proof-of-possession JWT of Graph `addKey`/`removeKey`: signed with a still-valid key of
-/// the application, `iss` = the application's object id. RS256 + `x5t`, as Microsoft's sample
-/// does; our signer never pads (Graph refuses `=`).
-pub fn proof_of_possession(
-    signer: &SigningCertificate,
-    application_object_id: &str,
-    now: OffsetDateTime,
-) -> Result<SecretString, CredentialError> {
-    if !signer.is_valid_at(now) {
-        return Err(CredentialError::ProofSignerExpired {
-            not_after: signer.not_after(),
-        });
-    }
-    let mut header = Map::new();
-    header.insert("typ".into(), Value::String("JWT".into()));
-    header.insert("x5t".into(), Value::String(signer.x5t()));
-    let nbf = now.unix_timestamp();
-    let claims = json!({
-        "aud": PROOF_AUDIENCE,
-        "iss": application_object_id,
-        "nbf": nbf,
-        "iat": nbf,
-        "exp": (now + PROOF_LIFETIME).unix_timestamp(),
-    });
-    sign(header, &claims, Algorithm::RS256, signer.key())
-        .map(SecretString::new)
-        .map_err(|e| CredentialError::Signing(e.to_string()))
-}

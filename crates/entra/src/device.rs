@@ -201,7 +201,7 @@ impl DeviceFlowClient {
                 ("device_code", code.device_code.expose().to_owned()),
             ];
             let url = self.endpoints.token_endpoint(&code.tenant);
-            match post_token_form(&self.transport, url, form).await {
+            match post_token_form(&self.transport, url, form, &self.clock).await {
                 Ok(token) => {
                     let account = account_from(token.id_token.as_deref(), &token.access_token);
                     let expires_at = checked_after(

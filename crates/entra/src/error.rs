@@ -10,6 +10,7 @@ use std::fmt;
 use time::{OffsetDateTime, PrimitiveDateTime, macros::format_description};
 
 use crate::endpoints::EndpointError;
+pub use crate::graph_error::{GraphError, GraphErrorKind, PolicyRestriction};
 use crate::transport::TransportError;
 
 /// Any failure of this crate's operations.
@@ -87,6 +88,9 @@ pub struct EntraError {
     pub timestamp: Option<String>,
     pub error_uri: Option<String>,
     pub kind: AadstsKind,
+    /// How long Entra asked to wait (`Retry-After` of a 429 or 503, e.g. AADSTS90033
+    /// `temporarily_unavailable`), resolved against the client's clock.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 /// What an AADSTS error is about, for the codes tenantlink acts on.
@@ -189,7 +193,13 @@ impl EntraError {
             timestamp: raw.timestamp,
             error_uri: raw.error_uri,
             kind,
+            retry_after: None,
         })
+    }
+
+    pub fn with_retry_after(mut self, retry_after: Option<std::time::Duration>) -> Self {
+        self.retry_after = retry_after;
+        self
     }
 
     /// The first line of Entra's text (`AADSTS…: …`), without the trace/correlation trailer.
@@ -502,126 +512,6 @@ impl KeyUpdateError {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Graph
-
-/// A Graph error body (`{"error":{"code","message","innerError":{…}}}`) and what it means.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GraphError {
-    pub http_status: u16,
-    pub code: String,
-    /// Graph's message, verbatim.
-    pub message: String,
-    pub request_id: Option<String>,
-    pub client_request_id: Option<String>,
-    pub date: Option<String>,
-    pub kind: GraphErrorKind,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GraphErrorKind {
-    AuthorizationDenied,
-    NotFound,
-    MissingOrMalformedToken,
-    /// A tenant app-management policy refused the certificate (lifetime or issuer restriction).
-    CredentialPolicyViolation,
-    Throttled,
-    BadRequest,
-    Other,
-}
-
-#[derive(Deserialize)]
-struct GraphErrorEnvelope {
-    error: GraphErrorBody,
-}
-
-#[derive(Deserialize)]
-struct GraphErrorBody {
-    #[serde(default)]
-    code: String,
-    #[serde(default)]
-    message: String,
-    #[serde(rename = "innerError", alias = "innererror")]
-    inner: Option<GraphInnerError>,
-}
-
-#[derive(Deserialize)]
-struct GraphInnerError {
-    #[serde(rename = "request-id")]
-    request_id: Option<String>,
-    #[serde(rename = "client-request-id")]
-    client_request_id: Option<String>,
-    date: Option<String>,
-}
-
-impl GraphError {
-    pub fn parse(http_status: u16, body: &[u8]) -> Option<Self> {
-        let envelope: GraphErrorEnvelope = serde_json::from_slice(body).ok()?;
-        let body = envelope.error;
-        let kind = classify_graph(http_status, &body.code, &body.message);
-        let inner = body.inner;
-        Some(Self {
-            http_status,
-            kind,
-            request_id: inner.as_ref().and_then(|i| i.request_id.clone()),
-            client_request_id: inner.as_ref().and_then(|i| i.client_request_id.clone()),
-            date: inner.and_then(|i| i.date),
-            code: body.code,
-            message: body.message,
-        })
-    }
-
-    /// What the error means, in one plain-language sentence.
-    pub fn summary(&self) -> &'static str {
-        match self.kind {
-            GraphErrorKind::AuthorizationDenied => {
-                "The account that signed in may not change this app registration."
-            }
-            GraphErrorKind::NotFound => "Graph has no app registration with this id in the tenant.",
-            GraphErrorKind::MissingOrMalformedToken => {
-                "Graph refused the sign-in token or the proof of possession."
-            }
-            GraphErrorKind::CredentialPolicyViolation => {
-                "A policy of the tenant does not allow this certificate (for example its lifetime is too long)."
-            }
-            GraphErrorKind::Throttled => "Graph is throttling this application.",
-            GraphErrorKind::BadRequest | GraphErrorKind::Other => {
-                "Graph refused the change; its message below says why."
-            }
-        }
-    }
-}
-
-impl fmt::Display for GraphError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Microsoft Graph refused the request (HTTP {} {}): {}",
-            self.http_status, self.code, self.message
-        )
-    }
-}
-
-impl std::error::Error for GraphError {}
-
-fn classify_graph(status: u16, code: &str, message: &str) -> GraphErrorKind {
-    let lower = message.to_ascii_lowercase();
-    match code {
-        "Authorization_RequestDenied" => GraphErrorKind::AuthorizationDenied,
-        "Request_ResourceNotFound" => GraphErrorKind::NotFound,
-        "Authentication_MissingOrMalformed" | "InvalidAuthenticationToken" => {
-            GraphErrorKind::MissingOrMalformedToken
-        }
-        _ if lower.contains("lifetime") || lower.contains("credential policy") => {
-            GraphErrorKind::CredentialPolicyViolation
-        }
-        _ if status == 429 => GraphErrorKind::Throttled,
-        "Request_BadRequest" | "BadRequest" => GraphErrorKind::BadRequest,
-        _ if status == 404 => GraphErrorKind::NotFound,
-        _ => GraphErrorKind::Other,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -734,24 +624,5 @@ mod tests {
         let e = EntraError::parse(401, legacy.to_string().as_bytes()).unwrap();
         assert_eq!(e.kind, AadstsKind::WeakRsaKey);
         assert!(EntraError::parse(500, b"<html>oops</html>").is_none());
-    }
-
-    #[test]
-    fn graph_errors_keep_the_message_and_request_ids() {
-        let body = br#"{"error":{"code":"Authentication_MissingOrMalformed","message":"Access Token missing or malformed.","innerError":{"date":"2020-11-15T01:32:03","request-id":"r-1","client-request-id":"c-1"}}}"#;
-        let e = GraphError::parse(401, body).unwrap();
-        assert_eq!(e.kind, GraphErrorKind::MissingOrMalformedToken);
-        assert_eq!(e.message, "Access Token missing or malformed.");
-        assert_eq!(e.request_id.as_deref(), Some("r-1"));
-        assert_eq!(e.client_request_id.as_deref(), Some("c-1"));
-        let denied = br#"{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation."}}"#;
-        assert_eq!(
-            GraphError::parse(403, denied).unwrap().kind,
-            GraphErrorKind::AuthorizationDenied
-        );
-        let policy = br#"{"error":{"code":"Request_BadRequest","message":"Key credential lifetime exceeds the max value allowed as per assigned policy."}}"#;
-        let p = GraphError::parse(400, policy).unwrap();
-        assert_eq!(p.kind, GraphErrorKind::CredentialPolicyViolation);
-        assert!(p.to_string().contains("Key credential lifetime exceeds"));
     }
 }

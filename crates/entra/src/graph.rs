@@ -18,9 +18,10 @@ use time::format_description::well_known::Rfc3339;
 
 use tenantlink_clock::SharedClock;
 
-use crate::assertion::proof_of_possession;
 use crate::endpoints::Endpoints;
 use crate::error::{Error, GraphError, KeyUpdateError};
+use crate::proof::{ProofAudience, proof_of_possession};
+use crate::retry_after::retry_after_from;
 use crate::signer::{SigningCertificate, hex_upper, thumbprints_of};
 use crate::transport::{Body, Idempotency, Request, Response, Transport, TransportError};
 
@@ -168,6 +169,8 @@ pub struct GraphClient {
     transport: Transport,
     endpoints: Endpoints,
     clock: SharedClock,
+    /// The `aud` of addKey/removeKey proofs (documented differently across versions).
+    proof_audience: ProofAudience,
 }
 
 impl GraphClient {
@@ -176,7 +179,18 @@ impl GraphClient {
             transport,
             endpoints,
             clock,
+            proof_audience: ProofAudience::default(),
         }
+    }
+
+    /// Sends addKey/removeKey proofs with this `aud` (default [`ProofAudience::AzureAdGraph`]).
+    pub fn with_proof_audience(mut self, audience: ProofAudience) -> Self {
+        self.proof_audience = audience;
+        self
+    }
+
+    pub fn proof_audience(&self) -> ProofAudience {
+        self.proof_audience
     }
 
     /// `GET /applications(appId='…')?$select=…keyCredentials` (so that `key` is returned).
@@ -290,7 +304,12 @@ impl GraphClient {
             }
         }
         for attempt in 0..2 {
-            let proof = proof_of_possession(proof_signer, application_object_id, self.clock.now())?;
+            let proof = proof_of_possession(
+                proof_signer,
+                application_object_id,
+                self.proof_audience,
+                self.clock.now(),
+            )?;
             let body = json!({
                 "keyCredential": entry,
                 "passwordCredential": null,
@@ -331,7 +350,12 @@ impl GraphClient {
     ) -> Result<(), Error> {
         let path = format!("applications/{}/removeKey", quote(application_object_id));
         for attempt in 0..2 {
-            let proof = proof_of_possession(proof_signer, application_object_id, self.clock.now())?;
+            let proof = proof_of_possession(
+                proof_signer,
+                application_object_id,
+                self.proof_audience,
+                self.clock.now(),
+            )?;
             let body = json!({ "keyId": key_id, "proof": proof.expose() });
             match self
                 .call(Method::POST, token, &path, Body::Json(body))
@@ -439,8 +463,20 @@ impl GraphClient {
         if response.status.is_success() {
             return Ok(response);
         }
-        match GraphError::parse(response.status.as_u16(), &response.body) {
-            Some(error) => Err(error.into()),
+        let status = response.status.as_u16();
+        let retry_after = retry_after_from(&response.headers, self.clock.now());
+        match GraphError::parse(status, &response.body) {
+            Some(error) => Err(error.with_retry_after(retry_after).into()),
+            // A throttling or unavailable answer from a gateway still says "later" (and maybe
+            // when): keep it as data rather than as an unreadable response.
+            None if status == 429 || (500..=599).contains(&status) => {
+                Err(GraphError::without_body(
+                    status,
+                    response.client_request_id.to_string(),
+                    retry_after,
+                )
+                .into())
+            }
             None => Err(Error::UnexpectedResponse {
                 service: "Microsoft Graph",
                 context: "error response",

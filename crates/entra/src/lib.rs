@@ -11,20 +11,26 @@ pub mod durations;
 pub mod endpoints;
 pub mod error;
 pub mod graph;
+pub mod graph_error;
+pub mod proof;
+pub mod retry_after;
 pub mod signer;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 pub mod token;
 pub mod transport;
 
-pub use assertion::{AssertionOptions, AssertionProfile, client_assertion, proof_of_possession};
+pub use assertion::{AssertionOptions, AssertionProfile, client_assertion};
 pub use device::{DelegatedSignIn, DeviceCode, DeviceFlowClient, SignedInAccount};
 pub use endpoints::{Cloud, EndpointError, Endpoints, TenantId};
 pub use error::{
     AadstsKind, CredentialError, DeviceFlowError, EntraError, Error, GraphError, GraphErrorKind,
-    KeyRejection, KeyRejectionReason, KeyUpdateError, parse_key_rejection,
+    KeyRejection, KeyRejectionReason, KeyUpdateError, PolicyRestriction, parse_key_rejection,
 };
 pub use graph::{Application, AttachOutcome, GraphClient, KeyCredential};
+pub use graph_error::codes as graph_codes;
+pub use proof::{PROOF_LIFETIME, ProofAudience, proof_of_possession};
+pub use retry_after::{parse_retry_after, retry_after_from};
 pub use signer::SigningCertificate;
 pub use token::{AppToken, AppTokenRequest, CacheKey, TokenCache, TokenClient};
 pub use transport::{

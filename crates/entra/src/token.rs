@@ -19,6 +19,7 @@ use crate::assertion::{AssertionOptions, client_assertion};
 use crate::durations::{MAX_TOKEN_LIFETIME, checked_after};
 use crate::endpoints::{Endpoints, TenantId};
 use crate::error::{EntraError, Error};
+use crate::retry_after::retry_after_from;
 use crate::signer::SigningCertificate;
 use crate::transport::{Body, Idempotency, Request, Transport};
 use tenantlink_secret::SecretString;
@@ -245,7 +246,7 @@ impl TokenClient {
             ),
             ("client_assertion", assertion.expose().to_owned()),
         ];
-        let response = post_token_form(&self.transport, token_endpoint, form).await?;
+        let response = post_token_form(&self.transport, token_endpoint, form, &self.clock).await?;
         app_token_from(response, self.clock.now())
     }
 }
@@ -284,11 +285,13 @@ fn app_token_from(response: TokenResponse, now: OffsetDateTime) -> Result<AppTok
     })
 }
 
-/// POSTs a form to a token endpoint and reads either a token or Entra's error body.
+/// POSTs a form to a token endpoint and reads either a token or Entra's error body (with the
+/// `Retry-After` of a throttled or unavailable answer, resolved on `clock`).
 pub(crate) async fn post_token_form(
     transport: &Transport,
     url: url::Url,
     form: Vec<(&'static str, String)>,
+    clock: &SharedClock,
 ) -> Result<TokenResponse, Error> {
     let response = transport
         .send(&Request {
@@ -307,7 +310,9 @@ pub(crate) async fn post_token_form(
         });
     }
     match EntraError::parse(response.status.as_u16(), &response.body) {
-        Some(error) => Err(error.into()),
+        Some(error) => Err(error
+            .with_retry_after(retry_after_from(&response.headers, clock.now()))
+            .into()),
         None => Err(Error::UnexpectedResponse {
             service: "Entra ID",
             context: "token endpoint error",

@@ -6,7 +6,7 @@
 //! hostile endpoint cannot make the service buffer an unbounded answer.
 //!
 //! Writes are retried only when the failure proves the request was not processed (a refused
-//! connection, a 429). Anything else returns [`TransportError::WriteOutcomeUnknown`] so that the
+//! connection, a 429, a 503 with `Retry-After`). Anything else returns [`TransportError::WriteOutcomeUnknown`] so that the
 //! caller can read the resource and decide.
 
 use std::fmt::Debug;
@@ -355,12 +355,9 @@ impl Transport {
         if retry >= self.retry.max_retries {
             return None;
         }
-        let retryable = match response.status.as_u16() {
-            // A 429 was refused before processing: even a write can be repeated.
-            429 => true,
-            503 | 504 => request.idempotency == Idempotency::Safe,
-            _ => false,
-        };
+        let retryable = refused_before_processing(response)
+            || (matches!(response.status.as_u16(), 503 | 504)
+                && request.idempotency == Idempotency::Safe);
         if !retryable {
             return None;
         }
@@ -414,7 +411,8 @@ impl Transport {
         match outcome {
             Ok(response) => {
                 let ambiguous_write_failure = request.idempotency == Idempotency::Write
-                    && matches!(response.status.as_u16(), 502..=504);
+                    && matches!(response.status.as_u16(), 502..=504)
+                    && !refused_before_processing(&response);
                 if ambiguous_write_failure {
                     return Err(TransportError::WriteOutcomeUnknown {
                         method: request.method.clone(),
@@ -452,7 +450,21 @@ impl Transport {
     }
 }
 
-/// `Retry-After` in seconds. (Entra and Graph send seconds; an HTTP-date falls back to backoff.)
+/// A 429, or a 503 that says when to come back: the service refused the request without
+/// processing it (RFC 9110 §15.6.4; Graph's throttling answers are either), so even a write may
+/// be sent again and its error body is the answer. A 502, a 504 or a bare 503 may come from a
+/// gateway after the service applied the write: its outcome is unknown.
+fn refused_before_processing(response: &Response) -> bool {
+    match response.status.as_u16() {
+        429 => true,
+        503 => response.headers.contains_key(RETRY_AFTER),
+        _ => false,
+    }
+}
+
+/// `Retry-After` in seconds, for the transport's own waits. (Entra and Graph send seconds; an
+/// HTTP-date falls back to backoff here, since the transport has no clock to resolve it
+/// against. The errors callers get resolve both forms: [`crate::retry_after`].)
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     value.parse::<u64>().ok().map(Duration::from_secs)

@@ -6,7 +6,8 @@ mod support;
 use serde_json::Value;
 use support::{APP_OBJECT_ID, CLIENT_ID, Harness, START, TestCert};
 use tenantlink_entra::{
-    Error, GraphErrorKind, KeyCredential, KeyUpdateError, SigningCertificate, proof_of_possession,
+    Error, GraphErrorKind, KeyCredential, KeyUpdateError, ProofAudience, SigningCertificate,
+    proof_of_possession,
 };
 use time::Duration;
 
@@ -215,7 +216,13 @@ async fn add_key_and_remove_key_carry_a_valid_proof_of_possession() {
 #[tokio::test]
 async fn an_expired_certificate_cannot_sign_a_proof() {
     let old = TestCert::generate("expired", START - Duration::days(400), Duration::days(365));
-    let err = proof_of_possession(&old.signer(), APP_OBJECT_ID, START).unwrap_err();
+    let err = proof_of_possession(
+        &old.signer(),
+        APP_OBJECT_ID,
+        ProofAudience::default(),
+        START,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("still-valid"), "{err}");
     // And a proof signed by an unregistered key is refused by Graph with its own words.
     let h = Harness::start().await;

@@ -14,7 +14,9 @@ mod memory;
 pub mod renewal_contract;
 pub mod sign_in_contract;
 
-pub use directory::{FAKE_APP_NAME, FAKE_APP_OBJECT_ID, FakeDirectory};
+pub use directory::{
+    FAKE_APP_NAME, FAKE_APP_OBJECT_ID, FakeCall, FakeDirectory, HangPoint, HungCall,
+};
 pub use fixtures::{new_organization, operation, organization};
 pub use memory::MemoryRepository;
 

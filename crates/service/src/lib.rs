@@ -69,6 +69,7 @@ pub use ports::{
 pub use proof::{CredentialProof, ProofOutcome, ProofSource, connection_after_proof, record_proof};
 pub use secret::SecretString;
 pub use workflows::{
-    HoldingPolicy, KeyRemovalReport, ProofPolicy, RENEWAL_ACTOR, Workflows, WorkflowsConfig,
-    is_configured_organization, is_tenant_reference,
+    DEFAULT_OVERLAP_GRACE, HoldingPolicy, KeyRemoval, KeyRemovalReport, ProofPolicy, RENEWAL_ACTOR,
+    Workflows, WorkflowsConfig, is_configured_organization, is_tenant_reference, key_removal,
+    planned_key_removal,
 };

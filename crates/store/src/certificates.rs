@@ -44,7 +44,8 @@ impl std::fmt::Debug for NewCertificate<'_> {
 
 pub(crate) const COLUMNS: &str = "id, organization_id, sha1_thumbprint, sha256_thumbprint, \
                        subject, not_before, not_after, source, der, state, created_at, \
-                       activated_at, retired_at, proof_outcome, proof_source, proof_detail, proof_at";
+                       activated_at, retired_at, key_removed_at, proof_outcome, proof_source, \
+                       proof_detail, proof_at";
 
 impl Store {
     /// Stores a certificate in state `pending`, its private key encrypted under `key` and
@@ -168,6 +169,51 @@ impl Store {
         })
     }
 
+    /// Retired certificates whose key tenantlink has not removed from the application yet and
+    /// that a succeeded operation of kind `rotate` replaced, oldest retirement first. Which of
+    /// them are due is the service's decision (the overlap rule), not the store's.
+    pub async fn keys_to_remove(&self) -> StoreResult<Vec<StoredCertificate>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM certificates \
+             WHERE state = 'retired' AND key_removed_at IS NULL \
+             AND EXISTS (SELECT 1 FROM certificate_operations op \
+                         WHERE op.replaces_id = certificates.id AND op.kind = 'rotate' \
+                         AND op.step = 'succeeded') \
+             ORDER BY retired_at, created_at, id"
+        );
+        with_pool!(self, |pool| {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_all(pool)
+                .await
+                .map_err(StoreError::db("list keys to remove"))?
+                .iter()
+                .map(decode)
+                .collect()
+        })
+    }
+
+    /// Records that the certificate's key was removed from the application at `at`; a
+    /// certificate already marked keeps its first time.
+    pub async fn mark_key_removed(&self, id: CertificateId, at: OffsetDateTime) -> StoreResult<()> {
+        let at = to_micros(at)?;
+        let affected = with_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE certificates SET key_removed_at = COALESCE(key_removed_at, $2) \
+                 WHERE id = $1",
+            )
+            .bind(id.to_string())
+            .bind(at)
+            .execute(pool)
+            .await
+            .map_err(StoreError::db("mark the key removed"))?
+            .rows_affected()
+        });
+        if affected == 0 {
+            return Err(StoreError::not_found("certificate", id));
+        }
+        Ok(())
+    }
+
     /// Marks a pending certificate as discarded (its operation failed). Active, retired and
     /// already-discarded certificates are left alone and reported as a conflict.
     pub async fn discard_certificate(&self, id: CertificateId) -> StoreResult<()> {
@@ -208,8 +254,7 @@ pub(crate) fn decode(row: &impl Columns) -> StoreResult<StoredCertificate> {
         created_at: row.time("created_at")?,
         activated_at: row.opt_time("activated_at")?,
         retired_at: row.opt_time("retired_at")?,
-        // Placeholder until migration 0012 adds the column (h12-store).
-        key_removed_at: None,
+        key_removed_at: row.opt_time("key_removed_at")?,
         last_proof: proofs::decode(row)?,
     })
 }

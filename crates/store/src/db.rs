@@ -124,7 +124,7 @@ async fn connect_sqlite(
 /// Migrations are embedded at compile time so the binary needs no migrations folder.
 /// Never edit an applied migration (sqlx refuses a changed checksum): add the next one.
 fn migrator(kind: BackendKind) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 11] = match kind {
+    let files: [(i64, &'static str, &'static str); 12] = match kind {
         BackendKind::Sqlite => [
             (
                 1,
@@ -180,6 +180,11 @@ fn migrator(kind: BackendKind) -> Migrator {
                 11,
                 "renewal",
                 include_str!("../migrations/sqlite/0011_renewal.sql"),
+            ),
+            (
+                12,
+                "rotation",
+                include_str!("../migrations/sqlite/0012_rotation.sql"),
             ),
         ],
         BackendKind::Postgres => [
@@ -237,6 +242,11 @@ fn migrator(kind: BackendKind) -> Migrator {
                 11,
                 "renewal",
                 include_str!("../migrations/postgres/0011_renewal.sql"),
+            ),
+            (
+                12,
+                "rotation",
+                include_str!("../migrations/postgres/0012_rotation.sql"),
             ),
         ],
     };

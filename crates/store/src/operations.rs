@@ -1,5 +1,5 @@
-//! Certificate operations (Generate / Upload) as durable state machines, read and written as
-//! the service's [`Operation`], and the atomic activation that ends them.
+//! Certificate operations (Generate / Upload / Rotate) as durable state machines, read and
+//! written as the service's [`Operation`], and the atomic activation that ends them.
 //!
 //! The store guarantees that every change is a compare-and-swap on the row's `version`, that
 //! only the steps of [`OperationStep::reachable_from`] follow each other (finished operations

@@ -1,6 +1,7 @@
-//! Each organization's renewal policy and state (table `organization_renewal`, migration 0011),
-//! read as the service's [`RenewalRecord`]. No row means the service's defaults; the first
-//! write of either half inserts the row with the other half at its defaults.
+//! Each organization's renewal policy and state (table `organization_renewal`, migrations 0011
+//! and 0012), read as the service's [`RenewalRecord`], and the organization's renewal claim.
+//! No row means the service's defaults; the first write of either half, or the first claim,
+//! inserts the row with the rest at its defaults.
 
 use tenantlink_service::OrganizationId;
 use tenantlink_service::renewal::{RenewalFailure, RenewalPolicy, RenewalRecord, RenewalState};
@@ -16,7 +17,8 @@ const COLUMNS: &str = "organization_id, automatic, lifetime_days, tenant_max_lif
                        renew_at_fraction, jitter_seconds, backoff_base_seconds, \
                        backoff_cap_seconds, uploaded_certificates, failed_attempts, \
                        last_attempt_at, last_failure_at, last_failure_code, \
-                       last_failure_message, last_failure_retryable, next_renewal_at, updated_at";
+                       last_failure_message, last_failure_retryable, next_renewal_at, updated_at, \
+                       retry_not_before";
 
 const POLICY_UPDATE: &str = "automatic = excluded.automatic, \
                              lifetime_days = excluded.lifetime_days, \
@@ -35,13 +37,27 @@ const STATE_UPDATE: &str = "failed_attempts = excluded.failed_attempts, \
                             last_failure_message = excluded.last_failure_message, \
                             last_failure_retryable = excluded.last_failure_retryable, \
                             next_renewal_at = excluded.next_renewal_at, \
+                            retry_not_before = excluded.retry_not_before, \
                             updated_at = excluded.updated_at";
 
-/// Which half of the row a write replaces.
+/// The claim is taken when it is free (never taken or released), expired, or already the
+/// holder's; `$21` is the claimer's now. The row is the target table's, `excluded` the claim.
+const CLAIM_UPDATE: &str = "claim_holder = excluded.claim_holder, \
+                            claim_until = excluded.claim_until \
+                            WHERE organization_renewal.claim_until IS NULL \
+                            OR organization_renewal.claim_until < $21 \
+                            OR organization_renewal.claim_holder = excluded.claim_holder";
+
+/// What a write replaces: one half of the row, or the claim (both halves kept).
 #[derive(Clone, Copy)]
-enum Half {
+enum Write<'a> {
     Policy,
     State,
+    Claim {
+        holder: &'a str,
+        now: i64,
+        until: i64,
+    },
 }
 
 impl Store {
@@ -73,7 +89,7 @@ impl Store {
             policy: policy.clone(),
             state: RenewalState::default(),
         };
-        self.upsert_renewal(organization, &record, Half::Policy, at)
+        self.upsert_renewal(organization, &record, Write::Policy, at)
             .await?;
         self.renewal(organization).await
     }
@@ -89,29 +105,82 @@ impl Store {
             policy: RenewalPolicy::default(),
             state: state.clone(),
         };
-        self.upsert_renewal(organization, &record, Half::State, at)
+        self.upsert_renewal(organization, &record, Write::State, at)
             .await
+            .map(|_| ())
     }
 
-    /// One statement, so two writers of different halves cannot undo each other.
+    /// Claims the organization's renewal for `holder` until `until`, if nobody else holds an
+    /// unexpired claim (at `now`); true when claimed (also when it already was the holder's,
+    /// whose claim is extended). One statement, so of two instances claiming at once exactly one
+    /// gets it; a row the claim creates has the default policy and an empty state.
+    pub async fn claim_renewal(
+        &self,
+        organization: OrganizationId,
+        holder: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let claim = Write::Claim {
+            holder,
+            now: to_micros(now)?,
+            until: to_micros(until)?,
+        };
+        let affected = self
+            .upsert_renewal(organization, &RenewalRecord::default(), claim, now)
+            .await?;
+        Ok(affected > 0)
+    }
+
+    /// Ends `holder`'s claim on the organization's renewal; another holder's claim stays.
+    pub async fn release_renewal(
+        &self,
+        organization: OrganizationId,
+        holder: &str,
+    ) -> StoreResult<()> {
+        let sql = format!(
+            "UPDATE {TABLE} SET claim_holder = NULL, claim_until = NULL \
+             WHERE organization_id = $1 AND claim_holder = $2"
+        );
+        with_pool!(self, |pool| {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(organization.to_string())
+                .bind(holder)
+                .execute(pool)
+                .await
+                .map_err(StoreError::db("release the renewal claim"))?;
+        });
+        Ok(())
+    }
+
+    /// One statement, so two writers of different halves (or a claim) cannot undo each other.
+    /// Returns the rows written: 0 only for a claim someone else holds.
     async fn upsert_renewal(
         &self,
         organization: OrganizationId,
         record: &RenewalRecord,
-        half: Half,
+        write: Write<'_>,
         at: OffsetDateTime,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<u64> {
         // The foreign key would refuse an unknown organization too, but as a storage error.
         self.organization(organization).await?;
-        let update = match half {
-            Half::Policy => POLICY_UPDATE,
-            Half::State => STATE_UPDATE,
+        const VALUES: &str =
+            "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18";
+        let sql = match write {
+            Write::Policy => format!(
+                "INSERT INTO {TABLE} ({COLUMNS}) VALUES ({VALUES}) \
+                 ON CONFLICT (organization_id) DO UPDATE SET {POLICY_UPDATE}"
+            ),
+            Write::State => format!(
+                "INSERT INTO {TABLE} ({COLUMNS}) VALUES ({VALUES}) \
+                 ON CONFLICT (organization_id) DO UPDATE SET {STATE_UPDATE}"
+            ),
+            Write::Claim { .. } => format!(
+                "INSERT INTO {TABLE} ({COLUMNS}, claim_holder, claim_until) \
+                 VALUES ({VALUES}, $19, $20) \
+                 ON CONFLICT (organization_id) DO UPDATE SET {CLAIM_UPDATE}"
+            ),
         };
-        let sql = format!(
-            "INSERT INTO {TABLE} ({COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-             ON CONFLICT (organization_id) DO UPDATE SET {update}"
-        );
         let policy = &record.policy;
         let state = &record.state;
         let failure = state.last_failure.as_ref();
@@ -120,9 +189,10 @@ impl Store {
         let failure_at = opt_to_micros(failure.map(|f| f.at))?;
         let last_attempt_at = opt_to_micros(state.last_attempt_at)?;
         let next_renewal_at = opt_to_micros(state.next_renewal_at)?;
+        let retry_not_before = opt_to_micros(state.retry_not_before)?;
         let at = to_micros(at)?;
-        with_pool!(self, |pool| {
-            sqlx::query(sqlx::AssertSqlSafe(sql))
+        Ok(with_pool!(self, |pool| {
+            let query = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(organization.to_string())
                 .bind(policy.automatic)
                 .bind(days(policy.lifetime_days))
@@ -140,11 +210,17 @@ impl Store {
                 .bind(failure.is_some_and(|f| f.retryable))
                 .bind(next_renewal_at)
                 .bind(at)
+                .bind(retry_not_before);
+            let query = match write {
+                Write::Claim { holder, now, until } => query.bind(holder).bind(until).bind(now),
+                Write::Policy | Write::State => query,
+            };
+            query
                 .execute(pool)
                 .await
-                .map_err(StoreError::db("write the renewal policy or state"))?;
-        });
-        Ok(())
+                .map_err(StoreError::db("write the renewal policy, state or claim"))?
+                .rows_affected()
+        }))
     }
 }
 
@@ -202,8 +278,7 @@ fn decode(row: &impl Columns) -> StoreResult<RenewalRecord> {
             last_attempt_at: row.opt_time("last_attempt_at")?,
             last_failure,
             next_renewal_at: row.opt_time("next_renewal_at")?,
-            // Placeholder until migration 0012 adds the column (h12-store).
-            retry_not_before: None,
+            retry_not_before: row.opt_time("retry_not_before")?,
         },
     })
 }

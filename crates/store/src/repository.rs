@@ -408,50 +408,53 @@ impl Repository for StoreRepository {
         })
     }
 
-    // Placeholders until migration 0012 and their queries land (h12-store): they refuse
-    // rather than pretend.
     fn claim_renewal<'a>(
         &'a self,
-        _organization: OrganizationId,
-        _holder: &'a str,
-        _now: OffsetDateTime,
-        _until: OffsetDateTime,
+        organization: OrganizationId,
+        holder: &'a str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
     ) -> BoxFuture<'a, RepoResult<bool>> {
-        Box::pin(async { Err(RepositoryError::storage("claim a renewal", "not built yet")) })
+        Box::pin(async move {
+            self.store
+                .claim_renewal(organization, holder, now, until)
+                .await
+                .port("claim the renewal")
+        })
     }
 
     fn release_renewal<'a>(
         &'a self,
-        _organization: OrganizationId,
-        _holder: &'a str,
+        organization: OrganizationId,
+        holder: &'a str,
     ) -> BoxFuture<'a, RepoResult<()>> {
-        Box::pin(async {
-            Err(RepositoryError::storage(
-                "release a renewal",
-                "not built yet",
-            ))
+        Box::pin(async move {
+            self.store
+                .release_renewal(organization, holder)
+                .await
+                .port("release the renewal claim")
         })
     }
 
     fn keys_to_remove(&self) -> BoxFuture<'_, RepoResult<Vec<StoredCertificate>>> {
-        Box::pin(async {
-            Err(RepositoryError::storage(
-                "list keys to remove",
-                "not built yet",
-            ))
+        Box::pin(async move {
+            self.store
+                .keys_to_remove()
+                .await
+                .port("list keys to remove")
         })
     }
 
     fn mark_key_removed(
         &self,
-        _certificate: CertificateId,
-        _at: OffsetDateTime,
+        certificate: CertificateId,
+        at: OffsetDateTime,
     ) -> BoxFuture<'_, RepoResult<()>> {
-        Box::pin(async {
-            Err(RepositoryError::storage(
-                "mark a key removed",
-                "not built yet",
-            ))
+        Box::pin(async move {
+            self.store
+                .mark_key_removed(certificate, at)
+                .await
+                .port("mark the key removed")
         })
     }
 }

@@ -34,6 +34,12 @@ pub enum Fault {
         retry_after: Option<u64>,
         body: Value,
     },
+    /// Any answer: a body that need not be JSON, headers as given (an HTTP-date `Retry-After`).
+    Raw {
+        status: u16,
+        headers: Vec<(&'static str, String)>,
+        body: String,
+    },
     /// Runs the request, then replaces the answer with this status: a lost response.
     ApplyThenStatus(u16),
     /// Never answers: for timeouts.
@@ -245,6 +251,17 @@ async fn faults_and_log(
         Some(Fault::Pass) | None => {
             next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
                 .await
+        }
+        Some(Fault::Raw {
+            status,
+            headers,
+            body,
+        }) => {
+            let mut response = (StatusCode::from_u16(status).unwrap(), body).into_response();
+            for (name, value) in headers {
+                response.headers_mut().insert(name, value.parse().unwrap());
+            }
+            response
         }
         Some(Fault::Status {
             status,
@@ -630,7 +647,7 @@ async fn graph(
     }
 }
 
-/// Graph's proof rules: no padding, aud, iss = object id, exp − nbf ≤ 10 min, signed by a
+/// Graph's proof rules: no padding, aud (either documented value), iss = object id, exp − nbf ≤ 10 min, signed by a
 /// currently valid registered key.
 fn verify_proof(state: &ServerState, proof: &str) -> Result<(), String> {
     let segments: Vec<&str> = proof.split('.').collect();
@@ -638,7 +655,11 @@ fn verify_proof(state: &ServerState, proof: &str) -> Result<(), String> {
         return Err("padding or shape".into());
     }
     let jws = UnverifiedJws::parse(proof).map_err(|e| e.to_string())?;
-    if jws.claim_str("aud") != Some("00000002-0000-0000-c000-000000000000") {
+    // Both documented audiences, as the sandbox accepts them (field lessons E).
+    if !matches!(
+        jws.claim_str("aud"),
+        Some("00000002-0000-0000-c000-000000000000" | "00000003-0000-0000-c000-000000000000")
+    ) {
         return Err("aud".into());
     }
     if jws.claim_str("iss") != Some(APP_OBJECT_ID) {

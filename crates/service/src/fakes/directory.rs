@@ -43,6 +43,59 @@ struct FakeDirectoryState {
     refusals_before_accepting: VecDeque<DirectoryError>,
     proof_attempts: u32,
     tokens_issued: Vec<String>,
+    /// Scripted refusals of the app-only calls, in order, per call.
+    failures: HashMap<FakeCall, VecDeque<DirectoryError>>,
+    /// The next call of a kind never answers (a process killed while waiting for Graph).
+    hangs: HashMap<FakeCall, (HangPoint, Arc<tokio::sync::Notify>)>,
+    /// Runs when the next call of a kind is made, before anything else it does.
+    hooks: HashMap<FakeCall, Hook>,
+    /// Keys added by addKey stay invisible to this many reads and proofs (Graph propagation).
+    propagation_calls: u32,
+    /// Thumbprint → (reads, proofs) still blind to it.
+    propagating: HashMap<String, (u32, u32)>,
+    /// Graph's key-count limit (`Directory_ResourceSizeExceeded` beyond it).
+    key_limit: Option<usize>,
+    /// The tenant's app-management policy: the longest lifetime addKey accepts.
+    max_lifetime: Option<Duration>,
+    calls: HashMap<FakeCall, u32>,
+    most_keys: usize,
+}
+
+/// An app-only call of the fake directory a test can script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FakeCall {
+    ApplicationAppOnly,
+    AddKey,
+    RemoveKey,
+    ProveAppOnly,
+}
+
+/// Where a hung call stops: before Graph applied it (the request never arrived) or after (Graph
+/// applied it and the answer never came back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HangPoint {
+    BeforeEffect,
+    AfterEffect,
+}
+
+/// A call the fake will never answer; [`HungCall::reached`] resolves once it has been made.
+#[derive(Debug, Clone)]
+pub struct HungCall(Arc<tokio::sync::Notify>);
+
+impl HungCall {
+    /// Waits until the hung call has been made (at once if it already was).
+    pub async fn reached(&self) {
+        self.0.notified().await;
+    }
+}
+
+/// What a scripted call does before its own effect.
+enum Begin {
+    Hang,
+    Fail(DirectoryError),
+    Go {
+        hang_after: Option<Arc<tokio::sync::Notify>>,
+    },
 }
 
 /// Counts only: the state holds device codes and tokens, which must not reach a log or an assertion
@@ -55,6 +108,7 @@ impl std::fmt::Debug for FakeDirectoryState {
             .field("application_reads", &self.application_reads)
             .field("attached", &self.attached)
             .field("proof_attempts", &self.proof_attempts)
+            .field("calls", &self.calls)
             .finish_non_exhaustive()
     }
 }
@@ -96,9 +150,9 @@ impl FakeDirectory {
 
     /// Attaches a thumbprint as if an administrator had uploaded it in Entra ID.
     pub fn attach_thumbprint(&self, sha1_hex: &str) {
-        lock(&self.state)
-            .attached
-            .push(sha1_hex.to_ascii_uppercase());
+        let mut state = lock(&self.state);
+        state.attached.push(sha1_hex.to_ascii_uppercase());
+        state.most_keys = state.most_keys.max(state.attached.len());
     }
 
     pub fn attached(&self) -> Vec<String> {
@@ -159,6 +213,184 @@ impl FakeDirectory {
     pub fn tokens_issued(&self) -> Vec<String> {
         lock(&self.state).tokens_issued.clone()
     }
+
+    // --- scripting the app-only calls of rotation -------------------------------------------
+
+    /// The next `call` fails with `error` (queued: several calls fail in order). For proofs this
+    /// is [`FakeDirectory::fail_next_proof`].
+    pub fn fail_next(&self, call: FakeCall, error: DirectoryError) {
+        let mut state = lock(&self.state);
+        match call {
+            FakeCall::ProveAppOnly => state.refusals_before_accepting.push_back(error),
+            _ => state.failures.entry(call).or_default().push_back(error),
+        }
+    }
+
+    pub fn fail_next_add_key(&self, error: DirectoryError) {
+        self.fail_next(FakeCall::AddKey, error);
+    }
+
+    pub fn fail_next_remove_key(&self, error: DirectoryError) {
+        self.fail_next(FakeCall::RemoveKey, error);
+    }
+
+    pub fn fail_next_application_read(&self, error: DirectoryError) {
+        self.fail_next(FakeCall::ApplicationAppOnly, error);
+    }
+
+    /// The next `call` never answers, stopping at `point`: what the caller sees when its process
+    /// is killed while waiting for Graph.
+    pub fn hang_next(&self, call: FakeCall, point: HangPoint) -> HungCall {
+        let reached = Arc::new(tokio::sync::Notify::new());
+        lock(&self.state)
+            .hangs
+            .insert(call, (point, reached.clone()));
+        HungCall(reached)
+    }
+
+    /// Runs `hook` when the next `call` is made, before it does anything else.
+    pub fn before_next(&self, call: FakeCall, hook: impl FnOnce() + Send + 'static) {
+        lock(&self.state).hooks.insert(call, Box::new(hook));
+    }
+
+    /// Keys added from now on are not listed by the next `calls` application reads, and refused
+    /// by the next `calls` proofs made with them (Graph and Entra propagating a new key).
+    pub fn propagation_delay(&self, calls: u32) {
+        lock(&self.state).propagation_calls = calls;
+    }
+
+    /// addKey beyond `keys` keys is refused with `Directory_ResourceSizeExceeded`.
+    pub fn limit_keys(&self, keys: usize) {
+        lock(&self.state).key_limit = Some(keys);
+    }
+
+    /// The tenant's app-management policy: addKey refuses certificates living longer than `days`.
+    pub fn refuse_lifetimes_over(&self, days: i64) {
+        lock(&self.state).max_lifetime = Some(Duration::days(days));
+    }
+
+    /// How many times `call` was made.
+    pub fn calls(&self, call: FakeCall) -> u32 {
+        let state = lock(&self.state);
+        match call {
+            FakeCall::ProveAppOnly => state.proof_attempts,
+            _ => state.calls.get(&call).copied().unwrap_or(0),
+        }
+    }
+
+    /// The most keys the application held at any moment.
+    pub fn most_keys(&self) -> usize {
+        lock(&self.state).most_keys
+    }
+
+    /// Graph's 429 with `Retry-After`.
+    pub fn throttled(retry_after: StdDuration) -> DirectoryError {
+        DirectoryError::new(
+            DirectoryErrorKind::Throttled,
+            Some("TooManyRequests".into()),
+            "Too many requests.",
+            "Wait and try again.",
+        )
+        .with_retry_after(retry_after)
+    }
+
+    /// Graph's 503.
+    pub fn unavailable() -> DirectoryError {
+        DirectoryError::new(
+            DirectoryErrorKind::Unavailable,
+            None,
+            "Service Unavailable (503)",
+            "Try again later.",
+        )
+    }
+
+    /// Graph's refusal of a key beyond the application's size limit.
+    pub fn quota_exceeded() -> DirectoryError {
+        DirectoryError::new(
+            DirectoryErrorKind::QuotaExceeded,
+            Some("Directory_ResourceSizeExceeded".into()),
+            "The size of the object has exceeded its limit. Please reduce the number of values and retry your request.",
+            "Remove unused keys of the application.",
+        )
+    }
+
+    /// The tenant's app-management policy refusing a certificate's lifetime.
+    pub fn lifetime_policy_refusal() -> DirectoryError {
+        DirectoryError::new(
+            DirectoryErrorKind::PolicyRejected,
+            Some("Request_BadRequest".into()),
+            "Key credential end date exceeds the maximum lifetime allowed by the tenant's app management policy.",
+            "Use a shorter lifetime.",
+        )
+    }
+
+    /// Hooks, hangs, scripted failures and counting, shared by the app-only calls.
+    fn begin(&self, call: FakeCall) -> Begin {
+        let hook = lock(&self.state).hooks.remove(&call);
+        if let Some(hook) = hook {
+            hook();
+        }
+        let mut state = lock(&self.state);
+        if call != FakeCall::ProveAppOnly {
+            *state.calls.entry(call).or_default() += 1;
+        }
+        let hang = state.hangs.remove(&call);
+        let hang_after = match hang {
+            Some((HangPoint::BeforeEffect, reached)) => {
+                reached.notify_one();
+                return Begin::Hang;
+            }
+            Some((HangPoint::AfterEffect, reached)) => Some(reached),
+            None => None,
+        };
+        if let Some(error) = state.failures.get_mut(&call).and_then(VecDeque::pop_front) {
+            return Begin::Fail(error);
+        }
+        Begin::Go { hang_after }
+    }
+}
+
+/// A future that never resolves: the answer of a hung call.
+fn never<'a, T: Send + 'a>() -> BoxFuture<'a, T> {
+    Box::pin(std::future::pending())
+}
+
+/// The answer after a call's effect, unless the call hangs after it.
+fn answer<'a, T: Send + 'a>(
+    hang_after: Option<Arc<tokio::sync::Notify>>,
+    value: T,
+) -> BoxFuture<'a, T> {
+    match hang_after {
+        Some(reached) => {
+            reached.notify_one();
+            never()
+        }
+        None => ready(value),
+    }
+}
+
+/// Whether a read (or a proof, `proof = true`) does not see `thumbprint` yet; counts the call.
+fn still_propagating(state: &mut FakeDirectoryState, thumbprint: &str, proof: bool) -> bool {
+    let Some((reads, proofs)) = state.propagating.get_mut(thumbprint) else {
+        return false;
+    };
+    let left = if proof { proofs } else { reads };
+    if *left == 0 {
+        return false;
+    }
+    *left -= 1;
+    true
+}
+
+/// The application as a read sees it now: keys still propagating are missing.
+fn read_application(state: &mut FakeDirectoryState, organization: &Organization) -> Application {
+    let mut application = fake_application(state, organization);
+    let keys = std::mem::take(&mut application.keys);
+    application.keys = keys
+        .into_iter()
+        .filter(|key| !still_propagating(state, &key.sha1_thumbprint, false))
+        .collect();
+    application
 }
 
 /// The application as the fake holds it; key ids are stable (`key-{thumbprint}`), so removing
@@ -264,7 +496,7 @@ impl Directory for FakeDirectory {
     ) -> BoxFuture<'a, Result<Application, DirectoryError>> {
         let mut state = lock(&self.state);
         state.application_reads += 1;
-        ready(Ok(fake_application(&state, organization)))
+        ready(Ok(read_application(&mut state, organization)))
     }
 
     fn attach_certificate<'a>(
@@ -278,6 +510,7 @@ impl Directory for FakeDirectory {
             return ready(Err(err));
         }
         state.attached.push(certificate.thumbprints().sha1_hex());
+        state.most_keys = state.most_keys.max(state.attached.len());
         ready(Ok(()))
     }
 
@@ -286,17 +519,28 @@ impl Directory for FakeDirectory {
         _organization: &'a Organization,
         credential: &'a Credential,
     ) -> BoxFuture<'a, Result<(), DirectoryError>> {
+        let hang_after = match self.begin(FakeCall::ProveAppOnly) {
+            Begin::Hang => return never(),
+            Begin::Fail(err) => return ready(Err(err)),
+            Begin::Go { hang_after } => hang_after,
+        };
         let mut state = lock(&self.state);
         state.proof_attempts += 1;
         if let Some(refusal) = state.refusals_before_accepting.pop_front() {
             return ready(Err(refusal));
         }
         let thumbprint = credential.certificate().thumbprints().sha1_hex();
-        if state.attached.contains(&thumbprint) {
-            ready(Ok(()))
-        } else {
-            ready(Err(key_not_found()))
-        }
+        let accepted = state.attached.contains(&thumbprint)
+            && !still_propagating(&mut state, &thumbprint, true);
+        drop(state);
+        answer(
+            hang_after,
+            if accepted {
+                Ok(())
+            } else {
+                Err(key_not_found())
+            },
+        )
     }
 
     fn application_app_only<'a>(
@@ -304,13 +548,20 @@ impl Directory for FakeDirectory {
         organization: &'a Organization,
         credential: &'a Credential,
     ) -> BoxFuture<'a, Result<Application, DirectoryError>> {
+        let hang_after = match self.begin(FakeCall::ApplicationAppOnly) {
+            Begin::Hang => return never(),
+            Begin::Fail(err) => return ready(Err(err)),
+            Begin::Go { hang_after } => hang_after,
+        };
         let mut state = lock(&self.state);
         state.application_reads += 1;
         let thumbprint = credential.certificate().thumbprints().sha1_hex();
         if !state.attached.contains(&thumbprint) {
             return ready(Err(key_not_found()));
         }
-        ready(Ok(fake_application(&state, organization)))
+        let application = read_application(&mut state, organization);
+        drop(state);
+        answer(hang_after, Ok(application))
     }
 
     fn add_key<'a>(
@@ -319,26 +570,49 @@ impl Directory for FakeDirectory {
         signer: &'a Credential,
         certificate: &'a Certificate,
     ) -> BoxFuture<'a, Result<ApplicationKey, DirectoryError>> {
+        let hang_after = match self.begin(FakeCall::AddKey) {
+            Begin::Hang => return never(),
+            Begin::Fail(err) => return ready(Err(err)),
+            Begin::Go { hang_after } => hang_after,
+        };
         let mut state = lock(&self.state);
-        if let Some(err) = state.attach_error.take() {
-            return ready(Err(err));
-        }
         if !state
             .attached
             .contains(&signer.certificate().thumbprints().sha1_hex())
         {
             return ready(Err(proof_rejected()));
         }
+        if let Some(max) = state.max_lifetime
+            && certificate.not_after() - certificate.not_before() > max
+        {
+            return ready(Err(Self::lifetime_policy_refusal()));
+        }
         let thumbprint = certificate.thumbprints().sha1_hex();
         if !state.attached.contains(&thumbprint) {
+            if state
+                .key_limit
+                .is_some_and(|limit| state.attached.len() >= limit)
+            {
+                return ready(Err(Self::quota_exceeded()));
+            }
             state.attached.push(thumbprint.clone());
+            let delay = state.propagation_calls;
+            if delay > 0 {
+                state.propagating.insert(thumbprint.clone(), (delay, delay));
+            }
+            state.most_keys = state.most_keys.max(state.attached.len());
         }
-        ready(Ok(ApplicationKey {
-            key_id: format!("key-{thumbprint}"),
-            sha1_thumbprint: thumbprint,
-            display_name: None,
-            end: Some(certificate.not_after()),
-        }))
+        drop(state);
+        let end = Some(certificate.not_after());
+        answer(
+            hang_after,
+            Ok(ApplicationKey {
+                key_id: format!("key-{thumbprint}"),
+                sha1_thumbprint: thumbprint,
+                display_name: None,
+                end,
+            }),
+        )
     }
 
     fn remove_key<'a>(
@@ -347,6 +621,11 @@ impl Directory for FakeDirectory {
         signer: &'a Credential,
         key_id: &'a str,
     ) -> BoxFuture<'a, Result<(), DirectoryError>> {
+        let hang_after = match self.begin(FakeCall::RemoveKey) {
+            Begin::Hang => return never(),
+            Begin::Fail(err) => return ready(Err(err)),
+            Begin::Go { hang_after } => hang_after,
+        };
         let mut state = lock(&self.state);
         if !state
             .attached
@@ -368,7 +647,8 @@ impl Directory for FakeDirectory {
                 "The key is no longer on the application.",
             )));
         }
-        ready(Ok(()))
+        drop(state);
+        answer(hang_after, Ok(()))
     }
 }
 

@@ -5,8 +5,8 @@
 use super::{Workflows, decisions, directory_failure, failure};
 use crate::audit::{AuditAction, AuditOutcome};
 use crate::error::ServiceResult;
-use crate::model::{CertificateSource, Organization, StoredCertificate};
-use crate::operation::{Operation, OperationStep};
+use crate::model::{CertificateId, CertificateSource, Organization, StoredCertificate};
+use crate::operation::{Operation, OperationKind, OperationStep};
 use crate::ports::{DelegatedToken, DirectoryError, RepositoryError};
 use crate::proof::{CredentialProof, ProofSource};
 use tenantlink_certificate::{Certificate, Credential, PrivateKey};
@@ -108,6 +108,17 @@ impl Workflows {
         &self,
         operation: Operation,
     ) -> ServiceResult<Operation> {
+        self.prove_and_activate_explained(operation)
+            .await
+            .map(|(operation, _)| operation)
+    }
+
+    /// [`Workflows::prove_and_activate`], also returning Entra's last refusal when the proof
+    /// failed (rotation records its kind, code and `Retry-After` in the renewal state).
+    pub(super) async fn prove_and_activate_explained(
+        &self,
+        operation: Operation,
+    ) -> ServiceResult<(Operation, Option<DirectoryError>)> {
         let Some(certificate_id) = operation.certificate else {
             return self
                 .fail(
@@ -118,7 +129,8 @@ impl Workflows {
                         "Start the operation again.",
                     ),
                 )
-                .await;
+                .await
+                .map(|op| (op, None));
         };
         let organization = self.repository.organization(operation.organization).await?;
         // The activation below is a compare-and-swap from `replaces`; when that has already
@@ -126,7 +138,8 @@ impl Workflows {
         if decisions::superseded(&operation, &organization) {
             return self
                 .fail_superseded(operation, "so this certificate was not activated")
-                .await;
+                .await
+                .map(|op| (op, None));
         }
         let stored = self.repository.certificate(certificate_id).await?;
         let key = self.repository.private_key(certificate_id).await?;
@@ -142,7 +155,8 @@ impl Workflows {
                             "Start the operation again.",
                         ),
                     )
-                    .await;
+                    .await
+                    .map(|op| (op, None));
             }
         };
 
@@ -154,7 +168,10 @@ impl Workflows {
                 "Entra ID still refused an app-only token with the new certificate after {attempts} attempts: {}",
                 explained.message
             );
-            return self.fail(operation, explained).await;
+            return self
+                .fail(operation, explained)
+                .await
+                .map(|op| (op, Some(err)));
         }
 
         let operation = match self.repository.activate(&operation, self.now()).await {
@@ -162,7 +179,8 @@ impl Workflows {
             Err(RepositoryError::Conflict { .. }) => {
                 return self
                     .fail_superseded(operation, "so this certificate was not activated")
-                    .await;
+                    .await
+                    .map(|op| (op, None));
             }
             Err(err) => return Err(err.into()),
         };
@@ -174,16 +192,21 @@ impl Workflows {
         {
             thumbprints.push(previous.sha1_thumbprint);
         }
+        // A rotation's activation is audited once, as the rotation (new thumbprint, then old).
+        let action = match operation.kind {
+            OperationKind::Rotate => AuditAction::CertificateRotated,
+            OperationKind::Generate | OperationKind::Upload => AuditAction::CertificateActivated,
+        };
         self.audit(
             &operation.started_by,
-            AuditAction::CertificateActivated,
+            action,
             Some(operation.organization),
             thumbprints,
             AuditOutcome::Success,
             None,
         )
         .await;
-        Ok(operation)
+        Ok((operation, None))
     }
 
     /// Asks for app-only tokens with `credential` until one is issued or the proof policy says
@@ -234,6 +257,19 @@ impl Workflows {
             ),
         )
         .await
+    }
+}
+
+impl Workflows {
+    /// The stored certificate `id` with its decrypted private key, ready to sign; the inner
+    /// error says why the pair cannot sign.
+    pub(super) async fn signing_credential(
+        &self,
+        id: CertificateId,
+    ) -> ServiceResult<Result<Credential, String>> {
+        let stored = self.repository.certificate(id).await?;
+        let key = self.repository.private_key(id).await?;
+        Ok(rebuild_credential(&stored, key))
     }
 }
 

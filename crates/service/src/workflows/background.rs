@@ -3,9 +3,10 @@
 //! operation half-done, so the task re-reads what was stored and resumes from there (as a
 //! restart would), a few times with backoff.
 
+use super::rotation::Progress;
 use super::{Workflows, failure};
 use crate::error::{ServiceError, ServiceResult};
-use crate::operation::{Operation, OperationId, OperationStep};
+use crate::operation::{Operation, OperationId, OperationKind, OperationStep};
 use std::future::Future;
 
 impl Workflows {
@@ -57,6 +58,14 @@ impl Workflows {
             let outcome = match operation.step {
                 OperationStep::Succeeded | OperationStep::Failed | OperationStep::Cancelled => {
                     return;
+                }
+                OperationStep::CertificateStored
+                | OperationStep::KeyAdded
+                | OperationStep::Attached
+                    if operation.kind == OperationKind::Rotate =>
+                {
+                    self.roll_rotation_forward(operation, Progress::Resumed)
+                        .await
                 }
                 OperationStep::CertificateStored
                 | OperationStep::KeyAdded

@@ -5,7 +5,7 @@
 
 use super::ProofPolicy;
 use crate::model::{CertificateId, Organization};
-use crate::operation::{Operation, OperationStep};
+use crate::operation::{Operation, OperationKind, OperationStep};
 use crate::ports::DirectoryError;
 use std::time::Duration as StdDuration;
 use time::{Duration, OffsetDateTime};
@@ -188,6 +188,9 @@ pub(super) enum Resumption<'a> {
     /// Its certificate may be on the application: a successful token proof shows it is (the
     /// attach may or may not have reached Graph), a refused one fails it cleanly.
     ProveAndActivate,
+    /// A rotation: it needs no delegated secrets, so it rolls forward from its stored step
+    /// (reading the application first where addKey may or may not have reached Graph).
+    RollRotationForward,
     /// Nothing to do (already finished).
     Nothing,
 }
@@ -199,6 +202,11 @@ pub(super) fn resumption<'a>(operation: &'a Operation, holder: Holder<'a>) -> Re
         return Resumption::LeaveToHolder(other);
     }
     match operation.step {
+        OperationStep::CertificateStored | OperationStep::KeyAdded | OperationStep::Attached
+            if operation.kind == OperationKind::Rotate =>
+        {
+            Resumption::RollRotationForward
+        }
         OperationStep::AwaitingSignIn | OperationStep::SignedIn => Resumption::EndInterrupted,
         OperationStep::CertificateStored | OperationStep::KeyAdded | OperationStep::Attached => {
             Resumption::ProveAndActivate

@@ -18,7 +18,7 @@ use crate::error::ServiceResult;
 use crate::heavy::HeavyWork;
 use crate::model::OrganizationId;
 use crate::operation::{Operation, OperationFailure, OperationId, OperationStep};
-use crate::ports::{Directory, DirectoryError, DirectoryErrorKind, Repository};
+use crate::ports::{Directory, DirectoryError, Repository};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
@@ -35,6 +35,7 @@ mod decisions;
 mod generate;
 mod holding;
 mod import;
+mod key_removal;
 mod organizations;
 mod rotation;
 mod running;
@@ -42,6 +43,7 @@ mod sign_in;
 mod tasks;
 
 pub use configured_organization::is_configured_organization;
+pub use key_removal::{DEFAULT_OVERLAP_GRACE, KeyRemoval, key_removal, planned_key_removal};
 pub use organizations::is_tenant_reference;
 pub use rotation::{KeyRemovalReport, RENEWAL_ACTOR};
 use sign_in::SignInSecrets;
@@ -73,6 +75,10 @@ pub struct WorkflowsConfig {
     pub expiring_soon_days: u32,
     pub proof: ProofPolicy,
     pub holding: HoldingPolicy,
+    /// How long a rotated-out key stays on the application after its successor became active
+    /// (and carried a token request), so instances and caches still using it finish first;
+    /// never longer than the old key's own end ([`planned_key_removal`]).
+    pub overlap_grace: StdDuration,
 }
 
 impl Default for WorkflowsConfig {
@@ -83,6 +89,7 @@ impl Default for WorkflowsConfig {
             expiring_soon_days: crate::certificate_page::EXPIRING_SOON_DAYS,
             proof: ProofPolicy::default(),
             holding: HoldingPolicy::default(),
+            overlap_grace: DEFAULT_OVERLAP_GRACE,
         }
     }
 }
@@ -285,19 +292,7 @@ fn failure(
 /// An Entra or Graph failure as the operation records it: the kind (and Entra's code) as the
 /// stable code, Entra's text and what to do.
 fn directory_failure(err: &DirectoryError) -> OperationFailure {
-    let kind = match err.kind {
-        DirectoryErrorKind::SignInDeclined => "sign_in_declined",
-        DirectoryErrorKind::SignInExpired => "sign_in_expired",
-        DirectoryErrorKind::InsufficientPrivileges => "insufficient_privileges",
-        DirectoryErrorKind::PolicyRejected => "policy_rejected",
-        DirectoryErrorKind::CredentialRejected => "credential_rejected",
-        DirectoryErrorKind::ApplicationNotFound => "application_not_found",
-        DirectoryErrorKind::Unavailable => "directory_unavailable",
-        DirectoryErrorKind::Throttled => "directory_throttled",
-        DirectoryErrorKind::QuotaExceeded => "directory_quota_exceeded",
-        DirectoryErrorKind::ProofRejected => "proof_rejected",
-        DirectoryErrorKind::Other => "directory_error",
-    };
+    let kind = crate::renewal::kind_word(err.kind);
     let code = match &err.code {
         Some(code) => format!("{kind}:{code}"),
         None => kind.to_owned(),

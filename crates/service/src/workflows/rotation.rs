@@ -1,17 +1,33 @@
-//! Rotate: renew an organization's certificate without an administrator, through Graph
-//! `addKey` proven by the active certificate (see `crate::operation` for its steps).
+//! **Rotate**: renew an organization's certificate without an administrator's sign-in, through
+//! Graph `addKey` proven by the active certificate (see `crate::operation` for its steps).
 //!
-//! SKELETON: the public surface the scheduler and the front ends build against; h12-rotation
-//! fills it in. Until then every entry refuses, it never pretends to rotate.
+//! Starting checks that rotation can help (the renewal decision), creates the key and the
+//! certificate, stores them as pending and creates the operation; the steps then run on the
+//! operation's background task (`rotation/steps.rs`) and the start returns at once. The active
+//! certificate is never touched before the new one is proven and activated by compare-and-swap.
+
+mod aftermath;
+mod decide;
+mod steps;
+
+pub(super) use steps::Progress;
 
 use super::Workflows;
-use crate::accounts::Caller;
+use crate::accounts::{Caller, Permission};
+use crate::audit::{AuditAction, AuditOutcome};
 use crate::error::{ServiceError, ServiceResult};
-use crate::model::OrganizationId;
-use crate::operation::{Operation, OperationId};
+use crate::model::{CertificateSource, Organization, OrganizationId};
+use crate::operation::{Operation, OperationId, OperationKind, OperationStep};
+use crate::renewal::status_at;
+use decide::Refusal;
+use tenantlink_certificate::{GenerateOptions, generate};
+use time::OffsetDateTime;
 
 /// The name rotations started by the scheduler carry as their `started_by` and audit actor.
 pub const RENEWAL_ACTOR: &str = "renewal";
+
+/// What the background task carrying a rotation is called (`OperationTasks::running`).
+const ROTATE_TASK: &str = "rotate";
 
 /// What one pass of the key-removal sweep did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -24,25 +40,39 @@ pub struct KeyRemovalReport {
     pub failed: u32,
 }
 
+/// Who asked for a rotation, which decides what may start one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trigger {
+    /// "Rotate now": also before renewal is due, and for an uploaded certificate.
+    Administrator,
+    /// The scheduler: only when the renewal decision is `Due`.
+    Schedule,
+}
+
 impl Workflows {
     /// An Administrator's "Rotate now": starts a rotation on a background task and returns the
     /// operation at once (the API answers 202). Refused like Generate while another operation
-    /// runs, and when rotation cannot help (no active certificate, expired, not attached).
+    /// runs, and when rotation cannot help (no active certificate, expired, not attached): then
+    /// the error says why, and that Generate or Upload is the fix.
     pub async fn rotate_now(
         &self,
-        _caller: &Caller,
-        _organization: OrganizationId,
+        caller: &Caller,
+        organization: OrganizationId,
     ) -> ServiceResult<Operation> {
-        Err(not_built_yet())
+        caller.require(Permission::ManageCertificates)?;
+        self.start_rotation(organization, &caller.name, Trigger::Administrator)
+            .await
     }
 
     /// The scheduler's start of a due rotation, as [`RENEWAL_ACTOR`]; otherwise as
-    /// [`Workflows::rotate_now`].
+    /// [`Workflows::rotate_now`]. Refused unless the renewal decision is `Due` and Graph's
+    /// last `Retry-After` has passed.
     pub async fn start_scheduled_rotation(
         &self,
-        _organization: OrganizationId,
+        organization: OrganizationId,
     ) -> ServiceResult<Operation> {
-        Err(not_built_yet())
+        self.start_rotation(organization, RENEWAL_ACTOR, Trigger::Schedule)
+            .await
     }
 
     /// Waits until no background task of this instance carries operation `id`, then returns it
@@ -52,12 +82,125 @@ impl Workflows {
         Ok(self.repository.operation(id).await?)
     }
 
-    /// Takes the keys off the application that rotations retired and whose overlap ended.
+    /// Takes the keys off the application that rotations retired and whose overlap ended
+    /// (see [`crate::planned_key_removal`]).
     pub async fn remove_retired_keys(&self) -> ServiceResult<KeyRemovalReport> {
-        Err(not_built_yet())
+        self.sweep_retired_keys().await
+    }
+
+    async fn start_rotation(
+        &self,
+        id: OrganizationId,
+        started_by: &str,
+        trigger: Trigger,
+    ) -> ServiceResult<Operation> {
+        let organization = self.repository.organization(id).await?;
+        // Before the key generation, which is the expensive part.
+        self.refuse_while_running(&organization).await?;
+        let record = self.repository.renewal(id).await?;
+        let certificates = self.repository.certificates(id).await?;
+        let now = self.now();
+        let decision = status_at(id, &record, &certificates, now).decision;
+        let refusal = match trigger {
+            Trigger::Administrator => decide::manual_refusal(&decision),
+            Trigger::Schedule => decide::scheduled_refusal(&decision, &record.state, now),
+        };
+        if let Some(refusal) = refusal {
+            return Err(refused(&organization, refusal));
+        }
+
+        let options = GenerateOptions {
+            subject_cn: format!("tenantlink {}", organization.name),
+            validity_days: record
+                .policy
+                .new_certificate_days(self.config.validity_days),
+            key_size: self.config.key_size,
+        };
+        let credential = self
+            .heavy
+            .run(move || generate(&options, now))
+            .await?
+            .map_err(|err| {
+                ServiceError::Internal(format!(
+                    "could not generate the new certificate for {}: {err}",
+                    organization.name
+                ))
+            })?;
+        let stored = self
+            .repository
+            .save_certificate(id, &credential, CertificateSource::Generated, self.now())
+            .await?;
+        let now = self.now();
+        let operation = Operation {
+            id: OperationId::new(),
+            organization: id,
+            kind: OperationKind::Rotate,
+            step: OperationStep::CertificateStored,
+            started_by: started_by.to_owned(),
+            started_at: now,
+            updated_at: now,
+            version: 1,
+            sign_in: None,
+            signed_in_as: None,
+            certificate: Some(stored.id),
+            sha1_thumbprint: Some(stored.sha1_thumbprint.clone()),
+            replaces: organization.active_certificate,
+            failure: None,
+            // No sign-in secrets, but the holder and its heartbeat tell the other instances
+            // that this one carries the steps, and when it stopped doing so.
+            sign_in_holder: self.instance.as_deref().map(str::to_owned),
+            heartbeat_at: Some(now),
+        };
+        let operation = match self.repository.create_operation(&operation).await {
+            Ok(created) => created,
+            Err(err) => {
+                // Another operation won the race past `refuse_while_running`: this certificate
+                // will never be used.
+                if let Err(discard) = self.repository.discard_certificate(stored.id).await {
+                    tracing::warn!(certificate = %stored.id, error = %discard, "could not discard the certificate of a rotation that did not start");
+                }
+                return Err(err.into());
+            }
+        };
+        self.audit_operation(
+            &operation,
+            AuditAction::OperationStarted,
+            AuditOutcome::Success,
+            None,
+        )
+        .await;
+        let started = operation.clone();
+        self.run_in_background(operation.id, ROTATE_TASK, move |workflows| async move {
+            workflows
+                .roll_rotation_forward(operation, Progress::Fresh(Box::new(credential)))
+                .await
+        })?;
+        Ok(started)
     }
 }
 
-fn not_built_yet() -> ServiceError {
-    ServiceError::Internal("rotation is not built yet".into())
+/// The refusal of a start, saying why and what helps instead.
+fn refused(organization: &Organization, refusal: Refusal) -> ServiceError {
+    let detail = match refusal {
+        Refusal::CannotHelp(reason) => format!(
+            "Rotation cannot renew the certificate of {}: {}",
+            organization.name,
+            reason.explanation()
+        ),
+        Refusal::NotDue(state) => format!(
+            "The renewal of {} is not due (its state is {state}), so the scheduler does not rotate it; an administrator can still use Rotate now.",
+            organization.name
+        ),
+        Refusal::RetryNotBefore(until) => format!(
+            "Microsoft Graph asked tenantlink to wait before renewing {} again, until {}.",
+            organization.name,
+            rfc3339(until)
+        ),
+    };
+    ServiceError::Conflict { detail }
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| at.to_string())
 }

@@ -6,6 +6,7 @@
 //! against two starts racing past this check.
 
 use super::decisions::{self, Holder, Resumption};
+use super::rotation::Progress;
 use super::{Workflows, failure};
 use crate::error::{ServiceError, ServiceResult};
 use crate::model::Organization;
@@ -79,7 +80,8 @@ impl Workflows {
     }
 
     /// After a restart: operations that had their certificate on the application are proven and
-    /// activated (or failed cleanly); those still needing the lost delegated token end.
+    /// activated (or failed cleanly); rotations roll forward from their stored step; those still
+    /// needing the lost delegated token end.
     /// Only this instance's own operations (its previous incarnation's), those started before
     /// holders were recorded, and those of instances that stopped sending heartbeats (taken over
     /// first) are touched: another live instance's operation is still being carried there,
@@ -117,14 +119,15 @@ impl Workflows {
             Holder::Gone(previous) => Some(previous.to_owned()),
             _ => None,
         };
-        let prove = match decisions::resumption(&operation, holder) {
+        let next = match decisions::resumption(&operation, holder) {
             Resumption::LeaveToHolder(holder) => {
                 tracing::info!(operation = %operation.id, holder, "left an operation of another tenantlink instance alone");
                 return Ok(None);
             }
             Resumption::Nothing => return Ok(None),
-            Resumption::EndInterrupted => false,
-            Resumption::ProveAndActivate => true,
+            Resumption::EndInterrupted => Next::EndInterrupted,
+            Resumption::ProveAndActivate => Next::ProveAndActivate,
+            Resumption::RollRotationForward => Next::RollRotationForward,
         };
         let operation = match (&gone, self.instance.as_deref()) {
             (Some(previous), Some(me)) => {
@@ -140,8 +143,8 @@ impl Workflows {
             _ => operation,
         };
         let id = operation.id;
-        match prove {
-            false => {
+        match next {
+            Next::EndInterrupted => {
                 let why = match &gone {
                     Some(previous) => failure(
                         "interrupted",
@@ -156,20 +159,35 @@ impl Workflows {
                         "Start the operation again.",
                     ),
                 };
-                self.fail(operation, why).await.map(Some)
+                return self.fail(operation, why).await.map(Some);
             }
-            true => {
+            Next::RollRotationForward => {
+                self.run_in_background(id, "resume", move |workflows| async move {
+                    workflows
+                        .roll_rotation_forward(operation, Progress::Resumed)
+                        .await
+                })?;
+            }
+            Next::ProveAndActivate => {
                 self.run_in_background(id, "resume", move |workflows| async move {
                     workflows.prove_and_activate(operation).await
                 })?;
-                if !wait {
-                    return Ok(None);
-                }
-                self.tasks.settled(id).await;
-                Ok(Some(self.repository.operation(id).await?))
             }
         }
+        if !wait {
+            return Ok(None);
+        }
+        self.tasks.settled(id).await;
+        Ok(Some(self.repository.operation(id).await?))
     }
+}
+
+/// What [`Workflows::resume`] does once it has decided to act (the decision without the borrow
+/// of the operation, which moves into the background task).
+enum Next {
+    EndInterrupted,
+    ProveAndActivate,
+    RollRotationForward,
 }
 
 /// The 409 a second start gets: which operation is in the way, who started it and when, where

@@ -169,3 +169,58 @@ impl World {
         done.sha1_thumbprint.expect("thumbprint")
     }
 }
+
+// --- rotation ---------------------------------------------------------------------------------
+
+impl World {
+    /// Starts "Rotate now" as administrator `who` and waits for the rotation's outcome.
+    pub async fn rotate(&self, who: &str) -> Operation {
+        let started = self
+            .workflows
+            .rotate_now(&admin(who), self.org)
+            .await
+            .expect("rotate now");
+        assert_eq!(started.kind, OperationKind::Rotate);
+        assert_eq!(started.step, OperationStep::CertificateStored);
+        self.workflows
+            .operation_settled(started.id)
+            .await
+            .expect("settled")
+    }
+
+    /// The organization's active certificate.
+    pub async fn active(&self) -> StoredCertificate {
+        let org = self.repository.organization(self.org).await.unwrap();
+        self.repository
+            .certificate(org.active_certificate.expect("an active certificate"))
+            .await
+            .unwrap()
+    }
+
+    /// Whether the organization can get an app-only token now (Check connection succeeds and
+    /// the application still lists the active key).
+    pub async fn can_sign_in(&self) -> bool {
+        let active = self.active().await;
+        let listed = self.directory.attached().contains(&active.sha1_thumbprint);
+        let checked = self.check_connection(Role::Operator).await.is_ok();
+        let org = self.repository.organization(self.org).await.unwrap();
+        listed && checked && org.connection == tenantlink_service::ConnectionState::Connected
+    }
+
+    /// The audit entries with `action`, oldest first.
+    pub async fn audited(
+        &self,
+        action: tenantlink_service::AuditAction,
+    ) -> Vec<tenantlink_service::AuditEntry> {
+        let mut entries: Vec<_> = self
+            .repository
+            .audit(1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.action == action.as_str())
+            .collect();
+        entries.reverse();
+        entries
+    }
+}

@@ -91,6 +91,26 @@ impl EmptyDb {
                 "organization assertion profile",
                 include_str!("../../migrations/sqlite/0006_organization_assertion_profile.sql"),
             ),
+            (
+                "sign-in failures per user name and address",
+                include_str!("../../migrations/sqlite/0007_sign_in_failures.sql"),
+            ),
+            (
+                "api token owner",
+                include_str!("../../migrations/sqlite/0008_api_token_owner.sql"),
+            ),
+            (
+                "operation heartbeat",
+                include_str!("../../migrations/sqlite/0009_operation_heartbeat.sql"),
+            ),
+            (
+                "private key binding",
+                include_str!("../../migrations/sqlite/0010_key_binding.sql"),
+            ),
+            (
+                "renewal",
+                include_str!("../../migrations/sqlite/0011_renewal.sql"),
+            ),
         ];
         let postgres = [
             (
@@ -116,6 +136,26 @@ impl EmptyDb {
             (
                 "organization assertion profile",
                 include_str!("../../migrations/postgres/0006_organization_assertion_profile.sql"),
+            ),
+            (
+                "sign-in failures per user name and address",
+                include_str!("../../migrations/postgres/0007_sign_in_failures.sql"),
+            ),
+            (
+                "api token owner",
+                include_str!("../../migrations/postgres/0008_api_token_owner.sql"),
+            ),
+            (
+                "operation heartbeat",
+                include_str!("../../migrations/postgres/0009_operation_heartbeat.sql"),
+            ),
+            (
+                "private key binding",
+                include_str!("../../migrations/postgres/0010_key_binding.sql"),
+            ),
+            (
+                "renewal",
+                include_str!("../../migrations/postgres/0011_renewal.sql"),
             ),
         ];
         let files = match self.kind {

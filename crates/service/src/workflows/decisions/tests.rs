@@ -463,3 +463,39 @@ fn nothing_is_discarded_without_a_certificate_or_a_failure() {
         assert_eq!(certificate_to_discard(&holding), None, "{step:?}");
     }
 }
+
+#[test]
+fn an_unfinished_rotation_rolls_forward_at_every_step_it_can_stop_at() {
+    let later = STARTED + Duration::minutes(5);
+    for step in [
+        OperationStep::CertificateStored,
+        OperationStep::KeyAdded,
+        OperationStep::Attached,
+    ] {
+        let rotation = Operation {
+            kind: crate::operation::OperationKind::Rotate,
+            sign_in: None,
+            ..operation(step)
+        };
+        assert_eq!(
+            resumption(&rotation, holder_at(&rotation, None, STARTED)),
+            Resumption::RollRotationForward,
+            "{step:?}"
+        );
+        let theirs = Operation {
+            sign_in_holder: Some("instance-a".into()),
+            heartbeat_at: Some(STARTED),
+            ..rotation.clone()
+        };
+        assert_eq!(
+            resumption(&theirs, holder_at(&theirs, Some("instance-b"), later)),
+            Resumption::RollRotationForward,
+            "{step:?}, taken over from a silent instance: never ended as interrupted"
+        );
+        assert_eq!(
+            resumption(&theirs, holder_at(&theirs, Some("instance-b"), STARTED)),
+            Resumption::LeaveToHolder("instance-a"),
+            "{step:?}, while its holder is alive"
+        );
+    }
+}

@@ -62,6 +62,8 @@ impl CertificateSettings {
                 stale_after: self.holder_stale_after,
                 ..HoldingPolicy::default()
             },
+            // The `[renewal] overlap_grace_hours` setting is h12-surface's to wire here.
+            overlap_grace: tenantlink_service::DEFAULT_OVERLAP_GRACE,
         }
     }
 }

@@ -1,0 +1,31 @@
+//! What the administrator should do about the failures of the app-only rotation calls (read the
+//! application, addKey, removeKey). The general texts (sign-in, attach, token proof) live in
+//! `tenantlink_service::remediation`; these are the ones only a rotation meets, so they name the
+//! rotation's own remedies (the renewal policy, Rotate now, the Generate workflow as the fallback).
+//!
+//! Each says what a person can do; where nobody needs to act (throttling, an outage) it says so,
+//! because whether and when to try again is the service's decision, not the directory's.
+
+/// 429: Graph throttles the application or tenant (directory write quotas).
+pub(crate) const THROTTLED: &str = "Nothing to do now: Microsoft Graph is throttling this application's directory requests and said when to come back; tenantlink waits that long before the next attempt. If it lasts for hours, look for other tools writing to this tenant's directory with the same application.";
+
+/// 5xx, a refused connection or a timeout.
+pub(crate) const UNAVAILABLE: &str = "Nothing to do now: Microsoft Graph or Entra ID could not be reached or answered with an outage; tenantlink tries again later. If it persists, check this server's network access to the Microsoft endpoints and the Microsoft 365 service health page.";
+
+/// `Directory_ResourceSizeExceeded`: the application object is full.
+pub(crate) const QUOTA_EXCEEDED: &str = "In Entra ID → App registrations → the backup application → Certificates & secrets, delete the certificates and client secrets the application no longer uses (never the active certificate shown on tenantlink's certificate page), then select Rotate now.";
+
+/// addKey/removeKey refused the proof signed by the current certificate.
+pub(crate) const PROOF_REJECTED: &str = "The certificate that signed the request is no longer a valid key of the app registration (expired, removed, or not yet propagated). If tenantlink's certificate page shows it expired or not attached, generate a new certificate in Settings → System → SSL Certificate (this needs an administrator's sign-in); otherwise select Rotate now again in a few minutes.";
+
+/// `asymmetricKeyLifetime` refused the new certificate.
+pub(crate) const POLICY_KEY_LIFETIME: &str = "The tenant's app-management policy allows shorter certificate lifetimes than the renewal policy asks for: lower the lifetime of new certificates in the organization's renewal policy to at most the maximum Graph names, or ask the tenant administrator to exempt the backup application.";
+
+/// `trustedCertificateAuthority` refused the (self-signed) new certificate.
+pub(crate) const POLICY_TRUSTED_CA: &str = "The tenant accepts only certificates issued by a trusted certificate authority, so a generated self-signed certificate cannot be added: upload a CA-issued certificate in Settings → System → SSL Certificate and set the renewal policy for uploaded certificates to warn instead of rotating, or ask the tenant administrator to exempt the backup application.";
+
+/// Another app-management restriction.
+pub(crate) const POLICY_OTHER: &str = "A restriction of the tenant's app-management policy refused the certificate (Graph's message names it): ask the tenant administrator to adjust the policy or exempt the backup application, then select Rotate now.";
+
+/// 403 on an app-only call: the application may not read itself.
+pub(crate) const APP_ONLY_PRIVILEGES: &str = "Grant the backup application the Microsoft Graph application permission Application.ReadWrite.OwnedBy with admin consent (Entra ID → App registrations → the backup application → API permissions) and make the application an owner of itself, or grant Application.ReadWrite.All.";
