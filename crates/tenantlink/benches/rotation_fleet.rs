@@ -36,7 +36,7 @@ use tenantlink_clock::{Clock, OffsetClock, SharedClock, TokioSleeper};
 use tenantlink_directory::{CloudDirectories, CloudTarget, graph_resource};
 use tenantlink_entra::Endpoints;
 use tenantlink_sandbox::{SandboxConfig, SandboxInfo};
-
+use tenantlink_service::renewal::{RenewalScheduler, RenewalSchedulerConfig};
 use tenantlink_service::{
     Application, ApplicationKey, BoxFuture, CertificateSource, Cloud, DelegatedToken, DeviceCode,
     DeviceSignIn, Directory, DirectoryError, HeavyWork, NewOrganization, Operation, OperationId,
@@ -155,45 +155,41 @@ async fn bench(options: Options) {
     )
     .with_instance_id("rotation-fleet-bench")
     .with_heavy_work(HeavyWork::sized_to_cores());
+    let scheduler = RenewalScheduler::new(
+        workflows.clone(),
+        RenewalSchedulerConfig {
+            check_every: StdDuration::from_secs(1),
+            max_in_flight: in_flight,
+            lease_for: StdDuration::from_secs(600),
+        },
+    );
+
     let before = sandbox_stats(&control, &info).await;
     let cpu = cpu_seconds();
     let started = Instant::now();
-    let (passes, pass_time) = (0u32, StdDuration::ZERO);
+    let (mut passes, mut pass_time, mut started_total) = (0u32, StdDuration::ZERO, 0usize);
     let mut failed_to_start = 0usize;
-    // UNTIL the renewal scheduler lands on main: the same in-flight limit, applied here —
-    // `in_flight` workers each start a scheduled rotation and wait for it to settle.
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let members: Arc<Vec<tenantlink_service::OrganizationId>> =
-        Arc::new(fleet.members.iter().map(|(id, _)| *id).collect());
-    let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..in_flight.clamp(1, orgs.max(1)) {
-        let (next, members, workflows) = (next.clone(), members.clone(), workflows.clone());
-        workers.spawn(async move {
-            let mut failed = 0usize;
-            loop {
-                let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(organization) = members.get(index) else {
-                    break failed;
-                };
-                match workflows.start_scheduled_rotation(*organization).await {
-                    Ok(operation) => {
-                        let _ = workflows.operation_settled(operation.id).await;
-                    }
-                    Err(error) => {
-                        failed += 1;
-                        if failed <= 3 {
-                            eprintln!("rotation not started: {error}");
-                        }
-                    }
-                }
-            }
-        });
+    loop {
+        let pass = Instant::now();
+        let report = scheduler.tick().await;
+        pass_time += pass.elapsed();
+        passes += 1;
+        started_total += report.started;
+        failed_to_start += report.failed_to_start;
+        if report.due == 0 && report.in_flight == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < StdDuration::from_secs(7200),
+            "the fleet is not rotated after two hours: {report:?}"
+        );
+        if pass_every.is_zero() {
+            tokio::task::yield_now().await;
+        } else {
+            tokio::time::sleep(pass_every).await;
+        }
     }
-    while let Some(failed) = workers.join_next().await {
-        failed_to_start += failed.expect("worker");
-    }
-    let started_total = orgs - failed_to_start;
-    let _ = pass_every;
+    scheduler.idle().await;
     let rotation = started.elapsed();
     let cpu = cpu_seconds() - cpu;
     let after = sandbox_stats(&control, &info).await;

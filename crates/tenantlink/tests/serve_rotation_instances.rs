@@ -1,6 +1,6 @@
 //! Issue #12, several instances: two `tenantlink serve` processes on one PostgreSQL database
 //! (their own data directories, the same master key, a standalone sandbox standing in for the
-//! global cloud), each with its renewal scheduler looking every second, and several
+//! global cloud), each with its renewal scheduler looking every five seconds, and several
 //! organizations whose active certificates are already past their renewal point. Each
 //! organization is rotated exactly once: one `certificate_rotated` in the audit log and one
 //! addKey in the sandbox's request log per organization, whichever instance did it.
@@ -64,7 +64,7 @@ fn start_instance(
             ("TENANTLINK_GRAPH", authority.as_str()),
             ("TENANTLINK_CA_FILE", ca_file.as_str()),
             ("TENANTLINK_DEVICE_CLIENT_ID", client.as_str()),
-            ("TENANTLINK_RENEWAL_CHECK_EVERY_SECONDS", "1"),
+            ("TENANTLINK_RENEWAL_CHECK_EVERY_SECONDS", "5"),
             ("TENANTLINK_VALIDITY_DAYS", "30"),
             ("TENANTLINK_EXPIRING_SOON_DAYS", "7"),
         ],

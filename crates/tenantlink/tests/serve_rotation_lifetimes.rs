@@ -1,9 +1,9 @@
 //! Issue #12, "How it is proven", first point, end to end on the embedded defaults (and on
 //! PostgreSQL): a generated certificate living 30 days with renewal at two thirds and no jitter,
 //! a daily backup policy, and the shared clock of the service and its sandbox moved forward four
-//! days at a time across more than three lifetimes. After each step the renewal scheduler (one
-//! look a second) and the backup scheduler act on their own: every backup run succeeds, the
-//! sandbox never refuses a key with AADSTS700027, the certificate is rotated whenever renewal is
+//! days at a time across more than three lifetimes. After each step the renewal scheduler (a
+//! look every five seconds) and the backup scheduler act on their own: every backup run
+//! succeeds, the sandbox never refuses a key with AADSTS700027, the certificate is rotated whenever renewal is
 //! due (at least three times), the application never holds more than two of tenantlink's keys,
 //! each retired key is taken off the application only after its overlap (the grace of 72 hours
 //! after the rotation, or the old key's own end), and the audit log names every rotation with

@@ -19,11 +19,12 @@ pub const LIFETIME_DAYS: i64 = 30;
 /// The overlap grace of the service's default (`overlap_grace_hours` = 72).
 pub const OVERLAP_GRACE: time::Duration = time::Duration::hours(72);
 
-/// The environment of a service whose renewal scheduler looks every second, whose backup
-/// scheduler looks every second, and whose new certificates live [`LIFETIME_DAYS`].
+/// The environment of a service whose renewal scheduler looks every five seconds (the least
+/// serve allows), whose backup scheduler looks every second, and whose new certificates live
+/// [`LIFETIME_DAYS`].
 pub fn rotation_env() -> Vec<(String, String)> {
     [
-        ("TENANTLINK_RENEWAL_CHECK_EVERY_SECONDS", "1".to_owned()),
+        ("TENANTLINK_RENEWAL_CHECK_EVERY_SECONDS", "5".to_owned()),
         ("TENANTLINK_BACKUP_POLL_SECONDS", "1".to_owned()),
         ("TENANTLINK_VALIDITY_DAYS", LIFETIME_DAYS.to_string()),
         // Shorter than the lifetime, as the configuration requires.
