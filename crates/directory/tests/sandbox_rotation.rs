@@ -315,7 +315,11 @@ async fn the_tenants_lifetime_policy_is_a_policy_refusal_that_names_the_maximum(
         .await
         .unwrap_err();
     assert_eq!(err.kind, DirectoryErrorKind::PolicyRejected);
-    assert_eq!(err.code.as_deref(), Some("Request_BadRequest"));
+    // The code Graph sends for an app-management-policy lifetime refusal.
+    assert_eq!(
+        err.code.as_deref(),
+        Some("CredentialInvalidLifetimeAsPerAppPolicy")
+    );
     assert!(err.message.contains("at most 90 days"), "{}", err.message);
     assert!(
         err.remediation.contains("renewal policy"),

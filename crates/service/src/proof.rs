@@ -98,7 +98,10 @@ impl CredentialProof {
         source: ProofSource,
         checked_at: OffsetDateTime,
     ) -> Option<Self> {
-        if err.kind == DirectoryErrorKind::Unavailable {
+        if matches!(
+            err.kind,
+            DirectoryErrorKind::Unavailable | DirectoryErrorKind::Throttled
+        ) {
             return None;
         }
         let outcome = match err.refusal {

@@ -9,6 +9,7 @@ mod auth;
 mod cookies;
 mod error;
 mod pages;
+mod renewal_view;
 mod throttle;
 
 pub use api::ApiDoc;
@@ -31,13 +32,22 @@ pub struct AppState {
     pub settings: Arc<WebSettings>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct WebSettings {
     /// Clients reach the portal over HTTPS (TLS here, or at a proxy in front): cookies are
     /// `Secure` with the `__Host-` prefix ([`cookies`]) and responses carry HSTS.
     pub secure_cookies: bool,
     /// Shown on the sign-in screen of a sandbox deployment (link to the sandbox's own pages).
     pub sandbox_url: Option<String>,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        Self {
+            secure_cookies: false,
+            sandbox_url: None,
+        }
+    }
 }
 
 /// The whole application: pages, API, health probes and static assets. Sign-ins are throttled

@@ -184,6 +184,11 @@ impl Workflows {
         self.clock.now()
     }
 
+    /// How long a key a rotation retired stays on the application (see `key_removal`).
+    pub fn overlap_grace(&self) -> StdDuration {
+        self.config.overlap_grace
+    }
+
     pub fn repository(&self) -> &Arc<dyn Repository> {
         &self.repository
     }

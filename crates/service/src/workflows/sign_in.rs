@@ -338,7 +338,12 @@ impl Workflows {
                 .await;
                 Ok(operation)
             }
-            Err(err) if err.kind == DirectoryErrorKind::Unavailable => {
+            Err(err)
+                if matches!(
+                    err.kind,
+                    DirectoryErrorKind::Unavailable | DirectoryErrorKind::Throttled
+                ) =>
+            {
                 tracing::warn!(operation = %operation.id, error = %err, "device sign-in poll failed; will ask again");
                 Ok(operation)
             }

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use tenantlink_clock::{OffsetClock, SharedClock, TokioSleeper};
 use tenantlink_directory::CloudDirectories;
 use tenantlink_sandbox::{RunningSandbox, SandboxConfig};
+use tenantlink_service::renewal::{RenewalScheduler, RenewalSchedulerConfig};
 use tenantlink_service::{Accounts, LoginThrottle, Role, SecretString, Workflows};
 
 pub(crate) use config::layers::read_secret_file;
@@ -142,7 +143,9 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         Arc::new(directories),
         shared_clock.clone(),
         Arc::new(TokioSleeper),
-        config.certificates.workflows_config(),
+        config
+            .certificates
+            .workflows_config(config.renewal.overlap_grace),
     )
     .with_instance_id(instance.clone())
     .with_heavy_work(heavy.clone());
@@ -220,7 +223,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     // Only now, with the listener bound (connections queue until `serve` below accepts them):
     // resuming an interrupted operation may wait on Entra for a minute (the token proof's
     // retries), which must not keep the portal and API from answering.
-    start_operation_tasks(workflows);
+    start_operation_tasks(workflows, config.renewal);
     let handle = axum_server::Handle::new();
     let shutdown = handle.clone();
     tokio::spawn(async move {
@@ -235,8 +238,9 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
 }
 
 /// Resumes the operations a previous process left unfinished, and keeps this instance's
-/// heartbeat (and the take-over of silent instances' operations) going, both in the background.
-fn start_operation_tasks(workflows: Workflows) {
+/// heartbeat (and the take-over of silent instances' operations) going, both in the background;
+/// the renewal scheduler (with `renewal`'s pace, limit and lease) starts beside them.
+fn start_operation_tasks(workflows: Workflows, renewal: config::RenewalSettings) {
     let resuming = workflows.clone();
     tokio::spawn(async move {
         match resuming.resume_unfinished().await {
@@ -248,7 +252,17 @@ fn start_operation_tasks(workflows: Workflows) {
             Err(err) => tracing::error!(error = %err, "could not list the operations to resume"),
         }
     });
-    tokio::spawn(workflows.keep_looking_after_operations());
+    tokio::spawn(workflows.clone().keep_looking_after_operations());
+    let scheduler = RenewalScheduler::new(
+        workflows,
+        RenewalSchedulerConfig {
+            check_every: renewal.check_every,
+            max_in_flight: renewal.max_in_flight as usize,
+            lease_for: renewal.lease,
+        },
+    )
+    .with_sleeper(Arc::new(TokioSleeper));
+    tokio::spawn(scheduler.keep_renewing());
 }
 
 /// Creates `admin` on first start. The password comes from the configuration, or is generated

@@ -196,9 +196,10 @@ pub struct FailureDto {
 pub struct OperationDto {
     pub id: Uuid,
     pub organization: Uuid,
-    /// `generate` or `upload`.
+    /// `generate`, `upload` or `rotate`.
     pub kind: String,
-    /// `awaiting_sign_in`, `signed_in`, `certificate_stored`, `attached`, `succeeded`, `failed`, `cancelled`.
+    /// `awaiting_sign_in`, `signed_in`, `certificate_stored`, `key_added` (rotate only),
+    /// `attached`, `succeeded`, `failed`, `cancelled`.
     pub step: String,
     pub started_by: String,
     #[serde(with = "time::serde::rfc3339")]

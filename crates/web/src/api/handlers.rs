@@ -113,7 +113,7 @@ pub async fn update_organization(
         .as_ref()
         .map(renewal_policy_change)
         .transpose()
-        .map_err(|r| invalid(&r.field, r.message).into_response())?;
+        .map_err(|r| ApiError(r.into()).into_response())?;
     if let Some(renewal_change) = &renewal_change {
         // Validated (and refused naming the field) before the profile is touched.
         state
@@ -172,8 +172,9 @@ pub async fn certificate_page(
     let id = OrganizationId(id);
     let page = state.workflows.certificate_page(&caller, id).await?;
     let renewal = state.workflows.renewal_status(&caller, id).await?;
+    let previous_key = crate::renewal_view::previous_key(&state, id).await?;
     let mut dto = CertificatePageDto::from(page);
-    dto.renewal = Some(RenewalDto::from(&renewal));
+    dto.renewal = Some(RenewalDto::new(&renewal, previous_key.as_ref()));
     Ok(Json(dto))
 }
 
@@ -245,6 +246,30 @@ pub async fn generate(
     let operation = state
         .workflows
         .start_generate(&caller, OperationId(id))
+        .await?;
+    Ok(accepted(operation))
+}
+
+/// "Rotate now" (Administrators): starts a rotation without a sign-in — a new key added to the
+/// application through Graph `addKey` with a proof signed by the active certificate, read back,
+/// proven with an app-only token and activated — on a background task, and answers at once with
+/// 202 and the operation's `Location` (follow its `step`: `certificate_stored`, `key_added`,
+/// `attached`, then `succeeded` or `failed`). The previous key stays on the application for the
+/// overlap (`renewal.previous_key` of the certificate resource).
+#[utoipa::path(post, path = "/api/v1/organizations/{id}/rotate", tag = "certificates",
+    params(("id" = Uuid, Path)),
+    responses((status = 202, body = OperationDto, headers(("Location" = String, description = "the operation"))),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "another operation is running for this organization, or rotation cannot help (no usable active certificate)", body = Problem),
+        (status = 422, description = "rotation cannot help: see the detail", body = Problem)))]
+pub async fn rotate(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Accepted> {
+    let operation = state
+        .workflows
+        .rotate_now(&caller, OrganizationId(id))
         .await?;
     Ok(accepted(operation))
 }

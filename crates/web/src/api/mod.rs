@@ -8,7 +8,7 @@ mod dto;
 mod handlers;
 mod policies;
 mod policy_dto;
-mod renewal_dto;
+pub(crate) mod renewal_dto;
 
 use self::accounts as a;
 use self::policies as p;
@@ -34,6 +34,7 @@ pub fn routes() -> Router<AppState> {
             "/organizations/{id}/certificate",
             get(handlers::certificate_page),
         )
+        .route("/organizations/{id}/rotate", post(handlers::rotate))
         .route(
             "/organizations/{id}/operations",
             get(handlers::list_operations).post(handlers::start_operation),
@@ -92,6 +93,7 @@ pub fn routes() -> Router<AppState> {
         handlers::download_cer,
         handlers::get_operation,
         handlers::generate,
+        handlers::rotate,
         handlers::import,
         handlers::cancel,
         handlers::abandon,

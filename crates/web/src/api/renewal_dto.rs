@@ -1,6 +1,7 @@
 //! The renewal policy and status in the API's JSON: the `renewal_policy` of an organization
 //! (read with GET, changed with PATCH) and the `renewal` object of its certificate resource.
 
+use crate::renewal_view::{PreviousKey, reason_name, what_to_do};
 use serde::Serialize;
 use serde_json::Value;
 use tenantlink_service::renewal::{
@@ -63,6 +64,33 @@ pub struct RenewalDto {
     pub next_renewal_at: Option<OffsetDateTime>,
     pub failed_attempts: u32,
     pub last_failure: Option<RenewalFailureDto>,
+    /// The key a rotation retired, while it is still on the application beside the new one.
+    pub previous_key: Option<PreviousKeyDto>,
+}
+
+/// The previous key during the overlap: still attached, so tokens signed with it keep working
+/// until tenantlink removes it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreviousKeyDto {
+    /// Upper-case hex, as Entra ID shows it.
+    pub sha1_thumbprint: String,
+    /// When the new certificate replaced it as the active one.
+    #[serde(with = "time::serde::rfc3339")]
+    pub retired_at: OffsetDateTime,
+    /// When tenantlink plans to remove it from the application (`removeKey`); `null` when not
+    /// known yet.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub planned_removal_at: Option<OffsetDateTime>,
+}
+
+impl From<&PreviousKey> for PreviousKeyDto {
+    fn from(k: &PreviousKey) -> Self {
+        Self {
+            sha1_thumbprint: k.sha1_thumbprint.clone(),
+            retired_at: k.retired_at,
+            planned_removal_at: k.planned_removal,
+        }
+    }
 }
 
 /// The last failed attempt, with Microsoft's code and message verbatim.
@@ -72,8 +100,10 @@ pub struct RenewalFailureDto {
     pub at: OffsetDateTime,
     pub code: String,
     pub message: String,
-    /// Whether tenantlink will try again by itself.
+    /// Whether trying again can help (tenantlink then retries by itself).
     pub retryable: bool,
+    /// What an administrator should do about it.
+    pub what_to_do: String,
 }
 
 impl From<&RenewalFailure> for RenewalFailureDto {
@@ -83,26 +113,23 @@ impl From<&RenewalFailure> for RenewalFailureDto {
             code: f.code.clone(),
             message: f.message.clone(),
             retryable: f.retryable,
+            what_to_do: what_to_do(f).to_owned(),
         }
     }
 }
 
-impl From<&RenewalStatus> for RenewalDto {
-    fn from(s: &RenewalStatus) -> Self {
+impl RenewalDto {
+    pub fn new(s: &RenewalStatus, previous_key: Option<&PreviousKey>) -> Self {
         let reason = s.administrator_reason();
         Self {
             automatic: s.automatic,
             state: s.decision.as_str().to_owned(),
-            reason: reason.map(|r| {
-                serde_json::to_value(r)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default()
-            }),
+            reason: reason.map(reason_name),
             explanation: reason.map(|r| r.explanation().to_owned()),
             next_renewal_at: s.decision.next_renewal_at(),
             failed_attempts: s.failed_attempts,
             last_failure: s.last_failure.as_ref().map(RenewalFailureDto::from),
+            previous_key: previous_key.map(PreviousKeyDto::from),
         }
     }
 }
@@ -112,6 +139,15 @@ impl From<&RenewalStatus> for RenewalDto {
 pub struct RefusedField {
     pub field: String,
     pub message: String,
+}
+
+impl From<RefusedField> for tenantlink_service::ServiceError {
+    fn from(r: RefusedField) -> Self {
+        Self::Invalid {
+            field: r.field,
+            message: r.message,
+        }
+    }
 }
 
 fn refused(key: &str, message: impl Into<String>) -> RefusedField {

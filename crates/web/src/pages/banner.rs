@@ -3,6 +3,7 @@
 
 use super::layout::time_text;
 use maud::{Markup, html};
+use tenantlink_service::renewal::RenewalStatus;
 use tenantlink_service::{CertificatePage, CertificateStatus, OrganizationId};
 
 /// Settings → System → SSL Certificate of an organization.
@@ -44,5 +45,35 @@ pub fn certificate_banner(page: &CertificatePage) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// When renewal decided that an administrator must act ("needs an administrator"): why, and the
+/// way to the certificate page. Nothing otherwise.
+pub fn renewal_banner(organization: OrganizationId, status: &RenewalStatus) -> Markup {
+    let Some(reason) = status.administrator_reason() else {
+        return html! {};
+    };
+    html! {
+        div #renewal-banner .error role="alert" data-reason=(crate::renewal_view::reason_name(reason)) {
+            p { strong { "Rotation needs an administrator. " } (reason.explanation()) }
+            p {
+                a href=(certificate_settings_href(organization)) {
+                    "Settings → System → SSL Certificate"
+                }
+            }
+        }
+    }
+}
+
+/// The short marker of the organizations list, with the explanation as its title.
+pub fn renewal_marker(status: &RenewalStatus) -> Markup {
+    match status.administrator_reason() {
+        Some(reason) => html! {
+            span.marker data-renewal="needs_administrator" title=(reason.explanation()) {
+                "Rotation needs an administrator"
+            }
+        },
+        None => html! {},
     }
 }

@@ -38,6 +38,10 @@ pub async fn page(
         .unwrap_or_default();
     let running = operations.iter().find(|o| !o.is_finished());
     let renewal = state.workflows.renewal_status(&caller, id).await.ok();
+    let previous_key = match crate::renewal_view::previous_key(&state, id).await {
+        Ok(key) => key,
+        Err(err) => return error_page(Some(&caller), &err),
+    };
     let body = html! {
         p.breadcrumb {
             a href="/organizations" { "Organizations" } " › "
@@ -74,12 +78,18 @@ pub async fn page(
                             (csrf_field(&caller))
                             button type="submit" { "Upload a custom certificate" }
                         }
+                        @if page.active.is_some() {
+                            form method="post" action={ "/organizations/" (id) "/certificate/rotate" } {
+                                (csrf_field(&caller))
+                                button type="submit" { "Rotate now" }
+                            }
+                        }
                     }
                 }
             }
         }
         @if let Some(renewal) = &renewal {
-            (super::renewal::renewal_section(renewal))
+            (super::renewal::renewal_section(renewal, previous_key.as_ref()))
         }
         @if !page.previous.is_empty() {
             section aria-labelledby="previous-heading" {
@@ -211,6 +221,31 @@ pub async fn start_upload(
     start(state, caller, id, form, OperationKind::Upload).await
 }
 
+/// **Rotate now** (Administrators; refused by the service for anyone else): starts a rotation
+/// without a sign-in and shows its operation page, which follows the steps.
+pub async fn rotate_now(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    Path(id): Path<OrganizationId>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !csrf_matches(&caller, &form.csrf) {
+        return csrf_rejected(&caller);
+    }
+    operation_page(&caller, state.workflows.rotate_now(&caller, id).await)
+}
+
+/// The started operation's page, or the explained refusal.
+fn operation_page(
+    caller: &tenantlink_service::Caller,
+    started: tenantlink_service::ServiceResult<tenantlink_service::Operation>,
+) -> Response {
+    match started {
+        Ok(operation) => Redirect::to(&format!("/operations/{}", operation.id)).into_response(),
+        Err(err) => error_page(Some(caller), &err),
+    }
+}
+
 async fn start(
     State(state): State<AppState>,
     PageCaller(caller): PageCaller,
@@ -221,10 +256,7 @@ async fn start(
     if !csrf_matches(&caller, &form.csrf) {
         return csrf_rejected(&caller);
     }
-    match state.workflows.start(&caller, id, kind).await {
-        Ok(operation) => Redirect::to(&format!("/operations/{}", operation.id)).into_response(),
-        Err(err) => error_page(Some(&caller), &err),
-    }
+    operation_page(&caller, state.workflows.start(&caller, id, kind).await)
 }
 
 /// The public part only, DER-encoded, as Entra ID's "Upload certificate" accepts it.

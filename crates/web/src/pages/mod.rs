@@ -16,6 +16,7 @@ mod organizations;
 mod policies;
 mod policy_form;
 mod renewal;
+mod renewal_policy;
 mod runs;
 mod tokens;
 mod users;
@@ -57,6 +58,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/organizations/{id}/certificate/upload",
             post(certificate::start_upload),
+        )
+        .route(
+            "/organizations/{id}/certificate/rotate",
+            post(certificate::rotate_now),
+        )
+        .route(
+            "/organizations/{id}/renewal_policy",
+            post(renewal_policy::change),
         )
         .route(
             "/organizations/{id}/check",

@@ -14,6 +14,7 @@ use tenantlink_service::{
 use time::format_description::well_known::Rfc3339;
 
 mod held_elsewhere;
+mod rotate_steps;
 
 pub async fn page(
     State(state): State<AppState>,
@@ -146,6 +147,14 @@ fn step_body(state: &AppState, caller: &Caller, operation: &Operation) -> Markup
                 }
             }
         }
+        OperationStep::CertificateStored | OperationStep::KeyAdded | OperationStep::Attached
+            if operation.kind == OperationKind::Rotate =>
+        {
+            html! {
+                p #sign-in-status role="status" { "Working: the new key is being added to the application and checked with Entra ID, without a sign-in…" }
+                (rotate_steps::steps(operation.step))
+            }
+        }
         OperationStep::CertificateStored | OperationStep::KeyAdded | OperationStep::Attached => {
             html! {
                 p #sign-in-status role="status" { "Working: the certificate is being attached and checked with Entra ID…" }
@@ -154,6 +163,10 @@ fn step_body(state: &AppState, caller: &Caller, operation: &Operation) -> Markup
         OperationStep::Succeeded => html! {
             p.success role="status" { "The new certificate is active." }
             @if let Some(t) = &operation.sha1_thumbprint { p { "SHA-1 thumbprint: " (thumbprint(t)) } }
+            @if operation.kind == OperationKind::Rotate {
+                (rotate_steps::steps(operation.step))
+                p { "The previous key stays on the application until its planned removal, shown on the SSL Certificate page." }
+            }
             (back)
         },
         OperationStep::Failed => html! {
@@ -165,6 +178,9 @@ fn step_body(state: &AppState, caller: &Caller, operation: &Operation) -> Markup
                 }
             }
             p { "The previous certificate is still the active one." }
+            @if operation.kind == OperationKind::Rotate {
+                p { "tenantlink took the new key off the application again if it had been added. Rotate now tries again; Generate or Upload replace the certificate with a sign-in." }
+            }
             (back)
         },
         OperationStep::Cancelled => html! {

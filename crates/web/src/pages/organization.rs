@@ -1,7 +1,7 @@
-//! The organization page: the certificate banner, the connection state of its backups, its
-//! assertion profile, and its backup policies with the buttons the caller's role allows.
+//! The organization page: the certificate and renewal banners, the connection state of its
+//! backups, its assertion profile and renewal policy, and its backup policies with the buttons the caller's role allows.
 
-use super::banner::{certificate_banner, certificate_settings_href};
+use super::banner::{certificate_banner, certificate_settings_href, renewal_banner};
 use super::layout::{Page, error_page, render};
 use super::policies::{last_run_cell, next_due_text, policy_actions, schedule_text};
 use crate::AppState;
@@ -29,11 +29,19 @@ pub async fn page(
         (Ok(policies), Ok(connection)) => (policies, connection),
         (Err(err), _) | (_, Err(err)) => return error_page(Some(&caller), &err),
     };
+    let (renewal, renewal_policy) = match (
+        state.workflows.renewal_status(&caller, id).await,
+        state.workflows.renewal_policy(&caller, id).await,
+    ) {
+        (Ok(status), Ok(policy)) => (status, policy),
+        (Err(err), _) | (_, Err(err)) => return error_page(Some(&caller), &err),
+    };
     let organization = &certificate.organization;
     let body = html! {
         p.breadcrumb { a href="/organizations" { "Organizations" } " › " (organization.name) }
         h1 { (organization.name) }
         (certificate_banner(&certificate))
+        (renewal_banner(id, &renewal))
         p {
             "Tenant " code { (organization.tenant) } " · certificate: "
             strong #certificate-state data-state=(certificate.status.as_str()) { (certificate.status.label()) }
@@ -42,6 +50,7 @@ pub async fn page(
         }
         (connection_section(&connection, id))
         (super::assertion_profile::section(&caller, organization))
+        (super::renewal_policy::section(&caller, id, &renewal_policy))
         section aria-labelledby="policies-heading" {
             h2 #policies-heading { "Backup policies" }
             @if policies.is_empty() {

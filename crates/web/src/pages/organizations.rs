@@ -20,20 +20,27 @@ pub async fn list(State(state): State<AppState>, PageCaller(caller): PageCaller)
             .certificate_page(&caller, organization.id)
             .await;
         let connection = state.policies.connection(&caller, organization.id).await;
-        rows.push((organization, page.ok(), connection.ok()));
+        let renewal = state
+            .workflows
+            .renewal_status(&caller, organization.id)
+            .await;
+        rows.push((organization, page.ok(), connection.ok(), renewal.ok()));
     }
     let body = html! {
         h1 { "Organizations" }
         table {
             thead { tr { th { "Name" } th { "Tenant" } th { "Cloud" } th { "Application (client) id" } th { "Certificate" } th { "Connection" } } }
             tbody {
-                @for (organization, page, connection) in &rows {
+                @for (organization, page, connection, renewal) in &rows {
                     tr {
                         td { a href={ "/organizations/" (organization.id) } { (organization.name) } }
                         td { (organization.tenant) }
                         td { (organization.cloud) }
                         td { code { (organization.app_id) } }
-                        td { (page.as_ref().map(|p: &CertificatePage| p.status.label()).unwrap_or("Unknown")) }
+                        td {
+                            (page.as_ref().map(|p: &CertificatePage| p.status.label()).unwrap_or("Unknown"))
+                            @if let Some(renewal) = renewal { " " (super::banner::renewal_marker(renewal)) }
+                        }
                         td data-connection=(connection.as_ref().map_or("unknown", |c| c.state.as_str())) {
                             (connection.as_ref().map_or("Unknown", |c| connection_label(c.state)))
                         }

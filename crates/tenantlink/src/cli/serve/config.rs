@@ -4,13 +4,14 @@
 //! reported with its flag, variable or file key.
 //!
 //! The layering itself is `config/layers.rs`; the bounds of `[certificates]`, `[backups]`,
-//! `[sign_in]` and `[http]` are in `config/` under those names, `[organization]` in `organization.rs` and
+//! `[sign_in]`, `[http]` and `[renewal]` are in `config/` under those names, `[organization]` in `organization.rs` and
 //! `[clouds.NAME]` in `clouds.rs`.
 
 mod backups;
 mod certificates;
 mod http;
 pub mod layers;
+mod renewal;
 mod sign_in;
 
 use super::ServeArgs;
@@ -27,6 +28,8 @@ pub use http::HttpSettings;
 use http::resolve_http;
 pub use layers::{Env, ProcessEnv};
 use layers::{Layers, Secret};
+pub use renewal::RenewalSettings;
+use renewal::resolve_renewal;
 use sign_in::resolve_sign_in_throttle;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -51,6 +54,8 @@ pub struct ServeConfig {
     pub sign_in_throttle: AddressThrottleConfig,
     /// Secure cookies and HSTS, and the listener's timeouts and connection limit.
     pub http: HttpSettings,
+    /// The renewal scheduler's pace, the overlap of rotated keys and the renewal claim's lease.
+    pub renewal: RenewalSettings,
     /// A real tenant instead of the embedded sandbox.
     pub organization: Option<OrganizationConfig>,
     /// Where each named cloud's directory is (the configured organization's settings included).
@@ -154,6 +159,7 @@ impl ServeConfig {
         let backup_poll_every = resolve_backup_poll(&layers, &file)?;
         let sign_in_throttle = resolve_sign_in_throttle(&layers, &file)?;
         let http = resolve_http(&layers, &file, tls.is_some())?;
+        let renewal = resolve_renewal(&layers, &file)?;
         let organization = OrganizationConfig::resolve(&layers, file.organization.as_ref())?;
         let clouds = CloudsConfig::resolve(
             &layers,
@@ -173,6 +179,7 @@ impl ServeConfig {
             backup_poll_every,
             sign_in_throttle,
             http,
+            renewal,
             organization,
             clouds,
             config_file: file_path,

@@ -33,6 +33,8 @@ pub struct FileConfig {
     pub sign_in: SignInSection,
     #[serde(default)]
     pub http: HttpSection,
+    #[serde(default)]
+    pub renewal: RenewalSection,
     pub organization: Option<OrganizationSection>,
     /// `[clouds.global]`, `[clouds.usgov]`, `[clouds.china]`: another place for that cloud's
     /// directory (checked against the known names when resolved).
@@ -88,6 +90,16 @@ pub struct HttpSection {
     pub header_read_timeout_seconds: Option<u32>,
     pub request_timeout_seconds: Option<u32>,
     pub max_connections: Option<u32>,
+}
+
+/// The renewal scheduler (`config/renewal.rs`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenewalSection {
+    pub check_every_seconds: Option<u32>,
+    pub max_in_flight: Option<u32>,
+    pub overlap_grace_hours: Option<u32>,
+    pub lease_seconds: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -244,6 +256,7 @@ mod tests {
         assert_eq!(config.sign_in.max_failures_per_address, Some(20));
         assert_eq!(config.certificates.proof_attempts, Some(7));
         assert_eq!(config.certificates.proof_max_delay_ms, Some(20_000));
+        assert_eq!(config.renewal.overlap_grace_hours, Some(72));
         let organization = config.organization.expect("organization section");
         assert_eq!(organization.cloud.as_deref(), Some("global"));
         assert!(

@@ -163,7 +163,9 @@ fn certificate_settings_are_bounded_and_errors_name_their_origin() {
         "[certificates]\nkey_size = 4096\nvalidity_days = 730\nexpiring_soon_days = 60\n",
     );
     let config = ServeConfig::resolve(&file, &env(&[])).unwrap();
-    let workflows = config.certificates.workflows_config();
+    let workflows = config
+        .certificates
+        .workflows_config(tenantlink_service::DEFAULT_OVERLAP_GRACE);
     assert_eq!(workflows.key_size, RsaKeySize::Rsa4096);
     assert_eq!(workflows.validity_days, 730);
     assert_eq!(workflows.expiring_soon_days, 60);
@@ -341,7 +343,7 @@ fn the_proof_retry_budget_comes_from_the_file_or_environment_and_is_bounded() {
     let defaults = ServeConfig::resolve(&args(), &env(&[]))
         .unwrap()
         .certificates
-        .workflows_config()
+        .workflows_config(tenantlink_service::DEFAULT_OVERLAP_GRACE)
         .proof;
     assert_eq!(defaults.attempts, 7);
     assert_eq!(defaults.first_delay, std::time::Duration::from_secs(2));
@@ -355,7 +357,7 @@ fn the_proof_retry_budget_comes_from_the_file_or_environment_and_is_bounded() {
     let from_file = ServeConfig::resolve(&file, &env(&[]))
         .unwrap()
         .certificates
-        .workflows_config()
+        .workflows_config(tenantlink_service::DEFAULT_OVERLAP_GRACE)
         .proof;
     assert_eq!(from_file.attempts, 12);
     assert_eq!(from_file.first_delay, std::time::Duration::from_secs(5));
@@ -496,7 +498,7 @@ fn the_silence_after_which_an_instance_is_gone_is_configurable_and_bounded() {
     let defaults = ServeConfig::resolve(&args(), &env(&[]))
         .unwrap()
         .certificates
-        .workflows_config()
+        .workflows_config(tenantlink_service::DEFAULT_OVERLAP_GRACE)
         .holding;
     assert_eq!(defaults.stale_after, std::time::Duration::from_secs(120));
     assert_eq!(defaults.heartbeat_every, std::time::Duration::from_secs(20));
@@ -511,7 +513,9 @@ fn the_silence_after_which_an_instance_is_gone_is_configurable_and_bounded() {
         from_file.holder_stale_after,
         std::time::Duration::from_secs(600)
     );
-    let holding = from_file.workflows_config().holding;
+    let holding = from_file
+        .workflows_config(tenantlink_service::DEFAULT_OVERLAP_GRACE)
+        .holding;
     assert_eq!(holding.stale_after, std::time::Duration::from_secs(600));
     assert_eq!(
         holding.heartbeat_every,

@@ -45,7 +45,8 @@ impl Default for CertificateSettings {
 }
 
 impl CertificateSettings {
-    pub fn workflows_config(self) -> WorkflowsConfig {
+    /// The workflows' settings; `overlap_grace` comes from `[renewal] overlap_grace_hours`.
+    pub fn workflows_config(self, overlap_grace: std::time::Duration) -> WorkflowsConfig {
         WorkflowsConfig {
             key_size: self.key_size,
             validity_days: self.validity_days,
@@ -62,8 +63,7 @@ impl CertificateSettings {
                 stale_after: self.holder_stale_after,
                 ..HoldingPolicy::default()
             },
-            // The `[renewal] overlap_grace_hours` setting is h12-surface's to wire here.
-            overlap_grace: tenantlink_service::DEFAULT_OVERLAP_GRACE,
+            overlap_grace,
         }
     }
 }
