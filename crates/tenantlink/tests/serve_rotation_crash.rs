@@ -16,7 +16,8 @@ use serve_support::rotation::{
     OVERLAP_GRACE, SandboxView, assert_signs_in, audited, certificate, count_requests, eventually,
     finished_operation, key_thumbprints, start_rotation, thumbprints_of,
 };
-use serve_support::rotation_setup::{admin_of, rotating};
+use serve_support::rotation_setup::{Rotating, admin_of, rotating};
+use serve_support::scenario::Baseline;
 use serve_support::{Backend, Server, Session};
 use std::time::Duration;
 
@@ -33,15 +34,20 @@ fn hold_application_reads() -> Value {
 }
 
 async fn killed_after_add_key_the_rotation_rolls_forward(backend: Backend) {
-    let Some(rotating) = rotating(backend).await else {
+    let Some(Rotating {
+        deployment: _deployment,
+        server,
+        admin,
+        baseline:
+            Baseline {
+                organization: org,
+                thumbprint: old,
+                ..
+            },
+    }) = rotating(backend).await
+    else {
         return;
     };
-    let (server, admin, old) = (
-        rotating.server,
-        rotating.admin,
-        rotating.baseline.thumbprint,
-    );
-    let org = rotating.baseline.organization;
     // The next request after addKey is the read-back of the application: it never answers.
     SandboxView::of(&server)
         .fault(hold_application_reads())
@@ -61,15 +67,20 @@ async fn killed_after_add_key_the_rotation_rolls_forward(backend: Backend) {
 }
 
 async fn killed_after_the_verify_the_rotation_rolls_forward(backend: Backend) {
-    let Some(rotating) = rotating(backend).await else {
+    let Some(Rotating {
+        deployment: _deployment,
+        server,
+        admin,
+        baseline:
+            Baseline {
+                organization: org,
+                thumbprint: old,
+                ..
+            },
+    }) = rotating(backend).await
+    else {
         return;
     };
-    let (server, admin, old) = (
-        rotating.server,
-        rotating.admin,
-        rotating.baseline.thumbprint,
-    );
-    let org = rotating.baseline.organization;
     // After the verify the new key must prove itself at the token endpoint; it stays unknown
     // there for ten minutes, so the service is still retrying that proof (step `attached`).
     SandboxView::of(&server)
@@ -90,15 +101,20 @@ async fn killed_after_the_verify_the_rotation_rolls_forward(backend: Backend) {
 }
 
 async fn killed_after_activation_the_new_key_stays_and_the_old_one_goes_once(backend: Backend) {
-    let Some(rotating) = rotating(backend).await else {
+    let Some(Rotating {
+        deployment: _deployment,
+        server,
+        admin,
+        baseline:
+            Baseline {
+                organization: org,
+                thumbprint: old,
+                ..
+            },
+    }) = rotating(backend).await
+    else {
         return;
     };
-    let (server, admin, old) = (
-        rotating.server,
-        rotating.admin,
-        rotating.baseline.thumbprint,
-    );
-    let org = rotating.baseline.organization;
     let operation = start_rotation(&admin, &org).await;
     let done = finished_operation(&admin, &operation).await;
     assert_eq!(done["step"], "succeeded", "{done}");
@@ -111,15 +127,20 @@ async fn killed_after_activation_the_new_key_stays_and_the_old_one_goes_once(bac
 }
 
 async fn killed_before_remove_key_the_old_key_is_removed_once_after_the_restart(backend: Backend) {
-    let Some(rotating) = rotating(backend).await else {
+    let Some(Rotating {
+        deployment: _deployment,
+        server,
+        admin,
+        baseline:
+            Baseline {
+                organization: org,
+                thumbprint: old,
+                ..
+            },
+    }) = rotating(backend).await
+    else {
         return;
     };
-    let (server, admin, old) = (
-        rotating.server,
-        rotating.admin,
-        rotating.baseline.thumbprint,
-    );
-    let org = rotating.baseline.organization;
     let operation = start_rotation(&admin, &org).await;
     let done = finished_operation(&admin, &operation).await;
     assert_eq!(done["step"], "succeeded", "{done}");

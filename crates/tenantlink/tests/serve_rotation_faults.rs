@@ -14,12 +14,21 @@ use serve_support::rotation::{
     count_requests, eventually, finished_operation, key_thumbprints, rotate_now, rotations,
     start_rotation, time_of,
 };
-use serve_support::rotation_setup::{admin_of, rotating};
+use serve_support::rotation_setup::{Rotating, admin_of, rotating};
 use serve_support::scenario::assert_still_active;
 use serve_support::{Backend, Session};
 use std::time::Duration;
 
 const ADD_KEY: &str = "/v1.0/applications/*/addKey";
+
+/// The administrator's session, the organization and the sandbox of a rotating set-up.
+fn parts(rotating: &Rotating) -> (&Session, &str, SandboxView<'_>) {
+    (
+        &rotating.admin,
+        &rotating.baseline.organization,
+        SandboxView::of(&rotating.server),
+    )
+}
 
 /// The renewal object of the certificate resource.
 async fn renewal(admin: &Session, org: &str) -> Value {
@@ -128,12 +137,7 @@ async fn an_unavailable_graph_fails_the_attempt_as_retryable_and_the_next_one_ro
     let Some(rotating) = rotating(Backend::Sqlite).await else {
         return;
     };
-    let (server, admin, org) = (
-        &rotating.server,
-        &rotating.admin,
-        &rotating.baseline.organization,
-    );
-    let sandbox = SandboxView::of(server);
+    let (admin, org, sandbox) = parts(&rotating);
     sandbox
         .fault(json!({"route": ADD_KEY, "method": "POST", "kind": "status", "status": 503, "count": 1}))
         .await;
@@ -167,12 +171,7 @@ async fn a_slowly_propagating_key_is_proven_once_it_arrives() {
     let Some(rotating) = rotating(Backend::Sqlite).await else {
         return;
     };
-    let (server, admin, org) = (
-        &rotating.server,
-        &rotating.admin,
-        &rotating.baseline.organization,
-    );
-    let sandbox = SandboxView::of(server);
+    let (admin, org, sandbox) = parts(&rotating);
     sandbox
         .post("/settings", json!({"key_propagation_delay_seconds": 6}))
         .await;
@@ -208,12 +207,7 @@ async fn a_tenant_lifetime_cap_needs_an_administrator_with_the_code() {
     let Some(rotating) = rotating(Backend::Sqlite).await else {
         return;
     };
-    let (server, admin, org) = (
-        &rotating.server,
-        &rotating.admin,
-        &rotating.baseline.organization,
-    );
-    let sandbox = SandboxView::of(server);
+    let (admin, org, sandbox) = parts(&rotating);
     sandbox
         .post(
             "/tenant/policy",

@@ -17,10 +17,11 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use serve_support::rotation::{
     LIFETIME_DAYS, OVERLAP_GRACE, SandboxView, assert_no_expired_key, audited, certificate,
-    key_thumbprints, rotation_env, short_lived_policy, thumbprints_of, time_of,
+    key_thumbprints, thumbprints_of, time_of,
 };
-use serve_support::scenario::{active_certificate, finished_run};
-use serve_support::{ADMIN_PASSWORD, Backend, Deployment, Server, Session, log_in};
+use serve_support::rotation_setup::{Rotating, admin_of, rotating};
+use serve_support::scenario::finished_run;
+use serve_support::{Backend, Session};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
@@ -61,19 +62,17 @@ fn rotations_in(entries: &[Value]) -> Vec<Rotated> {
 async fn a_certificate_renews_itself_across_three_lifetimes_while_backups_keep_running(
     backend: Backend,
 ) {
-    let Some(deployment) = Deployment::new(backend) else {
+    let Some(Rotating {
+        deployment: _deployment,
+        server,
+        admin,
+        baseline: first,
+    }) = rotating(backend).await
+    else {
         return;
     };
-    let mut options = deployment.options();
-    options.env.extend(rotation_env());
-    let server = Server::start_with(&deployment.data_dir(), options);
     let sandbox = SandboxView::of(&server);
-    let admin = log_in(&server.base, "admin", ADMIN_PASSWORD)
-        .await
-        .expect("admin signs in");
-    let org = admin.first_organization().await;
-    short_lived_policy(&admin, &org).await;
-    let first = active_certificate(&server, &admin).await;
+    let org = first.organization.clone();
     let page = certificate(&admin, &org).await;
     let lifetime = time_of(&page["active"]["valid_to"]) - time_of(&page["active"]["valid_from"]);
     assert_eq!(lifetime, time::Duration::days(LIFETIME_DAYS), "{page}");
@@ -97,9 +96,7 @@ async fn a_certificate_renews_itself_across_three_lifetimes_while_backups_keep_r
     for step in 1..=steps {
         let now = sandbox.advance(STEP).await;
         // Sessions last eight hours of the same clock.
-        let admin = log_in(&server.base, "admin", ADMIN_PASSWORD)
-            .await
-            .expect("admin signs in again");
+        let admin = admin_of(&server).await;
         let deadline = Instant::now() + Duration::from_secs(120);
         let settled = loop {
             let observed =
@@ -147,7 +144,7 @@ async fn a_certificate_renews_itself_across_three_lifetimes_while_backups_keep_r
     }
 
     // The audit log: a chain of rotations from the first certificate, each removal once.
-    let rotated = rotations_in(&audited(&admin_now(&server).await, "certificate_rotated").await);
+    let rotated = rotations_in(&audited(&admin_of(&server).await, "certificate_rotated").await);
     assert!(
         rotated.len() >= 3,
         "at least three rotations across three lifetimes: {rotated:?}"
@@ -161,7 +158,7 @@ async fn a_certificate_renews_itself_across_three_lifetimes_while_backups_keep_r
         assert_ne!(rotation.new, rotation.old, "{rotated:?}");
         previous = rotation.new.clone();
     }
-    let admin = admin_now(&server).await;
+    let admin = admin_of(&server).await;
     assert_eq!(active_thumbprint(&admin, &org).await, previous);
     let removals = audited(&admin, "key_removed").await;
     let application = sandbox.backup_application().await;
@@ -206,12 +203,6 @@ async fn a_certificate_renews_itself_across_three_lifetimes_while_backups_keep_r
             );
         }
     }
-}
-
-async fn admin_now(server: &Server) -> Session {
-    log_in(&server.base, "admin", ADMIN_PASSWORD)
-        .await
-        .expect("admin signs in")
 }
 
 async fn active_thumbprint(admin: &Session, org: &str) -> String {
