@@ -32,7 +32,7 @@ pub struct AppState {
     pub settings: Arc<WebSettings>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct WebSettings {
     /// Clients reach the portal over HTTPS (TLS here, or at a proxy in front): cookies are
     /// `Secure` with the `__Host-` prefix ([`cookies`]) and responses carry HSTS.
@@ -41,14 +41,6 @@ pub struct WebSettings {
     pub sandbox_url: Option<String>,
 }
 
-impl Default for WebSettings {
-    fn default() -> Self {
-        Self {
-            secure_cookies: false,
-            sandbox_url: None,
-        }
-    }
-}
 
 /// The whole application: pages, API, health probes and static assets. Sign-ins are throttled
 /// per client address with the default limits; serve it with
