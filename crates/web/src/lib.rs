@@ -41,7 +41,6 @@ pub struct WebSettings {
     pub sandbox_url: Option<String>,
 }
 
-
 /// The whole application: pages, API, health probes and static assets. Sign-ins are throttled
 /// per client address with the default limits; serve it with
 /// `into_make_service_with_connect_info::<SocketAddr>()` so the address is known.
