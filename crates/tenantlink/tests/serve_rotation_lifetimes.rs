@@ -40,7 +40,10 @@ struct Rotated {
     at: OffsetDateTime,
 }
 
-fn rotations_in(entries: &[Value]) -> Vec<Rotated> {
+/// The rotations the audit log names, oldest first; `first` is the thumbprint active before
+/// them. Each entry names the old and the new thumbprint; which is which follows from the chain.
+fn rotations_in(entries: &[Value], first: &str) -> Vec<Rotated> {
+    let mut active = first.to_owned();
     entries
         .iter()
         .map(|e| {
@@ -50,9 +53,18 @@ fn rotations_in(entries: &[Value]) -> Vec<Rotated> {
                 2,
                 "certificate_rotated names the old and the new thumbprint: {e}"
             );
+            assert!(
+                thumbprints.contains(&active),
+                "each rotation retires the key the one before activated ({active}): {e}"
+            );
+            let new = thumbprints
+                .iter()
+                .find(|t| **t != active)
+                .expect("a new thumbprint")
+                .clone();
             Rotated {
-                old: thumbprints[0].clone(),
-                new: thumbprints[1].clone(),
+                old: std::mem::replace(&mut active, new.clone()),
+                new,
                 at: time_of(&e["at"]),
             }
         })
@@ -99,8 +111,16 @@ async fn a_certificate_renews_itself_across_three_lifetimes_while_backups_keep_r
         let admin = admin_of(&server).await;
         let deadline = Instant::now() + Duration::from_secs(120);
         let settled = loop {
-            let observed =
-                observe(&sandbox, &admin, &org, &policy, now, runs_seen, &mut known).await;
+            let observed = observe(
+                &sandbox,
+                &admin,
+                (&org, &policy),
+                now,
+                runs_seen,
+                &mut known,
+                &first.thumbprint,
+            )
+            .await;
             if let Some(ours) = observed.ours {
                 most_keys = most_keys.max(ours);
             }
@@ -144,7 +164,10 @@ async fn a_certificate_renews_itself_across_three_lifetimes_while_backups_keep_r
     }
 
     // The audit log: a chain of rotations from the first certificate, each removal once.
-    let rotated = rotations_in(&audited(&admin_of(&server).await, "certificate_rotated").await);
+    let rotated = rotations_in(
+        &audited(&admin_of(&server).await, "certificate_rotated").await,
+        &first.thumbprint,
+    );
     assert!(
         rotated.len() >= 3,
         "at least three rotations across three lifetimes: {rotated:?}"
@@ -223,11 +246,11 @@ struct Observed {
 async fn observe(
     sandbox: &SandboxView<'_>,
     admin: &Session,
-    org: &str,
-    policy: &str,
+    (org, policy): (&str, &str),
     now: OffsetDateTime,
     runs_seen: usize,
     known: &mut BTreeSet<String>,
+    first: &str,
 ) -> Observed {
     let application = sandbox.backup_application().await;
     let page = certificate(admin, org).await;
@@ -252,7 +275,7 @@ async fn observe(
         if next.is_null() || time_of(next) <= now {
             return Err(format!("renewal still due: {state}"));
         }
-        let rotated = rotations_in(&audited(admin, "certificate_rotated").await);
+        let rotated = rotations_in(&audited(admin, "certificate_rotated").await, first);
         let removed: BTreeSet<String> = audited(admin, "key_removed")
             .await
             .iter()
