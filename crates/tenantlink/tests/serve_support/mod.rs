@@ -8,6 +8,8 @@
 pub mod backend;
 pub mod pfx;
 pub mod postgres;
+pub mod rotation;
+pub mod rotation_setup;
 pub mod scan;
 pub mod scenario;
 pub mod sign_in_form;
