@@ -179,10 +179,10 @@ impl AdministratorReason {
 
 /// Decides, in this order: an organization without a usable active certificate needs an
 /// administrator (no active one, expired, not attached) — even with automatic renewal off,
-/// because that is what the administrator must hear; then automatic off is `Disabled`; before the
-/// due time `NotDue`; a due uploaded certificate under `warn_only` needs an administrator; a
-/// last failure that a retry cannot help needs one; after a failure, `BackingOff` until the
-/// backoff has passed; else `Due`.
+/// because that is what the administrator must hear; then automatic off is `Disabled`; a
+/// last failure that a retry cannot help needs one; before the due time `NotDue`; a due uploaded
+/// certificate under `warn_only` needs an administrator; after a failure, `BackingOff` until
+/// the backoff and any `Retry-After` have passed; else `Due`.
 pub fn renewal_decision(situation: RenewalSituation<'_>, now: OffsetDateTime) -> RenewalDecision {
     let needs = |reason| RenewalDecision::NeedsAdministrator { reason };
     let Some(active) = situation.active else {
@@ -198,6 +198,16 @@ pub fn renewal_decision(situation: RenewalSituation<'_>, now: OffsetDateTime) ->
     if !policy.automatic {
         return RenewalDecision::Disabled;
     }
+    let state = situation.state;
+    let last_failure = state
+        .last_failure
+        .as_ref()
+        .filter(|_| state.failed_attempts > 0);
+    // A refusal a retry cannot change is the administrator's to hear at once, also when it
+    // answered a Rotate now before renewal was due.
+    if last_failure.is_some_and(|failure| !failure.retryable) {
+        return needs(AdministratorReason::RefusedByDirectory);
+    }
     let seed = jitter_seed(situation.organization, &active.sha1_thumbprint);
     let due_at = renewal_due_at(active.not_before, active.not_after, policy, seed);
     if now < due_at {
@@ -208,14 +218,12 @@ pub fn renewal_decision(situation: RenewalSituation<'_>, now: OffsetDateTime) ->
     {
         return needs(AdministratorReason::UploadedWarnOnly);
     }
-    let state = situation.state;
-    if let Some(failure) = &state.last_failure
-        && state.failed_attempts > 0
-    {
-        if !failure.retryable {
-            return needs(AdministratorReason::RefusedByDirectory);
-        }
-        let until = next_attempt_after_failure(state.failed_attempts, failure.at, policy);
+    if let Some(failure) = last_failure {
+        let backoff = next_attempt_after_failure(state.failed_attempts, failure.at, policy);
+        // Graph's `Retry-After` may ask for longer than the backoff; the later of both holds.
+        let until = state
+            .retry_not_before
+            .map_or(backoff, |asked| asked.max(backoff));
         if now < until {
             return RenewalDecision::BackingOff { until };
         }

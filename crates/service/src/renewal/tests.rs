@@ -404,3 +404,57 @@ fn the_fraction_is_parsed_exactly_and_bad_policies_name_their_field() {
         );
     }
 }
+
+#[test]
+fn a_refusal_a_retry_cannot_help_is_reported_before_renewal_is_due() {
+    // A Rotate now long before the planned time was refused by a tenant policy: the
+    // administrator hears it now, not at the planned time.
+    let policy = no_jitter();
+    let cert = active(CertificateSource::Generated);
+    let early = NOT_BEFORE + Duration::days(10);
+    assert_eq!(
+        decide(&policy, &failed(1, early, false), Some(&cert), early),
+        RenewalDecision::NeedsAdministrator {
+            reason: AdministratorReason::RefusedByDirectory
+        }
+    );
+    // A retryable failure before the due time leaves the plan as it was.
+    assert_eq!(
+        decide(&policy, &failed(1, early, true), Some(&cert), early),
+        RenewalDecision::NotDue {
+            at: TWO_THIRDS_POINT
+        }
+    );
+}
+
+#[test]
+fn retry_after_longer_than_the_backoff_holds_the_next_attempt() {
+    let policy = no_jitter();
+    let cert = active(CertificateSource::Generated);
+    let at = TWO_THIRDS_POINT + Duration::hours(1);
+    let asked = at + Duration::hours(1);
+    let throttled = RenewalState {
+        retry_not_before: Some(asked),
+        ..failed(1, at, true)
+    };
+    assert_eq!(
+        decide(&policy, &throttled, Some(&cert), at + Duration::minutes(10)),
+        RenewalDecision::BackingOff { until: asked },
+        "the 5-minute backoff has passed, Graph's hour has not"
+    );
+    assert_eq!(
+        decide(&policy, &throttled, Some(&cert), asked),
+        RenewalDecision::Due
+    );
+    // A Retry-After shorter than the backoff changes nothing.
+    let brief = RenewalState {
+        retry_not_before: Some(at + Duration::seconds(1)),
+        ..failed(1, at, true)
+    };
+    assert_eq!(
+        decide(&policy, &brief, Some(&cert), at + Duration::minutes(1)),
+        RenewalDecision::BackingOff {
+            until: at + DEFAULT_BACKOFF_BASE
+        }
+    );
+}
