@@ -322,7 +322,8 @@ async fn the_tenants_lifetime_policy_is_a_policy_refusal_with_graphs_message() {
             .unwrap_err(),
     );
     assert_eq!(g.http_status, 400);
-    assert_eq!(g.code, graph_codes::REQUEST_BAD_REQUEST);
+    // The code Graph sends for an app-management-policy lifetime refusal.
+    assert_eq!(g.code, "CredentialInvalidLifetimeAsPerAppPolicy");
     assert_eq!(g.kind, GraphErrorKind::CredentialPolicyViolation);
     assert_eq!(g.policy_restriction(), Some(PolicyRestriction::KeyLifetime));
     assert!(g.message.contains("at most 90 days"), "{}", g.message);
