@@ -43,6 +43,8 @@ pub enum Permission {
     ManageCertificates,
     ManageOrganizations,
     ManageUsers,
+    /// Webhook endpoints, e-mail recipients and notice thresholds.
+    ManageNotices,
 }
 
 impl Permission {
@@ -53,7 +55,8 @@ impl Permission {
             Self::ManagePolicies
             | Self::ManageCertificates
             | Self::ManageOrganizations
-            | Self::ManageUsers => Role::Administrator,
+            | Self::ManageUsers
+            | Self::ManageNotices => Role::Administrator,
         }
     }
 
@@ -66,6 +69,7 @@ impl Permission {
             Self::ManageCertificates => "change certificates",
             Self::ManageOrganizations => "add or change organizations",
             Self::ManageUsers => "manage users and API tokens",
+            Self::ManageNotices => "change webhooks, e-mail recipients and notice settings",
         }
     }
 }

@@ -43,6 +43,14 @@ pub enum AuditAction {
     PolicyDisabled,
     PolicyDeleted,
     PolicyRunStarted,
+    WebhookCreated,
+    WebhookEnabled,
+    WebhookDisabled,
+    WebhookDeleted,
+    /// "Send a test event" (outcome: whether the endpoint accepted it).
+    WebhookTested,
+    NoticeSettingsChanged,
+    NoticeRecipientsChanged,
 }
 
 impl AuditAction {
@@ -80,6 +88,13 @@ impl AuditAction {
             Self::PolicyDisabled => "policy_disabled",
             Self::PolicyDeleted => "policy_deleted",
             Self::PolicyRunStarted => "policy_run_started",
+            Self::WebhookCreated => "webhook_created",
+            Self::WebhookEnabled => "webhook_enabled",
+            Self::WebhookDisabled => "webhook_disabled",
+            Self::WebhookDeleted => "webhook_deleted",
+            Self::WebhookTested => "webhook_tested",
+            Self::NoticeSettingsChanged => "notice_settings_changed",
+            Self::NoticeRecipientsChanged => "notice_recipients_changed",
         }
     }
 
@@ -88,7 +103,7 @@ impl AuditAction {
     }
 }
 
-const ALL_ACTIONS: [AuditAction; 32] = [
+const ALL_ACTIONS: [AuditAction; 39] = [
     AuditAction::SignIn,
     AuditAction::SignOut,
     AuditAction::OrganizationAdded,
@@ -121,6 +136,13 @@ const ALL_ACTIONS: [AuditAction; 32] = [
     AuditAction::PolicyDisabled,
     AuditAction::PolicyDeleted,
     AuditAction::PolicyRunStarted,
+    AuditAction::WebhookCreated,
+    AuditAction::WebhookEnabled,
+    AuditAction::WebhookDisabled,
+    AuditAction::WebhookDeleted,
+    AuditAction::WebhookTested,
+    AuditAction::NoticeSettingsChanged,
+    AuditAction::NoticeRecipientsChanged,
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,0 +1,37 @@
+//! The fleet: every organization with what decides its risk, read in a constant number of
+//! queries (not one per organization), for the fleet view, `/metrics` and the notice pass.
+//! How risky each one is, and in which order they are shown, is decided here from the snapshot,
+//! never in SQL.
+
+use crate::backup::RunStatus;
+use crate::model::{Organization, StoredCertificate};
+use crate::ports::{BoxFuture, RepoResult};
+use crate::renewal::RenewalRecord;
+use std::fmt::Debug;
+use time::OffsetDateTime;
+
+/// One organization as the fleet sees it.
+#[derive(Debug, Clone)]
+pub struct FleetRecord {
+    pub organization: Organization,
+    /// The active certificate with its latest app-only proof, if it has one.
+    pub active: Option<StoredCertificate>,
+    /// The renewal policy and state (the defaults when never set).
+    pub renewal: RenewalRecord,
+    /// The organization's latest backup run (over all its policies), if any.
+    pub last_backup: Option<LastBackup>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastBackup {
+    pub status: RunStatus,
+    pub started_at: OffsetDateTime,
+    pub finished_at: Option<OffsetDateTime>,
+}
+
+/// Reads the whole fleet at once: an implementation issues the same few queries whatever the
+/// number of organizations (one per table it reads).
+pub trait FleetRepository: Send + Sync + Debug + 'static {
+    /// Every organization, by name then id.
+    fn fleet_snapshot(&self) -> BoxFuture<'_, RepoResult<Vec<FleetRecord>>>;
+}
