@@ -9,8 +9,10 @@
 pub mod account_contract;
 pub mod contract;
 mod directory;
+pub mod fleet_contract;
 pub mod fixtures;
 mod memory;
+pub mod notices_contract;
 pub mod renewal_contract;
 pub mod sign_in_contract;
 
