@@ -9,8 +9,8 @@
 pub mod account_contract;
 pub mod contract;
 mod directory;
-pub mod fleet_contract;
 pub mod fixtures;
+pub mod fleet_contract;
 mod memory;
 pub mod notices_contract;
 pub mod renewal_contract;

@@ -12,9 +12,8 @@ mod settings;
 
 use crate::model::{NewOrganization, Organization, OrganizationId};
 use crate::notices::{
-    Delivery, DeliveryChannel, DeliveryStatus, EmailMode, EventType, NewNotice,
-    NewWebhookEndpoint, NoticeData, NoticeRepository, NoticeSettings, WebhookEndpoint,
-    WebhookId,
+    Delivery, DeliveryChannel, DeliveryStatus, EmailMode, EventType, NewNotice, NewWebhookEndpoint,
+    NoticeData, NoticeRepository, NoticeSettings, WebhookEndpoint, WebhookId,
 };
 use crate::ports::{BoxFuture, Repository, RepositoryError};
 use crate::secret::SecretString;
@@ -166,12 +165,7 @@ async fn make_failing(repo: &dyn NoticeSubject, webhook: WebhookId) {
     for i in 0..crate::notices::FAILING_AFTER {
         let test = NewNotice {
             only_webhook: Some(webhook),
-            ..notice(
-                &format!("failing:{webhook}:{i}"),
-                EventType::Test,
-                None,
-                T0,
-            )
+            ..notice(&format!("failing:{webhook}:{i}"), EventType::Test, None, T0)
         };
         let delivery = record(repo, &test).await.remove(0);
         repo.record_attempt(
@@ -333,11 +327,7 @@ async fn a_notice_fans_out_to_enabled_not_failing_subscribed_endpoints_only(
         assert_eq!((&d.last_status_code, &d.last_error), (&None, &None));
         assert!(d.recipients.is_empty());
     }
-    let deliveries = record(
-        repo,
-        &notice("failed:1", RotationFailed, Some(org.id), T0),
-    )
-    .await;
+    let deliveries = record(repo, &notice("failed:1", RotationFailed, Some(org.id), T0)).await;
     assert_eq!(
         webhooks_of(&deliveries),
         sorted(vec![subscribed.id, other_type.id])
@@ -399,7 +389,10 @@ async fn email_goes_to_the_organizations_recipients_else_the_default_ones(
         with_default_recipients(&["ops@msp.example", "noc@msp.example"]),
     )
     .await;
-    let own_list = vec!["it@contoso.example".to_owned(), "cto@contoso.example".into()];
+    let own_list = vec![
+        "it@contoso.example".to_owned(),
+        "cto@contoso.example".into(),
+    ];
     repo.set_organization_recipients(own.id, &own_list, T0)
         .await
         .unwrap();

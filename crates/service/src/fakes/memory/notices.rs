@@ -7,9 +7,9 @@ use crate::fakes::{lock, ready};
 use crate::model::OrganizationId;
 use crate::notices::ports::plan_deliveries;
 use crate::notices::{
-    AttemptNext, AttemptRecord, Delivery, DeliveryChannel, DeliveryId, DeliveryStatus,
-    NewNotice, NewWebhookEndpoint, Notice, NoticeId, NoticeRepository, NoticeSettings,
-    WebhookEndpoint, WebhookId,
+    AttemptNext, AttemptRecord, Delivery, DeliveryChannel, DeliveryId, DeliveryStatus, NewNotice,
+    NewWebhookEndpoint, Notice, NoticeId, NoticeRepository, NoticeSettings, WebhookEndpoint,
+    WebhookId,
 };
 use crate::ports::{BoxFuture, RepoResult, RepositoryError};
 use crate::secret::SecretString;
@@ -75,7 +75,11 @@ fn record_locked(state: &mut MemoryState, new: &NewNotice) -> RepoResult<Option<
         known_organization(state, org)?;
     }
     let notices = &mut state.notices;
-    if notices.notices.iter().any(|n| n.occurrence == new.occurrence) {
+    if notices
+        .notices
+        .iter()
+        .any(|n| n.occurrence == new.occurrence)
+    {
         return Ok(None);
     }
     let endpoints: Vec<WebhookEndpoint> = notices
@@ -151,7 +155,10 @@ fn attempt_locked(
     }
     let delivery = d.clone();
     if let (DeliveryChannel::Webhook, Some(webhook)) = (delivery.channel, delivery.webhook)
-        && let Some(w) = notices.webhooks.iter_mut().find(|w| w.endpoint.id == webhook)
+        && let Some(w) = notices
+            .webhooks
+            .iter_mut()
+            .find(|w| w.endpoint.id == webhook)
     {
         let endpoint = &mut w.endpoint;
         match attempt.next {

@@ -22,9 +22,16 @@ pub(super) async fn due_deliveries_are_pending_due_and_unclaimed_oldest_due_firs
 ) {
     endpoint(repo, "ops", &[EventType::RotationFailed]).await;
     let mut ids = Vec::new();
-    for (occurrence, at) in [("late", minutes(10)), ("early", minutes(2)), ("mid", minutes(5))]
-    {
-        let d = record(repo, &notice(occurrence, EventType::RotationFailed, None, at)).await;
+    for (occurrence, at) in [
+        ("late", minutes(10)),
+        ("early", minutes(2)),
+        ("mid", minutes(5)),
+    ] {
+        let d = record(
+            repo,
+            &notice(occurrence, EventType::RotationFailed, None, at),
+        )
+        .await;
         ids.push((occurrence, d[0].id));
     }
     let id = |name: &str| ids.iter().find(|(n, _)| *n == name).unwrap().1;
@@ -37,8 +44,16 @@ pub(super) async fn due_deliveries_are_pending_due_and_unclaimed_oldest_due_firs
             .collect::<Vec<DeliveryId>>()
     };
     assert!(due(minutes(1), 10).await.is_empty());
-    assert_eq!(due(minutes(5), 10).await, [id("early"), id("mid")], "due at or before now");
-    assert_eq!(due(minutes(10), 2).await, [id("early"), id("mid")], "the limit");
+    assert_eq!(
+        due(minutes(5), 10).await,
+        [id("early"), id("mid")],
+        "due at or before now"
+    );
+    assert_eq!(
+        due(minutes(10), 2).await,
+        [id("early"), id("mid")],
+        "the limit"
+    );
     assert_eq!(
         due(minutes(10), 10).await,
         [id("early"), id("mid"), id("late")]
@@ -126,7 +141,8 @@ pub(super) async fn a_delivery_has_one_claim_holder_until_the_claim_expires(
             .unwrap()
     );
     assert!(matches!(
-        repo.claim_delivery(DeliveryId::new(), "a", now, until).await,
+        repo.claim_delivery(DeliveryId::new(), "a", now, until)
+            .await,
         Err(RepositoryError::NotFound { .. })
     ));
 }
@@ -136,7 +152,11 @@ pub(super) async fn an_attempt_is_counted_and_retries_delivers_or_gives_up(
 ) {
     let org = organization(repo, "Contoso").await;
     let hook = endpoint(repo, "ops", &[EventType::RotationFailed]).await;
-    let first = record(repo, &notice("a", EventType::RotationFailed, Some(org.id), T0)).await;
+    let first = record(
+        repo,
+        &notice("a", EventType::RotationFailed, Some(org.id), T0),
+    )
+    .await;
     let id = first[0].id;
 
     let retry = attempt(minutes(1), AttemptNext::RetryAt(minutes(5)));
@@ -151,7 +171,10 @@ pub(super) async fn an_attempt_is_counted_and_retries_delivers_or_gives_up(
         Some("HTTP 503 Service Unavailable")
     );
     assert_eq!(after_retry.delivered_at, None);
-    assert_eq!(repo.deliveries(Some(hook.id), 10).await.unwrap(), [after_retry.clone()]);
+    assert_eq!(
+        repo.deliveries(Some(hook.id), 10).await.unwrap(),
+        [after_retry.clone()]
+    );
     assert_eq!(
         repo.webhook(hook.id).await.unwrap().consecutive_failures,
         0,
@@ -169,7 +192,11 @@ pub(super) async fn an_attempt_is_counted_and_retries_delivers_or_gives_up(
     assert_eq!(delivered.last_error, None);
     assert_eq!(delivered.notice, first[0].notice);
 
-    let second = record(repo, &notice("b", EventType::RotationFailed, Some(org.id), T0)).await;
+    let second = record(
+        repo,
+        &notice("b", EventType::RotationFailed, Some(org.id), T0),
+    )
+    .await;
     let given_up = repo
         .record_attempt(second[0].id, &attempt(minutes(2), AttemptNext::GiveUp), 3)
         .await
@@ -213,9 +240,13 @@ pub(super) async fn an_endpoint_fails_after_give_ups_in_a_row_and_a_delivery_res
     let read = repo.webhook(hook.id).await.unwrap();
     assert_eq!((read.consecutive_failures, read.failing_since), (2, None));
     let d = record(repo, &next_delivery()).await;
-    repo.record_attempt(d[0].id, &attempt(minutes(3), AttemptNext::Delivered), FAILING_AFTER)
-        .await
-        .unwrap();
+    repo.record_attempt(
+        d[0].id,
+        &attempt(minutes(3), AttemptNext::Delivered),
+        FAILING_AFTER,
+    )
+    .await
+    .unwrap();
     assert_eq!(repo.webhook(hook.id).await.unwrap().consecutive_failures, 0);
 
     // `failing_after` give-ups in a row: failing since the last one.
@@ -252,9 +283,13 @@ pub(super) async fn an_endpoint_fails_after_give_ups_in_a_row_and_a_delivery_res
         ..notice("test 2", EventType::Test, None, T0)
     };
     let queued = record(repo, &test).await;
-    repo.record_attempt(queued[0].id, &attempt(minutes(31), AttemptNext::Delivered), FAILING_AFTER)
-        .await
-        .unwrap();
+    repo.record_attempt(
+        queued[0].id,
+        &attempt(minutes(31), AttemptNext::Delivered),
+        FAILING_AFTER,
+    )
+    .await
+    .unwrap();
     let read = repo.webhook(hook.id).await.unwrap();
     assert_eq!((read.consecutive_failures, read.failing_since), (0, None));
     assert_eq!(record(repo, &next_delivery()).await.len(), 1);
@@ -268,35 +303,49 @@ pub(super) async fn enabling_clears_failing_and_disabling_fails_pending_deliveri
     make_failing(repo, hook.id).await;
     let enabled = repo.set_webhook_enabled(hook.id, true, T0).await.unwrap();
     assert!(enabled.enabled);
-    assert_eq!((enabled.consecutive_failures, enabled.failing_since), (0, None));
+    assert_eq!(
+        (enabled.consecutive_failures, enabled.failing_since),
+        (0, None)
+    );
     assert_eq!(repo.webhook(hook.id).await.unwrap(), enabled);
 
     let queued = record(repo, &notice("a", EventType::RotationFailed, None, T0)).await;
     assert_eq!(queued.len(), 2, "both receive it again");
-    let disabled = repo.set_webhook_enabled(hook.id, false, minutes(1)).await.unwrap();
+    let disabled = repo
+        .set_webhook_enabled(hook.id, false, minutes(1))
+        .await
+        .unwrap();
     assert!(!disabled.enabled);
     assert_eq!(repo.webhook(hook.id).await.unwrap(), disabled);
     let of_hook = repo.deliveries(Some(hook.id), 10).await.unwrap();
     assert_eq!(of_hook[0].status, DeliveryStatus::Failed, "pending fails");
     assert!(of_hook[0].last_error.is_some(), "the log says why");
     let of_other = repo.deliveries(Some(other.id), 10).await.unwrap();
-    assert_eq!(of_other[0].status, DeliveryStatus::Pending, "others untouched");
     assert_eq!(
-        repo.due_deliveries(minutes(1), 10).await.unwrap().len(),
-        1
+        of_other[0].status,
+        DeliveryStatus::Pending,
+        "others untouched"
     );
+    assert_eq!(repo.due_deliveries(minutes(1), 10).await.unwrap().len(), 1);
     // Disabled: new notices skip it; enabled again, it receives them.
     assert_eq!(
-        record(repo, &notice("b", EventType::RotationFailed, None, T0)).await.len(),
+        record(repo, &notice("b", EventType::RotationFailed, None, T0))
+            .await
+            .len(),
         1
     );
-    repo.set_webhook_enabled(hook.id, true, minutes(2)).await.unwrap();
+    repo.set_webhook_enabled(hook.id, true, minutes(2))
+        .await
+        .unwrap();
     assert_eq!(
-        record(repo, &notice("c", EventType::RotationFailed, None, T0)).await.len(),
+        record(repo, &notice("c", EventType::RotationFailed, None, T0))
+            .await
+            .len(),
         2
     );
     assert!(matches!(
-        repo.set_webhook_enabled(crate::notices::WebhookId::new(), true, T0).await,
+        repo.set_webhook_enabled(crate::notices::WebhookId::new(), true, T0)
+            .await,
         Err(RepositoryError::NotFound { .. })
     ));
 }
@@ -307,9 +356,13 @@ pub(super) async fn a_deleted_endpoint_fails_its_pending_deliveries_and_keeps_it
     let hook = endpoint(repo, "ops", &[EventType::RotationFailed]).await;
     let kept = endpoint(repo, "kept", &[]).await;
     let delivered = record(repo, &notice("a", EventType::RotationFailed, None, T0)).await;
-    repo.record_attempt(delivered[0].id, &attempt(minutes(1), AttemptNext::Delivered), 3)
-        .await
-        .unwrap();
+    repo.record_attempt(
+        delivered[0].id,
+        &attempt(minutes(1), AttemptNext::Delivered),
+        3,
+    )
+    .await
+    .unwrap();
     let pending = record(repo, &notice("b", EventType::RotationFailed, None, T0)).await;
 
     repo.delete_webhook(hook.id).await.unwrap();
@@ -322,7 +375,12 @@ pub(super) async fn a_deleted_endpoint_fails_its_pending_deliveries_and_keeps_it
         ],
         "the log stays, newest first"
     );
-    assert!(repo.due_deliveries(minutes(5), 10).await.unwrap().is_empty());
+    assert!(
+        repo.due_deliveries(minutes(5), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(matches!(
         repo.webhook(hook.id).await,
         Err(RepositoryError::NotFound { .. })

@@ -12,14 +12,20 @@ pub(super) async fn endpoints_are_listed_oldest_first_and_keep_their_secret(
     let first = endpoint(
         repo,
         "first",
-        &[EventType::CertificateExpiring, EventType::RotationNeedsAdministrator],
+        &[
+            EventType::CertificateExpiring,
+            EventType::RotationNeedsAdministrator,
+        ],
     )
     .await;
     assert_eq!(first.url, "https://first.example/hooks");
     assert_eq!(first.description, "first's receiver");
     assert_eq!(
         first.event_types,
-        [EventType::CertificateExpiring, EventType::RotationNeedsAdministrator]
+        [
+            EventType::CertificateExpiring,
+            EventType::RotationNeedsAdministrator
+        ]
     );
     assert!(first.enabled);
     assert_eq!((first.consecutive_failures, first.failing_since), (0, None));
@@ -37,7 +43,10 @@ pub(super) async fn endpoints_are_listed_oldest_first_and_keep_their_secret(
         )
         .await
         .unwrap();
-    assert_eq!(repo.webhooks().await.unwrap(), [first.clone(), second.clone()]);
+    assert_eq!(
+        repo.webhooks().await.unwrap(),
+        [first.clone(), second.clone()]
+    );
     assert_eq!(repo.webhook(second.id).await.unwrap(), second);
     assert_eq!(
         repo.webhook_secret(first.id).await.unwrap().expose(),
@@ -105,7 +114,11 @@ pub(super) async fn settings_start_at_the_defaults_and_are_written_and_read_back
         email_event_types: Vec::new(),
     };
     repo.set_notice_settings(&emptied, T0).await.unwrap();
-    assert_eq!(repo.notice_settings().await.unwrap(), emptied, "empty lists stay empty");
+    assert_eq!(
+        repo.notice_settings().await.unwrap(),
+        emptied,
+        "empty lists stay empty"
+    );
 }
 
 pub(super) async fn recipients_are_per_organization_and_need_a_known_organization(
@@ -113,22 +126,46 @@ pub(super) async fn recipients_are_per_organization_and_need_a_known_organizatio
 ) {
     let contoso = organization(repo, "Contoso").await;
     let fabrikam = organization(repo, "Fabrikam").await;
-    assert!(repo.organization_recipients(contoso.id).await.unwrap().is_empty());
-    let list = vec!["it@contoso.example".to_owned(), "cto@contoso.example".into()];
+    assert!(
+        repo.organization_recipients(contoso.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let list = vec![
+        "it@contoso.example".to_owned(),
+        "cto@contoso.example".into(),
+    ];
     repo.set_organization_recipients(contoso.id, &list, T0)
         .await
         .unwrap();
-    assert_eq!(repo.organization_recipients(contoso.id).await.unwrap(), list);
-    assert!(repo.organization_recipients(fabrikam.id).await.unwrap().is_empty());
+    assert_eq!(
+        repo.organization_recipients(contoso.id).await.unwrap(),
+        list
+    );
+    assert!(
+        repo.organization_recipients(fabrikam.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let replaced = vec!["helpdesk@contoso.example".to_owned()];
     repo.set_organization_recipients(contoso.id, &replaced, T0)
         .await
         .unwrap();
-    assert_eq!(repo.organization_recipients(contoso.id).await.unwrap(), replaced);
+    assert_eq!(
+        repo.organization_recipients(contoso.id).await.unwrap(),
+        replaced
+    );
     repo.set_organization_recipients(contoso.id, &[], T0)
         .await
         .unwrap();
-    assert!(repo.organization_recipients(contoso.id).await.unwrap().is_empty());
+    assert!(
+        repo.organization_recipients(contoso.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let unknown = OrganizationId::new();
     assert!(matches!(
         repo.organization_recipients(unknown).await,
