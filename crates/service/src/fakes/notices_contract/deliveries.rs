@@ -173,7 +173,7 @@ pub(super) async fn an_attempt_is_counted_and_retries_delivers_or_gives_up(
     assert_eq!(after_retry.delivered_at, None);
     assert_eq!(
         repo.deliveries(Some(hook.id), 10).await.unwrap(),
-        [after_retry.clone()]
+        std::slice::from_ref(&after_retry)
     );
     assert_eq!(
         repo.webhook(hook.id).await.unwrap().consecutive_failures,
