@@ -11,6 +11,7 @@ pub mod contract;
 mod directory;
 pub mod fixtures;
 mod memory;
+mod notice_sender;
 pub mod renewal_contract;
 pub mod sign_in_contract;
 
@@ -19,6 +20,7 @@ pub use directory::{
 };
 pub use fixtures::{new_organization, operation, organization};
 pub use memory::MemoryRepository;
+pub use notice_sender::{RecordingSender, SentEmail, SentWebhook, http_error};
 
 use crate::ports::BoxFuture;
 use std::sync::{Mutex, MutexGuard};
