@@ -18,7 +18,12 @@ async fn run(
     signer: &SigningCertificate,
 ) -> RunReport {
     runner
-        .run(policy, &world.organization, Ok(signer), RunTrigger::Scheduled)
+        .run(
+            policy,
+            &world.organization,
+            Ok(signer),
+            RunTrigger::Scheduled,
+        )
         .await
         .unwrap()
 }
@@ -33,7 +38,10 @@ async fn a_refused_run_tells_broken_and_credential_failed_and_a_working_one_rest
     let runner = world.runner.clone().with_notices(recorder);
     let (_, old) = world.attach_new_certificate(30).await;
     let policy = world.policy(BackupScope::AllUsers).await;
-    assert_eq!(run(&runner, &world, &policy, &old).await.status, RunStatus::Success);
+    assert_eq!(
+        run(&runner, &world, &policy, &old).await.status,
+        RunStatus::Success
+    );
 
     world.clock.advance(Duration::days(31));
     let failed = run(&runner, &world, &policy, &old).await;
@@ -42,7 +50,10 @@ async fn a_refused_run_tells_broken_and_credential_failed_and_a_working_one_rest
     let failed_again = run(&runner, &world, &policy, &old).await;
     assert_eq!(failed_again.status, RunStatus::Failed);
     let (_, new) = world.attach_new_certificate(365).await;
-    assert_eq!(run(&runner, &world, &policy, &new).await.status, RunStatus::Success);
+    assert_eq!(
+        run(&runner, &world, &policy, &new).await.status,
+        RunStatus::Success
+    );
 
     let mut notices = world.repository.notices(None, 50).await.unwrap();
     notices.reverse();

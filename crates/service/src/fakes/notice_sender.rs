@@ -56,7 +56,11 @@ impl RecordingSender {
     }
 
     /// The next requests to `url` get these answers, in order (then the usual one).
-    pub fn answer_next(&self, url: &str, answers: impl IntoIterator<Item = Result<u16, SendError>>) {
+    pub fn answer_next(
+        &self,
+        url: &str,
+        answers: impl IntoIterator<Item = Result<u16, SendError>>,
+    ) {
         super::lock(&self.script)
             .next_for
             .entry(url.to_owned())
@@ -66,7 +70,9 @@ impl RecordingSender {
 
     /// `url` answers `status` (an error) until [`RecordingSender::bring_up`].
     pub fn take_down(&self, url: &str, status: u16) {
-        super::lock(&self.script).down.insert(url.to_owned(), status);
+        super::lock(&self.script)
+            .down
+            .insert(url.to_owned(), status);
     }
 
     pub fn bring_up(&self, url: &str) {

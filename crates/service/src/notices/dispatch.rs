@@ -13,8 +13,8 @@ use super::FAILING_AFTER;
 use super::backoff;
 use super::event::{EventType, Notice};
 use super::ports::{
-    AttemptNext, AttemptRecord, Delivery, DeliveryChannel, DeliveryStatus, EmailMessage, EmailMode, SendError,
-    WebhookMessage,
+    AttemptNext, AttemptRecord, Delivery, DeliveryChannel, DeliveryStatus, EmailMessage, EmailMode,
+    SendError, WebhookMessage,
 };
 use super::render;
 use super::service::Notices;
@@ -244,7 +244,9 @@ impl Notices {
         } else {
             render::digest(&notices)
         };
-        let sent = self.send_rendered(&first.recipients.clone(), rendered).await;
+        let sent = self
+            .send_rendered(&first.recipients.clone(), rendered)
+            .await;
         if sent.is_ok() {
             report.emails_sent += 1;
         }

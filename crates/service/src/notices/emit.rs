@@ -106,7 +106,9 @@ pub fn rotation_notice(
                 .map(str::to_owned);
             let (event_type, what_to_do) = if retryable {
                 let backoff = next_attempt_after_failure(state.failed_attempts, at, &record.policy);
-                let next = state.retry_not_before.map_or(backoff, |asked| asked.max(backoff));
+                let next = state
+                    .retry_not_before
+                    .map_or(backoff, |asked| asked.max(backoff));
                 let then = remediation
                     .map(|r| format!(" If it keeps failing: {r}"))
                     .unwrap_or_default();
@@ -200,9 +202,7 @@ pub fn backup_notice(
 ) -> NewNotice {
     let reason = format!(
         "A backup run of {} failed because Microsoft Entra ID refused its credential: {} {}",
-        organization.name,
-        failure.message,
-        failure.explanation
+        organization.name, failure.message, failure.explanation
     );
     let what_to_do = Some(failure.remediation.clone()).filter(|r| !r.trim().is_empty());
     let link = links.organization(organization.id);

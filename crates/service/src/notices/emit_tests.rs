@@ -10,7 +10,8 @@ const AT: OffsetDateTime = datetime!(2026-12-01 10:00 UTC);
 fn org(connection: ConnectionState) -> Organization {
     Organization {
         connection,
-        last_error: (connection == ConnectionState::Broken).then(|| "AADSTS700027: key not found".into()),
+        last_error: (connection == ConnectionState::Broken)
+            .then(|| "AADSTS700027: key not found".into()),
         ..NewOrganization {
             name: "Contoso".into(),
             tenant: "contoso.onmicrosoft.com".into(),
@@ -72,8 +73,15 @@ fn a_rotations_end_is_succeeded_failed_or_needs_an_administrator() {
     let links = PortalLinks::default();
     let organization = org(ConnectionState::Connected);
     let done = rotation(OperationStep::Succeeded, None);
-    let notice =
-        rotation_notice(&links, &organization, &done, None, &RenewalRecord::default(), AT).unwrap();
+    let notice = rotation_notice(
+        &links,
+        &organization,
+        &done,
+        None,
+        &RenewalRecord::default(),
+        AT,
+    )
+    .unwrap();
     assert_eq!(notice.event_type, EventType::RotationSucceeded);
     assert_eq!(notice.occurrence, format!("rotation.succeeded:{}", done.id));
     assert_eq!(notice.data.what_to_do, None);
@@ -81,11 +89,22 @@ fn a_rotations_end_is_succeeded_failed_or_needs_an_administrator() {
     let (operation, record) = failed_with("directory_unavailable", true);
     let notice = rotation_notice(&links, &organization, &operation, None, &record, AT).unwrap();
     assert_eq!(notice.event_type, EventType::RotationFailed);
-    assert_eq!(notice.occurrence, format!("rotation.failed:{}", operation.id));
-    assert!(notice.data.reason.contains("directory_unavailable: Graph said no."));
+    assert_eq!(
+        notice.occurrence,
+        format!("rotation.failed:{}", operation.id)
+    );
+    assert!(
+        notice
+            .data
+            .reason
+            .contains("directory_unavailable: Graph said no.")
+    );
     let what = notice.data.what_to_do.unwrap();
     // The default backoff: 5 minutes after the first failure.
-    assert!(what.contains("tries again at 2026-12-01 10:05 UTC"), "{what}");
+    assert!(
+        what.contains("tries again at 2026-12-01 10:05 UTC"),
+        "{what}"
+    );
     assert!(what.contains("Remove unused keys."), "{what}");
 
     let (operation, record) = failed_with("Directory_ResourceSizeExceeded", false);
@@ -95,7 +114,10 @@ fn a_rotations_end_is_succeeded_failed_or_needs_an_administrator() {
         notice.occurrence,
         format!("rotation.needs_administrator:{}", operation.id)
     );
-    assert_eq!(notice.data.what_to_do.as_deref(), Some("Remove unused keys."));
+    assert_eq!(
+        notice.data.what_to_do.as_deref(),
+        Some("Remove unused keys.")
+    );
 }
 
 #[test]
@@ -149,8 +171,17 @@ fn a_backup_refused_by_entra_is_one_notice_per_run() {
     };
     let notice = backup_notice(&PortalLinks::default(), &organization, None, &failure, AT);
     assert_eq!(notice.event_type, EventType::BackupCredentialFailed);
-    assert_eq!(notice.occurrence, format!("backup.credential_failed:{}", failure.run));
+    assert_eq!(
+        notice.occurrence,
+        format!("backup.credential_failed:{}", failure.run)
+    );
     assert!(notice.data.reason.contains("AADSTS7000215"));
-    assert_eq!(notice.data.what_to_do.as_deref(), Some("Generate a new certificate."));
-    assert_eq!(notice.data.link, format!("/organizations/{}", organization.id));
+    assert_eq!(
+        notice.data.what_to_do.as_deref(),
+        Some("Generate a new certificate.")
+    );
+    assert_eq!(
+        notice.data.link,
+        format!("/organizations/{}", organization.id)
+    );
 }

@@ -62,8 +62,7 @@ impl NoticeRecorder {
         certificate: Option<&StoredCertificate>,
         at: OffsetDateTime,
     ) {
-        if let Some(notice) = emit::connection_notice(&self.links, before, after, certificate, at)
-        {
+        if let Some(notice) = emit::connection_notice(&self.links, before, after, certificate, at) {
             self.record(&notice).await;
         }
     }

@@ -72,10 +72,7 @@ pub fn email(notice: &Notice) -> RenderedEmail {
     RenderedEmail {
         subject: subject(&headline),
         text: format!("{headline}\n\n{}\n{}", text_block(notice), text_footer()),
-        html: page(
-            &headline,
-            html! { (html_block(notice)) },
-        ),
+        html: page(&headline, html! { (html_block(notice)) }),
     }
 }
 

@@ -38,12 +38,23 @@ fn the_webhook_body_is_the_standard_webhooks_shape() {
     assert_eq!(body["type"], "certificate.expiring");
     assert_eq!(body["timestamp"], "2027-01-17T12:00:00Z");
     assert_eq!(body["data"]["organization"]["name"], "Contoso");
-    assert_eq!(body["data"]["certificate"]["sha1_thumbprint"], "AB".repeat(20));
-    assert_eq!(body["data"]["certificate"]["not_after"], "2027-01-31T12:00:00Z");
+    assert_eq!(
+        body["data"]["certificate"]["sha1_thumbprint"],
+        "AB".repeat(20)
+    );
+    assert_eq!(
+        body["data"]["certificate"]["not_after"],
+        "2027-01-31T12:00:00Z"
+    );
     assert_eq!(body["data"]["threshold_days"], 14);
     assert_eq!(body["data"]["days_left"], 14);
     assert_eq!(body["data"]["what_to_do"], "Rotate now <b>today</b>.");
-    assert!(body["data"]["link"].as_str().unwrap().starts_with("https://tl.example/"));
+    assert!(
+        body["data"]["link"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://tl.example/")
+    );
 }
 
 #[test]
@@ -64,7 +75,11 @@ fn an_email_names_the_organization_what_when_what_to_do_and_the_link() {
     ] {
         assert!(email.text.contains(needed), "{needed} in\n{}", email.text);
     }
-    assert!(email.html.contains("Rotate now &lt;b&gt;today&lt;/b&gt;."), "{}", email.html);
+    assert!(
+        email.html.contains("Rotate now &lt;b&gt;today&lt;/b&gt;."),
+        "{}",
+        email.html
+    );
     assert!(!email.html.contains("<b>today</b>"));
     assert!(email.html.contains(
         "href=\"https://tl.example/organizations/00000000-0000-4000-8000-000000000007/settings/system\""
@@ -90,8 +105,14 @@ fn a_digest_lists_every_notice_in_one_message() {
         digest.subject,
         "[tenantlink] Daily digest: 2 notices for 1 organization"
     );
-    let contoso = digest.text.find("The certificate of Contoso ends in 14 days").unwrap();
-    let fabrikam = digest.text.find("The connection to Fabrikam is broken").unwrap();
+    let contoso = digest
+        .text
+        .find("The certificate of Contoso ends in 14 days")
+        .unwrap();
+    let fabrikam = digest
+        .text
+        .find("The connection to Fabrikam is broken")
+        .unwrap();
     assert!(contoso < fabrikam, "oldest first:\n{}", digest.text);
     assert_eq!(digest.html.matches("<h2>").count(), 2);
 }

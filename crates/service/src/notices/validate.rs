@@ -28,7 +28,10 @@ fn invalid(field: &str, message: impl Into<String>) -> ServiceError {
 pub fn webhook_url(text: &str) -> ServiceResult<String> {
     let text = text.trim();
     if text.is_empty() {
-        return Err(invalid("url", "url is required: the receiver's https:// address"));
+        return Err(invalid(
+            "url",
+            "url is required: the receiver's https:// address",
+        ));
     }
     if text.len() > MAX_URL_BYTES {
         return Err(invalid(
@@ -157,7 +160,9 @@ pub fn recipients(field: &str, list: &[String]) -> ServiceResult<Vec<String>> {
         if !looks_like_address(address) {
             return Err(invalid(
                 field,
-                format!("{field}: {address:?} is not an e-mail address (give one address per entry, e.g. ops@example.com)"),
+                format!(
+                    "{field}: {address:?} is not an e-mail address (give one address per entry, e.g. ops@example.com)"
+                ),
             ));
         }
         if !kept.iter().any(|k| k.eq_ignore_ascii_case(address)) {
@@ -181,13 +186,18 @@ pub fn settings(settings: &NoticeSettings) -> ServiceResult<NoticeSettings> {
     if thresholds.is_empty() {
         return Err(invalid(
             field,
-            format!("{field} needs at least one threshold (days before a certificate's end), e.g. [30, 14, 7, 1]"),
+            format!(
+                "{field} needs at least one threshold (days before a certificate's end), e.g. [30, 14, 7, 1]"
+            ),
         ));
     }
     if thresholds.len() > MAX_THRESHOLDS {
         return Err(invalid(
             field,
-            format!("{field} may list at most {MAX_THRESHOLDS} thresholds, not {}", thresholds.len()),
+            format!(
+                "{field} may list at most {MAX_THRESHOLDS} thresholds, not {}",
+                thresholds.len()
+            ),
         ));
     }
     if let Some(bad) = thresholds
@@ -196,7 +206,9 @@ pub fn settings(settings: &NoticeSettings) -> ServiceResult<NoticeSettings> {
     {
         return Err(invalid(
             field,
-            format!("{field}: each threshold must be between 1 and {MAX_THRESHOLD_DAYS} days, not {bad}"),
+            format!(
+                "{field}: each threshold must be between 1 and {MAX_THRESHOLD_DAYS} days, not {bad}"
+            ),
         ));
     }
     thresholds.sort_unstable_by(|a, b| b.cmp(a));
@@ -220,10 +232,7 @@ pub fn settings(settings: &NoticeSettings) -> ServiceResult<NoticeSettings> {
         default_recipients: recipients("default_recipients", &settings.default_recipients)?,
         email_mode: settings.email_mode,
         digest_hour_utc: settings.digest_hour_utc,
-        email_event_types: event_types(
-            "email_event_types",
-            Some(&settings.email_event_types),
-        )?,
+        email_event_types: event_types("email_event_types", Some(&settings.email_event_types))?,
     })
 }
 

@@ -43,7 +43,10 @@ fn webhook_urls_are_https_or_http_to_loopback_only() {
 
 #[test]
 fn event_types_are_required_but_may_be_explicitly_none() {
-    assert_eq!(refused_field(event_types("event_types", None)), "event_types");
+    assert_eq!(
+        refused_field(event_types("event_types", None)),
+        "event_types"
+    );
     assert_eq!(event_types("event_types", Some(&[])).unwrap(), []);
     assert_eq!(
         event_types(
@@ -65,7 +68,11 @@ fn event_types_are_required_but_may_be_explicitly_none() {
 
 #[test]
 fn addresses_look_like_addresses() {
-    for ok in ["ops@example.com", "a.b+tag@sub.example.co.uk", "root@localhost"] {
+    for ok in [
+        "ops@example.com",
+        "a.b+tag@sub.example.co.uk",
+        "root@localhost",
+    ] {
         assert!(looks_like_address(ok), "{ok}");
     }
     for bad in [
@@ -83,14 +90,20 @@ fn addresses_look_like_addresses() {
         assert!(!looks_like_address(bad), "{bad}");
     }
     assert_eq!(
-        recipients("recipients", &[" ops@example.com ".into(), "OPS@example.com".into()]).unwrap(),
+        recipients(
+            "recipients",
+            &[" ops@example.com ".into(), "OPS@example.com".into()]
+        )
+        .unwrap(),
         ["ops@example.com"]
     );
     assert_eq!(
         refused_field(recipients("recipients", &["nobody".into()])),
         "recipients"
     );
-    let many: Vec<String> = (0..=MAX_RECIPIENTS).map(|n| format!("u{n}@example.com")).collect();
+    let many: Vec<String> = (0..=MAX_RECIPIENTS)
+        .map(|n| format!("u{n}@example.com"))
+        .collect();
     assert_eq!(refused_field(recipients("recipients", &many)), "recipients");
 }
 
@@ -107,11 +120,15 @@ fn settings_with(thresholds: &[u32]) -> NoticeSettings {
 #[test]
 fn thresholds_are_sorted_distinct_bounded_and_few() {
     assert_eq!(
-        settings(&settings_with(&[1, 30, 7, 14])).unwrap().expiry_thresholds_days,
+        settings(&settings_with(&[1, 30, 7, 14]))
+            .unwrap()
+            .expiry_thresholds_days,
         [30, 14, 7, 1]
     );
     assert_eq!(
-        settings(&settings_with(&[365, 1])).unwrap().expiry_thresholds_days,
+        settings(&settings_with(&[365, 1]))
+            .unwrap()
+            .expiry_thresholds_days,
         [365, 1]
     );
     for bad in [

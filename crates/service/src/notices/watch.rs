@@ -96,7 +96,11 @@ pub fn not_attached(certificate: &StoredCertificate) -> bool {
         .is_some_and(|proof| proof.outcome == ProofOutcome::KeyNotRegistered)
 }
 
-fn decision(record: &FleetRecord, active: &StoredCertificate, now: OffsetDateTime) -> RenewalDecision {
+fn decision(
+    record: &FleetRecord,
+    active: &StoredCertificate,
+    now: OffsetDateTime,
+) -> RenewalDecision {
     let renewal_view = active_certificate(std::slice::from_ref(active));
     renewal_decision(
         RenewalSituation {
@@ -239,7 +243,9 @@ impl Watched<'_> {
             self.name(),
             self.active.sha1_thumbprint,
         );
-        let what_to_do = AdministratorReason::UploadedWarnOnly.explanation().to_owned();
+        let what_to_do = AdministratorReason::UploadedWarnOnly
+            .explanation()
+            .to_owned();
         self.notice(
             EventType::RotationNeedsAdministrator,
             format!("rotation.needs_administrator:{}:uploaded", self.active.id),

@@ -57,7 +57,12 @@ fn record() -> FleetRecord {
 }
 
 fn due(record: &FleetRecord, now: OffsetDateTime) -> Vec<NewNotice> {
-    due_notices(record, &THRESHOLDS, &PortalLinks::new(Some("https://tl.example")), now)
+    due_notices(
+        record,
+        &THRESHOLDS,
+        &PortalLinks::new(Some("https://tl.example")),
+        now,
+    )
 }
 
 fn occurrences(notices: &[NewNotice]) -> Vec<String> {
@@ -100,7 +105,11 @@ fn each_threshold_names_its_certificate_and_days() {
                 record.organization.id
             )
         );
-        assert!(notice.data.reason.contains("Contoso"), "{}", notice.data.reason);
+        assert!(
+            notice.data.reason.contains("Contoso"),
+            "{}",
+            notice.data.reason
+        );
         let what = notice.data.what_to_do.as_deref().unwrap();
         assert!(what.contains("Automatic renewal is off"), "{what}");
     }
@@ -114,7 +123,10 @@ fn a_jump_past_several_thresholds_gives_only_the_smallest() {
         occurrences(&due(&record, END - Duration::days(3))),
         [format!("certificate.expiring:{id}:7")]
     );
-    assert_eq!(crossed_threshold(END, &[1, 30, 7], END - Duration::days(5)), Some(7));
+    assert_eq!(
+        crossed_threshold(END, &[1, 30, 7], END - Duration::days(5)),
+        Some(7)
+    );
     assert_eq!(crossed_threshold(END, &[], END - Duration::days(5)), None);
 }
 
@@ -172,14 +184,33 @@ fn a_missing_key_is_not_attached_once_per_certificate() {
         detail: Some("AADSTS700027: key not found".into()),
     });
     let first = due(&record, END - Duration::days(60));
-    assert_eq!(occurrences(&first), [format!("certificate.not_attached:{id}")]);
+    assert_eq!(
+        occurrences(&first),
+        [format!("certificate.not_attached:{id}")]
+    );
     assert!(first[0].data.reason.contains("AADSTS700027: key not found"));
     // A later refused proof (the next backup run) is the same occurrence.
-    record.active.as_mut().unwrap().last_proof.as_mut().unwrap().checked_at =
-        END - Duration::days(59);
-    assert_eq!(occurrences(&due(&record, END - Duration::days(59))), occurrences(&first));
+    record
+        .active
+        .as_mut()
+        .unwrap()
+        .last_proof
+        .as_mut()
+        .unwrap()
+        .checked_at = END - Duration::days(59);
+    assert_eq!(
+        occurrences(&due(&record, END - Duration::days(59))),
+        occurrences(&first)
+    );
     // An accepted proof says nothing.
-    record.active.as_mut().unwrap().last_proof.as_mut().unwrap().outcome = ProofOutcome::Accepted;
+    record
+        .active
+        .as_mut()
+        .unwrap()
+        .last_proof
+        .as_mut()
+        .unwrap()
+        .outcome = ProofOutcome::Accepted;
     assert!(due(&record, END - Duration::days(59)).is_empty());
 }
 
@@ -236,5 +267,8 @@ fn what_to_do_follows_why_rotation_has_not_replaced_it() {
     let notices = due(&record, END - Duration::days(14));
     let what = notices[0].data.what_to_do.as_deref().unwrap();
     assert!(what.contains("Rotation failed 2 time(s)"), "{what}");
-    assert!(what.contains("directory_unavailable: Graph answered 503"), "{what}");
+    assert!(
+        what.contains("directory_unavailable: Graph answered 503"),
+        "{what}"
+    );
 }

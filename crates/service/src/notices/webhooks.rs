@@ -44,7 +44,10 @@ pub fn new_webhook_secret() -> SecretString {
     let mut bytes = zeroize::Zeroizing::new([0u8; SECRET_BYTES]);
     // The system RNG failing is not recoverable; aws-lc aborts in that case anyway.
     aws_lc_rs::rand::fill(bytes.as_mut()).expect("system random number generator");
-    SecretString::new(format!("{SECRET_PREFIX}{}", STANDARD.encode(bytes.as_ref())))
+    SecretString::new(format!(
+        "{SECRET_PREFIX}{}",
+        STANDARD.encode(bytes.as_ref())
+    ))
 }
 
 fn types_text(types: &[EventType]) -> String {
@@ -163,11 +166,7 @@ impl Notices {
     /// delivers it at once (one attempt; whatever the endpoint's subscriptions, also while it
     /// is marked failing — a success clears the mark). Returns the delivery as recorded: its
     /// status, the endpoint's status code, the error.
-    pub async fn send_test_event(
-        &self,
-        caller: &Caller,
-        id: WebhookId,
-    ) -> ServiceResult<Delivery> {
+    pub async fn send_test_event(&self, caller: &Caller, id: WebhookId) -> ServiceResult<Delivery> {
         caller.require(Permission::ManageNotices)?;
         let endpoint = self.notices.webhook(id).await?;
         if !endpoint.enabled {

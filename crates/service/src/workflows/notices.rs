@@ -23,12 +23,19 @@ impl Workflows {
         let Some(notices) = &self.notices else {
             return;
         };
-        let Some((organization, active)) = self.organization_and_active(operation.organization).await
+        let Some((organization, active)) =
+            self.organization_and_active(operation.organization).await
         else {
             return;
         };
         notices
-            .rotation_ended(&organization, operation, active.as_ref(), record, self.now())
+            .rotation_ended(
+                &organization,
+                operation,
+                active.as_ref(),
+                record,
+                self.now(),
+            )
             .await;
     }
 

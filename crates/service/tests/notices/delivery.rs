@@ -5,8 +5,7 @@ use super::{NoticeWorld, notice_world};
 use crate::support::admin;
 use tenantlink_service::fakes::http_error;
 use tenantlink_service::notices::{
-    DeliveryStatus, EventType, FAILING_AFTER, MAX_ATTEMPTS, NewNotice, NoticeData,
-    RETRY_SCHEDULE,
+    DeliveryStatus, EventType, FAILING_AFTER, MAX_ATTEMPTS, NewNotice, NoticeData, RETRY_SCHEDULE,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -44,13 +43,18 @@ async fn record(w: &NoticeWorld, occurrence: &str, event_type: EventType) {
 async fn a_500_is_retried_on_schedule_and_then_delivered_with_the_same_id() {
     let w = notice_world().await;
     let (endpoint, secret) = w.webhook(HOOK, &[EventType::ConnectionBroken]).await;
-    w.sender.answer_next(HOOK, [Err(http_error(500)), Err(http_error(502))]);
+    w.sender
+        .answer_next(HOOK, [Err(http_error(500)), Err(http_error(502))]);
     record(&w, "broken-1", EventType::ConnectionBroken).await;
     let first = w.now();
 
     let report = w.notices.dispatch_once().await;
     assert_eq!((report.due, report.retrying), (1, 1));
-    let log = w.notices.deliveries(&admin("alice"), Some(endpoint.id), 10).await.unwrap();
+    let log = w
+        .notices
+        .deliveries(&admin("alice"), Some(endpoint.id), 10)
+        .await
+        .unwrap();
     assert_eq!(log[0].status, DeliveryStatus::Pending);
     assert_eq!(log[0].attempts, 1);
     assert_eq!(log[0].last_status_code, Some(500));
@@ -64,7 +68,11 @@ async fn a_500_is_retried_on_schedule_and_then_delivered_with_the_same_id() {
     w.advance(RETRY_SCHEDULE[1]);
     assert_eq!(w.notices.dispatch_once().await.delivered, 1);
 
-    let log = w.notices.deliveries(&admin("alice"), Some(endpoint.id), 10).await.unwrap();
+    let log = w
+        .notices
+        .deliveries(&admin("alice"), Some(endpoint.id), 10)
+        .await
+        .unwrap();
     assert_eq!(log[0].status, DeliveryStatus::Delivered);
     assert_eq!(log[0].attempts, 3);
     assert_eq!(log[0].last_status_code, Some(200));
@@ -97,7 +105,11 @@ async fn an_endpoint_that_keeps_failing_is_marked_failing_and_gets_no_new_delive
     for round in 0..FAILING_AFTER {
         record(&w, &format!("failed-{round}"), EventType::RotationFailed).await;
         through_the_schedule(&w).await;
-        let endpoint = w.notices.webhook(&admin("alice"), endpoint.id).await.unwrap();
+        let endpoint = w
+            .notices
+            .webhook(&admin("alice"), endpoint.id)
+            .await
+            .unwrap();
         assert_eq!(endpoint.consecutive_failures, round + 1);
         assert_eq!(
             endpoint.failing_since.is_some(),
@@ -108,7 +120,11 @@ async fn an_endpoint_that_keeps_failing_is_marked_failing_and_gets_no_new_delive
     }
     let attempts = w.sender.webhooks().iter().filter(|s| s.url == HOOK).count();
     assert_eq!(attempts, (FAILING_AFTER * MAX_ATTEMPTS) as usize);
-    let log = w.notices.deliveries(&admin("alice"), Some(endpoint.id), 50).await.unwrap();
+    let log = w
+        .notices
+        .deliveries(&admin("alice"), Some(endpoint.id), 50)
+        .await
+        .unwrap();
     assert!(log.iter().all(|d| d.status == DeliveryStatus::Failed));
 
     // Marked failing: a new notice reaches the healthy endpoint only.
@@ -116,8 +132,15 @@ async fn an_endpoint_that_keeps_failing_is_marked_failing_and_gets_no_new_delive
     through_the_schedule(&w).await;
     let after = w.sender.webhooks().iter().filter(|s| s.url == HOOK).count();
     assert_eq!(after, attempts, "no new attempt to the failing endpoint");
-    assert_eq!(w.sender.accepted_by(healthy).len(), FAILING_AFTER as usize + 1);
-    let log = w.notices.deliveries(&admin("alice"), Some(other.id), 50).await.unwrap();
+    assert_eq!(
+        w.sender.accepted_by(healthy).len(),
+        FAILING_AFTER as usize + 1
+    );
+    let log = w
+        .notices
+        .deliveries(&admin("alice"), Some(other.id), 50)
+        .await
+        .unwrap();
     assert!(log.iter().all(|d| d.status == DeliveryStatus::Delivered));
 
     // Enabling it again clears the mark; new notices reach it once it is up.
@@ -127,7 +150,10 @@ async fn an_endpoint_that_keeps_failing_is_marked_failing_and_gets_no_new_delive
         .set_webhook_enabled(&admin("alice"), endpoint.id, true)
         .await
         .unwrap();
-    assert_eq!((enabled.failing_since, enabled.consecutive_failures), (None, 0));
+    assert_eq!(
+        (enabled.failing_since, enabled.consecutive_failures),
+        (None, 0)
+    );
     record(&w, "failed-after-fix", EventType::RotationFailed).await;
     w.notices.dispatch_once().await;
     assert_eq!(w.sender.accepted_by(HOOK).len(), 1);
@@ -138,7 +164,9 @@ async fn a_deleted_or_disabled_endpoints_deliveries_fail_and_nothing_is_sent() {
     let w = notice_world().await;
     let (deleted, _) = w.webhook(HOOK, &[EventType::ConnectionBroken]).await;
     let disabled_url = "https://hooks.example/disabled";
-    let (disabled, _) = w.webhook(disabled_url, &[EventType::ConnectionBroken]).await;
+    let (disabled, _) = w
+        .webhook(disabled_url, &[EventType::ConnectionBroken])
+        .await;
     w.sender.answer_next(HOOK, [Err(http_error(500))]);
     record(&w, "broken-1", EventType::ConnectionBroken).await;
     w.notices.dispatch_once().await;
@@ -151,27 +179,52 @@ async fn a_deleted_or_disabled_endpoints_deliveries_fail_and_nothing_is_sent() {
         .await
         .unwrap();
     through_the_schedule(&w).await;
-    assert_eq!(w.sender.webhooks().iter().filter(|s| s.url == HOOK).count(), 1);
+    assert_eq!(
+        w.sender.webhooks().iter().filter(|s| s.url == HOOK).count(),
+        1
+    );
     // The disabled one had been delivered before it was disabled; a new notice skips it.
     record(&w, "broken-2", EventType::ConnectionBroken).await;
     through_the_schedule(&w).await;
-    assert_eq!(w.sender.webhooks().iter().filter(|s| s.url == disabled_url).count(), 1);
-    let log = w.notices.deliveries(&admin("alice"), None, 50).await.unwrap();
-    let of_deleted: Vec<_> = log.iter().filter(|d| d.webhook == Some(deleted.id)).collect();
+    assert_eq!(
+        w.sender
+            .webhooks()
+            .iter()
+            .filter(|s| s.url == disabled_url)
+            .count(),
+        1
+    );
+    let log = w
+        .notices
+        .deliveries(&admin("alice"), None, 50)
+        .await
+        .unwrap();
+    let of_deleted: Vec<_> = log
+        .iter()
+        .filter(|d| d.webhook == Some(deleted.id))
+        .collect();
     assert_eq!(of_deleted.len(), 1);
     assert_eq!(of_deleted[0].status, DeliveryStatus::Failed);
 }
 
 fn next_hour(at: OffsetDateTime, hour: u8) -> OffsetDateTime {
     let day = at.replace_time(time::Time::from_hms(hour, 0, 0).unwrap());
-    if day > at { day } else { day + Duration::days(1) }
+    if day > at {
+        day
+    } else {
+        day + Duration::days(1)
+    }
 }
 
 #[tokio::test]
 async fn a_daily_digest_sends_one_message_per_recipient_list() {
     let w = notice_world().await;
-    w.email(&["ops@example.com"], &[EventType::RotationFailed, EventType::ConnectionBroken], Some(7))
-        .await;
+    w.email(
+        &["ops@example.com"],
+        &[EventType::RotationFailed, EventType::ConnectionBroken],
+        Some(7),
+    )
+    .await;
     record(&w, "a", EventType::RotationFailed).await;
     w.advance(Duration::minutes(5));
     record(&w, "b", EventType::ConnectionBroken).await;
@@ -181,7 +234,10 @@ async fn a_daily_digest_sends_one_message_per_recipient_list() {
     record(&w, "d", EventType::RotationSucceeded).await;
 
     w.notices.dispatch_once().await;
-    assert!(w.sender.emails().is_empty(), "nothing before the digest hour");
+    assert!(
+        w.sender.emails().is_empty(),
+        "nothing before the digest hour"
+    );
     let digest_at = next_hour(w.now(), 7);
     w.set_time(digest_at - Duration::seconds(1));
     w.notices.dispatch_once().await;
@@ -193,7 +249,11 @@ async fn a_daily_digest_sends_one_message_per_recipient_list() {
     assert_eq!(emails.len(), 1);
     let digest = &emails[0].message;
     assert_eq!(digest.to, ["ops@example.com"]);
-    assert!(digest.subject.contains("Daily digest: 3 notices"), "{}", digest.subject);
+    assert!(
+        digest.subject.contains("Daily digest: 3 notices"),
+        "{}",
+        digest.subject
+    );
     for reason in ["a happened", "b happened", "c happened"] {
         assert!(digest.text.contains(reason), "{reason} in {}", digest.text);
         assert!(digest.html.contains(reason));
@@ -207,7 +267,8 @@ async fn a_daily_digest_sends_one_message_per_recipient_list() {
 #[tokio::test]
 async fn an_organization_with_its_own_recipients_gets_its_own_digest() {
     let w = notice_world().await;
-    w.email(&["ops@example.com"], &[EventType::RotationFailed], Some(7)).await;
+    w.email(&["ops@example.com"], &[EventType::RotationFailed], Some(7))
+        .await;
     let fabrikam = w
         .world
         .workflows
@@ -249,11 +310,13 @@ async fn an_organization_with_its_own_recipients_gets_its_own_digest() {
 #[tokio::test]
 async fn a_failed_email_is_retried_like_a_webhook() {
     let w = notice_world().await;
-    w.email(&["ops@example.com"], &[EventType::RotationFailed], None).await;
-    w.sender.answer_next_emails([Err(tenantlink_service::notices::SendError {
-        status_code: None,
-        message: "connection refused".into(),
-    })]);
+    w.email(&["ops@example.com"], &[EventType::RotationFailed], None)
+        .await;
+    w.sender
+        .answer_next_emails([Err(tenantlink_service::notices::SendError {
+            status_code: None,
+            message: "connection refused".into(),
+        })]);
     record(&w, "a", EventType::RotationFailed).await;
     assert_eq!(w.notices.dispatch_once().await.retrying, 1);
     w.advance(RETRY_SCHEDULE[0]);

@@ -21,9 +21,12 @@ async fn a_failed_rotation_is_told_as_failed_then_as_needing_an_administrator() 
     )
     .await;
 
-    w.world.directory.fail_next_add_key(FakeDirectory::unavailable());
+    w.world
+        .directory
+        .fail_next_add_key(FakeDirectory::unavailable());
     let failed = w.world.rotate("alice").await;
     assert_eq!(failed.step, OperationStep::Failed);
+    w.advance(time::Duration::minutes(1));
     w.world
         .directory
         .fail_next_add_key(FakeDirectory::quota_exceeded());
@@ -37,14 +40,19 @@ async fn a_failed_rotation_is_told_as_failed_then_as_needing_an_administrator() 
     let retried = bodies[0]["data"]["what_to_do"].as_str().unwrap();
     assert!(retried.contains("tenantlink tries again at"), "{retried}");
     let reason = bodies[1]["data"]["reason"].as_str().unwrap();
-    assert!(reason.contains("Directory_ResourceSizeExceeded"), "{reason}");
+    assert!(
+        reason.contains("Directory_ResourceSizeExceeded"),
+        "{reason}"
+    );
     let active = w.world.active().await;
     assert_eq!(
-        bodies[1]["data"]["certificate"]["sha1_thumbprint"],
-        active.sha1_thumbprint,
+        bodies[1]["data"]["certificate"]["sha1_thumbprint"], active.sha1_thumbprint,
         "the certificate still in use"
     );
-    assert_eq!(bodies[1]["data"]["organization"]["id"], w.world.org.to_string());
+    assert_eq!(
+        bodies[1]["data"]["organization"]["id"],
+        w.world.org.to_string()
+    );
 }
 
 #[tokio::test]
@@ -57,13 +65,17 @@ async fn a_connection_that_breaks_and_comes_back_is_told_once_each() {
     )
     .await;
     // Connected: checking again says nothing.
-    w.world.check_connection(Role::Operator).await.unwrap();
+    let check = || async {
+        w.advance(time::Duration::minutes(1));
+        w.world.check_connection(Role::Operator).await.unwrap();
+    };
+    check().await;
     w.world.directory.detach_thumbprint(&thumbprint);
-    w.world.check_connection(Role::Operator).await.unwrap();
+    check().await;
     // Still broken: nothing new.
-    w.world.check_connection(Role::Operator).await.unwrap();
+    check().await;
     w.world.directory.attach_thumbprint(&thumbprint);
-    w.world.check_connection(Role::Operator).await.unwrap();
+    check().await;
     w.notices.dispatch_once().await;
 
     let bodies = w.bodies(HOOK);
@@ -71,7 +83,10 @@ async fn a_connection_that_breaks_and_comes_back_is_told_once_each() {
     assert_eq!(types, ["connection.broken", "connection.restored"]);
     let reason = bodies[0]["data"]["reason"].as_str().unwrap();
     assert!(reason.contains("Contoso"), "{reason}");
-    assert_eq!(bodies[0]["data"]["certificate"]["sha1_thumbprint"], thumbprint);
+    assert_eq!(
+        bodies[0]["data"]["certificate"]["sha1_thumbprint"],
+        thumbprint
+    );
     assert_eq!(
         bodies[1]["data"]["link"],
         format!("https://tl.example/organizations/{}", w.world.org)

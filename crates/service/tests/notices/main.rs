@@ -20,15 +20,15 @@ use tenantlink_service::renewal::RenewalPolicyChange;
 use tenantlink_service::{SecretString, Workflows, WorkflowsConfig};
 use time::OffsetDateTime;
 
-pub const PUBLIC_URL: &str = "https://tl.example";
+pub(crate) const PUBLIC_URL: &str = "https://tl.example";
 
-pub struct NoticeWorld {
+pub(crate) struct NoticeWorld {
     pub world: World,
     pub sender: RecordingSender,
     pub notices: Notices,
 }
 
-pub async fn notice_world() -> NoticeWorld {
+pub(crate) async fn notice_world() -> NoticeWorld {
     let clock = Arc::new(ManualClock::at(START));
     let repository = MemoryRepository::new();
     let directory = FakeDirectory::new(clock.clone());
@@ -61,7 +61,7 @@ pub async fn notice_world() -> NoticeWorld {
 }
 
 /// A `Notices` as a (re)started process builds it over `repository`.
-pub fn notices_over(
+pub(crate) fn notices_over(
     repository: &MemoryRepository,
     sender: &RecordingSender,
     clock: &Arc<ManualClock>,

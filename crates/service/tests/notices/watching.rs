@@ -11,11 +11,20 @@ async fn expiring_world() -> (NoticeWorld, time::OffsetDateTime) {
     let w = notice_world().await;
     w.world.generate_active("alice").await;
     w.renewal_off().await;
-    w.webhook(HOOK, &[EventType::CertificateExpiring, EventType::CertificateExpired])
-        .await;
+    w.webhook(
+        HOOK,
+        &[
+            EventType::CertificateExpiring,
+            EventType::CertificateExpired,
+        ],
+    )
+    .await;
     w.email(
         &["ops@example.com"],
-        &[EventType::CertificateExpiring, EventType::CertificateExpired],
+        &[
+            EventType::CertificateExpiring,
+            EventType::CertificateExpired,
+        ],
         None,
     )
     .await;
@@ -30,7 +39,7 @@ async fn thresholds_give_exactly_one_notice_each_in_each_channel() {
     w.pass().await;
     assert!(w.sender.webhooks().is_empty() && w.sender.emails().is_empty());
 
-    let mut expected = Vec::new();
+    let mut expected: Vec<u32> = Vec::new();
     for (days, threshold) in [(30, 30), (29, 30), (14, 14), (10, 14), (7, 7), (1, 1)] {
         w.set_time(end - Duration::days(days));
         // Several passes at the same moment send nothing more.
@@ -44,8 +53,15 @@ async fn thresholds_give_exactly_one_notice_each_in_each_channel() {
             .iter()
             .map(|b| b["data"]["threshold_days"].as_u64().unwrap())
             .collect();
-        assert_eq!(thresholds, expected.iter().map(|t| u64::from(*t)).collect::<Vec<_>>());
-        assert_eq!(w.sender.emails().len(), expected.len(), "{days} days before");
+        assert_eq!(
+            thresholds,
+            expected.iter().map(|t| u64::from(*t)).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            w.sender.emails().len(),
+            expected.len(),
+            "{days} days before"
+        );
     }
     let last = &w.bodies(HOOK)[3];
     assert_eq!(last["type"], "certificate.expiring");
