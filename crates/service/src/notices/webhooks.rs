@@ -164,8 +164,9 @@ impl Notices {
 
     /// "Send a test event": records a `tenantlink.test` notice for this endpoint only and
     /// delivers it at once (one attempt; whatever the endpoint's subscriptions, also while it
-    /// is marked failing — a success clears the mark). Returns the delivery as recorded: its
-    /// status, the endpoint's status code, the error.
+    /// is marked failing — a success clears the mark). A failed test is given up at once and
+    /// counts like any give-up toward [`super::FAILING_AFTER`]. Returns the delivery as
+    /// recorded: its status, the endpoint's status code, the error.
     pub async fn send_test_event(&self, caller: &Caller, id: WebhookId) -> ServiceResult<Delivery> {
         caller.require(Permission::ManageNotices)?;
         let endpoint = self.notices.webhook(id).await?;
