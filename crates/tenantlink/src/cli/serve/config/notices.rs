@@ -27,7 +27,10 @@ pub struct NoticesConfig {
     /// (e.g. `https://tenantlink.example.com/`); links are left out when `None`.
     #[cfg_attr(
         not(test),
-        expect(dead_code, reason = "read by the notice rendering that serve wires (h6, #13)")
+        expect(
+            dead_code,
+            reason = "read by the notice rendering that serve wires (h6, #13)"
+        )
     )]
     pub public_url: Option<url::Url>,
     /// How often the watcher looks for certificates reaching a threshold.
