@@ -12,6 +12,7 @@ mod operation;
 
 pub(crate) use operation::read_import_fields;
 mod organization;
+mod fleet;
 mod organizations;
 mod policies;
 mod policy_form;
