@@ -39,11 +39,7 @@ static STATEMENTS: AtomicUsize = AtomicUsize::new(0);
 struct CountStatements;
 
 impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountStatements {
-    fn on_event(
-        &self,
-        event: &tracing::Event<'_>,
-        _: tracing_subscriber::layer::Context<'_, S>,
-    ) {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
         if event.metadata().target() == "sqlx::query" {
             STATEMENTS.fetch_add(1, Ordering::Relaxed);
         }
@@ -99,7 +95,10 @@ async fn bench(options: Options) {
         load_average()
     );
     let dir = tempfile::tempdir().expect("temp dir");
-    let sqlite = format!("sqlite://{}?mode=rwc", dir.path().join("fleet.sqlite").display());
+    let sqlite = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("fleet.sqlite").display()
+    );
     run_backend("SQLite", &sqlite, &options).await;
     match std::env::var("TENANTLINK_TEST_POSTGRES_URL") {
         Ok(server) if !server.is_empty() => {
@@ -116,7 +115,9 @@ async fn run_backend(backend: &str, url: &str, options: &Options) {
         store.clone(),
         Arc::new(MasterKey::generate().expect("master key")),
     ));
-    let now = OffsetDateTime::now_utc().replace_nanosecond(0).expect("now");
+    let now = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("now");
     let clock: SharedClock = Arc::new(ManualClock::at(now));
     let fleet = Fleet::new(repository.clone(), clock, 30);
     let seeder = Seeder::new(now);
@@ -188,9 +189,7 @@ async fn measure(
             format!(" to {}", statements[statements.len() - 1])
         },
         counts.join(", "),
-        page.rows
-            .first()
-            .map_or("-", |row| row.state.as_str()),
+        page.rows.first().map_or("-", |row| row.state.as_str()),
     );
     assert_eq!(records.len(), size);
     assert_eq!(
@@ -213,13 +212,18 @@ struct Seeder {
 
 impl Seeder {
     fn new(now: OffsetDateTime) -> Self {
-        let key = KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
-            .expect("RSA key");
+        let key =
+            KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048).expect("RSA key");
         let pkcs8 = key.serialize_der();
         Self { now, key, pkcs8 }
     }
 
-    async fn seed(&self, store: &Store, repository: &StoreRepository, range: std::ops::Range<usize>) {
+    async fn seed(
+        &self,
+        store: &Store,
+        repository: &StoreRepository,
+        range: std::ops::Range<usize>,
+    ) {
         for i in range {
             self.organization(store, repository, i).await;
         }
@@ -256,7 +260,12 @@ impl Seeder {
                 .await
                 .expect("policy");
             store
-                .start_run(policy.id, RunTrigger::Manual, None, now - Duration::hours(1))
+                .start_run(
+                    policy.id,
+                    RunTrigger::Manual,
+                    None,
+                    now - Duration::hours(1),
+                )
                 .await
                 .expect("run");
         }
@@ -280,7 +289,11 @@ impl Seeder {
         params.not_before = not_before;
         params.not_after = not_after;
         params.serial_number = Some(SerialNumber::from((i as u64) + 1));
-        let der = params.self_signed(&self.key).expect("certificate").der().to_vec();
+        let der = params
+            .self_signed(&self.key)
+            .expect("certificate")
+            .der()
+            .to_vec();
         let credential = Credential::new(
             Certificate::from_der(der).expect("certificate"),
             PrivateKey::from_pkcs8_der(&self.pkcs8).expect("key"),
@@ -288,7 +301,12 @@ impl Seeder {
         )
         .expect("credential");
         let stored = repository
-            .save_certificate(organization.id, &credential, CertificateSource::Generated, now)
+            .save_certificate(
+                organization.id,
+                &credential,
+                CertificateSource::Generated,
+                now,
+            )
             .await
             .expect("certificate saved");
         let operation = repository
@@ -312,7 +330,10 @@ impl Seeder {
             })
             .await
             .expect("operation");
-        repository.activate(&operation, now).await.expect("activated");
+        repository
+            .activate(&operation, now)
+            .await
+            .expect("activated");
         let outcome = if kind == 2 {
             ProofOutcome::KeyNotRegistered
         } else {
@@ -324,7 +345,10 @@ impl Seeder {
             checked_at: now - Duration::hours(2),
             detail: None,
         };
-        repository.record_proof(stored.id, &proof).await.expect("proof");
+        repository
+            .record_proof(stored.id, &proof)
+            .await
+            .expect("proof");
         if kind == 3 || kind == 4 {
             let at = now - Duration::minutes(10);
             let state = RenewalState {
@@ -332,7 +356,12 @@ impl Seeder {
                 last_attempt_at: Some(at),
                 last_failure: Some(RenewalFailure {
                     at,
-                    code: if kind == 3 { "ServiceUnavailable" } else { "CredentialInvalidLifetimeAsPerAppPolicy" }.into(),
+                    code: if kind == 3 {
+                        "ServiceUnavailable"
+                    } else {
+                        "CredentialInvalidLifetimeAsPerAppPolicy"
+                    }
+                    .into(),
                     message: "from the fleet benchmark".into(),
                     retryable: kind == 3,
                 }),

@@ -156,7 +156,7 @@ pub fn fleet_page(
     }
     matching.sort_by(|(a, sa), (b, sb)| risk_order(a, sa.state, b, sb.state));
     let total = matching.len();
-    let skip = (query.page as usize - 1).saturating_mul(query.per_page as usize);
+    let skip = (query.page.max(1) as usize - 1).saturating_mul(query.per_page as usize);
     let rows = matching
         .into_iter()
         .skip(skip)

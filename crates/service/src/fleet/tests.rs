@@ -5,7 +5,7 @@ use crate::cloud::Cloud;
 use crate::error::ServiceError;
 use crate::model::{
     CertificateId, CertificateSource, CertificateState, ConnectionState, NewOrganization,
-    OrganizationId, Role,
+    Organization, OrganizationId, Role, StoredCertificate,
 };
 use crate::proof::{CredentialProof, ProofOutcome, ProofSource};
 use crate::renewal::{RenewalFailure, RenewalRecord, RenewalState};
@@ -172,14 +172,14 @@ fn the_clock_moves_an_organization_from_healthy_to_expiring_to_expired() {
 /// One organization in each class, shuffled, plus two healthy ones.
 fn mixed_fleet() -> Vec<FleetRecord> {
     vec![
-        healthy("zulu"),
+        healthy("Zulu"),
         due("Expiring-late", 20),
         failing(due("Failing", 100), true),
         refused(healthy("Detached"), ProofOutcome::KeyNotRegistered),
         without_certificate("Brand new"),
         record("Gone", "gone.example", 400, -3),
         due("Expiring-soon", 5),
-        healthy("Alpha"),
+        healthy("alpha"),
         failing(due("Refused", 90), false),
     ]
 }
@@ -205,9 +205,9 @@ fn the_first_page_is_in_risk_order_then_soonest_end_then_name() {
             "Failing",
             "Expiring-soon",
             "Expiring-late",
-            // Same end: by name, ignoring case.
-            "Alpha",
-            "zulu",
+            // Same end: by name, ignoring case ("Zulu" sorts before "alpha" byte by byte).
+            "alpha",
+            "Zulu",
         ]
     );
     assert_eq!(page.total, 9);

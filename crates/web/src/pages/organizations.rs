@@ -1,9 +1,9 @@
+use super::fleet::fleet_view;
 use super::layout::{Page, csrf_field, csrf_rejected, error_page, render};
 use crate::AppState;
 use crate::auth::{PageCaller, csrf_matches};
-use axum::Form;
-use super::fleet::fleet_view;
 use crate::fleet_view::FleetParams;
+use axum::Form;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
