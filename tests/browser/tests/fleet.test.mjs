@@ -52,12 +52,12 @@ test('the organizations page lists the fleet in risk order with counts per state
     const first = listed.body.rows[0];
     const tenant = first.tenant;
     const registered = await control(sandbox, '/applications', {
-      applications: ['Backup Bravo', 'Backup Delta'].map((display_name) => ({
+      applications: ['Backup Bravo', 'Backup Charlie', 'Backup Delta'].map((display_name) => ({
         display_name,
         application_permissions: ['Application.ReadWrite.All', 'User.Read.All', 'Mail.Read'],
       })),
     });
-    const [bravoApp, deltaApp] = registered.applications.map((a) => a.app_id);
+    const [bravoApp, charlieApp, deltaApp] = registered.applications.map((a) => a.app_id);
 
     // The configured organization: a certificate now, renewal off (expired by the end).
     await patch(page, base, `/api/v1/organizations/${first.id}`, { renewal_policy: { automatic: false } });
@@ -69,7 +69,7 @@ test('the organizations page lists the fleet in risk order with counts per state
     api = await apiSession(page, base);
     await generateThroughApi(api, sandbox, bravo);
     // Charlie: never gets a certificate (needs an administrator).
-    await addOrganization(page, base, api, tenant, 'Charlie', deltaApp);
+    await addOrganization(page, base, api, tenant, 'Charlie', charlieApp);
 
     // Past the first certificate's end, by an hour.
     const { body: certificate } = await api.get(`/api/v1/organizations/${first.id}/certificate`);
@@ -103,13 +103,13 @@ test('the organizations page lists the fleet in risk order with counts per state
     assert.equal((await shownCounts(page)).all, 4);
 
     // The search box (with the state filter back on All) finds by name, ignoring case…
-    await page.getByLabel('State').selectOption('');
-    await page.getByLabel('Search').fill('dELT');
+    await page.getByLabel('State', { exact: true }).selectOption('');
+    await page.getByLabel('Search', { exact: true }).fill('dELT');
     await page.getByRole('button', { name: 'Show' }).click();
     await page.waitForURL(/q=dELT/);
     assert.deepEqual(await shownRows(page), [['Delta', 'healthy']]);
     // …and by tenant.
-    await page.getByLabel('Search').fill(tenant.toUpperCase());
+    await page.getByLabel('Search', { exact: true }).fill(tenant.toUpperCase());
     await page.getByRole('button', { name: 'Show' }).click();
     assert.equal((await shownRows(page)).length, 4);
 
