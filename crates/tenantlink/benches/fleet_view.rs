@@ -281,15 +281,16 @@ impl Seeder {
                 )
                 .await
                 .expect("policy");
-            store
-                .start_run(
-                    policy.id,
-                    RunTrigger::Manual,
-                    None,
-                    now - Duration::hours(1),
-                )
-                .await
-                .expect("run");
+            // The trait's (the store also has an inherent `start_run` without a holder).
+            BackupRepository::start_run(
+                store,
+                policy.id,
+                RunTrigger::Manual,
+                None,
+                now - Duration::hours(1),
+            )
+            .await
+            .expect("run");
         }
         let kind = i % 10;
         if kind == 0 {
