@@ -11,8 +11,8 @@ mod login;
 mod operation;
 
 pub(crate) use operation::read_import_fields;
-mod organization;
 mod fleet;
+mod organization;
 mod organizations;
 mod policies;
 mod policy_form;
