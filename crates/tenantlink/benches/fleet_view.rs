@@ -266,7 +266,7 @@ impl Seeder {
             )
             .await
             .expect("organization");
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             let policy = store
                 .create_policy(
                     NewBackupPolicy {
