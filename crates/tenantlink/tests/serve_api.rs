@@ -108,6 +108,34 @@ async fn generate_through_device_sign_in_activates_a_certificate_and_errors_chan
     assert_eq!(page["active"]["source"], "generated");
     assert_eq!(page["active"]["days_left"], 364);
 
+    // The fleet view (issue 13) says the same from its one snapshot, and names a bad parameter.
+    let (status, fleet) = admin.get("/api/v1/organizations?per_page=10").await;
+    assert_eq!(status, StatusCode::OK, "{fleet}");
+    assert_eq!(
+        (fleet["total"].as_u64(), fleet["per_page"].as_u64()),
+        (Some(1), Some(10))
+    );
+    assert_eq!(fleet["counts"]["healthy"], 1, "{fleet}");
+    assert_eq!(fleet["counts"]["all"], 1, "{fleet}");
+    let row = &fleet["rows"][0];
+    assert_eq!(row["id"], org.as_str());
+    assert_eq!(row["state"], "healthy");
+    assert_eq!(row["certificate_state"], "valid");
+    assert_eq!(row["days_left"], 364);
+    assert_eq!(row["valid_to"], page["active"]["valid_to"]);
+    assert_eq!(row["renewal"]["state"], "not_due", "{row}");
+    let (status, problem) = admin.get("/api/v1/organizations?per_page=0").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["field"], "per_page");
+    let (_, none) = admin.get("/api/v1/organizations?state=expired").await;
+    assert_eq!(
+        (
+            none["total"].as_u64(),
+            none["rows"].as_array().map(Vec::len)
+        ),
+        (Some(0), Some(0))
+    );
+
     // The .cer download is the public DER certificate.
     let cert_id = page["active"]["id"].as_str().unwrap();
     let cer = http

@@ -515,7 +515,7 @@ async fn roles_decide_the_buttons_and_the_api_documents_the_policy_routes() {
 /// The organizations list (API and page) shows the organization with this connection state.
 async fn assert_listed_connection(admin: &Session, org: &str, state: &str) {
     let (_, list) = admin.get("/api/v1/organizations").await;
-    let listed = list
+    let listed = list["rows"]
         .as_array()
         .unwrap()
         .iter()

@@ -129,7 +129,7 @@ graph_resource = "https://graph.microsoft.com"
 
     // The default organization still goes to the in-process sandbox.
     let (_, organizations) = admin.get("/api/v1/organizations").await;
-    let default = organizations
+    let default = organizations["rows"]
         .as_array()
         .unwrap()
         .iter()

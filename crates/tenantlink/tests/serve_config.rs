@@ -81,8 +81,8 @@ ca_file = "{ca_file}"
         async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
     };
     let organizations = get("/api/v1/organizations".into()).await;
-    let organization = &organizations.as_array().unwrap()[0];
-    assert_eq!(organizations.as_array().unwrap().len(), 1);
+    let organization = &organizations["rows"].as_array().unwrap()[0];
+    assert_eq!(organizations["rows"].as_array().unwrap().len(), 1);
     assert_eq!(organization["cloud"], "global");
     assert_eq!(organization["tenant"], cloud.text("/tenant_id"));
     assert_eq!(organization["name"], "Contoso (stand-in cloud)");
@@ -129,7 +129,7 @@ ca_file = "{ca_file}"
     assert_eq!(signed_in["step"], "signed_in", "{signed_in}");
     let organizations = get("/api/v1/organizations".into()).await;
     assert_eq!(
-        organizations[0]["app_object_id"], cloud.info["backup_app"]["object_id"],
+        organizations["rows"][0]["app_object_id"], cloud.info["backup_app"]["object_id"],
         "looked up through Graph at the first sign-in"
     );
 

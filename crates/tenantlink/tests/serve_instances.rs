@@ -109,12 +109,15 @@ async fn two_instances_share_one_database_and_the_sign_in_stays_with_its_instanc
     let (_, organizations_a) = a.get("/api/v1/organizations").await;
     let (_, organizations_b) = b.get("/api/v1/organizations").await;
     assert_eq!(
-        organizations_a.as_array().map(Vec::len),
+        organizations_a["rows"].as_array().map(Vec::len),
         Some(1),
         "one configured organization, not one per instance: {organizations_a}"
     );
     assert_eq!(organizations_a, organizations_b, "the same database");
-    let organization = organizations_a[0]["id"].as_str().unwrap().to_owned();
+    let organization = organizations_a["rows"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     // A starts Generate: A holds the device code.
     let (status, started) = a

@@ -124,7 +124,10 @@ async fn two_instances_rotate_each_organization_exactly_once() {
         .await
         .expect("admin on A");
     let (_, listed) = a.get("/api/v1/organizations").await;
-    let cloud_name = listed[0]["cloud"].as_str().expect("cloud").to_owned();
+    let cloud_name = listed["rows"][0]["cloud"]
+        .as_str()
+        .expect("cloud")
+        .to_owned();
     let tenant = cloud.text("/tenant_id");
 
     let mut organizations = Vec::new();

@@ -8,6 +8,7 @@ mod api;
 mod auth;
 mod cookies;
 mod error;
+mod fleet_view;
 mod pages;
 mod renewal_view;
 mod throttle;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub accounts: Accounts,
     /// Backup policies, Run now, the job log and the connection state.
     pub policies: tenantlink_backup::Policies,
+    /// The fleet view: every organization classified by risk, from one snapshot per request.
+    pub fleet: tenantlink_service::fleet::Fleet,
     pub settings: Arc<WebSettings>,
 }
 

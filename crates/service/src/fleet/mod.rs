@@ -3,6 +3,19 @@
 //! How risky each one is, and in which order they are shown, is decided here from the snapshot,
 //! never in SQL.
 
+mod query;
+mod risk;
+mod service;
+#[cfg(test)]
+mod tests;
+
+pub use query::{
+    DEFAULT_PER_PAGE, FleetCounts, FleetPage, FleetQuery, MAX_PER_PAGE, MAX_SEARCH_BYTES,
+    fleet_page,
+};
+pub use risk::{Assessment, FleetRow, FleetState, assess};
+pub use service::Fleet;
+
 use crate::backup::RunStatus;
 use crate::model::{Organization, StoredCertificate};
 use crate::ports::{BoxFuture, RepoResult};

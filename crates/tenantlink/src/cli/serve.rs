@@ -141,14 +141,21 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
 
     // One bounded pool for every CPU-heavy job of this instance (Argon2, key generation, PKCS#12).
     let heavy = heavy_work::pool();
+    let workflows_config = config
+        .certificates
+        .workflows_config(config.renewal.overlap_grace);
+    // The fleet view says "expiring" exactly when the certificate page does.
+    let fleet = tenantlink_service::fleet::Fleet::new(
+        repository.clone(),
+        shared_clock.clone(),
+        workflows_config.expiring_soon_days,
+    );
     let workflows = Workflows::new(
         repository.clone(),
         Arc::new(directories),
         shared_clock.clone(),
         Arc::new(TokioSleeper),
-        config
-            .certificates
-            .workflows_config(config.renewal.overlap_grace),
+        workflows_config,
     )
     .with_instance_id(instance.clone())
     .with_heavy_work(heavy.clone());
@@ -191,6 +198,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             workflows: workflows.clone(),
             accounts,
             policies,
+            fleet,
             settings: Arc::new(tenantlink_web::WebSettings {
                 secure_cookies: config.http.secure_cookies,
                 sandbox_url: sandbox

@@ -341,7 +341,10 @@ impl Session {
 
     pub async fn first_organization(&self) -> String {
         let (_, orgs) = self.get("/api/v1/organizations").await;
-        orgs[0]["id"].as_str().expect("an organization").to_owned()
+        orgs["rows"][0]["id"]
+            .as_str()
+            .expect("an organization")
+            .to_owned()
     }
 
     /// Starts an operation and approves its device sign-in on the sandbox, then waits until the

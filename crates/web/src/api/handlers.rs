@@ -26,20 +26,6 @@ fn invalid(field: &str, message: impl Into<String>) -> ApiError {
     })
 }
 
-#[utoipa::path(get, path = "/api/v1/organizations", tag = "organizations",
-    responses((status = 200, body = [OrganizationDto]), (status = 401, body = Problem)))]
-pub async fn list_organizations(
-    State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
-) -> ApiResult<Json<Vec<OrganizationDto>>> {
-    let list = state.workflows.organizations(&caller).await?;
-    let mut organizations = Vec::with_capacity(list.len());
-    for organization in list {
-        organizations.push(with_connection(&state, &caller, organization).await?);
-    }
-    Ok(Json(organizations))
-}
-
 /// The organization with the connection state of its backup runs.
 async fn with_connection(
     state: &AppState,

@@ -5,6 +5,8 @@ mod account_dto;
 mod accounts;
 mod connection;
 mod dto;
+mod fleet;
+mod fleet_dto;
 mod handlers;
 mod policies;
 mod policy_dto;
@@ -24,7 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .route(
             "/organizations",
-            get(handlers::list_organizations).post(handlers::add_organization),
+            get(fleet::list_organizations).post(handlers::add_organization),
         )
         .route(
             "/organizations/{id}",
@@ -83,7 +85,7 @@ pub fn routes() -> Router<AppState> {
         description = "Organizations, their certificate credential, the Generate / Upload workflows, backup policies with their job log, accounts and API tokens, and the audit log. Errors are RFC 9457 problem details.",
     ),
     paths(
-        handlers::list_organizations,
+        fleet::list_organizations,
         handlers::add_organization,
         handlers::get_organization,
         handlers::update_organization,

@@ -11,6 +11,7 @@ mod login;
 mod operation;
 
 pub(crate) use operation::read_import_fields;
+mod fleet;
 mod organization;
 mod organizations;
 mod policies;

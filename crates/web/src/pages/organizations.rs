@@ -1,53 +1,32 @@
+use super::fleet::fleet_view;
 use super::layout::{Page, csrf_field, csrf_rejected, error_page, render};
 use crate::AppState;
 use crate::auth::{PageCaller, csrf_matches};
+use crate::fleet_view::FleetParams;
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
-use tenantlink_service::{CertificatePage, Cloud, ConnectionState, NewOrganization, Permission};
+use tenantlink_service::{Cloud, NewOrganization, Permission};
 
-pub async fn list(State(state): State<AppState>, PageCaller(caller): PageCaller) -> Response {
-    let organizations = match state.workflows.organizations(&caller).await {
-        Ok(list) => list,
+/// The fleet view: `?state=&q=&page=&per_page=` as the API takes them.
+pub async fn list(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    Query(params): Query<FleetParams>,
+) -> Response {
+    let query = match params.query() {
+        Ok(query) => query,
         Err(err) => return error_page(Some(&caller), &err),
     };
-    let mut rows = Vec::new();
-    for organization in organizations {
-        let page = state
-            .workflows
-            .certificate_page(&caller, organization.id)
-            .await;
-        let connection = state.policies.connection(&caller, organization.id).await;
-        let renewal = state
-            .workflows
-            .renewal_status(&caller, organization.id)
-            .await;
-        rows.push((organization, page.ok(), connection.ok(), renewal.ok()));
-    }
+    let page = match state.fleet.page(&caller, &query).await {
+        Ok(page) => page,
+        Err(err) => return error_page(Some(&caller), &err),
+    };
     let body = html! {
         h1 { "Organizations" }
-        table {
-            thead { tr { th { "Name" } th { "Tenant" } th { "Cloud" } th { "Application (client) id" } th { "Certificate" } th { "Connection" } } }
-            tbody {
-                @for (organization, page, connection, renewal) in &rows {
-                    tr {
-                        td { a href={ "/organizations/" (organization.id) } { (organization.name) } }
-                        td { (organization.tenant) }
-                        td { (organization.cloud) }
-                        td { code { (organization.app_id) } }
-                        td {
-                            (page.as_ref().map(|p: &CertificatePage| p.status.label()).unwrap_or("Unknown"))
-                            @if let Some(renewal) = renewal { " " (super::banner::renewal_marker(renewal)) }
-                        }
-                        td data-connection=(connection.as_ref().map_or("unknown", |c| c.state.as_str())) {
-                            (connection.as_ref().map_or("Unknown", |c| connection_label(c.state)))
-                        }
-                    }
-                }
-            }
-        }
+        (fleet_view(&page, &query))
         @if caller.may(Permission::ManageOrganizations) {
             h2 { "Add an organization" }
             form.stack method="post" action="/organizations" {
@@ -116,13 +95,5 @@ pub async fn add(
         ))
         .into_response(),
         Err(err) => error_page(Some(&caller), &err),
-    }
-}
-
-fn connection_label(state: ConnectionState) -> &'static str {
-    match state {
-        ConnectionState::Connected => "Connected",
-        ConnectionState::Broken => "Broken",
-        ConnectionState::Unknown => "Not checked yet",
     }
 }
