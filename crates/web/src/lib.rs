@@ -8,6 +8,7 @@ mod api;
 mod auth;
 mod cookies;
 mod error;
+pub mod metrics;
 mod pages;
 mod renewal_view;
 mod throttle;

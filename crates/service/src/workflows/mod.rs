@@ -135,6 +135,8 @@ pub struct Workflows {
     instance: Option<Arc<str>>,
     /// RSA key generation and PKCS#12 key derivation run here, off the async threads.
     heavy: HeavyWork,
+    /// Told of each renewal attempt's outcome (metrics).
+    observer: crate::observe::SharedObserver,
 }
 
 impl Workflows {
@@ -155,7 +157,14 @@ impl Workflows {
             tasks: tasks::OperationTasks::default(),
             instance: None,
             heavy: HeavyWork::default(),
+            observer: Arc::new(crate::observe::NoObserver),
         }
+    }
+
+    /// Reports each renewal attempt's outcome to `observer` (serve passes its metrics).
+    pub fn with_observer(mut self, observer: crate::observe::SharedObserver) -> Self {
+        self.observer = observer;
+        self
     }
 
     /// Shares one bounded pool for key generation and PKCS#12 derivation with the rest of the

@@ -9,10 +9,12 @@ mod backups;
 mod clouds;
 mod config;
 mod config_file;
+mod fleet_stopgap;
 mod heavy_work;
 mod instance_id;
 mod listener;
 pub(crate) mod master_key;
+mod metrics;
 mod organization;
 mod tls;
 
@@ -84,9 +86,13 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     // the service's notion of expiry too.
     let clock = Arc::new(OffsetClock::system());
     let shared_clock: SharedClock = clock.clone();
+    // The process's counters for /metrics, fed by every Entra and Graph client and the service.
+    let counters = Arc::new(tenantlink_web::metrics::Counters::default());
+    let calls = metrics::entra_observer(&counters);
     // Every cloud's client, built once (reading each configured CA file now).
-    let directories = CloudDirectories::new(config.clouds.targets(), &shared_clock)
-        .map_err(|e| config_error(anyhow::anyhow!("{e}")))?;
+    let directories =
+        CloudDirectories::observed(config.clouds.targets(), &shared_clock, Some(calls.clone()))
+            .map_err(|e| config_error(anyhow::anyhow!("{e}")))?;
     let configured = config
         .organization
         .as_ref()
@@ -148,7 +154,8 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             .workflows_config(config.renewal.overlap_grace),
     )
     .with_instance_id(instance.clone())
-    .with_heavy_work(heavy.clone());
+    .with_heavy_work(heavy.clone())
+    .with_observer(counters.clone());
     let accounts = Accounts::new(
         repository.clone(),
         repository.clone(),
@@ -177,6 +184,8 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         poll_every: config.backup_poll_every.unwrap_or(backups::POLL_EVERY),
         instance: instance.clone(),
         stale_after: config.certificates.holder_stale_after,
+        calls,
+        outcomes: counters.clone(),
     })
     .await?;
 
@@ -197,6 +206,14 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         },
         address_throttle,
     );
+    let fleet = Arc::new(fleet_stopgap::RepositoryFleet(repository.clone()));
+    let metrics_state = metrics::state(
+        fleet,
+        shared_clock.clone(),
+        counters,
+        config.certificates.expiring_soon_days,
+    );
+    let app = metrics::mount(config.metrics.clone(), metrics_state, app).await?;
     let listener = std::net::TcpListener::bind(config.listen)
         .with_context(|| format!("listen on {}", config.listen))?;
     listener.set_nonblocking(true)?;

@@ -4,13 +4,14 @@
 //! reported with its flag, variable or file key.
 //!
 //! The layering itself is `config/layers.rs`; the bounds of `[certificates]`, `[backups]`,
-//! `[sign_in]`, `[http]` and `[renewal]` are in `config/` under those names, `[organization]` in `organization.rs` and
+//! `[sign_in]`, `[http]`, `[renewal]` and `[metrics]` are in `config/` under those names, `[organization]` in `organization.rs` and
 //! `[clouds.NAME]` in `clouds.rs`.
 
 mod backups;
 mod certificates;
 mod http;
 pub mod layers;
+mod metrics;
 mod renewal;
 mod sign_in;
 
@@ -28,6 +29,8 @@ pub use http::HttpSettings;
 use http::resolve_http;
 pub use layers::{Env, ProcessEnv};
 use layers::{Layers, Secret};
+pub use metrics::MetricsSettings;
+use metrics::resolve_metrics;
 pub use renewal::RenewalSettings;
 use renewal::resolve_renewal;
 use sign_in::resolve_sign_in_throttle;
@@ -56,6 +59,8 @@ pub struct ServeConfig {
     pub http: HttpSettings,
     /// The renewal scheduler's pace, the overlap of rotated keys and the renewal claim's lease.
     pub renewal: RenewalSettings,
+    /// Where `/metrics` is served and its bearer token.
+    pub metrics: MetricsSettings,
     /// A real tenant instead of the embedded sandbox.
     pub organization: Option<OrganizationConfig>,
     /// Where each named cloud's directory is (the configured organization's settings included).
@@ -160,6 +165,7 @@ impl ServeConfig {
         let sign_in_throttle = resolve_sign_in_throttle(&layers, &file)?;
         let http = resolve_http(&layers, &file, tls.is_some())?;
         let renewal = resolve_renewal(&layers, &file)?;
+        let metrics = resolve_metrics(&layers, &file)?;
         let organization = OrganizationConfig::resolve(&layers, file.organization.as_ref())?;
         let clouds = CloudsConfig::resolve(
             &layers,
@@ -180,6 +186,7 @@ impl ServeConfig {
             sign_in_throttle,
             http,
             renewal,
+            metrics,
             organization,
             clouds,
             config_file: file_path,

@@ -35,6 +35,8 @@ pub struct FileConfig {
     pub http: HttpSection,
     #[serde(default)]
     pub renewal: RenewalSection,
+    #[serde(default)]
+    pub metrics: MetricsSection,
     pub organization: Option<OrganizationSection>,
     /// `[clouds.global]`, `[clouds.usgov]`, `[clouds.china]`: another place for that cloud's
     /// directory (checked against the known names when resolved).
@@ -100,6 +102,14 @@ pub struct RenewalSection {
     pub max_in_flight: Option<u32>,
     pub overlap_grace_hours: Option<u32>,
     pub lease_seconds: Option<u32>,
+}
+
+/// Where `/metrics` is served (`config/metrics.rs`); the token only as a file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSection {
+    pub listen: Option<SocketAddr>,
+    pub bearer_token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
