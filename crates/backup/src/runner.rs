@@ -28,6 +28,7 @@ use crate::graph::{Continuation, GraphReader, GraphUser};
 use crate::item::{DeltaEntry, delta_entry};
 use crate::report::{FailureStage, RunFailure, RunReport};
 use crate::verdict::{Verdict, verdict};
+use tenantlink_service::observe::{NoObserver, SharedObserver};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -93,6 +94,8 @@ pub struct BackupRunner {
     clock: SharedClock,
     config: RunnerConfig,
     observer: Option<Arc<dyn RunObserver>>,
+    /// Told how each run ended (metrics).
+    outcomes: SharedObserver,
     /// This instance's id, recorded on the runs it starts (see [`BackupRunner::with_instance_id`]).
     instance: Option<Arc<str>>,
     /// Where notices of a broken credential go (see [`BackupRunner::with_notices`]).
@@ -128,9 +131,16 @@ impl BackupRunner {
             clock,
             config,
             observer: None,
+            outcomes: Arc::new(NoObserver),
             instance: None,
             notices: None,
         }
+    }
+
+    /// Reports each run's status to `observer` when the run is recorded (serve's metrics).
+    pub fn with_outcomes_to(mut self, observer: SharedObserver) -> Self {
+        self.outcomes = observer;
+        self
     }
 
     /// Records `id` as the holder of the runs this runner starts, so that another instance's
@@ -462,6 +472,7 @@ impl BackupRunner {
         self.backups
             .finish_run(run.id, &summary, finished_at)
             .await?;
+        self.outcomes.backup_run(status);
         tracing::info!(
             run = %report.run_id,
             policy = %report.policy_id,

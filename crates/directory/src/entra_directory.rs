@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 use tenantlink_clock::SharedClock;
 use tenantlink_entra::{
     AppTokenRequest, AssertionOptions, DeviceFlowClient, Endpoints, GraphClient, KeyCredential,
-    ProofAudience, TenantId, TokenClient, Transport, TransportConfig, TransportError,
+    ProofAudience, SharedCallObserver, TenantId, TokenClient, Transport, TransportConfig,
+    TransportError,
 };
 use tenantlink_service::{
     Application, ApplicationKey, BoxFuture, DelegatedToken, DeviceCode, DeviceSignIn, Directory,
@@ -48,10 +49,22 @@ impl EntraDirectory {
     /// The directory at `target`, on a transport of its own. Reads and checks the target's extra
     /// CA file now, so a bad one is refused before anything is asked.
     pub fn for_target(target: &CloudTarget, clock: SharedClock) -> Result<Self, TransportError> {
-        let transport = Transport::new(&TransportConfig {
+        Self::observed(target, clock, None)
+    }
+
+    /// [`Self::for_target`], its calls and token-cache lookups reported to `observer`.
+    pub fn observed(
+        target: &CloudTarget,
+        clock: SharedClock,
+        observer: Option<SharedCallObserver>,
+    ) -> Result<Self, TransportError> {
+        let mut transport = Transport::new(&TransportConfig {
             extra_ca_file: target.endpoints.extra_ca_file.clone(),
             ..TransportConfig::default()
         })?;
+        if let Some(observer) = observer {
+            transport = transport.with_observer(observer);
+        }
         Ok(Self::new(
             transport,
             target.endpoints.clone(),

@@ -4,7 +4,7 @@
 
 use crate::{CloudTarget, EntraDirectory};
 use tenantlink_clock::SharedClock;
-use tenantlink_entra::{Cloud, ProofAudience, TransportError};
+use tenantlink_entra::{Cloud, ProofAudience, SharedCallObserver, TransportError};
 use tenantlink_service::{
     Application, ApplicationKey, BoxFuture, DelegatedToken, DeviceCode, DeviceSignIn, Directory,
     DirectoryError, DirectoryErrorKind, Organization, SignInPoll,
@@ -18,6 +18,7 @@ pub struct CloudDirectories {
     sandbox: Option<EntraDirectory>,
     /// The `aud` of addKey/removeKey proofs, for every directory (also one added later).
     proof_audience: ProofAudience,
+    observer: Option<SharedCallObserver>,
 }
 
 impl CloudDirectories {
@@ -27,14 +28,28 @@ impl CloudDirectories {
         clouds: impl IntoIterator<Item = (Cloud, &'a CloudTarget)>,
         clock: &SharedClock,
     ) -> Result<Self, TransportError> {
+        Self::observed(clouds, clock, None)
+    }
+
+    /// [`Self::new`], every directory's calls (also the sandbox's, added later) reported to
+    /// `observer`.
+    pub fn observed<'a>(
+        clouds: impl IntoIterator<Item = (Cloud, &'a CloudTarget)>,
+        clock: &SharedClock,
+        observer: Option<SharedCallObserver>,
+    ) -> Result<Self, TransportError> {
         let clouds = clouds
             .into_iter()
-            .map(|(cloud, target)| Ok((cloud, EntraDirectory::for_target(target, clock.clone())?)))
+            .map(|(cloud, target)| {
+                let directory = EntraDirectory::observed(target, clock.clone(), observer.clone())?;
+                Ok((cloud, directory))
+            })
             .collect::<Result<_, TransportError>>()?;
         Ok(Self {
             clouds,
             sandbox: None,
             proof_audience: ProofAudience::default(),
+            observer,
         })
     }
 
@@ -45,7 +60,7 @@ impl CloudDirectories {
         clock: &SharedClock,
     ) -> Result<Self, TransportError> {
         self.sandbox = Some(
-            EntraDirectory::for_target(target, clock.clone())?
+            EntraDirectory::observed(target, clock.clone(), self.observer.clone())?
                 .with_proof_audience(self.proof_audience),
         );
         Ok(self)

@@ -19,6 +19,7 @@ use crate::assertion::{AssertionOptions, client_assertion};
 use crate::durations::{MAX_TOKEN_LIFETIME, checked_after};
 use crate::endpoints::{Endpoints, TenantId};
 use crate::error::{EntraError, Error};
+use crate::observe::CacheLookup;
 use crate::retry_after::retry_after_from;
 use crate::signer::SigningCertificate;
 use crate::transport::{Body, Idempotency, Request, Transport};
@@ -197,14 +198,18 @@ impl TokenClient {
             *signer.sha1(),
         );
         if let Some(token) = self.cache.get_fresh(&key, self.clock.now()) {
+            self.observe_cache(CacheLookup::Hit);
             return Ok(token);
         }
         let slot = self.cache.slot(&key);
         let _single_flight = slot.fetching.lock().await;
         let now = self.clock.now();
+        // Another caller fetched it while this one waited: still a hit, no request was made.
         if let Some(token) = slot.fresh(now) {
+            self.observe_cache(CacheLookup::Hit);
             return Ok(token);
         }
+        self.observe_cache(CacheLookup::Miss);
         match self.fetch(request, signer).await {
             Ok(token) => {
                 let token = Arc::new(token);
@@ -219,6 +224,12 @@ impl TokenClient {
                 }
                 None => Err(error),
             },
+        }
+    }
+
+    fn observe_cache(&self, lookup: CacheLookup) {
+        if let Some(observer) = self.transport.observer() {
+            observer.token_cache(lookup);
         }
     }
 

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::observe::{CallRecord, SharedCallObserver, aadsts_code, route_of};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use tenantlink_clock::{SharedSleeper, TokioSleeper};
@@ -204,6 +205,8 @@ pub struct Transport {
     sleeper: SharedSleeper,
     jitter: Arc<dyn Jitter>,
     max_response_bytes: usize,
+    /// Told of every logical call (metrics); none by default.
+    observer: Option<SharedCallObserver>,
 }
 
 /// Why one attempt produced no response.
@@ -247,7 +250,19 @@ impl Transport {
             sleeper,
             jitter,
             max_response_bytes: config.max_response_bytes,
+            observer: None,
         })
+    }
+
+    /// Reports every call (after its retries) and every token-cache lookup of the clients
+    /// built on this transport to `observer`.
+    pub fn with_observer(mut self, observer: SharedCallObserver) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    pub fn observer(&self) -> Option<&SharedCallObserver> {
+        self.observer.as_ref()
     }
 
     /// Waits between retries and between device-flow polls go through this one sleeper.
@@ -297,7 +312,10 @@ impl Transport {
                     self.sleeper.sleep(delay).await;
                     retry += 1;
                 }
-                None => return self.finish(request, outcome, client_request_id, attempt),
+                None => {
+                    self.observe(request, &outcome, started.elapsed(), attempt);
+                    return self.finish(request, outcome, client_request_id, attempt);
+                }
             }
         }
     }
@@ -344,6 +362,36 @@ impl Transport {
             body,
             client_request_id,
         })
+    }
+
+    fn observe(
+        &self,
+        request: &Request<'_>,
+        outcome: &Result<Response, AttemptError>,
+        elapsed: Duration,
+        attempts: u32,
+    ) {
+        let Some(observer) = &self.observer else {
+            return;
+        };
+        let (service, endpoint) = route_of(&request.url);
+        let outcome = match outcome {
+            Ok(response) if response.status.is_success() => response.status.as_u16().to_string(),
+            Ok(response) => {
+                aadsts_code(&response.body).unwrap_or_else(|| response.status.as_u16().to_string())
+            }
+            Err(AttemptError::TooLarge) => "too_large".to_owned(),
+            Err(AttemptError::Http(error)) if error.is_timeout() => "timeout".to_owned(),
+            Err(AttemptError::Http(error)) if error.is_connect() => "connect".to_owned(),
+            Err(AttemptError::Http(_)) => "error".to_owned(),
+        };
+        observer.call(&CallRecord {
+            service,
+            endpoint,
+            outcome,
+            elapsed,
+            attempts,
+        });
     }
 
     fn retry_delay_for_status(

@@ -9,6 +9,7 @@ mod auth;
 mod cookies;
 mod error;
 mod fleet_view;
+pub mod metrics;
 mod pages;
 mod renewal_view;
 mod throttle;

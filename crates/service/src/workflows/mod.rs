@@ -138,6 +138,8 @@ pub struct Workflows {
     heavy: HeavyWork,
     /// Where notices of what changed are recorded ([`Workflows::with_notices`]); `None`: none.
     notices: Option<crate::notices::NoticeRecorder>,
+    /// Told of each renewal attempt's outcome (metrics).
+    observer: crate::observe::SharedObserver,
 }
 
 impl Workflows {
@@ -159,7 +161,14 @@ impl Workflows {
             instance: None,
             heavy: HeavyWork::default(),
             notices: None,
+            observer: Arc::new(crate::observe::NoObserver),
         }
+    }
+
+    /// Reports each renewal attempt's outcome to `observer` (serve passes its metrics).
+    pub fn with_observer(mut self, observer: crate::observe::SharedObserver) -> Self {
+        self.observer = observer;
+        self
     }
 
     /// Shares one bounded pool for key generation and PKCS#12 derivation with the rest of the

@@ -13,6 +13,7 @@ mod heavy_work;
 mod instance_id;
 mod listener;
 pub(crate) mod master_key;
+mod metrics;
 mod organization;
 mod tls;
 
@@ -84,9 +85,13 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     // the service's notion of expiry too.
     let clock = Arc::new(OffsetClock::system());
     let shared_clock: SharedClock = clock.clone();
+    // The process's counters for /metrics, fed by every Entra and Graph client and the service.
+    let counters = Arc::new(tenantlink_web::metrics::Counters::default());
+    let calls = metrics::entra_observer(&counters);
     // Every cloud's client, built once (reading each configured CA file now).
-    let directories = CloudDirectories::new(config.clouds.targets(), &shared_clock)
-        .map_err(|e| config_error(anyhow::anyhow!("{e}")))?;
+    let directories =
+        CloudDirectories::observed(config.clouds.targets(), &shared_clock, Some(calls.clone()))
+            .map_err(|e| config_error(anyhow::anyhow!("{e}")))?;
     // The notice senders (webhooks, and e-mail through [smtp]: its CA file is read now). Built
     // here so a bad [smtp] stops the start; the notice dispatcher is handed it (issue #13).
     let _notifier = config.notices.notifier().map_err(config_error)?;
@@ -158,7 +163,8 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         workflows_config,
     )
     .with_instance_id(instance.clone())
-    .with_heavy_work(heavy.clone());
+    .with_heavy_work(heavy.clone())
+    .with_observer(counters.clone());
     let accounts = Accounts::new(
         repository.clone(),
         repository.clone(),
@@ -187,6 +193,8 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         poll_every: config.backup_poll_every.unwrap_or(backups::POLL_EVERY),
         instance: instance.clone(),
         stale_after: config.certificates.holder_stale_after,
+        calls,
+        outcomes: counters.clone(),
     })
     .await?;
 
@@ -208,6 +216,14 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         },
         address_throttle,
     );
+    // One fleet snapshot (four queries) per scrape, whatever the number of organizations.
+    let metrics_state = metrics::state(
+        repository.clone(),
+        shared_clock.clone(),
+        counters,
+        config.certificates.expiring_soon_days,
+    );
+    let app = metrics::mount(config.metrics.clone(), metrics_state, app).await?;
     let listener = std::net::TcpListener::bind(config.listen)
         .with_context(|| format!("listen on {}", config.listen))?;
     listener.set_nonblocking(true)?;

@@ -6,6 +6,7 @@ use super::decide::{self, AttemptFailure};
 use super::steps::{Ended, Rotating};
 use crate::audit::{AuditAction, AuditOutcome};
 use crate::model::CertificateState;
+use crate::observe::RotationAttempt;
 use crate::operation::{Operation, OperationStep};
 use crate::workflows::Workflows;
 
@@ -77,11 +78,16 @@ impl Workflows {
             }
         };
         let state = match (operation.step, &operation.failure) {
-            (OperationStep::Succeeded, _) => decide::state_after_success(&record.state, now),
+            (OperationStep::Succeeded, _) => {
+                self.observer.rotation_attempt(RotationAttempt::Succeeded);
+                decide::state_after_success(&record.state, now)
+            }
             // Another operation replaced the certificate meanwhile: not a failure of renewal,
             // and the next decision is about that certificate anyway.
             (OperationStep::Failed, Some(why)) if why.code == "concurrent_change" => return,
             (OperationStep::Failed, Some(why)) => {
+                self.observer
+                    .rotation_attempt(RotationAttempt::Failed { reason: &why.code });
                 self.audit_operation(
                     operation,
                     AuditAction::RotationFailed,

@@ -10,7 +10,8 @@ use tenantlink_backup::{
     Scheduler,
 };
 use tenantlink_clock::SharedClock;
-use tenantlink_entra::{Endpoints, TokenClient, Transport, TransportConfig};
+use tenantlink_entra::{Endpoints, SharedCallObserver, TokenClient, Transport, TransportConfig};
+use tenantlink_service::observe::SharedObserver;
 use tenantlink_service::{BackupRepository, Cloud, Repository};
 
 use super::clouds::{CloudTarget, CloudsConfig};
@@ -46,6 +47,10 @@ pub struct BackupSetup {
     pub instance: String,
     /// Another instance silent for this long is gone, and its interrupted runs are failed.
     pub stale_after: Duration,
+    /// Metrics: told of every Entra and Graph call and token-cache lookup, and of each run's
+    /// outcome.
+    pub calls: SharedCallObserver,
+    pub outcomes: SharedObserver,
 }
 
 /// The clouds to back up from: the same endpoints and Graph resource as the directory of each
@@ -74,7 +79,8 @@ fn runner(
     let transport = Transport::new(&TransportConfig {
         extra_ca_file: cloud.endpoints.extra_ca_file.clone(),
         ..TransportConfig::default()
-    })?;
+    })?
+    .with_observer(setup.calls.clone());
     Ok(BackupRunner::new(
         setup.backups.clone(),
         setup.repository.clone(),
@@ -86,7 +92,8 @@ fn runner(
             ..RunnerConfig::default()
         },
     )
-    .with_instance_id(setup.instance.clone()))
+    .with_instance_id(setup.instance.clone())
+    .with_outcomes_to(setup.outcomes.clone()))
 }
 
 /// Recovers runs a previous process left `running`, starts the scheduler and returns the

@@ -4,14 +4,15 @@
 //! reported with its flag, variable or file key.
 //!
 //! The layering itself is `config/layers.rs`; the bounds of `[certificates]`, `[backups]`,
-//! `[sign_in]`, `[http]` and `[renewal]` are in `config/` under those names, `[notices]` and
-//! `[smtp]` in `config/notices.rs`, `[organization]` in `organization.rs` and
+//! `[sign_in]`, `[http]`, `[renewal]` and `[metrics]` are in `config/` under those names,
+//! `[notices]` and `[smtp]` in `config/notices.rs`, `[organization]` in `organization.rs` and
 //! `[clouds.NAME]` in `clouds.rs`.
 
 mod backups;
 mod certificates;
 mod http;
 pub mod layers;
+mod metrics;
 mod notices;
 mod renewal;
 mod sign_in;
@@ -30,6 +31,8 @@ pub use http::HttpSettings;
 use http::resolve_http;
 pub use layers::{Env, ProcessEnv};
 use layers::{Layers, Secret};
+pub use metrics::MetricsSettings;
+use metrics::resolve_metrics;
 pub use notices::NoticesConfig;
 use notices::resolve_notices;
 pub use renewal::RenewalSettings;
@@ -63,6 +66,8 @@ pub struct ServeConfig {
     /// Notices' public URL and pace, and the SMTP server of e-mail notices
     /// (`notices.notifier()` builds the sender).
     pub notices: NoticesConfig,
+    /// Where `/metrics` is served and its bearer token.
+    pub metrics: MetricsSettings,
     /// A real tenant instead of the embedded sandbox.
     pub organization: Option<OrganizationConfig>,
     /// Where each named cloud's directory is (the configured organization's settings included).
@@ -168,6 +173,7 @@ impl ServeConfig {
         let http = resolve_http(&layers, &file, tls.is_some())?;
         let renewal = resolve_renewal(&layers, &file)?;
         let notices = resolve_notices(&layers, &file)?;
+        let metrics = resolve_metrics(&layers, &file)?;
         let organization = OrganizationConfig::resolve(&layers, file.organization.as_ref())?;
         let clouds = CloudsConfig::resolve(
             &layers,
@@ -189,6 +195,7 @@ impl ServeConfig {
             http,
             renewal,
             notices,
+            metrics,
             organization,
             clouds,
             config_file: file_path,

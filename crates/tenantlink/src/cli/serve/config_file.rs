@@ -39,6 +39,8 @@ pub struct FileConfig {
     pub notices: NoticesSection,
     #[serde(default)]
     pub smtp: SmtpSection,
+    #[serde(default)]
+    pub metrics: MetricsSection,
     pub organization: Option<OrganizationSection>,
     /// `[clouds.global]`, `[clouds.usgov]`, `[clouds.china]`: another place for that cloud's
     /// directory (checked against the known names when resolved).
@@ -127,6 +129,14 @@ pub struct SmtpSection {
     pub from: Option<String>,
     pub ca_file: Option<PathBuf>,
     pub timeout_seconds: Option<u32>,
+}
+
+/// Where `/metrics` is served (`config/metrics.rs`); the token only as a file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSection {
+    pub listen: Option<SocketAddr>,
+    pub bearer_token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
