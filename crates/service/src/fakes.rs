@@ -10,7 +10,9 @@ pub mod account_contract;
 pub mod contract;
 mod directory;
 pub mod fixtures;
+pub mod fleet_contract;
 mod memory;
+pub mod notices_contract;
 pub mod renewal_contract;
 pub mod sign_in_contract;
 

@@ -39,3 +39,21 @@ async fn the_memory_repository_keeps_the_sign_in_records_contract() {
         case(&repository).await;
     }
 }
+
+#[tokio::test]
+async fn the_memory_repository_keeps_the_notices_contract() {
+    for (name, case) in tenantlink_service::fakes::notices_contract::NOTICE_CASES {
+        let repository = MemoryRepository::new();
+        eprintln!("notices contract case: {name}");
+        case(&repository).await;
+    }
+}
+
+#[tokio::test]
+async fn the_memory_repository_keeps_the_fleet_contract() {
+    for (name, case) in tenantlink_service::fakes::fleet_contract::FLEET_CASES {
+        let repository = MemoryRepository::new();
+        eprintln!("fleet contract case: {name}");
+        case(&repository, &repository).await;
+    }
+}

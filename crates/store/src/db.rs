@@ -124,7 +124,7 @@ async fn connect_sqlite(
 /// Migrations are embedded at compile time so the binary needs no migrations folder.
 /// Never edit an applied migration (sqlx refuses a changed checksum): add the next one.
 fn migrator(kind: BackendKind) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 12] = match kind {
+    let files: [(i64, &'static str, &'static str); 13] = match kind {
         BackendKind::Sqlite => [
             (
                 1,
@@ -185,6 +185,11 @@ fn migrator(kind: BackendKind) -> Migrator {
                 12,
                 "rotation",
                 include_str!("../migrations/sqlite/0012_rotation.sql"),
+            ),
+            (
+                13,
+                "notices",
+                include_str!("../migrations/sqlite/0013_notices.sql"),
             ),
         ],
         BackendKind::Postgres => [
@@ -247,6 +252,11 @@ fn migrator(kind: BackendKind) -> Migrator {
                 12,
                 "rotation",
                 include_str!("../migrations/postgres/0012_rotation.sql"),
+            ),
+            (
+                13,
+                "notices",
+                include_str!("../migrations/postgres/0013_notices.sql"),
             ),
         ],
     };

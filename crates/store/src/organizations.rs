@@ -11,7 +11,7 @@ use crate::db::{Columns, in_table, to_micros, with_pool};
 use crate::error::{StoreError, StoreResult};
 
 /// The organization's columns plus its active certificate (at most one, by a unique index).
-const SELECT: &str = "SELECT o.id, o.tenant, o.cloud, o.app_id, o.app_object_id, o.name, \
+pub(crate) const SELECT: &str = "SELECT o.id, o.tenant, o.cloud, o.app_id, o.app_object_id, o.name, \
                       o.connection, o.last_error, o.assertion_profile, o.created_at, \
                       (SELECT c.id FROM certificates c WHERE c.organization_id = o.id \
                        AND c.state = 'active') AS active_certificate \
@@ -181,7 +181,7 @@ fn require_one(affected: u64, id: OrganizationId) -> StoreResult<()> {
     Ok(())
 }
 
-fn decode(row: &impl Columns) -> StoreResult<Organization> {
+pub(crate) fn decode(row: &impl Columns) -> StoreResult<Organization> {
     let row = &in_table("organizations", row);
     Ok(Organization {
         id: row.parsed("id")?,

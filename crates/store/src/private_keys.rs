@@ -1,5 +1,6 @@
 //! Certificates' private keys at rest: decrypting one, and re-encrypting all of them (a master
-//! key rotation, or the start-up upgrade of rows still on an older key binding).
+//! key rotation, which moves the webhook secrets too, or the start-up upgrade of rows still on
+//! an older key binding).
 
 use tenantlink_service::CertificateId;
 use zeroize::Zeroizing;
@@ -88,7 +89,9 @@ impl Store {
             BackendKind::Sqlite => {
                 "UPDATE certificates SET encrypted_private_key = encrypted_private_key WHERE 1 = 0"
             }
-            BackendKind::Postgres => "LOCK TABLE certificates IN SHARE ROW EXCLUSIVE MODE",
+            BackendKind::Postgres => {
+                "LOCK TABLE certificates, webhook_endpoints IN SHARE ROW EXCLUSIVE MODE"
+            }
         };
         let select = format!("SELECT {SEALED_KEY_COLUMNS} FROM certificates");
         with_pool!(self, |pool| {
@@ -129,6 +132,8 @@ impl Store {
                 .map_err(StoreError::db("store the re-encrypted private key"))?;
                 resealed_rows += 1;
             }
+            // The webhook secrets are under the same master key: they move with the keys.
+            resealed_rows += crate::notices::reseal_webhook_secrets!(tx, old, new);
             tx.commit()
                 .await
                 .map_err(StoreError::db("commit the re-encrypted private keys"))?;

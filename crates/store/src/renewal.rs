@@ -224,7 +224,7 @@ impl Store {
     }
 }
 
-fn decode(row: &impl Columns) -> StoreResult<RenewalRecord> {
+pub(crate) fn decode(row: &impl Columns) -> StoreResult<RenewalRecord> {
     let row = &in_table(TABLE, row);
     if row.opt_text("organization_id")?.is_none() {
         return Ok(RenewalRecord::default());

@@ -42,6 +42,10 @@ impl StoreRepository {
     pub fn store(&self) -> &Store {
         &self.store
     }
+
+    pub(crate) fn master_key(&self) -> &MasterKey {
+        &self.master_key
+    }
 }
 
 /// A store error in the port's terms: missing rows are `NotFound`, lost compare-and-swaps,

@@ -24,6 +24,8 @@ use std::sync::{Arc, Mutex};
 use tenantlink_certificate::{Credential, PrivateKey};
 use time::OffsetDateTime;
 
+mod fleet;
+mod notices;
 mod sign_in_records;
 
 /// Secrets are kept only as SHA-256 digests, like the SQL store does.
@@ -54,6 +56,9 @@ struct MemoryState {
     renewals: HashMap<OrganizationId, RenewalRecord>,
     /// Renewal claims: organization → (holder, until).
     renewal_claims: HashMap<OrganizationId, (String, OffsetDateTime)>,
+    notices: notices::NoticeState,
+    /// Backup runs as the fleet sees them (see `fleet.rs`), in the order added.
+    backup_runs: Vec<(OrganizationId, crate::fleet::LastBackup)>,
 }
 
 /// Everything in one mutex; the same invariants the SQL store enforces (one unfinished operation

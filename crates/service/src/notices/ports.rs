@@ -301,3 +301,99 @@ pub trait NoticeSender: Send + Sync + std::fmt::Debug + 'static {
     /// `Err` when no SMTP server is configured, too.
     fn send_email<'a>(&'a self, message: &'a EmailMessage) -> BoxFuture<'a, Result<(), SendError>>;
 }
+
+impl Default for NoticeSettings {
+    /// What an instance starts with: the default thresholds, no default recipients, one
+    /// message per notice at once (digest at 08:00 UTC when switched on), e-mail for every
+    /// event type but the test event (which goes to one webhook only).
+    fn default() -> Self {
+        Self {
+            expiry_thresholds_days: super::DEFAULT_EXPIRY_THRESHOLDS_DAYS.to_vec(),
+            default_recipients: Vec::new(),
+            email_mode: EmailMode::Immediate,
+            digest_hour_utc: 8,
+            email_event_types: EventType::ALL
+                .iter()
+                .copied()
+                .filter(|t| *t != EventType::Test)
+                .collect(),
+        }
+    }
+}
+
+impl NoticeSettings {
+    /// When an e-mail delivery of a notice that occurred at `occurred_at` is due: at once, or
+    /// in daily-digest mode at the first digest hour (`HH:00:00` UTC) at or after it.
+    pub fn email_due_at(&self, occurred_at: OffsetDateTime) -> OffsetDateTime {
+        match self.email_mode {
+            EmailMode::Immediate => occurred_at,
+            EmailMode::DailyDigest => {
+                let utc = occurred_at.to_offset(time::UtcOffset::UTC);
+                let hour = time::Time::from_hms(self.digest_hour_utc.min(23), 0, 0)
+                    .unwrap_or(time::Time::MIDNIGHT);
+                let today = utc.replace_time(hour);
+                if today >= utc {
+                    today
+                } else {
+                    today + time::Duration::days(1)
+                }
+            }
+        }
+    }
+}
+
+/// A delivery a notice gets when it is recorded (see [`NoticeRepository::record_notice`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedDelivery {
+    pub channel: DeliveryChannel,
+    pub webhook: Option<WebhookId>,
+    pub recipients: Vec<String>,
+    pub due_at: OffsetDateTime,
+}
+
+/// The fan-out rule of [`NoticeRepository::record_notice`], so every implementation applies the
+/// same one: `endpoints` are the existing (not deleted) ones, `organization_recipients` the
+/// notice's organization's own. `NotFound` when `only_webhook` names no existing endpoint.
+pub fn plan_deliveries(
+    notice: &NewNotice,
+    endpoints: &[WebhookEndpoint],
+    settings: &NoticeSettings,
+    organization_recipients: &[String],
+) -> RepoResult<Vec<PlannedDelivery>> {
+    let webhook = |id: WebhookId| PlannedDelivery {
+        channel: DeliveryChannel::Webhook,
+        webhook: Some(id),
+        recipients: Vec::new(),
+        due_at: notice.occurred_at,
+    };
+    if let Some(only) = notice.only_webhook {
+        // The test event: to that endpoint whatever its subscriptions or state, so a failing
+        // endpoint can be tried (a success clears its failing mark).
+        return match endpoints.iter().find(|e| e.id == only) {
+            Some(endpoint) => Ok(vec![webhook(endpoint.id)]),
+            None => Err(crate::ports::RepositoryError::not_found(format!(
+                "webhook endpoint {only}"
+            ))),
+        };
+    }
+    let mut planned: Vec<PlannedDelivery> = endpoints
+        .iter()
+        .filter(|e| e.enabled && e.failing_since.is_none())
+        .filter(|e| e.event_types.contains(&notice.event_type))
+        .map(|e| webhook(e.id))
+        .collect();
+    let recipients = if organization_recipients.is_empty() {
+        &settings.default_recipients
+    } else {
+        organization_recipients
+    };
+    if settings.email_event_types.contains(&notice.event_type) && !recipients.is_empty() {
+        planned.push(PlannedDelivery {
+            channel: DeliveryChannel::Email,
+            webhook: None,
+            recipients: recipients.to_vec(),
+            due_at: settings.email_due_at(notice.occurred_at),
+        });
+    }
+    Ok(planned)
+}
