@@ -20,6 +20,7 @@
 pub mod credentials;
 pub mod graph;
 pub mod item;
+mod notices;
 pub mod policies;
 pub mod report;
 pub mod runner;

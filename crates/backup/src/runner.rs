@@ -87,7 +87,7 @@ pub enum RunError {
 pub struct BackupRunner {
     backups: Arc<dyn BackupRepository>,
     /// Organizations and certificates: where the run's proof and connection state go.
-    repository: Arc<dyn Repository>,
+    pub(crate) repository: Arc<dyn Repository>,
     tokens: TokenClient,
     graph: GraphReader,
     clock: SharedClock,
@@ -95,6 +95,8 @@ pub struct BackupRunner {
     observer: Option<Arc<dyn RunObserver>>,
     /// This instance's id, recorded on the runs it starts (see [`BackupRunner::with_instance_id`]).
     instance: Option<Arc<str>>,
+    /// Where notices of a broken credential go (see [`BackupRunner::with_notices`]).
+    pub(crate) notices: Option<tenantlink_service::notices::NoticeRecorder>,
 }
 
 /// Counts of one run so far.
@@ -127,6 +129,7 @@ impl BackupRunner {
             config,
             observer: None,
             instance: None,
+            notices: None,
         }
     }
 
@@ -487,6 +490,7 @@ impl BackupRunner {
         authenticated: bool,
     ) {
         let now = self.clock.now();
+        let before = self.before_verdict(organization.id).await;
         let Verdict {
             connection,
             certificate: certificate_proof,
@@ -521,6 +525,7 @@ impl BackupRunner {
                     "could not record the organization's connection state");
             }
         }
+        self.notice_verdict(before, report, now).await;
     }
 
     /// The organization's active certificate, if it is the one with `thumbprint` (the run

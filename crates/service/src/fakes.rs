@@ -12,6 +12,7 @@ mod directory;
 pub mod fixtures;
 pub mod fleet_contract;
 mod memory;
+mod notice_sender;
 pub mod notices_contract;
 pub mod renewal_contract;
 pub mod sign_in_contract;
@@ -21,6 +22,7 @@ pub use directory::{
 };
 pub use fixtures::{new_organization, operation, organization};
 pub use memory::MemoryRepository;
+pub use notice_sender::{RecordingSender, SentEmail, SentWebhook, http_error};
 
 use crate::ports::BoxFuture;
 use std::sync::{Mutex, MutexGuard};

@@ -21,6 +21,7 @@ pub mod fleet;
 mod heavy;
 mod model;
 pub mod notices;
+pub mod observe;
 mod operation;
 mod ports;
 mod proof;

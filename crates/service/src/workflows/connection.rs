@@ -73,13 +73,14 @@ impl Workflows {
 
     /// The one place the workflows record a proof: the service's rule
     /// ([`crate::record_proof`] with [`crate::connection_after_proof`]), shared with backup
-    /// runs, also sets the organization's connection state from it.
+    /// runs, also sets the organization's connection state from it (and, with a notice
+    /// recorder, tells of a connection it broke or restored).
     async fn record_proof(
         &self,
         certificate: CertificateId,
         proof: &CredentialProof,
     ) -> RepoResult<bool> {
-        crate::proof::record_proof(&*self.repository, certificate, proof).await
+        self.record_proof_noticing(certificate, proof).await
     }
 
     /// The stored certificate with its decrypted private key, ready to sign an assertion.

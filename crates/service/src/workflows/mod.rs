@@ -36,6 +36,7 @@ mod generate;
 mod holding;
 mod import;
 mod key_removal;
+mod notices;
 mod organizations;
 mod rotation;
 mod running;
@@ -135,6 +136,8 @@ pub struct Workflows {
     instance: Option<Arc<str>>,
     /// RSA key generation and PKCS#12 key derivation run here, off the async threads.
     heavy: HeavyWork,
+    /// Where notices of what changed are recorded ([`Workflows::with_notices`]); `None`: none.
+    notices: Option<crate::notices::NoticeRecorder>,
 }
 
 impl Workflows {
@@ -155,6 +158,7 @@ impl Workflows {
             tasks: tasks::OperationTasks::default(),
             instance: None,
             heavy: HeavyWork::default(),
+            notices: None,
         }
     }
 

@@ -1,5 +1,6 @@
 //! After a rotation's steps ended: a failed rotation's new key comes off the application again,
-//! and the attempt is written into the organization's renewal state (and a failure audited).
+//! and the attempt is written into the organization's renewal state (and a failure audited, and
+//! either told as a notice).
 
 use super::decide::{self, AttemptFailure};
 use super::steps::{Ended, Rotating};
@@ -104,5 +105,10 @@ impl Workflows {
         {
             tracing::warn!(operation = %operation.id, error = %err, "could not record the rotation in the renewal state");
         }
+        let written = crate::renewal::RenewalRecord {
+            policy: record.policy,
+            state,
+        };
+        self.notice_rotation(operation, &written).await;
     }
 }
