@@ -87,6 +87,9 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     // Every cloud's client, built once (reading each configured CA file now).
     let directories = CloudDirectories::new(config.clouds.targets(), &shared_clock)
         .map_err(|e| config_error(anyhow::anyhow!("{e}")))?;
+    // The notice senders (webhooks, and e-mail through [smtp]: its CA file is read now). Built
+    // here so a bad [smtp] stops the start; the notice dispatcher is handed it (issue #13).
+    let _notifier = config.notices.notifier().map_err(config_error)?;
     let configured = config
         .organization
         .as_ref()

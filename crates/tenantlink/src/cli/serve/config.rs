@@ -4,13 +4,15 @@
 //! reported with its flag, variable or file key.
 //!
 //! The layering itself is `config/layers.rs`; the bounds of `[certificates]`, `[backups]`,
-//! `[sign_in]`, `[http]` and `[renewal]` are in `config/` under those names, `[organization]` in `organization.rs` and
+//! `[sign_in]`, `[http]` and `[renewal]` are in `config/` under those names, `[notices]` and
+//! `[smtp]` in `config/notices.rs`, `[organization]` in `organization.rs` and
 //! `[clouds.NAME]` in `clouds.rs`.
 
 mod backups;
 mod certificates;
 mod http;
 pub mod layers;
+mod notices;
 mod renewal;
 mod sign_in;
 
@@ -28,6 +30,8 @@ pub use http::HttpSettings;
 use http::resolve_http;
 pub use layers::{Env, ProcessEnv};
 use layers::{Layers, Secret};
+pub use notices::NoticesConfig;
+use notices::resolve_notices;
 pub use renewal::RenewalSettings;
 use renewal::resolve_renewal;
 use sign_in::resolve_sign_in_throttle;
@@ -56,6 +60,9 @@ pub struct ServeConfig {
     pub http: HttpSettings,
     /// The renewal scheduler's pace, the overlap of rotated keys and the renewal claim's lease.
     pub renewal: RenewalSettings,
+    /// Notices' public URL and pace, and the SMTP server of e-mail notices
+    /// (`notices.notifier()` builds the sender).
+    pub notices: NoticesConfig,
     /// A real tenant instead of the embedded sandbox.
     pub organization: Option<OrganizationConfig>,
     /// Where each named cloud's directory is (the configured organization's settings included).
@@ -160,6 +167,7 @@ impl ServeConfig {
         let sign_in_throttle = resolve_sign_in_throttle(&layers, &file)?;
         let http = resolve_http(&layers, &file, tls.is_some())?;
         let renewal = resolve_renewal(&layers, &file)?;
+        let notices = resolve_notices(&layers, &file)?;
         let organization = OrganizationConfig::resolve(&layers, file.organization.as_ref())?;
         let clouds = CloudsConfig::resolve(
             &layers,
@@ -180,6 +188,7 @@ impl ServeConfig {
             sign_in_throttle,
             http,
             renewal,
+            notices,
             organization,
             clouds,
             config_file: file_path,

@@ -35,6 +35,10 @@ pub struct FileConfig {
     pub http: HttpSection,
     #[serde(default)]
     pub renewal: RenewalSection,
+    #[serde(default)]
+    pub notices: NoticesSection,
+    #[serde(default)]
+    pub smtp: SmtpSection,
     pub organization: Option<OrganizationSection>,
     /// `[clouds.global]`, `[clouds.usgov]`, `[clouds.china]`: another place for that cloud's
     /// directory (checked against the known names when resolved).
@@ -100,6 +104,29 @@ pub struct RenewalSection {
     pub max_in_flight: Option<u32>,
     pub overlap_grace_hours: Option<u32>,
     pub lease_seconds: Option<u32>,
+}
+
+/// Notices' links and pace (`config/notices.rs`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoticesSection {
+    pub public_url: Option<String>,
+    pub watch_every_seconds: Option<u32>,
+    pub dispatch_every_seconds: Option<u32>,
+}
+
+/// The SMTP server of e-mail notices (`config/notices.rs`); the password only as a file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSection {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub security: Option<String>,
+    pub username: Option<String>,
+    pub password_file: Option<PathBuf>,
+    pub from: Option<String>,
+    pub ca_file: Option<PathBuf>,
+    pub timeout_seconds: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -257,6 +284,8 @@ mod tests {
         assert_eq!(config.certificates.proof_attempts, Some(7));
         assert_eq!(config.certificates.proof_max_delay_ms, Some(20_000));
         assert_eq!(config.renewal.overlap_grace_hours, Some(72));
+        assert_eq!(config.smtp.security.as_deref(), Some("starttls"));
+        assert_eq!(config.notices.dispatch_every_seconds, Some(10));
         let organization = config.organization.expect("organization section");
         assert_eq!(organization.cloud.as_deref(), Some("global"));
         assert!(
