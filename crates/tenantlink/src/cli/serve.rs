@@ -13,6 +13,7 @@ mod heavy_work;
 mod instance_id;
 mod listener;
 pub(crate) mod master_key;
+mod notices;
 mod organization;
 mod tls;
 
@@ -89,7 +90,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .map_err(|e| config_error(anyhow::anyhow!("{e}")))?;
     // The notice senders (webhooks, and e-mail through [smtp]: its CA file is read now). Built
     // here so a bad [smtp] stops the start; the notice dispatcher is handed it (issue #13).
-    let _notifier = config.notices.notifier().map_err(config_error)?;
+    let notifier = config.notices.notifier().map_err(config_error)?;
     let configured = config
         .organization
         .as_ref()
@@ -141,6 +142,13 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
 
     // One bounded pool for every CPU-heavy job of this instance (Argon2, key generation, PKCS#12).
     let heavy = heavy_work::pool();
+    let notices = notices::build(
+        repository.clone(),
+        notifier,
+        &shared_clock,
+        &config.notices,
+        &instance,
+    );
     let workflows = Workflows::new(
         repository.clone(),
         Arc::new(directories),
@@ -151,7 +159,8 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             .workflows_config(config.renewal.overlap_grace),
     )
     .with_instance_id(instance.clone())
-    .with_heavy_work(heavy.clone());
+    .with_heavy_work(heavy.clone())
+    .with_notices(notices.recorder());
     let accounts = Accounts::new(
         repository.clone(),
         repository.clone(),
@@ -180,6 +189,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         poll_every: config.backup_poll_every.unwrap_or(backups::POLL_EVERY),
         instance: instance.clone(),
         stale_after: config.certificates.holder_stale_after,
+        notices: notices.recorder(),
     })
     .await?;
 
@@ -227,6 +237,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     // resuming an interrupted operation may wait on Entra for a minute (the token proof's
     // retries), which must not keep the portal and API from answering.
     start_operation_tasks(workflows, config.renewal);
+    notices::start(&notices);
     let handle = axum_server::Handle::new();
     let shutdown = handle.clone();
     tokio::spawn(async move {

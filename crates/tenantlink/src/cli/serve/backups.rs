@@ -46,6 +46,8 @@ pub struct BackupSetup {
     pub instance: String,
     /// Another instance silent for this long is gone, and its interrupted runs are failed.
     pub stale_after: Duration,
+    /// Where a credential failure of a run is recorded as a notice.
+    pub notices: tenantlink_service::notices::NoticeRecorder,
 }
 
 /// The clouds to back up from: the same endpoints and Graph resource as the directory of each
@@ -86,7 +88,8 @@ fn runner(
             ..RunnerConfig::default()
         },
     )
-    .with_instance_id(setup.instance.clone()))
+    .with_instance_id(setup.instance.clone())
+    .with_notices(setup.notices.clone()))
 }
 
 /// Recovers runs a previous process left `running`, starts the scheduler and returns the
