@@ -14,6 +14,7 @@ mod instance_id;
 mod listener;
 pub(crate) mod master_key;
 mod metrics;
+mod notices;
 mod organization;
 mod tls;
 
@@ -94,7 +95,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             .map_err(|e| config_error(anyhow::anyhow!("{e}")))?;
     // The notice senders (webhooks, and e-mail through [smtp]: its CA file is read now). Built
     // here so a bad [smtp] stops the start; the notice dispatcher is handed it (issue #13).
-    let _notifier = config.notices.notifier().map_err(config_error)?;
+    let notifier = config.notices.notifier().map_err(config_error)?;
     let configured = config
         .organization
         .as_ref()
@@ -155,6 +156,14 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         shared_clock.clone(),
         workflows_config.expiring_soon_days,
     );
+    let notices = notices::build(
+        repository.clone(),
+        notifier,
+        &shared_clock,
+        &config.notices,
+        &instance,
+    )
+    .with_observer(counters.clone());
     let workflows = Workflows::new(
         repository.clone(),
         Arc::new(directories),
@@ -164,7 +173,8 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     )
     .with_instance_id(instance.clone())
     .with_heavy_work(heavy.clone())
-    .with_observer(counters.clone());
+    .with_observer(counters.clone())
+    .with_notices(notices.recorder());
     let accounts = Accounts::new(
         repository.clone(),
         repository.clone(),
@@ -195,6 +205,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         stale_after: config.certificates.holder_stale_after,
         calls,
         outcomes: counters.clone(),
+        notices: notices.recorder(),
     })
     .await?;
 
@@ -251,6 +262,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     // resuming an interrupted operation may wait on Entra for a minute (the token proof's
     // retries), which must not keep the portal and API from answering.
     start_operation_tasks(workflows, config.renewal);
+    notices::start(&notices);
     let handle = axum_server::Handle::new();
     let shutdown = handle.clone();
     tokio::spawn(async move {

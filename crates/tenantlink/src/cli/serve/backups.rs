@@ -51,6 +51,8 @@ pub struct BackupSetup {
     /// outcome.
     pub calls: SharedCallObserver,
     pub outcomes: SharedObserver,
+    /// Where a credential failure of a run is recorded as a notice.
+    pub notices: tenantlink_service::notices::NoticeRecorder,
 }
 
 /// The clouds to back up from: the same endpoints and Graph resource as the directory of each
@@ -93,7 +95,8 @@ fn runner(
         },
     )
     .with_instance_id(setup.instance.clone())
-    .with_outcomes_to(setup.outcomes.clone()))
+    .with_outcomes_to(setup.outcomes.clone())
+    .with_notices(setup.notices.clone()))
 }
 
 /// Recovers runs a previous process left `running`, starts the scheduler and returns the
