@@ -25,13 +25,6 @@ pub const SMTP_TIMEOUT_SECONDS: std::ops::RangeInclusive<u32> = 1..=120;
 pub struct NoticesConfig {
     /// Where the portal is reached from outside, for links in e-mail and webhook bodies
     /// (e.g. `https://tenantlink.example.com/`); links are left out when `None`.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "read by the notice rendering that serve wires (h6, #13)"
-        )
-    )]
     pub public_url: Option<url::Url>,
     /// How often the watcher looks for certificates reaching a threshold.
     pub watch_every: Duration,
