@@ -498,31 +498,3 @@ impl ScheduledRotations for HeldRotations {
         Box::pin(std::future::ready(outcome))
     }
 }
-
-#[tokio::test]
-async fn organizations_left_waiting_for_a_slot_start_as_slots_free_without_a_new_pass() {
-    let world = World::new().await;
-    let mut due = Vec::new();
-    for name in ["a", "b", "c", "d", "e"] {
-        due.push(world.connected(name, START - DUE_AGE).await);
-    }
-    let rotations = HeldRotations::new(&world);
-    let scheduler = world.scheduler(2, &rotations);
-
-    let pass = scheduler.tick().await;
-    assert_eq!((pass.started, pass.waiting_for_slot), (2, 3));
-
-    rotations.settle(2);
-    let freed = scheduler.start_waiting().await;
-    assert_eq!((freed.started, freed.waiting_for_slot), (2, 1));
-    rotations.settle(2);
-    let last = scheduler.start_waiting().await;
-    assert_eq!((last.started, last.waiting_for_slot), (1, 0));
-    // Nothing waits any more: it resolves at once and starts nothing.
-    let none = scheduler.start_waiting().await;
-    assert_eq!((none.started, none.waiting_for_slot), (0, 0));
-
-    assert_eq!(rotations.most_open(), 2);
-    let started: HashSet<OrganizationId> = rotations.started().into_iter().collect();
-    assert_eq!(started, due.into_iter().collect());
-}
