@@ -27,11 +27,11 @@ test('the sign-in form refuses a wrong password and signs the administrator in',
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Organizations', level: 1 }).waitFor();
     assert.match(page.url(), /\/organizations$/);
-    // Signed in as the administrator, with the sandbox's organization listed.
+    // Signed in as the administrator, with the sandbox's organization listed (by its tenant).
     assert.equal((await page.locator('.account span').innerText()).trim(), 'admin (Administrator)');
     const row = page.getByRole('row', { name: new RegExp(ORGANIZATION.replace(/[()]/g, '\\$&')) });
     await row.waitFor();
-    assert.match(await row.innerText(), new RegExp(server.sandbox.backup_app.app_id));
+    assert.match(await row.innerText(), new RegExp(server.sandbox.tenant_id));
     await screenshot(page, 'organizations');
   });
 });
