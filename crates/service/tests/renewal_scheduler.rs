@@ -212,6 +212,32 @@ async fn a_retry_after_pauses_new_starts_of_the_instance_until_it_passes() {
 }
 
 #[tokio::test]
+async fn a_retry_after_met_by_the_key_removal_sweep_pauses_new_starts_too() {
+    let world = World::new().await;
+    let rotations = HeldRotations::new(&world);
+    *rotations.sweep_retry_after.lock().unwrap() = Some(StdDuration::from_secs(90));
+    let scheduler = world.scheduler(2, &rotations);
+
+    let swept = scheduler.tick().await;
+    assert_eq!(
+        swept.keys.map(|k| k.retry_after),
+        Some(Some(StdDuration::from_secs(90)))
+    );
+    assert_eq!(swept.paused_until, Some(START + Duration::seconds(90)));
+
+    // Due now, but the directory asked to wait: neither a start nor another sweep.
+    let org = world.connected("due", START - DUE_AGE).await;
+    let paused = scheduler.tick().await;
+    assert_eq!((paused.started, paused.keys), (0, None));
+    assert!(rotations.started().is_empty());
+
+    world.clock.advance(Duration::seconds(91));
+    let resumed = scheduler.tick().await;
+    assert_eq!((resumed.paused_until, resumed.started), (None, 1));
+    assert_eq!(rotations.started(), vec![org]);
+}
+
+#[tokio::test]
 async fn run_passes_once_per_check_every_until_stopped_and_failures_do_not_stop_it() {
     let world = World::new().await;
     world.connected("contoso", START).await;
@@ -388,6 +414,8 @@ struct HeldRotations {
     retry_after: Mutex<Option<Duration>>,
     sweeps: AtomicUsize,
     sweeps_fail: Mutex<bool>,
+    /// The sweep's next report says Graph answered a removal with 429 and this `Retry-After`.
+    sweep_retry_after: Mutex<Option<StdDuration>>,
 }
 
 impl HeldRotations {
@@ -404,6 +432,7 @@ impl HeldRotations {
             retry_after: Mutex::default(),
             sweeps: AtomicUsize::new(0),
             sweeps_fail: Mutex::new(false),
+            sweep_retry_after: Mutex::default(),
         })
     }
 
@@ -493,8 +522,41 @@ impl ScheduledRotations for HeldRotations {
         let outcome = if *self.sweeps_fail.lock().unwrap() {
             Err(ServiceError::Internal("the sweep failed".into()))
         } else {
-            Ok(KeyRemovalReport::default())
+            let retry_after = self.sweep_retry_after.lock().unwrap().take();
+            Ok(KeyRemovalReport {
+                failed: u32::from(retry_after.is_some()),
+                retry_after,
+                ..KeyRemovalReport::default()
+            })
         };
         Box::pin(std::future::ready(outcome))
     }
+}
+
+#[tokio::test]
+async fn organizations_left_waiting_for_a_slot_start_as_slots_free_without_a_new_pass() {
+    let world = World::new().await;
+    let mut due = Vec::new();
+    for name in ["a", "b", "c", "d", "e"] {
+        due.push(world.connected(name, START - DUE_AGE).await);
+    }
+    let rotations = HeldRotations::new(&world);
+    let scheduler = world.scheduler(2, &rotations);
+
+    let pass = scheduler.tick().await;
+    assert_eq!((pass.started, pass.waiting_for_slot), (2, 3));
+
+    rotations.settle(2);
+    let freed = scheduler.start_waiting().await;
+    assert_eq!((freed.started, freed.waiting_for_slot), (2, 1));
+    rotations.settle(2);
+    let last = scheduler.start_waiting().await;
+    assert_eq!((last.started, last.waiting_for_slot), (1, 0));
+    // Nothing waits any more: it resolves at once and starts nothing.
+    let none = scheduler.start_waiting().await;
+    assert_eq!((none.started, none.waiting_for_slot), (0, 0));
+
+    assert_eq!(rotations.most_open(), 2);
+    let started: HashSet<OrganizationId> = rotations.started().into_iter().collect();
+    assert_eq!(started, due.into_iter().collect());
 }

@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration as StdDuration;
 use support::{admin, caller, world};
-use tenantlink_service::fakes::FakeCall;
+use tenantlink_service::fakes::{FakeCall, FakeDirectory};
 use tenantlink_service::{
     AuditAction, CertificateState, KeyRemovalReport, OperationStep, RENEWAL_ACTOR, Repository,
     Role, ServiceError,
@@ -56,7 +56,8 @@ async fn a_rotation_adds_proves_and_activates_a_new_key_and_removes_the_old_afte
         KeyRemovalReport {
             removed: 0,
             waiting: 1,
-            failed: 0
+            failed: 0,
+            retry_after: None
         }
     );
     assert_eq!(w.directory.attached().len(), 2);
@@ -73,7 +74,8 @@ async fn a_rotation_adds_proves_and_activates_a_new_key_and_removes_the_old_afte
         KeyRemovalReport {
             removed: 1,
             waiting: 0,
-            failed: 0
+            failed: 0,
+            retry_after: None
         }
     );
     assert_eq!(w.directory.attached(), vec![new.sha1_thumbprint.clone()]);
@@ -162,10 +164,46 @@ async fn the_old_key_stays_until_its_own_end_while_the_new_one_has_no_accepted_t
         KeyRemovalReport {
             removed: 0,
             waiting: 1,
-            failed: 0
+            failed: 0,
+            retry_after: None
         }
     );
     assert!(w.directory.attached().contains(&old));
+}
+
+#[tokio::test]
+async fn a_429_from_remove_key_stops_the_sweep_and_reports_the_wait() {
+    let w = world().await;
+    let first = w.generate_active("ann").await;
+    w.rotate("ann").await;
+    let second = w.active().await.sha1_thumbprint;
+    w.rotate("ann").await;
+    w.clock.advance(Duration::hours(73));
+    w.directory
+        .fail_next_remove_key(FakeDirectory::throttled(StdDuration::from_secs(60)));
+
+    let throttled = w.workflows.remove_retired_keys().await.unwrap();
+    assert_eq!(
+        throttled,
+        KeyRemovalReport {
+            removed: 0,
+            waiting: 0,
+            failed: 1,
+            retry_after: Some(StdDuration::from_secs(60))
+        }
+    );
+    // The second retired key was not tried: more writes would only earn more 429s.
+    assert_eq!(w.directory.calls(FakeCall::RemoveKey), 1);
+    assert!(w.directory.attached().contains(&first));
+    assert!(w.directory.attached().contains(&second));
+
+    let later = w.workflows.remove_retired_keys().await.unwrap();
+    assert_eq!(
+        (later.removed, later.failed, later.retry_after),
+        (2, 0, None)
+    );
+    assert!(!w.directory.attached().contains(&first));
+    assert!(!w.directory.attached().contains(&second));
 }
 
 #[tokio::test]

@@ -252,8 +252,12 @@ async fn observe(
     known: &mut BTreeSet<String>,
     first: &str,
 ) -> Observed {
-    let application = sandbox.backup_application().await;
+    // The page, then the application, then the page again: a rotation that ends between two
+    // reads would pair an application read before its addKey with a page read after its
+    // activation, and the active key would seem missing from the application.
     let page = certificate(admin, org).await;
+    let application = sandbox.backup_application().await;
+    let unchanged = certificate(admin, org).await["active"] == page["active"];
     for listed in page["active"]
         .as_object()
         .into_iter()
@@ -270,6 +274,9 @@ async fn observe(
         .count();
     let state = format!("page {page}; {ours} of our keys on {application}");
     let settled = async {
+        if !unchanged {
+            return Err(format!("a rotation ended while observed: {state}"));
+        }
         // Renewal has acted when it was due: the plan lies in the future again.
         let next = &page["renewal"]["next_renewal_at"];
         if next.is_null() || time_of(next) <= now {

@@ -7,8 +7,10 @@
 //!
 //! A pass never waits for a rotation: the rotation runs on the workflow's own background task,
 //! and a small task of the scheduler waits for it to settle, then gives back the claim and the
-//! slot. So 10,000 due organizations are worked through `max_in_flight` at a time, most urgent
-//! (earliest expiry) first, a few more at every pass as slots free.
+//! slot. The starts of one pass run side by side (their key generations overlap on the
+//! heavy-work pool). So 10,000 due organizations are worked through `max_in_flight` at a time,
+//! most urgent (earliest expiry) first: those a pass found no slot for wait, and start as soon
+//! as a slot frees, without waiting for the next pass.
 
 use crate::error::ServiceResult;
 use crate::model::OrganizationId;
@@ -188,19 +190,48 @@ impl RenewalScheduler {
         self.config
     }
 
-    /// Passes forever, one per `check_every` on the injected sleeper, until `stop` resolves.
+    /// Passes forever, one per `check_every` on the injected sleeper, until `stop` resolves;
+    /// between passes, the organizations a pass left waiting for a slot start as slots free.
     /// Nothing stops the loop but `stop`: a pass logs what failed and the next one tries again.
     pub async fn run(self, stop: impl Future<Output = ()>) {
         tokio::pin!(stop);
         loop {
             let report = self.tick().await;
             tracing::debug!(?report, "renewal pass");
-            tokio::select! {
-                biased;
-                () = &mut stop => break,
-                () = self.sleeper.sleep(self.config.check_every) => {}
+            let next_pass = self.sleeper.sleep(self.config.check_every);
+            tokio::pin!(next_pass);
+            let mut paused = report.paused_until.is_some();
+            loop {
+                if paused || !self.shared.has_waiting() {
+                    tokio::select! {
+                        biased;
+                        () = &mut stop => return,
+                        () = &mut next_pass => break,
+                    }
+                }
+                tokio::select! {
+                    biased;
+                    () = &mut stop => return,
+                    () = &mut next_pass => break,
+                    () = self.shared.slot_free() => {}
+                }
+                // Not raced against the next pass: a start cut short would keep its claim
+                // until the lease ends.
+                let mut report = TickReport::default();
+                self.shared.start_waiting(&mut report).await;
+                paused = report.paused_until.is_some();
             }
         }
+    }
+
+    /// Waits for a free slot, then starts the organizations the last pass left waiting for
+    /// one (each re-decided after its claim); returns what it did. Resolves at once when none
+    /// wait; starts nothing while Graph asked to slow down (`paused_until` is set).
+    pub async fn start_waiting(&self) -> TickReport {
+        let mut report = TickReport::default();
+        self.shared.slot_free().await;
+        self.shared.start_waiting(&mut report).await;
+        report
     }
 
     /// [`RenewalScheduler::run`] for as long as the process lives.
@@ -228,6 +259,7 @@ impl RenewalScheduler {
         // removeKey is a directory write too: while Graph asks to slow down, it waits as well.
         if report.paused_until.is_none() {
             report.keys = shared.remove_retired_keys().await;
+            report.paused_until = pause_in_force(*lock(&shared.paused_until), now);
         }
         if report.started > 0 || report.failed_to_start > 0 || report.paused_until.is_some() {
             tracing::info!(

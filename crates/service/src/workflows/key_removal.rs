@@ -81,6 +81,16 @@ impl Workflows {
                 Err(why) => {
                     report.failed += 1;
                     tracing::warn!(organization = %retired.organization, certificate = %retired.id, thumbprint = %retired.sha1_thumbprint, reason = %why, "could not remove a rotated-out key; will try again");
+                    if let NotRemoved::Directory(DirectoryError {
+                        retry_after: Some(wait),
+                        ..
+                    }) = why
+                    {
+                        // Graph asked this client to slow down: more removals now would only
+                        // earn more 429s. The rest wait for a pass after the pause.
+                        report.retry_after = Some(wait);
+                        break;
+                    }
                 }
             }
         }

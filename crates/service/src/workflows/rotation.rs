@@ -38,6 +38,9 @@ pub struct KeyRemovalReport {
     pub waiting: u32,
     /// Removals that failed this pass (retried at the next).
     pub failed: u32,
+    /// Graph answered a removal with 429 and `Retry-After`: the sweep stopped there (the keys
+    /// after it wait for a later pass) and the scheduler pauses its directory writes this long.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 /// Who asked for a rotation, which decides what may start one.

@@ -29,6 +29,8 @@ pub(super) struct Shared {
     /// Organizations whose rotation from this instance has not settled yet.
     pub(super) in_flight: Mutex<HashSet<OrganizationId>>,
     pub(super) paused_until: Mutex<Option<OffsetDateTime>>,
+    /// Due organizations the last pass found no slot for, most urgent first.
+    pub(super) waiting: Mutex<Vec<DueOrganization>>,
 }
 
 /// How trying to start one due organization ended.
@@ -57,6 +59,7 @@ impl Shared {
             slots: Arc::new(Semaphore::new(config.max_in_flight)),
             in_flight: Mutex::default(),
             paused_until: Mutex::default(),
+            waiting: Mutex::default(),
         }
     }
 
@@ -133,26 +136,73 @@ impl Shared {
         Ok(None)
     }
 
+    /// Starts `candidates` in order, as many at once as there are free slots: their key
+    /// generations run side by side on the heavy-work pool instead of one after another. Those
+    /// left when every slot is taken wait in `waiting` for [`Shared::start_waiting`].
     pub(super) async fn start_due(
         self: &Arc<Self>,
         candidates: Vec<DueOrganization>,
         report: &mut TickReport,
     ) {
-        let mut remaining = candidates.len();
-        for candidate in candidates {
-            remaining -= 1;
-            match self.start(candidate.id).await {
-                Start::Started => report.started += 1,
-                Start::NoSlot => {
-                    report.waiting_for_slot += remaining + 1;
-                    break;
+        let mut queue = std::collections::VecDeque::from(candidates);
+        loop {
+            let free = self.slots.available_permits().min(queue.len());
+            if free == 0 {
+                break;
+            }
+            let mut starts = tokio::task::JoinSet::new();
+            for candidate in queue.drain(..free) {
+                let shared = self.clone();
+                starts.spawn(async move { (candidate, shared.start(candidate.id).await) });
+            }
+            let mut no_slot = Vec::new();
+            while let Some(joined) = starts.join_next().await {
+                let Ok((candidate, outcome)) = joined else {
+                    report.failed_to_start += 1;
+                    continue;
+                };
+                match outcome {
+                    Start::Started => report.started += 1,
+                    Start::NoSlot => no_slot.push(candidate),
+                    Start::ClaimedElsewhere => report.skipped_claimed += 1,
+                    Start::Busy => report.skipped_busy += 1,
+                    Start::NoLongerDue => report.no_longer_due += 1,
+                    Start::Failed => report.failed_to_start += 1,
                 }
-                Start::ClaimedElsewhere => report.skipped_claimed += 1,
-                Start::Busy => report.skipped_busy += 1,
-                Start::NoLongerDue => report.no_longer_due += 1,
-                Start::Failed => report.failed_to_start += 1,
+            }
+            for candidate in no_slot.into_iter().rev() {
+                queue.push_front(candidate);
             }
         }
+        report.waiting_for_slot += queue.len();
+        *lock(&self.waiting) = queue.into();
+    }
+
+    /// Starts the organizations the last pass left waiting for a slot (without
+    /// planning every organization again: each is re-decided after its claim anyway). Nothing
+    /// while Graph asked to slow down.
+    pub(super) async fn start_waiting(self: &Arc<Self>, report: &mut TickReport) {
+        if lock(&self.waiting).is_empty() {
+            return;
+        }
+        let now = self.workflows.now();
+        report.paused_until = super::rules::pause_in_force(*lock(&self.paused_until), now);
+        if report.paused_until.is_some() {
+            report.waiting_for_slot = lock(&self.waiting).len();
+            return;
+        }
+        let waiting = std::mem::take(&mut *lock(&self.waiting));
+        self.start_due(waiting, report).await;
+    }
+
+    /// Resolves once a rotation slot is free.
+    pub(super) async fn slot_free(&self) {
+        // The semaphore is never closed, so acquiring only waits.
+        drop(self.slots.acquire().await);
+    }
+
+    pub(super) fn has_waiting(&self) -> bool {
+        !lock(&self.waiting).is_empty()
     }
 
     /// Takes a slot, claims the organization, re-decides on what is stored now (another
@@ -264,9 +314,20 @@ impl Shared {
         }
     }
 
+    /// Runs the key-removal sweep; a 429 it met pauses this instance's directory writes as a
+    /// rotation's would (same cap, [`super::MAX_PAUSE`]).
     pub(super) async fn remove_retired_keys(&self) -> Option<KeyRemovalReport> {
         match self.rotations.remove_retired_keys().await {
             Ok(keys) => {
+                if let Some(wait) = keys.retry_after {
+                    let now = self.workflows.now();
+                    let asked = now.saturating_add(
+                        time::Duration::try_from(wait).unwrap_or(time::Duration::MAX),
+                    );
+                    let mut paused = lock(&self.paused_until);
+                    *paused = pause_after(*paused, Some(asked), now);
+                    tracing::warn!(until = ?*paused, "Graph asked the key-removal sweep to slow down; pausing directory writes");
+                }
                 if keys.removed > 0 || keys.failed > 0 {
                     tracing::info!(
                         removed = keys.removed,
