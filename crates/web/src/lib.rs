@@ -33,6 +33,8 @@ pub struct AppState {
     pub policies: tenantlink_backup::Policies,
     /// The fleet view: every organization classified by risk, from one snapshot per request.
     pub fleet: tenantlink_service::fleet::Fleet,
+    /// Webhooks, e-mail recipients and notice settings (issue #13); every call is audited.
+    pub notices: tenantlink_service::notices::Notices,
     pub settings: Arc<WebSettings>,
 }
 

@@ -218,6 +218,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             accounts,
             policies,
             fleet,
+            notices: notices.clone(),
             settings: Arc::new(tenantlink_web::WebSettings {
                 secure_cookies: config.http.secure_cookies,
                 sandbox_url: sandbox
