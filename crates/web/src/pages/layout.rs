@@ -33,6 +33,7 @@ pub fn render(page: Page<'_>, body: Markup) -> Html<String> {
                     @if let Some(caller) = page.caller {
                         nav aria-label="Main menu" {
                             a href="/organizations" { "Organizations" }
+                            a href="/notices" { "Notices" }
                             a href="/audit" { "Audit log" }
                             @if caller.may(Permission::ManageUsers) {
                                 a href="/users" { "Users" }

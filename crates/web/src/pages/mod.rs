@@ -8,6 +8,8 @@ mod banner;
 mod certificate;
 mod layout;
 mod login;
+mod notice_recipients;
+mod notices;
 mod operation;
 
 pub(crate) use operation::read_import_fields;
@@ -21,6 +23,7 @@ mod renewal_policy;
 mod runs;
 mod tokens;
 mod users;
+mod webhook;
 
 use crate::AppState;
 use axum::Router;
@@ -79,6 +82,18 @@ pub fn routes() -> Router<AppState> {
         .route("/operations/{id}/cancel", post(operation::cancel))
         .route("/operations/{id}/abandon", post(operation::abandon))
         .route("/audit", get(audit::page))
+        .route("/notices", get(notices::page))
+        .route("/notices/settings", post(notices::save_settings))
+        .route("/notices/webhooks", post(notices::add_webhook))
+        .route("/notices/webhooks/{id}", get(webhook::page))
+        .route("/notices/webhooks/{id}/test", post(webhook::test_event))
+        .route("/notices/webhooks/{id}/enable", post(webhook::enable))
+        .route("/notices/webhooks/{id}/disable", post(webhook::disable))
+        .route("/notices/webhooks/{id}/delete", post(webhook::delete))
+        .route(
+            "/organizations/{id}/notice_recipients",
+            post(notice_recipients::change),
+        )
         .route(
             "/organizations/{id}/policies/new",
             get(policy_form::new_form),

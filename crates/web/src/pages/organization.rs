@@ -36,6 +36,10 @@ pub async fn page(
         (Ok(status), Ok(policy)) => (status, policy),
         (Err(err), _) | (_, Err(err)) => return error_page(Some(&caller), &err),
     };
+    let recipients = match state.notices.organization_recipients(&caller, id).await {
+        Ok(recipients) => recipients,
+        Err(err) => return error_page(Some(&caller), &err),
+    };
     let organization = &certificate.organization;
     let body = html! {
         p.breadcrumb { a href="/organizations" { "Organizations" } " › " (organization.name) }
@@ -51,6 +55,7 @@ pub async fn page(
         (connection_section(&connection, id))
         (super::assertion_profile::section(&caller, organization))
         (super::renewal_policy::section(&caller, id, &renewal_policy))
+        (super::notice_recipients::section(&caller, id, &recipients))
         section aria-labelledby="policies-heading" {
             h2 #policies-heading { "Backup policies" }
             @if policies.is_empty() {
