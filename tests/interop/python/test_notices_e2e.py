@@ -275,7 +275,9 @@ def test_each_threshold_is_delivered_once_per_channel_across_a_restart_and_a_ret
         mail = mails[0]
         assert mail["to"] == [RECIPIENT], mail["to"]
         subject = str(mail["message"]["subject"])
-        assert f"The certificate of {org['name']} ends" in subject, subject
+        # Whole days left, rounded down: under a day (the 1-day threshold) is not "today".
+        ends = "within a day" if data["days_left"] == 0 else f"in {data['days_left']} days"
+        assert subject.endswith(f"The certificate of {org['name']} ends {ends}"), subject
         for part in (email_text(mail["message"]), email_html(mail["message"])):
             assert org["name"] in part
             assert thumbprint in part
