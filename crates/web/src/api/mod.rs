@@ -5,15 +5,23 @@ mod account_dto;
 mod accounts;
 mod connection;
 mod dto;
+mod event_dto;
 mod fleet;
 mod fleet_dto;
 mod handlers;
+mod json_body;
+mod notice_dto;
+mod notice_settings;
 mod policies;
 mod policy_dto;
 pub(crate) mod renewal_dto;
+mod webhook_dto;
+mod webhooks;
 
 use self::accounts as a;
+use self::notice_settings as n;
 use self::policies as p;
+use self::webhooks as w;
 use crate::AppState;
 use axum::Json;
 use axum::Router;
@@ -76,13 +84,31 @@ pub fn routes() -> Router<AppState> {
         .route("/policies/{id}/run", post(p::run_policy))
         .route("/policies/{id}/runs", get(p::list_runs))
         .route("/runs/{id}", get(p::get_run))
+        .route("/webhooks", get(w::list_webhooks).post(w::create_webhook))
+        .route(
+            "/webhooks/{id}",
+            get(w::get_webhook).delete(w::delete_webhook),
+        )
+        .route("/webhooks/{id}/enable", post(w::enable_webhook))
+        .route("/webhooks/{id}/disable", post(w::disable_webhook))
+        .route("/webhooks/{id}/test", post(w::test_webhook))
+        .route("/webhooks/{id}/deliveries", get(w::list_deliveries))
+        .route("/notices", get(n::list_notices))
+        .route(
+            "/notices/settings",
+            get(n::get_settings).put(n::put_settings),
+        )
+        .route(
+            "/organizations/{id}/notice_recipients",
+            get(n::get_recipients).put(n::put_recipients),
+        )
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "tenantlink API",
-        description = "Organizations, their certificate credential, the Generate / Upload workflows, backup policies with their job log, accounts and API tokens, and the audit log. Errors are RFC 9457 problem details.",
+        description = "Organizations, their certificate credential, the Generate / Upload workflows, backup policies with their job log, accounts and API tokens, notices (webhook endpoints, e-mail settings; the webhook event body is the `WebhookEventDto` schema), and the audit log. Errors are RFC 9457 problem details.",
     ),
     paths(
         fleet::list_organizations,
@@ -123,8 +149,28 @@ pub fn routes() -> Router<AppState> {
         p::get_run,
         p::connection,
         connection::check_connection,
+        w::create_webhook,
+        w::list_webhooks,
+        w::get_webhook,
+        w::enable_webhook,
+        w::disable_webhook,
+        w::delete_webhook,
+        w::test_webhook,
+        w::list_deliveries,
+        n::get_settings,
+        n::put_settings,
+        n::get_recipients,
+        n::put_recipients,
+        n::list_notices,
     ),
-    components(schemas(crate::error::Problem)),
+    // The webhook body is not an answer of this API but what receivers get: listed so that
+    // its schema is in the document (`docs/notices.md` describes the signature).
+    components(schemas(
+        crate::error::Problem,
+        event_dto::WebhookEventDto,
+        event_dto::NoticeDataDto,
+        event_dto::EventTypeName
+    )),
     modifiers(&SecuritySchemes),
     security(("bearer" = []), ("session" = []))
 )]

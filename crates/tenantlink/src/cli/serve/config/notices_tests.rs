@@ -227,8 +227,8 @@ fn incomplete_or_wrong_smtp_settings_are_refused_naming_what_to_set() {
         ),
         (
             None,
-            vec![("TENANTLINK_NOTICES_WATCH_EVERY_SECONDS", "59")],
-            "a notice watch interval in seconds of 59 (TENANTLINK_NOTICES_WATCH_EVERY_SECONDS) is out of range: use 60 to 86400",
+            vec![("TENANTLINK_NOTICES_WATCH_EVERY_SECONDS", "4")],
+            "a notice watch interval in seconds of 4 (TENANTLINK_NOTICES_WATCH_EVERY_SECONDS) is out of range: use 5 to 86400",
         ),
     ] {
         let message = refusal(file, &vars);
