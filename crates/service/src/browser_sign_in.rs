@@ -54,3 +54,9 @@ pub struct SignInMethods {
     /// Why the last browser sign-in attempt ended without signing in.
     pub browser_failure: Option<OperationFailure>,
 }
+
+/// A fresh random value (256 bits, base64url) binding a browser sign-in to the browser that
+/// starts it.
+pub fn random_binding() -> SecretString {
+    tenantlink_entra::random_token()
+}

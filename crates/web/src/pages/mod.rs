@@ -8,6 +8,7 @@ mod banner;
 mod certificate;
 mod layout;
 mod login;
+mod oauth_callback;
 mod operation;
 
 pub(crate) use operation::read_import_fields;
@@ -77,6 +78,11 @@ pub fn routes() -> Router<AppState> {
         .route("/operations/{id}/generate", post(operation::generate))
         .route("/operations/{id}/import", post(operation::import))
         .route("/operations/{id}/cancel", post(operation::cancel))
+        .route(
+            "/operations/{id}/browser_sign_in",
+            post(oauth_callback::start),
+        )
+        .route("/oauth/callback", get(oauth_callback::callback))
         .route("/operations/{id}/abandon", post(operation::abandon))
         .route("/audit", get(audit::page))
         .route(
