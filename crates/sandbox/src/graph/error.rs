@@ -47,6 +47,9 @@ pub(crate) enum GraphError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    /// An object with the same key exists (a second service principal for one appId).
+    #[error("{0}")]
+    Conflict(String),
     #[error("Unsupported request: {0}")]
     UnsupportedRequest(String),
     /// The tenant's app-management policy (`asymmetricKeyLifetime`) caps certificate lifetime.
@@ -87,6 +90,10 @@ impl GraphError {
             Self::Forbidden => (StatusCode::FORBIDDEN, "Authorization_RequestDenied"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "Request_ResourceNotFound"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "Request_BadRequest"),
+            Self::Conflict(_) => (
+                StatusCode::CONFLICT,
+                "Request_MultipleObjectsWithSameKeyValue",
+            ),
             Self::UnsupportedRequest(_) => (StatusCode::BAD_REQUEST, "Request_UnsupportedQuery"),
             Self::LifetimePolicy { .. } => (
                 StatusCode::BAD_REQUEST,
