@@ -271,6 +271,23 @@ async fn an_administrator_registers_consents_and_the_application_signs_in() {
         .await;
     assert_eq!(status, StatusCode::OK, "{own}");
     assert_eq!(own["keyCredentials"][0]["key"], certificate.graph_key());
+
+    // The control API's view shows the service principal and exactly what was consented.
+    let (status, view) = fx.control_get(&format!("/applications/{app_id}")).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["service_principal"]["id"], sp_id);
+    let mut consented: Vec<&str> = view["service_principal"]["app_roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["permission"].as_str().unwrap())
+        .collect();
+    consented.sort_unstable();
+    assert_eq!(
+        consented,
+        vec!["Application.ReadWrite.OwnedBy", "Mail.Read"]
+    );
+    assert_eq!(view["tags"], json!([MARKER]));
 }
 
 #[tokio::test]
