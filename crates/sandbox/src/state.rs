@@ -89,6 +89,10 @@ pub(crate) struct Settings {
     /// client credentials fail with AADSTS7000229 and the `roles` claim lacks the consent.
     #[serde(default)]
     pub consent_propagation_delay_seconds: u64,
+    /// `POST /applications` beyond this many applications in a tenant is refused with
+    /// `Directory_QuotaExceeded` (Entra's directory object quota); `None` (default) never.
+    #[serde(default)]
+    pub max_applications_per_tenant: Option<u32>,
 }
 
 pub(crate) const DEFAULT_MAX_KEY_CREDENTIALS: u32 = 100;
@@ -109,6 +113,7 @@ impl Default for Settings {
             graph_throttle: None,
             max_key_credentials: DEFAULT_MAX_KEY_CREDENTIALS,
             consent_propagation_delay_seconds: 0,
+            max_applications_per_tenant: None,
         }
     }
 }

@@ -438,3 +438,52 @@ async fn conditional_access_blocks_the_device_code_flow_but_not_the_browser() {
     let (status, body) = fx.control("/tenant/access", json!({})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
+
+/// The same block through the device sign-in page: Continue shows Entra's 53003 page.
+#[tokio::test]
+async fn the_device_sign_in_page_refuses_a_blocked_tenant() {
+    let fx = Fixture::start().await;
+    let (status, _) = fx
+        .control("/tenant/access", json!({"block_device_code_flow": true}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let flow = fx
+        .start_device_flow("https://graph.microsoft.com/User.Read")
+        .await;
+    let user_code = flow["user_code"].as_str().unwrap();
+    let post = |path: &'static str, form: Vec<(&'static str, String)>| {
+        let request = fx.http.post(fx.url(path)).form(&form);
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status(), response.text().await.unwrap())
+        }
+    };
+    let (status, _) = post("/devicelogin", vec![("user_code", user_code.to_owned())]).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, page) = post(
+        "/devicelogin/signin",
+        vec![
+            ("user_code", user_code.to_owned()),
+            ("username", fx.admin()),
+            ("password", fx.password_of(&fx.admin())),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let ticket = ticket(&page);
+    let (status, page) = post(
+        "/devicelogin/consent",
+        vec![
+            ("user_code", user_code.to_owned()),
+            ("ticket", ticket),
+            ("action", "continue".to_owned()),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    assert!(page.contains("You don&#39;t have access to this"), "{page}");
+    assert!(page.contains("Error Code: 53003"), "{page}");
+    let (status, body) = fx.poll_device(flow["device_code"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(aadsts(&body).0, 53003);
+}

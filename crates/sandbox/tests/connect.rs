@@ -766,3 +766,34 @@ async fn the_control_api_creates_users_with_roles_and_new_tenants() {
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
 }
+
+#[tokio::test]
+async fn the_application_limit_refuses_one_more_and_creates_nothing() {
+    let fx = Fixture::start().await;
+    // The default tenant holds the backup application and the sign-in client.
+    let (status, body) = fx
+        .control("/settings", json!({"max_applications_per_tenant": 3}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let admin = setup_token(&fx, "admin").await;
+    create_application(&fx, &admin).await;
+    let (status, body) = fx
+        .graph(
+            Method::POST,
+            "/applications",
+            &admin,
+            Some(new_application_body()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], "Directory_QuotaExceeded");
+    let (_, found) = fx
+        .graph(
+            Method::GET,
+            &format!("/applications?$filter=tags/any(t:t eq '{MARKER}')"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(found["value"].as_array().unwrap().len(), 1);
+}

@@ -45,12 +45,18 @@ pub(crate) fn create(request: &GraphRequest<'_>) -> Result<Response, GraphError>
             )
         })?;
     let now = request.state.now();
-    let max_keys = request.state.settings().max_key_credentials;
+    let settings = request.state.settings();
+    let max_keys = settings.max_key_credentials;
     let entity = request.state.update(|d| {
         let tenant_id = caller_tenant(request, d)?.id;
         let tenant = d.tenant_by_id_mut(tenant_id).ok_or(GraphError::Forbidden)?;
         if !request.caller.can_register_applications(tenant) {
             return Err(GraphError::Forbidden);
+        }
+        if settings.max_applications_per_tenant.is_some_and(|max| {
+            tenant.applications.len() >= usize::try_from(max).unwrap_or(usize::MAX)
+        }) {
+            return Err(GraphError::QuotaExceeded);
         }
         let mut app = new_application(&display_name, false, &[]);
         app.registered_through_graph = true;
