@@ -1,5 +1,6 @@
-//! Microsoft Graph under `/v1.0`: applications (read, PATCH of keyCredentials, addKey, removeKey),
-//! users, and generated mailboxes. One catch-all route parses Graph's URL forms (including
+//! Microsoft Graph under `/v1.0`: applications (read, PATCH of keyCredentials, addKey, removeKey;
+//! registration, owners and deletion: [`registration`]), service principals and app role
+//! assignments ([`service_principals`]), users, and generated mailboxes. One catch-all route parses Graph's URL forms (including
 //! `applications(appId='…')`) and dispatches.
 //!
 //! Rotation rules emulated (issue #12; settings in [`crate::state::Settings`]): the addKey/removeKey
