@@ -179,3 +179,71 @@ async fn generate_signs_in_with_the_browser_when_the_tenant_blocks_device_codes(
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
 }
+
+/// Cancel at the sandbox's page: `/authorize` redirects with `access_denied`; the operation keeps
+/// waiting and its page explains the attempt. Started through the API this time, with the device
+/// code blocked only at sign-in (a code is issued, the poll answers AADSTS53003).
+#[tokio::test]
+async fn access_denied_at_authorize_is_explained_and_the_operation_keeps_waiting() {
+    let Some(deployment) = Deployment::new(Backend::Sqlite) else {
+        return;
+    };
+    let server = deployment.start();
+    let admin = log_in(&server.base, "admin", ADMIN_PASSWORD)
+        .await
+        .expect("admin signs in");
+    server
+        .sandbox_control(
+            "/tenant/access",
+            json!({"block_device_code_flow": true, "device_code_block_at": "sign_in"}),
+        )
+        .await;
+    let org = admin.first_organization().await;
+    let (status, op) = admin
+        .post(
+            &format!("/api/v1/organizations/{org}/operations"),
+            json!({"kind": "upload"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{op}");
+    let id = op["id"].as_str().unwrap().to_owned();
+    let (status, started) = admin
+        .post(
+            &format!("/api/v1/operations/{id}/browser_sign_in"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let authorize_url = started["authorize_url"].as_str().expect("authorize_url");
+    assert!(authorize_url.contains("code_challenge="));
+
+    let sandbox = server.sandbox_client();
+    let page = sandbox.get(authorize_url).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    let ticket = hidden(&page, "ticket");
+    let action_start = page.find("action=\"").unwrap() + "action=\"".len();
+    let action_end = page[action_start..].find('"').unwrap() + action_start;
+    let action = url::Url::parse(authorize_url)
+        .unwrap()
+        .join(&page[action_start..action_end])
+        .unwrap();
+    let answer = sandbox
+        .post(action)
+        .form(&[("ticket", ticket.as_str()), ("action", "cancel")])
+        .send()
+        .await
+        .unwrap();
+    let callback = location(&answer);
+    assert!(callback.contains("error=access_denied"), "{callback}");
+    // Started through the API: no binding cookie; the state alone is the key.
+    let back = serve_support::client().get(&callback).send().await.unwrap();
+    assert_eq!(back.status(), StatusCode::SEE_OTHER);
+    let (_, op) = admin.get(&format!("/api/v1/operations/{id}")).await;
+    assert_eq!(op["step"], "awaiting_sign_in", "{op}");
+    let (_, page) = admin.get_text(&format!("/operations/{id}")).await;
+    assert!(
+        page.contains("The browser sign-in did not complete."),
+        "{page}"
+    );
+    assert!(page.contains("authorize:access_denied"), "{page}");
+}
