@@ -2,6 +2,7 @@
 //! proof, through tenantlink-entra's clients at that cloud's endpoints.
 
 mod app_only;
+mod browser;
 
 use crate::CloudTarget;
 use crate::explain::explain;
@@ -23,7 +24,7 @@ use tenantlink_service::{
 /// their own (`with_graph_resource`).
 const GLOBAL_GRAPH_RESOURCE: &str = "https://graph.microsoft.com";
 /// Delegated permission for reading and updating the application registration.
-const APPLICATION_PERMISSION: &str = "Application.ReadWrite.All";
+pub(crate) const APPLICATION_PERMISSION: &str = "Application.ReadWrite.All";
 
 type SignInOutcome = Result<(SecretString, Option<String>), DirectoryError>;
 
@@ -31,6 +32,7 @@ type SignInOutcome = Result<(SecretString, Option<String>), DirectoryError>;
 #[derive(Debug, Clone)]
 pub struct EntraDirectory {
     device: DeviceFlowClient,
+    auth_code: tenantlink_entra::AuthCodeClient,
     tokens: TokenClient,
     graph: GraphClient,
     /// Where the clients above go (kept to describe and test the routing).
@@ -82,6 +84,11 @@ impl EntraDirectory {
     ) -> Self {
         Self {
             device: DeviceFlowClient::new(transport.clone(), endpoints.clone(), clock.clone()),
+            auth_code: tenantlink_entra::AuthCodeClient::new(
+                transport.clone(),
+                endpoints.clone(),
+                clock.clone(),
+            ),
             tokens: TokenClient::new(transport.clone(), endpoints.clone(), clock.clone()),
             graph: GraphClient::new(transport, endpoints.clone(), clock),
             endpoints,
@@ -109,7 +116,7 @@ impl EntraDirectory {
     }
 }
 
-fn tenant(organization: &Organization) -> Result<TenantId, DirectoryError> {
+pub(crate) fn tenant(organization: &Organization) -> Result<TenantId, DirectoryError> {
     TenantId::parse(&organization.tenant).map_err(|e| {
         DirectoryError::new(
             DirectoryErrorKind::Other,
@@ -289,6 +296,23 @@ impl Directory for EntraDirectory {
         key_id: &'a str,
     ) -> BoxFuture<'a, Result<(), DirectoryError>> {
         Box::pin(self.remove_key_app_only(organization, signer, key_id))
+    }
+
+    fn browser_sign_in_url(
+        &self,
+        organization: &Organization,
+        request: &tenantlink_service::browser_sign_in::AuthorizeParameters,
+    ) -> Result<String, DirectoryError> {
+        self.authorize_url(organization, request)
+    }
+
+    fn redeem_browser_sign_in<'a>(
+        &'a self,
+        organization: &'a Organization,
+        redemption: &'a tenantlink_service::browser_sign_in::CodeRedemption,
+    ) -> BoxFuture<'a, Result<tenantlink_service::browser_sign_in::BrowserSignedIn, DirectoryError>>
+    {
+        Box::pin(self.redeem_code(organization, redemption))
     }
 }
 

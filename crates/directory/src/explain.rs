@@ -47,6 +47,13 @@ pub(crate) fn explain_call(err: EntraClientError, call: Call) -> DirectoryError 
                 (_, 500..=599) => DirectoryErrorKind::Unavailable,
                 (AadstsKind::AssertionKeyRejected(_), _) => DirectoryErrorKind::CredentialRejected,
                 (AadstsKind::ApplicationNotFound, _) => DirectoryErrorKind::ApplicationNotFound,
+                (AadstsKind::BlockedByConditionalAccess, _) => DirectoryErrorKind::SignInBlocked,
+                (
+                    AadstsKind::AuthorizationCodeReplayed
+                    | AadstsKind::AuthorizationCodeExpired
+                    | AadstsKind::PkceVerifierMismatch,
+                    _,
+                ) => DirectoryErrorKind::CodeRefused,
                 _ => DirectoryErrorKind::Other,
             };
             let remediation = match kind {

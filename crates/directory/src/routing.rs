@@ -5,6 +5,7 @@
 use crate::{CloudTarget, EntraDirectory};
 use tenantlink_clock::SharedClock;
 use tenantlink_entra::{Cloud, ProofAudience, SharedCallObserver, TransportError};
+use tenantlink_service::browser_sign_in::{AuthorizeParameters, BrowserSignedIn, CodeRedemption};
 use tenantlink_service::{
     Application, ApplicationKey, BoxFuture, DelegatedToken, DeviceCode, DeviceSignIn, Directory,
     DirectoryError, DirectoryErrorKind, Organization, SignInPoll,
@@ -213,6 +214,26 @@ impl Directory for CloudDirectories {
     ) -> BoxFuture<'a, Result<(), DirectoryError>> {
         match self.route(organization) {
             Ok(directory) => directory.remove_key(organization, signer, key_id),
+            Err(err) => Box::pin(std::future::ready(Err(err))),
+        }
+    }
+
+    fn browser_sign_in_url(
+        &self,
+        organization: &Organization,
+        request: &AuthorizeParameters,
+    ) -> Result<String, DirectoryError> {
+        self.route(organization)?
+            .browser_sign_in_url(organization, request)
+    }
+
+    fn redeem_browser_sign_in<'a>(
+        &'a self,
+        organization: &'a Organization,
+        redemption: &'a CodeRedemption,
+    ) -> BoxFuture<'a, Result<BrowserSignedIn, DirectoryError>> {
+        match self.route(organization) {
+            Ok(directory) => directory.redeem_browser_sign_in(organization, redemption),
             Err(err) => Box::pin(std::future::ready(Err(err))),
         }
     }

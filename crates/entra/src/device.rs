@@ -249,7 +249,7 @@ fn seconds(value: &serde_json::Value) -> Option<u64> {
 }
 
 /// Reads who signed in from the id token, falling back to the access token's claims.
-fn account_from(id_token: Option<&str>, access_token: &str) -> SignedInAccount {
+pub(crate) fn account_from(id_token: Option<&str>, access_token: &str) -> SignedInAccount {
     let id_claims = id_token.and_then(token_claims).unwrap_or_default();
     let access_claims = token_claims(access_token).unwrap_or_default();
     let pick = |names: &[&str]| {

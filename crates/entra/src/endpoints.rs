@@ -112,6 +112,11 @@ impl Endpoints {
         self.join_authority(tenant, "oauth2/v2.0/token")
     }
 
+    /// `{authority}/{tenant}/oauth2/v2.0/authorize` (the browser goes there, not tenantlink).
+    pub fn authorize_endpoint(&self, tenant: &TenantId) -> Url {
+        self.join_authority(tenant, "oauth2/v2.0/authorize")
+    }
+
     /// `{authority}/{tenant}/oauth2/v2.0/devicecode`.
     pub fn device_code_endpoint(&self, tenant: &TenantId) -> Url {
         self.join_authority(tenant, "oauth2/v2.0/devicecode")

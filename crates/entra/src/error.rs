@@ -141,6 +141,12 @@ pub enum AadstsKind {
     AuthorizationDeclined,
     /// `bad_verification_code` (AADSTS70018).
     BadVerificationCode,
+    /// AADSTS54005: the authorization code was already redeemed (a replayed code).
+    AuthorizationCodeReplayed,
+    /// AADSTS70008: the authorization code expired (or was revoked) before it was redeemed.
+    AuthorizationCodeExpired,
+    /// AADSTS501481: the `code_verifier` does not match the `code_challenge` of `/authorize`.
+    PkceVerifierMismatch,
     /// Any other code: the verbatim text still tells the story.
     Other,
 }
@@ -233,6 +239,12 @@ impl fmt::Display for EntraError {
 
 impl std::error::Error for EntraError {}
 
+/// The AADSTS kind an `/authorize` error redirect names (its `error_description` carries the
+/// code as text; there is no `error_codes` array on a redirect).
+pub(crate) fn classify_authorize(error: &str, description: &str) -> AadstsKind {
+    classify(error, &[], description)
+}
+
 fn classify(error: &str, codes: &[u64], description: &str) -> AadstsKind {
     match error {
         "authorization_pending" => return AadstsKind::AuthorizationPending,
@@ -266,6 +278,9 @@ fn classify(error: &str, codes: &[u64], description: &str) -> AadstsKind {
                 | 70016
                 | 70020
                 | 70018
+                | 54005
+                | 70008
+                | 501481
         )
     };
     let code = codes
@@ -295,6 +310,9 @@ fn classify(error: &str, codes: &[u64], description: &str) -> AadstsKind {
         Some(70016) => AadstsKind::AuthorizationPending,
         Some(70020) => AadstsKind::DeviceCodeExpired,
         Some(70018) => AadstsKind::BadVerificationCode,
+        Some(54005) => AadstsKind::AuthorizationCodeReplayed,
+        Some(70008) => AadstsKind::AuthorizationCodeExpired,
+        Some(501481) => AadstsKind::PkceVerifierMismatch,
         _ => AadstsKind::Other,
     }
 }
@@ -428,6 +446,15 @@ fn aadsts_summary(kind: &AadstsKind) -> &'static str {
             "The person at the verification page declined the sign-in."
         }
         AadstsKind::BadVerificationCode => "Entra did not recognise the sign-in code.",
+        AadstsKind::AuthorizationCodeReplayed => {
+            "The browser sign-in's code had already been used: a code is accepted once only."
+        }
+        AadstsKind::AuthorizationCodeExpired => {
+            "The browser sign-in's code expired before tenantlink could use it."
+        }
+        AadstsKind::PkceVerifierMismatch => {
+            "Entra refused the browser sign-in's code because it was issued for another sign-in attempt (the PKCE verifier does not match)."
+        }
         AadstsKind::Other => "Entra ID refused the request; its message below says why.",
     }
 }

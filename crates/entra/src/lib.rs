@@ -6,6 +6,7 @@
 //! code; only the [`Endpoints`] differ. All time comes from an injected clock.
 
 pub mod assertion;
+pub mod auth_code;
 pub mod device;
 pub mod durations;
 pub mod endpoints;
@@ -22,6 +23,10 @@ pub mod token;
 pub mod transport;
 
 pub use assertion::{AssertionOptions, AssertionProfile, client_assertion};
+pub use auth_code::{
+    AuthCodeClient, AuthorizeError, AuthorizeErrorKind, AuthorizeRequest, CodeSignIn, Pkce,
+    RedeemRequest, authorize_url, code_challenge, random_token,
+};
 pub use device::{DelegatedSignIn, DeviceCode, DeviceFlowClient, SignedInAccount};
 pub use endpoints::{Cloud, EndpointError, Endpoints, TenantId};
 pub use error::{

@@ -304,13 +304,34 @@ pub(crate) async fn post_token_form(
     form: Vec<(&'static str, String)>,
     clock: &SharedClock,
 ) -> Result<TokenResponse, Error> {
+    send_token_form(transport, url, form, clock, Idempotency::Safe).await
+}
+
+/// [`post_token_form`] for a single-use grant (an authorization code): repeated only when the
+/// failure proves Entra never processed it.
+pub(crate) async fn post_token_form_once(
+    transport: &Transport,
+    url: url::Url,
+    form: Vec<(&'static str, String)>,
+    clock: &SharedClock,
+) -> Result<TokenResponse, Error> {
+    send_token_form(transport, url, form, clock, Idempotency::Write).await
+}
+
+async fn send_token_form(
+    transport: &Transport,
+    url: url::Url,
+    form: Vec<(&'static str, String)>,
+    clock: &SharedClock,
+    idempotency: Idempotency,
+) -> Result<TokenResponse, Error> {
     let response = transport
         .send(&Request {
             method: Method::POST,
             url,
             bearer: None,
             body: Body::Form(form),
-            idempotency: Idempotency::Safe,
+            idempotency,
         })
         .await?;
     if response.status.is_success() {

@@ -81,6 +81,7 @@ pub(crate) fn fleet(shape: Shape) -> TenantRegistry {
                 max_certificate_lifetime_days: None,
                 users: vec![user],
                 applications,
+                access: Default::default(),
             }
             .into(),
         );

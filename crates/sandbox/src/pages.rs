@@ -128,10 +128,15 @@ async fn submit_consent(
     };
     let app = flow.client_name.clone();
     if form.action == "continue" {
-        flow.state = crate::identity::device::DeviceState::Approved {
-            tenant: signed_in.tenant,
-            user: signed_in.user,
-        };
+        if let Err(err) = sign_in::complete(&state, flow, signed_in.tenant, signed_in.user) {
+            return failed(
+                page(
+                    "You don't have access to this",
+                    &error_paragraph(Some(&err.to_string())),
+                ),
+                &err,
+            );
+        }
         Html(page(
             "You're signed in",
             &format!(
@@ -214,13 +219,13 @@ fn consent_form(user_code: &str, ticket: &str, app: &str, username: &str) -> Str
     )
 }
 
-fn error_paragraph(error: Option<&str>) -> String {
+pub(crate) fn error_paragraph(error: Option<&str>) -> String {
     error
         .map(|e| format!(r#"<p class="error" role="alert">{}</p>"#, escape(e)))
         .unwrap_or_default()
 }
 
-fn page(title: &str, body: &str) -> String {
+pub(crate) fn page(title: &str, body: &str) -> String {
     format!(
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title} - tenantlink sandbox</title>
@@ -232,7 +237,7 @@ fn page(title: &str, body: &str) -> String {
     )
 }
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

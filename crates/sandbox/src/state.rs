@@ -4,6 +4,7 @@
 use crate::SandboxError;
 use crate::faults::FaultTable;
 use crate::identity::assertion::AssertionShape;
+use crate::identity::authorization::AuthorizationFlows;
 use crate::identity::device::DeviceFlows;
 use crate::identity::issuer::AccessTokenSigning;
 use crate::identity::issuer::TokenIssuer;
@@ -38,6 +39,8 @@ pub(crate) struct SandboxState {
     mailboxes: Mutex<Mailboxes>,
     mail_store: MailStore,
     pub devices: Mutex<DeviceFlows>,
+    /// Authorization code flows: sign-ins at the page and issued codes.
+    pub authorizations: Mutex<AuthorizationFlows>,
     pub refresh_tokens: Mutex<RefreshTokens>,
     pub faults: Mutex<FaultTable>,
     pub settings: Mutex<Settings>,
@@ -81,6 +84,15 @@ pub(crate) struct Settings {
     /// leaks keys trips it in tests long before production would.
     #[serde(default = "default_max_key_credentials")]
     pub max_key_credentials: u32,
+    /// A service principal created through Graph, and each app role assignment (admin consent),
+    /// reach the token endpoint this long of sandbox time after they were written: until then
+    /// client credentials fail with AADSTS7000229 and the `roles` claim lacks the consent.
+    #[serde(default)]
+    pub consent_propagation_delay_seconds: u64,
+    /// `POST /applications` beyond this many applications in a tenant is refused with
+    /// `Directory_QuotaExceeded` (Entra's directory object quota); `None` (default) never.
+    #[serde(default)]
+    pub max_applications_per_tenant: Option<u32>,
 }
 
 pub(crate) const DEFAULT_MAX_KEY_CREDENTIALS: u32 = 100;
@@ -100,6 +112,8 @@ impl Default for Settings {
             access_token_signing: AccessTokenSigning::default(),
             graph_throttle: None,
             max_key_credentials: DEFAULT_MAX_KEY_CREDENTIALS,
+            consent_propagation_delay_seconds: 0,
+            max_applications_per_tenant: None,
         }
     }
 }
@@ -111,6 +125,12 @@ impl Settings {
             return Err(format!(
                 "'key_propagation_delay_seconds' must be at most {MAX_PROPAGATION_DELAY_SECONDS} (a century); got {}",
                 self.key_propagation_delay_seconds
+            ));
+        }
+        if self.consent_propagation_delay_seconds > MAX_PROPAGATION_DELAY_SECONDS {
+            return Err(format!(
+                "'consent_propagation_delay_seconds' must be at most {MAX_PROPAGATION_DELAY_SECONDS} (a century); got {}",
+                self.consent_propagation_delay_seconds
             ));
         }
         if self.max_key_credentials == 0 {
@@ -125,6 +145,10 @@ impl Settings {
         Ok(())
     }
 
+    pub(crate) fn consent_delay(&self) -> time::Duration {
+        seconds(self.consent_propagation_delay_seconds)
+    }
+
     pub(crate) fn propagation_delay(&self) -> time::Duration {
         time::Duration::seconds(
             i64::try_from(
@@ -134,6 +158,12 @@ impl Settings {
             .unwrap_or_default(),
         )
     }
+}
+
+fn seconds(value: u64) -> time::Duration {
+    time::Duration::seconds(
+        i64::try_from(value.min(MAX_PROPAGATION_DELAY_SECONDS)).unwrap_or_default(),
+    )
 }
 
 impl SandboxState {
@@ -159,6 +189,7 @@ impl SandboxState {
             mailboxes: Mutex::new(mailboxes),
             mail_store,
             devices: Mutex::default(),
+            authorizations: Mutex::default(),
             refresh_tokens: Mutex::default(),
             faults: Mutex::default(),
             settings: Mutex::default(),

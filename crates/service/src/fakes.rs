@@ -7,6 +7,7 @@
 //! (this feature turns on its `test-util`).
 
 pub mod account_contract;
+mod browser_directory;
 pub mod contract;
 mod directory;
 pub mod fixtures;
@@ -17,6 +18,7 @@ pub mod notices_contract;
 pub mod renewal_contract;
 pub mod sign_in_contract;
 
+pub use browser_directory::{AuthorizeSeen, DeviceCodeBlock};
 pub use directory::{
     FAKE_APP_NAME, FAKE_APP_OBJECT_ID, FakeCall, FakeDirectory, HangPoint, HungCall,
 };

@@ -14,6 +14,7 @@ mod accounts;
 mod assertion_profile;
 mod audit;
 pub mod backup;
+pub mod browser_sign_in;
 mod certificate_page;
 mod cloud;
 mod error;

@@ -89,6 +89,21 @@ pub trait Directory: Send + Sync + Debug + 'static {
         signer: &'a Credential,
         key_id: &'a str,
     ) -> BoxFuture<'a, Result<(), DirectoryError>>;
+
+    /// The `/authorize` URL of a browser sign-in (authorization code with PKCE S256) against
+    /// the organization's tenant, for the same client and scopes as the device sign-in.
+    fn browser_sign_in_url(
+        &self,
+        organization: &Organization,
+        request: &crate::browser_sign_in::AuthorizeParameters,
+    ) -> Result<String, DirectoryError>;
+
+    /// Redeems a browser sign-in's one-time code with its PKCE verifier.
+    fn redeem_browser_sign_in<'a>(
+        &'a self,
+        organization: &'a Organization,
+        redemption: &'a crate::browser_sign_in::CodeRedemption,
+    ) -> BoxFuture<'a, Result<crate::browser_sign_in::BrowserSignedIn, DirectoryError>>;
 }
 
 /// The secret device code of a device sign-in; only the token endpoint sees it.
@@ -153,6 +168,12 @@ pub enum DirectoryErrorKind {
     /// (`Authentication_MissingOrMalformed`): the signing certificate is not a valid key of
     /// the application, or the proof is malformed.
     ProofRejected,
+    /// A Conditional Access policy (AADSTS53003) refused the sign-in: for a device sign-in, the
+    /// tenant blocks the device code flow, and the browser sign-in is the way on.
+    SignInBlocked,
+    /// The browser sign-in's code was refused: already used (AADSTS54005), expired (AADSTS70008)
+    /// or issued for another attempt (AADSTS501481).
+    CodeRefused,
     Other,
 }
 

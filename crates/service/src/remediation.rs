@@ -136,6 +136,11 @@ fn aadsts(kind: &AadstsKind) -> &'static str {
         AadstsKind::BadVerificationCode => {
             "Start the sign-in again and enter the new code exactly as shown."
         }
+        AadstsKind::AuthorizationCodeReplayed
+        | AadstsKind::AuthorizationCodeExpired
+        | AadstsKind::PkceVerifierMismatch => {
+            "Choose \"Sign in with the browser instead\" again on the operation's page: each attempt gets a fresh code."
+        }
         AadstsKind::Other => {
             "Follow Entra's message; if unclear, send the job log (with the trace id) to support."
         }

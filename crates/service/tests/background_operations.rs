@@ -133,6 +133,23 @@ impl Directory for GatedDirectory {
     ) -> BoxFuture<'a, Result<(), DirectoryError>> {
         self.inner.remove_key(organization, signer, key_id)
     }
+
+    fn browser_sign_in_url(
+        &self,
+        organization: &Organization,
+        request: &tenantlink_service::browser_sign_in::AuthorizeParameters,
+    ) -> Result<String, DirectoryError> {
+        self.inner.browser_sign_in_url(organization, request)
+    }
+
+    fn redeem_browser_sign_in<'a>(
+        &'a self,
+        organization: &'a Organization,
+        redemption: &'a tenantlink_service::browser_sign_in::CodeRedemption,
+    ) -> BoxFuture<'a, Result<tenantlink_service::browser_sign_in::BrowserSignedIn, DirectoryError>>
+    {
+        self.inner.redeem_browser_sign_in(organization, redemption)
+    }
 }
 
 /// Advances the clock by each wait like [`RecordingSleeper::advancing`], but returns only once

@@ -84,6 +84,14 @@ impl Harness {
         )
     }
 
+    pub fn auth_code(&self) -> tenantlink_entra::AuthCodeClient {
+        tenantlink_entra::AuthCodeClient::new(
+            self.transport.clone(),
+            self.endpoints.clone(),
+            self.clock.clone(),
+        )
+    }
+
     pub fn graph(&self) -> GraphClient {
         GraphClient::new(
             self.transport.clone(),

@@ -69,6 +69,8 @@ pub struct ServerState {
     pub last_assertion: Mutex<Option<UnverifiedJws>>,
     pub last_proof: Mutex<Option<(String, UnverifiedJws)>>,
     pub expires_in: Mutex<i64>,
+    /// Authorization codes issued by [`FakeEntra::issue_code`]: code → (challenge, nonce, used).
+    auth_codes: Mutex<HashMap<String, (String, String, bool)>>,
     gate: Mutex<Option<Arc<Gate>>>,
 }
 
@@ -100,6 +102,7 @@ impl FakeEntra {
             last_assertion: Mutex::default(),
             last_proof: Mutex::default(),
             expires_in: Mutex::new(3599),
+            auth_codes: Mutex::default(),
             gate: Mutex::default(),
         });
         let app = Router::new()
@@ -132,6 +135,16 @@ impl FakeEntra {
         let mut faults = self.state.faults.lock().unwrap();
         faults.extend(std::iter::repeat_n(Fault::Pass, n));
         faults.push_back(fault);
+    }
+
+    /// A one-time code as `/authorize` would hand out for `code_challenge` and `nonce`.
+    pub fn issue_code(&self, challenge: &str, nonce: &str) -> String {
+        let code = format!("CODE-{}", uuid::Uuid::new_v4());
+        self.state.auth_codes.lock().unwrap().insert(
+            code.clone(),
+            (challenge.to_owned(), nonce.to_owned(), false),
+        );
+        code
     }
 
     pub fn script_device(&self, steps: &[&'static str]) {
@@ -321,6 +334,7 @@ async fn token(State(state): State<Arc<ServerState>>, body: Bytes) -> Response {
     let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
     match form.get("grant_type").map(String::as_str) {
         Some("urn:ietf:params:oauth:grant-type:device_code") => device_poll(&state, &form),
+        Some("authorization_code") => redeem_code(&state, &form),
         Some("client_credentials") => {
             let gate = state.gate.lock().unwrap().clone();
             if let Some(gate) = gate {
@@ -331,6 +345,48 @@ async fn token(State(state): State<Arc<ServerState>>, body: Bytes) -> Response {
         }
         _ => entra_error(400, "unsupported_grant_type", 70003, "unsupported grant"),
     }
+}
+
+/// Redeems a code like Entra: once only (AADSTS54005), with the verifier of its challenge
+/// (AADSTS501481); the id token carries the nonce given to `/authorize`.
+fn redeem_code(state: &ServerState, form: &HashMap<String, String>) -> Response {
+    let code = form.get("code").cloned().unwrap_or_default();
+    let mut codes = state.auth_codes.lock().unwrap();
+    let Some((challenge, nonce, used)) = codes.get_mut(&code) else {
+        return entra_error(
+            400,
+            "invalid_grant",
+            70008,
+            "The provided authorization code or refresh token has expired due to inactivity.",
+        );
+    };
+    if *used {
+        return entra_error(
+            400,
+            "invalid_grant",
+            54005,
+            "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.",
+        );
+    }
+    *used = true;
+    let verifier = form.get("code_verifier").cloned().unwrap_or_default();
+    if tenantlink_entra::code_challenge(&verifier) != *challenge {
+        return entra_error(
+            400,
+            "invalid_grant",
+            501481,
+            "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
+        );
+    }
+    let who = json!({"preferred_username": "admin@contoso.onmicrosoft.com", "oid": "0f0f0f0f-1111-2222-3333-444444444444", "tid": TENANT, "nonce": nonce});
+    axum::Json(json!({
+        "token_type": "Bearer",
+        "scope": "Application.ReadWrite.All openid profile",
+        "expires_in": 3599,
+        "access_token": unsigned_jwt(json!({"upn": "admin@contoso.onmicrosoft.com"})),
+        "id_token": unsigned_jwt(who),
+    }))
+    .into_response()
 }
 
 fn device_poll(state: &ServerState, form: &HashMap<String, String>) -> Response {

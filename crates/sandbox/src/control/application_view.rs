@@ -68,6 +68,19 @@ fn describe(
         "tenant": tenant.id.to_string(),
         "key_count": keys.len(),
         "key_credentials": keys,
+        "tags": app.tags,
+        "owners": app.owners.iter().map(Uuid::to_string).collect::<Vec<_>>(),
+        "registered_through_graph": app.registered_through_graph,
+        // What was consented, by permission name (issue #14's "exactly the consented app roles").
+        "service_principal": app.service_principal.as_ref().map(|sp| json!({
+            "id": sp.id.to_string(),
+            "created": sp.created_at.format(&Rfc3339).unwrap_or_default(),
+            "app_roles": sp.app_role_assignments.iter().map(|a| json!({
+                "app_role_id": a.app_role_id.to_string(),
+                "permission": crate::tenants::graph_roles::name_of(a.app_role_id),
+                "granted": a.created_at.format(&Rfc3339).unwrap_or_default(),
+            })).collect::<Vec<_>>(),
+        })),
     })
 }
 

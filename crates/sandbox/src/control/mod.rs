@@ -8,8 +8,10 @@ mod access;
 mod application_view;
 mod applications;
 mod assertion_shape;
+mod directory;
 mod mail;
 mod policy;
+mod tenant_access;
 
 use crate::faults::FaultSpec;
 use crate::identity::device::sign_in;
@@ -68,6 +70,16 @@ fn all_routes() -> Router<SharedState> {
             "/_sandbox/tenant/policy",
             get(policy::show).post(policy::change).put(policy::change),
         )
+        .route(
+            "/_sandbox/tenant/access",
+            get(tenant_access::show).post(tenant_access::change),
+        )
+        .route(
+            "/_sandbox/tenant/conditional_access",
+            get(tenant_access::show).post(tenant_access::change),
+        )
+        .route("/_sandbox/users", post(directory::add_user))
+        .route("/_sandbox/tenants", post(directory::add_tenant))
         .route("/_sandbox/mail", post(mail::add))
         .route(
             "/_sandbox/mail/{id}",

@@ -1,6 +1,7 @@
 //! `/applications/{id}` and `/applications(appId='…')`: GET with `$select`, PATCH of
 //! keyCredentials (replaces the collection), addKey and removeKey.
 
+use super::filter::Filter;
 use super::keycredentials::{self, KeyCredentialInput};
 use super::{GraphError, GraphRequest, apply_select, proof, selected};
 use crate::requestlog::Outcome;
@@ -36,6 +37,7 @@ impl AppRef {
             let (id, action) = match rest {
                 [id] => (*id, None),
                 [id, action] => (*id, Some((*action).to_owned())),
+                [id, "owners", "$ref"] => (*id, Some("owners/$ref".to_owned())),
                 _ => return Err(bad_path()),
             };
             return Ok(Self {
@@ -55,6 +57,7 @@ impl AppRef {
         let action = match rest {
             [] => None,
             [action] => Some((*action).to_owned()),
+            ["owners", "$ref"] => Some("owners/$ref".to_owned()),
             _ => return Err(bad_path()),
         };
         Ok(Self {
@@ -64,7 +67,7 @@ impl AppRef {
         })
     }
 
-    fn find<'d>(&self, tenant: &'d Tenant) -> Result<&'d Application, GraphError> {
+    pub(super) fn find<'d>(&self, tenant: &'d Tenant) -> Result<&'d Application, GraphError> {
         let found = match self.by {
             AppKey::ObjectId(id) => tenant.applications.iter().find(|a| a.id == id),
             AppKey::AppId(id) => tenant.applications.iter().find(|a| a.app_id == id),
@@ -75,7 +78,7 @@ impl AppRef {
             .ok_or_else(|| GraphError::NotFound(self.raw.clone()))
     }
 
-    fn index(&self, tenant: &Tenant) -> Result<usize, GraphError> {
+    pub(super) fn index(&self, tenant: &Tenant) -> Result<usize, GraphError> {
         let app = self.find(tenant)?;
         Ok(tenant
             .applications
@@ -85,7 +88,7 @@ impl AppRef {
     }
 }
 
-fn caller_tenant<'d>(
+pub(super) fn caller_tenant<'d>(
     request: &GraphRequest<'_>,
     registry: &'d TenantRegistry,
 ) -> Result<&'d Tenant, GraphError> {
@@ -96,7 +99,7 @@ fn caller_tenant<'d>(
         ))
 }
 
-fn render_application(
+pub(super) fn render_application(
     request: &GraphRequest<'_>,
     tenant: &Tenant,
     app: &Application,
@@ -112,6 +115,8 @@ fn render_application(
         "publisherDomain": tenant.domain,
         "keyCredentials": app.key_credentials.iter().map(|k| keycredentials::render(k, reveal_keys)).collect::<Vec<_>>(),
         "passwordCredentials": [],
+        "tags": app.tags,
+        "requiredResourceAccess": app.required_resource_access,
     })
 }
 
@@ -133,11 +138,23 @@ pub(crate) fn get(request: &GraphRequest<'_>, reference: &AppRef) -> Result<Resp
 
 pub(crate) fn list(request: &GraphRequest<'_>) -> Result<Response, GraphError> {
     let select = selected(request.query);
+    let filter = request
+        .query
+        .get("$filter")
+        .map(|f| Filter::parse(f))
+        .transpose()?;
+    let matches = |app: &Application| match &filter {
+        None => true,
+        Some(Filter::Tag(tag)) => app.tags.iter().any(|t| t == tag),
+        Some(Filter::AppId(id)) => app.app_id.to_string().eq_ignore_ascii_case(id),
+        Some(Filter::DisplayName(name)) => &app.display_name == name,
+    };
     request.state.read(|d| {
         let tenant = caller_tenant(request, d)?;
         let value: Vec<Value> = tenant
             .applications
             .iter()
+            .filter(|a| matches(a))
             .filter(|a| request.caller.can_read_application(tenant, a))
             .map(|a| {
                 let mut entity = render_application(request, tenant, a, false);

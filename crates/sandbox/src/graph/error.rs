@@ -12,6 +12,9 @@
 //!   limit. Please reduce the number of values and retry your request." (microsoft-graph-docs
 //!   #21469; AAD Graph capture in openshift/openshift-azure#1932 with status 403). The Microsoft
 //!   Graph status is UNCONFIRMED; the sandbox answers 400. Clients must classify by code.
+//! - application limit: `Directory_QuotaExceeded`, "The directory object quota limit for the
+//!   Tenant has been exceeded. …" (the text seen for the per-user limit names "the Principal"
+//!   instead); status 400 and the tenant-wide wording are UNCONFIRMED.
 //! - throttling: 429 with `Retry-After` (seconds) is documented; the directory's `code` is
 //!   UNCONFIRMED (`TooManyRequests` is one of those seen) and the message is AAD Graph's throttling
 //!   text.
@@ -47,6 +50,9 @@ pub(crate) enum GraphError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    /// An object with the same key exists (a second service principal for one appId).
+    #[error("{0}")]
+    Conflict(String),
     #[error("Unsupported request: {0}")]
     UnsupportedRequest(String),
     /// The tenant's app-management policy (`asymmetricKeyLifetime`) caps certificate lifetime.
@@ -59,6 +65,11 @@ pub(crate) enum GraphError {
         "The size of the object has exceeded its limit. Please reduce the number of values and retry your request."
     )]
     ResourceSizeExceeded,
+    /// The tenant holds as many applications as its directory quota allows.
+    #[error(
+        "The directory object quota limit for the Tenant has been exceeded. Please ask your administrator to increase the quota limit or delete objects to reduce the used quota."
+    )]
+    QuotaExceeded,
     /// The tenant's budget of application requests is spent until the window ends.
     #[error(
         "Your request is throttled temporarily. Please try after {retry_after_seconds} seconds."
@@ -87,6 +98,10 @@ impl GraphError {
             Self::Forbidden => (StatusCode::FORBIDDEN, "Authorization_RequestDenied"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "Request_ResourceNotFound"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "Request_BadRequest"),
+            Self::Conflict(_) => (
+                StatusCode::CONFLICT,
+                "Request_MultipleObjectsWithSameKeyValue",
+            ),
             Self::UnsupportedRequest(_) => (StatusCode::BAD_REQUEST, "Request_UnsupportedQuery"),
             Self::LifetimePolicy { .. } => (
                 StatusCode::BAD_REQUEST,
@@ -95,6 +110,7 @@ impl GraphError {
             Self::ResourceSizeExceeded => {
                 (StatusCode::BAD_REQUEST, "Directory_ResourceSizeExceeded")
             }
+            Self::QuotaExceeded => (StatusCode::BAD_REQUEST, "Directory_QuotaExceeded"),
             Self::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "TooManyRequests"),
             Self::Injected { status, .. } => (*status, injected_code(*status)),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError"),

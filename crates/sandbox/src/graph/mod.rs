@@ -1,5 +1,6 @@
-//! Microsoft Graph under `/v1.0`: applications (read, PATCH of keyCredentials, addKey, removeKey),
-//! users, and generated mailboxes. One catch-all route parses Graph's URL forms (including
+//! Microsoft Graph under `/v1.0`: applications (read, PATCH of keyCredentials, addKey, removeKey;
+//! registration, owners and deletion: [`registration`]), service principals and app role
+//! assignments ([`service_principals`]), users, and generated mailboxes. One catch-all route parses Graph's URL forms (including
 //! `applications(appId='…')`) and dispatches.
 //!
 //! Rotation rules emulated (issue #12; settings in [`crate::state::Settings`]): the addKey/removeKey
@@ -12,9 +13,12 @@
 mod applications;
 mod auth;
 mod error;
+mod filter;
 mod keycredentials;
 mod mail;
 mod proof;
+mod registration;
+mod service_principals;
 mod users;
 
 use crate::state::{SharedState, lock};
@@ -101,16 +105,45 @@ fn route(request: &GraphRequest<'_>, method: &Method, path: &str) -> Result<Resp
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     match (method, segments.as_slice()) {
         (&Method::GET, ["applications"]) => applications::list(request),
+        (&Method::POST, ["applications"]) => registration::create(request),
         (_, [app_ref, rest @ ..]) if app_ref.starts_with("applications") => {
             let reference = applications::AppRef::parse(app_ref, rest)?;
             match (method, reference.action.as_deref()) {
                 (&Method::GET, None) => applications::get(request, &reference),
                 (&Method::PATCH, None) => applications::patch(request, &reference),
+                (&Method::DELETE, None) => registration::delete(request, &reference),
+                (&Method::POST, Some("owners/$ref")) => {
+                    registration::add_owner(request, &reference)
+                }
                 (&Method::POST, Some("addKey")) => applications::add_key(request, &reference),
                 (&Method::POST, Some("removeKey")) => applications::remove_key(request, &reference),
                 _ => Err(unsupported(method, path)),
             }
         }
+        (&Method::GET, ["servicePrincipals"]) => service_principals::list(request),
+        (&Method::POST, ["servicePrincipals"]) => service_principals::create(request),
+        (&Method::GET, [by_app_id]) if by_app_id.starts_with("servicePrincipals(") => {
+            service_principals::get(request, &by_app_id["servicePrincipals".len()..])
+        }
+        (&Method::GET, ["servicePrincipals", id]) => service_principals::get(request, id),
+        (&Method::POST, ["servicePrincipals", id, "appRoleAssignedTo"]) => {
+            service_principals::assign(request, id)
+        }
+        (&Method::GET, ["servicePrincipals", id, "appRoleAssignedTo"]) => {
+            service_principals::assignments(request, id, true)
+        }
+        (&Method::GET, ["servicePrincipals", id, "appRoleAssignments"]) => {
+            service_principals::assignments(request, id, false)
+        }
+        (
+            &Method::DELETE,
+            [
+                "servicePrincipals",
+                id,
+                "appRoleAssignedTo" | "appRoleAssignments",
+                assignment,
+            ],
+        ) => service_principals::revoke(request, id, assignment),
         (&Method::GET, ["users"]) => users::list(request),
         (&Method::GET, ["users", user]) => users::get(request, user),
         (&Method::GET, ["users", user, "messages"]) => mail::messages(request, user),

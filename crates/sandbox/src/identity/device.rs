@@ -6,6 +6,7 @@ use super::scopes::{DelegatedScopes, parse_delegated};
 use super::{TenantScope, find_application, resolve_tenant};
 use crate::secrets::{opaque_token, random_bytes};
 use crate::state::{SharedState, lock};
+use crate::tenants::principals::DeviceCodeBlockPoint;
 use axum::Json;
 use axum::extract::{Form, Path, State};
 use axum::http::HeaderMap;
@@ -50,8 +51,13 @@ pub(crate) struct PageSignIn {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum DeviceState {
     Pending,
-    Approved { tenant: Uuid, user: Uuid },
+    Approved {
+        tenant: Uuid,
+        user: Uuid,
+    },
     Declined,
+    /// The user signed in to a tenant whose Conditional Access blocks the device code flow.
+    Blocked,
     Redeemed,
 }
 
@@ -76,6 +82,11 @@ pub(crate) enum SignInError {
     UnknownUser,
     #[error("Your account or password is incorrect.")]
     WrongPassword,
+    /// Entra's page after a Conditional Access block (azure-cli#32420).
+    #[error(
+        "You don't have access to this. Your sign-in was successful but does not meet the criteria to access this resource. For example, you might be signing in from a browser, app, location, or an authentication flow that is restricted by your admin. Error Code: 53003"
+    )]
+    BlockedByConditionalAccess,
 }
 
 impl SignInError {
@@ -86,6 +97,7 @@ impl SignInError {
             Self::CodeAlreadyUsed => "code_already_used",
             Self::UnknownUser => "unknown_user",
             Self::WrongPassword => "wrong_password",
+            Self::BlockedByConditionalAccess => "blocked_by_conditional_access",
         }
     }
 }
@@ -147,6 +159,7 @@ impl DeviceFlows {
             DeviceState::Redeemed => Err(AadError::DeviceCodeRedeemed),
             _ if now >= flow.expires_at => Err(AadError::DeviceCodeExpired),
             DeviceState::Declined => Err(AadError::AuthorizationDeclined),
+            DeviceState::Blocked => Err(AadError::BlockedByConditionalAccess),
             DeviceState::Pending => match previous_poll {
                 Some(previous) if now - previous < Duration::seconds(INTERVAL_SECONDS) => {
                     Err(AadError::SlowDown)
@@ -227,6 +240,25 @@ pub(crate) mod sign_in {
         let mut flows = lock(&state.devices);
         let flow = flows.pending(user_code, now)?;
         let (tenant, user) = state.read(|d| resolve_user(d, flow, username))?;
+        complete(state, flow, tenant, user)
+    }
+
+    /// The user signed in: approved, unless their tenant's Conditional Access blocks the device
+    /// code flow — then the flow ends blocked and the next poll answers AADSTS53003.
+    pub(crate) fn complete(
+        state: &SharedState,
+        flow: &mut DeviceFlow,
+        tenant: Uuid,
+        user: Uuid,
+    ) -> Result<(), SignInError> {
+        let blocked = state.read(|d| {
+            d.tenant_by_id(tenant)
+                .is_some_and(|t| t.access.block_device_code_flow)
+        });
+        if blocked {
+            flow.state = DeviceState::Blocked;
+            return Err(SignInError::BlockedByConditionalAccess);
+        }
         flow.state = DeviceState::Approved { tenant, user };
         Ok(())
     }
@@ -277,6 +309,16 @@ fn start_flow(
         Ok::<_, AadError>((resolved, app.app_id, app.display_name.clone()))
     })?;
     let scopes = parse_delegated(scope, tenant)?;
+    if let TenantScope::Specific(id) = scope_of_tenant
+        && state.read(|d| {
+            d.tenant_by_id(id).is_some_and(|t| {
+                t.access.block_device_code_flow
+                    && t.access.device_code_block_at == DeviceCodeBlockPoint::Request
+            })
+        })
+    {
+        return Err(AadError::BlockedByConditionalAccess);
+    }
     let now = state.now();
     let (device_code, user_code) =
         lock(&state.devices).start(client, client_name, scope_of_tenant, scopes, now);

@@ -131,6 +131,53 @@ pub(crate) enum AadError {
     InvalidRefreshToken,
     #[error("The refresh token has expired due to inactivity.")]
     RefreshTokenExpired,
+    #[error("Invalid request. Request is malformed or invalid.")]
+    InvalidAuthorizationCode,
+    #[error(
+        "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token."
+    )]
+    AuthorizationCodeRedeemed,
+    #[error(
+        "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource."
+    )]
+    AuthorizationCodeExpired,
+    #[error(
+        "The provided value for the 'code' parameter is not valid. The code was issued to a different client."
+    )]
+    AuthorizationCodeOtherClient,
+    #[error(
+        "The reply URL specified in the request does not match the reply URL used to obtain the authorization code."
+    )]
+    RedirectUriMismatch,
+    #[error(
+        "The Code_Verifier does not match the code_challenge supplied in the authorization request."
+    )]
+    CodeVerifierMismatch,
+    #[error("Invalid Code_Challenge_method parameter.")]
+    InvalidChallengeMethod,
+    #[error(
+        "The provided value for the input parameter 'response_type' is not allowed for this request. Expected value: 'code'."
+    )]
+    UnsupportedResponseType,
+    #[error(
+        "The redirect URI '{redirect_uri}' specified in the request does not match the redirect URIs configured for the application '{app_id}'. Make sure the redirect URI sent in the request matches one added to your application in the Azure portal. Navigate to https://aka.ms/redirectUriMismatchError to learn more about how to fix this."
+    )]
+    InvalidRedirectUri {
+        redirect_uri: String,
+        app_id: String,
+    },
+    #[error("User declined to consent to access the app.")]
+    UserDeclinedConsent,
+    #[error("A silent sign-in request was sent but no user is signed in.")]
+    LoginRequired,
+    #[error(
+        "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance."
+    )]
+    BlockedByConditionalAccess,
+    #[error(
+        "The client application {app_id} is missing service principal in the tenant {tenant}. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119"
+    )]
+    MissingServicePrincipal { app_id: String, tenant: String },
     #[error(
         "The user or administrator has not consented to use the application with ID '{app_id}' named '{app_name}'. Send an interactive authorization request for this user and resource."
     )]
@@ -159,7 +206,19 @@ impl AadError {
             | DeviceCodeOtherClient
             | InvalidRefreshToken
             | RefreshTokenExpired
-            | ConsentRequired { .. } => "invalid_grant",
+            | InvalidAuthorizationCode
+            | AuthorizationCodeRedeemed
+            | AuthorizationCodeExpired
+            | AuthorizationCodeOtherClient
+            | RedirectUriMismatch
+            | CodeVerifierMismatch
+            | BlockedByConditionalAccess => "invalid_grant",
+            // At the token endpoint; `/authorize` redirects with `consent_required` instead.
+            ConsentRequired { .. } => "invalid_grant",
+            InvalidChallengeMethod | InvalidRedirectUri { .. } => "invalid_request",
+            UnsupportedResponseType => "unsupported_response_type",
+            UserDeclinedConsent => "access_denied",
+            LoginRequired => "login_required",
             InvalidScope(_) => "invalid_scope",
             ResourceNotFound { .. } => "invalid_resource",
             MalformedAssertion | AssertionMissingClaim(_) | UnsupportedAssertionType(_) => {
@@ -176,6 +235,7 @@ impl AadError {
             | KeyNotFound { .. }
             | KeyExpired { .. }
             | BadSignature { .. }
+            | MissingServicePrincipal { .. }
             | WeakKey(_) => "invalid_client",
         }
     }
@@ -209,6 +269,18 @@ impl AadError {
             AssertionTimeRange { .. } => 700024,
             KeyNotFound { .. } | KeyExpired { .. } | BadSignature { .. } => 700027,
             WeakKey(_) => 50032,
+            MissingServicePrincipal { .. } => 7000229,
+            InvalidAuthorizationCode => 9002313,
+            AuthorizationCodeRedeemed => 54005,
+            AuthorizationCodeExpired => 70008,
+            AuthorizationCodeOtherClient | RedirectUriMismatch => 70000,
+            CodeVerifierMismatch => 501481,
+            InvalidChallengeMethod => 50149,
+            UnsupportedResponseType => 70005,
+            InvalidRedirectUri { .. } => 50011,
+            UserDeclinedConsent => 65004,
+            LoginRequired => 50058,
+            BlockedByConditionalAccess => 53003,
             InvalidRefreshToken => 9002313,
             RefreshTokenExpired => 700082,
             ConsentRequired { .. } => 65001,
@@ -222,6 +294,22 @@ impl AadError {
         } else {
             StatusCode::BAD_REQUEST
         }
+    }
+
+    /// `AADSTS<code>: <text>` plus Entra's trace lines, as in `error_description`.
+    pub(crate) fn description(&self, context: &ErrorContext) -> String {
+        format!(
+            "AADSTS{}: {self}\r\nTrace ID: {}\r\nCorrelation ID: {}\r\nTimestamp: {}",
+            self.code(),
+            Uuid::new_v4(),
+            context.correlation_id,
+            context
+                .now
+                .format(format_description!(
+                    "[year]-[month]-[day] [hour]:[minute]:[second]Z"
+                ))
+                .unwrap_or_default()
+        )
     }
 
     /// The full Entra error response: JSON body, headers, status, and the outcome for the log.

@@ -1,7 +1,10 @@
 //! Entra ID's v2.0 identity endpoints: discovery, JWKS, device authorization and the token
-//! endpoint with the device-code, refresh-token and client-credentials grants.
+//! endpoint with the device-code, authorization-code (PKCE), refresh-token and
+//! client-credentials grants, and `/authorize` with its sign-in page.
 
 pub(crate) mod assertion;
+pub(crate) mod authorization;
+pub(crate) mod authorize;
 pub(crate) mod device;
 pub(crate) mod discovery;
 pub(crate) mod error;
@@ -27,6 +30,8 @@ pub(crate) fn routes() -> Router<SharedState> {
         .route("/{tenant}/discovery/v2.0/keys", get(discovery::jwks))
         .route("/{tenant}/oauth2/v2.0/devicecode", post(device::devicecode))
         .route("/{tenant}/oauth2/v2.0/token", post(token::token))
+        .route("/{tenant}/oauth2/v2.0/authorize", get(authorize::authorize))
+        .route("/{tenant}/login", post(authorize::sign_in))
 }
 
 /// The `{tenant}` path segment: a specific tenant, or one of Entra's multi-tenant aliases.
@@ -60,5 +65,12 @@ pub(crate) fn find_application<'d>(
         TenantScope::Specific(id) => Some(id),
         TenantScope::Any => None,
     };
-    registry.application(app_id, tenant)
+    // Public clients (the sign-in application) act as multi-tenant applications consented in
+    // every tenant, as Microsoft's own public clients are: signing in to a second sandbox
+    // tenant needs no registration there.
+    registry.application(app_id, tenant).or_else(|| {
+        registry
+            .application(app_id, None)
+            .filter(|(_, app)| app.public_client)
+    })
 }

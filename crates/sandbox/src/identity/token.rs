@@ -1,5 +1,5 @@
 //! `POST /{tenant}/oauth2/v2.0/token`: the device-code grant (both `grant_type` spellings),
-//! refresh tokens, and client credentials with a certificate assertion.
+//! authorization codes (with PKCE), refresh tokens, and client credentials with a certificate assertion.
 
 use super::assertion::{self, AssertionCheck};
 use super::error::{AadError, ErrorContext, no_store_headers};
@@ -60,6 +60,7 @@ fn grant(
     match grant_type {
         DEVICE_CODE_GRANT | "device_code" => device_code(state, tenant, scope, client_id, params),
         "refresh_token" => refresh_token(state, tenant, scope, client_id, params),
+        "authorization_code" => authorization_code(state, tenant, scope, client_id, params),
         "client_credentials" => client_credentials(state, tenant, scope, client_id, params),
         other => Err(AadError::UnsupportedGrantType(other.to_owned())),
     }
@@ -97,6 +98,39 @@ fn device_code(
         client,
         &approved.scopes,
         params,
+        None,
+    )
+}
+
+fn authorization_code(
+    state: &SharedState,
+    tenant: &str,
+    scope: TenantScope,
+    client_id: &str,
+    params: &HashMap<String, String>,
+) -> Result<Value, AadError> {
+    let code = required(params, "code")?;
+    let client = client_app_id(state, tenant, scope, client_id)?;
+    let redeemed = lock(&state.authorizations).redeem(
+        code,
+        client,
+        params.get("redirect_uri").map(String::as_str),
+        params.get("code_verifier").map(String::as_str),
+        state.now(),
+    )?;
+    if let TenantScope::Specific(id) = scope
+        && id != redeemed.tenant
+    {
+        return Err(AadError::InvalidAuthorizationCode);
+    }
+    issue_delegated(
+        state,
+        redeemed.tenant,
+        redeemed.user,
+        client,
+        &redeemed.scopes,
+        params,
+        redeemed.nonce.as_deref(),
     )
 }
 
@@ -122,6 +156,7 @@ fn refresh_token(
         client,
         &grant.scopes,
         params,
+        None,
     )
 }
 
@@ -132,6 +167,7 @@ fn issue_delegated(
     client_id: Uuid,
     scopes: &super::scopes::DelegatedScopes,
     params: &HashMap<String, String>,
+    nonce: Option<&str>,
 ) -> Result<Value, AadError> {
     state.read(|d| {
         let tenant = d
@@ -161,6 +197,7 @@ fn issue_delegated(
                 client,
                 scopes,
                 client_info: params.get("client_info").is_some_and(|v| v == "1"),
+                nonce,
             },
         ))
     })
@@ -215,8 +252,38 @@ fn client_credentials(
             (None, Some(_)) => return Err(AadError::InvalidClientSecret(app.app_id.to_string())),
             (None, None) => return Err(AadError::MissingClientCredential),
         }
-        Ok(tokens::app_only(state, tenant_entry, app))
+        let roles = app_roles(app, tenant_entry, now, settings.consent_delay())?;
+        Ok(tokens::app_only(state, tenant_entry, app, &roles))
     })
+}
+
+/// The `roles` of an app-only token. An application registered through Graph needs its service
+/// principal to have reached the token endpoint (AADSTS7000229 before), and carries the app
+/// roles whose assignment has reached it; others carry their directly given permissions.
+fn app_roles(
+    app: &crate::tenants::Application,
+    tenant: &crate::tenants::Tenant,
+    now: time::OffsetDateTime,
+    delay: time::Duration,
+) -> Result<Vec<String>, AadError> {
+    let mut roles = app.application_permissions.clone();
+    if !app.registered_through_graph {
+        return Ok(roles);
+    }
+    let missing = || AadError::MissingServicePrincipal {
+        app_id: app.app_id.to_string(),
+        tenant: tenant.id.to_string(),
+    };
+    let sp = app.service_principal.as_ref().ok_or_else(missing)?;
+    if !sp.visible(now, delay) {
+        return Err(missing());
+    }
+    for role in sp.consented_roles(now, delay) {
+        if !roles.contains(&role) {
+            roles.push(role);
+        }
+    }
+    Ok(roles)
 }
 
 /// The token endpoint under every name of the tenant, on this host and on Entra's public host.

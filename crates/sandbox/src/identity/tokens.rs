@@ -8,7 +8,19 @@ use uuid::Uuid;
 
 pub(crate) const ACCESS_TOKEN_SECONDS: i64 = 3599;
 
-pub(crate) fn app_only(state: &SandboxState, tenant: &Tenant, app: &Application) -> Value {
+/// `roles` are the application permissions the token carries; `oid`/`sub` are the service
+/// principal's id when the application has one (as Entra's are), else the application's.
+pub(crate) fn app_only(
+    state: &SandboxState,
+    tenant: &Tenant,
+    app: &Application,
+    roles: &[String],
+) -> Value {
+    let principal = app
+        .service_principal
+        .as_ref()
+        .map_or(app.id, |sp| sp.id)
+        .to_string();
     let now = state.now().unix_timestamp();
     let claims = json!({
         "aud": GRAPH_RESOURCE,
@@ -20,10 +32,10 @@ pub(crate) fn app_only(state: &SandboxState, tenant: &Tenant, app: &Application)
         "appid": app.app_id.to_string(),
         "azp": app.app_id.to_string(),
         "app_displayname": app.display_name,
-        "oid": app.id.to_string(),
-        "sub": app.id.to_string(),
+        "oid": principal,
+        "sub": principal,
         "idtyp": "app",
-        "roles": app.application_permissions,
+        "roles": roles,
         "uti": Uuid::new_v4().to_string(),
         "ver": "2.0",
     });
@@ -43,6 +55,8 @@ pub(crate) struct DelegatedGrant<'d> {
     pub client: &'d Application,
     pub scopes: &'d DelegatedScopes,
     pub client_info: bool,
+    /// The authorization request's `nonce`, echoed in the ID token.
+    pub nonce: Option<&'d str>,
 }
 
 pub(crate) fn delegated(state: &SandboxState, grant: &DelegatedGrant<'_>) -> Value {
@@ -111,6 +125,10 @@ pub(crate) fn delegated(state: &SandboxState, grant: &DelegatedGrant<'_>) -> Val
             "name": user.display_name,
             "ver": "2.0",
         });
+        let mut id_claims = id_claims;
+        if let Some(nonce) = grant.nonce {
+            id_claims["nonce"] = Value::String(nonce.to_owned());
+        }
         body["id_token"] = Value::String(state.sign_rs256(&id_claims));
     }
     if scopes.wants("offline_access") {

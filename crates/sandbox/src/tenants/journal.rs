@@ -7,7 +7,7 @@
 //! application's worth of JSON, whether the fleet is 10,000 tenants or one tenant of 10,000
 //! applications. The tenants' order is written only when a tenant was added or removed.
 
-use super::{Application, Tenant, TenantRegistry, User};
+use super::{Application, Tenant, TenantAccess, TenantRegistry, User};
 use crate::SandboxError;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -31,6 +31,8 @@ struct TenantChange {
     domain: String,
     display_name: String,
     max_certificate_lifetime_days: Option<u32>,
+    #[serde(default)]
+    access: TenantAccess,
     users: Vec<User>,
     /// All application object ids, in order, when the set or order of applications changed
     /// (always for a new tenant).
@@ -150,6 +152,7 @@ impl TenantChange {
             domain: new.domain.clone(),
             display_name: new.display_name.clone(),
             max_certificate_lifetime_days: new.max_certificate_lifetime_days,
+            access: new.access.clone(),
             users: new.users.clone(),
             application_order: (!same_order)
                 .then(|| new.applications.iter().map(|a| a.id).collect()),
@@ -161,6 +164,7 @@ impl TenantChange {
         tenant.domain = self.domain;
         tenant.display_name = self.display_name;
         tenant.max_certificate_lifetime_days = self.max_certificate_lifetime_days;
+        tenant.access = self.access;
         tenant.users = self.users;
         match self.application_order {
             Some(order) => {
@@ -193,6 +197,7 @@ impl TenantChange {
             domain: self.domain,
             display_name: self.display_name,
             max_certificate_lifetime_days: self.max_certificate_lifetime_days,
+            access: self.access,
             users: self.users,
             applications: ordered(order, by_id)?,
         })

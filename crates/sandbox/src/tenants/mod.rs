@@ -8,14 +8,17 @@
 //! costs what it touches, not the fleet's size; pointer inequality afterwards tells the store
 //! what to write.
 
+pub(crate) mod graph_roles;
 mod index;
 pub(crate) mod journal;
+pub(crate) mod principals;
 pub(crate) mod seed;
 pub(crate) mod shared;
 pub(crate) mod store;
 
 use crate::keys::CertificateKey;
 use index::TenantIndex;
+pub(crate) use principals::{RequiredResourceAccess, ServicePrincipal, TenantAccess};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, OnceLock};
 use time::OffsetDateTime;
@@ -49,6 +52,9 @@ pub(crate) struct Tenant {
     pub max_certificate_lifetime_days: Option<u32>,
     pub users: Vec<User>,
     pub applications: Vec<Arc<Application>>,
+    /// Conditional Access and user settings (control API `/_sandbox/tenant/access`).
+    #[serde(default)]
+    pub access: TenantAccess,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,6 +80,9 @@ pub(crate) enum DirectoryRole {
     ApplicationAdministrator,
     #[serde(rename = "Cloud Application Administrator")]
     CloudApplicationAdministrator,
+    /// Grants app roles of Microsoft Graph (admin consent for application permissions).
+    #[serde(rename = "Privileged Role Administrator")]
+    PrivilegedRoleAdministrator,
 }
 
 impl DirectoryRole {
@@ -82,17 +91,21 @@ impl DirectoryRole {
             Self::GlobalAdministrator => "Global Administrator",
             Self::ApplicationAdministrator => "Application Administrator",
             Self::CloudApplicationAdministrator => "Cloud Application Administrator",
+            Self::PrivilegedRoleAdministrator => "Privileged Role Administrator",
         }
     }
 
+    pub(crate) const ALL: [Self; 4] = [
+        Self::GlobalAdministrator,
+        Self::ApplicationAdministrator,
+        Self::CloudApplicationAdministrator,
+        Self::PrivilegedRoleAdministrator,
+    ];
+
     pub(crate) fn from_name(name: &str) -> Option<Self> {
-        [
-            Self::GlobalAdministrator,
-            Self::ApplicationAdministrator,
-            Self::CloudApplicationAdministrator,
-        ]
-        .into_iter()
-        .find(|role| role.name().eq_ignore_ascii_case(name))
+        Self::ALL
+            .into_iter()
+            .find(|role| role.name().eq_ignore_ascii_case(name))
     }
 }
 
@@ -110,6 +123,18 @@ pub(crate) struct Application {
     pub application_permissions: Vec<String>,
     /// Delegated Graph permissions consented for the application.
     pub delegated_permissions: Vec<String>,
+    /// Graph's `tags`: tenantlink finds the application it created by a marker tag.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub required_resource_access: Vec<RequiredResourceAccess>,
+    /// Registered through Graph's `POST /applications`: it needs a service principal of its
+    /// own before it can sign in, and its app roles come from app role assignments. Seeded and
+    /// control-API applications sign in without one (their permissions are given directly).
+    #[serde(default)]
+    pub registered_through_graph: bool,
+    #[serde(default)]
+    pub service_principal: Option<ServicePrincipal>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

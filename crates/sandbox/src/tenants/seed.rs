@@ -1,6 +1,6 @@
 //! What a new sandbox contains, and the optional config file that describes more.
 
-use super::{Application, DirectoryRole, Tenant, TenantRegistry, User};
+use super::{Application, DirectoryRole, Tenant, TenantAccess, TenantRegistry, User};
 use crate::secrets::{demo_password, hash_password};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -42,6 +42,7 @@ pub(crate) fn default_registry() -> TenantRegistry {
                 max_certificate_lifetime_days: None,
                 users: vec![admin, plain],
                 applications: vec![backup.into(), public_client.into()],
+                access: TenantAccess::default(),
             }
             .into(),
         ],
@@ -49,7 +50,7 @@ pub(crate) fn default_registry() -> TenantRegistry {
     }
 }
 
-fn new_user(
+pub(crate) fn new_user(
     alias: &str,
     display_name: &str,
     domain: &str,
@@ -91,6 +92,8 @@ pub(crate) fn new_application(
             // `tenantlink entra keys` asks for the narrower read permission by default.
             "Application.Read.All",
             "Application.ReadWrite.All",
+            // Granting admin consent while connecting an organization (issue #14).
+            "AppRoleAssignment.ReadWrite.All",
             "User.Read.All",
             "Mail.Read",
             "offline_access",
@@ -98,6 +101,10 @@ pub(crate) fn new_application(
         .iter()
         .map(|p| (*p).to_owned())
         .collect(),
+        tags: Vec::new(),
+        required_resource_access: Vec::new(),
+        registered_through_graph: false,
+        service_principal: None,
     }
 }
 
@@ -210,7 +217,7 @@ impl ConfigFile {
                     .find(|r| DirectoryRole::from_name(r).is_none())
                 {
                     return Err(invalid(format!(
-                        "unknown role {role:?}; known roles: Global Administrator, Application Administrator, Cloud Application Administrator"
+                        "unknown role {role:?}; known roles: Global Administrator, Application Administrator, Cloud Application Administrator, Privileged Role Administrator"
                     )));
                 }
             }
@@ -246,6 +253,7 @@ impl ConfigFile {
                         max_certificate_lifetime_days: configured.max_certificate_lifetime_days,
                         users: Vec::new(),
                         applications: Vec::new(),
+                        access: TenantAccess::default(),
                     }
                     .into(),
                 );

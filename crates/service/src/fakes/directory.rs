@@ -23,6 +23,7 @@ use time::{Duration, OffsetDateTime};
 pub struct FakeDirectory {
     state: Arc<Mutex<FakeDirectoryState>>,
     clock: Arc<ManualClock>,
+    browser: super::browser_directory::FakeBrowser,
 }
 
 /// Something the test runs while a device sign-in is being requested.
@@ -121,7 +122,33 @@ impl FakeDirectory {
         Self {
             state: Arc::default(),
             clock,
+            browser: Default::default(),
         }
+    }
+
+    /// The tenant's Conditional Access blocks the device code flow (`None`: allows it again).
+    pub fn block_device_code(&self, block: Option<super::DeviceCodeBlock>) {
+        self.browser.set_device_block(block);
+    }
+
+    /// Every `/authorize` URL handed out, oldest first.
+    pub fn authorize_requests(&self) -> Vec<super::AuthorizeSeen> {
+        self.browser.seen()
+    }
+
+    /// The person signs in at the browser page of the request with `state`: its one-time code.
+    pub fn approve_browser(&self, state: &str) -> String {
+        self.browser.approve(state)
+    }
+
+    /// The next redeemed code's id token carries `nonce` (a code from another sign-in).
+    pub fn answer_with_nonce(&self, nonce: &str) {
+        self.browser.answer_with_nonce(nonce);
+    }
+
+    /// How many codes were presented for redemption.
+    pub fn code_redemptions(&self) -> u32 {
+        self.browser.redemptions()
     }
 
     /// Approves the sign-in shown with `user_code`.
@@ -434,6 +461,28 @@ fn key_not_found() -> DirectoryError {
 }
 
 impl Directory for FakeDirectory {
+    fn browser_sign_in_url(
+        &self,
+        _organization: &Organization,
+        request: &crate::browser_sign_in::AuthorizeParameters,
+    ) -> Result<String, DirectoryError> {
+        Ok(self.browser.authorize_url(request))
+    }
+
+    fn redeem_browser_sign_in<'a>(
+        &'a self,
+        _organization: &'a Organization,
+        redemption: &'a crate::browser_sign_in::CodeRedemption,
+    ) -> BoxFuture<'a, Result<crate::browser_sign_in::BrowserSignedIn, DirectoryError>> {
+        let result = self.browser.redeem(redemption);
+        if let Ok(signed_in) = &result {
+            lock(&self.state)
+                .tokens_issued
+                .push(signed_in.token.0.expose().to_owned());
+        }
+        ready(result)
+    }
+
     fn start_device_sign_in<'a>(
         &'a self,
         _organization: &'a Organization,
@@ -441,6 +490,9 @@ impl Directory for FakeDirectory {
         let hook = lock(&self.state).during_next_sign_in.take();
         if let Some(hook) = hook {
             hook();
+        }
+        if self.browser.device_block() == Some(super::DeviceCodeBlock::Request) {
+            return ready(Err(super::browser_directory::blocked_error()));
         }
         let mut state = lock(&self.state);
         state.next_code += 1;
@@ -466,6 +518,10 @@ impl Directory for FakeDirectory {
         _organization: &'a Organization,
         device_code: &'a DeviceCode,
     ) -> BoxFuture<'a, Result<SignInPoll, DirectoryError>> {
+        if self.browser.device_block() == Some(super::DeviceCodeBlock::SignIn) {
+            lock(&self.state).sign_in_polls += 1;
+            return ready(Err(super::browser_directory::blocked_error()));
+        }
         let mut state = lock(&self.state);
         state.sign_in_polls += 1;
         let result = match state.sign_ins.get(device_code.0.expose()).cloned() {

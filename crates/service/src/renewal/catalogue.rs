@@ -100,7 +100,10 @@ pub fn entry_for(kind: DirectoryErrorKind, code: Option<&str>) -> CatalogueEntry
         DirectoryErrorKind::InsufficientPrivileges => INSUFFICIENT_PRIVILEGES,
         DirectoryErrorKind::CredentialRejected => CREDENTIAL_REJECTED,
         DirectoryErrorKind::ApplicationNotFound => APPLICATION_NOT_FOUND,
-        DirectoryErrorKind::SignInDeclined | DirectoryErrorKind::SignInExpired => SIGN_IN,
+        DirectoryErrorKind::SignInDeclined
+        | DirectoryErrorKind::SignInExpired
+        | DirectoryErrorKind::SignInBlocked
+        | DirectoryErrorKind::CodeRefused => SIGN_IN,
         DirectoryErrorKind::Other => OTHER,
     }
 }
@@ -127,11 +130,15 @@ pub fn kind_word(kind: DirectoryErrorKind) -> &'static str {
         DirectoryErrorKind::Throttled => "directory_throttled",
         DirectoryErrorKind::QuotaExceeded => "directory_quota_exceeded",
         DirectoryErrorKind::ProofRejected => "proof_rejected",
+        DirectoryErrorKind::SignInBlocked => "sign_in_blocked",
+        DirectoryErrorKind::CodeRefused => "code_refused",
         DirectoryErrorKind::Other => "directory_error",
     }
 }
 
-const ALL_KINDS: [DirectoryErrorKind; 11] = [
+const ALL_KINDS: [DirectoryErrorKind; 13] = [
+    DirectoryErrorKind::SignInBlocked,
+    DirectoryErrorKind::CodeRefused,
     DirectoryErrorKind::SignInDeclined,
     DirectoryErrorKind::SignInExpired,
     DirectoryErrorKind::InsufficientPrivileges,

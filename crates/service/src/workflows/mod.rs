@@ -29,6 +29,7 @@ use time::OffsetDateTime;
 mod activation;
 mod assertion_profile;
 mod background;
+mod browser_sign_in;
 mod configured_organization;
 mod connection;
 mod decisions;
@@ -140,6 +141,8 @@ pub struct Workflows {
     notices: Option<crate::notices::NoticeRecorder>,
     /// Told of each renewal attempt's outcome (metrics).
     observer: crate::observe::SharedObserver,
+    /// tenantlink's `/oauth/callback` as the browser reaches it; `None`: no browser sign-in.
+    redirect_uri: Option<Arc<str>>,
 }
 
 impl Workflows {
@@ -162,7 +165,15 @@ impl Workflows {
             heavy: HeavyWork::default(),
             notices: None,
             observer: Arc::new(crate::observe::NoObserver),
+            redirect_uri: None,
         }
+    }
+
+    /// Offers the browser sign-in, which returns to `redirect_uri` (`<public URL>/oauth/callback`,
+    /// registered on the sign-in application as a redirect URI).
+    pub fn with_browser_redirect_uri(mut self, redirect_uri: impl Into<String>) -> Self {
+        self.redirect_uri = Some(Arc::from(redirect_uri.into()));
+        self
     }
 
     /// Reports each renewal attempt's outcome to `observer` (serve passes its metrics).

@@ -23,15 +23,20 @@ const SIGN_IN_TASK: &str = "sign-in";
 /// outlive the operation, so a restart ends operations still waiting for sign-in.
 #[derive(Debug)]
 pub(super) struct SignInSecrets {
-    device_code: DeviceCode,
+    /// `None` once the tenant refused the device code flow (or never issued a code).
+    pub(super) device_code: Option<DeviceCode>,
     interval: StdDuration,
     next_poll_at: OffsetDateTime,
-    token: Option<DelegatedToken>,
+    pub(super) token: Option<DelegatedToken>,
+    /// The browser sign-in in progress and what the page says about the methods.
+    pub(super) browser: super::browser_sign_in::BrowserSecrets,
 }
 
 enum DuePoll {
     Due(DeviceCode),
     NotYet,
+    /// The device code is gone (blocked, or a browser sign-in took over): stop polling.
+    NoDeviceCode,
     Lost,
 }
 
@@ -64,7 +69,15 @@ impl Workflows {
         let org = self.repository.organization(organization).await?;
         // Refuse before asking Entra for a device code that could never be used.
         self.refuse_while_running(&org).await?;
-        let sign_in = self.directory.start_device_sign_in(&org).await?;
+        let (sign_in, blocked) = match self.directory.start_device_sign_in(&org).await {
+            Ok(sign_in) => (Some(sign_in), None),
+            // The tenant refuses device codes: the operation waits for a browser sign-in.
+            Err(err) if err.kind == DirectoryErrorKind::SignInBlocked => (
+                None,
+                Some(super::browser_sign_in::device_code_blocked(&err)),
+            ),
+            Err(err) => return Err(err.into()),
+        };
         let now = self.now();
         let operation = Operation {
             id: OperationId::new(),
@@ -75,7 +88,7 @@ impl Workflows {
             started_at: now,
             updated_at: now,
             version: 1,
-            sign_in: Some(sign_in.prompt),
+            sign_in: sign_in.as_ref().map(|s| s.prompt.clone()),
             signed_in_as: None,
             certificate: None,
             sha1_thumbprint: None,
@@ -92,10 +105,13 @@ impl Workflows {
         self.lock_sign_ins().insert(
             operation.id,
             SignInSecrets {
-                device_code: sign_in.device_code,
-                interval: sign_in.interval,
+                interval: sign_in
+                    .as_ref()
+                    .map_or(StdDuration::from_secs(5), |s| s.interval),
+                device_code: sign_in.map(|s| s.device_code),
                 next_poll_at: now,
                 token: None,
+                browser: super::browser_sign_in::BrowserSecrets::blocked(blocked),
             },
         );
         let operation = match self.repository.create_operation(&operation).await {
@@ -114,6 +130,14 @@ impl Workflows {
         .await;
         let poller = self.clone();
         let id = operation.id;
+        if self
+            .lock_sign_ins()
+            .get(&id)
+            .is_some_and(|s| s.device_code.is_none())
+        {
+            // Nothing to poll: the browser sign-in is the only way on.
+            return Ok(operation);
+        }
         if self
             .tasks
             .spawn(id, SIGN_IN_TASK, move |stop| {
@@ -290,6 +314,7 @@ impl Workflows {
     fn poll_interval(&self, id: OperationId) -> Option<StdDuration> {
         self.lock_sign_ins()
             .get(&id)
+            .filter(|secrets| secrets.device_code.is_some())
             .map(|secrets| secrets.interval)
     }
 
@@ -304,7 +329,7 @@ impl Workflows {
         }
         let device_code = match self.due_device_code(operation.id, now) {
             DuePoll::Due(device_code) => device_code,
-            DuePoll::NotYet => return Ok(operation),
+            DuePoll::NotYet | DuePoll::NoDeviceCode => return Ok(operation),
             DuePoll::Lost => return self.fail_lost_sign_in(operation).await,
         };
         let organization = self.repository.organization(operation.organization).await?;
@@ -315,27 +340,17 @@ impl Workflows {
         {
             Ok(SignInPoll::Pending) => Ok(operation),
             Ok(SignInPoll::SignedIn { token, account }) => {
+                self.record_signed_in(operation, &organization, token, account)
+                    .await
+            }
+            Err(err) if err.kind == DirectoryErrorKind::SignInBlocked => {
+                // Not the end of the operation: the browser sign-in is offered instead.
                 if let Some(secrets) = self.lock_sign_ins().get_mut(&operation.id) {
-                    secrets.token = Some(token.clone());
+                    secrets.device_code = None;
+                    secrets.browser.device_code_blocked =
+                        Some(super::browser_sign_in::device_code_blocked(&err));
                 }
-                if organization.app_object_id.is_none()
-                    && let Ok(app) = self.directory.application(&organization, &token).await
-                {
-                    self.repository
-                        .set_app_object_id(organization.id, &app.object_id, self.now())
-                        .await?;
-                }
-                let mut operation = operation;
-                operation.step = OperationStep::SignedIn;
-                operation.signed_in_as = account;
-                let operation = self.save(operation).await?;
-                self.audit_operation(
-                    &operation,
-                    AuditAction::DeviceSignInCompleted,
-                    AuditOutcome::Success,
-                    operation.signed_in_as.clone(),
-                )
-                .await;
+                tracing::info!(operation = %operation.id, "device code sign-in is blocked in this tenant; the browser sign-in is offered");
                 Ok(operation)
             }
             Err(err)
@@ -354,6 +369,39 @@ impl Workflows {
         }
     }
 
+    /// A sign-in completed (device poll or browser callback): the token goes to memory, the
+    /// operation to `SignedIn`.
+    pub(super) async fn record_signed_in(
+        &self,
+        operation: Operation,
+        organization: &Organization,
+        token: DelegatedToken,
+        account: Option<String>,
+    ) -> ServiceResult<Operation> {
+        if let Some(secrets) = self.lock_sign_ins().get_mut(&operation.id) {
+            secrets.token = Some(token.clone());
+        }
+        if organization.app_object_id.is_none()
+            && let Ok(app) = self.directory.application(organization, &token).await
+        {
+            self.repository
+                .set_app_object_id(organization.id, &app.object_id, self.now())
+                .await?;
+        }
+        let mut operation = operation;
+        operation.step = OperationStep::SignedIn;
+        operation.signed_in_as = account;
+        let operation = self.save(operation).await?;
+        self.audit_operation(
+            &operation,
+            AuditAction::DeviceSignInCompleted,
+            AuditOutcome::Success,
+            operation.signed_in_as.clone(),
+        )
+        .await;
+        Ok(operation)
+    }
+
     /// The device code if the token endpoint may be asked now; records the next allowed time.
     fn due_device_code(&self, id: OperationId, now: OffsetDateTime) -> DuePoll {
         let mut sign_ins = self.lock_sign_ins();
@@ -363,8 +411,11 @@ impl Workflows {
         if !decisions::device_code_poll_due(secrets.next_poll_at, now) {
             return DuePoll::NotYet;
         }
+        let Some(device_code) = secrets.device_code.clone() else {
+            return DuePoll::NoDeviceCode;
+        };
         secrets.next_poll_at = decisions::next_device_code_poll(now, secrets.interval);
-        DuePoll::Due(secrets.device_code.clone())
+        DuePoll::Due(device_code)
     }
 
     /// The other instance holding `operation`'s sign-in secrets, if it is not this one.

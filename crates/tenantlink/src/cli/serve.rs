@@ -164,6 +164,12 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         &instance,
     )
     .with_observer(counters.clone());
+    let listener = std::net::TcpListener::bind(config.listen)
+        .with_context(|| format!("listen on {}", config.listen))?;
+    listener.set_nonblocking(true)?;
+    let address = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let redirect_uri = browser_redirect_uri(config.notices.public_url.as_ref(), scheme, address);
     let workflows = Workflows::new(
         repository.clone(),
         Arc::new(directories),
@@ -175,6 +181,10 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     .with_heavy_work(heavy.clone())
     .with_observer(counters.clone())
     .with_notices(notices.recorder());
+    let workflows = match redirect_uri {
+        Some(uri) => workflows.with_browser_redirect_uri(uri),
+        None => workflows,
+    };
     let accounts = Accounts::new(
         repository.clone(),
         repository.clone(),
@@ -236,12 +246,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         config.certificates.expiring_soon_days,
     );
     let app = metrics::mount(config.metrics.clone(), metrics_state, app).await?;
-    let listener = std::net::TcpListener::bind(config.listen)
-        .with_context(|| format!("listen on {}", config.listen))?;
-    listener.set_nonblocking(true)?;
-    let address = listener.local_addr()?;
     listener::warn_if_plain_http_off_loopback(address, tls.is_some(), config.http.secure_cookies);
-    let scheme = if tls.is_some() { "https" } else { "http" };
     // The URL comes last: scripts and tests read up to it, as the sign that the service is up.
     if let Some(file) = &config.config_file {
         println!("configuration {}", file.display());
@@ -345,5 +350,21 @@ fn redact_url(url: &str) -> String {
             parsed.to_string()
         }
         _ => url.to_owned(),
+    }
+}
+
+/// tenantlink's `/oauth/callback` as browsers reach it: under the public URL when one is set
+/// (`[notices] public_url`), else under the listen address when that is loopback (a browser on
+/// this machine reaches it). `None` off loopback without a public URL: the address browsers use
+/// cannot be guessed, so the browser sign-in says how to configure it.
+fn browser_redirect_uri(
+    public_url: Option<&url::Url>,
+    scheme: &str,
+    address: std::net::SocketAddr,
+) -> Option<String> {
+    match public_url {
+        Some(url) => url.join("oauth/callback").ok().map(|u| u.to_string()),
+        None if address.ip().is_loopback() => Some(format!("{scheme}://{address}/oauth/callback")),
+        None => None,
     }
 }

@@ -3,6 +3,7 @@
 
 mod account_dto;
 mod accounts;
+mod browser_sign_in;
 mod connection;
 mod dto;
 mod event_dto;
@@ -54,6 +55,10 @@ pub fn routes() -> Router<AppState> {
         .route("/operations/{id}/generate", post(handlers::generate))
         .route("/operations/{id}/import", post(handlers::import))
         .route("/operations/{id}/cancel", post(handlers::cancel))
+        .route(
+            "/operations/{id}/browser_sign_in",
+            post(browser_sign_in::start),
+        )
         .route("/operations/{id}/abandon", post(handlers::abandon))
         .route("/audit", get(handlers::audit))
         .route("/tokens", get(a::list_tokens).post(a::create_token))
@@ -111,6 +116,7 @@ pub fn routes() -> Router<AppState> {
         description = "Organizations, their certificate credential, the Generate / Upload workflows, backup policies with their job log, accounts and API tokens, notices (webhook endpoints, e-mail settings; the webhook event body is the `WebhookEventDto` schema), and the audit log. Errors are RFC 9457 problem details.",
     ),
     paths(
+        browser_sign_in::start,
         fleet::list_organizations,
         handlers::add_organization,
         handlers::get_organization,

@@ -10,6 +10,7 @@ mod layout;
 mod login;
 mod notice_recipients;
 mod notices;
+mod oauth_callback;
 mod operation;
 
 pub(crate) use operation::read_import_fields;
@@ -80,6 +81,11 @@ pub fn routes() -> Router<AppState> {
         .route("/operations/{id}/generate", post(operation::generate))
         .route("/operations/{id}/import", post(operation::import))
         .route("/operations/{id}/cancel", post(operation::cancel))
+        .route(
+            "/operations/{id}/browser_sign_in",
+            post(oauth_callback::start),
+        )
+        .route("/oauth/callback", get(oauth_callback::callback))
         .route("/operations/{id}/abandon", post(operation::abandon))
         .route("/audit", get(audit::page))
         .route("/notices", get(notices::page))

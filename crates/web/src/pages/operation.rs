@@ -13,6 +13,7 @@ use tenantlink_service::{
 };
 use time::format_description::well_known::Rfc3339;
 
+mod browser_sign_in;
 mod held_elsewhere;
 mod rotate_steps;
 
@@ -25,6 +26,11 @@ pub async fn page(
         Ok(operation) => operation,
         Err(err) => return error_page(Some(&caller), &err),
     };
+    let methods = state
+        .workflows
+        .sign_in_methods(&caller, id)
+        .await
+        .unwrap_or_default();
     let holder = held_elsewhere::holder_elsewhere(&operation, state.workflows.instance_id());
     // Signed in and already generating or importing on this instance's background task.
     let working =
@@ -63,6 +69,9 @@ pub async fn page(
                 @if working {
                     p #sign-in-status role="status" { "Working: the certificate is being created or read, then attached and checked with Entra ID…" }
                 } @else {
+                    @if operation.step == OperationStep::AwaitingSignIn {
+                        (browser_sign_in::section(&caller, &operation, &methods))
+                    }
                     (step_body(&state, &caller, &operation))
                 }
                 @if abandonable && matches!(operation.step, OperationStep::CertificateStored | OperationStep::KeyAdded | OperationStep::Attached) {
@@ -87,7 +96,8 @@ fn step_body(state: &AppState, caller: &Caller, operation: &Operation) -> Markup
     match operation.step {
         OperationStep::AwaitingSignIn => {
             let Some(prompt) = &operation.sign_in else {
-                return back;
+                // No device code (the tenant blocks the flow): the browser section above.
+                return html! { (cancel_form(caller, operation)) (back) };
             };
             let remaining = (prompt.expires_at - state.workflows.now())
                 .whole_seconds()
