@@ -193,6 +193,10 @@ impl GraphClient {
         self.proof_audience
     }
 
+    pub(crate) fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
     /// `GET /applications(appId='…')?$select=…keyCredentials` (so that `key` is returned).
     pub async fn application_by_app_id(
         &self,
@@ -427,7 +431,7 @@ impl GraphClient {
         unreachable!("the loop returns on its second attempt")
     }
 
-    async fn call(
+    pub(crate) async fn call(
         &self,
         method: Method,
         token: &str,
@@ -438,7 +442,7 @@ impl GraphClient {
         self.send(method, token, url, body).await
     }
 
-    async fn send(
+    pub(crate) async fn send(
         &self,
         method: Method,
         token: &str,
@@ -521,7 +525,7 @@ fn verify_kept(before: &Application, after: &Application, new_der: &[u8]) -> Res
     }
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
     response: &Response,
     context: &'static str,
 ) -> Result<T, Error> {
@@ -533,6 +537,6 @@ fn parse_json<T: serde::de::DeserializeOwned>(
 }
 
 /// OData string literals double their single quotes; ids never need more than that.
-fn quote(value: &str) -> String {
+pub(crate) fn quote(value: &str) -> String {
     value.replace('\'', "''")
 }

@@ -20,6 +20,9 @@ pub mod codes {
     pub const AUTHORIZATION_REQUEST_DENIED: &str = "Authorization_RequestDenied";
     pub const REQUEST_RESOURCE_NOT_FOUND: &str = "Request_ResourceNotFound";
     pub const REQUEST_BAD_REQUEST: &str = "Request_BadRequest";
+    /// The tenant (or the signed-in user) may create no more directory objects: "The directory
+    /// object quota limit for the Principal/Tenant has been exceeded."
+    pub const DIRECTORY_QUOTA_EXCEEDED: &str = "Directory_QuotaExceeded";
 }
 
 /// A Graph error body and what it means.
@@ -150,6 +153,12 @@ impl GraphError {
     /// to take another.
     pub fn is_quota_exceeded(&self) -> bool {
         self.code == codes::DIRECTORY_RESOURCE_SIZE_EXCEEDED
+    }
+
+    /// `Directory_QuotaExceeded`: no more applications (or other objects) may be created by
+    /// this user or in this tenant.
+    pub fn is_object_limit(&self) -> bool {
+        self.code == codes::DIRECTORY_QUOTA_EXCEEDED
     }
 
     /// Which tenant policy restriction refused the key, for a policy refusal.

@@ -13,6 +13,7 @@ pub mod endpoints;
 pub mod error;
 pub mod graph;
 pub mod graph_error;
+pub mod graph_setup;
 pub mod observe;
 pub mod proof;
 pub mod retry_after;
@@ -35,6 +36,10 @@ pub use error::{
 };
 pub use graph::{Application, AttachOutcome, GraphClient, KeyCredential};
 pub use graph_error::codes as graph_codes;
+pub use graph_setup::{
+    AppRole, AppRoleAssignment, MICROSOFT_GRAPH_APP_ID, NewApplication, RegisteredApplication,
+    ServicePrincipal,
+};
 pub use observe::{CacheLookup, CallObserver, CallRecord, Service, SharedCallObserver};
 pub use proof::{PROOF_LIFETIME, ProofAudience, proof_of_possession};
 pub use retry_after::{parse_retry_after, retry_after_from};
