@@ -118,7 +118,9 @@ impl GraphClient {
                     None => Err(Error::UnexpectedResponse {
                         service: "Microsoft Graph",
                         context: "create application",
-                        detail: "the answer was lost and no application carries the marker; try again".into(),
+                        detail:
+                            "the answer was lost and no application carries the marker; try again"
+                                .into(),
                     }),
                 }
             }
@@ -198,7 +200,10 @@ impl GraphClient {
         token: &str,
         principal_id: &str,
     ) -> Result<Vec<AppRoleAssignment>, Error> {
-        let path = format!("servicePrincipals/{}/appRoleAssignments", quote(principal_id));
+        let path = format!(
+            "servicePrincipals/{}/appRoleAssignments",
+            quote(principal_id)
+        );
         let response = self.call(Method::GET, token, &path, Body::Empty).await?;
         let list: Collection<AppRoleAssignment> = parse_json(&response, "app role assignments")?;
         Ok(list.value)

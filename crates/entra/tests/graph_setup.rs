@@ -46,9 +46,7 @@ async fn graph_with(answers: Vec<(u16, Value)>) -> (GraphClient, Arc<Mini>) {
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = Router::new()
-        .fallback(any(handle))
-        .with_state(mini.clone());
+    let app = Router::new().fallback(any(handle)).with_state(mini.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let endpoints = Endpoints::explicit(&base, &base).unwrap();
     let graph = GraphClient::new(harness.transport.clone(), endpoints, harness.clock.clone());
@@ -81,10 +79,16 @@ async fn creating_the_application_sends_the_marker_and_the_graph_app_roles() {
     assert_eq!((app.id.as_str(), app.app_id.as_str()), ("obj-1", "app-1"));
     let seen = mini.seen.lock().unwrap();
     let (method, path, body) = &seen[0];
-    assert_eq!((method.as_str(), path.as_str()), ("POST", "/v1.0/applications"));
+    assert_eq!(
+        (method.as_str(), path.as_str()),
+        ("POST", "/v1.0/applications")
+    );
     assert_eq!(body["tags"], json!(["tenantlink:m-1"]));
     let access = &body["requiredResourceAccess"][0];
-    assert_eq!(access["resourceAppId"], "00000003-0000-0000-c000-000000000000");
+    assert_eq!(
+        access["resourceAppId"],
+        "00000003-0000-0000-c000-000000000000"
+    );
     assert_eq!(
         access["resourceAccess"],
         json!([{"id": "role-a", "type": "Role"}, {"id": "role-b", "type": "Role"}])
@@ -97,7 +101,10 @@ async fn the_marker_filter_finds_the_application_or_nothing() {
     let (graph, mini) = graph_with(vec![(200, found), (200, json!({"value": []}))]).await;
     let app = graph.application_by_marker("tok", "m'1").await.unwrap();
     assert_eq!(app.map(|a| a.app_id), Some("app-1".to_owned()));
-    assert_eq!(graph.application_by_marker("tok", "other").await.unwrap(), None);
+    assert_eq!(
+        graph.application_by_marker("tok", "other").await.unwrap(),
+        None
+    );
     let seen = mini.seen.lock().unwrap();
     let url = url::Url::parse(&format!("http://x{}", seen[0].1)).unwrap();
     let filter = url
@@ -114,16 +121,25 @@ async fn a_missing_service_principal_is_none_and_a_refusal_is_graphs_error() {
         "message": "Resource 'app-1' does not exist or one of its queried reference-property objects are not present."}});
     let (graph, _) = graph_with(vec![(404, missing), (403, denied())]).await;
     assert_eq!(
-        graph.service_principal_by_app_id("tok", "app-1").await.unwrap(),
+        graph
+            .service_principal_by_app_id("tok", "app-1")
+            .await
+            .unwrap(),
         None
     );
-    let err = graph.create_service_principal("tok", "app-1").await.unwrap_err();
+    let err = graph
+        .create_service_principal("tok", "app-1")
+        .await
+        .unwrap_err();
     let Error::Graph(graph_error) = err else {
         panic!("expected Graph's refusal, got {err:?}");
     };
     assert_eq!(graph_error.kind, GraphErrorKind::AuthorizationDenied);
     assert_eq!(graph_error.code, graph_codes::AUTHORIZATION_REQUEST_DENIED);
-    assert_eq!(graph_error.message, "Insufficient privileges to complete the operation.");
+    assert_eq!(
+        graph_error.message,
+        "Insufficient privileges to complete the operation."
+    );
 }
 
 #[tokio::test]
@@ -144,14 +160,20 @@ async fn grant_and_owner_send_graphs_bodies() {
     graph.add_owner("tok", "obj-1", "sp-1").await.unwrap();
     assert_eq!(graph.owners("tok", "obj-1").await.unwrap(), vec!["sp-1"]);
     let seen = mini.seen.lock().unwrap();
-    assert_eq!(seen[0].1, "/v1.0/servicePrincipals/graph-sp/appRoleAssignedTo");
+    assert_eq!(
+        seen[0].1,
+        "/v1.0/servicePrincipals/graph-sp/appRoleAssignedTo"
+    );
     assert_eq!(
         seen[0].2,
         json!({"principalId": "sp-1", "resourceId": "graph-sp", "appRoleId": "role-a"})
     );
     assert_eq!(seen[1].1, "/v1.0/applications/obj-1/owners/$ref");
     let reference = seen[1].2["@odata.id"].as_str().unwrap();
-    assert!(reference.ends_with("/v1.0/directoryObjects/sp-1"), "{reference}");
+    assert!(
+        reference.ends_with("/v1.0/directoryObjects/sp-1"),
+        "{reference}"
+    );
 }
 
 #[tokio::test]
