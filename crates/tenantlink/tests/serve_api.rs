@@ -50,6 +50,18 @@ async fn generate_through_device_sign_in_activates_a_certificate_and_errors_chan
         .unwrap();
     assert_eq!(openapi["openapi"], "3.1.0");
     assert!(openapi["paths"]["/api/v1/operations/{id}/generate"]["post"].is_object());
+    // The notices API and the webhook event body (the payload receivers get) are documented.
+    for (path, method) in [
+        ("/api/v1/webhooks", "post"),
+        ("/api/v1/webhooks/{id}/test", "post"),
+        ("/api/v1/notices/settings", "put"),
+    ] {
+        assert!(
+            openapi["paths"][path][method].is_object(),
+            "{method} {path}"
+        );
+    }
+    assert!(openapi["components"]["schemas"]["WebhookEventDto"]["properties"]["data"].is_object());
 
     // Unauthenticated API calls get a 401 problem.
     let response = http

@@ -22,36 +22,36 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(IntoResponse::into_response)?;
-        parse(&bytes).map(JsonBody)
+        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(&mut deserializer)
+            .map(JsonBody)
+            .map_err(refusal)
     }
 }
 
-pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Response> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
-        let inner = err.inner();
-        if !inner.is_data() {
-            return problem_response(
-                StatusCode::BAD_REQUEST,
-                "invalid-json",
-                "The body is not JSON",
-                format!("the request body must be a JSON object: {inner}"),
-            );
-        }
-        // The first named segment is the request field as the API documents it; an unknown
-        // or missing top-level key has no path, and its message names it.
-        let field = err
-            .path()
-            .iter()
-            .find_map(|segment| match segment {
-                Segment::Map { key } => Some(key.clone()),
-                _ => None,
-            })
-            .unwrap_or_else(|| "body".to_owned());
-        ApiError(ServiceError::Invalid {
-            field,
-            message: err.to_string(),
+fn refusal(err: serde_path_to_error::Error<serde_json::Error>) -> Response {
+    let inner = err.inner();
+    if !inner.is_data() {
+        return problem_response(
+            StatusCode::BAD_REQUEST,
+            "invalid-json",
+            "The body is not JSON",
+            format!("the request body must be a JSON object: {inner}"),
+        );
+    }
+    // The first named segment is the request field as the API documents it; an unknown
+    // or missing top-level key has no path, and its message names it.
+    let field = err
+        .path()
+        .iter()
+        .find_map(|segment| match segment {
+            Segment::Map { key } => Some(key.clone()),
+            _ => None,
         })
-        .into_response()
+        .unwrap_or_else(|| "body".to_owned());
+    ApiError(ServiceError::Invalid {
+        field,
+        message: err.to_string(),
     })
+    .into_response()
 }
