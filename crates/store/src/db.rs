@@ -390,6 +390,69 @@ impl<R: Columns> Columns for InTable<'_, R> {
     }
 }
 
+/// The columns of one table inside a joined row, where each was selected as `<prefix><name>`
+/// (a join's tables share column names such as `id`): the table's own decoder reads them by
+/// their plain names.
+pub(crate) struct Prefixed<'r, R> {
+    prefix: &'static str,
+    row: &'r R,
+}
+
+pub(crate) fn prefixed<'r, R: Columns>(prefix: &'static str, row: &'r R) -> Prefixed<'r, R> {
+    Prefixed { prefix, row }
+}
+
+impl<R: Columns> Prefixed<'_, R> {
+    /// `<prefix><column>`, built on the stack: a fleet read looks up some 40 columns in each of
+    /// thousands of rows, and a heap string per lookup would cost more than the lookup.
+    fn with_name<T>(&self, column: &str, read: impl FnOnce(&str) -> T) -> T {
+        let mut buffer = [0u8; 64];
+        let (prefix, column) = (self.prefix.as_bytes(), column.as_bytes());
+        let length = prefix.len() + column.len();
+        if length > buffer.len() {
+            return read(&format!(
+                "{}{}",
+                self.prefix,
+                String::from_utf8_lossy(column)
+            ));
+        }
+        buffer[..prefix.len()].copy_from_slice(prefix);
+        buffer[prefix.len()..length].copy_from_slice(column);
+        // Two valid UTF-8 strings joined are valid UTF-8.
+        read(std::str::from_utf8(&buffer[..length]).unwrap_or_default())
+    }
+}
+
+impl<R: Columns> Columns for Prefixed<'_, R> {
+    fn get_text(&self, column: &str) -> Result<Option<String>, sqlx::Error> {
+        self.with_name(column, |name| self.row.get_text(name))
+    }
+    fn get_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error> {
+        self.with_name(column, |name| self.row.get_int(name))
+    }
+    fn get_blob(&self, column: &str) -> Result<Option<Vec<u8>>, sqlx::Error> {
+        self.with_name(column, |name| self.row.get_blob(name))
+    }
+    fn get_flag(&self, column: &str) -> Result<bool, sqlx::Error> {
+        self.with_name(column, |name| self.row.get_flag(name))
+    }
+    fn table(&self) -> &'static str {
+        self.row.table()
+    }
+}
+
+/// `columns` (comma-separated plain names) as `<alias>.<name> AS <prefix><name>`, for a join
+/// read back through [`prefixed`].
+pub(crate) fn aliased(alias: &str, prefix: &str, columns: &str) -> String {
+    columns
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(|name| format!("{alias}.{name} AS {prefix}{name}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 macro_rules! impl_columns {
     ($row:ty) => {
         impl Columns for $row {

@@ -13,7 +13,8 @@ use crate::error::{StoreError, StoreResult};
 
 const TABLE: &str = "organization_renewal";
 
-const COLUMNS: &str = "organization_id, automatic, lifetime_days, tenant_max_lifetime_days, \
+/// The record's columns (the claim's are the scheduler's): what [`decode`] reads.
+pub(crate) const COLUMNS: &str = "organization_id, automatic, lifetime_days, tenant_max_lifetime_days, \
                        renew_at_fraction, jitter_seconds, backoff_base_seconds, \
                        backoff_cap_seconds, uploaded_certificates, failed_attempts, \
                        last_attempt_at, last_failure_at, last_failure_code, \

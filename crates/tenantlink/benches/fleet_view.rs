@@ -1,10 +1,14 @@
-//! Issue #13's fleet view benchmark: the first page of `GET /api/v1/organizations` (50 rows in
-//! risk order, with the counts per state of the whole fleet) at 1,000 and 10,000 organizations,
-//! on SQLite and — when `TENANTLINK_TEST_POSTGRES_URL` is set — PostgreSQL. What is timed is
-//! the call the handler makes, `Fleet::page` over the real `StoreRepository`: the snapshot read
-//! (its queries), the classification of every organization with the service's rules, the sort
-//! and the page. Every SQL statement sqlx runs is counted (a tracing layer on `sqlx::query`), so
-//! the report shows the queries per request staying the same from 1,000 to 10,000.
+//! Issue #13's fleet view benchmark, at 1,000 and 10,000 organizations, on SQLite and — when
+//! `TENANTLINK_TEST_POSTGRES_URL` is set — PostgreSQL:
+//! - the first page of `GET /api/v1/organizations` (50 rows in risk order, with the counts per
+//!   state of the whole fleet): timed is the call the handler makes, `Fleet::page` over the real
+//!   `StoreRepository` — the snapshot read, the classification of every organization with the
+//!   service's rules, the sort and the page;
+//! - a `/metrics` scrape: the real route served on a loopback port, scraped with one GET whose
+//!   whole body is read, as Prometheus does.
+//!
+//! Every SQL statement sqlx runs is counted (a tracing layer on `sqlx::query`), so the report
+//! shows the queries per request staying the same from 1,000 to 10,000.
 //!
 //! Run: `scripts/bench-fleet` (release, prints the machine), or
 //! `cargo bench -p tenantlink --bench fleet_view -- --orgs 1000,10000 --requests 30`.
@@ -128,7 +132,8 @@ async fn run_backend(backend: &str, url: &str, options: &Options) {
         .replace_nanosecond(0)
         .expect("now");
     let clock: SharedClock = Arc::new(ManualClock::at(now));
-    let fleet = Fleet::new(repository.clone(), clock, 30);
+    let fleet = Fleet::new(repository.clone(), clock.clone(), 30);
+    let metrics = serve_metrics(repository.clone(), clock).await;
     let seeder = Seeder::new(now);
     let mut seeded = 0;
     for &size in &options.sizes {
@@ -140,7 +145,15 @@ async fn run_backend(backend: &str, url: &str, options: &Options) {
             started.elapsed().as_secs_f64()
         );
         seeded = size;
-        measure(backend, size, &fleet, &*repository, options.requests).await;
+        measure(
+            backend,
+            size,
+            &fleet,
+            &*repository,
+            &metrics,
+            options.requests,
+        )
+        .await;
     }
 }
 
@@ -149,6 +162,7 @@ async fn measure(
     size: usize,
     fleet: &Fleet,
     repository: &dyn FleetRepository,
+    metrics: &str,
     requests: usize,
 ) {
     let caller = Caller {
@@ -173,19 +187,7 @@ async fn measure(
         statements.push(STATEMENTS.load(Ordering::SeqCst));
         std::hint::black_box(page);
     }
-    // Every organization classified (`Fleet::rows`): what a `/metrics` scrape computes its
-    // per-organization gauges from. The scrape itself (rendering, HTTP) is measured once
-    // `/metrics` is merged; this is the hook.
-    STATEMENTS.store(0, Ordering::SeqCst);
-    let started = Instant::now();
-    let all = fleet.rows(&caller).await.expect("rows");
-    let rows_time = started.elapsed();
-    let rows_statements = STATEMENTS.load(Ordering::SeqCst);
-    assert_eq!(all.len(), size);
-    println!(
-        "{backend} {size:>6} orgs: every organization classified (Fleet::rows, the /metrics input) {}, {rows_statements} statements",
-        ms(rows_time)
-    );
+    scrape_metrics(backend, size, metrics, requests).await;
     // The snapshot alone, to show where the time goes.
     let started = Instant::now();
     let records = repository.fleet_snapshot().await.expect("snapshot");
@@ -218,6 +220,68 @@ async fn measure(
         page.rows.first().map(|r| r.state),
         Some(FleetState::Expired),
         "risk order"
+    );
+}
+
+/// The real `/metrics` route (the one `tenantlink serve` mounts) on a loopback port of its own;
+/// returns its URL.
+async fn serve_metrics(repository: Arc<StoreRepository>, clock: SharedClock) -> String {
+    let router = tenantlink_web::metrics::router(tenantlink_web::metrics::MetricsState {
+        fleet: repository,
+        clock,
+        counters: Arc::new(tenantlink_web::metrics::Counters::default()),
+        bearer_token: None,
+        expiring_soon: Duration::days(30),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let address = listener.local_addr().expect("its address");
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    format!("http://{address}/metrics")
+}
+
+/// Scrapes `/metrics` as Prometheus does (one GET, the whole body read), `requests` times after
+/// one warm-up: the time is the server's work plus loopback transfer of the body.
+async fn scrape_metrics(backend: &str, size: usize, url: &str, requests: usize) {
+    let client = reqwest::Client::new();
+    let scrape = || async {
+        let response = client.get(url).send().await.expect("scrape");
+        assert!(response.status().is_success(), "{}", response.status());
+        response.text().await.expect("body")
+    };
+    let body = scrape().await;
+    let expiration_series = body
+        .lines()
+        .filter(|line| line.starts_with("tenantlink_certificate_expiration_timestamp_seconds{"))
+        .count();
+    // 10 % of the set-up's organizations have no certificate.
+    assert_eq!(
+        expiration_series,
+        size - size.div_ceil(10),
+        "one series per certificate"
+    );
+    let mut times = Vec::with_capacity(requests);
+    let mut statements = Vec::with_capacity(requests);
+    for _ in 0..requests {
+        STATEMENTS.store(0, Ordering::SeqCst);
+        let started = Instant::now();
+        std::hint::black_box(scrape().await);
+        times.push(started.elapsed());
+        statements.push(STATEMENTS.load(Ordering::SeqCst));
+    }
+    times.sort_unstable();
+    statements.sort_unstable();
+    println!(
+        "{backend} {size:>6} orgs: /metrics scrape median {} p95 {} max {} (min {}); body {:.1} MB, {} lines; statements per scrape {} to {}",
+        ms(times[times.len() / 2]),
+        ms(times[(times.len() * 95).div_ceil(100).saturating_sub(1)]),
+        ms(times[times.len() - 1]),
+        ms(times[0]),
+        body.len() as f64 / 1e6,
+        body.lines().count(),
+        statements[0],
+        statements[statements.len() - 1],
     );
 }
 

@@ -43,7 +43,7 @@ pub struct LastBackup {
 }
 
 /// Reads the whole fleet at once: an implementation issues the same few queries whatever the
-/// number of organizations (one per table it reads).
+/// number of organizations (the store's: one joined query).
 pub trait FleetRepository: Send + Sync + Debug + 'static {
     /// Every organization, by name then id.
     fn fleet_snapshot(&self) -> BoxFuture<'_, RepoResult<Vec<FleetRecord>>>;

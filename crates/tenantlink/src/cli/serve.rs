@@ -238,7 +238,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         },
         address_throttle,
     );
-    // One fleet snapshot (four queries) per scrape, whatever the number of organizations.
+    // One fleet snapshot (one query) per scrape, whatever the number of organizations.
     let metrics_state = metrics::state(
         repository.clone(),
         shared_clock.clone(),
