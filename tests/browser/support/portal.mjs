@@ -51,10 +51,11 @@ export async function waitForActiveState(page, state) {
 
 /**
  * On the operation page: reads the user code, opens the verification link in a second tab and
- * signs in there as the sandbox administrator (code → username and password → Continue).
- * Returns { code, tab } with the sandbox's confirmation visible in `tab`.
+ * signs in there as the sandbox administrator, or `account` ({ username, password }) (code →
+ * username and password → Continue). Returns { code, tab, admin } with the sandbox's
+ * confirmation visible in `tab`.
  */
-export async function signInInSecondTab(page, sandbox, { beforeSubmit } = {}) {
+export async function signInInSecondTab(page, sandbox, { beforeSubmit, account } = {}) {
   const code = (await page.locator('#user-code').innerText()).trim();
   assert.match(code, /^[A-Z2-9]{9}$/, 'a nine-character device code is shown');
   const link = page.locator('#verification-link');
@@ -70,7 +71,7 @@ export async function signInInSecondTab(page, sandbox, { beforeSubmit } = {}) {
   if (beforeSubmit) await beforeSubmit(tab, code);
   await tab.getByRole('button', { name: 'Next' }).click();
 
-  const admin = sandboxAdministrator(sandbox);
+  const admin = account ?? sandboxAdministrator(sandbox);
   await tab.getByRole('heading', { name: 'Sign in' }).waitFor();
   await tab.getByLabel('Email or phone', { exact: true }).fill(admin.username);
   await tab.getByLabel('Password', { exact: true }).fill(admin.password);
@@ -179,4 +180,61 @@ function escapeRegExp(text) {
 export async function certificateField(page, label) {
   const value = page.locator('#active-certificate dt', { hasText: new RegExp(`^${escapeRegExp(label)}$`) }).locator('xpath=following-sibling::dd[1]');
   return (await value.innerText()).trim();
+}
+
+/**
+ * On an operation waiting for its sign-in: "Sign in with the browser instead" takes this tab to
+ * the sandbox's `/authorize` sign-in page (PKCE S256, state and nonce in the URL), where the
+ * sandbox administrator signs in and presses `button` (Accept or Cancel). Resolves once the
+ * browser is back on tenantlink's `/oauth/callback`, with { authorizeUrl, callbackUrl, admin }.
+ */
+export async function signInWithTheBrowser(page, sandbox, { button = 'Accept' } = {}) {
+  await page.getByRole('button', { name: 'Sign in with the browser instead' }).click();
+  await page.waitForURL((url) => url.href.startsWith(`${sandbox.authority}/`) && url.pathname.endsWith('/oauth2/v2.0/authorize'));
+  const authorizeUrl = new URL(page.url());
+  await page.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
+  const admin = sandboxAdministrator(sandbox);
+  if (button === 'Accept') {
+    await page.getByLabel('Email or phone', { exact: true }).fill(admin.username);
+    await page.getByLabel('Password', { exact: true }).fill(admin.password);
+  }
+  // The callback answers with a redirect to the operation: catch its URL on the way.
+  const callback = page.waitForRequest((request) => new URL(request.url()).pathname === '/oauth/callback');
+  await page.getByRole('button', { name: button, exact: true }).click();
+  const callbackUrl = (await callback).url();
+  return { authorizeUrl, callbackUrl, admin };
+}
+
+/**
+ * On an organization's page: New backup policy → a policy of all users with no schedule (Run
+ * now only, so no scheduled run races the test) → its page.
+ */
+export async function createRunNowPolicy(page, name) {
+  await page.getByRole('link', { name: 'New backup policy' }).click();
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByRole('textbox', { name: 'Schedule' }).fill('');
+  await page.getByLabel('All users').check();
+  await page.getByRole('button', { name: 'Create policy' }).click();
+  await page.getByRole('heading', { name, level: 1 }).waitFor();
+}
+
+/** On the policy page: Run now, then the run's page until the run has ended. Returns its figures. */
+export async function runNow(page) {
+  await page.getByRole('button', { name: 'Run now' }).click();
+  await page.getByRole('heading', { name: /^Run of / }).waitFor();
+  // The run page reloads itself (script poll) when the run ends.
+  await page.locator('#run:not([data-status="running"])').waitFor({ timeout: SIGN_IN_TIMEOUT_MS });
+  const number = async (id) => Number((await page.locator(id).innerText()).trim());
+  return {
+    status: await page.locator('#run').getAttribute('data-status'),
+    users: await number('#run-users'),
+    itemsNew: await number('#items-new'),
+    itemsChanged: await number('#items-changed'),
+  };
+}
+
+/** From a page listing the policy: its page. */
+export async function openPolicy(page, name) {
+  await page.getByRole('link', { name, exact: true }).click();
+  await page.getByRole('heading', { name, level: 1 }).waitFor();
 }

@@ -40,15 +40,20 @@ export function sandboxRequest(sandbox, url, { method = 'GET', json, form, heade
 
 /** POST to the control API (`/_sandbox/...`); fails the test on a non-2xx answer. */
 export async function control(sandbox, path, body) {
+  return controlRequest(sandbox, path, { method: 'POST', json: body });
+}
+
+/** GET from the control API (`/_sandbox/...`), e.g. an application as the sandbox holds it. */
+export async function controlGet(sandbox, path) {
+  return controlRequest(sandbox, path, { method: 'GET' });
+}
+
+async function controlRequest(sandbox, path, options) {
   // The sandbox embedded in `serve` publishes a control secret in sandbox.json.
   const headers = sandbox.control_secret ? { authorization: `Bearer ${sandbox.control_secret}` } : {};
-  const { status, body: answer } = await sandboxRequest(sandbox, `${sandbox.control_base}${path}`, {
-    method: 'POST',
-    json: body,
-    headers,
-  });
+  const { status, body: answer } = await sandboxRequest(sandbox, `${sandbox.control_base}${path}`, { ...options, headers });
   if (status < 200 || status > 299) {
-    throw new Error(`sandbox control ${path}: ${status} ${JSON.stringify(answer)}`);
+    throw new Error(`sandbox control ${options.method} ${path}: ${status} ${JSON.stringify(answer)}`);
   }
   return answer;
 }
@@ -61,20 +66,20 @@ export function sandboxAdministrator(sandbox) {
 }
 
 /**
- * A delegated Graph token (for `scope`) for the sandbox administrator: device code, approved through the
- * control API, redeemed at the token endpoint (approved before the first poll, so one poll does).
+ * A delegated Graph token (for `scope`) for the sandbox administrator, or for `as` = { tenant
+ * (id or domain), username } of another tenant: device code, approved through the control API,
+ * redeemed at the token endpoint (approved before the first poll, so one poll does).
  */
-export async function delegatedGraphToken(sandbox, scope = 'https://graph.microsoft.com/Application.ReadWrite.All') {
-  const tokenBase = `${sandbox.authority}/${sandbox.tenant_id}/oauth2/v2.0`;
+export async function delegatedGraphToken(sandbox, scope = 'https://graph.microsoft.com/Application.ReadWrite.All', as = undefined) {
+  const tenant = as?.tenant ?? sandbox.tenant_id;
+  const username = as?.username ?? sandboxAdministrator(sandbox).username;
+  const tokenBase = `${sandbox.authority}/${tenant}/oauth2/v2.0`;
   const started = await sandboxRequest(sandbox, `${tokenBase}/devicecode`, {
     method: 'POST',
     form: { client_id: sandbox.public_client_id, scope },
   });
   if (started.status !== 200) throw new Error(`devicecode: ${started.status} ${JSON.stringify(started.body)}`);
-  await control(sandbox, '/device/approve', {
-    user_code: started.body.user_code,
-    username: sandboxAdministrator(sandbox).username,
-  });
+  await control(sandbox, '/device/approve', { user_code: started.body.user_code, username });
   const token = await sandboxRequest(sandbox, `${tokenBase}/token`, {
     method: 'POST',
     form: {
@@ -85,6 +90,13 @@ export async function delegatedGraphToken(sandbox, scope = 'https://graph.micros
   });
   if (token.status !== 200) throw new Error(`token: ${token.status} ${JSON.stringify(token.body)}`);
   return token.body.access_token;
+}
+
+/** GET from the sandbox's Graph with a token; fails the test unless it answers 200. */
+export async function graphGet(sandbox, token, path) {
+  const { status, body } = await graph(sandbox, token, path);
+  if (status !== 200) throw new Error(`GET ${path}: ${status} ${JSON.stringify(body)}`);
+  return body;
 }
 
 async function graph(sandbox, token, path, options = {}) {

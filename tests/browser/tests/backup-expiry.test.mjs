@@ -7,37 +7,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withPortal, TEST_TIMEOUT_MS } from '../support/fixture.mjs';
 import { ADMIN_PASSWORD } from '../support/server.mjs';
-import { screenshot, SIGN_IN_TIMEOUT_MS } from '../support/browser.mjs';
+import { screenshot } from '../support/browser.mjs';
 import {
   ORGANIZATION, CERTIFICATE_SETTINGS_LINK, logIn, openCertificatePage, startOperation,
   signInInSecondTab, waitForSignedIn, waitForOutcome, activeThumbprint, waitForActiveState,
-  apiSession, generateThroughApi,
+  apiSession, generateThroughApi, createRunNowPolicy, runNow, openPolicy,
 } from '../support/portal.mjs';
 import { control, sandboxAdministrator, delegatedGraphToken, firstMessage } from '../support/sandbox.mjs';
 
 const DAY_SECONDS = 86_400;
 // Documented sample data of the sandbox (docs/sandbox.md): 57 generated messages per user.
 const SAMPLE_MESSAGES_PER_USER = 57;
-
-/** On the policy page: Run now, then the run's page until the run has ended. Returns its figures. */
-async function runNow(page) {
-  await page.getByRole('button', { name: 'Run now' }).click();
-  await page.getByRole('heading', { name: /^Run of / }).waitFor();
-  // The run page reloads itself (script poll) when the run ends.
-  await page.locator('#run:not([data-status="running"])').waitFor({ timeout: SIGN_IN_TIMEOUT_MS });
-  const number = async (id) => Number((await page.locator(id).innerText()).trim());
-  return {
-    status: await page.locator('#run').getAttribute('data-status'),
-    users: await number('#run-users'),
-    itemsNew: await number('#items-new'),
-    itemsChanged: await number('#items-changed'),
-  };
-}
-
-async function openPolicy(page, name) {
-  await page.getByRole('link', { name, exact: true }).click();
-  await page.getByRole('heading', { name, level: 1 }).waitFor();
-}
 
 test('a policy fails with AADSTS700027 after expiry, the banner appears, a new certificate makes Run now succeed', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withPortal('backup-expiry', async ({ server, page }) => {
@@ -52,12 +32,7 @@ test('a policy fails with AADSTS700027 after expiry, the banner appears, a new c
     await page.getByRole('link', { name: ORGANIZATION }).click();
     await page.getByRole('heading', { name: ORGANIZATION, level: 1 }).waitFor();
     assert.equal(await page.locator('#certificate-banner').count(), 0, 'no banner while the certificate is valid');
-    await page.getByRole('link', { name: 'New backup policy' }).click();
-    await page.getByLabel('Name', { exact: true }).fill('Mailboxes');
-    await page.getByRole('textbox', { name: 'Schedule' }).fill('');
-    await page.getByLabel('All users').check();
-    await page.getByRole('button', { name: 'Create policy' }).click();
-    await page.getByRole('heading', { name: 'Mailboxes', level: 1 }).waitFor();
+    await createRunNowPolicy(page, 'Mailboxes');
 
     // 1. The first run backs up the sample mail of every user.
     const firstRun = await runNow(page);

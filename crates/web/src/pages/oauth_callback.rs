@@ -6,6 +6,14 @@
 //! sets a short-lived `SameSite=Lax` cookie holding a random binding, sent on that top-level
 //! redirect; the service accepts the callback only with the binding and the `state` of the
 //! attempt it started.
+//!
+//! Neither step answers with a redirect. The start is a form post, and the portal's CSP has
+//! `form-action 'self'`, which browsers also apply to the redirects that follow a submission:
+//! a 303 to Entra's `/authorize` is blocked. And a redirect from the callback to the operation
+//! would still be part of a navigation Entra's site started, so the `Strict` session cookie would
+//! not come with it and the browser would land on the sign-in form. Both answer a page of
+//! tenantlink's own that moves on by itself (`meta refresh`, a navigation this page starts),
+//! with a link for the rare browser that does not.
 
 use super::layout::{csrf_rejected, error_page};
 use crate::AppState;
@@ -13,9 +21,10 @@ use crate::auth::{PageCaller, csrf_matches};
 use crate::cookies::cookie_name;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
+use maud::{DOCTYPE, html};
 use serde::Deserialize;
 use tenantlink_service::browser_sign_in::OAuthCallback;
 use tenantlink_service::{OperationId, SecretString};
@@ -60,7 +69,11 @@ pub async fn start(
             cookie.set_secure(secure);
             cookie.set_path("/");
             cookie.set_max_age(BINDING_MAX_AGE);
-            (jar.add(cookie), Redirect::to(&url)).into_response()
+            (
+                jar.add(cookie),
+                moving_on("Continue to Microsoft's sign-in page", &url),
+            )
+                .into_response()
         }
         Err(err) => error_page(Some(&caller), &err),
     }
@@ -100,12 +113,27 @@ pub async fn callback(
             let mut removal = Cookie::from(name);
             removal.set_path("/");
             removal.make_removal();
-            (
-                jar.add(removal),
-                Redirect::to(&format!("/operations/{}", operation.id)),
-            )
-                .into_response()
+            let url = format!("/operations/{}", operation.id);
+            (jar.add(removal), moving_on("Back to the operation", &url)).into_response()
         }
         Err(err) => error_page(None, &err),
     }
+}
+
+/// A page that goes on to `url` at once (see the module's comment for why not a redirect).
+fn moving_on(link: &str, url: &str) -> Response {
+    let markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta http-equiv="refresh" content={ "0; url=" (url) };
+                meta name="referrer" content="no-referrer";
+                title { (link) " · tenantlink" }
+                link rel="stylesheet" href="/static/style.css";
+            }
+            body { main { p { a #continue href=(url) { (link) } } } }
+        }
+    };
+    Html(markup.into_string()).into_response()
 }
