@@ -200,11 +200,8 @@ async fn measure(
         .map(|(state, n)| format!("{} {n}", state.as_str()))
         .collect();
     println!(
-        "{backend} {size:>6} orgs: first page median {} p95 {} max {} (min {}); snapshot alone {}; statements per request {}{}; counts: {}; first row {}",
-        ms(times[times.len() / 2]),
-        ms(times[(times.len() * 95).div_ceil(100).saturating_sub(1)]),
-        ms(times[times.len() - 1]),
-        ms(times[0]),
+        "{backend} {size:>6} orgs: first page {}; snapshot alone {}; statements per request {}{}; counts: {}; first row {}",
+        spread(&times),
         ms(snapshot),
         statements[0],
         if statements[0] == statements[statements.len() - 1] {
@@ -273,16 +270,24 @@ async fn scrape_metrics(backend: &str, size: usize, url: &str, requests: usize) 
     times.sort_unstable();
     statements.sort_unstable();
     println!(
-        "{backend} {size:>6} orgs: /metrics scrape median {} p95 {} max {} (min {}); body {:.1} MB, {} lines; statements per scrape {} to {}",
-        ms(times[times.len() / 2]),
-        ms(times[(times.len() * 95).div_ceil(100).saturating_sub(1)]),
-        ms(times[times.len() - 1]),
-        ms(times[0]),
+        "{backend} {size:>6} orgs: /metrics scrape {}; body {:.1} MB, {} lines; statements per scrape {} to {}",
+        spread(&times),
         body.len() as f64 / 1e6,
         body.lines().count(),
         statements[0],
         statements[statements.len() - 1],
     );
+}
+
+/// Median, p95, max and min of sorted `times`.
+fn spread(times: &[StdDuration]) -> String {
+    format!(
+        "median {} p95 {} max {} (min {})",
+        ms(times[times.len() / 2]),
+        ms(times[(times.len() * 95).div_ceil(100).saturating_sub(1)]),
+        ms(times[times.len() - 1]),
+        ms(times[0]),
+    )
 }
 
 fn ms(d: StdDuration) -> String {
