@@ -4,14 +4,17 @@
 //! one moment of the database on both backends, with no transaction to open; and one row per
 //! organization is what makes 10,000 of them cheap: the drivers' cost is mostly per row.
 //!
+//! Beside it, each organization's fleet revision (a counter kept by triggers; migration 0015),
+//! so that the service's `FleetCache` reads again only the records that moved.
+//!
 //! The joined tables share column names (`id`, `organization_id`, `state`, `created_at`), so
 //! each table's columns but the organization's are selected under a prefix and read back through
 //! [`prefixed`] by the table's own decoder.
 
 use std::sync::LazyLock;
 
-use tenantlink_service::fleet::{FleetRecord, FleetRepository, LastBackup};
-use tenantlink_service::{BoxFuture, RepoResult};
+use tenantlink_service::fleet::{FleetRecord, FleetRepository, FleetRevision, LastBackup};
+use tenantlink_service::{BoxFuture, OrganizationId, RepoResult};
 
 use crate::db::{Columns, aliased, in_table, prefixed, with_pool};
 use crate::error::{StoreError, StoreResult};
@@ -26,7 +29,10 @@ const LAST_RUN: &str = "b_";
 /// index), one renewal record (its primary key) and its latest run by start (of two started
 /// at the same instant, the greater id) — found through `backup_runs_by_organization`, so the
 /// cost follows the organizations, not the length of the run history.
-static SNAPSHOT: LazyLock<String> = LazyLock::new(|| {
+static SNAPSHOT: LazyLock<String> = LazyLock::new(|| snapshot_where(""));
+
+/// The snapshot statement, restricted by `filter` (a `WHERE` clause, or nothing).
+fn snapshot_where(filter: &str) -> String {
     format!(
         "SELECT o.*, c.id AS active_certificate, {certificate}, {renewal}, \
          b.status AS {LAST_RUN}status, b.started_at AS {LAST_RUN}started_at, \
@@ -37,11 +43,15 @@ static SNAPSHOT: LazyLock<String> = LazyLock::new(|| {
          LEFT JOIN backup_runs b ON b.id = (SELECT latest.id FROM backup_runs latest \
              WHERE latest.organization_id = o.id \
              ORDER BY latest.started_at DESC, latest.id DESC LIMIT 1) \
-         ORDER BY o.name, o.id",
+         {filter} ORDER BY o.name, o.id",
         certificate = aliased("c", CERTIFICATE, certificates::COLUMNS),
         renewal = aliased("r", RENEWAL, renewal::COLUMNS),
     )
-});
+}
+
+/// The counter the triggers of migration 0015 keep: a row for every organization (written with
+/// it, or by the migration), gone with it (the foreign key cascades), so no join.
+const REVISIONS: &str = "SELECT organization_id AS id, revision FROM fleet_revisions";
 
 fn decode(row: &impl Columns) -> StoreResult<FleetRecord> {
     let organization = organizations::decode(row)?;
@@ -82,10 +92,78 @@ impl Store {
                 .collect()
         })
     }
+
+    /// The records of `organizations` that exist, by name then id: one statement.
+    pub async fn fleet_records(
+        &self,
+        organizations: &[OrganizationId],
+    ) -> StoreResult<Vec<FleetRecord>> {
+        if organizations.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> =
+            (1..=organizations.len()).map(|n| format!("${n}")).collect();
+        let sql = snapshot_where(&format!("WHERE o.id IN ({})", placeholders.join(", ")));
+        with_pool!(self, |pool| {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+            for id in organizations {
+                query = query.bind(id.to_string());
+            }
+            // Each list length is its own statement: not worth a slot in the statement cache.
+            query
+                .persistent(false)
+                .fetch_all(pool)
+                .await
+                .map_err(StoreError::db("read the fleet"))?
+                .iter()
+                .map(decode)
+                .collect()
+        })
+    }
+
+    /// Every organization's fleet revision: one statement of two columns.
+    pub async fn fleet_revisions(&self) -> StoreResult<Vec<FleetRevision>> {
+        with_pool!(self, |pool| {
+            sqlx::query(REVISIONS)
+                .fetch_all(pool)
+                .await
+                .map_err(StoreError::db("read the fleet revisions"))?
+                .iter()
+                .map(|row| {
+                    let row = in_table("organizations", row);
+                    Ok(FleetRevision {
+                        organization: row.parsed("id")?,
+                        revision: row.int("revision")?,
+                    })
+                })
+                .collect()
+        })
+    }
 }
 
 impl FleetRepository for StoreRepository {
     fn fleet_snapshot(&self) -> BoxFuture<'_, RepoResult<Vec<FleetRecord>>> {
         Box::pin(async move { self.store().fleet_snapshot().await.port("read the fleet") })
+    }
+
+    fn fleet_revisions(&self) -> BoxFuture<'_, RepoResult<Vec<FleetRevision>>> {
+        Box::pin(async move {
+            self.store()
+                .fleet_revisions()
+                .await
+                .port("read the fleet revisions")
+        })
+    }
+
+    fn fleet_records<'a>(
+        &'a self,
+        organizations: &'a [OrganizationId],
+    ) -> BoxFuture<'a, RepoResult<Vec<FleetRecord>>> {
+        Box::pin(async move {
+            self.store()
+                .fleet_records(organizations)
+                .await
+                .port("read the fleet")
+        })
     }
 }

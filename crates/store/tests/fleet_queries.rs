@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use harness::TestDb;
 use harness::fixtures::{self, T0};
-use tenantlink_service::fleet::FleetRepository;
+use tenantlink_service::fleet::{FleetCache, FleetRepository};
 use tenantlink_store::{BackendKind, MasterKey, StoreRepository};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
@@ -67,6 +67,13 @@ impl Subscriber for CountStatements {
     fn exit(&self, _: &Id) {}
 }
 
+/// The statements of one kept-snapshot request.
+async fn statements_of_one_kept_snapshot(cache: &FleetCache) -> Vec<String> {
+    let before = statements().len();
+    cache.snapshot().await.expect("read the fleet");
+    statements()[before..].to_vec()
+}
+
 async fn statements_of_one_snapshot(repo: &StoreRepository) -> (Vec<String>, usize) {
     let before = statements().len();
     let fleet = repo.fleet_snapshot().await.expect("read the fleet");
@@ -76,8 +83,10 @@ async fn statements_of_one_snapshot(repo: &StoreRepository) -> (Vec<String>, usi
 async fn the_count_does_not_grow_with_organizations(kind: BackendKind) {
     let db = TestDb::new(kind).await;
     let key = std::sync::Arc::new(MasterKey::generate().expect("generate a master key"));
-    let repo = StoreRepository::new(db.store.clone(), key);
+    let repo = std::sync::Arc::new(StoreRepository::new(db.store.clone(), key));
+    let cache = FleetCache::new(repo.clone());
     let mut counts = Vec::new();
+    let mut kept = Vec::new();
     let mut added = 0;
     for size in [1, 5, 40] {
         while added < size {
@@ -97,7 +106,14 @@ async fn the_count_does_not_grow_with_organizations(kind: BackendKind) {
         let (statements, listed) = statements_of_one_snapshot(&repo).await;
         assert_eq!(listed, size);
         counts.push(statements);
+        // The kept snapshot: the revisions and the records that moved (the new ones), then
+        // the revisions alone while nothing changes.
+        let changed = statements_of_one_kept_snapshot(&cache).await;
+        let unchanged = statements_of_one_kept_snapshot(&cache).await;
+        assert_eq!((changed.len(), unchanged.len()), (2, 1), "{changed:#?} {unchanged:#?}");
+        kept.push((changed, unchanged));
     }
+    eprintln!("{kind:?}: statements per kept snapshot at 1, 5, 40 organizations: {kept:#?}");
     eprintln!("{kind:?}: statements per snapshot at 1, 5, 40 organizations: {counts:#?}");
     assert!(
         !counts[0].is_empty(),

@@ -2,10 +2,13 @@
 //! `TENANTLINK_TEST_POSTGRES_URL` is set — PostgreSQL:
 //! - the first page of `GET /api/v1/organizations` (50 rows in risk order, with the counts per
 //!   state of the whole fleet): timed is the call the handler makes, `Fleet::page` over the real
-//!   `StoreRepository` — the snapshot read, the classification of every organization with the
-//!   service's rules, the sort and the page;
+//!   `StoreRepository` through the `FleetCache` that `serve` shares with the scrape — the
+//!   revisions read, the records read again where they moved, the classification of every
+//!   organization with the service's rules, the sort and the page. Timed cold (nothing kept:
+//!   the first request after start-up), then with 0, 10 and 100 organizations written (a backup
+//!   run's proof each, not timed) before each request;
 //! - a `/metrics` scrape: the real route served on a loopback port, scraped with one GET whose
-//!   whole body is read, as Prometheus does.
+//!   whole body is read, as Prometheus does, with 0 and 10 organizations written before each.
 //!
 //! Every SQL statement sqlx runs is counted (a tracing layer on `sqlx::query`), so the report
 //! shows the queries per request staying the same from 1,000 to 10,000.
@@ -19,7 +22,7 @@
 //! good, expiring within 30 days or healthy; every second one with a backup run.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration as StdDuration, Instant};
 
 use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, PKCS_RSA_SHA256, SerialNumber};
@@ -28,7 +31,7 @@ use tracing_subscriber::layer::SubscriberExt;
 
 use tenantlink_certificate::{Certificate, Credential, PrivateKey};
 use tenantlink_clock::{ManualClock, SharedClock};
-use tenantlink_service::fleet::{Fleet, FleetQuery, FleetRepository, FleetState};
+use tenantlink_service::fleet::{Fleet, FleetCache, FleetQuery, FleetRepository, FleetState};
 use tenantlink_service::renewal::{RenewalFailure, RenewalState};
 use tenantlink_service::{
     BackupRepository, BackupScope, Caller, CallerVia, CertificateSource, Cloud, CredentialProof,
@@ -39,6 +42,9 @@ use tenantlink_store::{MasterKey, Store, StoreRepository};
 
 /// Counts the statements sqlx runs (each is one `sqlx::query` event when it finishes).
 static STATEMENTS: AtomicUsize = AtomicUsize::new(0);
+
+/// The server time of the last `/metrics` request, in nanoseconds.
+static SERVER_NANOS: AtomicU64 = AtomicU64::new(0);
 
 struct CountStatements;
 
@@ -132,8 +138,6 @@ async fn run_backend(backend: &str, url: &str, options: &Options) {
         .replace_nanosecond(0)
         .expect("now");
     let clock: SharedClock = Arc::new(ManualClock::at(now));
-    let fleet = Fleet::new(repository.clone(), clock.clone(), 30);
-    let metrics = serve_metrics(repository.clone(), clock).await;
     let seeder = Seeder::new(now);
     let mut seeded = 0;
     for &size in &options.sizes {
@@ -145,138 +149,266 @@ async fn run_backend(backend: &str, url: &str, options: &Options) {
             started.elapsed().as_secs_f64()
         );
         seeded = size;
-        measure(
-            backend,
-            size,
-            &fleet,
-            &*repository,
-            &metrics,
-            options.requests,
-        )
-        .await;
+        let bench = Bench::new(backend, size, repository.clone(), clock.clone(), now).await;
+        bench.measure(options.requests).await;
     }
 }
 
-async fn measure(
-    backend: &str,
+/// One backend at one size: the fleet view and `/metrics` sharing one kept snapshot, as
+/// `tenantlink serve` has them.
+struct Bench {
+    backend: String,
     size: usize,
-    fleet: &Fleet,
-    repository: &dyn FleetRepository,
-    metrics: &str,
-    requests: usize,
-) {
-    let caller = Caller {
-        name: "bench".into(),
-        role: Role::Viewer,
-        via: CallerVia::ApiToken,
-        csrf_token: None,
-        account: None,
-    };
-    let query = FleetQuery::default();
-    // One warm-up request (connections opened, statements prepared), then the timed ones.
-    let page = fleet.page(&caller, &query).await.expect("page");
-    assert_eq!(page.counts.fleet(), size, "every organization counted");
-    assert_eq!(page.rows.len(), 50.min(size));
-    let mut times = Vec::with_capacity(requests);
-    let mut statements = Vec::with_capacity(requests);
-    for _ in 0..requests {
-        STATEMENTS.store(0, Ordering::SeqCst);
-        let started = Instant::now();
-        let page = fleet.page(&caller, &query).await.expect("page");
-        times.push(started.elapsed());
-        statements.push(STATEMENTS.load(Ordering::SeqCst));
-        std::hint::black_box(page);
+    repository: Arc<StoreRepository>,
+    clock: SharedClock,
+    cache: FleetCache,
+    fleet: Fleet,
+    metrics: String,
+    /// The active certificates, written to between requests (a backup run's proof each).
+    certificates: Vec<tenantlink_service::CertificateId>,
+    proofs_at: std::sync::atomic::AtomicI64,
+}
+
+impl Bench {
+    async fn new(
+        backend: &str,
+        size: usize,
+        repository: Arc<StoreRepository>,
+        clock: SharedClock,
+        now: OffsetDateTime,
+    ) -> Self {
+        let cache = FleetCache::new(repository.clone());
+        let certificates = repository
+            .fleet_snapshot()
+            .await
+            .expect("snapshot")
+            .iter()
+            .filter_map(|record| record.active.as_ref().map(|c| c.id))
+            .collect();
+        Self {
+            backend: backend.to_owned(),
+            size,
+            fleet: Fleet::new(cache.clone(), clock.clone(), 30),
+            metrics: serve_metrics(cache.clone(), clock.clone()).await,
+            cache,
+            repository,
+            clock,
+            certificates,
+            proofs_at: std::sync::atomic::AtomicI64::new(now.unix_timestamp()),
+        }
     }
-    scrape_metrics(backend, size, metrics, requests).await;
-    // The snapshot alone, to show where the time goes.
-    let started = Instant::now();
-    let records = repository.fleet_snapshot().await.expect("snapshot");
-    let snapshot = started.elapsed();
-    times.sort_unstable();
-    statements.sort_unstable();
-    let counts: Vec<String> = page
-        .counts
-        .iter()
-        .map(|(state, n)| format!("{} {n}", state.as_str()))
-        .collect();
-    println!(
-        "{backend} {size:>6} orgs: first page {}; snapshot alone {}; statements per request {}{}; counts: {}; first row {}",
-        spread(&times),
-        ms(snapshot),
-        statements[0],
-        if statements[0] == statements[statements.len() - 1] {
-            " (every request)".to_owned()
-        } else {
-            format!(" to {}", statements[statements.len() - 1])
-        },
-        counts.join(", "),
-        page.rows.first().map_or("-", |row| row.state.as_str()),
-    );
-    assert_eq!(records.len(), size);
-    assert_eq!(
-        page.rows.first().map(|r| r.state),
-        Some(FleetState::Expired),
-        "risk order"
-    );
+
+    fn caller() -> Caller {
+        Caller {
+            name: "bench".into(),
+            role: Role::Viewer,
+            via: CallerVia::ApiToken,
+            csrf_token: None,
+            account: None,
+        }
+    }
+
+    /// What the writers of a busy fleet do between two requests: `count` backup runs each
+    /// record the proof of their organization's certificate (not timed).
+    async fn write(&self, count: usize) {
+        for _ in 0..count {
+            let at = self.proofs_at.fetch_add(1, Ordering::SeqCst) + 1;
+            let certificate = self.certificates[at as usize % self.certificates.len()];
+            let proof = CredentialProof {
+                outcome: ProofOutcome::Accepted,
+                source: ProofSource::BackupRun,
+                checked_at: OffsetDateTime::from_unix_timestamp(at).expect("time"),
+                detail: None,
+            };
+            self.repository
+                .record_proof(certificate, &proof)
+                .await
+                .expect("proof");
+        }
+    }
+
+    async fn measure(&self, requests: usize) {
+        let query = FleetQuery::default();
+        let caller = Self::caller();
+
+        // Cold: a fresh kept snapshot each time (the first request after start-up).
+        let mut cold = Vec::new();
+        for _ in 0..3 {
+            let fleet = Fleet::new(FleetCache::new(self.repository.clone()), self.clock.clone(), 30);
+            STATEMENTS.store(0, Ordering::SeqCst);
+            let started = Instant::now();
+            std::hint::black_box(fleet.page(&caller, &query).await.expect("page"));
+            cold.push((started.elapsed(), STATEMENTS.load(Ordering::SeqCst)));
+        }
+        cold.sort_unstable();
+        self.report("first page, cold (nothing kept)", &cold);
+
+        let page = self.fleet.page(&caller, &query).await.expect("page");
+        assert_eq!(page.counts.fleet(), self.size, "every organization counted");
+        assert_eq!(page.rows.len(), 50.min(self.size));
+        assert_eq!(
+            page.rows.first().map(|r| r.state),
+            Some(FleetState::Expired),
+            "risk order"
+        );
+        for changed in [0, 10, 100] {
+            let mut samples = Vec::with_capacity(requests);
+            for _ in 0..requests {
+                self.write(changed).await;
+                STATEMENTS.store(0, Ordering::SeqCst);
+                let started = Instant::now();
+                std::hint::black_box(self.fleet.page(&caller, &query).await.expect("page"));
+                samples.push((started.elapsed(), STATEMENTS.load(Ordering::SeqCst)));
+            }
+            samples.sort_unstable();
+            self.report(&format!("first page, {changed} organizations written before each"), &samples);
+        }
+        self.scrape_metrics(requests).await;
+
+        // Where the time goes: the full read (what keeping the snapshot saves), the revisions
+        // read (what every request pays), the classification and page of a kept snapshot.
+        let started = Instant::now();
+        let records = self.repository.fleet_snapshot().await.expect("snapshot");
+        let full = started.elapsed();
+        let mut revisions = Vec::new();
+        let mut pages = Vec::new();
+        let kept = self.cache.snapshot().await.expect("kept");
+        for _ in 0..5 {
+            let started = Instant::now();
+            std::hint::black_box(self.repository.fleet_revisions().await.expect("revisions"));
+            revisions.push(started.elapsed());
+            let started = Instant::now();
+            std::hint::black_box(tenantlink_service::fleet::fleet_page(
+                &kept,
+                &query,
+                self.clock.now(),
+                Duration::days(30),
+            ));
+            pages.push(started.elapsed());
+        }
+        revisions.sort_unstable();
+        pages.sort_unstable();
+        println!(
+            "{} {:>6} orgs: alone: full snapshot read {}; revisions read median {}; classification and page of the kept snapshot median {}",
+            self.backend,
+            self.size,
+            ms(full),
+            ms(revisions[2]),
+            ms(pages[2]),
+        );
+        assert_eq!(records.len(), self.size);
+        let counts: Vec<String> = page
+            .counts
+            .iter()
+            .map(|(state, n)| format!("{} {n}", state.as_str()))
+            .collect();
+        println!("  counts: {}", counts.join(", "));
+        // The kept snapshot equals a fresh full read.
+        let kept = self.cache.snapshot().await.expect("kept");
+        let fresh = FleetCache::new(self.repository.clone()).snapshot().await.expect("fresh");
+        assert_eq!(format!("{kept:?}"), format!("{fresh:?}"), "kept = read");
+    }
+
+    /// `samples` sorted: (time, statements).
+    fn report(&self, what: &str, samples: &[(StdDuration, usize)]) {
+        let times: Vec<StdDuration> = samples.iter().map(|(t, _)| *t).collect();
+        let mut statements: Vec<usize> = samples.iter().map(|(_, n)| *n).collect();
+        statements.sort_unstable();
+        println!(
+            "{} {:>6} orgs: {what}: {}; statements {} to {}",
+            self.backend,
+            self.size,
+            spread(&times),
+            statements[0],
+            statements[statements.len() - 1],
+        );
+    }
+
+    /// Scrapes `/metrics` as Prometheus does (one GET, the whole body read), `requests` times
+    /// after one warm-up, with nothing and then 10 organizations written before each: the time
+    /// is the server's work plus loopback transfer of the body.
+    async fn scrape_metrics(&self, requests: usize) {
+        let client = reqwest::Client::new();
+        let scrape = || async {
+            let response = client.get(&self.metrics).send().await.expect("scrape");
+            assert!(response.status().is_success(), "{}", response.status());
+            response.text().await.expect("body")
+        };
+        let body = scrape().await;
+        let expiration_series = body
+            .lines()
+            .filter(|line| line.starts_with("tenantlink_certificate_expiration_timestamp_seconds{"))
+            .count();
+        // 10 % of the set-up's organizations have no certificate.
+        assert_eq!(
+            expiration_series,
+            self.size - self.size.div_ceil(10),
+            "one series per certificate"
+        );
+        println!(
+            "{} {:>6} orgs: /metrics body {:.1} MB, {} lines",
+            self.backend,
+            self.size,
+            body.len() as f64 / 1e6,
+            body.lines().count()
+        );
+        for changed in [0, 10] {
+            let mut samples = Vec::with_capacity(requests);
+            let mut server = Vec::with_capacity(requests);
+            for _ in 0..requests {
+                self.write(changed).await;
+                STATEMENTS.store(0, Ordering::SeqCst);
+                let started = Instant::now();
+                std::hint::black_box(scrape().await);
+                samples.push((started.elapsed(), STATEMENTS.load(Ordering::SeqCst)));
+                server.push((
+                    StdDuration::from_nanos(SERVER_NANOS.load(Ordering::SeqCst)),
+                    STATEMENTS.load(Ordering::SeqCst),
+                ));
+            }
+            samples.sort_unstable();
+            server.sort_unstable();
+            self.report(
+                &format!("/metrics server time, {changed} organizations written before each"),
+                &server,
+            );
+            self.report(
+                &format!("/metrics scrape round trip (body read), {changed} organizations written before each"),
+                &samples,
+            );
+        }
+    }
 }
 
 /// The real `/metrics` route (the one `tenantlink serve` mounts) on a loopback port of its own;
 /// returns its URL.
-async fn serve_metrics(repository: Arc<StoreRepository>, clock: SharedClock) -> String {
+async fn serve_metrics(fleet: FleetCache, clock: SharedClock) -> String {
     let router = tenantlink_web::metrics::router(tenantlink_web::metrics::MetricsState {
-        fleet: repository,
+        fleet,
         clock,
         counters: Arc::new(tenantlink_web::metrics::Counters::default()),
         bearer_token: None,
         expiring_soon: Duration::days(30),
-    });
+    })
+    // Server time: from the request's arrival at the router to the response, whose body is
+    // already encoded then (the route builds the whole text before answering).
+    .layer(axum::middleware::from_fn(
+        |request: axum::extract::Request, next: axum::middleware::Next| async move {
+            let started = Instant::now();
+            let response = next.run(request).await;
+            SERVER_NANOS.store(
+                u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX),
+                Ordering::SeqCst,
+            );
+            response
+        },
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("a loopback port");
     let address = listener.local_addr().expect("its address");
     tokio::spawn(async move { axum::serve(listener, router).await });
     format!("http://{address}/metrics")
-}
-
-/// Scrapes `/metrics` as Prometheus does (one GET, the whole body read), `requests` times after
-/// one warm-up: the time is the server's work plus loopback transfer of the body.
-async fn scrape_metrics(backend: &str, size: usize, url: &str, requests: usize) {
-    let client = reqwest::Client::new();
-    let scrape = || async {
-        let response = client.get(url).send().await.expect("scrape");
-        assert!(response.status().is_success(), "{}", response.status());
-        response.text().await.expect("body")
-    };
-    let body = scrape().await;
-    let expiration_series = body
-        .lines()
-        .filter(|line| line.starts_with("tenantlink_certificate_expiration_timestamp_seconds{"))
-        .count();
-    // 10 % of the set-up's organizations have no certificate.
-    assert_eq!(
-        expiration_series,
-        size - size.div_ceil(10),
-        "one series per certificate"
-    );
-    let mut times = Vec::with_capacity(requests);
-    let mut statements = Vec::with_capacity(requests);
-    for _ in 0..requests {
-        STATEMENTS.store(0, Ordering::SeqCst);
-        let started = Instant::now();
-        std::hint::black_box(scrape().await);
-        times.push(started.elapsed());
-        statements.push(STATEMENTS.load(Ordering::SeqCst));
-    }
-    times.sort_unstable();
-    statements.sort_unstable();
-    println!(
-        "{backend} {size:>6} orgs: /metrics scrape {}; body {:.1} MB, {} lines; statements per scrape {} to {}",
-        spread(&times),
-        body.len() as f64 / 1e6,
-        body.lines().count(),
-        statements[0],
-        statements[statements.len() - 1],
-    );
 }
 
 /// Median, p95, max and min of sorted `times`.

@@ -1,4 +1,4 @@
-//! `GET /metrics`: the fleet's gauges (computed at scrape time from one fleet snapshot) and the
+//! `GET /metrics`: the fleet's gauges (computed at scrape time from the fleet snapshot) and the
 //! process's counters, in the OpenMetrics text format of the Prometheus project's own Rust
 //! client. Served as `application/openmetrics-text; version=1.0.0`, which Prometheus asks for
 //! first and parses natively; counters then carry the `_total` suffix in their samples, as
@@ -23,7 +23,7 @@ use axum::routing::get;
 use std::sync::Arc;
 use tenantlink_clock::SharedClock;
 use tenantlink_service::SecretString;
-use tenantlink_service::fleet::FleetRepository;
+use tenantlink_service::fleet::{FleetCache, FleetSnapshot};
 use time::Duration;
 
 /// The content type of what the route answers.
@@ -33,7 +33,8 @@ pub const OPENMETRICS_CONTENT_TYPE: &str =
 /// What the route needs.
 #[derive(Debug, Clone)]
 pub struct MetricsState {
-    pub fleet: Arc<dyn FleetRepository>,
+    /// Shared with the fleet view: one kept snapshot for both.
+    pub fleet: FleetCache,
     pub clock: SharedClock,
     pub counters: Arc<Counters>,
     /// Scrapes must send `Authorization: Bearer <token>` when set.
@@ -60,14 +61,14 @@ async fn scrape(State(state): State<Arc<MetricsState>>, headers: HeaderMap) -> R
         )
             .into_response();
     }
-    let records = match state.fleet.fleet_snapshot().await {
+    let records = match state.fleet.snapshot().await {
         Ok(records) => records,
         Err(error) => {
             tracing::warn!(%error, "metrics: could not read the fleet");
             return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response();
         }
     };
-    match encode(&records, &state) {
+    match encode(records, &state) {
         Ok(text) => (
             [(
                 header::CONTENT_TYPE,
@@ -83,13 +84,12 @@ async fn scrape(State(state): State<Arc<MetricsState>>, headers: HeaderMap) -> R
     }
 }
 
-fn encode(
-    records: &[tenantlink_service::fleet::FleetRecord],
-    state: &MetricsState,
-) -> Result<String, std::fmt::Error> {
+fn encode(records: FleetSnapshot, state: &MetricsState) -> Result<String, std::fmt::Error> {
     use prometheus_client::encoding::text::{encode_eof, encode_registry};
+    // About a kilobyte per organization (five series with three labels each): reserved at once
+    // instead of doubling a 10 MB string twenty times.
+    let mut text = String::with_capacity(records.len() * 1024 + 16 * 1024);
     let fleet = fleet::registry(records, state.clock.now(), state.expiring_soon);
-    let mut text = String::new();
     encode_registry(&mut text, &fleet)?;
     encode_registry(&mut text, state.counters.registry())?;
     encode_eof(&mut text)?;

@@ -4,9 +4,10 @@
 //! adds a policy and a run through its `BackupRepository`). Run them all with [`FLEET_CASES`].
 
 use crate::backup::RunStatus;
-use crate::fleet::{FleetRecord, FleetRepository, LastBackup};
+use crate::fleet::{FleetRecord, FleetRepository, FleetRevision, LastBackup};
 use crate::model::{
-    CertificateSource, NewOrganization, Organization, OrganizationId, StoredCertificate,
+    CertificateSource, ConnectionState, NewOrganization, Organization, OrganizationId,
+    StoredCertificate,
 };
 use crate::operation::{Operation, OperationKind, OperationStep};
 use crate::ports::{BoxFuture, Repository};
@@ -51,6 +52,7 @@ cases!(
     every_organization_is_listed_by_name_then_id_with_the_defaults,
     the_active_certificate_comes_with_its_latest_proof_and_the_renewal_record,
     the_latest_backup_run_of_each_organization_is_read,
+    a_revision_moves_with_every_write_the_record_is_read_from,
 );
 
 const T0: OffsetDateTime = datetime!(2026-12-01 09:00:00 UTC);
@@ -278,4 +280,74 @@ async fn the_latest_backup_run_of_each_organization_is_read(
         })
     );
     assert_eq!(by_id(northwind.id), None);
+}
+
+/// Each organization's revision, by organization.
+async fn revisions(repo: &dyn FleetSubject) -> std::collections::HashMap<OrganizationId, i64> {
+    repo.fleet_revisions()
+        .await
+        .expect("read the revisions")
+        .into_iter()
+        .map(|FleetRevision { organization, revision }| (organization, revision))
+        .collect()
+}
+
+async fn a_revision_moves_with_every_write_the_record_is_read_from(
+    repo: &dyn FleetSubject,
+    runs: &dyn BackupRuns,
+) {
+    let contoso = organization(repo, "Contoso", "contoso.example").await;
+    let fabrikam = organization(repo, "Fabrikam", "fabrikam.example").await;
+    let mut before = revisions(repo).await;
+    assert_eq!(before.len(), 2);
+    assert_eq!(revisions(repo).await, before, "reading changes nothing");
+
+    // Each write moves the revision of its organization only.
+    let mut expect_moved = async |what: &str, moved: OrganizationId| {
+        let after = revisions(repo).await;
+        assert_ne!(after[&moved], before[&moved], "{what}: its revision moves");
+        for (id, revision) in &after {
+            if *id != moved {
+                assert_eq!(*revision, before[id], "{what}: no other revision moves");
+            }
+        }
+        before = after;
+    };
+    let active = activated(repo, contoso.id, 0).await;
+    expect_moved("activation", contoso.id).await;
+    let proof = CredentialProof::accepted(ProofSource::BackupRun, T0 + Duration::hours(1));
+    repo.record_proof(active.id, &proof).await.unwrap();
+    expect_moved("a proof", contoso.id).await;
+    let state = RenewalState {
+        failed_attempts: 1,
+        ..RenewalState::default()
+    };
+    repo.set_renewal_state(fabrikam.id, &state, T0)
+        .await
+        .unwrap();
+    expect_moved("a renewal state", fabrikam.id).await;
+    let policy = RenewalPolicy {
+        automatic: false,
+        ..RenewalPolicy::default()
+    };
+    repo.set_renewal_policy(fabrikam.id, &policy, T0)
+        .await
+        .unwrap();
+    expect_moved("a renewal policy", fabrikam.id).await;
+    runs.add_backup_run(fabrikam.id, RunStatus::Success, T0, Some(T0))
+        .await;
+    expect_moved("a backup run", fabrikam.id).await;
+    repo.set_connection_state(contoso.id, ConnectionState::Broken, Some("AADSTS700027"), T0)
+        .await
+        .unwrap();
+    expect_moved("the connection", contoso.id).await;
+
+    // The records of the organizations asked for, as the whole snapshot has them.
+    let whole = repo.fleet_snapshot().await.unwrap();
+    let only = repo.fleet_records(&[fabrikam.id]).await.unwrap();
+    assert_eq!(only.len(), 1);
+    assert_eq!(format!("{:?}", only[0]), format!("{:?}", whole[1]));
+    let both = repo.fleet_records(&[fabrikam.id, contoso.id]).await.unwrap();
+    assert_eq!(names(&both), ["Contoso", "Fabrikam"], "by name");
+    assert!(repo.fleet_records(&[OrganizationId::new()]).await.unwrap().is_empty());
 }

@@ -2,10 +2,17 @@
 //! queries (not one per organization), for the fleet view, `/metrics` and the notice pass.
 //! How risky each one is, and in which order they are shown, is decided here from the snapshot,
 //! never in SQL.
+//!
+//! The snapshot is kept between requests by [`FleetCache`], which asks the repository for each
+//! organization's [`FleetRevision`] (one cheap query) and reads again only the records whose
+//! revision moved; the classification always runs at the request's `now`.
 
+mod cache;
 mod query;
 mod risk;
 mod service;
+#[cfg(test)]
+mod cache_tests;
 #[cfg(test)]
 mod tests;
 
@@ -14,10 +21,11 @@ pub use query::{
     fleet_page,
 };
 pub use risk::{Assessment, FleetRow, FleetState, assess};
+pub use cache::{FleetCache, FleetSnapshot};
 pub use service::Fleet;
 
 use crate::backup::RunStatus;
-use crate::model::{Organization, StoredCertificate};
+use crate::model::{Organization, OrganizationId, StoredCertificate};
 use crate::ports::{BoxFuture, RepoResult};
 use crate::renewal::RenewalRecord;
 use std::fmt::Debug;
@@ -42,9 +50,29 @@ pub struct LastBackup {
     pub finished_at: Option<OffsetDateTime>,
 }
 
-/// Reads the whole fleet at once: an implementation issues the same few queries whatever the
-/// number of organizations (the store's: one joined query).
+/// An organization and the revision of its [`FleetRecord`]: a value that changes whenever
+/// anything the record is read from is written (the organization, its certificates, its renewal
+/// record, its backup runs). Only equality means something: an unchanged revision is an
+/// unchanged record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FleetRevision {
+    pub organization: OrganizationId,
+    pub revision: i64,
+}
+
+/// Reads the fleet: an implementation issues the same few queries whatever the number of
+/// organizations (the store's: one statement per method).
 pub trait FleetRepository: Send + Sync + Debug + 'static {
     /// Every organization, by name then id.
     fn fleet_snapshot(&self) -> BoxFuture<'_, RepoResult<Vec<FleetRecord>>>;
+
+    /// Every organization's revision, in no particular order: much cheaper to read than the
+    /// records (two values per organization).
+    fn fleet_revisions(&self) -> BoxFuture<'_, RepoResult<Vec<FleetRevision>>>;
+
+    /// The records of `organizations` (those that still exist), by name then id.
+    fn fleet_records<'a>(
+        &'a self,
+        organizations: &'a [OrganizationId],
+    ) -> BoxFuture<'a, RepoResult<Vec<FleetRecord>>>;
 }

@@ -6,6 +6,7 @@ use super::risk::{Assessment, FleetRow, FleetState, assess};
 use crate::error::ServiceError;
 use crate::model::Organization;
 use std::cmp::Ordering;
+use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
 /// Rows per page unless the caller asks otherwise.
@@ -140,7 +141,7 @@ impl FleetPage {
 
 /// The page `query` asks for, from the whole fleet's `records` at `now`.
 pub fn fleet_page(
-    records: &[FleetRecord],
+    records: &[Arc<FleetRecord>],
     query: &FleetQuery,
     now: OffsetDateTime,
     warning: Duration,

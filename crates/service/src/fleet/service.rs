@@ -1,18 +1,18 @@
-//! The fleet view as a service: one snapshot per request, classified and paged in memory.
+//! The fleet view as a service: one snapshot per request (from the [`FleetCache`]), classified
+//! and paged in memory.
 
-use super::FleetRepository;
+use super::FleetCache;
 use super::query::{FleetPage, FleetQuery, fleet_page};
 use super::risk::FleetRow;
 use crate::accounts::{Caller, Permission};
 use crate::error::ServiceResult;
-use std::sync::Arc;
 use tenantlink_clock::SharedClock;
 use time::Duration;
 
 /// Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Fleet {
-    repository: Arc<dyn FleetRepository>,
+    cache: FleetCache,
     clock: SharedClock,
     warning: Duration,
 }
@@ -20,23 +20,19 @@ pub struct Fleet {
 impl Fleet {
     /// `expiring_soon_days`: the certificate page's warning window
     /// ([`crate::WorkflowsConfig::expiring_soon_days`]), so both say "expiring" alike.
-    pub fn new(
-        repository: Arc<dyn FleetRepository>,
-        clock: SharedClock,
-        expiring_soon_days: u32,
-    ) -> Self {
+    pub fn new(cache: FleetCache, clock: SharedClock, expiring_soon_days: u32) -> Self {
         Self {
-            repository,
+            cache,
             clock,
             warning: Duration::days(i64::from(expiring_soon_days)),
         }
     }
 
-    /// The page `query` asks for, with the counts of the whole fleet: one snapshot read,
-    /// whatever the number of organizations.
+    /// The page `query` asks for, with the counts of the whole fleet: one snapshot, whatever
+    /// the number of organizations.
     pub async fn page(&self, caller: &Caller, query: &FleetQuery) -> ServiceResult<FleetPage> {
         caller.require(Permission::View)?;
-        let records = self.repository.fleet_snapshot().await?;
+        let records = self.cache.snapshot().await?;
         Ok(fleet_page(&records, query, self.clock.now(), self.warning))
     }
 
@@ -44,7 +40,7 @@ impl Fleet {
     /// that needs all of them at once, such as a metrics scrape.
     pub async fn rows(&self, caller: &Caller) -> ServiceResult<Vec<FleetRow>> {
         caller.require(Permission::View)?;
-        let records = self.repository.fleet_snapshot().await?;
+        let records = self.cache.snapshot().await?;
         let now = self.clock.now();
         Ok(records
             .iter()

@@ -1,21 +1,18 @@
 use super::*;
-use crate::accounts::{Caller, CallerVia};
 use crate::certificate_page::CertificateStatus;
 use crate::cloud::Cloud;
 use crate::error::ServiceError;
 use crate::model::{
     CertificateId, CertificateSource, CertificateState, ConnectionState, NewOrganization,
-    Organization, OrganizationId, Role, StoredCertificate,
+    Organization, OrganizationId, StoredCertificate,
 };
 use crate::proof::{CredentialProof, ProofOutcome, ProofSource};
 use crate::renewal::{RenewalFailure, RenewalRecord, RenewalState};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use tenantlink_clock::ManualClock;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-const NOW: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
+pub(super) const NOW: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
 const WARNING: Duration = Duration::days(30);
 
 /// An organization whose generated certificate was issued `age` days ago and ends in `left`
@@ -60,7 +57,7 @@ fn record(name: &str, tenant: &str, age: i64, left: i64) -> FleetRecord {
     }
 }
 
-fn healthy(name: &str) -> FleetRecord {
+pub(super) fn healthy(name: &str) -> FleetRecord {
     record(
         name,
         &format!("{}.onmicrosoft.com", name.to_lowercase()),
@@ -170,8 +167,8 @@ fn the_clock_moves_an_organization_from_healthy_to_expiring_to_expired() {
 }
 
 /// One organization in each class, shuffled, plus two healthy ones.
-fn mixed_fleet() -> Vec<FleetRecord> {
-    vec![
+fn mixed_fleet() -> Vec<Arc<FleetRecord>> {
+    [
         healthy("Zulu"),
         due("Expiring-late", 20),
         failing(due("Failing", 100), true),
@@ -182,6 +179,8 @@ fn mixed_fleet() -> Vec<FleetRecord> {
         healthy("alpha"),
         failing(due("Refused", 90), false),
     ]
+    .map(Arc::new)
+    .into()
 }
 
 fn names(page: &FleetPage) -> Vec<&str> {
@@ -305,49 +304,4 @@ fn a_query_that_cannot_be_served_names_its_field() {
     for state in FleetState::ALL {
         assert_eq!(FleetState::from_input(state.as_str()).unwrap(), state);
     }
-}
-
-/// A snapshot that counts how often it is read.
-#[derive(Debug)]
-struct CountingSnapshot {
-    records: Vec<FleetRecord>,
-    reads: AtomicUsize,
-}
-
-impl FleetRepository for CountingSnapshot {
-    fn fleet_snapshot(
-        &self,
-    ) -> crate::ports::BoxFuture<'_, crate::ports::RepoResult<Vec<FleetRecord>>> {
-        self.reads.fetch_add(1, Ordering::SeqCst);
-        let records = self.records.clone();
-        Box::pin(async move { Ok(records) })
-    }
-}
-
-fn viewer() -> Caller {
-    Caller {
-        name: "vera".into(),
-        role: Role::Viewer,
-        via: CallerVia::ApiToken,
-        csrf_token: None,
-        account: None,
-    }
-}
-
-#[tokio::test]
-async fn the_service_reads_the_snapshot_once_per_page_at_the_clocks_now() {
-    let snapshot = Arc::new(CountingSnapshot {
-        records: vec![healthy("A")],
-        reads: AtomicUsize::new(0),
-    });
-    let clock = Arc::new(ManualClock::at(NOW));
-    let fleet = Fleet::new(snapshot.clone(), clock.clone(), 30);
-    let page = fleet.page(&viewer(), &FleetQuery::default()).await.unwrap();
-    assert_eq!(page.rows[0].state, FleetState::Healthy);
-    assert_eq!(snapshot.reads.load(Ordering::SeqCst), 1);
-    clock.advance(Duration::days(340));
-    let page = fleet.page(&viewer(), &FleetQuery::default()).await.unwrap();
-    assert_eq!(page.counts.get(FleetState::Expiring), 1);
-    assert_eq!(snapshot.reads.load(Ordering::SeqCst), 2);
-    assert_eq!(fleet.rows(&viewer()).await.unwrap().len(), 1);
 }

@@ -8,7 +8,7 @@ use super::recorder::NoticeRecorder;
 use super::watch::due_notices;
 use crate::accounts::Caller;
 use crate::audit::{AuditAction, AuditOutcome, NewAuditEntry};
-use crate::fleet::FleetRepository;
+use crate::fleet::{FleetCache, FleetRepository};
 use crate::model::OrganizationId;
 use crate::observe::{NoObserver, SharedObserver};
 use crate::ports::Repository;
@@ -52,7 +52,7 @@ impl Default for NoticesConfig {
 #[derive(Debug, Clone)]
 pub struct Notices {
     pub(super) notices: Arc<dyn NoticeRepository>,
-    pub(super) fleet: Arc<dyn FleetRepository>,
+    pub(super) fleet: FleetCache,
     /// Organizations (for recipients) and the audit log.
     pub(super) repository: Arc<dyn Repository>,
     pub(super) sender: Arc<dyn NoticeSender>,
@@ -94,7 +94,7 @@ impl Notices {
     {
         Self::from_parts(
             repository.clone(),
-            repository.clone(),
+            FleetCache::new(repository.clone()),
             repository,
             sender,
             clock,
@@ -104,7 +104,7 @@ impl Notices {
 
     pub fn from_parts(
         notices: Arc<dyn NoticeRepository>,
-        fleet: Arc<dyn FleetRepository>,
+        fleet: FleetCache,
         repository: Arc<dyn Repository>,
         sender: Arc<dyn NoticeSender>,
         clock: SharedClock,
@@ -132,6 +132,13 @@ impl Notices {
     /// Waits between passes with `sleeper` instead of the tokio timer.
     pub fn with_sleeper(mut self, sleeper: SharedSleeper) -> Self {
         self.sleeper = sleeper;
+        self
+    }
+
+    /// Reads the fleet through `fleet`, kept with the fleet view's and the scrape's, instead
+    /// of a copy of its own.
+    pub fn with_fleet(mut self, fleet: FleetCache) -> Self {
+        self.fleet = fleet;
         self
     }
 
@@ -167,7 +174,7 @@ impl Notices {
                 return report;
             }
         };
-        let fleet = match self.fleet.fleet_snapshot().await {
+        let fleet = match self.fleet.snapshot().await {
             Ok(fleet) => fleet,
             Err(err) => {
                 tracing::error!(error = %err, "could not read the fleet for notices");
@@ -177,7 +184,7 @@ impl Notices {
         };
         let now = self.now();
         report.organizations = fleet.len();
-        for record in &fleet {
+        for record in fleet.iter() {
             for notice in due_notices(record, &settings.expiry_thresholds_days, &self.links, now) {
                 report.due += 1;
                 if super::lock(&self.seen).contains(&notice.occurrence) {

@@ -150,9 +150,11 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let workflows_config = config
         .certificates
         .workflows_config(config.renewal.overlap_grace);
+    // One kept fleet snapshot for the fleet view, the scrape and the notice watcher.
+    let fleet_cache = tenantlink_service::fleet::FleetCache::new(repository.clone());
     // The fleet view says "expiring" exactly when the certificate page does.
     let fleet = tenantlink_service::fleet::Fleet::new(
-        repository.clone(),
+        fleet_cache.clone(),
         shared_clock.clone(),
         workflows_config.expiring_soon_days,
     );
@@ -163,6 +165,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         &config.notices,
         &instance,
     )
+    .with_fleet(fleet_cache.clone())
     .with_observer(counters.clone());
     let listener = std::net::TcpListener::bind(config.listen)
         .with_context(|| format!("listen on {}", config.listen))?;
@@ -238,9 +241,10 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         },
         address_throttle,
     );
-    // One fleet snapshot (one query) per scrape, whatever the number of organizations.
+    // The kept fleet snapshot: one or two queries per scrape, whatever the number of
+    // organizations.
     let metrics_state = metrics::state(
-        repository.clone(),
+        fleet_cache,
         shared_clock.clone(),
         counters,
         config.certificates.expiring_soon_days,

@@ -3,7 +3,7 @@ use axum::body::Body;
 use axum::http::Request;
 use http_body_util::BodyExt;
 use tenantlink_clock::ManualClock;
-use tenantlink_service::fleet::FleetRecord;
+use tenantlink_service::fleet::{FleetCache, FleetRecord, FleetRepository, FleetRevision};
 use tenantlink_service::observe::{DeliveryOutcome, RotationAttempt, ServiceObserver};
 use tenantlink_service::renewal::RenewalRecord;
 use tenantlink_service::{
@@ -18,9 +18,35 @@ const NOW: time::OffsetDateTime = datetime!(2026-06-01 00:00 UTC);
 #[derive(Debug)]
 struct Snapshot(Vec<FleetRecord>);
 
+/// A fleet that never changes: every revision stays 0.
 impl FleetRepository for Snapshot {
     fn fleet_snapshot(&self) -> BoxFuture<'_, RepoResult<Vec<FleetRecord>>> {
         Box::pin(async move { Ok(self.0.clone()) })
+    }
+
+    fn fleet_revisions(&self) -> BoxFuture<'_, RepoResult<Vec<FleetRevision>>> {
+        let revisions = self
+            .0
+            .iter()
+            .map(|record| FleetRevision {
+                organization: record.organization.id,
+                revision: 0,
+            })
+            .collect();
+        Box::pin(async move { Ok(revisions) })
+    }
+
+    fn fleet_records<'a>(
+        &'a self,
+        organizations: &'a [OrganizationId],
+    ) -> BoxFuture<'a, RepoResult<Vec<FleetRecord>>> {
+        let records = self
+            .0
+            .iter()
+            .filter(|record| organizations.contains(&record.organization.id))
+            .cloned()
+            .collect();
+        Box::pin(async move { Ok(records) })
     }
 }
 
@@ -60,7 +86,7 @@ fn record(name: &str, not_after: Option<time::OffsetDateTime>) -> FleetRecord {
 
 fn state(records: Vec<FleetRecord>, token: Option<&str>) -> MetricsState {
     MetricsState {
-        fleet: Arc::new(Snapshot(records)),
+        fleet: FleetCache::new(Arc::new(Snapshot(records))),
         clock: Arc::new(ManualClock::at(NOW)),
         counters: Arc::new(Counters::default()),
         bearer_token: token.map(SecretString::new),

@@ -7,17 +7,57 @@ use super::{MemoryRepository, renewal_of};
 use crate::backup::RunStatus;
 use crate::fakes::fleet_contract::BackupRuns;
 use crate::fakes::{lock, ready};
-use crate::fleet::{FleetRecord, FleetRepository, LastBackup};
+use crate::fleet::{FleetRecord, FleetRepository, FleetRevision, LastBackup};
 use crate::model::OrganizationId;
 use crate::ports::{BoxFuture, RepoResult};
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
 use time::OffsetDateTime;
 
 impl FleetRepository for MemoryRepository {
     fn fleet_snapshot(&self) -> BoxFuture<'_, RepoResult<Vec<FleetRecord>>> {
+        ready(self.records(|_| true))
+    }
+
+    /// The fake keeps no revision column: an organization's revision is a hash of its whole
+    /// record, which changes exactly when the record does.
+    fn fleet_revisions(&self) -> BoxFuture<'_, RepoResult<Vec<FleetRevision>>> {
+        let revisions = self.records(|_| true).map(|records| {
+            records
+                .iter()
+                .map(|record| {
+                    let mut hasher = DefaultHasher::new();
+                    format!("{record:?}").hash(&mut hasher);
+                    FleetRevision {
+                        organization: record.organization.id,
+                        revision: hasher.finish().cast_signed(),
+                    }
+                })
+                .collect()
+        });
+        ready(revisions)
+    }
+
+    fn fleet_records<'a>(
+        &'a self,
+        organizations: &'a [OrganizationId],
+    ) -> BoxFuture<'a, RepoResult<Vec<FleetRecord>>> {
+        ready(self.records(|id| organizations.contains(&id)))
+    }
+}
+
+impl MemoryRepository {
+    /// The fleet records of the organizations `wanted`, by name then id.
+    fn records(&self, wanted: impl Fn(OrganizationId) -> bool) -> RepoResult<Vec<FleetRecord>> {
         let state = lock(&self.state);
-        let mut organizations = state.organizations.clone();
+        let mut organizations: Vec<_> = state
+            .organizations
+            .iter()
+            .filter(|organization| wanted(organization.id))
+            .cloned()
+            .collect();
         organizations.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
-        let records = organizations
+        organizations
             .into_iter()
             .map(|organization| {
                 let active = organization.active_certificate.and_then(|id| {
@@ -42,8 +82,7 @@ impl FleetRepository for MemoryRepository {
                     last_backup,
                 })
             })
-            .collect();
-        ready(records)
+            .collect()
     }
 }
 

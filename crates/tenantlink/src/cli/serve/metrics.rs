@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use std::sync::Arc;
 use tenantlink_clock::SharedClock;
 use tenantlink_entra::{CacheLookup, CallObserver, CallRecord, SharedCallObserver};
-use tenantlink_service::fleet::FleetRepository;
+use tenantlink_service::fleet::FleetCache;
 use tenantlink_web::metrics::{Counters, MetricsState};
 
 /// The Entra clients' hook, counting into the process's counters.
@@ -74,7 +74,7 @@ pub async fn mount(
 
 /// The state of the route, before [`mount`] adds the configured token.
 pub fn state(
-    fleet: Arc<dyn FleetRepository>,
+    fleet: FleetCache,
     clock: SharedClock,
     counters: Arc<Counters>,
     expiring_soon_days: u32,
