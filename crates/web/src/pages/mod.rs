@@ -79,6 +79,7 @@ pub fn routes() -> Router<AppState> {
         .route("/certificates/{id}/cer", get(certificate::download_cer))
         .route("/operations/{id}", get(operation::page))
         .route("/operations/{id}/generate", post(operation::generate))
+        .route("/operations/{id}/connect", post(operation::connect))
         .route("/operations/{id}/import", post(operation::import))
         .route("/operations/{id}/cancel", post(operation::cancel))
         .route(

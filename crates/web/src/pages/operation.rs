@@ -1,4 +1,5 @@
-//! One certificate operation: device sign-in, then Generate or the upload form, then the outcome.
+//! One certificate operation: device sign-in, then Generate, the upload form or Connect's
+//! registration, then the outcome.
 
 use super::layout::{Page, csrf_field, csrf_rejected, error_page, render, thumbprint};
 use crate::AppState;
@@ -40,17 +41,13 @@ pub async fn page(
     // Held elsewhere, the stored step cannot change here, so nothing reloads or polls.
     let waiting = holder.is_none()
         && (working
-            || matches!(
-                operation.step,
-                OperationStep::AwaitingSignIn
-                    | OperationStep::CertificateStored
-                    | OperationStep::KeyAdded
-                    | OperationStep::Attached
-            ));
+            || operation.step == OperationStep::AwaitingSignIn
+            || past_sign_in(operation.step));
     let title = match operation.kind {
         OperationKind::Generate => "Generate a new certificate",
         OperationKind::Upload => "Upload a custom certificate",
         OperationKind::Rotate => "Rotate the certificate",
+        OperationKind::Connect => "Connect an organization",
     };
     let body = html! {
         p.breadcrumb { a href={ "/organizations/" (operation.organization) "/settings/system" } { "SSL Certificate" } " › " (title) }
@@ -74,7 +71,7 @@ pub async fn page(
                     }
                     (step_body(&state, &caller, &operation))
                 }
-                @if abandonable && matches!(operation.step, OperationStep::CertificateStored | OperationStep::KeyAdded | OperationStep::Attached) {
+                @if abandonable && past_sign_in(operation.step) {
                     (abandon_notice(&caller, &operation))
                 }
             }
@@ -89,6 +86,16 @@ pub async fn page(
         body,
     )
     .into_response()
+}
+
+/// Past the sign-in and not finished: the operation works on its own (a background task, or
+/// nothing any more, when it may be abandoned).
+fn past_sign_in(step: OperationStep) -> bool {
+    !step.is_finished()
+        && !matches!(
+            step,
+            OperationStep::AwaitingSignIn | OperationStep::SignedIn
+        )
 }
 
 fn step_body(state: &AppState, caller: &Caller, operation: &Operation) -> Markup {
@@ -150,6 +157,13 @@ fn step_body(state: &AppState, caller: &Caller, operation: &Operation) -> Markup
                                 button type="submit" { "Import" }
                             }
                         }
+                        OperationKind::Connect => {
+                            p { "tenantlink will register the backup application in this tenant (or reuse the one it registered before), create its service principal, grant admin consent to its Microsoft Graph application permissions, make it an owner of itself, and then create, attach and check its first certificate." }
+                            form method="post" action={ "/operations/" (operation.id) "/connect" } {
+                                (csrf_field(caller))
+                                button type="submit" { "Connect" }
+                            }
+                        }
                         // A rotation never waits for a sign-in.
                         OperationKind::Rotate => {}
                     }
@@ -157,6 +171,12 @@ fn step_body(state: &AppState, caller: &Caller, operation: &Operation) -> Markup
                 }
             }
         }
+        OperationStep::ApplicationCreated
+        | OperationStep::ServicePrincipalCreated
+        | OperationStep::PermissionsGranted
+        | OperationStep::OwnerAdded => html! {
+            p #sign-in-status role="status" { "Working: the backup application is being registered and consented (" (operation.step.as_str().replace('_', " ")) ")…" }
+        },
         OperationStep::CertificateStored | OperationStep::KeyAdded | OperationStep::Attached
             if operation.kind == OperationKind::Rotate =>
         {
@@ -170,6 +190,10 @@ fn step_body(state: &AppState, caller: &Caller, operation: &Operation) -> Markup
                 p #sign-in-status role="status" { "Working: the certificate is being attached and checked with Entra ID…" }
             }
         }
+        OperationStep::Succeeded if operation.kind == OperationKind::Connect => html! {
+            p.success role="status" { "The organization is connected: its backup application is registered and consented, and its certificate is active." }
+            p { a href={ "/organizations/" (operation.organization) } { "Open the organization" } }
+        },
         OperationStep::Succeeded => html! {
             p.success role="status" { "The new certificate is active." }
             @if let Some(t) = &operation.sha1_thumbprint { p { "SHA-1 thumbprint: " (thumbprint(t)) } }
@@ -188,6 +212,9 @@ fn step_body(state: &AppState, caller: &Caller, operation: &Operation) -> Markup
                 }
             }
             p { "The previous certificate is still the active one." }
+            @if operation.kind == OperationKind::Connect {
+                p { "What was registered in the tenant so far stays there and is reused: fix the cause, then Reconnect the organization from its page." }
+            }
             @if operation.kind == OperationKind::Rotate {
                 p { "tenantlink took the new key off the application again if it had been added. Rotate now tries again; Generate or Upload replace the certificate with a sign-in." }
             }
@@ -247,6 +274,22 @@ pub async fn generate(
     }
     // Starts the background task and shows the operation page, which follows its step.
     match state.workflows.start_generate(&caller, id).await {
+        Ok(_) => Redirect::to(&format!("/operations/{id}")).into_response(),
+        Err(err) => error_page(Some(&caller), &err),
+    }
+}
+
+/// Connect's steps after its sign-in, as Generate follows its own.
+pub async fn connect(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    Path(id): Path<OperationId>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !csrf_matches(&caller, &form.csrf) {
+        return csrf_rejected(&caller);
+    }
+    match state.workflows.start_connect_steps(&caller, id).await {
         Ok(_) => Redirect::to(&format!("/operations/{id}")).into_response(),
         Err(err) => error_page(Some(&caller), &err),
     }
