@@ -236,7 +236,7 @@ pub async fn rotate_now(
 }
 
 /// The started operation's page, or the explained refusal.
-fn operation_page(
+pub(super) fn operation_page(
     caller: &tenantlink_service::Caller,
     started: tenantlink_service::ServiceResult<tenantlink_service::Operation>,
 ) -> Response {

@@ -15,8 +15,10 @@ use tenantlink_service::{
 use time::format_description::well_known::Rfc3339;
 
 mod browser_sign_in;
+mod connect_steps;
 mod held_elsewhere;
 mod rotate_steps;
+mod step_list;
 
 pub async fn page(
     State(state): State<AppState>,
@@ -50,7 +52,11 @@ pub async fn page(
         OperationKind::Connect => "Connect an organization",
     };
     let body = html! {
-        p.breadcrumb { a href={ "/organizations/" (operation.organization) "/settings/system" } { "SSL Certificate" } " › " (title) }
+        @if operation.kind == OperationKind::Connect {
+            p.breadcrumb { a href="/organizations" { "Organizations" } " › " (title) }
+        } @else {
+            p.breadcrumb { a href={ "/organizations/" (operation.organization) "/settings/system" } { "SSL Certificate" } " › " (title) }
+        }
         h1 { (title) }
         @if let Some(holder) = holder {
             // The step goes in `data-stored-step`, not `data-step`: app.js polls the API while
@@ -63,7 +69,10 @@ pub async fn page(
             // `data-working`: app.js follows the step while the background task runs.
             div #operation data-operation-id=(operation.id) data-step=(operation.step.as_str())
                 data-working=[working.then_some("true")] {
-                @if working {
+                @if working && operation.kind == OperationKind::Connect {
+                    p #sign-in-status role="status" { "Working: the backup application is being registered in the tenant…" }
+                    @if let Some(steps) = connect_steps::steps(&operation, true) { (steps) }
+                } @else if working {
                     p #sign-in-status role="status" { "Working: the certificate is being created or read, then attached and checked with Entra ID…" }
                 } @else {
                     @if operation.step == OperationStep::AwaitingSignIn {
@@ -99,7 +108,11 @@ fn past_sign_in(step: OperationStep) -> bool {
 }
 
 fn step_body(state: &AppState, caller: &Caller, operation: &Operation) -> Markup {
-    let back = html! { p { a href={ "/organizations/" (operation.organization) "/settings/system" } { "Back to SSL Certificate" } } };
+    let back = if operation.kind == OperationKind::Connect {
+        html! { p { a href={ "/organizations/" (operation.organization) } { "Back to the organization" } } }
+    } else {
+        html! { p { a href={ "/organizations/" (operation.organization) "/settings/system" } { "Back to SSL Certificate" } } }
+    };
     match operation.step {
         OperationStep::AwaitingSignIn => {
             let Some(prompt) = &operation.sign_in else {
@@ -109,7 +122,9 @@ fn step_body(state: &AppState, caller: &Caller, operation: &Operation) -> Markup
             let remaining = (prompt.expires_at - state.workflows.now())
                 .whole_seconds()
                 .max(0);
+            let connecting = operation.kind == OperationKind::Connect;
             html! {
+                @if connecting { (super::connect::required_roles()) }
                 ol.steps {
                     li {
                         "Copy this code: "
@@ -119,7 +134,11 @@ fn step_body(state: &AppState, caller: &Caller, operation: &Operation) -> Markup
                     }
                     li {
                         "Open " a #verification-link href=(prompt.verification_uri) target="_blank" rel="noopener" { (prompt.verification_uri) }
-                        ", paste the code and sign in with an account that may manage the application registration."
+                        @if connecting {
+                            ", paste the code and sign in with an account of the tenant that holds the roles above."
+                        } @else {
+                            ", paste the code and sign in with an account that may manage the application registration."
+                        }
                     }
                     li { "Come back here: this page notices the sign-in." }
                 }
@@ -176,6 +195,7 @@ fn step_body(state: &AppState, caller: &Caller, operation: &Operation) -> Markup
         | OperationStep::PermissionsGranted
         | OperationStep::OwnerAdded => html! {
             p #sign-in-status role="status" { "Working: the backup application is being registered and consented (" (operation.step.as_str().replace('_', " ")) ")…" }
+            (connect_steps_of(operation))
         },
         OperationStep::CertificateStored | OperationStep::KeyAdded | OperationStep::Attached
             if operation.kind == OperationKind::Rotate =>
@@ -188,10 +208,12 @@ fn step_body(state: &AppState, caller: &Caller, operation: &Operation) -> Markup
         OperationStep::CertificateStored | OperationStep::KeyAdded | OperationStep::Attached => {
             html! {
                 p #sign-in-status role="status" { "Working: the certificate is being attached and checked with Entra ID…" }
+                (connect_steps_of(operation))
             }
         }
         OperationStep::Succeeded if operation.kind == OperationKind::Connect => html! {
             p.success role="status" { "The organization is connected: its backup application is registered and consented, and its certificate is active." }
+            (connect_steps_of(operation))
             p { a href={ "/organizations/" (operation.organization) } { "Open the organization" } }
         },
         OperationStep::Succeeded => html! {
@@ -211,7 +233,10 @@ fn step_body(state: &AppState, caller: &Caller, operation: &Operation) -> Markup
                     p.code { "Error code: " code { (failure.code) } }
                 }
             }
-            p { "The previous certificate is still the active one." }
+            @if operation.kind != OperationKind::Connect {
+                p { "The previous certificate is still the active one." }
+            }
+            (connect_steps_of(operation))
             @if operation.kind == OperationKind::Connect {
                 p { "What was registered in the tenant so far stays there and is reused: fix the cause, then Reconnect the organization from its page." }
             }
@@ -224,6 +249,15 @@ fn step_body(state: &AppState, caller: &Caller, operation: &Operation) -> Markup
             p role="status" { "This operation was cancelled; nothing changed." }
             (back)
         },
+    }
+}
+
+/// Connect's step list (nothing for the other kinds).
+fn connect_steps_of(operation: &Operation) -> Markup {
+    html! {
+        @if operation.kind == OperationKind::Connect {
+            @if let Some(steps) = connect_steps::steps(operation, false) { (steps) }
+        }
     }
 }
 
