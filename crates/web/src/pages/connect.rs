@@ -96,7 +96,10 @@ pub async fn start(
         cloud,
         name: Some(form.name),
     };
-    operation_page(&caller, state.workflows.start_connect(&caller, request).await)
+    operation_page(
+        &caller,
+        state.workflows.start_connect(&caller, request).await,
+    )
 }
 
 #[derive(Debug, Deserialize)]

@@ -81,7 +81,10 @@ mod tests {
             ..Progress::default()
         };
         assert_eq!(states(working), ["current", "waiting", "waiting"]);
-        assert_eq!(states(Progress::default()), ["waiting", "waiting", "waiting"]);
+        assert_eq!(
+            states(Progress::default()),
+            ["waiting", "waiting", "waiting"]
+        );
     }
 
     #[test]
