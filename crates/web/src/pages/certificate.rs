@@ -197,10 +197,11 @@ pub async fn check_connection(
     }
 }
 
+/// A form with nothing but its CSRF token (a button); also Reconnect's.
 #[derive(Debug, Deserialize)]
 pub struct CsrfForm {
     #[serde(default)]
-    csrf: String,
+    pub(super) csrf: String,
 }
 
 pub async fn start_generate(

@@ -2,9 +2,9 @@
 //! account that signs in needs) and **Reconnect** (the organization page's button). Both start
 //! a `connect` operation, whose page shows the device sign-in and then the connect steps.
 
-use super::certificate::operation_page;
-use super::layout::{Page, csrf_field, csrf_rejected, error_page, render};
-use super::organizations::{cloud_select, tenant_field};
+use super::certificate::{CsrfForm, operation_page};
+use super::layout::{Page, csrf_field, csrf_rejected, render};
+use super::organizations::{checked_cloud, cloud_select, tenant_field};
 use crate::AppState;
 use crate::auth::{PageCaller, csrf_matches};
 use axum::Form;
@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
-use tenantlink_service::{Caller, Cloud, ConnectRequest, OrganizationId, Permission};
+use tenantlink_service::{Caller, ConnectRequest, OrganizationId, Permission};
 
 /// Connect and Reconnect register an application and change the active certificate: the
 /// service asks for both permissions, so the buttons are shown only to callers holding both.
@@ -84,12 +84,9 @@ pub async fn start(
     PageCaller(caller): PageCaller,
     Form(form): Form<ConnectForm>,
 ) -> Response {
-    if !csrf_matches(&caller, &form.csrf) {
-        return csrf_rejected(&caller);
-    }
-    let cloud = match Cloud::from_input(&form.cloud) {
+    let cloud = match checked_cloud(&caller, &form.csrf, &form.cloud) {
         Ok(cloud) => cloud,
-        Err(err) => return error_page(Some(&caller), &err),
+        Err(refused) => return refused,
     };
     let request = ConnectRequest {
         tenant: form.tenant,
@@ -100,12 +97,6 @@ pub async fn start(
         &caller,
         state.workflows.start_connect(&caller, request).await,
     )
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 /// `POST /organizations/{id}/reconnect`: the same steps for an organization tenantlink has.

@@ -1,6 +1,7 @@
 //! One certificate operation: device sign-in, then Generate, the upload form or Connect's
 //! registration, then the outcome.
 
+use super::certificate::CsrfForm;
 use super::layout::{Page, csrf_field, csrf_rejected, error_page, render, thumbprint};
 use crate::AppState;
 use crate::auth::{PageCaller, csrf_matches};
@@ -8,7 +9,6 @@ use axum::Form;
 use axum::extract::{Multipart, Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
-use serde::Deserialize;
 use tenantlink_service::{
     Caller, Operation, OperationId, OperationKind, OperationStep, Permission, SecretString,
 };
@@ -291,10 +291,16 @@ fn cancel_form(caller: &Caller, operation: &Operation) -> Markup {
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
+/// After a button: the operation page, which follows its step, or the explained refusal.
+fn back_to_operation<T>(
+    caller: &Caller,
+    id: OperationId,
+    result: tenantlink_service::ServiceResult<T>,
+) -> Response {
+    match result {
+        Ok(_) => Redirect::to(&format!("/operations/{id}")).into_response(),
+        Err(err) => error_page(Some(caller), &err),
+    }
 }
 
 pub async fn generate(
@@ -307,10 +313,11 @@ pub async fn generate(
         return csrf_rejected(&caller);
     }
     // Starts the background task and shows the operation page, which follows its step.
-    match state.workflows.start_generate(&caller, id).await {
-        Ok(_) => Redirect::to(&format!("/operations/{id}")).into_response(),
-        Err(err) => error_page(Some(&caller), &err),
-    }
+    back_to_operation(
+        &caller,
+        id,
+        state.workflows.start_generate(&caller, id).await,
+    )
 }
 
 /// Connect's steps after its sign-in, as Generate follows its own.
@@ -323,10 +330,11 @@ pub async fn connect(
     if !csrf_matches(&caller, &form.csrf) {
         return csrf_rejected(&caller);
     }
-    match state.workflows.start_connect_steps(&caller, id).await {
-        Ok(_) => Redirect::to(&format!("/operations/{id}")).into_response(),
-        Err(err) => error_page(Some(&caller), &err),
-    }
+    back_to_operation(
+        &caller,
+        id,
+        state.workflows.start_connect_steps(&caller, id).await,
+    )
 }
 
 pub async fn abandon(
@@ -338,10 +346,7 @@ pub async fn abandon(
     if !csrf_matches(&caller, &form.csrf) {
         return csrf_rejected(&caller);
     }
-    match state.workflows.abandon(&caller, id).await {
-        Ok(_) => Redirect::to(&format!("/operations/{id}")).into_response(),
-        Err(err) => error_page(Some(&caller), &err),
-    }
+    back_to_operation(&caller, id, state.workflows.abandon(&caller, id).await)
 }
 
 pub async fn cancel(
@@ -353,10 +358,7 @@ pub async fn cancel(
     if !csrf_matches(&caller, &form.csrf) {
         return csrf_rejected(&caller);
     }
-    match state.workflows.cancel(&caller, id).await {
-        Ok(_) => Redirect::to(&format!("/operations/{id}")).into_response(),
-        Err(err) => error_page(Some(&caller), &err),
-    }
+    back_to_operation(&caller, id, state.workflows.cancel(&caller, id).await)
 }
 
 /// The upload form, read field by field; the password lives only in a zeroizing `SecretString`.
@@ -407,12 +409,9 @@ pub async fn import(
     if !csrf_matches(&caller, &fields.csrf) {
         return csrf_rejected(&caller);
     }
-    match state
+    let started = state
         .workflows
         .start_import(&caller, id, fields.file, fields.password)
-        .await
-    {
-        Ok(_) => Redirect::to(&format!("/operations/{id}")).into_response(),
-        Err(err) => error_page(Some(&caller), &err),
-    }
+        .await;
+    back_to_operation(&caller, id, started)
 }

@@ -8,7 +8,7 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
-use tenantlink_service::{Cloud, NewOrganization, Permission};
+use tenantlink_service::{Caller, Cloud, NewOrganization, Permission};
 
 /// The fleet view: `?state=&q=&page=&per_page=` as the API takes them.
 pub async fn list(
@@ -78,6 +78,14 @@ pub(super) fn cloud_select() -> Markup {
     }
 }
 
+/// The add and connect forms' first checks: the CSRF token, then the cloud; the refusal page.
+pub(super) fn checked_cloud(caller: &Caller, csrf: &str, cloud: &str) -> Result<Cloud, Response> {
+    if !csrf_matches(caller, csrf) {
+        return Err(csrf_rejected(caller));
+    }
+    Cloud::from_input(cloud).map_err(|err| error_page(Some(caller), &err))
+}
+
 #[derive(Deserialize)]
 pub struct AddForm {
     #[serde(default)]
@@ -94,12 +102,9 @@ pub async fn add(
     PageCaller(caller): PageCaller,
     Form(form): Form<AddForm>,
 ) -> Response {
-    if !csrf_matches(&caller, &form.csrf) {
-        return csrf_rejected(&caller);
-    }
-    let cloud = match Cloud::from_input(&form.cloud) {
+    let cloud = match checked_cloud(&caller, &form.csrf, &form.cloud) {
         Ok(cloud) => cloud,
-        Err(err) => return error_page(Some(&caller), &err),
+        Err(refused) => return refused,
     };
     let new = NewOrganization {
         name: form.name,
