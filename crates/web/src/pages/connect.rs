@@ -86,7 +86,7 @@ pub async fn start(
 ) -> Response {
     let cloud = match checked_cloud(&caller, &form.csrf, &form.cloud) {
         Ok(cloud) => cloud,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let request = ConnectRequest {
         tenant: form.tenant,

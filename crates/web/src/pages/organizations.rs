@@ -79,11 +79,16 @@ pub(super) fn cloud_select() -> Markup {
 }
 
 /// The add and connect forms' first checks: the CSRF token, then the cloud; the refusal page.
-pub(super) fn checked_cloud(caller: &Caller, csrf: &str, cloud: &str) -> Result<Cloud, Response> {
+/// (Boxed: a `Response` is large beside a `Cloud`.)
+pub(super) fn checked_cloud(
+    caller: &Caller,
+    csrf: &str,
+    cloud: &str,
+) -> Result<Cloud, Box<Response>> {
     if !csrf_matches(caller, csrf) {
-        return Err(csrf_rejected(caller));
+        return Err(Box::new(csrf_rejected(caller)));
     }
-    Cloud::from_input(cloud).map_err(|err| error_page(Some(caller), &err))
+    Cloud::from_input(cloud).map_err(|err| Box::new(error_page(Some(caller), &err)))
 }
 
 #[derive(Deserialize)]
@@ -104,7 +109,7 @@ pub async fn add(
 ) -> Response {
     let cloud = match checked_cloud(&caller, &form.csrf, &form.cloud) {
         Ok(cloud) => cloud,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let new = NewOrganization {
         name: form.name,
