@@ -3,6 +3,7 @@
 
 mod app_only;
 mod browser;
+mod registration;
 
 use crate::CloudTarget;
 use crate::explain::explain;
@@ -18,6 +19,7 @@ use tenantlink_entra::{
 use tenantlink_service::{
     Application, ApplicationKey, BoxFuture, DelegatedToken, DeviceCode, DeviceSignIn, Directory,
     DirectoryError, DirectoryErrorKind, Organization, SecretString, SignInPoll, SignInPrompt,
+    SignInPurpose,
 };
 
 /// Graph's resource identifier in the global cloud (and the sandbox); national clouds have
@@ -25,6 +27,9 @@ use tenantlink_service::{
 const GLOBAL_GRAPH_RESOURCE: &str = "https://graph.microsoft.com";
 /// Delegated permission for reading and updating the application registration.
 pub(crate) const APPLICATION_PERMISSION: &str = "Application.ReadWrite.All";
+/// Delegated permission for granting admin consent (app role assignments), which Connect's
+/// sign-in asks for besides [`APPLICATION_PERMISSION`].
+pub(crate) const CONSENT_PERMISSION: &str = "AppRoleAssignment.ReadWrite.All";
 
 type SignInOutcome = Result<(SecretString, Option<String>), DirectoryError>;
 
@@ -127,62 +132,106 @@ pub(crate) fn tenant(organization: &Organization) -> Result<TenantId, DirectoryE
     })
 }
 
+impl EntraDirectory {
+    /// The delegated scopes a sign-in for `purpose` asks for.
+    pub(crate) fn scopes(&self, purpose: SignInPurpose) -> Vec<String> {
+        let permissions: &[&str] = match purpose {
+            SignInPurpose::ManageKeys => &[APPLICATION_PERMISSION],
+            SignInPurpose::Setup => &[APPLICATION_PERMISSION, CONSENT_PERMISSION],
+        };
+        permissions
+            .iter()
+            .map(|permission| format!("{}/{permission}", self.graph_resource))
+            .collect()
+    }
+
+    /// The client the administrator signs in to: the configured public client, else the
+    /// organization's own backup application, which Connect cannot use (it may not exist yet).
+    pub(crate) fn sign_in_client<'a>(
+        &'a self,
+        organization: &'a Organization,
+        purpose: SignInPurpose,
+    ) -> Result<&'a str, DirectoryError> {
+        match (&self.device_client_id, purpose) {
+            (Some(client), _) => Ok(client),
+            (None, SignInPurpose::Setup) => Err(DirectoryError::new(
+                DirectoryErrorKind::Other,
+                Some("sign_in_client_missing".into()),
+                "Connecting an organization signs in to a public client application, and none is configured for this cloud (the organization's own application cannot be used: Connect registers it).",
+                "Set device_client_id under [clouds.<cloud>] to a public client application (\"Allow public client flows\" on, delegated Microsoft Graph permissions Application.ReadWrite.All and AppRoleAssignment.ReadWrite.All), then start again. See docs/connect.md.",
+            )),
+            (None, SignInPurpose::ManageKeys) => Ok(&organization.app_id),
+        }
+    }
+
+    async fn start_sign_in(
+        &self,
+        organization: &Organization,
+        purpose: SignInPurpose,
+    ) -> Result<DeviceSignIn, DirectoryError> {
+        let tenant = tenant(organization)?;
+        let scopes = self.scopes(purpose);
+        let client_id = self.sign_in_client(organization, purpose)?;
+        let code = self
+            .device
+            .start(&tenant, client_id, &scopes)
+            .await
+            .map_err(explain)?;
+        let handle = uuid::Uuid::new_v4().to_string();
+        self.sign_ins().insert(handle.clone(), None);
+        let prompt = SignInPrompt {
+            user_code: code.user_code.clone(),
+            verification_uri: code.verification_uri.clone(),
+            expires_at: code.expires_at,
+        };
+        let interval = code.interval;
+        let device = self.device.clone();
+        let outcomes = self.sign_ins.clone();
+        let task_handle = handle.clone();
+        // Entra's client polls at the interval Entra asks for, until signed in, declined or
+        // expired; the service only reads the outcome.
+        tokio::spawn(async move {
+            let outcome = device
+                .wait(&code, std::future::pending::<()>())
+                .await
+                .map(|signed_in| {
+                    // Entra's client already holds the token as the one secret type.
+                    (
+                        signed_in.access_token,
+                        signed_in.account.user_principal_name,
+                    )
+                })
+                .map_err(explain);
+            if let Some(slot) = outcomes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_mut(&task_handle)
+            {
+                *slot = Some(outcome);
+            }
+        });
+        Ok(DeviceSignIn {
+            prompt,
+            device_code: DeviceCode(SecretString::new(handle)),
+            interval,
+        })
+    }
+}
+
 impl Directory for EntraDirectory {
     fn start_device_sign_in<'a>(
         &'a self,
         organization: &'a Organization,
     ) -> BoxFuture<'a, Result<DeviceSignIn, DirectoryError>> {
-        Box::pin(async move {
-            let tenant = tenant(organization)?;
-            let scopes = [format!("{}/{APPLICATION_PERMISSION}", self.graph_resource)];
-            let client_id = self
-                .device_client_id
-                .as_deref()
-                .unwrap_or(&organization.app_id);
-            let code = self
-                .device
-                .start(&tenant, client_id, &scopes)
-                .await
-                .map_err(explain)?;
-            let handle = uuid::Uuid::new_v4().to_string();
-            self.sign_ins().insert(handle.clone(), None);
-            let prompt = SignInPrompt {
-                user_code: code.user_code.clone(),
-                verification_uri: code.verification_uri.clone(),
-                expires_at: code.expires_at,
-            };
-            let interval = code.interval;
-            let device = self.device.clone();
-            let outcomes = self.sign_ins.clone();
-            let task_handle = handle.clone();
-            // Entra's client polls at the interval Entra asks for, until signed in, declined or
-            // expired; the service only reads the outcome.
-            tokio::spawn(async move {
-                let outcome = device
-                    .wait(&code, std::future::pending::<()>())
-                    .await
-                    .map(|signed_in| {
-                        // Entra's client already holds the token as the one secret type.
-                        (
-                            signed_in.access_token,
-                            signed_in.account.user_principal_name,
-                        )
-                    })
-                    .map_err(explain);
-                if let Some(slot) = outcomes
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get_mut(&task_handle)
-                {
-                    *slot = Some(outcome);
-                }
-            });
-            Ok(DeviceSignIn {
-                prompt,
-                device_code: DeviceCode(SecretString::new(handle)),
-                interval,
-            })
-        })
+        Box::pin(self.start_sign_in(organization, SignInPurpose::ManageKeys))
+    }
+
+    fn start_device_sign_in_for<'a>(
+        &'a self,
+        organization: &'a Organization,
+        purpose: SignInPurpose,
+    ) -> BoxFuture<'a, Result<DeviceSignIn, DirectoryError>> {
+        Box::pin(self.start_sign_in(organization, purpose))
     }
 
     fn poll_device_sign_in<'a>(

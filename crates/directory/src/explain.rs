@@ -13,6 +13,9 @@ use tenantlink_entra::{
 };
 use tenantlink_service::{CredentialRefusal, DirectoryError, DirectoryErrorKind};
 
+/// AADSTS7000229: the application has no service principal the token endpoint knows yet.
+const MISSING_SERVICE_PRINCIPAL: u64 = 7000229;
+
 /// Which call failed: the same Graph answer means different things (a refused token on a read,
 /// a refused proof on addKey) and needs a different remedy (a delegated administrator has other
 /// permissions than the application itself).
@@ -46,6 +49,11 @@ pub(crate) fn explain_call(err: EntraClientError, call: Call) -> DirectoryError 
                 (_, 429) => DirectoryErrorKind::Throttled,
                 (_, 500..=599) => DirectoryErrorKind::Unavailable,
                 (AadstsKind::AssertionKeyRejected(_), _) => DirectoryErrorKind::CredentialRejected,
+                // "missing service principal in the tenant": right after Connect created it,
+                // the service principal is still propagating to the token endpoint.
+                _ if e.codes.contains(&MISSING_SERVICE_PRINCIPAL) => {
+                    DirectoryErrorKind::CredentialRejected
+                }
                 (AadstsKind::ApplicationNotFound, _) => DirectoryErrorKind::ApplicationNotFound,
                 (AadstsKind::BlockedByConditionalAccess, _) => DirectoryErrorKind::SignInBlocked,
                 (

@@ -5,7 +5,9 @@
 //! - [`EntraDirectory`]: one cloud's directory (device sign-in, the application's keys, the
 //!   app-only token proof), its failures explained and classified for the workflows;
 //! - [`CloudDirectories`]: the directory the service gets, which sends each organization to its
-//!   own cloud's [`EntraDirectory`], built once per cloud from a [`CloudTarget`].
+//!   own cloud's [`EntraDirectory`], built once per cloud from a [`CloudTarget`];
+//! - both are also the service's `Registrar` (Connect an organization: registering the backup
+//!   application, its service principal, admin consent and ownership).
 //!
 //! Where a cloud's target comes from (built-in hosts, a configuration file, the environment) is
 //! the binary's business; this crate only talks to it.
@@ -16,6 +18,7 @@ mod explain;
 mod fixtures;
 mod remediations;
 mod routing;
+mod routing_registrar;
 
 pub use entra_directory::EntraDirectory;
 pub use routing::CloudDirectories;

@@ -1,5 +1,5 @@
 //! What the administrator should do about the failures of the app-only rotation calls (read the
-//! application, addKey, removeKey). The general texts (sign-in, attach, token proof) live in
+//! application, addKey, removeKey), and of Connect's registration calls (at the end). The general texts (sign-in, attach, token proof) live in
 //! `tenantlink_service::remediation`; these are the ones only a rotation meets, so they name the
 //! rotation's own remedies (the renewal policy, Rotate now, the Generate workflow as the fallback).
 //!
@@ -29,3 +29,17 @@ pub(crate) const POLICY_OTHER: &str = "A restriction of the tenant's app-managem
 
 /// 403 on an app-only call: the application may not read itself.
 pub(crate) const APP_ONLY_PRIVILEGES: &str = "Grant the backup application the Microsoft Graph application permission Application.ReadWrite.OwnedBy with admin consent (Entra ID → App registrations → the backup application → API permissions) and make the application an owner of itself, or grant Application.ReadWrite.All.";
+
+// Connect's registration calls, with the administrator's delegated token.
+
+/// 403 on finding, creating or owning the application, or creating its service principal.
+pub(crate) const SETUP_REGISTER_ROLE: &str = "The account that signed in may not register applications in this tenant. Sign in with a Global Administrator, or an account holding both Application Administrator (or Cloud Application Administrator) and Privileged Role Administrator, then Reconnect the organization: what was registered so far is reused.";
+
+/// 403 on granting admin consent (appRoleAssignedTo on Microsoft Graph).
+pub(crate) const SETUP_CONSENT_ROLE: &str = "Granting admin consent to Microsoft Graph application permissions needs Global Administrator or Privileged Role Administrator (Application Administrator is not enough). Sign in with such an account and Reconnect the organization: the application already registered is reused, and only the missing consent is granted.";
+
+/// 403 naming a policy: the tenant blocks the consent (or the registration) by policy.
+pub(crate) const SETUP_CONSENT_POLICY: &str = "A tenant policy blocks this (Graph's message names it): ask a Global Administrator to allow the backup application's permissions, or to grant admin consent to it in Entra ID → Enterprise applications → the backup application → Permissions, then Reconnect the organization.";
+
+/// `Directory_QuotaExceeded`: no more applications may be created.
+pub(crate) const SETUP_OBJECT_LIMIT: &str = "The tenant (or the account that signed in) may create no more directory objects. Delete app registrations that are no longer used (Entra ID → App registrations → All applications, then purge them from Deleted applications: deleted ones count for 30 days), or sign in with an administrator, then Reconnect the organization.";

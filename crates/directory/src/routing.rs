@@ -8,7 +8,7 @@ use tenantlink_entra::{Cloud, ProofAudience, SharedCallObserver, TransportError}
 use tenantlink_service::browser_sign_in::{AuthorizeParameters, BrowserSignedIn, CodeRedemption};
 use tenantlink_service::{
     Application, ApplicationKey, BoxFuture, DelegatedToken, DeviceCode, DeviceSignIn, Directory,
-    DirectoryError, DirectoryErrorKind, Organization, SignInPoll,
+    DirectoryError, DirectoryErrorKind, Organization, SignInPoll, SignInPurpose,
 };
 
 #[derive(Debug)]
@@ -134,6 +134,17 @@ impl Directory for CloudDirectories {
     ) -> BoxFuture<'a, Result<DeviceSignIn, DirectoryError>> {
         match self.route(organization) {
             Ok(directory) => directory.start_device_sign_in(organization),
+            Err(err) => Box::pin(std::future::ready(Err(err))),
+        }
+    }
+
+    fn start_device_sign_in_for<'a>(
+        &'a self,
+        organization: &'a Organization,
+        purpose: SignInPurpose,
+    ) -> BoxFuture<'a, Result<DeviceSignIn, DirectoryError>> {
+        match self.route(organization) {
+            Ok(directory) => directory.start_device_sign_in_for(organization, purpose),
             Err(err) => Box::pin(std::future::ready(Err(err))),
         }
     }

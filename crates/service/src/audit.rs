@@ -26,6 +26,9 @@ pub enum AuditAction {
     /// A rotation attempt failed (detail: Graph's or Entra's code and message).
     RotationFailed,
     ConnectionChecked,
+    /// Connect registered the backup application, or found the one an earlier attempt
+    /// registered (detail: its appId, and created or reused; then each step's outcome).
+    ApplicationRegistered,
     OperationFailed,
     OperationCancelled,
     ApiTokenCreated,
@@ -71,6 +74,7 @@ impl AuditAction {
             Self::KeyRemoved => "key_removed",
             Self::RotationFailed => "rotation_failed",
             Self::ConnectionChecked => "connection_checked",
+            Self::ApplicationRegistered => "application_registered",
             Self::OperationFailed => "operation_failed",
             Self::OperationCancelled => "operation_cancelled",
             Self::ApiTokenCreated => "api_token_created",
@@ -103,7 +107,7 @@ impl AuditAction {
     }
 }
 
-const ALL_ACTIONS: [AuditAction; 39] = [
+const ALL_ACTIONS: [AuditAction; 40] = [
     AuditAction::SignIn,
     AuditAction::SignOut,
     AuditAction::OrganizationAdded,
@@ -119,6 +123,7 @@ const ALL_ACTIONS: [AuditAction; 39] = [
     AuditAction::KeyRemoved,
     AuditAction::RotationFailed,
     AuditAction::ConnectionChecked,
+    AuditAction::ApplicationRegistered,
     AuditAction::OperationFailed,
     AuditAction::OperationCancelled,
     AuditAction::ApiTokenCreated,

@@ -14,6 +14,8 @@ pub struct AuthorizeParameters {
     pub nonce: SecretString,
     /// `BASE64URL(SHA256(verifier))`; the verifier itself never leaves the service.
     pub code_challenge: String,
+    /// Which scopes to ask for (Connect's sign-in also grants admin consent).
+    pub purpose: crate::ports::SignInPurpose,
 }
 
 /// A one-time code to redeem, with the verifier of its attempt.
@@ -23,6 +25,8 @@ pub struct CodeRedemption {
     pub verifier: SecretString,
     /// Exactly the one sent to `/authorize`.
     pub redirect_uri: String,
+    /// The purpose sent to `/authorize` (the same scopes must be redeemed).
+    pub purpose: crate::ports::SignInPurpose,
 }
 
 /// A redeemed code.

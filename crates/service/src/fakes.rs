@@ -15,6 +15,7 @@ pub mod fleet_contract;
 mod memory;
 mod notice_sender;
 pub mod notices_contract;
+mod registrar;
 pub mod renewal_contract;
 pub mod sign_in_contract;
 
@@ -25,6 +26,7 @@ pub use directory::{
 pub use fixtures::{new_organization, operation, organization};
 pub use memory::MemoryRepository;
 pub use notice_sender::{RecordingSender, SentEmail, SentWebhook, http_error};
+pub use registrar::{FAKE_GRAPH_PRINCIPAL_ID, FakeApplication, FakeRegistrar};
 
 use crate::ports::BoxFuture;
 use std::sync::{Mutex, MutexGuard};

@@ -26,6 +26,7 @@ pub mod observe;
 mod operation;
 mod ports;
 mod proof;
+pub mod registrar;
 pub mod remediation;
 pub mod renewal;
 mod secret;
@@ -68,12 +69,16 @@ pub use ports::{
     AccountRepository, ApiTokenRecord, Application, ApplicationKey, BoxFuture, CredentialRefusal,
     DelegatedToken, DeviceCode, DeviceSignIn, Directory, DirectoryError, DirectoryErrorKind,
     NewApiToken, RepoResult, Repository, RepositoryError, SessionRecord, SignInFailures,
-    SignInPoll, SignInRecords, TokenWithOwner, UserChange,
+    SignInPoll, SignInPurpose, SignInRecords, TokenWithOwner, UserChange,
 };
 pub use proof::{CredentialProof, ProofOutcome, ProofSource, connection_after_proof, record_proof};
+pub use registrar::{
+    ApplicationRequest, GraphPermission, GraphPermissions, RegisteredApp, Registrar,
+    RegistrationCall, application_marker,
+};
 pub use secret::SecretString;
 pub use workflows::{
-    DEFAULT_OVERLAP_GRACE, HoldingPolicy, KeyRemoval, KeyRemovalReport, ProofPolicy, RENEWAL_ACTOR,
-    Workflows, WorkflowsConfig, is_configured_organization, is_tenant_reference, key_removal,
-    planned_key_removal,
+    ConnectRequest, ConnectSettings, DEFAULT_OVERLAP_GRACE, HoldingPolicy, KeyRemoval,
+    KeyRemovalReport, ProofPolicy, RENEWAL_ACTOR, Workflows, WorkflowsConfig,
+    is_configured_organization, is_tenant_reference, key_removal, planned_key_removal,
 };

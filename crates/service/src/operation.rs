@@ -11,6 +11,10 @@
 //! to `Attached`. Only `Attached` → `Succeeded` changes the active certificate, after a token proof.
 //! Rotate (no sign-in, app-only through Graph `addKey`): `CertificateStored` → `KeyAdded` (addKey
 //! answered, proven by the active certificate) → `Attached` (read back: the application lists it).
+//! Connect (a sign-in that may register applications and grant admin consent):
+//! `SignedIn` → `ApplicationCreated` → `ServicePrincipalCreated` → `PermissionsGranted` →
+//! `OwnerAdded`, then Generate's `CertificateStored` → `Attached` → `Succeeded`. Each of the
+//! first four means "exists now" (created, or found from an earlier attempt and reused).
 
 use crate::model::{CertificateId, OrganizationId, model_id, parse_as_str};
 use serde::{Deserialize, Serialize};
@@ -29,6 +33,9 @@ pub enum OperationKind {
     /// Renewal without an administrator: a new certificate added through Graph `addKey`,
     /// proven by the active one.
     Rotate,
+    /// "Connect an organization" (and Reconnect): register the backup application, its
+    /// service principal, admin consent and ownership with the sign-in, then Generate's steps.
+    Connect,
 }
 
 impl OperationKind {
@@ -37,6 +44,7 @@ impl OperationKind {
             Self::Generate => "generate",
             Self::Upload => "upload",
             Self::Rotate => "rotate",
+            Self::Connect => "connect",
         }
     }
 
@@ -45,6 +53,7 @@ impl OperationKind {
             "generate" => Some(Self::Generate),
             "upload" => Some(Self::Upload),
             "rotate" => Some(Self::Rotate),
+            "connect" => Some(Self::Connect),
             _ => None,
         }
     }
@@ -53,7 +62,8 @@ impl OperationKind {
 parse_as_str!(OperationKind {
     Generate,
     Upload,
-    Rotate
+    Rotate,
+    Connect
 });
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,7 +71,18 @@ parse_as_str!(OperationKind {
 pub enum OperationStep {
     AwaitingSignIn,
     SignedIn,
-    /// Generate only: key and certificate exist (encrypted in the repository), not yet attached.
+    /// Connect only: the backup application registration exists (created, or the one an
+    /// earlier attempt created, found by its marker) and the organization records its ids.
+    ApplicationCreated,
+    /// Connect only: the application has its service principal in the tenant.
+    ServicePrincipalCreated,
+    /// Connect only: every configured Microsoft Graph application permission is consented
+    /// (an app role assignment on Graph's service principal).
+    PermissionsGranted,
+    /// Connect only: the service principal owns the application, so the application's own
+    /// app-only token may read and roll its keys (`Application.ReadWrite.OwnedBy`).
+    OwnerAdded,
+    /// Generate and Connect: key and certificate exist (encrypted in the repository), not yet attached.
     CertificateStored,
     /// Rotate only: Graph's addKey answered for the new certificate; reading the application
     /// back to see it listed remains.
@@ -78,6 +99,10 @@ impl OperationStep {
         match self {
             Self::AwaitingSignIn => "awaiting_sign_in",
             Self::SignedIn => "signed_in",
+            Self::ApplicationCreated => "application_created",
+            Self::ServicePrincipalCreated => "service_principal_created",
+            Self::PermissionsGranted => "permissions_granted",
+            Self::OwnerAdded => "owner_added",
             Self::CertificateStored => "certificate_stored",
             Self::KeyAdded => "key_added",
             Self::Attached => "attached",
@@ -88,18 +113,7 @@ impl OperationStep {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [
-            Self::AwaitingSignIn,
-            Self::SignedIn,
-            Self::CertificateStored,
-            Self::KeyAdded,
-            Self::Attached,
-            Self::Succeeded,
-            Self::Failed,
-            Self::Cancelled,
-        ]
-        .into_iter()
-        .find(|step| step.as_str() == text)
+        Self::ALL.iter().copied().find(|step| step.as_str() == text)
     }
 
     pub fn is_finished(self) -> bool {
@@ -112,6 +126,8 @@ impl OperationStep {
     /// awaiting_sign_in ─► signed_in ─► certificate_stored ─► attached ─► (activate) succeeded
     ///                        └─────────────────────────────► attached
     /// (rotate, created at certificate_stored) certificate_stored ─► key_added ─► attached
+    /// (connect) signed_in ─► application_created ─► service_principal_created
+    ///           ─► permissions_granted ─► owner_added ─► certificate_stored
     /// any unfinished ─► failed;   awaiting_sign_in / signed_in ─► cancelled
     /// ```
     ///
@@ -123,12 +139,20 @@ impl OperationStep {
         match self {
             AwaitingSignIn => &[AwaitingSignIn],
             SignedIn => &[AwaitingSignIn, SignedIn],
-            CertificateStored => &[SignedIn, CertificateStored],
+            ApplicationCreated => &[SignedIn, ApplicationCreated],
+            ServicePrincipalCreated => &[ApplicationCreated, ServicePrincipalCreated],
+            PermissionsGranted => &[ServicePrincipalCreated, PermissionsGranted],
+            OwnerAdded => &[PermissionsGranted, OwnerAdded],
+            CertificateStored => &[SignedIn, OwnerAdded, CertificateStored],
             KeyAdded => &[CertificateStored, KeyAdded],
             Attached => &[SignedIn, CertificateStored, KeyAdded, Attached],
             Failed => &[
                 AwaitingSignIn,
                 SignedIn,
+                ApplicationCreated,
+                ServicePrincipalCreated,
+                PermissionsGranted,
+                OwnerAdded,
                 CertificateStored,
                 KeyAdded,
                 Attached,
@@ -147,6 +171,10 @@ impl OperationStep {
 parse_as_str!(OperationStep {
     AwaitingSignIn,
     SignedIn,
+    ApplicationCreated,
+    ServicePrincipalCreated,
+    PermissionsGranted,
+    OwnerAdded,
     CertificateStored,
     KeyAdded,
     Attached,
@@ -232,6 +260,19 @@ mod tests {
             (KeyAdded, Attached),
             (KeyAdded, Failed),
             (Attached, Attached),
+            (SignedIn, ApplicationCreated),
+            (ApplicationCreated, ApplicationCreated),
+            (ApplicationCreated, ServicePrincipalCreated),
+            (ServicePrincipalCreated, ServicePrincipalCreated),
+            (ServicePrincipalCreated, PermissionsGranted),
+            (PermissionsGranted, PermissionsGranted),
+            (PermissionsGranted, OwnerAdded),
+            (OwnerAdded, OwnerAdded),
+            (OwnerAdded, CertificateStored),
+            (ApplicationCreated, Failed),
+            (ServicePrincipalCreated, Failed),
+            (PermissionsGranted, Failed),
+            (OwnerAdded, Failed),
             (AwaitingSignIn, Failed),
             (SignedIn, Failed),
             (CertificateStored, Failed),

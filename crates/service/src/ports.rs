@@ -33,6 +33,18 @@ pub trait Directory: Send + Sync + Debug + 'static {
         organization: &'a Organization,
     ) -> BoxFuture<'a, Result<DeviceSignIn, DirectoryError>>;
 
+    /// Starts a device sign-in for `purpose`: a [`SignInPurpose::Setup`] sign-in (Connect) also
+    /// asks for the delegated scope that grants admin consent. The default serves directories
+    /// whose one sign-in covers both (test doubles).
+    fn start_device_sign_in_for<'a>(
+        &'a self,
+        organization: &'a Organization,
+        purpose: SignInPurpose,
+    ) -> BoxFuture<'a, Result<DeviceSignIn, DirectoryError>> {
+        let _ = purpose;
+        self.start_device_sign_in(organization)
+    }
+
     /// Asks the token endpoint once whether the person has signed in.
     fn poll_device_sign_in<'a>(
         &'a self,
@@ -104,6 +116,28 @@ pub trait Directory: Send + Sync + Debug + 'static {
         organization: &'a Organization,
         redemption: &'a crate::browser_sign_in::CodeRedemption,
     ) -> BoxFuture<'a, Result<crate::browser_sign_in::BrowserSignedIn, DirectoryError>>;
+}
+
+/// What a delegated sign-in is for, which decides the scopes it asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SignInPurpose {
+    /// Reading and updating an existing application's keys (Generate, Upload): Microsoft
+    /// Graph's delegated `Application.ReadWrite.All`.
+    #[default]
+    ManageKeys,
+    /// Registering the backup application and granting admin consent to its application
+    /// permissions (Connect, Reconnect): also `AppRoleAssignment.ReadWrite.All`.
+    Setup,
+}
+
+impl SignInPurpose {
+    /// The purpose of an operation of `kind`'s sign-in.
+    pub fn of(kind: crate::operation::OperationKind) -> Self {
+        match kind {
+            crate::operation::OperationKind::Connect => Self::Setup,
+            _ => Self::ManageKeys,
+        }
+    }
 }
 
 /// The secret device code of a device sign-in; only the token endpoint sees it.
@@ -295,6 +329,17 @@ pub trait Repository: Send + Sync + Debug + 'static {
         object_id: &'a str,
         now: OffsetDateTime,
     ) -> BoxFuture<'a, RepoResult<()>>;
+    /// Records the backup application Connect registered (or found) for the organization: its
+    /// `appId` and object id, replacing what was recorded (empty before the first Connect; a
+    /// deleted application's after a Reconnect registered a new one). Returns it changed.
+    /// `Conflict` when another organization already records that application in that tenant.
+    fn set_application<'a>(
+        &'a self,
+        id: OrganizationId,
+        app_id: &'a str,
+        object_id: &'a str,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<Organization>>;
     /// Changes how the organization's client assertions are shaped; returns it changed.
     fn set_assertion_profile(
         &self,

@@ -124,7 +124,7 @@ async fn connect_sqlite(
 /// Migrations are embedded at compile time so the binary needs no migrations folder.
 /// Never edit an applied migration (sqlx refuses a changed checksum): add the next one.
 fn migrator(kind: BackendKind) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 14] = match kind {
+    let files: [(i64, &'static str, &'static str); 15] = match kind {
         BackendKind::Sqlite => [
             (
                 1,
@@ -190,6 +190,11 @@ fn migrator(kind: BackendKind) -> Migrator {
                 13,
                 "notices",
                 include_str!("../migrations/sqlite/0013_notices.sql"),
+            ),
+            (
+                14,
+                "connect",
+                include_str!("../migrations/sqlite/0014_connect.sql"),
             ),
             (
                 15,
@@ -262,6 +267,11 @@ fn migrator(kind: BackendKind) -> Migrator {
                 13,
                 "notices",
                 include_str!("../migrations/postgres/0013_notices.sql"),
+            ),
+            (
+                14,
+                "connect",
+                include_str!("../migrations/postgres/0014_connect.sql"),
             ),
             (
                 15,

@@ -125,6 +125,35 @@ impl Store {
         self.organization(id).await
     }
 
+    /// Records the backup application Connect registered or found: its `appId` and object id.
+    /// Another organization of the same cloud and tenant with that application is refused with
+    /// [`StoreError::AlreadyExists`] (the unique constraint), changing nothing.
+    pub async fn set_application(
+        &self,
+        id: OrganizationId,
+        app_id: &str,
+        app_object_id: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<Organization> {
+        let micros = to_micros(at)?;
+        let affected = with_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE organizations SET app_id = $2, app_object_id = $3, updated_at = $4 \
+                 WHERE id = $1",
+            )
+            .bind(id.to_string())
+            .bind(app_id)
+            .bind(app_object_id)
+            .bind(micros)
+            .execute(pool)
+            .await
+            .map_err(StoreError::db("record the application"))?
+            .rows_affected()
+        });
+        require_one(affected, id)?;
+        self.organization(id).await
+    }
+
     pub async fn set_app_object_id(
         &self,
         id: OrganizationId,

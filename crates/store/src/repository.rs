@@ -112,6 +112,21 @@ impl Repository for StoreRepository {
         })
     }
 
+    fn set_application<'a>(
+        &'a self,
+        id: OrganizationId,
+        app_id: &'a str,
+        object_id: &'a str,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<Organization>> {
+        Box::pin(async move {
+            self.store
+                .set_application(id, app_id, object_id, now)
+                .await
+                .port("record the application")
+        })
+    }
+
     fn set_assertion_profile(
         &self,
         organization: OrganizationId,

@@ -28,7 +28,18 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   const operation = document.getElementById("operation");
-  const liveSteps = ["awaiting_sign_in", "certificate_stored", "attached"];
+  // Steps a background task moves on from; each new step reloads the page, which marks the
+  // steps of `#connect-steps` / `#rotate-steps` done as they progress.
+  const liveSteps = [
+    "awaiting_sign_in",
+    "application_created",
+    "service_principal_created",
+    "permissions_granted",
+    "owner_added",
+    "certificate_stored",
+    "key_added",
+    "attached",
+  ];
   // `data-working`: signed in, and Generate / Import running on the service's background task.
   if (operation && (liveSteps.includes(operation.dataset.step) || operation.dataset.working === "true")) {
     const status = document.getElementById("sign-in-status");
@@ -42,7 +53,7 @@ document.addEventListener("DOMContentLoaded", () => {
         const current = await response.json();
         if (current.step !== operation.dataset.step) {
           window.location.reload();
-        } else if (status) {
+        } else if (status && current.step === "awaiting_sign_in") {
           status.textContent = "Waiting for the sign-in… (checked " + new Date().toLocaleTimeString() + ")";
         }
       } catch {

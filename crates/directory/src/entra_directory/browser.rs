@@ -1,36 +1,27 @@
 //! The browser sign-in through tenantlink-entra's authorization-code client: the same public
-//! client and delegated scope as the device sign-in, so one app registration (with
-//! `<public URL>/oauth/callback` among its redirect URIs) serves both.
+//! client and delegated scopes (by the sign-in's purpose) as the device sign-in, so one app
+//! registration (with `<public URL>/oauth/callback` among its redirect URIs) serves both.
 
-use super::{APPLICATION_PERMISSION, EntraDirectory, tenant};
+use super::{EntraDirectory, tenant};
 use crate::explain::explain;
 use tenantlink_entra::{AuthorizeRequest, RedeemRequest, authorize_url};
 use tenantlink_service::browser_sign_in::{AuthorizeParameters, BrowserSignedIn, CodeRedemption};
 use tenantlink_service::{DelegatedToken, DirectoryError, Organization};
 
 impl EntraDirectory {
-    fn sign_in_client_id<'a>(&'a self, organization: &'a Organization) -> &'a str {
-        self.device_client_id
-            .as_deref()
-            .unwrap_or(&organization.app_id)
-    }
-
-    fn sign_in_scopes(&self) -> [String; 1] {
-        [format!("{}/{APPLICATION_PERMISSION}", self.graph_resource)]
-    }
-
     pub(super) fn authorize_url(
         &self,
         organization: &Organization,
         request: &AuthorizeParameters,
     ) -> Result<String, DirectoryError> {
         let tenant = tenant(organization)?;
-        let scopes = self.sign_in_scopes();
+        let scopes = self.scopes(request.purpose);
+        let client_id = self.sign_in_client(organization, request.purpose)?;
         Ok(authorize_url(
             &self.endpoints,
             &AuthorizeRequest {
                 tenant: &tenant,
-                client_id: self.sign_in_client_id(organization),
+                client_id,
                 redirect_uri: &request.redirect_uri,
                 scopes: &scopes,
                 state: request.state.expose(),
@@ -47,12 +38,13 @@ impl EntraDirectory {
         redemption: &CodeRedemption,
     ) -> Result<BrowserSignedIn, DirectoryError> {
         let tenant = tenant(organization)?;
-        let scopes = self.sign_in_scopes();
+        let scopes = self.scopes(redemption.purpose);
+        let client_id = self.sign_in_client(organization, redemption.purpose)?;
         let signed_in = self
             .auth_code
             .redeem(&RedeemRequest {
                 tenant: &tenant,
-                client_id: self.sign_in_client_id(organization),
+                client_id,
                 code: &redemption.code,
                 verifier: &redemption.verifier,
                 redirect_uri: &redemption.redirect_uri,

@@ -50,6 +50,8 @@ cases!(
     audit_is_newest_first_up_to_the_limit,
     a_rotation_is_created_with_its_certificate_and_walks_key_added_to_activation,
     keys_to_remove_are_those_a_rotation_retired_until_marked_removed,
+    connect_records_the_application_it_registered,
+    a_connect_operation_walks_its_registration_steps_to_activation,
 );
 
 const T0: OffsetDateTime = datetime!(2026-12-01 09:00:00 UTC);
@@ -925,4 +927,130 @@ async fn keys_to_remove_are_those_a_rotation_retired_until_marked_removed(repo: 
             .mark_key_removed(CertificateId::new(), minutes(40))
             .await
     ));
+}
+
+async fn connect_records_the_application_it_registered(repo: &dyn Repository) {
+    // Connect stores the organization before its application exists.
+    let connecting = NewOrganization {
+        name: "Fabrikam".into(),
+        tenant: "fabrikam.example".into(),
+        app_id: String::new(),
+        ..super::fixtures::new_organization()
+    };
+    let org = repo.add_organization(connecting.clone(), T0).await.unwrap();
+    assert_eq!(org.app_id, "");
+    assert!(
+        is_conflict(&repo.add_organization(connecting, T0).await),
+        "the same tenant twice, both without an application"
+    );
+    let recorded = repo
+        .set_application(org.id, "app-1", "object-1", minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(recorded.app_id, "app-1");
+    assert_eq!(recorded.app_object_id.as_deref(), Some("object-1"));
+    assert_eq!(repo.organization(org.id).await.unwrap(), recorded);
+    // Reconnect after the application was deleted records the new one.
+    let again = repo
+        .set_application(org.id, "app-2", "object-2", minutes(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.app_id.as_str(), again.app_object_id.as_deref()),
+        ("app-2", Some("object-2"))
+    );
+    // Another organization of that tenant may not record the same application.
+    let other = repo
+        .add_organization(
+            NewOrganization {
+                name: "Fabrikam by hand".into(),
+                tenant: "fabrikam.example".into(),
+                app_id: "app-3".into(),
+                ..super::fixtures::new_organization()
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    assert!(is_conflict(
+        &repo
+            .set_application(other.id, "app-2", "object-2", minutes(3))
+            .await
+    ));
+    assert_eq!(repo.organization(other.id).await.unwrap().app_id, "app-3");
+    assert!(is_not_found(
+        &repo
+            .set_application(OrganizationId::new(), "app-4", "object-4", minutes(4))
+            .await
+    ));
+}
+
+async fn a_connect_operation_walks_its_registration_steps_to_activation(repo: &dyn Repository) {
+    let org = organization(repo, "Contoso").await;
+    let op = repo
+        .create_operation(&Operation {
+            kind: OperationKind::Connect,
+            ..new_operation(org.id, minutes(1))
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        repo.operation(op.id).await.unwrap().kind,
+        OperationKind::Connect
+    );
+    let signed_in = advance(repo, &op, OperationStep::SignedIn, minutes(2))
+        .await
+        .unwrap();
+    // A registration step is never skipped.
+    assert!(is_conflict(
+        &advance(
+            repo,
+            &signed_in,
+            OperationStep::PermissionsGranted,
+            minutes(3)
+        )
+        .await
+    ));
+    let mut walking = signed_in;
+    for (step, minute) in [
+        (OperationStep::ApplicationCreated, 3),
+        (OperationStep::ServicePrincipalCreated, 4),
+        (OperationStep::PermissionsGranted, 5),
+        (OperationStep::OwnerAdded, 6),
+    ] {
+        walking = advance(repo, &walking, step, minutes(minute))
+            .await
+            .unwrap();
+        assert_eq!(walking.step, step);
+    }
+    assert!(
+        repo.unfinished_operations()
+            .await
+            .unwrap()
+            .iter()
+            .any(|o| o.id == op.id),
+        "registering is unfinished"
+    );
+    let stored = certificate(repo, org.id, 0, minutes(7)).await;
+    let with_certificate = Operation {
+        step: OperationStep::CertificateStored,
+        version: walking.version + 1,
+        updated_at: minutes(7),
+        certificate: Some(stored.id),
+        sha1_thumbprint: Some(stored.sha1_thumbprint.clone()),
+        ..walking
+    };
+    repo.update_operation(&with_certificate).await.unwrap();
+    let attached = advance(repo, &with_certificate, OperationStep::Attached, minutes(8))
+        .await
+        .unwrap();
+    let done = repo.activate(&attached, minutes(9)).await.unwrap();
+    assert_eq!(
+        (done.kind, done.step),
+        (OperationKind::Connect, OperationStep::Succeeded)
+    );
+    assert_eq!(
+        repo.organization(org.id).await.unwrap().active_certificate,
+        Some(stored.id)
+    );
 }

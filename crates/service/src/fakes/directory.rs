@@ -6,7 +6,7 @@ use crate::model::Organization;
 use crate::operation::SignInPrompt;
 use crate::ports::{
     Application, ApplicationKey, BoxFuture, CredentialRefusal, DelegatedToken, DeviceCode,
-    DeviceSignIn, Directory, DirectoryError, DirectoryErrorKind, SignInPoll,
+    DeviceSignIn, Directory, DirectoryError, DirectoryErrorKind, SignInPoll, SignInPurpose,
 };
 use crate::secret::SecretString;
 use std::collections::{HashMap, VecDeque};
@@ -60,6 +60,8 @@ struct FakeDirectoryState {
     max_lifetime: Option<Duration>,
     calls: HashMap<FakeCall, u32>,
     most_keys: usize,
+    /// What each device sign-in was for, in order.
+    purposes: Vec<SignInPurpose>,
 }
 
 /// An app-only call of the fake directory a test can script.
@@ -216,6 +218,11 @@ impl FakeDirectory {
     }
 
     /// How many device sign-ins were requested (each one is a device code from Entra).
+    /// The purpose of each device sign-in requested so far, in order.
+    pub fn sign_in_purposes(&self) -> Vec<SignInPurpose> {
+        lock(&self.state).purposes.clone()
+    }
+
     pub fn device_sign_ins_started(&self) -> u32 {
         lock(&self.state).next_code
     }
@@ -481,6 +488,15 @@ impl Directory for FakeDirectory {
                 .push(signed_in.token.0.expose().to_owned());
         }
         ready(result)
+    }
+
+    fn start_device_sign_in_for<'a>(
+        &'a self,
+        organization: &'a Organization,
+        purpose: SignInPurpose,
+    ) -> BoxFuture<'a, Result<DeviceSignIn, DirectoryError>> {
+        lock(&self.state).purposes.push(purpose);
+        self.start_device_sign_in(organization)
     }
 
     fn start_device_sign_in<'a>(

@@ -238,6 +238,45 @@ impl Repository for MemoryRepository {
         ready(result)
     }
 
+    fn set_application<'a>(
+        &'a self,
+        id: OrganizationId,
+        app_id: &'a str,
+        object_id: &'a str,
+        _now: OffsetDateTime,
+    ) -> BoxFuture<'a, RepoResult<Organization>> {
+        let mut state = lock(&self.state);
+        let Some(tenant) = state
+            .organizations
+            .iter()
+            .find(|o| o.id == id)
+            .map(|o| (o.tenant.clone(), o.cloud))
+        else {
+            return ready(Err(RepositoryError::not_found(format!(
+                "organization {id}"
+            ))));
+        };
+        if state.organizations.iter().any(|o| {
+            o.id != id
+                && o.cloud == tenant.1
+                && o.tenant.eq_ignore_ascii_case(&tenant.0)
+                && o.app_id == app_id
+        }) {
+            return ready(Err(RepositoryError::conflict(format!(
+                "organization {} with application {app_id} already exists",
+                tenant.0
+            ))));
+        }
+        let org = state
+            .organizations
+            .iter_mut()
+            .find(|o| o.id == id)
+            .expect("found just above");
+        org.app_id = app_id.to_owned();
+        org.app_object_id = Some(object_id.to_owned());
+        ready(Ok(org.clone()))
+    }
+
     fn set_assertion_profile(
         &self,
         organization: OrganizationId,

@@ -195,7 +195,9 @@ impl Workflows {
         // A rotation's activation is audited once, as the rotation (new thumbprint, then old).
         let action = match operation.kind {
             OperationKind::Rotate => AuditAction::CertificateRotated,
-            OperationKind::Generate | OperationKind::Upload => AuditAction::CertificateActivated,
+            OperationKind::Generate | OperationKind::Upload | OperationKind::Connect => {
+                AuditAction::CertificateActivated
+            }
         };
         self.audit(
             &operation.started_by,

@@ -70,9 +70,12 @@ impl Workflows {
                 OperationStep::CertificateStored
                 | OperationStep::KeyAdded
                 | OperationStep::Attached => self.prove_and_activate(operation).await,
-                OperationStep::AwaitingSignIn | OperationStep::SignedIn => {
-                    self.fail(operation, interrupted_by_error()).await
-                }
+                OperationStep::AwaitingSignIn
+                | OperationStep::SignedIn
+                | OperationStep::ApplicationCreated
+                | OperationStep::ServicePrincipalCreated
+                | OperationStep::PermissionsGranted
+                | OperationStep::OwnerAdded => self.fail(operation, interrupted_by_error()).await,
             };
             match outcome {
                 Ok(_) => return,

@@ -107,6 +107,7 @@ impl Workflows {
                 state: SecretString::new(format!("{id}.{}", state.expose())),
                 nonce: nonce.clone(),
                 code_challenge: pkce.challenge(),
+                purpose: crate::ports::SignInPurpose::of(operation.kind),
             },
         )?;
         let now = self.now();
@@ -172,6 +173,7 @@ impl Workflows {
             code,
             verifier: attempt.pkce.verifier().clone(),
             redirect_uri: attempt.redirect_uri.clone(),
+            purpose: crate::ports::SignInPurpose::of(operation.kind),
         };
         let signed_in = match self
             .directory

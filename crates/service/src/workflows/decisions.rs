@@ -40,11 +40,23 @@ pub(super) fn may_cancel(step: OperationStep) -> bool {
 }
 
 /// Whether the next move from `step` needs the device code or the delegated token, which live
-/// only in the memory of the instance holding the sign-in.
+/// only in the memory of the instance holding the sign-in (Connect registers with the token
+/// until its owner is added).
 pub(super) fn needs_sign_in_secrets(step: OperationStep) -> bool {
     matches!(
         step,
         OperationStep::AwaitingSignIn | OperationStep::SignedIn
+    ) || is_registering(step)
+}
+
+/// Whether `step` is one of Connect's registration steps (before its certificate exists).
+pub(super) fn is_registering(step: OperationStep) -> bool {
+    matches!(
+        step,
+        OperationStep::ApplicationCreated
+            | OperationStep::ServicePrincipalCreated
+            | OperationStep::PermissionsGranted
+            | OperationStep::OwnerAdded
     )
 }
 
@@ -208,6 +220,12 @@ pub(super) fn resumption<'a>(operation: &'a Operation, holder: Holder<'a>) -> Re
             Resumption::RollRotationForward
         }
         OperationStep::AwaitingSignIn | OperationStep::SignedIn => Resumption::EndInterrupted,
+        // Registration goes on with the delegated token only; what it made is reused by the
+        // next Connect (found by marker), so ending it loses nothing.
+        OperationStep::ApplicationCreated
+        | OperationStep::ServicePrincipalCreated
+        | OperationStep::PermissionsGranted
+        | OperationStep::OwnerAdded => Resumption::EndInterrupted,
         OperationStep::CertificateStored | OperationStep::KeyAdded | OperationStep::Attached => {
             Resumption::ProveAndActivate
         }

@@ -7,8 +7,9 @@ use super::sign_in::{Readiness, ReadyToRun};
 use super::{Workflows, failure};
 use crate::accounts::{Caller, Permission};
 use crate::error::ServiceResult;
-use crate::operation::{Operation, OperationId, OperationKind};
-use tenantlink_certificate::{GenerateOptions, generate};
+use crate::model::Organization;
+use crate::operation::{Operation, OperationFailure, OperationId, OperationKind};
+use tenantlink_certificate::{Credential, GenerateOptions, generate};
 
 impl Workflows {
     /// "Generate" and wait for the outcome: [`Workflows::start_generate`], then
@@ -52,27 +53,9 @@ impl Workflows {
             token,
             organization,
         } = ready;
-        let options = GenerateOptions {
-            subject_cn: format!("tenantlink {}", organization.name),
-            validity_days: self.config.validity_days,
-            key_size: self.config.key_size,
-        };
-        let now = self.now();
-        let generated = self.heavy.run(move || generate(&options, now)).await?;
-        let credential = match generated {
+        let credential = match self.new_credential(&organization).await? {
             Ok(credential) => credential,
-            Err(err) => {
-                return self
-                    .fail(
-                        operation,
-                        failure(
-                            "generate_failed",
-                            err.to_string(),
-                            "Check the certificate settings (key size, validity) and try again.",
-                        ),
-                    )
-                    .await;
-            }
+            Err(why) => return self.fail(operation, why).await,
         };
         self.store_attach_activate(
             operation,
@@ -81,5 +64,27 @@ impl Workflows {
             Origin::Generated { token: &token },
         )
         .await
+    }
+
+    /// A new key and self-signed certificate for `organization` as configured (off the async
+    /// threads); the inner error is the operation's failure when they cannot be made.
+    pub(super) async fn new_credential(
+        &self,
+        organization: &Organization,
+    ) -> ServiceResult<Result<Credential, OperationFailure>> {
+        let options = GenerateOptions {
+            subject_cn: format!("tenantlink {}", organization.name),
+            validity_days: self.config.validity_days,
+            key_size: self.config.key_size,
+        };
+        let now = self.now();
+        let generated = self.heavy.run(move || generate(&options, now)).await?;
+        Ok(generated.map_err(|err| {
+            failure(
+                "generate_failed",
+                err.to_string(),
+                "Check the certificate settings (key size, validity) and try again.",
+            )
+        }))
     }
 }

@@ -31,6 +31,8 @@ mod assertion_profile;
 mod background;
 mod browser_sign_in;
 mod configured_organization;
+mod connect;
+mod connect_steps;
 mod connection;
 mod decisions;
 mod generate;
@@ -45,6 +47,7 @@ mod sign_in;
 mod tasks;
 
 pub use configured_organization::is_configured_organization;
+pub use connect::{ConnectRequest, ConnectSettings};
 pub use key_removal::{DEFAULT_OVERLAP_GRACE, KeyRemoval, key_removal, planned_key_removal};
 pub use organizations::is_tenant_reference;
 pub use rotation::{KeyRemovalReport, RENEWAL_ACTOR};
@@ -81,6 +84,8 @@ pub struct WorkflowsConfig {
     /// (and carried a token request), so instances and caches still using it finish first;
     /// never longer than the old key's own end ([`planned_key_removal`]).
     pub overlap_grace: StdDuration,
+    /// What "Connect an organization" registers in a tenant.
+    pub connect: ConnectSettings,
 }
 
 impl Default for WorkflowsConfig {
@@ -92,6 +97,7 @@ impl Default for WorkflowsConfig {
             proof: ProofPolicy::default(),
             holding: HoldingPolicy::default(),
             overlap_grace: DEFAULT_OVERLAP_GRACE,
+            connect: ConnectSettings::default(),
         }
     }
 }
@@ -143,6 +149,9 @@ pub struct Workflows {
     observer: crate::observe::SharedObserver,
     /// tenantlink's `/oauth/callback` as the browser reaches it; `None`: no browser sign-in.
     redirect_uri: Option<Arc<str>>,
+    /// Registers backup applications for Connect ([`Workflows::with_registrar`]); `None`:
+    /// Connect and Reconnect are refused, explaining why.
+    registrar: Option<Arc<dyn crate::registrar::Registrar>>,
 }
 
 impl Workflows {
@@ -166,7 +175,15 @@ impl Workflows {
             notices: None,
             observer: Arc::new(crate::observe::NoObserver),
             redirect_uri: None,
+            registrar: None,
         }
+    }
+
+    /// Offers "Connect an organization" and Reconnect, registering applications through
+    /// `registrar` (serve passes the same cloud directories as the `Directory`).
+    pub fn with_registrar(mut self, registrar: Arc<dyn crate::registrar::Registrar>) -> Self {
+        self.registrar = Some(registrar);
+        self
     }
 
     /// Offers the browser sign-in, which returns to `redirect_uri` (`<public URL>/oauth/callback`,

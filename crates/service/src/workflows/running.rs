@@ -146,6 +146,11 @@ impl Workflows {
         match next {
             Next::EndInterrupted => {
                 let why = match &gone {
+                    _ if decisions::is_registering(operation.step) => failure(
+                        "interrupted",
+                        "tenantlink stopped while this operation registered the backup application; the sign-in it registered with is kept only in memory.",
+                        "Reconnect the organization: it reuses the application, service principal and consent registered so far.",
+                    ),
                     Some(previous) => failure(
                         "interrupted",
                         format!(
@@ -197,6 +202,7 @@ fn running_conflict(organization: &Organization, running: &Operation) -> Service
         OperationKind::Generate => "Generate a new certificate",
         OperationKind::Upload => "Upload a custom certificate",
         OperationKind::Rotate => "Rotate the certificate",
+        OperationKind::Connect => "Connect the organization",
     };
     let (stands, todo) = match running.step {
         OperationStep::AwaitingSignIn => (
@@ -217,6 +223,10 @@ fn running_conflict(organization: &Organization, running: &Operation) -> Service
                 "Wait for it to finish, or cancel it on its page (/operations/{}), then start again.",
                 running.id
             ),
+        ),
+        step if decisions::is_registering(step) => (
+            "registering the backup application".to_owned(),
+            "Wait for it to finish (it ends by itself once Graph has answered), then start again.".to_owned(),
         ),
         _ => (
             "attaching and proving its certificate".to_owned(),

@@ -32,6 +32,12 @@ pub(super) struct SignInSecrets {
     pub(super) browser: super::browser_sign_in::BrowserSecrets,
 }
 
+/// A device sign-in just requested: its code, or why the tenant refused to issue one.
+pub(super) struct RequestedSignIn {
+    sign_in: Option<crate::ports::DeviceSignIn>,
+    blocked: Option<crate::operation::OperationFailure>,
+}
+
 enum DuePoll {
     Due(DeviceCode),
     NotYet,
@@ -66,22 +72,61 @@ impl Workflows {
         kind: OperationKind,
     ) -> ServiceResult<Operation> {
         caller.require(Permission::ManageCertificates)?;
+        if kind == OperationKind::Connect {
+            return Err(ServiceError::Invalid {
+                field: "kind".into(),
+                message: format!(
+                    "a connect operation starts with Reconnect (POST /api/v1/organizations/{organization}/reconnect), not as a certificate operation"
+                ),
+            });
+        }
         let org = self.repository.organization(organization).await?;
         // Refuse before asking Entra for a device code that could never be used.
         self.refuse_while_running(&org).await?;
-        let (sign_in, blocked) = match self.directory.start_device_sign_in(&org).await {
-            Ok(sign_in) => (Some(sign_in), None),
-            // The tenant refuses device codes: the operation waits for a browser sign-in.
-            Err(err) if err.kind == DirectoryErrorKind::SignInBlocked => (
-                None,
-                Some(super::browser_sign_in::device_code_blocked(&err)),
-            ),
-            Err(err) => return Err(err.into()),
-        };
+        let requested = self.request_sign_in(&org, kind).await?;
+        self.record_started(caller, &org, kind, requested).await
+    }
+
+    /// Asks Entra for a device code for an operation of `kind` (the scopes its purpose needs).
+    /// A tenant that refuses device codes is not an error: the operation then waits for a
+    /// browser sign-in.
+    pub(super) async fn request_sign_in(
+        &self,
+        organization: &Organization,
+        kind: OperationKind,
+    ) -> ServiceResult<RequestedSignIn> {
+        let purpose = crate::ports::SignInPurpose::of(kind);
+        match self
+            .directory
+            .start_device_sign_in_for(organization, purpose)
+            .await
+        {
+            Ok(sign_in) => Ok(RequestedSignIn {
+                sign_in: Some(sign_in),
+                blocked: None,
+            }),
+            Err(err) if err.kind == DirectoryErrorKind::SignInBlocked => Ok(RequestedSignIn {
+                sign_in: None,
+                blocked: Some(super::browser_sign_in::device_code_blocked(&err)),
+            }),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Stores the new operation of `kind` for `org`, waiting for the sign-in `requested`
+    /// began, and starts polling for it.
+    pub(super) async fn record_started(
+        &self,
+        caller: &Caller,
+        org: &Organization,
+        kind: OperationKind,
+        requested: RequestedSignIn,
+    ) -> ServiceResult<Operation> {
+        let RequestedSignIn { sign_in, blocked } = requested;
         let now = self.now();
         let operation = Operation {
             id: OperationId::new(),
-            organization,
+            organization: org.id,
             kind,
             step: OperationStep::AwaitingSignIn,
             started_by: caller.name.clone(),
@@ -381,7 +426,9 @@ impl Workflows {
         if let Some(secrets) = self.lock_sign_ins().get_mut(&operation.id) {
             secrets.token = Some(token.clone());
         }
+        // Connect registers (or finds) the application after the sign-in and records it then.
         if organization.app_object_id.is_none()
+            && operation.kind != OperationKind::Connect
             && let Ok(app) = self.directory.application(organization, &token).await
         {
             self.repository

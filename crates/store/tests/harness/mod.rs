@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod fixtures;
+pub mod old_rows;
 
 use std::path::PathBuf;
 
@@ -111,6 +112,14 @@ impl EmptyDb {
                 "renewal",
                 include_str!("../../migrations/sqlite/0011_renewal.sql"),
             ),
+            (
+                "rotation",
+                include_str!("../../migrations/sqlite/0012_rotation.sql"),
+            ),
+            (
+                "notices",
+                include_str!("../../migrations/sqlite/0013_notices.sql"),
+            ),
         ];
         let postgres = [
             (
@@ -156,6 +165,14 @@ impl EmptyDb {
             (
                 "renewal",
                 include_str!("../../migrations/postgres/0011_renewal.sql"),
+            ),
+            (
+                "rotation",
+                include_str!("../../migrations/postgres/0012_rotation.sql"),
+            ),
+            (
+                "notices",
+                include_str!("../../migrations/postgres/0013_notices.sql"),
             ),
         ];
         let files = match self.kind {

@@ -173,13 +173,16 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let redirect_uri = browser_redirect_uri(config.notices.public_url.as_ref(), scheme, address);
+    // One set of cloud directories signs in, manages keys and (Connect) registers applications.
+    let directories = Arc::new(directories);
     let workflows = Workflows::new(
         repository.clone(),
-        Arc::new(directories),
+        directories.clone(),
         shared_clock.clone(),
         Arc::new(TokioSleeper),
         workflows_config,
     )
+    .with_registrar(directories)
     .with_instance_id(instance.clone())
     .with_heavy_work(heavy.clone())
     .with_observer(counters.clone())

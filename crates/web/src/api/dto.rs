@@ -196,10 +196,11 @@ pub struct FailureDto {
 pub struct OperationDto {
     pub id: Uuid,
     pub organization: Uuid,
-    /// `generate`, `upload` or `rotate`.
+    /// `generate`, `upload`, `rotate` or `connect`.
     pub kind: String,
-    /// `awaiting_sign_in`, `signed_in`, `certificate_stored`, `key_added` (rotate only),
-    /// `attached`, `succeeded`, `failed`, `cancelled`.
+    /// `awaiting_sign_in`, `signed_in`, `application_created`, `service_principal_created`,
+    /// `permissions_granted`, `owner_added` (connect only), `certificate_stored`, `key_added`
+    /// (rotate only), `attached`, `succeeded`, `failed`, `cancelled`.
     pub step: String,
     pub started_by: String,
     #[serde(with = "time::serde::rfc3339")]

@@ -261,13 +261,13 @@ pub async fn rotate(
 }
 
 /// 202 with the operation and where to follow it.
-type Accepted = (
+pub(super) type Accepted = (
     StatusCode,
     [(header::HeaderName, String); 1],
     Json<OperationDto>,
 );
 
-fn accepted(operation: tenantlink_service::Operation) -> Accepted {
+pub(super) fn accepted(operation: tenantlink_service::Operation) -> Accepted {
     let location = format!("/api/v1/operations/{}", operation.id);
     (
         StatusCode::ACCEPTED,

@@ -4,6 +4,7 @@
 mod account_dto;
 mod accounts;
 mod browser_sign_in;
+mod connect;
 mod connection;
 mod dto;
 mod event_dto;
@@ -38,8 +39,16 @@ pub fn routes() -> Router<AppState> {
             get(fleet::list_organizations).post(handlers::add_organization),
         )
         .route(
+            "/organizations/connect",
+            post(connect::connect_organization),
+        )
+        .route(
             "/organizations/{id}",
             get(handlers::get_organization).patch(handlers::update_organization),
+        )
+        .route(
+            "/organizations/{id}/reconnect",
+            post(connect::reconnect_organization),
         )
         .route(
             "/organizations/{id}/certificate",
@@ -54,6 +63,7 @@ pub fn routes() -> Router<AppState> {
         .route("/operations/{id}", get(handlers::get_operation))
         .route("/operations/{id}/generate", post(handlers::generate))
         .route("/operations/{id}/import", post(handlers::import))
+        .route("/operations/{id}/connect", post(connect::connect_steps))
         .route("/operations/{id}/cancel", post(handlers::cancel))
         .route(
             "/operations/{id}/browser_sign_in",
@@ -113,10 +123,13 @@ pub fn routes() -> Router<AppState> {
 #[openapi(
     info(
         title = "tenantlink API",
-        description = "Organizations, their certificate credential, the Generate / Upload workflows, backup policies with their job log, accounts and API tokens, notices (webhook endpoints, e-mail settings; the webhook event body is the `WebhookEventDto` schema), and the audit log. Errors are RFC 9457 problem details.",
+        description = "Organizations (added with their application id, or connected: the backup application registered by tenantlink after one sign-in), their certificate credential, the Generate / Upload workflows, backup policies with their job log, accounts and API tokens, notices (webhook endpoints, e-mail settings; the webhook event body is the `WebhookEventDto` schema), and the audit log. Errors are RFC 9457 problem details.",
     ),
     paths(
         browser_sign_in::start,
+        connect::connect_organization,
+        connect::reconnect_organization,
+        connect::connect_steps,
         fleet::list_organizations,
         handlers::add_organization,
         handlers::get_organization,

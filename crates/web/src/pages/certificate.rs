@@ -197,10 +197,11 @@ pub async fn check_connection(
     }
 }
 
+/// A form with nothing but its CSRF token (a button); also Reconnect's.
 #[derive(Debug, Deserialize)]
 pub struct CsrfForm {
     #[serde(default)]
-    csrf: String,
+    pub(super) csrf: String,
 }
 
 pub async fn start_generate(
@@ -236,7 +237,7 @@ pub async fn rotate_now(
 }
 
 /// The started operation's page, or the explained refusal.
-fn operation_page(
+pub(super) fn operation_page(
     caller: &tenantlink_service::Caller,
     started: tenantlink_service::ServiceResult<tenantlink_service::Operation>,
 ) -> Response {

@@ -6,6 +6,7 @@ mod assertion_profile;
 mod audit;
 mod banner;
 mod certificate;
+mod connect;
 mod layout;
 mod login;
 mod notice_recipients;
@@ -47,7 +48,12 @@ pub fn routes() -> Router<AppState> {
             "/organizations",
             get(organizations::list).post(organizations::add),
         )
+        .route(
+            "/organizations/connect",
+            get(connect::form).post(connect::start),
+        )
         .route("/organizations/{id}", get(organization::page))
+        .route("/organizations/{id}/reconnect", post(connect::reconnect))
         .route(
             "/organizations/{id}/assertion_profile",
             post(assertion_profile::change),
@@ -79,6 +85,7 @@ pub fn routes() -> Router<AppState> {
         .route("/certificates/{id}/cer", get(certificate::download_cer))
         .route("/operations/{id}", get(operation::page))
         .route("/operations/{id}/generate", post(operation::generate))
+        .route("/operations/{id}/connect", post(operation::connect))
         .route("/operations/{id}/import", post(operation::import))
         .route("/operations/{id}/cancel", post(operation::cancel))
         .route(

@@ -1,5 +1,7 @@
-//! One certificate operation: device sign-in, then Generate or the upload form, then the outcome.
+//! One certificate operation: device sign-in, then Generate, the upload form or Connect's
+//! registration, then the outcome.
 
+use super::certificate::CsrfForm;
 use super::layout::{Page, csrf_field, csrf_rejected, error_page, render, thumbprint};
 use crate::AppState;
 use crate::auth::{PageCaller, csrf_matches};
@@ -7,15 +9,16 @@ use axum::Form;
 use axum::extract::{Multipart, Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
-use serde::Deserialize;
 use tenantlink_service::{
     Caller, Operation, OperationId, OperationKind, OperationStep, Permission, SecretString,
 };
 use time::format_description::well_known::Rfc3339;
 
 mod browser_sign_in;
+mod connect_steps;
 mod held_elsewhere;
 mod rotate_steps;
+mod step_list;
 
 pub async fn page(
     State(state): State<AppState>,
@@ -40,20 +43,20 @@ pub async fn page(
     // Held elsewhere, the stored step cannot change here, so nothing reloads or polls.
     let waiting = holder.is_none()
         && (working
-            || matches!(
-                operation.step,
-                OperationStep::AwaitingSignIn
-                    | OperationStep::CertificateStored
-                    | OperationStep::KeyAdded
-                    | OperationStep::Attached
-            ));
+            || operation.step == OperationStep::AwaitingSignIn
+            || past_sign_in(operation.step));
     let title = match operation.kind {
         OperationKind::Generate => "Generate a new certificate",
         OperationKind::Upload => "Upload a custom certificate",
         OperationKind::Rotate => "Rotate the certificate",
+        OperationKind::Connect => "Connect an organization",
     };
     let body = html! {
-        p.breadcrumb { a href={ "/organizations/" (operation.organization) "/settings/system" } { "SSL Certificate" } " › " (title) }
+        @if operation.kind == OperationKind::Connect {
+            p.breadcrumb { a href="/organizations" { "Organizations" } " › " (title) }
+        } @else {
+            p.breadcrumb { a href={ "/organizations/" (operation.organization) "/settings/system" } { "SSL Certificate" } " › " (title) }
+        }
         h1 { (title) }
         @if let Some(holder) = holder {
             // The step goes in `data-stored-step`, not `data-step`: app.js polls the API while
@@ -66,7 +69,10 @@ pub async fn page(
             // `data-working`: app.js follows the step while the background task runs.
             div #operation data-operation-id=(operation.id) data-step=(operation.step.as_str())
                 data-working=[working.then_some("true")] {
-                @if working {
+                @if working && operation.kind == OperationKind::Connect {
+                    p #sign-in-status role="status" { "Working: the backup application is being registered in the tenant…" }
+                    @if let Some(steps) = connect_steps::steps(&operation, true) { (steps) }
+                } @else if working {
                     p #sign-in-status role="status" { "Working: the certificate is being created or read, then attached and checked with Entra ID…" }
                 } @else {
                     @if operation.step == OperationStep::AwaitingSignIn {
@@ -74,7 +80,7 @@ pub async fn page(
                     }
                     (step_body(&state, &caller, &operation))
                 }
-                @if abandonable && matches!(operation.step, OperationStep::CertificateStored | OperationStep::KeyAdded | OperationStep::Attached) {
+                @if abandonable && past_sign_in(operation.step) {
                     (abandon_notice(&caller, &operation))
                 }
             }
@@ -91,8 +97,22 @@ pub async fn page(
     .into_response()
 }
 
+/// Past the sign-in and not finished: the operation works on its own (a background task, or
+/// nothing any more, when it may be abandoned).
+fn past_sign_in(step: OperationStep) -> bool {
+    !step.is_finished()
+        && !matches!(
+            step,
+            OperationStep::AwaitingSignIn | OperationStep::SignedIn
+        )
+}
+
 fn step_body(state: &AppState, caller: &Caller, operation: &Operation) -> Markup {
-    let back = html! { p { a href={ "/organizations/" (operation.organization) "/settings/system" } { "Back to SSL Certificate" } } };
+    let back = if operation.kind == OperationKind::Connect {
+        html! { p { a href={ "/organizations/" (operation.organization) } { "Back to the organization" } } }
+    } else {
+        html! { p { a href={ "/organizations/" (operation.organization) "/settings/system" } { "Back to SSL Certificate" } } }
+    };
     match operation.step {
         OperationStep::AwaitingSignIn => {
             let Some(prompt) = &operation.sign_in else {
@@ -102,7 +122,9 @@ fn step_body(state: &AppState, caller: &Caller, operation: &Operation) -> Markup
             let remaining = (prompt.expires_at - state.workflows.now())
                 .whole_seconds()
                 .max(0);
+            let connecting = operation.kind == OperationKind::Connect;
             html! {
+                @if connecting { (super::connect::required_roles()) }
                 ol.steps {
                     li {
                         "Copy this code: "
@@ -112,7 +134,11 @@ fn step_body(state: &AppState, caller: &Caller, operation: &Operation) -> Markup
                     }
                     li {
                         "Open " a #verification-link href=(prompt.verification_uri) target="_blank" rel="noopener" { (prompt.verification_uri) }
-                        ", paste the code and sign in with an account that may manage the application registration."
+                        @if connecting {
+                            ", paste the code and sign in with an account of the tenant that holds the roles above."
+                        } @else {
+                            ", paste the code and sign in with an account that may manage the application registration."
+                        }
                     }
                     li { "Come back here: this page notices the sign-in." }
                 }
@@ -150,6 +176,13 @@ fn step_body(state: &AppState, caller: &Caller, operation: &Operation) -> Markup
                                 button type="submit" { "Import" }
                             }
                         }
+                        OperationKind::Connect => {
+                            p { "tenantlink will register the backup application in this tenant (or reuse the one it registered before), create its service principal, grant admin consent to its Microsoft Graph application permissions, make it an owner of itself, and then create, attach and check its first certificate." }
+                            form method="post" action={ "/operations/" (operation.id) "/connect" } {
+                                (csrf_field(caller))
+                                button type="submit" { "Connect" }
+                            }
+                        }
                         // A rotation never waits for a sign-in.
                         OperationKind::Rotate => {}
                     }
@@ -157,6 +190,13 @@ fn step_body(state: &AppState, caller: &Caller, operation: &Operation) -> Markup
                 }
             }
         }
+        OperationStep::ApplicationCreated
+        | OperationStep::ServicePrincipalCreated
+        | OperationStep::PermissionsGranted
+        | OperationStep::OwnerAdded => html! {
+            p #sign-in-status role="status" { "Working: the backup application is being registered and consented (" (operation.step.as_str().replace('_', " ")) ")…" }
+            (connect_steps_of(operation))
+        },
         OperationStep::CertificateStored | OperationStep::KeyAdded | OperationStep::Attached
             if operation.kind == OperationKind::Rotate =>
         {
@@ -168,8 +208,14 @@ fn step_body(state: &AppState, caller: &Caller, operation: &Operation) -> Markup
         OperationStep::CertificateStored | OperationStep::KeyAdded | OperationStep::Attached => {
             html! {
                 p #sign-in-status role="status" { "Working: the certificate is being attached and checked with Entra ID…" }
+                (connect_steps_of(operation))
             }
         }
+        OperationStep::Succeeded if operation.kind == OperationKind::Connect => html! {
+            p.success role="status" { "The organization is connected: its backup application is registered and consented, and its certificate is active." }
+            (connect_steps_of(operation))
+            p { a href={ "/organizations/" (operation.organization) } { "Open the organization" } }
+        },
         OperationStep::Succeeded => html! {
             p.success role="status" { "The new certificate is active." }
             @if let Some(t) = &operation.sha1_thumbprint { p { "SHA-1 thumbprint: " (thumbprint(t)) } }
@@ -187,7 +233,13 @@ fn step_body(state: &AppState, caller: &Caller, operation: &Operation) -> Markup
                     p.code { "Error code: " code { (failure.code) } }
                 }
             }
-            p { "The previous certificate is still the active one." }
+            @if operation.kind != OperationKind::Connect {
+                p { "The previous certificate is still the active one." }
+            }
+            (connect_steps_of(operation))
+            @if operation.kind == OperationKind::Connect {
+                p { "What was registered in the tenant so far stays there and is reused: fix the cause, then Reconnect the organization from its page." }
+            }
             @if operation.kind == OperationKind::Rotate {
                 p { "tenantlink took the new key off the application again if it had been added. Rotate now tries again; Generate or Upload replace the certificate with a sign-in." }
             }
@@ -197,6 +249,15 @@ fn step_body(state: &AppState, caller: &Caller, operation: &Operation) -> Markup
             p role="status" { "This operation was cancelled; nothing changed." }
             (back)
         },
+    }
+}
+
+/// Connect's step list (nothing for the other kinds).
+fn connect_steps_of(operation: &Operation) -> Markup {
+    html! {
+        @if operation.kind == OperationKind::Connect {
+            @if let Some(steps) = connect_steps::steps(operation, false) { (steps) }
+        }
     }
 }
 
@@ -230,10 +291,16 @@ fn cancel_form(caller: &Caller, operation: &Operation) -> Markup {
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
+/// After a button: the operation page, which follows its step, or the explained refusal.
+fn back_to_operation<T>(
+    caller: &Caller,
+    id: OperationId,
+    result: tenantlink_service::ServiceResult<T>,
+) -> Response {
+    match result {
+        Ok(_) => Redirect::to(&format!("/operations/{id}")).into_response(),
+        Err(err) => error_page(Some(caller), &err),
+    }
 }
 
 pub async fn generate(
@@ -246,10 +313,28 @@ pub async fn generate(
         return csrf_rejected(&caller);
     }
     // Starts the background task and shows the operation page, which follows its step.
-    match state.workflows.start_generate(&caller, id).await {
-        Ok(_) => Redirect::to(&format!("/operations/{id}")).into_response(),
-        Err(err) => error_page(Some(&caller), &err),
+    back_to_operation(
+        &caller,
+        id,
+        state.workflows.start_generate(&caller, id).await,
+    )
+}
+
+/// Connect's steps after its sign-in, as Generate follows its own.
+pub async fn connect(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    Path(id): Path<OperationId>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !csrf_matches(&caller, &form.csrf) {
+        return csrf_rejected(&caller);
     }
+    back_to_operation(
+        &caller,
+        id,
+        state.workflows.start_connect_steps(&caller, id).await,
+    )
 }
 
 pub async fn abandon(
@@ -261,10 +346,7 @@ pub async fn abandon(
     if !csrf_matches(&caller, &form.csrf) {
         return csrf_rejected(&caller);
     }
-    match state.workflows.abandon(&caller, id).await {
-        Ok(_) => Redirect::to(&format!("/operations/{id}")).into_response(),
-        Err(err) => error_page(Some(&caller), &err),
-    }
+    back_to_operation(&caller, id, state.workflows.abandon(&caller, id).await)
 }
 
 pub async fn cancel(
@@ -276,10 +358,7 @@ pub async fn cancel(
     if !csrf_matches(&caller, &form.csrf) {
         return csrf_rejected(&caller);
     }
-    match state.workflows.cancel(&caller, id).await {
-        Ok(_) => Redirect::to(&format!("/operations/{id}")).into_response(),
-        Err(err) => error_page(Some(&caller), &err),
-    }
+    back_to_operation(&caller, id, state.workflows.cancel(&caller, id).await)
 }
 
 /// The upload form, read field by field; the password lives only in a zeroizing `SecretString`.
@@ -330,12 +409,9 @@ pub async fn import(
     if !csrf_matches(&caller, &fields.csrf) {
         return csrf_rejected(&caller);
     }
-    match state
+    let started = state
         .workflows
         .start_import(&caller, id, fields.file, fields.password)
-        .await
-    {
-        Ok(_) => Redirect::to(&format!("/operations/{id}")).into_response(),
-        Err(err) => error_page(Some(&caller), &err),
-    }
+        .await;
+    back_to_operation(&caller, id, started)
 }

@@ -53,6 +53,7 @@ pub async fn page(
             a href=(certificate_settings_href(id)) { "Settings → System → SSL Certificate" }
         }
         (connection_section(&connection, id))
+        (super::connect::reconnect_section(&caller, id))
         (super::assertion_profile::section(&caller, organization))
         (super::renewal_policy::section(&caller, id, &renewal_policy))
         (super::notice_recipients::section(&caller, id, &recipients))

@@ -1,6 +1,7 @@
 //! A rotation's steps in words, each marked done, current or to come, from the stored step.
 
-use maud::{Markup, html};
+use super::step_list::{Progress, list};
+use maud::Markup;
 use tenantlink_service::OperationStep;
 
 /// The steps in order: the stored step names the last one finished (a rotation is created at
@@ -25,17 +26,5 @@ const STEPS: [(OperationStep, &str); 4] = [
 ];
 
 pub(super) fn steps(step: OperationStep) -> Markup {
-    let finished = STEPS.iter().position(|(s, _)| *s == step);
-    html! {
-        ol.steps #rotate-steps {
-            @for (index, (name, text)) in STEPS.iter().enumerate() {
-                @let state = match finished {
-                    Some(done) if index <= done => "done",
-                    Some(done) if index == done + 1 => "current",
-                    _ => "waiting",
-                };
-                li data-step=(name.as_str()) data-state=(state) { (text) }
-            }
-        }
-    }
+    list("rotate-steps", &STEPS, Progress::at(&STEPS, step))
 }

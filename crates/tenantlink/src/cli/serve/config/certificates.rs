@@ -64,6 +64,7 @@ impl CertificateSettings {
                 ..HoldingPolicy::default()
             },
             overlap_grace,
+            connect: tenantlink_service::ConnectSettings::default(),
         }
     }
 }
