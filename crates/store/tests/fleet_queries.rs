@@ -110,7 +110,11 @@ async fn the_count_does_not_grow_with_organizations(kind: BackendKind) {
         // the revisions alone while nothing changes.
         let changed = statements_of_one_kept_snapshot(&cache).await;
         let unchanged = statements_of_one_kept_snapshot(&cache).await;
-        assert_eq!((changed.len(), unchanged.len()), (2, 1), "{changed:#?} {unchanged:#?}");
+        assert_eq!(
+            (changed.len(), unchanged.len()),
+            (2, 1),
+            "{changed:#?} {unchanged:#?}"
+        );
         kept.push((changed, unchanged));
     }
     eprintln!("{kind:?}: statements per kept snapshot at 1, 5, 40 organizations: {kept:#?}");

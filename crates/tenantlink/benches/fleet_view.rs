@@ -234,7 +234,11 @@ impl Bench {
         // Cold: a fresh kept snapshot each time (the first request after start-up).
         let mut cold = Vec::new();
         for _ in 0..3 {
-            let fleet = Fleet::new(FleetCache::new(self.repository.clone()), self.clock.clone(), 30);
+            let fleet = Fleet::new(
+                FleetCache::new(self.repository.clone()),
+                self.clock.clone(),
+                30,
+            );
             STATEMENTS.store(0, Ordering::SeqCst);
             let started = Instant::now();
             std::hint::black_box(fleet.page(&caller, &query).await.expect("page"));
@@ -261,7 +265,10 @@ impl Bench {
                 samples.push((started.elapsed(), STATEMENTS.load(Ordering::SeqCst)));
             }
             samples.sort_unstable();
-            self.report(&format!("first page, {changed} organizations written before each"), &samples);
+            self.report(
+                &format!("first page, {changed} organizations written before each"),
+                &samples,
+            );
         }
         self.scrape_metrics(requests).await;
 
@@ -305,7 +312,10 @@ impl Bench {
         println!("  counts: {}", counts.join(", "));
         // The kept snapshot equals a fresh full read.
         let kept = self.cache.snapshot().await.expect("kept");
-        let fresh = FleetCache::new(self.repository.clone()).snapshot().await.expect("fresh");
+        let fresh = FleetCache::new(self.repository.clone())
+            .snapshot()
+            .await
+            .expect("fresh");
         assert_eq!(format!("{kept:?}"), format!("{fresh:?}"), "kept = read");
     }
 

@@ -288,7 +288,12 @@ async fn revisions(repo: &dyn FleetSubject) -> std::collections::HashMap<Organiz
         .await
         .expect("read the revisions")
         .into_iter()
-        .map(|FleetRevision { organization, revision }| (organization, revision))
+        .map(
+            |FleetRevision {
+                 organization,
+                 revision,
+             }| (organization, revision),
+        )
         .collect()
 }
 
@@ -337,9 +342,14 @@ async fn a_revision_moves_with_every_write_the_record_is_read_from(
     runs.add_backup_run(fabrikam.id, RunStatus::Success, T0, Some(T0))
         .await;
     expect_moved("a backup run", fabrikam.id).await;
-    repo.set_connection_state(contoso.id, ConnectionState::Broken, Some("AADSTS700027"), T0)
-        .await
-        .unwrap();
+    repo.set_connection_state(
+        contoso.id,
+        ConnectionState::Broken,
+        Some("AADSTS700027"),
+        T0,
+    )
+    .await
+    .unwrap();
     expect_moved("the connection", contoso.id).await;
 
     // The records of the organizations asked for, as the whole snapshot has them.
@@ -347,7 +357,15 @@ async fn a_revision_moves_with_every_write_the_record_is_read_from(
     let only = repo.fleet_records(&[fabrikam.id]).await.unwrap();
     assert_eq!(only.len(), 1);
     assert_eq!(format!("{:?}", only[0]), format!("{:?}", whole[1]));
-    let both = repo.fleet_records(&[fabrikam.id, contoso.id]).await.unwrap();
+    let both = repo
+        .fleet_records(&[fabrikam.id, contoso.id])
+        .await
+        .unwrap();
     assert_eq!(names(&both), ["Contoso", "Fabrikam"], "by name");
-    assert!(repo.fleet_records(&[OrganizationId::new()]).await.unwrap().is_empty());
+    assert!(
+        repo.fleet_records(&[OrganizationId::new()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -57,7 +57,12 @@ impl FleetCache {
         let revisions = self.repository.fleet_revisions().await?;
         let current: HashMap<OrganizationId, i64> = revisions
             .iter()
-            .map(|FleetRevision { organization, revision }| (*organization, *revision))
+            .map(
+                |FleetRevision {
+                     organization,
+                     revision,
+                 }| (*organization, *revision),
+            )
             .collect();
         let stale: Vec<OrganizationId> = revisions
             .iter()
@@ -95,10 +100,14 @@ impl FleetCache {
                     .insert(id, (current.get(&id).copied(), Arc::new(record)));
             }
         }
-        let mut ordered: Vec<Arc<FleetRecord>> =
-            kept.records.values().map(|(_, record)| record.clone()).collect();
+        let mut ordered: Vec<Arc<FleetRecord>> = kept
+            .records
+            .values()
+            .map(|(_, record)| record.clone())
+            .collect();
         ordered.sort_by(|a, b| {
-            (&a.organization.name, a.organization.id).cmp(&(&b.organization.name, b.organization.id))
+            (&a.organization.name, a.organization.id)
+                .cmp(&(&b.organization.name, b.organization.id))
         });
         let snapshot: FleetSnapshot = ordered.into();
         kept.snapshot = Some(snapshot.clone());

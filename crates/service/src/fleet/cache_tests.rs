@@ -85,7 +85,8 @@ impl Stored {
             .filter(keep)
             .collect();
         records.sort_by(|a, b| {
-            (&a.organization.name, a.organization.id).cmp(&(&b.organization.name, b.organization.id))
+            (&a.organization.name, a.organization.id)
+                .cmp(&(&b.organization.name, b.organization.id))
         });
         records
     }
@@ -124,7 +125,10 @@ impl FleetRepository for Stored {
         wanted.sort();
         self.reads.lock().unwrap().push(Read::Records(wanted));
         let result = if *self.fail_records.lock().unwrap() {
-            Err(crate::ports::RepositoryError::storage("read the fleet", "the database is gone"))
+            Err(crate::ports::RepositoryError::storage(
+                "read the fleet",
+                "the database is gone",
+            ))
         } else {
             Ok(self.sorted(|r| organizations.contains(&r.organization.id)))
         };
@@ -153,10 +157,16 @@ async fn nothing_changed_is_one_cheap_read_and_the_same_snapshot() {
     assert_eq!(names(&first), ["Alpha", "Mu", "Zeta"]);
     assert_eq!(
         stored.reads(),
-        [Read::Revisions, Read::Records(ids(&stored, &["Alpha", "Mu", "Zeta"]))]
+        [
+            Read::Revisions,
+            Read::Records(ids(&stored, &["Alpha", "Mu", "Zeta"]))
+        ]
     );
     let second = cache.snapshot().await.unwrap();
-    assert!(Arc::ptr_eq(&first, &second), "the kept snapshot, not a copy");
+    assert!(
+        Arc::ptr_eq(&first, &second),
+        "the kept snapshot, not a copy"
+    );
     assert_eq!(stored.reads(), [Read::Revisions]);
 }
 
@@ -169,7 +179,11 @@ async fn only_the_organizations_whose_revision_moved_are_read_again() {
     let mu = stored.id("Mu");
     stored.rename(mu, "Omega");
     let snapshot = cache.snapshot().await.unwrap();
-    assert_eq!(names(&snapshot), ["Alpha", "Omega", "Zeta"], "in order again");
+    assert_eq!(
+        names(&snapshot),
+        ["Alpha", "Omega", "Zeta"],
+        "in order again"
+    );
     assert_eq!(stored.reads(), [Read::Revisions, Read::Records(vec![mu])]);
     // Every record equals what a full read gives.
     let full: Vec<FleetRecord> = stored.sorted(|_| true);
@@ -185,7 +199,11 @@ async fn added_and_deleted_organizations_come_and_go() {
     stored.reads();
     stored.delete(stored.id("Alpha"));
     assert_eq!(names(&cache.snapshot().await.unwrap()), ["Mu"]);
-    assert_eq!(stored.reads(), [Read::Revisions], "a deletion needs no record read");
+    assert_eq!(
+        stored.reads(),
+        [Read::Revisions],
+        "a deletion needs no record read"
+    );
     let beta = stored.add(healthy("Beta"));
     assert_eq!(names(&cache.snapshot().await.unwrap()), ["Beta", "Mu"]);
     assert_eq!(stored.reads(), [Read::Revisions, Read::Records(vec![beta])]);
@@ -213,7 +231,9 @@ async fn a_write_between_the_two_reads_is_read_again_next_time() {
 
 #[tokio::test]
 async fn many_changes_are_one_read_of_the_whole_fleet() {
-    let names: Vec<String> = (0..=LARGEST_PARTIAL_READ).map(|i| format!("Org {i:04}")).collect();
+    let names: Vec<String> = (0..=LARGEST_PARTIAL_READ)
+        .map(|i| format!("Org {i:04}"))
+        .collect();
     let stored = Stored::with(&names.iter().map(String::as_str).collect::<Vec<_>>());
     let cache = FleetCache::new(stored.clone());
     let snapshot = cache.snapshot().await.unwrap();
@@ -233,7 +253,10 @@ async fn a_failed_read_is_an_error_and_the_next_request_reads_again() {
     *stored.fail_records.lock().unwrap() = false;
     stored.reads();
     assert_eq!(names(&cache.snapshot().await.unwrap()), ["Beta"]);
-    assert_eq!(stored.reads(), [Read::Revisions, Read::Records(vec![alpha])]);
+    assert_eq!(
+        stored.reads(),
+        [Read::Revisions, Read::Records(vec![alpha])]
+    );
 }
 
 fn viewer() -> Caller {

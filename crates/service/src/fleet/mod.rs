@@ -8,20 +8,20 @@
 //! revision moved; the classification always runs at the request's `now`.
 
 mod cache;
+#[cfg(test)]
+mod cache_tests;
 mod query;
 mod risk;
 mod service;
 #[cfg(test)]
-mod cache_tests;
-#[cfg(test)]
 mod tests;
 
+pub use cache::{FleetCache, FleetSnapshot};
 pub use query::{
     DEFAULT_PER_PAGE, FleetCounts, FleetPage, FleetQuery, MAX_PER_PAGE, MAX_SEARCH_BYTES,
     fleet_page,
 };
 pub use risk::{Assessment, FleetRow, FleetState, assess};
-pub use cache::{FleetCache, FleetSnapshot};
 pub use service::Fleet;
 
 use crate::backup::RunStatus;

@@ -15,8 +15,8 @@ use prometheus_client::encoding::DescriptorEncoder;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 use std::fmt;
-use tenantlink_service::CertificateStatus;
 use std::sync::Arc;
+use tenantlink_service::CertificateStatus;
 use tenantlink_service::fleet::{FleetRecord, FleetSnapshot};
 use tenantlink_service::renewal::{
     RenewalSituation, active_certificate, jitter_seed, renewal_decision, renewal_due_at,
@@ -143,7 +143,8 @@ impl FleetCollector {
         help: &str,
         value: impl Fn(&OrganizationGauges) -> Option<OffsetDateTime>,
     ) -> fmt::Result {
-        let mut family = encoder.encode_descriptor(name, help, Some(&Unit::Seconds), MetricType::Gauge)?;
+        let mut family =
+            encoder.encode_descriptor(name, help, Some(&Unit::Seconds), MetricType::Gauge)?;
         for series in &self.organizations {
             if let Some(at) = value(&series.gauges) {
                 family
