@@ -21,7 +21,7 @@ pub type FleetSnapshot = Arc<[Arc<FleetRecord>]>;
 
 /// Beyond this many changed organizations, one read of the whole fleet is cheaper than a list
 /// of ids (and keeps each statement's parameters well under SQLite's limit).
-const LARGEST_PARTIAL_READ: usize = 500;
+pub(super) const LARGEST_PARTIAL_READ: usize = 500;
 
 /// Cheap to clone: clones share one copy.
 #[derive(Debug, Clone)]

@@ -1,6 +1,7 @@
 //! [`FleetCache`] over a fake repository that records which reads it was asked for, and the
 //! fleet view served from it.
 
+use super::cache::LARGEST_PARTIAL_READ;
 use super::tests::{NOW, healthy};
 use super::*;
 use crate::accounts::{Caller, CallerVia};
