@@ -82,15 +82,7 @@ fn decode_last_run(row: &impl Columns) -> StoreResult<Option<LastBackup>> {
 impl Store {
     /// Every organization, by name then id, with what the fleet view needs: one statement.
     pub async fn fleet_snapshot(&self) -> StoreResult<Vec<FleetRecord>> {
-        with_pool!(self, |pool| {
-            sqlx::query(sqlx::AssertSqlSafe(SNAPSHOT.as_str()))
-                .fetch_all(pool)
-                .await
-                .map_err(StoreError::db("read the fleet"))?
-                .iter()
-                .map(decode)
-                .collect()
-        })
+        self.read_fleet(&SNAPSHOT, &[]).await
     }
 
     /// The records of `organizations` that exist, by name then id: one statement.
@@ -104,14 +96,24 @@ impl Store {
         let placeholders: Vec<String> =
             (1..=organizations.len()).map(|n| format!("${n}")).collect();
         let sql = snapshot_where(&format!("WHERE o.id IN ({})", placeholders.join(", ")));
+        self.read_fleet(&sql, organizations).await
+    }
+
+    /// Runs the snapshot statement `sql` with `organizations` bound to its placeholders.
+    async fn read_fleet(
+        &self,
+        sql: &str,
+        organizations: &[OrganizationId],
+    ) -> StoreResult<Vec<FleetRecord>> {
         with_pool!(self, |pool| {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for id in organizations {
                 query = query.bind(id.to_string());
             }
-            // Each list length is its own statement: not worth a slot in the statement cache.
+            // A list of ids is a statement of its own length: not worth a slot in the
+            // statement cache. The whole-fleet statement is.
             query
-                .persistent(false)
+                .persistent(organizations.is_empty())
                 .fetch_all(pool)
                 .await
                 .map_err(StoreError::db("read the fleet"))?
