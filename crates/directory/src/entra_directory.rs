@@ -18,8 +18,8 @@ use tenantlink_entra::{
 };
 use tenantlink_service::{
     Application, ApplicationKey, BoxFuture, DelegatedToken, DeviceCode, DeviceSignIn, Directory,
-    DirectoryError, DirectoryErrorKind, Organization, SecretString, SignInPoll, SignInPrompt,
-    SignInPurpose,
+    DirectoryError, DirectoryErrorKind, Organization, ProvenToken, SecretString, SignInPoll,
+    SignInPrompt, SignInPurpose,
 };
 
 /// Graph's resource identifier in the global cloud (and the sandbox); national clouds have
@@ -300,12 +300,13 @@ impl Directory for EntraDirectory {
         &'a self,
         organization: &'a Organization,
         credential: &'a tenantlink_certificate::Credential,
-    ) -> BoxFuture<'a, Result<(), DirectoryError>> {
+    ) -> BoxFuture<'a, Result<ProvenToken, DirectoryError>> {
         Box::pin(async move {
             let tenant = tenant(organization)?;
             let signer = signer_of(credential)?;
             // `fetch`, not the cached `app_token`: the proof must reach Entra every time.
-            self.tokens
+            let token = self
+                .tokens
                 .fetch(
                     AppTokenRequest {
                         tenant: &tenant,
@@ -317,7 +318,9 @@ impl Directory for EntraDirectory {
                 )
                 .await
                 .map_err(explain)?;
-            Ok(())
+            Ok(ProvenToken {
+                roles: token.readable_roles(),
+            })
         })
     }
 

@@ -8,7 +8,7 @@ use tenantlink_entra::{Cloud, ProofAudience, SharedCallObserver, TransportError}
 use tenantlink_service::browser_sign_in::{AuthorizeParameters, BrowserSignedIn, CodeRedemption};
 use tenantlink_service::{
     Application, ApplicationKey, BoxFuture, DelegatedToken, DeviceCode, DeviceSignIn, Directory,
-    DirectoryError, DirectoryErrorKind, Organization, SignInPoll, SignInPurpose,
+    DirectoryError, DirectoryErrorKind, Organization, ProvenToken, SignInPoll, SignInPurpose,
 };
 
 #[derive(Debug)]
@@ -187,7 +187,7 @@ impl Directory for CloudDirectories {
         &'a self,
         organization: &'a Organization,
         credential: &'a tenantlink_certificate::Credential,
-    ) -> BoxFuture<'a, Result<(), DirectoryError>> {
+    ) -> BoxFuture<'a, Result<ProvenToken, DirectoryError>> {
         match self.route(organization) {
             Ok(directory) => directory.prove_app_only(organization, credential),
             Err(err) => Box::pin(std::future::ready(Err(err))),

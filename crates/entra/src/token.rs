@@ -41,10 +41,20 @@ impl AppToken {
     /// The `roles` claim of the access token (application permissions), read without
     /// verification: for display only, the token was received over TLS from the token endpoint.
     pub fn roles(&self) -> Vec<String> {
-        token_claims(self.access_token.expose())
-            .and_then(|claims| claims.get("roles").cloned())
-            .and_then(|roles| serde_json::from_value(roles).ok())
-            .unwrap_or_default()
+        self.readable_roles().unwrap_or_default()
+    }
+
+    /// [`AppToken::roles`], or `None` when the token is not a readable JWT (Entra may issue
+    /// opaque tokens): empty means a readable token without application permissions.
+    pub fn readable_roles(&self) -> Option<Vec<String>> {
+        let claims = token_claims(self.access_token.expose())?;
+        Some(
+            claims
+                .get("roles")
+                .cloned()
+                .and_then(|roles| serde_json::from_value(roles).ok())
+                .unwrap_or_default(),
+        )
     }
 }
 

@@ -68,8 +68,8 @@ pub use operation::{
 pub use ports::{
     AccountRepository, ApiTokenRecord, Application, ApplicationKey, BoxFuture, CredentialRefusal,
     DelegatedToken, DeviceCode, DeviceSignIn, Directory, DirectoryError, DirectoryErrorKind,
-    NewApiToken, RepoResult, Repository, RepositoryError, SessionRecord, SignInFailures,
-    SignInPoll, SignInPurpose, SignInRecords, TokenWithOwner, UserChange,
+    NewApiToken, ProvenToken, RepoResult, Repository, RepositoryError, SessionRecord,
+    SignInFailures, SignInPoll, SignInPurpose, SignInRecords, TokenWithOwner, UserChange,
 };
 pub use proof::{CredentialProof, ProofOutcome, ProofSource, connection_after_proof, record_proof};
 pub use registrar::{

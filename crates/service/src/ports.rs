@@ -73,7 +73,7 @@ pub trait Directory: Send + Sync + Debug + 'static {
         &'a self,
         organization: &'a Organization,
         credential: &'a Credential,
-    ) -> BoxFuture<'a, Result<(), DirectoryError>>;
+    ) -> BoxFuture<'a, Result<ProvenToken, DirectoryError>>;
 
     /// Reads the backup application, keys included, app-only: the token is obtained with
     /// `credential` (no delegated sign-in). Rotation uses it to verify an added key and to find
@@ -208,6 +208,9 @@ pub enum DirectoryErrorKind {
     /// The browser sign-in's code was refused: already used (AADSTS54005), expired (AADSTS70008)
     /// or issued for another attempt (AADSTS501481).
     CodeRefused,
+    /// An app-only token was issued but lacks application permissions consented moments ago:
+    /// Entra issues tokens without a consent that is still propagating.
+    ConsentPending,
     Other,
 }
 
@@ -220,6 +223,14 @@ pub enum CredentialRefusal {
     KeyExpired,
     /// Another reason, e.g. a signature Entra could not verify.
     Other,
+}
+
+/// What the app-only token of a proof says of itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProvenToken {
+    /// Its `roles` claim: the application permissions it carries (empty when it has none).
+    /// `None` when the token could not be read (an opaque token): nothing is known then.
+    pub roles: Option<Vec<String>>,
 }
 
 /// An explained failure from Entra or Graph: Entra's code and text plus what to do.
@@ -270,6 +281,7 @@ impl DirectoryError {
         matches!(
             self.kind,
             DirectoryErrorKind::CredentialRejected
+                | DirectoryErrorKind::ConsentPending
                 | DirectoryErrorKind::Unavailable
                 | DirectoryErrorKind::Throttled
         )

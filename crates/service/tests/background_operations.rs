@@ -101,7 +101,7 @@ impl Directory for GatedDirectory {
         &'a self,
         organization: &'a Organization,
         credential: &'a Credential,
-    ) -> BoxFuture<'a, Result<(), DirectoryError>> {
+    ) -> BoxFuture<'a, Result<tenantlink_service::ProvenToken, DirectoryError>> {
         Box::pin(async move {
             self.pass(Gate::Proof).await;
             self.inner.prove_app_only(organization, credential).await

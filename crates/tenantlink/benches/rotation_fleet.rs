@@ -489,7 +489,7 @@ impl Directory for TimedDirectory {
         &'a self,
         organization: &'a Organization,
         credential: &'a Credential,
-    ) -> BoxFuture<'a, Result<(), DirectoryError>> {
+    ) -> BoxFuture<'a, Result<tenantlink_service::ProvenToken, DirectoryError>> {
         self.timed(
             "prove_app_only",
             self.inner.prove_app_only(organization, credential),

@@ -165,6 +165,58 @@ async fn a_new_tenant_is_connected_by_its_global_administrators_sign_in() {
     assert_eq!(fabrikams, 1);
 }
 
+/// `[connect]`: the configured display name and permission list are what Connect registers
+/// and consents, nothing more.
+#[tokio::test]
+async fn connect_registers_the_configured_name_and_consents_only_the_configured_permissions() {
+    let Some(deployment) = Deployment::new(Backend::Sqlite) else {
+        return;
+    };
+    let mut options = deployment.options();
+    options.env = vec![
+        (
+            "TENANTLINK_CONNECT_APPLICATION_NAME".into(),
+            "Contoso mail backup".into(),
+        ),
+        (
+            "TENANTLINK_CONNECT_PERMISSIONS".into(),
+            "User.Read.All, Application.ReadWrite.OwnedBy".into(),
+        ),
+    ];
+    let server = Server::start_with(&deployment.data_dir(), options);
+    let admin = log_in(&server.base, "admin", ADMIN_PASSWORD).await.unwrap();
+    let (ga, _, _) = new_tenant(&server, "contoso.example").await;
+
+    let (status, op) = connect(
+        &admin,
+        json!({"tenant": "contoso.example", "cloud": "sandbox"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{op}");
+    let done = sign_in_and_connect(&server, &admin, &op, &ga).await;
+    assert_eq!(done["step"], "succeeded", "{done}");
+
+    let org = op["organization"].as_str().unwrap();
+    let (_, organization) = admin.get(&format!("/api/v1/organizations/{org}")).await;
+    let app_id = organization["app_id"].as_str().unwrap();
+    let app = SandboxView::of(&server)
+        .get(&format!("/applications/{app_id}"))
+        .await;
+    assert_eq!(app["display_name"], "Contoso mail backup", "{app}");
+    let granted: Vec<&str> = app["service_principal"]["app_roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["permission"].as_str())
+        .collect();
+    assert_eq!(
+        granted.iter().copied().collect::<BTreeSet<_>>(),
+        BTreeSet::from(["Application.ReadWrite.OwnedBy", "User.Read.All"]),
+        "Mail.Read is not configured, so not consented: {app}"
+    );
+    assert_eq!(granted.len(), 2, "each once: {app}");
+}
+
 #[tokio::test]
 async fn graphs_refusals_are_explained_and_the_next_attempt_reuses_the_application() {
     let Some(deployment) = Deployment::new(Backend::Sqlite) else {

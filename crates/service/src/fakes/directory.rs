@@ -6,7 +6,8 @@ use crate::model::Organization;
 use crate::operation::SignInPrompt;
 use crate::ports::{
     Application, ApplicationKey, BoxFuture, CredentialRefusal, DelegatedToken, DeviceCode,
-    DeviceSignIn, Directory, DirectoryError, DirectoryErrorKind, SignInPoll, SignInPurpose,
+    DeviceSignIn, Directory, DirectoryError, DirectoryErrorKind, ProvenToken, SignInPoll,
+    SignInPurpose,
 };
 use crate::secret::SecretString;
 use std::collections::{HashMap, VecDeque};
@@ -42,6 +43,9 @@ struct FakeDirectoryState {
     attached: Vec<String>,
     attach_error: Option<DirectoryError>,
     refusals_before_accepting: VecDeque<DirectoryError>,
+    /// The `roles` of the tokens the next accepted proofs get, in order; after them, tokens
+    /// that cannot be read (`roles: None`).
+    token_roles: VecDeque<Vec<String>>,
     proof_attempts: u32,
     tokens_issued: Vec<String>,
     /// Scripted refusals of the app-only calls, in order, per call.
@@ -203,6 +207,17 @@ impl FakeDirectory {
 
     pub fn fail_next_attach(&self, error: DirectoryError) {
         lock(&self.state).attach_error = Some(error);
+    }
+
+    /// The next accepted proofs get tokens carrying these `roles`, one set each, in order (a
+    /// consent still propagating: the first sets lack some).
+    pub fn issue_tokens_with_roles(&self, roles: &[&[&str]]) {
+        let mut state = lock(&self.state);
+        for set in roles {
+            state
+                .token_roles
+                .push_back(set.iter().map(|role| (*role).to_owned()).collect());
+        }
     }
 
     /// The next `count` proofs are refused with AADSTS700027 even for attached keys.
@@ -590,7 +605,7 @@ impl Directory for FakeDirectory {
         &'a self,
         _organization: &'a Organization,
         credential: &'a Credential,
-    ) -> BoxFuture<'a, Result<(), DirectoryError>> {
+    ) -> BoxFuture<'a, Result<ProvenToken, DirectoryError>> {
         let hang_after = match self.begin(FakeCall::ProveAppOnly) {
             Begin::Hang => return never(),
             Begin::Fail(err) => return ready(Err(err)),
@@ -604,15 +619,11 @@ impl Directory for FakeDirectory {
         let thumbprint = credential.certificate().thumbprints().sha1_hex();
         let accepted = state.attached.contains(&thumbprint)
             && !still_propagating(&mut state, &thumbprint, true);
+        let token = accepted.then(|| ProvenToken {
+            roles: state.token_roles.pop_front(),
+        });
         drop(state);
-        answer(
-            hang_after,
-            if accepted {
-                Ok(())
-            } else {
-                Err(key_not_found())
-            },
-        )
+        answer(hang_after, token.ok_or_else(key_not_found))
     }
 
     fn application_app_only<'a>(

@@ -57,7 +57,7 @@ pub struct Notices {
     pub(super) repository: Arc<dyn Repository>,
     pub(super) sender: Arc<dyn NoticeSender>,
     pub(super) clock: SharedClock,
-    sleeper: SharedSleeper,
+    pub(super) sleeper: SharedSleeper,
     pub(super) config: NoticesConfig,
     pub(super) links: PortalLinks,
     pub(super) holder: Arc<str>,

@@ -3,7 +3,7 @@
 //! needs `View`; every change needs `ManageNotices` and is audited.
 
 use super::dispatch::Attempted;
-use super::event::{EventType, NewNotice, NoticeData};
+use super::event::{EventType, NewNotice, NoticeData, NoticeId};
 use super::ports::{Delivery, DeliveryStatus, NewWebhookEndpoint, WebhookEndpoint, WebhookId};
 use super::service::Notices;
 use super::validate;
@@ -21,6 +21,10 @@ pub const SECRET_BYTES: usize = 32;
 pub const SECRET_PREFIX: &str = "whsec_";
 /// The most delivery-log entries one read returns.
 pub const MAX_LOG_ENTRIES: u32 = 500;
+/// How often "send a test event" looks again at a test delivery the dispatcher claimed first,
+/// and how many times: 30 s in all, three times the webhook sender's timeout.
+const SETTLED_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+const SETTLED_POLLS: u32 = 120;
 
 /// A webhook endpoint as the administrator asks for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,21 +204,13 @@ impl Notices {
             .record_notice(&notice)
             .await?
             .ok_or_else(|| ServiceError::Internal("the test notice was not recorded".into()))?;
-        let delivery = self
-            .notices
-            .deliveries(Some(id), MAX_LOG_ENTRIES)
-            .await?
-            .into_iter()
-            .find(|d| d.notice.id == recorded.id)
-            .ok_or_else(|| {
-                ServiceError::Internal(format!(
-                    "the test notice {} has no delivery to the webhook {id}",
-                    recorded.id
-                ))
-            })?;
+        let delivery = self.test_delivery(id, recorded.id).await?;
         let delivery = match self.attempt(delivery).await {
             Attempted::Recorded(delivery) => *delivery,
-            Attempted::ClaimedElsewhere | Attempted::Failed => {
+            // The dispatcher's pass found the new delivery due and claimed it first: its one
+            // attempt is the test (a test event is given up at once), so wait for its outcome.
+            Attempted::ClaimedElsewhere => self.settled_test_delivery(id, recorded.id).await?,
+            Attempted::Failed => {
                 return Err(ServiceError::Internal(
                     "the test event could not be sent; the service log has the cause".into(),
                 ));
@@ -241,6 +237,40 @@ impl Notices {
         self.audit(caller, AuditAction::WebhookTested, None, outcome, detail)
             .await;
         Ok(delivery)
+    }
+
+    /// The delivery of the test notice `notice` to the endpoint `id`.
+    async fn test_delivery(&self, id: WebhookId, notice: NoticeId) -> ServiceResult<Delivery> {
+        self.notices
+            .deliveries(Some(id), MAX_LOG_ENTRIES)
+            .await?
+            .into_iter()
+            .find(|d| d.notice.id == notice)
+            .ok_or_else(|| {
+                ServiceError::Internal(format!(
+                    "the test notice {notice} has no delivery to the webhook {id}"
+                ))
+            })
+    }
+
+    /// The test delivery once the dispatcher's attempt at it is recorded, read again every
+    /// [`SETTLED_POLL`] on the injected sleeper; given up after [`SETTLED_POLLS`] reads, which
+    /// outlast a sender's timeout.
+    async fn settled_test_delivery(
+        &self,
+        id: WebhookId,
+        notice: NoticeId,
+    ) -> ServiceResult<Delivery> {
+        for _ in 0..SETTLED_POLLS {
+            self.sleeper.sleep(SETTLED_POLL).await;
+            let delivery = self.test_delivery(id, notice).await?;
+            if delivery.status != DeliveryStatus::Pending {
+                return Ok(delivery);
+            }
+        }
+        Err(ServiceError::Internal(format!(
+            "the test event to the webhook {id} was being sent by another pass, whose outcome was not recorded in time; see its delivery log"
+        )))
     }
 
     /// The delivery log, newest first; `webhook` narrows to one endpoint.

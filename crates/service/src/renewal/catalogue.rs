@@ -65,6 +65,11 @@ const CREDENTIAL_REJECTED: CatalogueEntry = CatalogueEntry {
     retry_limit: Some(CREDENTIAL_REJECTED_ATTEMPTS),
     what_to_do: "Entra ID refused an app-only token with the certificate even after waiting for the key to propagate. tenantlink tries a few more times; if it keeps failing, check the application's certificates in the Microsoft Entra admin center, or generate a certificate while signed in.",
 };
+const CONSENT_PENDING: CatalogueEntry = CatalogueEntry {
+    retryable: true,
+    retry_limit: Some(CREDENTIAL_REJECTED_ATTEMPTS),
+    what_to_do: "Entra ID issued tokens without some of the application permissions consented for the backup application, even after waiting for the consent to propagate. Check the application's permissions in the Microsoft Entra admin center (Enterprise applications → the backup application → Permissions), then Reconnect the organization.",
+};
 const APPLICATION_NOT_FOUND: CatalogueEntry = CatalogueEntry {
     retryable: false,
     retry_limit: None,
@@ -99,6 +104,7 @@ pub fn entry_for(kind: DirectoryErrorKind, code: Option<&str>) -> CatalogueEntry
         DirectoryErrorKind::ProofRejected => PROOF_REJECTED,
         DirectoryErrorKind::InsufficientPrivileges => INSUFFICIENT_PRIVILEGES,
         DirectoryErrorKind::CredentialRejected => CREDENTIAL_REJECTED,
+        DirectoryErrorKind::ConsentPending => CONSENT_PENDING,
         DirectoryErrorKind::ApplicationNotFound => APPLICATION_NOT_FOUND,
         DirectoryErrorKind::SignInDeclined
         | DirectoryErrorKind::SignInExpired
@@ -132,11 +138,12 @@ pub fn kind_word(kind: DirectoryErrorKind) -> &'static str {
         DirectoryErrorKind::ProofRejected => "proof_rejected",
         DirectoryErrorKind::SignInBlocked => "sign_in_blocked",
         DirectoryErrorKind::CodeRefused => "code_refused",
+        DirectoryErrorKind::ConsentPending => "consent_pending",
         DirectoryErrorKind::Other => "directory_error",
     }
 }
 
-const ALL_KINDS: [DirectoryErrorKind; 13] = [
+const ALL_KINDS: [DirectoryErrorKind; 14] = [
     DirectoryErrorKind::SignInBlocked,
     DirectoryErrorKind::CodeRefused,
     DirectoryErrorKind::SignInDeclined,
@@ -149,6 +156,7 @@ const ALL_KINDS: [DirectoryErrorKind; 13] = [
     DirectoryErrorKind::Throttled,
     DirectoryErrorKind::QuotaExceeded,
     DirectoryErrorKind::ProofRejected,
+    DirectoryErrorKind::ConsentPending,
     DirectoryErrorKind::Other,
 ];
 

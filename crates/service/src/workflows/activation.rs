@@ -212,7 +212,8 @@ impl Workflows {
     }
 
     /// Asks for app-only tokens with `credential` until one is issued or the proof policy says
-    /// stop; returns the attempts made and the last refusal, if the proof failed.
+    /// stop; returns the attempts made and the last refusal, if the proof failed. For Connect,
+    /// a token must also carry every permission Connect consented (`decisions::consent_pending`).
     async fn prove(
         &self,
         operation: &Operation,
@@ -221,11 +222,17 @@ impl Workflows {
     ) -> (u32, Option<DirectoryError>) {
         let mut attempt = 1;
         loop {
-            let Err(err) = self
+            let answer = self
                 .directory
                 .prove_app_only(organization, credential)
                 .await
-            else {
+                .and_then(|token| {
+                    match decisions::consent_pending(operation.kind, &self.config.connect, &token) {
+                        Some(pending) => Err(pending),
+                        None => Ok(()),
+                    }
+                });
+            let Err(err) = answer else {
                 return (attempt, None);
             };
             let Some(delay) = decisions::proof_retry_delay(&self.config.proof, &err, attempt)

@@ -41,7 +41,7 @@ impl Workflows {
             .await;
         let now = self.now();
         let proof = match &answer {
-            Ok(()) => CredentialProof::accepted(ProofSource::ConnectionCheck, now),
+            Ok(_) => CredentialProof::accepted(ProofSource::ConnectionCheck, now),
             Err(err) => match CredentialProof::from_refusal(err, ProofSource::ConnectionCheck, now)
             {
                 Some(proof) => proof,

@@ -3,10 +3,10 @@
 //! policies, each answers one question and is tested on its own with fixed times; the workflow
 //! files ask them in order and do the I/O.
 
-use super::ProofPolicy;
+use super::{ConnectSettings, ProofPolicy};
 use crate::model::{CertificateId, Organization};
 use crate::operation::{Operation, OperationKind, OperationStep};
-use crate::ports::DirectoryError;
+use crate::ports::{DirectoryError, DirectoryErrorKind, ProvenToken};
 use std::time::Duration as StdDuration;
 use time::{Duration, OffsetDateTime};
 
@@ -102,6 +102,40 @@ pub(super) fn proof_retry_delay(
             .saturating_mul(factor)
             .min(policy.max_delay),
     )
+}
+
+/// For a Connect proof, why the issued `token` does not count yet: it lacks some of the
+/// permissions Connect consented (`connect.permissions`), because Entra issues tokens without a
+/// consent that is still propagating, and a backup run with such a token would be refused.
+/// `None` when it counts: another kind of operation (its permissions are not tenantlink's to
+/// know), every permission present, or a token that cannot be read (nothing to judge by, so
+/// the lenient answer).
+pub(super) fn consent_pending(
+    kind: OperationKind,
+    connect: &ConnectSettings,
+    token: &ProvenToken,
+) -> Option<DirectoryError> {
+    if kind != OperationKind::Connect {
+        return None;
+    }
+    let roles = token.roles.as_ref()?;
+    let missing: Vec<&str> = connect
+        .permissions
+        .iter()
+        .filter(|wanted| !roles.iter().any(|role| role.eq_ignore_ascii_case(wanted)))
+        .map(String::as_str)
+        .collect();
+    (!missing.is_empty()).then(|| {
+        DirectoryError::new(
+            DirectoryErrorKind::ConsentPending,
+            None,
+            format!(
+                "The app-only token does not carry {} yet: the admin consent is still propagating through Entra ID.",
+                missing.join(", ")
+            ),
+            "Wait a few minutes and Reconnect the organization; if it persists, check the application's permissions in the Microsoft Entra admin center (Enterprise applications → the backup application → Permissions).",
+        )
+    })
 }
 
 /// Who carries an unfinished operation, as seen from `this_instance` at `now`.

@@ -3,6 +3,7 @@
 //! explained with nothing half-made, reuse instead of a second application, and a process
 //! killed at each step.
 
+mod consent;
 mod crash;
 mod failures;
 mod happy;

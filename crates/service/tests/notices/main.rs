@@ -7,6 +7,7 @@ mod support;
 mod admin;
 mod delivery;
 mod hooks;
+mod test_event_race;
 mod watching;
 
 use std::sync::Arc;

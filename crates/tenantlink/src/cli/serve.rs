@@ -147,9 +147,12 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
 
     // One bounded pool for every CPU-heavy job of this instance (Argon2, key generation, PKCS#12).
     let heavy = heavy_work::pool();
-    let workflows_config = config
-        .certificates
-        .workflows_config(config.renewal.overlap_grace);
+    let workflows_config = tenantlink_service::WorkflowsConfig {
+        connect: config.connect.clone(),
+        ..config
+            .certificates
+            .workflows_config(config.renewal.overlap_grace)
+    };
     // One kept fleet snapshot for the fleet view, the scrape and the notice watcher.
     let fleet_cache = tenantlink_service::fleet::FleetCache::new(repository.clone());
     // The fleet view says "expiring" exactly when the certificate page does.
@@ -244,6 +247,12 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         },
         address_throttle,
     );
+    // Read the fleet once before the URL is printed, so that the first fleet page or scrape
+    // finds it kept (one cold read of 10,000 organizations takes about half a second,
+    // docs/PERFORMANCE.md). A failure here is not fatal: the first request reads again.
+    if let Err(err) = fleet_cache.snapshot().await {
+        tracing::warn!(error = %err, "could not read the fleet ahead of the first request");
+    }
     // The kept fleet snapshot: one or two queries per scrape, whatever the number of
     // organizations.
     let metrics_state = metrics::state(

@@ -25,6 +25,9 @@ pub(super) struct NoticeState {
     webhooks: Vec<StoredWebhook>,
     settings: Option<NoticeSettings>,
     recipients: HashMap<OrganizationId, Vec<String>>,
+    /// Set by [`MemoryRepository::refuse_next_delivery_claim_of`]: a holder whose next claim is
+    /// refused as if another holder had claimed the delivery a moment before.
+    refuse_next_claim_of: Option<String>,
 }
 
 #[derive(Debug)]
@@ -123,6 +126,15 @@ fn record_locked(state: &mut MemoryState, new: &NewNotice) -> RepoResult<Option<
         });
     }
     Ok(Some(notice))
+}
+
+impl MemoryRepository {
+    /// The next delivery claim by `holder` is refused, as when another instance's dispatcher
+    /// claimed that delivery a moment before (the race of two processes, made deterministic;
+    /// the delivery itself stays unclaimed, for that other dispatcher's pass to take).
+    pub fn refuse_next_delivery_claim_of(&self, holder: &str) {
+        lock(&self.state).notices.refuse_next_claim_of = Some(holder.to_owned());
+    }
 }
 
 fn attempt_locked(
@@ -339,6 +351,10 @@ impl NoticeRepository for MemoryRepository {
         until: OffsetDateTime,
     ) -> BoxFuture<'a, RepoResult<bool>> {
         let mut state = lock(&self.state);
+        if state.notices.refuse_next_claim_of.as_deref() == Some(holder) {
+            state.notices.refuse_next_claim_of = None;
+            return ready(Ok(false));
+        }
         let Some(stored) = state
             .notices
             .deliveries

@@ -499,3 +499,66 @@ fn an_unfinished_rotation_rolls_forward_at_every_step_it_can_stop_at() {
         );
     }
 }
+
+fn token(roles: Option<&[&str]>) -> ProvenToken {
+    ProvenToken {
+        roles: roles.map(|roles| roles.iter().map(|r| (*r).to_owned()).collect()),
+    }
+}
+
+#[test]
+fn a_connect_token_without_a_consented_permission_is_consent_pending_naming_it() {
+    let connect = ConnectSettings::default();
+    let pending = consent_pending(
+        OperationKind::Connect,
+        &connect,
+        &token(Some(&["user.read.all", "Application.ReadWrite.OwnedBy"])),
+    )
+    .expect("Mail.Read is missing");
+    assert_eq!(pending.kind, DirectoryErrorKind::ConsentPending);
+    assert!(pending.is_retryable_proof_failure());
+    assert!(
+        pending.message.contains("does not carry Mail.Read yet"),
+        "{}",
+        pending.message
+    );
+    let none_yet = consent_pending(OperationKind::Connect, &connect, &token(Some(&[]))).unwrap();
+    assert!(
+        none_yet
+            .message
+            .contains("User.Read.All, Mail.Read, Application.ReadWrite.OwnedBy"),
+        "{}",
+        none_yet.message
+    );
+}
+
+#[test]
+fn a_token_counts_with_every_permission_unreadable_or_outside_connect() {
+    let connect = ConnectSettings::default();
+    let all = token(Some(&[
+        "Mail.Read",
+        "Application.ReadWrite.OwnedBy",
+        "User.Read.All",
+        "Files.Read.All",
+    ]));
+    assert_eq!(
+        consent_pending(OperationKind::Connect, &connect, &all),
+        None
+    );
+    assert_eq!(
+        consent_pending(OperationKind::Connect, &connect, &token(None)),
+        None,
+        "an opaque token: nothing to judge by"
+    );
+    for kind in [
+        OperationKind::Generate,
+        OperationKind::Upload,
+        OperationKind::Rotate,
+    ] {
+        assert_eq!(
+            consent_pending(kind, &connect, &token(Some(&[]))),
+            None,
+            "{kind:?}: an application added by hand has whatever permissions it was given"
+        );
+    }
+}

@@ -4,18 +4,21 @@
 //! reported with its flag, variable or file key.
 //!
 //! The layering itself is `config/layers.rs`; the bounds of `[certificates]`, `[backups]`,
-//! `[sign_in]`, `[http]`, `[renewal]` and `[metrics]` are in `config/` under those names,
+//! `[sign_in]`, `[http]`, `[renewal]`, `[metrics]` and `[connect]` are in `config/` under those names,
 //! `[notices]` and `[smtp]` in `config/notices.rs`, `[organization]` in `organization.rs` and
 //! `[clouds.NAME]` in `clouds.rs`.
 
 mod backups;
 mod certificates;
+mod connect;
 mod http;
 pub mod layers;
 mod metrics;
 mod notices;
 mod renewal;
 mod sign_in;
+#[cfg(test)]
+mod testing;
 
 use super::ServeArgs;
 use super::clouds::CloudsConfig;
@@ -27,6 +30,7 @@ use anyhow::bail;
 use backups::resolve_backup_poll;
 pub use certificates::CertificateSettings;
 use certificates::resolve_certificates;
+use connect::resolve_connect;
 pub use http::HttpSettings;
 use http::resolve_http;
 pub use layers::{Env, ProcessEnv};
@@ -40,7 +44,7 @@ use renewal::resolve_renewal;
 use sign_in::resolve_sign_in_throttle;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use tenantlink_service::SecretString;
+use tenantlink_service::{ConnectSettings, SecretString};
 use tenantlink_web::AddressThrottleConfig;
 
 #[derive(Debug)]
@@ -68,6 +72,8 @@ pub struct ServeConfig {
     pub notices: NoticesConfig,
     /// Where `/metrics` is served and its bearer token.
     pub metrics: MetricsSettings,
+    /// What "Connect an organization" registers: the application's name and permissions.
+    pub connect: ConnectSettings,
     /// A real tenant instead of the embedded sandbox.
     pub organization: Option<OrganizationConfig>,
     /// Where each named cloud's directory is (the configured organization's settings included).
@@ -174,6 +180,7 @@ impl ServeConfig {
         let renewal = resolve_renewal(&layers, &file)?;
         let notices = resolve_notices(&layers, &file)?;
         let metrics = resolve_metrics(&layers, &file)?;
+        let connect = resolve_connect(&layers, &file)?;
         let organization = OrganizationConfig::resolve(&layers, file.organization.as_ref())?;
         let clouds = CloudsConfig::resolve(
             &layers,
@@ -196,6 +203,7 @@ impl ServeConfig {
             renewal,
             notices,
             metrics,
+            connect,
             organization,
             clouds,
             config_file: file_path,

@@ -41,6 +41,8 @@ pub struct FileConfig {
     pub smtp: SmtpSection,
     #[serde(default)]
     pub metrics: MetricsSection,
+    #[serde(default)]
+    pub connect: ConnectSection,
     pub organization: Option<OrganizationSection>,
     /// `[clouds.global]`, `[clouds.usgov]`, `[clouds.china]`: another place for that cloud's
     /// directory (checked against the known names when resolved).
@@ -137,6 +139,14 @@ pub struct SmtpSection {
 pub struct MetricsSection {
     pub listen: Option<SocketAddr>,
     pub bearer_token_file: Option<PathBuf>,
+}
+
+/// What "Connect an organization" registers (`config/connect.rs`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectSection {
+    pub application_name: Option<String>,
+    pub permissions: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -1,25 +1,8 @@
 use super::MetricsSettings;
-use crate::cli::serve::ServeArgs;
-use crate::cli::serve::config::ServeConfig;
-use crate::cli::serve::config::layers::MapEnv;
+use crate::cli::serve::config::testing::resolve_with;
 
 fn resolve(file: Option<&str>, vars: &[(&'static str, &str)]) -> anyhow::Result<MetricsSettings> {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("token"), "s3cret\n").unwrap();
-    let path = file.map(|text| {
-        let path = dir.path().join("tenantlink.toml");
-        std::fs::write(&path, text).unwrap();
-        path
-    });
-    let args = ServeArgs {
-        config: path,
-        listen: None,
-        data_dir: None,
-        database_url: None,
-        tls_cert: None,
-        tls_key: None,
-    };
-    ServeConfig::resolve(&args, &MapEnv::of(vars)).map(|c| c.metrics)
+    resolve_with(file, &[("token", "s3cret\n")], vars).map(|c| c.metrics)
 }
 
 #[test]

@@ -1,31 +1,11 @@
 use super::NoticesConfig;
-use crate::cli::serve::ServeArgs;
-use crate::cli::serve::config::ServeConfig;
-use crate::cli::serve::config::layers::MapEnv;
+use crate::cli::serve::config::testing::resolve_with;
 use std::time::Duration;
 use tenantlink_notify::SmtpSecurity;
 
-fn args(config: Option<std::path::PathBuf>) -> ServeArgs {
-    ServeArgs {
-        config,
-        listen: None,
-        data_dir: None,
-        database_url: None,
-        tls_cert: None,
-        tls_key: None,
-    }
-}
-
 /// Resolves with the file (written beside a password file `smtp-password`, for relative paths).
 fn resolve(file: Option<&str>, vars: &[(&'static str, &str)]) -> anyhow::Result<NoticesConfig> {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("smtp-password"), "from-the-file\n").unwrap();
-    let path = file.map(|text| {
-        let path = dir.path().join("tenantlink.toml");
-        std::fs::write(&path, text).unwrap();
-        path
-    });
-    ServeConfig::resolve(&args(path), &MapEnv::of(vars)).map(|c| c.notices)
+    resolve_with(file, &[("smtp-password", "from-the-file\n")], vars).map(|c| c.notices)
 }
 
 fn refusal(file: Option<&str>, vars: &[(&'static str, &str)]) -> String {

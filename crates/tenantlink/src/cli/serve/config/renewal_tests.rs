@@ -1,28 +1,9 @@
 use super::RenewalSettings;
-use crate::cli::serve::ServeArgs;
-use crate::cli::serve::config::ServeConfig;
-use crate::cli::serve::config::layers::MapEnv;
+use crate::cli::serve::config::testing::resolve_with;
 use std::time::Duration;
 
-fn args(config: Option<std::path::PathBuf>) -> ServeArgs {
-    ServeArgs {
-        config,
-        listen: None,
-        data_dir: None,
-        database_url: None,
-        tls_cert: None,
-        tls_key: None,
-    }
-}
-
 fn resolve(file: Option<&str>, vars: &[(&'static str, &str)]) -> anyhow::Result<RenewalSettings> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = file.map(|text| {
-        let path = dir.path().join("tenantlink.toml");
-        std::fs::write(&path, text).unwrap();
-        path
-    });
-    ServeConfig::resolve(&args(path), &MapEnv::of(vars)).map(|c| c.renewal)
+    resolve_with(file, &[], vars).map(|c| c.renewal)
 }
 
 fn refusal(vars: &[(&'static str, &str)]) -> String {
