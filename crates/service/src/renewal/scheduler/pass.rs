@@ -23,6 +23,8 @@ pub(super) struct Shared {
     /// The claim's holder name in the database.
     pub(super) instance: Arc<str>,
     pub(super) lease_for: time::Duration,
+    /// How long one call of [`Shared::start_due`] keeps starting: the pass interval.
+    pass_for: time::Duration,
     pub(super) max_in_flight: usize,
     /// One permit per rotation slot, held from the start until the rotation settled.
     pub(super) slots: Arc<Semaphore>,
@@ -33,10 +35,15 @@ pub(super) struct Shared {
     pub(super) waiting: Mutex<Vec<DueOrganization>>,
 }
 
+/// What the starting loop of [`Shared::start_due`] woke up for.
+enum Event {
+    Ended(Result<Start, tokio::task::JoinError>),
+    SlotFreed(Slot),
+}
+
 /// How trying to start one due organization ended.
 enum Start {
     Started,
-    NoSlot,
     ClaimedElsewhere,
     Busy,
     NoLongerDue,
@@ -55,6 +62,7 @@ impl Shared {
             rotations,
             instance,
             lease_for: time::Duration::try_from(config.lease_for).unwrap_or(time::Duration::MAX),
+            pass_for: time::Duration::try_from(config.check_every).unwrap_or(time::Duration::MAX),
             max_in_flight: config.max_in_flight,
             slots: Arc::new(Semaphore::new(config.max_in_flight)),
             in_flight: Mutex::default(),
@@ -137,45 +145,72 @@ impl Shared {
     }
 
     /// Starts `candidates` in order, as many at once as there are free slots: their key
-    /// generations run side by side on the heavy-work pool instead of one after another. Those
-    /// left when every slot is taken wait in `waiting` for [`Shared::start_waiting`].
+    /// generations run side by side on the heavy-work pool instead of one after another. Each
+    /// time one start ends, the slots freed meanwhile (by rotations that settled) go to the
+    /// next candidates at once: waiting for a whole batch of starts before the next left a core
+    /// idle behind the batch's slowest key generation (docs/PERFORMANCE.md, "Rotation of a
+    /// fleet"). New starts stop once Graph asked to slow down, or `pass_for` after this call
+    /// began so that the next pass plans again; those left wait in `waiting` for
+    /// [`Shared::start_waiting`].
     pub(super) async fn start_due(
         self: &Arc<Self>,
         candidates: Vec<DueOrganization>,
         report: &mut TickReport,
     ) {
+        let stop_starting_at = self.workflows.now().saturating_add(self.pass_for);
         let mut queue = std::collections::VecDeque::from(candidates);
+        let mut starts = tokio::task::JoinSet::new();
+        let start = |starts: &mut tokio::task::JoinSet<Start>, id: OrganizationId, slot: Slot| {
+            let shared = self.clone();
+            starts.spawn(async move { shared.start(id, slot).await });
+        };
         loop {
-            let free = self.slots.available_permits().min(queue.len());
-            if free == 0 {
-                break;
-            }
-            let mut starts = tokio::task::JoinSet::new();
-            for candidate in queue.drain(..free) {
-                let shared = self.clone();
-                starts.spawn(async move { (candidate, shared.start(candidate.id).await) });
-            }
-            let mut no_slot = Vec::new();
-            while let Some(joined) = starts.join_next().await {
-                let Ok((candidate, outcome)) = joined else {
-                    report.failed_to_start += 1;
-                    continue;
-                };
-                match outcome {
-                    Start::Started => report.started += 1,
-                    Start::NoSlot => no_slot.push(candidate),
-                    Start::ClaimedElsewhere => report.skipped_claimed += 1,
-                    Start::Busy => report.skipped_busy += 1,
-                    Start::NoLongerDue => report.no_longer_due += 1,
-                    Start::Failed => report.failed_to_start += 1,
+            let may_start = !queue.is_empty() && self.may_start_more(stop_starting_at);
+            if may_start {
+                while let Some(candidate) = queue.front().copied() {
+                    let Ok(slot) = self.slots.clone().try_acquire_owned() else {
+                        break;
+                    };
+                    queue.pop_front();
+                    start(&mut starts, candidate.id, slot);
                 }
             }
-            for candidate in no_slot.into_iter().rev() {
-                queue.push_front(candidate);
+            // While starts run, a rotation that settles frees a slot: take it at once. With
+            // no start running and no slot free, the rest wait for `start_waiting`.
+            let event = if may_start && !queue.is_empty() {
+                tokio::select! {
+                    ended = starts.join_next() => ended.map(Event::Ended),
+                    slot = self.slots.clone().acquire_owned() => slot.ok().map(Event::SlotFreed),
+                }
+            } else {
+                starts.join_next().await.map(Event::Ended)
+            };
+            match event {
+                None => break,
+                Some(Event::SlotFreed(slot)) => {
+                    if let (true, Some(candidate)) =
+                        (self.may_start_more(stop_starting_at), queue.pop_front())
+                    {
+                        start(&mut starts, candidate.id, slot);
+                    }
+                }
+                Some(Event::Ended(Ok(Start::Started))) => report.started += 1,
+                Some(Event::Ended(Ok(Start::ClaimedElsewhere))) => report.skipped_claimed += 1,
+                Some(Event::Ended(Ok(Start::Busy))) => report.skipped_busy += 1,
+                Some(Event::Ended(Ok(Start::NoLongerDue))) => report.no_longer_due += 1,
+                Some(Event::Ended(Ok(Start::Failed) | Err(_))) => report.failed_to_start += 1,
             }
         }
         report.waiting_for_slot += queue.len();
         *lock(&self.waiting) = queue.into();
+    }
+
+    /// Whether a start may begin now: Graph has not asked to slow down (a rotation that
+    /// settled meanwhile may have learnt it) and the pass's time for starting is not over.
+    fn may_start_more(&self, stop_starting_at: OffsetDateTime) -> bool {
+        let now = self.workflows.now();
+        now < stop_starting_at
+            && super::rules::pause_in_force(*lock(&self.paused_until), now).is_none()
     }
 
     /// Starts the organizations the last pass left waiting for a slot (without
@@ -205,13 +240,10 @@ impl Shared {
         !lock(&self.waiting).is_empty()
     }
 
-    /// Takes a slot, claims the organization, re-decides on what is stored now (another
+    /// With a `slot` taken, claims the organization, re-decides on what is stored now (another
     /// instance may have rotated it since it was planned), starts the rotation, and leaves a
-    /// task waiting for it to settle.
-    async fn start(self: &Arc<Self>, id: OrganizationId) -> Start {
-        let Ok(slot) = self.slots.clone().try_acquire_owned() else {
-            return Start::NoSlot;
-        };
+    /// task waiting for it to settle (which holds the slot until then).
+    async fn start(self: &Arc<Self>, id: OrganizationId, slot: Slot) -> Start {
         let now = self.workflows.now();
         let until = now.saturating_add(self.lease_for);
         match self
