@@ -8,8 +8,9 @@
 //! machine). Beside it, in the same run on the same cores, N bare RSA-2048 key generations on a
 //! heavy-work pool of the same size with the same number of jobs offered at once. Prints both
 //! times, their ratio (target ≤ 1.25), peak resident memory (VmHWM, target ≤ 250 MB; the sandbox
-//! runs in this process and is included), and where the time goes: the directory calls (count,
-//! summed latency, mean), the scheduler's passes, process CPU time, the sandbox's counters.
+//! runs in this process and is included; malloc's arenas capped as `tenantlink` caps them), and
+//! where the time goes: the directory calls (count, summed latency, mean), the scheduler's
+//! passes, process CPU time, the sandbox's counters.
 //!
 //! Run: `scripts/bench-rotation` (release), or
 //! `cargo bench -p tenantlink --bench rotation_fleet -- --orgs 200`.
@@ -22,6 +23,10 @@
 //! point; each organization is its own application in the sandbox (bulk registration), stored
 //! with its object id and an active certificate (saved, then activated through an operation as
 //! Generate would leave it).
+
+// The binary's own arena cap, applied as `main` applies it (the bench measures the process).
+#[path = "../src/allocator.rs"]
+mod allocator;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -76,6 +81,8 @@ fn options() -> Options {
 }
 
 fn main() {
+    let arenas = allocator::limit_arenas();
+    println!("malloc arenas capped at {arenas:?} (None: MALLOC_ARENA_MAX set, or not glibc)");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
