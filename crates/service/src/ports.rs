@@ -486,6 +486,11 @@ pub trait Repository: Send + Sync + Debug + 'static {
     /// replaced by a succeeded `rotate` operation and not yet marked removed. Only these are
     /// ever removed; keys of the application tenantlink did not rotate out are never touched.
     fn keys_to_remove(&self) -> BoxFuture<'_, RepoResult<Vec<StoredCertificate>>>;
+    /// [`Repository::keys_to_remove`] of one organization.
+    fn organization_keys_to_remove(
+        &self,
+        organization: OrganizationId,
+    ) -> BoxFuture<'_, RepoResult<Vec<StoredCertificate>>>;
     /// Records that the certificate's key is off the application (removed, or found absent).
     fn mark_key_removed(
         &self,

@@ -173,11 +173,14 @@ async fn the_old_key_stays_until_its_own_end_while_the_new_one_has_no_accepted_t
 
 #[tokio::test]
 async fn a_429_from_remove_key_stops_the_sweep_and_reports_the_wait() {
+    // Two organizations with a rotated-out key each (one organization never has two: a
+    // rotation takes the earlier one off before it adds its key).
     let w = world().await;
+    let other = w.another_organization("Fabrikam").await;
     let first = w.generate_active("ann").await;
     w.rotate("ann").await;
-    let second = w.active().await.sha1_thumbprint;
-    w.rotate("ann").await;
+    let second = other.generate_active("ann").await;
+    other.rotate("ann").await;
     w.clock.advance(Duration::hours(73));
     w.directory
         .fail_next_remove_key(FakeDirectory::throttled(StdDuration::from_secs(60)));
@@ -204,6 +207,84 @@ async fn a_429_from_remove_key_stops_the_sweep_and_reports_the_wait() {
     );
     assert!(!w.directory.attached().contains(&first));
     assert!(!w.directory.attached().contains(&second));
+}
+
+#[tokio::test]
+async fn a_second_rotation_during_the_overlap_takes_the_earlier_rotations_key_off_first() {
+    let w = world().await;
+    let first = w.generate_active("ann").await;
+    let second = w.rotate("ann").await.sha1_thumbprint.unwrap();
+    // Well inside the first rotation's overlap (72 hours), an administrator rotates again.
+    w.clock.advance(Duration::hours(1));
+    let done = w.rotate("bob").await;
+    assert_eq!(done.step, OperationStep::Succeeded, "{:?}", done.failure);
+    let third = done.sha1_thumbprint.unwrap();
+
+    assert_eq!(w.directory.attached(), vec![second.clone(), third.clone()]);
+    assert_eq!(w.directory.most_keys(), 2);
+    let removed = w.audited(AuditAction::KeyRemoved).await;
+    assert_eq!(removed.len(), 1);
+    assert_eq!(removed[0].thumbprints, vec![first]);
+    assert_eq!(removed[0].actor, "bob");
+    let detail = removed[0].detail.as_deref().unwrap_or_default();
+    assert!(
+        detail.contains("a new rotation started during its overlap"),
+        "{detail}"
+    );
+    // The key the second rotation retired now has the overlap.
+    let waiting = w
+        .repository
+        .organization_keys_to_remove(w.org)
+        .await
+        .unwrap();
+    assert_eq!(
+        waiting
+            .iter()
+            .map(|c| &c.sha1_thumbprint)
+            .collect::<Vec<_>>(),
+        vec![&second]
+    );
+    assert!(w.can_sign_in().await);
+}
+
+#[tokio::test]
+async fn a_refused_removal_before_a_second_rotation_fails_it_before_add_key() {
+    let w = world().await;
+    let first = w.generate_active("ann").await;
+    let second = w.rotate("ann").await.sha1_thumbprint.unwrap();
+    w.directory
+        .fail_next_remove_key(FakeDirectory::throttled(StdDuration::from_secs(60)));
+
+    let done = w.rotate("ann").await;
+    assert_eq!(done.step, OperationStep::Failed);
+    let failure = done.failure.expect("failure");
+    assert!(
+        failure
+            .message
+            .contains("removeKey of an earlier rotation's key"),
+        "{}",
+        failure.message
+    );
+    // No addKey: the application still holds the two keys it had, the active one in use.
+    assert_eq!(w.directory.calls(FakeCall::AddKey), 1);
+    assert_eq!(w.directory.attached(), vec![first.clone(), second.clone()]);
+    assert_eq!(w.active().await.sha1_thumbprint, second);
+    let state = w.repository.renewal(w.org).await.unwrap().state;
+    assert_eq!(state.failed_attempts, 1);
+    assert_eq!(
+        state.retry_not_before,
+        Some(w.now() + Duration::seconds(60))
+    );
+    assert!(w.can_sign_in().await);
+
+    // Once Graph lets it, the next rotation takes the old key off and adds its own.
+    w.clock.advance(Duration::seconds(61));
+    let done = w.rotate("ann").await;
+    assert_eq!(done.step, OperationStep::Succeeded, "{:?}", done.failure);
+    assert_eq!(
+        w.directory.attached(),
+        vec![second, done.sha1_thumbprint.unwrap()]
+    );
 }
 
 #[tokio::test]

@@ -173,19 +173,31 @@ impl Store {
     /// that a succeeded operation of kind `rotate` replaced, oldest retirement first. Which of
     /// them are due is the service's decision (the overlap rule), not the store's.
     pub async fn keys_to_remove(&self) -> StoreResult<Vec<StoredCertificate>> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM certificates \
-             WHERE state = 'retired' AND key_removed_at IS NULL \
-             AND EXISTS (SELECT 1 FROM certificate_operations op \
-                         WHERE op.replaces_id = certificates.id AND op.kind = 'rotate' \
-                         AND op.step = 'succeeded') \
-             ORDER BY retired_at, created_at, id"
-        );
+        let sql = keys_to_remove_sql("");
         with_pool!(self, |pool| {
             sqlx::query(sqlx::AssertSqlSafe(sql))
                 .fetch_all(pool)
                 .await
                 .map_err(StoreError::db("list keys to remove"))?
+                .iter()
+                .map(decode)
+                .collect()
+        })
+    }
+
+    /// [`Store::keys_to_remove`] of one organization (its certificate page, and a rotation
+    /// making room for its new key): reads only that organization's certificates.
+    pub async fn organization_keys_to_remove(
+        &self,
+        organization: OrganizationId,
+    ) -> StoreResult<Vec<StoredCertificate>> {
+        let sql = keys_to_remove_sql("AND organization_id = $1");
+        with_pool!(self, |pool| {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(organization.to_string())
+                .fetch_all(pool)
+                .await
+                .map_err(StoreError::db("list the organization's keys to remove"))?
                 .iter()
                 .map(decode)
                 .collect()
@@ -257,4 +269,16 @@ pub(crate) fn decode(row: &impl Columns) -> StoreResult<StoredCertificate> {
         key_removed_at: row.opt_time("key_removed_at")?,
         last_proof: proofs::decode(row)?,
     })
+}
+
+/// The query of [`Store::keys_to_remove`], narrowed by `filter` (a condition on `certificates`).
+fn keys_to_remove_sql(filter: &str) -> String {
+    format!(
+        "SELECT {COLUMNS} FROM certificates \
+         WHERE state = 'retired' AND key_removed_at IS NULL {filter} \
+         AND EXISTS (SELECT 1 FROM certificate_operations op \
+                     WHERE op.replaces_id = certificates.id AND op.kind = 'rotate' \
+                     AND op.step = 'succeeded') \
+         ORDER BY retired_at, created_at, id"
+    )
 }

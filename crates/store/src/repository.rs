@@ -464,6 +464,18 @@ impl Repository for StoreRepository {
         })
     }
 
+    fn organization_keys_to_remove(
+        &self,
+        organization: OrganizationId,
+    ) -> BoxFuture<'_, RepoResult<Vec<StoredCertificate>>> {
+        Box::pin(async move {
+            self.store
+                .organization_keys_to_remove(organization)
+                .await
+                .port("list the organization's keys to remove")
+        })
+    }
+
     fn mark_key_removed(
         &self,
         certificate: CertificateId,

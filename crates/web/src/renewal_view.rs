@@ -21,8 +21,8 @@ pub struct PreviousKey {
 }
 
 /// The organization's most recently retired key that a rotation left on the application.
-/// Which keys those are is the repository's answer (`keys_to_remove`); the organization's own
-/// certificates are read first so that the fleet-wide list is only read when one of them can
+/// Which keys those are is the repository's answer (`organization_keys_to_remove`); the
+/// organization's own certificates are read first so that it is only asked when one of them can
 /// be in it.
 pub async fn previous_key(
     state: &AppState,
@@ -38,10 +38,9 @@ pub async fn previous_key(
     }
     let active = own.iter().find(|c| c.state == CertificateState::Active);
     let grace = state.workflows.overlap_grace();
-    let retired = repository.keys_to_remove().await?;
+    let retired = repository.organization_keys_to_remove(organization).await?;
     Ok(retired
         .into_iter()
-        .filter(|c| c.organization == organization)
         .filter_map(|c| shown(&c, active, grace))
         .max_by_key(|k| k.retired_at))
 }

@@ -50,6 +50,7 @@ cases!(
     audit_is_newest_first_up_to_the_limit,
     a_rotation_is_created_with_its_certificate_and_walks_key_added_to_activation,
     keys_to_remove_are_those_a_rotation_retired_until_marked_removed,
+    an_organizations_keys_to_remove_are_its_own,
     connect_records_the_application_it_registered,
     a_connect_operation_walks_its_registration_steps_to_activation,
 );
@@ -927,6 +928,40 @@ async fn keys_to_remove_are_those_a_rotation_retired_until_marked_removed(repo: 
             .mark_key_removed(CertificateId::new(), minutes(40))
             .await
     ));
+}
+
+async fn an_organizations_keys_to_remove_are_its_own(repo: &dyn Repository) {
+    let (org, other, idle) = (
+        organization(repo, "Contoso").await,
+        organization(repo, "Fabrikam").await,
+        organization(repo, "Northwind").await,
+    );
+    let mut rotated_out = Vec::new();
+    for id in [org.id, other.id] {
+        let (op, first) = attached(repo, id, 0).await;
+        repo.activate(&op, minutes(5)).await.unwrap();
+        let (op, _) = rotation_attached(repo, id, 1, minutes(20)).await;
+        repo.activate(&op, minutes(21)).await.unwrap();
+        rotated_out.push(first.id);
+    }
+    let of = |id| async move {
+        repo.organization_keys_to_remove(id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| (c.organization, c.id))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(of(org.id).await, vec![(org.id, rotated_out[0])]);
+    assert_eq!(of(other.id).await, vec![(other.id, rotated_out[1])]);
+    assert!(of(idle.id).await.is_empty());
+    assert_eq!(repo.keys_to_remove().await.unwrap().len(), 2);
+
+    repo.mark_key_removed(rotated_out[0], minutes(30))
+        .await
+        .unwrap();
+    assert!(of(org.id).await.is_empty());
+    assert_eq!(of(other.id).await, vec![(other.id, rotated_out[1])]);
 }
 
 async fn connect_records_the_application_it_registered(repo: &dyn Repository) {

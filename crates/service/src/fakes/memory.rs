@@ -739,6 +739,18 @@ impl Repository for MemoryRepository {
         ready(Ok(found))
     }
 
+    fn organization_keys_to_remove(
+        &self,
+        organization: OrganizationId,
+    ) -> BoxFuture<'_, RepoResult<Vec<StoredCertificate>>> {
+        let listed = self.keys_to_remove();
+        Box::pin(async move {
+            let mut found = listed.await?;
+            found.retain(|c| c.organization == organization);
+            Ok(found)
+        })
+    }
+
     fn mark_key_removed(
         &self,
         certificate: CertificateId,

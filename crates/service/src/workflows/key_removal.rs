@@ -11,8 +11,10 @@ pub use due::{DEFAULT_OVERLAP_GRACE, KeyRemoval, key_removal, planned_key_remova
 
 use super::{KeyRemovalReport, RENEWAL_ACTOR, Workflows};
 use crate::audit::{AuditAction, AuditOutcome};
+use crate::error::{ServiceError, ServiceResult};
 use crate::model::{Organization, StoredCertificate};
 use crate::ports::DirectoryError;
+use tenantlink_certificate::Credential;
 
 /// Why one removal did not happen this pass (it is tried again at the next).
 #[derive(Debug)]
@@ -20,7 +22,7 @@ enum NotRemoved {
     /// No active certificate to sign the proof with (and to read the application with).
     NoSigner(String),
     Directory(DirectoryError),
-    Storage(crate::error::ServiceError),
+    Storage(ServiceError),
 }
 
 impl std::fmt::Display for NotRemoved {
@@ -33,8 +35,8 @@ impl std::fmt::Display for NotRemoved {
     }
 }
 
-impl From<crate::error::ServiceError> for NotRemoved {
-    fn from(err: crate::error::ServiceError) -> Self {
+impl From<ServiceError> for NotRemoved {
+    fn from(err: ServiceError) -> Self {
         Self::Storage(err)
     }
 }
@@ -52,7 +54,7 @@ const KEY_NOT_FOUND: &str = "Request_ResourceNotFound";
 impl Workflows {
     /// One pass of the sweep: each listed certificate is removed when due, else counted waiting.
     /// A failure with one certificate is logged and counted; the others still get their turn.
-    pub(super) async fn sweep_retired_keys(&self) -> crate::error::ServiceResult<KeyRemovalReport> {
+    pub(super) async fn sweep_retired_keys(&self) -> ServiceResult<KeyRemovalReport> {
         let mut report = KeyRemovalReport::default();
         for retired in self.repository.keys_to_remove().await? {
             let outcome = match self.active_of(&retired).await {
@@ -110,8 +112,8 @@ impl Workflows {
         Ok((organization, active))
     }
 
-    /// Reads the application with the active certificate, removes the key whose thumbprint is
-    /// `retired`'s (a key already absent counts as removed), records and audits it.
+    /// Removes `retired`'s key with the active certificate as the proof's signer (see
+    /// [`Workflows::take_key_off`]), unless the active certificate is that same key.
     async fn remove_retired_key(
         &self,
         organization: &Organization,
@@ -125,20 +127,78 @@ impl Workflows {
             .sha1_thumbprint
             .eq_ignore_ascii_case(&retired.sha1_thumbprint)
         {
-            // The same key is in use again (uploaded anew): removing it would cut the
-            // organization off. Recorded as removed so the sweep stops asking.
-            self.repository
-                .mark_key_removed(retired.id, self.now())
-                .await?;
-            return Ok(());
+            return self.keep_key_in_use(retired).await;
         }
         let signer = self
             .signing_credential(active.id)
             .await?
             .map_err(NotRemoved::NoSigner)?;
+        self.take_key_off(organization, retired, &signer, RENEWAL_ACTOR, None)
+            .await
+    }
+
+    /// Before a rotation adds its key: takes off the keys earlier rotations of `organization`
+    /// retired and left on the application, whether their overlap has ended or not, so that the
+    /// application never holds more than two of tenantlink's keys — the active one, which signs
+    /// the proof and stays, and the one being added. It happens only when rotations follow each
+    /// other within an overlap (a second Rotate now, or a lifetime shorter than the grace); the
+    /// key this rotation retires then gets the overlap. `Err` inside: Graph refused a removal
+    /// (the rotation then fails before addKey and is retried like any failed attempt).
+    pub(super) async fn make_room_for_new_key(
+        &self,
+        organization: &Organization,
+        signer: &Credential,
+        actor: &str,
+    ) -> ServiceResult<Result<(), DirectoryError>> {
+        let signer_thumbprint = signer.certificate().thumbprints().sha1_hex();
+        for retired in self
+            .repository
+            .organization_keys_to_remove(organization.id)
+            .await?
+        {
+            let removed = if retired
+                .sha1_thumbprint
+                .eq_ignore_ascii_case(&signer_thumbprint)
+            {
+                self.keep_key_in_use(&retired).await
+            } else {
+                let why = "a new rotation started during its overlap";
+                self.take_key_off(organization, &retired, signer, actor, Some(why))
+                    .await
+            };
+            match removed {
+                Ok(()) => {}
+                Err(NotRemoved::Directory(err)) => return Ok(Err(err)),
+                Err(NotRemoved::Storage(err)) => return Err(err),
+                Err(NotRemoved::NoSigner(why)) => return Err(ServiceError::Internal(why)),
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    /// The retired key is the one in use again (uploaded anew): removing it would cut the
+    /// organization off. Recorded as removed so that nobody asks again.
+    async fn keep_key_in_use(&self, retired: &StoredCertificate) -> Result<(), NotRemoved> {
+        self.repository
+            .mark_key_removed(retired.id, self.now())
+            .await?;
+        Ok(())
+    }
+
+    /// Reads the application with `signer`, removes the key whose thumbprint is `retired`'s (a
+    /// key already absent counts as removed) with a proof signed by `signer`, records it and
+    /// audits `key_removed` as `actor`, with `why` when the overlap was cut short.
+    async fn take_key_off(
+        &self,
+        organization: &Organization,
+        retired: &StoredCertificate,
+        signer: &Credential,
+        actor: &str,
+        why: Option<&str>,
+    ) -> Result<(), NotRemoved> {
         let application = self
             .directory
-            .application_app_only(organization, &signer)
+            .application_app_only(organization, signer)
             .await
             .map_err(NotRemoved::Directory)?;
         let listed = application.keys.iter().find(|key| {
@@ -149,7 +209,7 @@ impl Workflows {
             None => "already absent".to_owned(),
             Some(key) => match self
                 .directory
-                .remove_key(organization, &signer, &key.key_id)
+                .remove_key(organization, signer, &key.key_id)
                 .await
             {
                 Ok(()) => format!("removed key {} from the application", key.key_id),
@@ -162,8 +222,12 @@ impl Workflows {
         self.repository
             .mark_key_removed(retired.id, self.now())
             .await?;
+        let detail = match why {
+            Some(why) => format!("{detail} ({why})"),
+            None => detail,
+        };
         self.audit(
-            RENEWAL_ACTOR,
+            actor,
             AuditAction::KeyRemoved,
             Some(organization.id),
             vec![retired.sha1_thumbprint.clone()],

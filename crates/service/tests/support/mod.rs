@@ -157,6 +157,30 @@ impl World {
         )
     }
 
+    /// A second organization on the same repository, directory and workflows (the fake
+    /// directory's one application serves both).
+    pub async fn another_organization(&self, name: &str) -> World {
+        let org = self
+            .workflows
+            .add_organization(
+                &admin("setup"),
+                tenantlink_service::NewOrganization {
+                    name: name.to_owned(),
+                    ..fakes::new_organization()
+                },
+            )
+            .await
+            .expect("organization")
+            .id;
+        World {
+            clock: self.clock.clone(),
+            repository: self.repository.clone(),
+            directory: self.directory.clone(),
+            workflows: self.workflows.clone(),
+            org,
+        }
+    }
+
     /// Generates and activates a certificate; returns its SHA-1 thumbprint.
     pub async fn generate_active(&self, who: &str) -> String {
         let op = self.signed_in(who, OperationKind::Generate).await;

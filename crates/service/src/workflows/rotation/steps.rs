@@ -2,7 +2,9 @@
 //! restart — or another instance taking over — rolls forward from the last one:
 //!
 //! - `certificate_stored`: addKey, proven by the active certificate. Resumed, the application is
-//!   read first: addKey may have reached Graph before the process died.
+//!   read first: addKey may have reached Graph before the process died. Before addKey, keys that
+//!   earlier rotations left on the application are taken off (`make_room_for_new_key`), so that
+//!   it never holds more than two of tenantlink's keys.
 //! - `key_added`: read the application back (app-only) until it lists the new key.
 //! - `attached`: prove the new key with an app-only token and activate it (shared with Generate
 //!   and Upload).
@@ -118,6 +120,21 @@ impl Workflows {
                             }
                         }
                     } else {
+                        if let Err(err) = self
+                            .make_room_for_new_key(
+                                &rotating.organization,
+                                &rotating.signer,
+                                &operation.started_by,
+                            )
+                            .await?
+                        {
+                            let why =
+                                refused_by_graph("removeKey of an earlier rotation's key", &err);
+                            let ended = self
+                                .end(operation, why, Some(err), KeyOnApplication::No)
+                                .await?;
+                            return Ok((ended, Some(rotating)));
+                        }
                         match self
                             .directory
                             .add_key(
