@@ -157,8 +157,8 @@ impl World {
         )
     }
 
-    /// A second organization on the same repository, directory and workflows (the fake
-    /// directory's one application serves both).
+    /// A second organization, in tenant `{name}.onmicrosoft.com` (lower case), on the same
+    /// repository, directory and workflows (the fake directory's one application serves both).
     pub async fn another_organization(&self, name: &str) -> World {
         let org = self
             .workflows
@@ -166,6 +166,7 @@ impl World {
                 &admin("setup"),
                 tenantlink_service::NewOrganization {
                     name: name.to_owned(),
+                    tenant: format!("{}.onmicrosoft.com", name.to_lowercase()),
                     ..fakes::new_organization()
                 },
             )
