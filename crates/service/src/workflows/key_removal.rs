@@ -113,7 +113,7 @@ impl Workflows {
     }
 
     /// Removes `retired`'s key with the active certificate as the proof's signer (see
-    /// [`Workflows::take_key_off`]), unless the active certificate is that same key.
+    /// [`Workflows::take_key_off`]).
     async fn remove_retired_key(
         &self,
         organization: &Organization,
@@ -123,12 +123,6 @@ impl Workflows {
         let active = active.ok_or_else(|| {
             NotRemoved::NoSigner("the organization has no active certificate".into())
         })?;
-        if active
-            .sha1_thumbprint
-            .eq_ignore_ascii_case(&retired.sha1_thumbprint)
-        {
-            return self.keep_key_in_use(retired).await;
-        }
         let signer = self
             .signing_credential(active.id)
             .await?
@@ -150,22 +144,15 @@ impl Workflows {
         signer: &Credential,
         actor: &str,
     ) -> ServiceResult<Result<(), DirectoryError>> {
-        let signer_thumbprint = signer.certificate().thumbprints().sha1_hex();
         for retired in self
             .repository
             .organization_keys_to_remove(organization.id)
             .await?
         {
-            let removed = if retired
-                .sha1_thumbprint
-                .eq_ignore_ascii_case(&signer_thumbprint)
-            {
-                self.keep_key_in_use(&retired).await
-            } else {
-                let why = "a new rotation started during its overlap";
-                self.take_key_off(organization, &retired, signer, actor, Some(why))
-                    .await
-            };
+            let why = "a new rotation started during its overlap";
+            let removed = self
+                .take_key_off(organization, &retired, signer, actor, Some(why))
+                .await;
             match removed {
                 Ok(()) => {}
                 Err(NotRemoved::Directory(err)) => return Ok(Err(err)),
@@ -174,15 +161,6 @@ impl Workflows {
             }
         }
         Ok(Ok(()))
-    }
-
-    /// The retired key is the one in use again (uploaded anew): removing it would cut the
-    /// organization off. Recorded as removed so that nobody asks again.
-    async fn keep_key_in_use(&self, retired: &StoredCertificate) -> Result<(), NotRemoved> {
-        self.repository
-            .mark_key_removed(retired.id, self.now())
-            .await?;
-        Ok(())
     }
 
     /// Reads the application with `signer`, removes the key whose thumbprint is `retired`'s (a
@@ -196,6 +174,19 @@ impl Workflows {
         actor: &str,
         why: Option<&str>,
     ) -> Result<(), NotRemoved> {
+        if signer
+            .certificate()
+            .thumbprints()
+            .sha1_hex()
+            .eq_ignore_ascii_case(&retired.sha1_thumbprint)
+        {
+            // The same key is in use again (uploaded anew): removing it would cut the
+            // organization off. Recorded as removed so that nobody asks again.
+            self.repository
+                .mark_key_removed(retired.id, self.now())
+                .await?;
+            return Ok(());
+        }
         let application = self
             .directory
             .application_app_only(organization, signer)
